@@ -1,0 +1,5 @@
+"""Run the command line as ``python -m provenance``."""
+
+from provenance.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The exceptions provenance raises; the CLI turns each into one ``error: ...`` line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ProvenanceError(Exception):
+    """Base of every error a user can cause or fix."""
+
+
+class ConfigError(ProvenanceError):
+    """The configuration file or a setting is invalid; the message lists every problem."""
+
+
+class CatalogError(ProvenanceError):
+    """The catalog cannot be opened, migrated or written."""
+
+
+class MetadataError(ProvenanceError):
+    """A file's metadata could not be read or written."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class ReadError(MetadataError):
+    """A file could not be read or parsed (truncated, hostile, vanished)."""
+
+
+class WriteError(MetadataError):
+    """A tag or sidecar could not be written."""
+
+
+class PurgeError(ProvenanceError):
+    """A sweep, quarantine, purge or restore refused or failed."""
+
+
+class ClearanceError(ProvenanceError):
+    """A clearance was refused: not an approver, or evidence missing."""
