@@ -1,0 +1,66 @@
+"""Values every detector returns: one Signal per mark found, one Verdict per file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AiClass = Literal["ai", "partial", "none"]
+
+#: The signal kinds, as stored in the catalog and written to JSON.
+SIGNAL_KINDS = (
+    "c2pa",  # C2PA manifest (embedded)
+    "xmp-iptc",  # IPTC DigitalSourceType or a generator's XMP fields
+    "sd-text",  # Stable Diffusion family text (PNG chunks, EXIF UserComment)
+    "exif",  # EXIF Software / Make naming a known generator
+    "sidecar",  # a .xmp sidecar beside the file
+    "watermark",  # data hidden in pixels (deep check only)
+    "path-rule",  # a configured path glob
+    "manual",  # `provenance tag`
+)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One mark found in or beside a file, and what it says about AI generation.
+
+    ``family`` is a stable key for the generator family (``a1111``, ``comfyui``, ``invokeai``,
+    ``novelai``, ``fooocus``, ``swarmui``, ``drawthings``, ``civitai``, ``openai``, ``google``,
+    ``adobe``, ``microsoft``, ...); ``generator`` is the human name as the file states it.
+    ``source`` says where the mark was found, e.g. ``"PNG tEXt 'parameters'"``.
+    ``detail`` holds facts that are not the verdict, e.g. ``{"signature_valid": False}``.
+    """
+
+    kind: str
+    ai_class: AiClass
+    generator: str | None = None
+    family: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+    source: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The combined reading of a file's signals.
+
+    ``ai_class`` is ``"ai"`` (generated), ``"partial"`` (a composite or an AI edit step)
+    or ``"none"``; ``media_type`` is sniffed from the file's magic bytes, not its name.
+    """
+
+    ai_class: AiClass
+    media_type: str
+    generator: str | None = None
+    family: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    confidence: float = 0.0
+    signals: tuple[Signal, ...] = ()
+
+    @property
+    def is_ai(self) -> bool:
+        return self.ai_class != "none"
