@@ -60,6 +60,8 @@ class Verdict:
     prompt: str | None = None
     confidence: float = 0.0
     signals: tuple[Signal, ...] = ()
+    #: Parts of the file that were skipped, each a one-line reason (logged by the caller).
+    problems: tuple[str, ...] = ()
 
     @property
     def is_ai(self) -> bool:
