@@ -1,0 +1,84 @@
+"""Ordered schema steps: a new catalog is created at the latest version, an old one upgraded.
+
+Each step takes a connection inside the upgrade transaction and brings the schema from
+version ``n - 1`` to ``n``. A fresh catalog is created from the models and stamped with the
+latest version, so a step only ever runs on a catalog written by an older release.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, text
+from sqlmodel import SQLModel
+
+from provenance.catalog import models
+from provenance.errors import CatalogError
+
+log = logging.getLogger(__name__)
+
+META_TABLE = "provenance_meta"
+
+
+def _v2_scan_runs(conn: Connection) -> None:
+    """v2: one row per scan of a root, so `status` can tell when a root was last scanned."""
+    models.ScanRun.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+def _v3_asset_presence(conn: Connection) -> None:
+    """v3: assets remember whether their file is present and since when it is missing."""
+    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
+    if "present" not in columns:
+        conn.execute(text("ALTER TABLE assets ADD COLUMN present BOOLEAN NOT NULL DEFAULT TRUE"))
+    if "missing_since" not in columns:
+        timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.execute(text(f"ALTER TABLE assets ADD COLUMN missing_since {timestamp}"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_present ON assets (present)"))
+
+
+#: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
+STEPS: list[Callable[[Connection], None]] = [_v2_scan_runs, _v3_asset_presence]
+LATEST = len(STEPS) + 1
+
+
+def _read_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table(META_TABLE):
+        return None
+    row = conn.execute(text(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else None
+
+
+def _write_version(conn: Connection, version: int) -> None:
+    conn.execute(text(f"DELETE FROM {META_TABLE} WHERE key = 'schema_version'"))
+    conn.execute(
+        text(f"INSERT INTO {META_TABLE} (key, value) VALUES ('schema_version', :v)"),
+        {"v": str(version)},
+    )
+
+
+def migrate(conn: Connection) -> int:
+    """Create or upgrade the schema on ``conn``; return the version it is now at.
+
+    Raises CatalogError for a catalog written by a newer provenance.
+    """
+    version = _read_version(conn)
+    if version is None:
+        if inspect(conn).has_table("assets"):
+            raise CatalogError("catalog has tables but no schema version; is it a provenance catalog?")
+        conn.execute(text(f"CREATE TABLE {META_TABLE} (key VARCHAR(64) PRIMARY KEY, value TEXT)"))
+        SQLModel.metadata.create_all(conn)
+        _write_version(conn, LATEST)
+        log.info("created catalog schema version %d", LATEST)
+        return LATEST
+    if version > LATEST:
+        raise CatalogError(
+            f"catalog schema version {version} is newer than this provenance knows ({LATEST}); "
+            "upgrade provenance"
+        )
+    for number in range(version + 1, LATEST + 1):
+        step = STEPS[number - 2]
+        log.info("upgrading catalog to schema version %d: %s", number, (step.__doc__ or "").strip())
+        step(conn)
+        _write_version(conn, number)
+    return LATEST

@@ -1,0 +1,137 @@
+"""The catalog's tables (SQLModel): assets, their signals, the audit trail and scan runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone; we store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC (callers pass time down; this is the edge)."""
+    return datetime.now(UTC)
+
+
+#: Lifecycle states (DESIGN.md): "not-ai" assets are tracked but have no lifecycle.
+STATUSES = (
+    "not-ai",
+    "temporary",
+    "expiring",
+    "flagged",
+    "quarantined",
+    "purged",
+    "cleared",
+    "held",
+)
+
+
+class Asset(SQLModel, table=True):
+    """A file the catalog knows, at its current path, with its latest verdict and state."""
+
+    __tablename__ = "assets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(index=True, unique=True, max_length=36)
+    path: str = Field(sa_type=Text, unique=True)
+    root: str = Field(sa_type=Text, index=True)
+    size: int = Field(sa_type=BigInteger)
+    mtime_ns: int = Field(sa_type=BigInteger)
+    inode: int = Field(sa_type=BigInteger)
+    device: int = Field(sa_type=BigInteger)
+    content_hash: str | None = Field(default=None, index=True, max_length=80)
+    media_type: str = Field(default="application/octet-stream", max_length=100)
+    ai_class: str = Field(default="none", index=True, max_length=16)
+    generator: str | None = Field(default=None, sa_type=Text)
+    family: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, sa_type=Text)
+    prompt: str | None = Field(default=None, sa_type=Text)
+    confidence: float = 0.0
+    status: str = Field(default="not-ai", index=True, max_length=16)
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    policy: str | None = Field(default=None, max_length=200)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+    #: Creation time recorded in the file's metadata, when it has one.
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: The asset this one is a copy of (same content seen first elsewhere).
+    source_asset_id: int | None = Field(default=None, foreign_key="assets.id")
+    present: bool = Field(default=True, index=True)
+    missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_ai(self) -> bool:
+        return self.ai_class != "none"
+
+
+class SignalRow(SQLModel, table=True):
+    """One mark found in or beside an asset's file (see ``provenance.detect.Signal``)."""
+
+    __tablename__ = "signals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="assets.id", index=True)
+    kind: str = Field(max_length=32)
+    ai_class: str = Field(max_length=16)
+    generator: str | None = Field(default=None, sa_type=Text)
+    family: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, sa_type=Text)
+    prompt: str | None = Field(default=None, sa_type=Text)
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    confidence: float = 1.0
+    source: str = Field(default="", sa_type=Text)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    found_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """One audit event; ``hash`` chains it to the event before (see ``provenance.audit``)."""
+
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int | None = Field(default=None, foreign_key="assets.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    user: str = Field(max_length=200)
+    host: str = Field(max_length=255)
+    action: str = Field(max_length=64, index=True)
+    path: str | None = Field(default=None, sa_type=Text)
+    reason: str = Field(default="", sa_type=Text)
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ScanRun(SQLModel, table=True):
+    """One scan of one root: when, how it ended, what it counted."""
+
+    __tablename__ = "scan_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    root: str = Field(sa_type=Text, index=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    online: bool = True
+    counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -1,0 +1,105 @@
+"""The command line: parse, call one service, render. Only this package knows click."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance import __version__
+from provenance.cli.app import App, UserError
+from provenance.cli.configure import config_group
+from provenance.cli.inspect import list_command, show_command
+from provenance.cli.scan import scan_command
+from provenance.cli.tag import tag_command
+from provenance.errors import ProvenanceError
+
+log = logging.getLogger("provenance")
+
+
+class _Group(click.Group):
+    """Turns ProvenanceError into one ``error: ...`` line; tracebacks only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProvenanceError as exc:
+            app = ctx.find_object(App)
+            if app is not None and app.debug:
+                log.exception("failed")
+            raise UserError(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            app = ctx.find_object(App)
+            if app is not None and app.debug:
+                raise
+            log.debug("internal error", exc_info=True)
+            raise UserError(
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+            ) from exc
+
+
+def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_provenance", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._provenance = True  # type: ignore[attr-defined]
+    if log_format == "json":
+        from provenance.cli.logjson import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    logging.getLogger("provenance").setLevel(level)
+    root.setLevel(logging.WARNING if not debug else logging.DEBUG)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="PROVENANCE_CONFIG",
+    help="TOML settings file (default: none, built-in defaults) [env: PROVENANCE_CONFIG].",
+)
+@click.option("-v", "--verbose", count=True, help="Log one line per change (INFO).")
+@click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+@click.version_option(__version__, prog_name="provenance")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int, debug: bool) -> None:
+    """Track generative-AI assets on production storage.
+
+    Finds AI-generated files by their marks (C2PA, IPTC XMP, Stable Diffusion text,
+    EXIF, sidecars, path rules), records their provenance in a catalog, tags them, and
+    keeps them temporary until cleared.
+    """
+    _setup_logging(verbose, debug)
+    ctx.obj = App(config_path=config_path, debug=debug)
+    ctx.call_on_close(ctx.obj.close)
+
+
+cli.add_command(scan_command)
+cli.add_command(list_command)
+cli.add_command(show_command)
+cli.add_command(tag_command)
+cli.add_command(config_group)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line (the ``provenance`` console script)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="provenance")
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,74 @@
+"""What every command shares: settings loaded once, the catalog opened on first use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog
+from provenance.config import Settings, load_settings
+
+
+class UserError(click.ClickException):
+    """Printed as ``error: ...`` (one line per problem), exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in self.format_message().splitlines() or [""]:
+            click.echo(f"error: {line}", err=True)
+
+
+@dataclass
+class App:
+    """The command line's state: which config, the settings, the open catalog."""
+
+    config_path: Path | None
+    debug: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _catalog: Catalog | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog.open(self.settings.catalog_url)
+        return self._catalog
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.current()
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def resolve_path(path: Path) -> str:
+    """Return the absolute, normalised path string the catalog keys assets by (links not resolved
+    in the file name, so a path names the link itself)."""
+    absolute = path.expanduser().absolute()
+    return str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())

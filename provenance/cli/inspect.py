@@ -1,0 +1,92 @@
+"""`provenance list` and `provenance show`: what the catalog knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance.catalog import STATUSES, Asset, Tx
+from provenance.cli.app import App, UserError, echo_json, pass_app, resolve_path
+from provenance.records import asset_record
+
+
+def find_asset(tx: Tx, target: str) -> Asset:
+    """Return the asset named by a path or a uid; UserError when the catalog does not know it."""
+    asset = tx.asset_by_path(resolve_path(Path(target)))
+    if asset is None and len(target) == 36 and target.count("-") == 4:
+        asset = tx.asset_by_uid(target)
+    if asset is None:
+        raise UserError(f"{target}: not in the catalog (run `provenance scan` on its folder)")
+    return asset
+
+
+def _short_date(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "-"
+
+
+@click.command("list")
+@click.option("--ai", "ai_only", is_flag=True, help="Only AI assets (ai or partial).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only assets in this state (repeatable).")
+@click.option("--under", type=click.Path(path_type=Path), help="Only assets at or below this folder.")
+@click.option("--missing/--no-missing", default=True, help="Include assets whose file is gone.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many assets.")
+@click.option("--json", "as_json", is_flag=True, help="Print provenance records as a JSON array.")
+@pass_app
+def list_command(app: App, ai_only: bool, statuses: tuple[str, ...], under: Path | None,
+                 missing: bool, limit: int | None, as_json: bool) -> None:
+    """List assets in the catalog, by path."""
+    under_path = resolve_path(under) if under is not None else None
+    with app.catalog.read() as tx:
+        assets = tx.list_assets(ai_only=ai_only, statuses=statuses, under=under_path,
+                                include_missing=missing, limit=limit)
+        if as_json:
+            echo_json([asset_record(a) for a in assets])
+            return
+        count = 0
+        for asset in assets:
+            count += 1
+            flag = "" if asset.present else "  (missing)"
+            click.echo(
+                f"{asset.status:<11} {asset.ai_class:<7} {_short_date(asset.deadline):<10} "
+                f"{(asset.generator or '-')[:28]:<28} {asset.path}{flag}"
+            )
+        if count == 0:
+            click.echo("no assets match", err=True)
+
+
+def render_show(record: dict[str, Any]) -> str:
+    keys = ("path", "uid", "status", "ai_class", "generator", "model", "deadline", "policy",
+            "content_hash", "media_type", "size", "first_seen", "last_seen", "copy_of", "prompt")
+    lines = [f"{key + ':':<14}{record[key]}" for key in keys if record.get(key) not in (None, "")]
+    if not record["present"]:
+        lines.append(f"{'missing:':<14}since {record['missing_since']}")
+    lines.append("signals:")
+    for s in record["signals"] or []:
+        what = ", ".join(x for x in (s["generator"], s["model"]) if x) or "-"
+        lines.append(f"  {s['kind']:<10} {s['ai_class']:<7} {what}  [{s['source']}]")
+    if not record["signals"]:
+        lines.append("  none")
+    lines.append("history:")
+    for e in record["events"]:
+        change = f" {e['before']} -> {e['after']}" if e["before"] else ""
+        lines.append(f"  {e['at']}  {e['action']:<10} {e['user']}@{e['host']}  {e['reason']}{change}")
+    return "\n".join(lines)
+
+
+@click.command("show")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the provenance record as JSON.")
+@pass_app
+def show_command(app: App, target: str, as_json: bool) -> None:
+    """Show the whole record of one asset (a path or an asset id) and its history."""
+    with app.catalog.read() as tx:
+        asset = find_asset(tx, target)
+        assert asset.id is not None
+        source = tx.asset_by_id(asset.source_asset_id) if asset.source_asset_id else None
+        record = asset_record(asset, tx.signals_of(asset.id), tx.events_of(asset.id), source)
+    if as_json:
+        echo_json(record)
+    else:
+        click.echo(render_show(record))

@@ -1,0 +1,86 @@
+"""`provenance scan`: walk folders, detect, hash, catalog, tag."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance.catalog import utcnow
+from provenance.cli.app import App, UserError, echo_json, pass_app
+from provenance.scan import ScanResult, roots_from_paths, scan
+
+
+def _progress_bar() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def render_summary(result: ScanResult) -> str:
+    c = result.counts
+    lines = []
+    for root in result.roots:
+        state = f"{root.files} files" if root.online else f"OFFLINE: {root.reason}"
+        lines.append(f"{root.root}: {state}")
+    lines.append(
+        f"{c.indexed} new, {c.modified} modified, {c.moved} moved, {c.copied} copies, "
+        f"{c.unchanged} unchanged, {c.missing} missing, {c.skipped} skipped; "
+        f"{c.ai} AI assets, {c.tagged} tagged ({result.seconds:.1f}s)"
+    )
+    return "\n".join(lines)
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--deep", is_flag=True, default=None, help="Also decode pixels to find data hidden in the alpha channel (slow).")
+@click.option("--rebuild", is_flag=True, help="Read every file again and restore lost records from their tags.")
+@click.option("--dry-run", is_flag=True, help="Read and report, write nothing (no catalog rows, no tags).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def scan_command(app: App, paths: tuple[Path, ...], deep: bool | None, rebuild: bool, dry_run: bool, as_json: bool) -> None:
+    """Scan folders (or the configured roots) and catalog their AI assets.
+
+    A file whose size, modification time and inode are unchanged is not read again.
+    A root that is missing or whose marker file is gone is reported offline and left alone.
+    """
+    for path in paths:
+        if not path.is_dir():
+            raise UserError(f"{path}: no such folder")
+    settings = roots_from_paths(app.settings, list(paths))
+    if not settings.roots:
+        raise UserError("nothing to scan: give folders on the command line or set [[roots]] in the config")
+    app.settings = settings
+    show_bar = sys.stderr.isatty() and not as_json
+    bar = _progress_bar() if show_bar else nullcontext()
+    with bar as progress:
+        task = progress.add_task("scan", total=None) if show_bar else None
+        result = scan(
+            settings,
+            app.catalog,
+            app.actor,
+            utcnow(),
+            deep=deep,
+            rebuild=rebuild,
+            dry_run=dry_run,
+            on_total=(lambda n: progress.update(task, total=n)) if show_bar else None,
+            progress=(lambda n: progress.advance(task, n)) if show_bar else None,
+        )
+    if as_json:
+        echo_json({"dry_run": dry_run, **result.as_dict()})
+    else:
+        prefix = "dry run: " if dry_run else ""
+        click.echo(prefix + render_summary(result))
+    if not any(r.online for r in result.roots):
+        raise UserError("every root is offline; nothing was scanned")

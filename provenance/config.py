@@ -1,0 +1,199 @@
+"""Load settings from TOML into validated, frozen values; sensible defaults with no file at all."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from provenance.errors import ConfigError
+
+CONFIG_ENV = "PROVENANCE_CONFIG"
+STATE_DIR_ENV = "PROVENANCE_STATE_DIR"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Return the timedelta of ``"30d"``, ``"12h"``, ``"2w"``, ``"90m"`` or ``"45s"``."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use a number and s, m, h, d or w, e.g. '30d')")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RootSettings(_Section):
+    """One production folder to scan and watch."""
+
+    path: Path
+    #: Short name used in reports; defaults to the folder's name.
+    name: str = ""
+    #: "auto" picks polling for NFS/SMB/CIFS mounts and inotify otherwise.
+    watch: Literal["auto", "native", "polling"] = "auto"
+    #: A file that must exist under the root for it to count as online ("" = no marker).
+    marker: str = ""
+    #: Who answers for this root (shown in reports).
+    owner: str = ""
+    #: The production whose milestones apply to this root (see [milestones]).
+    production: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.name or str(self.path)
+
+
+class CatalogSettings(_Section):
+    #: SQLAlchemy URL; "" means SQLite in the state directory.
+    url: str = ""
+
+
+class ScanSettings(_Section):
+    #: Extra file or folder name globs to skip (besides temp/partial files and our sidecars).
+    ignore: list[str] = Field(default_factory=list)
+    #: Decode pixels to look for data hidden in the alpha channel (slow; off the hot path).
+    deep: bool = False
+    #: Worker processes for hashing and detection; 0 means one per core.
+    workers: int = Field(default=0, ge=0)
+    #: Catalog writes per transaction.
+    batch_size: int = Field(default=500, ge=1)
+
+
+class PathRuleSettings(_Section):
+    """Files matching ``glob`` are AI output of ``tool`` (for tools that leave no mark)."""
+
+    glob: str
+    tool: str
+    model: str | None = None
+
+
+class DetectSettings(_Section):
+    #: Read third-party .xmp sidecars beside files as a signal.
+    sidecars: bool = True
+    path_rules: list[PathRuleSettings] = Field(default_factory=list)
+
+
+class TaggingSettings(_Section):
+    #: Write an XMP sidecar beside every AI asset.
+    sidecar: bool = True
+    #: Sidecar name: {name} is the file's name with extension, {stem} without.
+    sidecar_pattern: str = "{name}.xmp"
+    #: Formats opted in to embedded XMP ("jpeg", "png"); never a C2PA-signed file.
+    embed: list[Literal["jpeg", "png"]] = Field(default_factory=list)
+
+    @field_validator("sidecar_pattern")
+    @classmethod
+    def _pattern_names_the_file(cls, value: str) -> str:
+        if "{name}" not in value and "{stem}" not in value:
+            raise ValueError("must contain {name} or {stem}")
+        if "/" in value or "\\" in value:
+            raise ValueError("must be a file name, not a path")
+        return value
+
+
+class Settings(_Section):
+    """Every setting, with its default. Load with :func:`load_settings`."""
+
+    roots: list[RootSettings] = Field(default_factory=list)
+    #: Where the catalog, locks and logs live; "" means the user's state directory.
+    state_dir: Path | None = None
+    catalog: CatalogSettings = CatalogSettings()
+    scan: ScanSettings = ScanSettings()
+    detect: DetectSettings = DetectSettings()
+    tagging: TaggingSettings = TaggingSettings()
+    #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
+    milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
+
+    #: Where this configuration came from (not a setting).
+    source: str = Field(default="(defaults)", exclude=True)
+
+    @property
+    def state_path(self) -> Path:
+        if self.state_dir is not None:
+            return self.state_dir.expanduser()
+        env = os.environ.get(STATE_DIR_ENV)
+        if env:
+            return Path(env).expanduser()
+        return Path(platformdirs.user_state_dir("provenance"))
+
+    @property
+    def catalog_url(self) -> str:
+        if self.catalog.url:
+            return self.catalog.url
+        return f"sqlite:///{self.state_path / 'catalog.sqlite'}"
+
+    def with_roots(self, paths: list[Path]) -> Settings:
+        """Return settings whose roots are ``paths`` (command-line roots win over the file's)."""
+        known = {root.path.resolve(): root for root in self.roots}
+        roots = [known.get(p.resolve(), RootSettings(path=p.resolve())) for p in paths]
+        return self.model_copy(update={"roots": roots})
+
+    def root_for(self, path: Path) -> RootSettings | None:
+        """Return the configured root that contains ``path``, the deepest one first."""
+        candidates = [r for r in self.roots if path.is_relative_to(r.path)]
+        return max(candidates, key=lambda r: len(r.path.parts), default=None)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    got = error.get("input")
+    suffix = f" (got {got!r})" if error["type"] != "extra_forbidden" and not isinstance(
+        got, dict | list
+    ) else ""
+    return f"{location}: {message}{suffix}"
+
+
+def settings_from_mapping(data: dict[str, Any], source: str = "(defaults)") -> Settings:
+    """Validate ``data`` and return Settings; every problem is reported at once as file:key."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{source}: {_describe(e)}" for e in exc.errors()]  # type: ignore[arg-type]
+        raise ConfigError("\n".join(problems)) from exc
+    problems = [
+        f"{source}: roots.{i}.path: must be an absolute path (got {str(r.path)!r})"
+        for i, r in enumerate(settings.roots)
+        if not r.path.expanduser().is_absolute()
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    roots = [r.model_copy(update={"path": r.path.expanduser()}) for r in settings.roots]
+    return settings.model_copy(update={"source": source, "roots": roots})
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Return settings from ``path``, else from ``$PROVENANCE_CONFIG``, else the defaults.
+
+    Raises ConfigError naming the file (and key) for a missing file, bad TOML or bad values.
+    """
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if not env:
+            return Settings()
+        path = Path(env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such config file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return settings_from_mapping(data, str(path))

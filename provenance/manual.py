@@ -1,0 +1,91 @@
+"""`provenance tag`: declare a file AI output of a named tool when the tool left no mark."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from provenance.audit import Actor
+from provenance.catalog import Asset, Catalog, SignalRow
+from provenance.config import Settings
+from provenance.errors import ProvenanceError
+from provenance.ingest import Ingest, IngestContext, initial_status, tag_record
+from provenance.reader import FileReader
+from provenance.scan import read_options
+from provenance.tagging import write_sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ManualTag:
+    """What a person declares about a file."""
+
+    tool: str
+    model: str | None = None
+    prompt: str | None = None
+
+
+def _root_of(settings: Settings, path: Path) -> str:
+    root = settings.root_for(path)
+    return str(root.path) if root is not None else str(path.parent)
+
+
+def tag_files(
+    settings: Settings,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    paths: list[str],
+    tag: ManualTag,
+    *,
+    dry_run: bool = False,
+) -> list[Asset]:
+    """Mark each file as AI output of ``tag.tool``; catalog files it does not know yet.
+
+    Returns the assets as tagged. Raises ProvenanceError for a path that is not a file.
+    """
+    for path in paths:
+        if not Path(path).is_file():
+            raise ProvenanceError(f"{path}: not a file")
+    context = IngestContext(catalog=catalog, actor=actor, now=now, tag_sidecars=False,
+                            sidecar_pattern=settings.tagging.sidecar_pattern, dry_run=dry_run)
+    ingest = Ingest(context)
+    with catalog.read() as tx:
+        unknown = [p for p in paths if tx.asset_by_path(p) is None]
+    if unknown and not dry_run:
+        with FileReader(read_options(settings), workers=1) as reader:
+            ingest.ingest(reader, unknown, lambda p: _root_of(settings, Path(p)), count=len(unknown))
+    if ingest.counts.skipped:
+        problem = ingest.counts.problems[0]
+        raise ProvenanceError(f"{problem['path']}: {problem['reason']}")
+    if dry_run:
+        return []
+    tagged: list[Asset] = []
+    with catalog.write() as tx:
+        for path in paths:
+            asset = tx.asset_by_path(path)
+            assert asset is not None and asset.id is not None
+            before = {"ai_class": asset.ai_class, "generator": asset.generator, "status": asset.status}
+            tx.add(SignalRow(asset_id=asset.id, kind="manual", ai_class="ai", generator=tag.tool,
+                             model=tag.model, prompt=tag.prompt, source=f"declared by {actor.user}",
+                             found_at=now))
+            if asset.ai_class == "none":
+                asset.ai_class = "ai"
+                asset.status = initial_status("ai")
+            asset.generator = tag.tool
+            asset.model = tag.model or asset.model
+            asset.prompt = tag.prompt or asset.prompt
+            asset.confidence = max(asset.confidence, 1.0)
+            tx.record(actor, "tagged", now, asset=asset, reason=f"declared AI output of {tag.tool}",
+                      before=before, after={"ai_class": asset.ai_class, "generator": tag.tool,
+                                            "status": asset.status})
+            tagged.append(asset)
+    if settings.tagging.sidecar:
+        for asset in tagged:
+            write_sidecar(Path(asset.path), tag_record(asset), settings.tagging.sidecar_pattern)
+    for asset in tagged:
+        log.info("tagged %s as AI output of %s", asset.path, tag.tool)
+    return tagged

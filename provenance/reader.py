@@ -1,0 +1,162 @@
+"""Read files once each, in parallel: detect marks from the headers and hash the content.
+
+This is the scan's hot path. Work runs in worker processes (both cores busy: BLAKE3 and the
+header parsers each need a CPU), each file is opened once, small files are read whole and
+handed to both the detectors and the hasher, and big files are mapped for the detectors
+(which touch only their headers) and hashed in streamed chunks. Pixels are never decoded
+unless the deep check is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance.detect import PathRule, Verdict, detect_file
+from provenance.errors import ReadError
+from provenance.hashing import hash_bytes, hash_stream
+
+log = logging.getLogger(__name__)
+
+#: Files up to this size are read whole; larger ones are mapped and hashed in chunks.
+WHOLE_READ_LIMIT = 16 * 1024 * 1024
+#: Below this many files the pool costs more than it saves.
+POOL_THRESHOLD = 16
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the workers need to know; plain values so they pickle."""
+
+    deep: bool = False
+    sidecars: bool = True
+    path_rules: tuple[PathRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything read from one file: stat facts at the time of reading, hash and verdict."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    content_hash: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be read, and why (logged and counted by the caller)."""
+
+    path: str
+    reason: str
+
+
+def read_file(path: str, options: ReadOptions) -> FileFacts | Failure:
+    """Return the facts of the file at ``path``, or a Failure saying why it was skipped."""
+    try:
+        with open(path, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if info.st_size <= WHOLE_READ_LIMIT:
+                data: bytes | mmap.mmap = stream.read()
+                content_hash = hash_bytes(data)
+                verdict = _detect(path, data, options)
+            else:
+                with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    verdict = _detect(path, mapped, options)
+                stream.seek(0)
+                content_hash = hash_stream(stream)
+            after = os.fstat(stream.fileno())
+    except ReadError as exc:
+        return Failure(path, exc.reason)
+    except FileNotFoundError:
+        return Failure(path, "vanished before it could be read")
+    except OSError as exc:
+        return Failure(path, f"cannot read: {exc.strerror or exc}")
+    if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
+        return Failure(path, "changed while it was being read (still being written?)")
+    return FileFacts(
+        path=path,
+        size=info.st_size,
+        mtime_ns=info.st_mtime_ns,
+        inode=info.st_ino,
+        device=info.st_dev,
+        content_hash=content_hash,
+        verdict=verdict,
+    )
+
+
+def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions) -> Verdict:
+    return detect_file(
+        Path(path),
+        data,
+        deep=options.deep,
+        path_rules=options.path_rules,
+        sidecar=options.sidecars,
+    )
+
+
+def _read_safely(path: str, options: ReadOptions) -> FileFacts | Failure:
+    # A worker must answer for every file: a parser bug on one hostile file is a skipped
+    # file with its reason, not a dead scan.
+    try:
+        return read_file(path, options)
+    except Exception as exc:  # noqa: BLE001 - see above; the caller logs it as a warning
+        return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class FileReader:
+    """Reads many files in worker processes, bounded in flight so memory stays flat."""
+
+    def __init__(self, options: ReadOptions, workers: int = 0) -> None:
+        self.options = options
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def read_many(self, paths: Sequence[str] | Iterable[str], count: int | None = None) -> Iterator[FileFacts | Failure]:
+        """Yield one result per path, in completion order (not input order)."""
+        total = count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
+        if self.workers == 1 or (total is not None and total < POOL_THRESHOLD):
+            for path in paths:
+                yield _read_safely(path, self.options)
+            return
+        pool = self._ensure_pool()
+        window: deque[Future[FileFacts | Failure]] = deque()
+        limit = self.workers * 16
+        for path in paths:
+            window.append(pool.submit(_read_safely, path, self.options))
+            if len(window) >= limit:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: safe beside the daemon's threads, and workers import once
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> FileReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

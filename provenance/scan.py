@@ -1,0 +1,151 @@
+"""`provenance scan`: walk the roots, ingest what is new or changed, mark what is gone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog, ScanRun
+from provenance.config import RootSettings, Settings
+from provenance.detect import PathRule
+from provenance.ingest import Ingest, IngestContext, IngestCounts
+from provenance.reader import FileReader, ReadOptions
+from provenance.roots import check_root
+from provenance.walk import FileEntry, walk_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RootResult:
+    """One root's part of a scan."""
+
+    root: str
+    online: bool
+    reason: str = ""
+    files: int = 0
+
+
+@dataclass
+class ScanResult:
+    """A whole scan: per-root health and the ingest counts."""
+
+    roots: list[RootResult] = field(default_factory=list)
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "roots": [r.__dict__ for r in self.roots],
+            **self.counts.as_dict(),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
+    """Return the worker options these settings call for (``deep`` overrides the config)."""
+    rules = tuple(PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules)
+    return ReadOptions(
+        deep=settings.scan.deep if deep is None else deep,
+        sidecars=settings.detect.sidecars,
+        path_rules=rules,
+    )
+
+
+def _is_changed(entry: FileEntry, known: dict[str, object]) -> bool:
+    facts = known.get(entry.path)
+    if facts is None:
+        return True
+    return (facts.size, facts.mtime_ns, facts.inode, facts.present) != (  # type: ignore[attr-defined]
+        entry.size,
+        entry.mtime_ns,
+        entry.inode,
+        True,
+    )
+
+
+def scan(
+    settings: Settings,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    *,
+    deep: bool | None = None,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """Scan every configured root once; return what was found and done.
+
+    A root that is offline is reported and left alone: nothing under it is marked missing.
+    With ``rebuild`` every file is read again and records lost from the catalog are
+    restored from their tags.
+    """
+    import time
+
+    started = time.monotonic()
+    result = ScanResult()
+    context = IngestContext(
+        catalog=catalog,
+        actor=actor,
+        now=now,
+        tag_sidecars=settings.tagging.sidecar,
+        sidecar_pattern=settings.tagging.sidecar_pattern,
+        batch_size=settings.scan.batch_size,
+        dry_run=dry_run,
+    )
+    ingest = Ingest(context, result.counts)
+    with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
+        for root in settings.roots:
+            result.roots.append(_scan_root(root, settings, ingest, reader, rebuild, on_total, progress))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _scan_root(
+    root: RootSettings,
+    settings: Settings,
+    ingest: Ingest,
+    reader: FileReader,
+    rebuild: bool,
+    on_total: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None,
+) -> RootResult:
+    context = ingest.context
+    root_path = str(root.path)
+    health = check_root(root)
+    if not health.online:
+        log.warning("root %s is offline (%s): skipped, nothing under it is marked missing", root_path, health.reason)
+        return RootResult(root_path, False, health.reason)
+    with context.catalog.read() as tx:
+        known = tx.known_files(root_path)
+    started_at = context.now
+    entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
+    seen = {entry.path for entry in entries}
+    todo = [e.path for e in entries if rebuild or _is_changed(e, known)]  # type: ignore[arg-type]
+    ingest.counts.unchanged += len(entries) - len(todo)
+    vanished = {path for path, facts in known.items() if facts.present and path not in seen}
+    if on_total is not None:
+        on_total(len(todo))
+    ingest.ingest(reader, todo, lambda _path: root_path, count=len(todo), vanished=vanished,
+                  progress=progress, adopt_tags=True)
+    if vanished and not entries:
+        log.warning("root %s is empty but the catalog knows %d files there: treated as offline, "
+                    "nothing marked missing", root_path, len(vanished))
+        return RootResult(root_path, False, "root is empty but the catalog knows files there", 0)
+    ingest.mark_missing(vanished)
+    if not context.dry_run:
+        with context.catalog.write() as tx:
+            tx.add(ScanRun(root=root_path, started_at=started_at, finished_at=context.now,
+                           online=True, counts={"files": len(entries), "read": len(todo)}))
+    return RootResult(root_path, True, "", len(entries))
+
+
+def roots_from_paths(settings: Settings, paths: list[Path]) -> Settings:
+    """Return settings scanning ``paths`` when given, else the configured roots."""
+    return settings.with_roots(paths) if paths else settings

@@ -1,0 +1,124 @@
+"""Walk a root with scandir: regular files only, never through a symlink, skipping our own files."""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Names that are never assets: temp and partial files, OS litter, our own folders.
+ALWAYS_IGNORED = (
+    "*.part",
+    "*.partial",
+    "*.tmp",
+    "*.temp",
+    "*.crdownload",
+    "*.download",
+    "~$*",
+    ".~lock.*",
+    "._*",
+    ".DS_Store",
+    "Thumbs.db",
+    "desktop.ini",
+    ".provenance-*",
+    ".Trash-*",
+    ".nfs*",
+    "*.xmp",
+)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A regular file found by the walk, with the stat facts used to spot changes."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+
+def is_ignored(name: str, patterns: Sequence[str]) -> bool:
+    """Return whether a file or folder ``name`` matches one of ``patterns`` (fnmatch)."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def name_is_valid(name: str) -> bool:
+    """Return whether ``name`` decodes as UTF-8 (other names cannot be stored or shown safely)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def walk_files(
+    root: Path,
+    ignore: Sequence[str] = (),
+    on_skip: Callable[[str, str], None] | None = None,
+) -> Iterator[FileEntry]:
+    """Yield every regular file under ``root``, depth first, in name order.
+
+    Symlinks are never followed (so a link cannot lead out of the root or into a loop);
+    unreadable folders, invalid names and vanished entries are reported to ``on_skip(path,
+    reason)`` and skipped.
+    """
+    patterns = (*ALWAYS_IGNORED, *ignore)
+    skip = on_skip or (lambda path, reason: None)
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as iterator:
+                entries = sorted(iterator, key=lambda e: e.name, reverse=True)
+        except FileNotFoundError:
+            skip(folder, "folder vanished during the scan")
+            continue
+        except OSError as exc:
+            skip(folder, f"cannot list folder: {exc.strerror or exc}")
+            continue
+        for entry in entries:
+            if is_ignored(entry.name, patterns):
+                continue
+            if not name_is_valid(entry.name):
+                skip(os.path.join(folder, entry.name), "file name is not valid UTF-8")
+                continue
+            try:
+                if entry.is_symlink():
+                    _report_symlink(entry, skip)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                skip(entry.path, "vanished during the scan")
+                continue
+            except OSError as exc:
+                skip(entry.path, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat.S_ISREG(info.st_mode):
+                yield FileEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+
+
+def _report_symlink(entry: os.DirEntry[str], skip: Callable[[str, str], None]) -> None:
+    try:
+        target = os.path.realpath(entry.path, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            skip(entry.path, "symlink loop, not followed")
+        else:
+            log.debug("skipped dangling symlink %s", entry.path)
+        return
+    parent = os.path.realpath(os.path.dirname(entry.path))
+    if os.path.isdir(target) and (parent + os.sep).startswith(target.rstrip(os.sep) + os.sep):
+        skip(entry.path, "symlink loop (points to a folder above it), not followed")
+    else:
+        log.debug("skipped symlink %s -> %s", entry.path, target)

@@ -1,0 +1,82 @@
+"""Schema versions: a new catalog starts at the latest; an old one is upgraded with its data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from provenance.catalog import Catalog
+from provenance.catalog.migrations import LATEST
+from provenance.errors import CatalogError
+
+# The first released schema (version 1), as an old catalog on disk has it.
+V1_SCHEMA = """
+CREATE TABLE provenance_meta (key VARCHAR(64) PRIMARY KEY, value TEXT);
+INSERT INTO provenance_meta VALUES ('schema_version', '1');
+CREATE TABLE assets (
+    id INTEGER PRIMARY KEY, uid VARCHAR(36) NOT NULL UNIQUE, path TEXT NOT NULL UNIQUE,
+    root TEXT NOT NULL, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, inode BIGINT NOT NULL,
+    device BIGINT NOT NULL, content_hash VARCHAR(80), media_type VARCHAR(100) NOT NULL,
+    ai_class VARCHAR(16) NOT NULL, generator TEXT, family VARCHAR(64), model TEXT, prompt TEXT,
+    confidence FLOAT NOT NULL, status VARCHAR(16) NOT NULL, deadline DATETIME,
+    policy VARCHAR(200), first_seen DATETIME NOT NULL, last_seen DATETIME NOT NULL,
+    created_at DATETIME, source_asset_id INTEGER REFERENCES assets (id)
+);
+CREATE TABLE signals (
+    id INTEGER PRIMARY KEY, asset_id INTEGER NOT NULL REFERENCES assets (id),
+    kind VARCHAR(32) NOT NULL, ai_class VARCHAR(16) NOT NULL, generator TEXT,
+    family VARCHAR(64), model TEXT, prompt TEXT, parameters JSON NOT NULL,
+    confidence FLOAT NOT NULL, source TEXT NOT NULL, detail JSON NOT NULL,
+    found_at DATETIME NOT NULL
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, asset_id INTEGER REFERENCES assets (id), at DATETIME NOT NULL,
+    user VARCHAR(200) NOT NULL, host VARCHAR(255) NOT NULL, action VARCHAR(64) NOT NULL,
+    path TEXT, reason TEXT NOT NULL, before JSON NOT NULL, after JSON NOT NULL,
+    prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL UNIQUE
+);
+INSERT INTO assets VALUES (1, 'u-1', '/prod/a.png', '/prod', 10, 1, 2, 3, 'blake3:aa',
+    'image/png', 'ai', 'ComfyUI', 'comfyui', 'sdxl', 'a cat', 1.0, 'temporary', NULL, NULL,
+    '2026-01-01 00:00:00.000000', '2026-01-02 00:00:00.000000', NULL, NULL);
+"""
+
+
+def test_new_catalog_is_created_at_the_latest_version(tmp_path: Path) -> None:
+    catalog = Catalog.open(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    with catalog.read() as tx:
+        version = tx.session.execute(text("SELECT value FROM provenance_meta")).scalar_one()
+    catalog.close()
+    assert int(version) == LATEST
+
+
+def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+    catalog = Catalog.open(f"sqlite:///{path}")
+    with catalog.read() as tx:
+        asset = tx.asset_by_path("/prod/a.png")
+        version = tx.session.execute(text("SELECT value FROM provenance_meta")).scalar_one()
+        assert tx.last_scan("/prod") is None
+    catalog.close()
+    assert int(version) == LATEST
+    assert asset is not None
+    assert (asset.generator, asset.prompt, asset.present, asset.missing_since) == ("ComfyUI", "a cat", True, None)
+
+
+def test_catalog_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE provenance_meta SET value = '999'")
+    with pytest.raises(CatalogError, match="newer than this provenance"):
+        Catalog.open(f"sqlite:///{path}")
+
+
+def test_unreachable_catalog_is_a_catalog_error_without_password() -> None:
+    with pytest.raises(CatalogError) as info:
+        Catalog.open("postgresql+psycopg://someone:s3cret@127.0.0.1:1/nothing")
+    assert "s3cret" not in str(info.value)

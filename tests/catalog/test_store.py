@@ -1,0 +1,113 @@
+"""The catalog on both backends: round trips, queries, the audit chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from provenance.audit import Actor, verify_chain
+from provenance.catalog import Asset, Catalog, SignalRow
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACTOR = Actor("tester", "host1")
+
+
+def make_asset(path: str, **fields: object) -> Asset:
+    values: dict[str, object] = {
+        "uid": f"uid-{abs(hash(path)) % 10**12:012d}",
+        "path": path,
+        "root": "/prod",
+        "size": 10,
+        "mtime_ns": 1,
+        "inode": 2,
+        "device": 3,
+        "content_hash": "blake3:" + "a" * 64,
+        "first_seen": NOW,
+        "last_seen": NOW,
+        **fields,
+    }
+    return Asset(**values)  # type: ignore[arg-type]
+
+
+def test_asset_round_trip_keeps_values_and_utc(catalog: Catalog) -> None:
+    deadline = NOW + timedelta(days=30)
+    with catalog.write() as tx:
+        tx.add(make_asset("/prod/a.png", ai_class="ai", status="temporary", deadline=deadline,
+                          generator="ComfyUI", size=5 * 2**40, prompt="a cat, <b>"))
+    with catalog.read() as tx:
+        asset = tx.asset_by_path("/prod/a.png")
+    assert asset is not None
+    assert asset.deadline == deadline
+    assert asset.deadline.tzinfo is not None
+    assert asset.size == 5 * 2**40
+    assert (asset.ai_class, asset.status, asset.generator, asset.prompt) == ("ai", "temporary", "ComfyUI", "a cat, <b>")
+
+
+def test_signals_keep_json_and_manual_signals_survive_replacement(catalog: Catalog) -> None:
+    with catalog.write() as tx:
+        asset = make_asset("/prod/b.png")
+        tx.add(asset)
+        tx.flush()
+        assert asset.id is not None
+        tx.add(SignalRow(asset_id=asset.id, kind="manual", ai_class="ai", generator="Midjourney", found_at=NOW))
+        tx.replace_signals(asset.id, [SignalRow(asset_id=0, kind="sd-text", ai_class="ai",
+                                                parameters={"seed": 42, "steps": [1, 2]}, found_at=NOW)])
+    with catalog.read() as tx:
+        found = tx.asset_by_path("/prod/b.png")
+        assert found is not None and found.id is not None
+        rows = tx.signals_of(found.id)
+    assert sorted(r.kind for r in rows) == ["manual", "sd-text"]
+    assert next(r for r in rows if r.kind == "sd-text").parameters == {"seed": 42, "steps": [1, 2]}
+
+
+def test_list_filters_and_prefix_match_is_by_folder_not_string(catalog: Catalog) -> None:
+    with catalog.write() as tx:
+        tx.add(make_asset("/prod/show/a.png", ai_class="ai", status="temporary"))
+        tx.add(make_asset("/prod/show2/b.png", ai_class="ai", status="flagged"))
+        tx.add(make_asset("/prod/show/c.jpg"))
+    with catalog.read() as tx:
+        under = [a.path for a in tx.list_assets(under="/prod/show")]
+        ai = [a.path for a in tx.list_assets(ai_only=True)]
+        flagged = [a.path for a in tx.list_assets(statuses=["flagged"])]
+        counts = tx.count_by_status()
+    assert under == ["/prod/show/a.png", "/prod/show/c.jpg"]
+    assert ai == ["/prod/show/a.png", "/prod/show2/b.png"]
+    assert flagged == ["/prod/show2/b.png"]
+    assert counts == {"temporary": 1, "flagged": 1, "not-ai": 1}
+
+
+def test_audit_chain_links_every_event(catalog: Catalog) -> None:
+    with catalog.write() as tx:
+        asset = make_asset("/prod/c.png")
+        tx.add(asset)
+        for number in range(5):
+            tx.record(ACTOR, "indexed", NOW + timedelta(seconds=number), asset=asset, reason=f"n{number}",
+                      before={"n": number}, after={"n": number + 1})
+    with catalog.read() as tx:
+        events = [e.model_dump() for e in tx.all_events()]
+    assert len(events) == 5
+    assert verify_chain(events) is None
+    assert events[1]["prev_hash"] == events[0]["hash"]
+
+
+def test_audit_chain_catches_an_edited_event(catalog: Catalog) -> None:
+    with catalog.write() as tx:
+        for number in range(3):
+            tx.record(ACTOR, "indexed", NOW, path=f"/prod/{number}", reason="ok")
+    with catalog.read() as tx:
+        events = [e.model_dump() for e in tx.all_events()]
+    events[1]["reason"] = "tampered"
+    broken = verify_chain(events)
+    assert broken is not None
+    assert broken.event_id == events[1]["id"]
+    del events[1]
+    assert verify_chain(events) is not None
+
+
+def test_known_files_returns_stat_facts_per_path(catalog: Catalog) -> None:
+    with catalog.write() as tx:
+        tx.add(make_asset("/prod/d.png", size=7, mtime_ns=8, inode=9))
+    with catalog.read() as tx:
+        known = tx.known_files("/prod")
+    assert known["/prod/d.png"].size == 7
+    assert known["/prod/d.png"].mtime_ns == 8
+    assert known["/prod/d.png"].present is True

@@ -1,0 +1,111 @@
+"""Settings: defaults with no file, every problem reported as file: key, the example in sync."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from provenance.config import Settings, load_settings, parse_duration
+from provenance.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def setting_names(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every dotted setting name of a settings model, nested sections included."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        annotation: Any = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))
+        nested = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)]
+        if nested:
+            names |= setting_names(nested[0], f"{prefix}{name}.")
+        else:
+            names.add(prefix + name)
+    return names
+
+
+def documented_names(text: str) -> set[str]:
+    names, section = set(), ""
+    for line in text.splitlines():
+        header = re.match(r"^#?\s*\[\[?([\w.]+)\]\]?\s*$", line)
+        if header:
+            section = header.group(1) + "."
+            names.add(header.group(1))
+            continue
+        key = re.match(r"^#?\s*(\w+)\s*=", line)
+        if key:
+            names.add(section + key.group(1))
+        for inline in re.findall(r"[{,]\s*(\w+)\s*=", line):
+            names.add(section + "path_rules." + inline if section == "detect." else section + inline)
+    return names
+
+
+def test_example_config_loads_and_equals_the_defaults() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.model_dump(exclude={"source"}) == Settings().model_dump(exclude={"source"})
+
+
+def test_example_config_documents_every_setting() -> None:
+    missing = setting_names(Settings) - documented_names(EXAMPLE.read_text())
+    assert not missing, f"config.example.toml does not document: {sorted(missing)}"
+
+
+def test_no_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = load_settings(None)
+    assert settings.roots == []
+    assert settings.catalog_url == f"sqlite:///{tmp_path / 'state' / 'catalog.sqlite'}"
+
+
+def test_every_problem_is_reported_with_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[scan]\nworkers = -1\ndeep = "maybe"\ncolour = 1\n[[roots]]\npath = "relative"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    lines = str(info.value).splitlines()
+    assert f"{path}: scan.workers: Input should be greater than or equal to 0 (got -1)" in lines
+    assert any(line.startswith(f"{path}: scan.deep:") for line in lines)
+    assert f"{path}: scan.colour: unknown setting" in lines
+
+
+def test_relative_root_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rel.toml"
+    path.write_text('[[roots]]\npath = "footage"\n')
+    with pytest.raises(ConfigError, match=r"roots\.0\.path: must be an absolute path"):
+        load_settings(path)
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[scan\n")
+    with pytest.raises(ConfigError, match="broken.toml: invalid TOML"):
+        load_settings(path)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_config_env_variable_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "env.toml"
+    path.write_text(f'[[roots]]\npath = "{tmp_path}"\nname = "show"\n')
+    monkeypatch.setenv("PROVENANCE_CONFIG", str(path))
+    assert load_settings().roots[0].label == "show"
+
+
+@pytest.mark.parametrize(("text", "days"), [("30d", 30), ("2w", 14), ("48h", 2), (" 7 d ", 7)])
+def test_parse_duration(text: str, days: int) -> None:
+    assert parse_duration(text).total_seconds() == days * 86400
+
+
+@pytest.mark.parametrize("text", ["", "30", "d", "-3d", "3y", "1.5d"])
+def test_parse_duration_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
