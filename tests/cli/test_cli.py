@@ -1,0 +1,134 @@
+"""The command line as a user runs it: exit codes, stdout, stderr, JSON against the schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from provenance.cli import cli
+from tests.media import write_a1111_png, write_plain_png
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schema" / "provenance-record.schema.json").read_text())
+
+
+@pytest.fixture
+def production(tmp_path: Path) -> Path:
+    folder = tmp_path / "production"
+    write_a1111_png(folder / "gen" / "castle.png")
+    write_plain_png(folder / "plates" / "plate.png")
+    return folder
+
+
+def invoke(runner: CliRunner, *args: str) -> object:
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_scan_then_list_ai_json_validates(runner: CliRunner, production: Path) -> None:
+    result = runner.invoke(cli, ["scan", str(production)])
+    assert result.exit_code == 0, result.output
+    assert "2 new" in result.stdout and "1 AI assets" in result.stdout
+    listed = runner.invoke(cli, ["list", "--ai", "--json"])
+    assert listed.exit_code == 0
+    records = json.loads(listed.stdout)
+    assert [Path(r["path"]).name for r in records] == ["castle.png"]
+    for record in records:
+        jsonschema.validate(record, SCHEMA)
+    assert records[0]["generator"] and records[0]["status"] == "temporary"
+
+
+def test_scan_json_summary(runner: CliRunner, production: Path) -> None:
+    result = runner.invoke(cli, ["scan", "--json", str(production)])
+    summary = json.loads(result.stdout)
+    assert summary["indexed"] == 2 and summary["ai"] == 1 and summary["roots"][0]["online"] is True
+
+
+def test_show_prints_record_signals_and_history(runner: CliRunner, production: Path) -> None:
+    runner.invoke(cli, ["scan", str(production)])
+    castle = production / "gen" / "castle.png"
+    shown = runner.invoke(cli, ["show", str(castle)])
+    assert shown.exit_code == 0, shown.output
+    assert "status:" in shown.stdout and "temporary" in shown.stdout
+    assert "sd-text" in shown.stdout and "indexed" in shown.stdout
+    record = json.loads(runner.invoke(cli, ["show", "--json", str(castle)]).stdout)
+    jsonschema.validate(record, SCHEMA)
+    assert record["signals"][0]["kind"] == "sd-text"
+    by_uid = json.loads(runner.invoke(cli, ["show", "--json", record["uid"]]).stdout)
+    assert by_uid["path"] == str(castle)
+
+
+def test_show_unknown_file_is_one_error_line(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["show", str(tmp_path / "nothing.png")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_tag_declares_a_plain_file_ai(runner: CliRunner, production: Path) -> None:
+    plate = production / "plates" / "plate.png"
+    result = runner.invoke(cli, ["tag", str(plate), "--tool", "Midjourney", "--model", "v6"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(runner.invoke(cli, ["show", "--json", str(plate)]).stdout)
+    assert (record["ai_class"], record["generator"], record["model"]) == ("ai", "Midjourney", "v6")
+    assert any(s["kind"] == "manual" for s in record["signals"])
+    assert (production / "plates" / "plate.png.xmp").is_file()
+    rescanned = runner.invoke(cli, ["scan", "--json", str(production)])
+    assert rescanned.exit_code == 0
+    again = json.loads(runner.invoke(cli, ["show", "--json", str(plate)]).stdout)
+    assert again["ai_class"] == "ai"
+
+
+def test_tag_dry_run_changes_nothing(runner: CliRunner, production: Path) -> None:
+    plate = production / "plates" / "plate.png"
+    result = runner.invoke(cli, ["tag", "--dry-run", str(plate), "--tool", "Midjourney"])
+    assert result.exit_code == 0
+    assert "dry run" in result.stdout
+    assert not (production / "plates" / "plate.png.xmp").exists()
+
+
+def test_scan_missing_folder_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["scan", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2  # click's usage error: the folder does not exist
+    assert "Traceback" not in result.output
+
+
+def test_scan_with_no_roots_says_what_to_do(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["scan"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: nothing to scan")
+
+
+def test_config_check_reports_every_problem(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[scan]\nworkers = -2\nfoo = 1\n")
+    result = runner.invoke(cli, ["--config", str(config), "config", "check"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"error: {config}: scan.") for line in lines)
+
+
+def test_config_check_ok(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "good.toml"
+    config.write_text(f'[[roots]]\npath = "{tmp_path}"\n')
+    result = runner.invoke(cli, ["config", "check", str(config)])
+    assert result.exit_code == 0
+    assert "ok (1 roots" in result.stdout
+
+
+def test_scan_uses_configured_roots(runner: CliRunner, tmp_path: Path, production: Path) -> None:
+    config = tmp_path / "roots.toml"
+    config.write_text(f'[[roots]]\npath = "{production}"\n')
+    result = runner.invoke(cli, ["--config", str(config), "scan"])
+    assert result.exit_code == 0, result.output
+    assert str(production) in result.stdout
+
+
+def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help, f"{name} has no help"
+        assert f"provenance {name}" in readme, f"README does not mention `provenance {name}`"
+        assert runner.invoke(cli, [name, "--help"]).exit_code == 0

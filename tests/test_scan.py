@@ -1,0 +1,200 @@
+"""Scanning real folders: new, unchanged, modified, moved, copied, missing, offline, hostile."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog
+from provenance.config import RootSettings, Settings
+from provenance.scan import scan
+from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACTOR = Actor("tester", "host1")
+
+
+def run(settings: Settings, catalog: Catalog, now: datetime = NOW, **options: object):  # type: ignore[no-untyped-def]
+    return scan(settings, catalog, ACTOR, now, **options)  # type: ignore[arg-type]
+
+
+def settings_for(tmp_path: Path, root: Path, **root_options: object) -> Settings:
+    return Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root, **root_options)])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "production"
+    write_a1111_png(folder / "concepts" / "castle.png")
+    write_plain_png(folder / "plates" / "plate.png")
+    write_plain_jpeg(folder / "plates" / "still.jpg")
+    (folder / "plates" / "render.exr.part").write_bytes(b"half written")
+    (folder / ".DS_Store").write_bytes(b"litter")
+    return folder
+
+
+def test_scan_catalogs_files_and_finds_the_ai_one(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    result = run(settings_for(tmp_path, root), catalog)
+    assert (result.counts.indexed, result.counts.ai, result.counts.skipped) == (3, 1, 0)
+    with catalog.read() as tx:
+        castle = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+        plate = tx.asset_by_path(str(root / "plates" / "plate.png"))
+        assert tx.asset_by_path(str(root / "plates" / "render.exr.part")) is None
+    assert castle is not None and plate is not None
+    assert (castle.ai_class, castle.status, castle.family) == ("ai", "temporary", "a1111")
+    assert castle.content_hash is not None and castle.content_hash.startswith("blake3:")
+    assert (plate.ai_class, plate.status) == ("none", "not-ai")
+
+
+def test_scan_writes_a_sidecar_for_ai_assets_only(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    run(settings_for(tmp_path, root), catalog)
+    assert (root / "concepts" / "castle.png.xmp").is_file()
+    assert not (root / "plates" / "plate.png.xmp").exists()
+
+
+def test_rescan_of_unchanged_tree_reads_nothing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    again = run(settings, catalog, NOW + timedelta(hours=1))
+    assert (again.counts.indexed, again.counts.modified, again.counts.unchanged) == (0, 0, 3)
+
+
+def test_modified_file_is_rehashed_with_an_event(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    plate = root / "plates" / "plate.png"
+    write_a1111_png(plate, color="black")
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.counts.modified == 1
+    with catalog.read() as tx:
+        asset = tx.asset_by_path(str(plate))
+        assert asset is not None and asset.id is not None
+        actions = [e.action for e in tx.events_of(asset.id)]
+    assert (asset.ai_class, asset.status) == ("ai", "temporary")
+    assert actions == ["indexed", "modified"]
+
+
+def test_moved_file_keeps_its_record(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    with catalog.read() as tx:
+        before = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+    (root / "approved").mkdir()
+    os.rename(root / "concepts" / "castle.png", root / "approved" / "castle_v2.png")
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert (result.counts.moved, result.counts.missing, result.counts.indexed) == (1, 0, 0)
+    with catalog.read() as tx:
+        after = tx.asset_by_path(str(root / "approved" / "castle_v2.png"))
+    assert before is not None and after is not None
+    assert (after.uid, after.first_seen) == (before.uid, before.first_seen)
+
+
+def test_copy_of_an_ai_asset_is_ai_and_linked(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    shutil.copy(root / "concepts" / "castle.png", root / "plates" / "castle_copy.png")
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.counts.copied == 1
+    with catalog.read() as tx:
+        original = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+        copy = tx.asset_by_path(str(root / "plates" / "castle_copy.png"))
+    assert original is not None and copy is not None
+    assert copy.source_asset_id == original.id
+    assert copy.ai_class == "ai" and copy.uid != original.uid
+
+
+def test_deleted_file_is_marked_missing_not_forgotten(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    (root / "plates" / "still.jpg").unlink()
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.counts.missing == 1
+    with catalog.read() as tx:
+        asset = tx.asset_by_path(str(root / "plates" / "still.jpg"))
+    assert asset is not None and not asset.present
+
+
+def test_offline_root_marks_nothing_missing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    (root / ".mounted").write_text("")
+    settings = settings_for(tmp_path, root, marker=".mounted")
+    run(settings, catalog)
+    (root / ".mounted").unlink()
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.roots[0].online is False
+    assert result.counts.missing == 0
+
+
+def test_unmounted_root_that_looks_empty_marks_nothing_missing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    shutil.rmtree(root)
+    root.mkdir()  # an empty mount point
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.counts.missing == 0
+    assert result.roots[0].online is False
+
+
+def test_rebuild_restores_a_lost_catalog_from_sidecars(tmp_path: Path, root: Path) -> None:
+    settings = settings_for(tmp_path, root)
+    first = Catalog.open(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    run(settings, first)
+    with first.read() as tx:
+        original = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+    first.close()
+    second = Catalog.open(f"sqlite:///{tmp_path / 'two.sqlite'}")
+    result = run(settings, second, NOW + timedelta(days=3), rebuild=True)
+    with second.read() as tx:
+        rebuilt = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+        assert rebuilt is not None and rebuilt.id is not None
+        actions = [e.action for e in tx.events_of(rebuilt.id)]
+    second.close()
+    assert result.counts.ai == 1
+    assert original is not None
+    assert (rebuilt.uid, rebuilt.first_seen, rebuilt.status) == (original.uid, original.first_seen, original.status)
+    assert actions == ["rebuilt"]
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    result = run(settings_for(tmp_path, root), catalog, dry_run=True)
+    assert result.counts.ai == 1
+    with catalog.read() as tx:
+        assert list(tx.list_assets()) == []
+    assert not (root / "concepts" / "castle.png.xmp").exists()
+
+
+@pytest.mark.timeout(30)
+def test_hostile_and_odd_files_are_skipped_and_the_scan_finishes(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+    hostile = root / "hostile"
+    hostile.mkdir()
+    png = (root / "concepts" / "castle.png").read_bytes()
+    (hostile / "truncated.png").write_bytes(png[: len(png) // 2])
+    (hostile / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe1\x00\x10Exif")
+    (hostile / "empty.png").write_bytes(b"")
+    locked = hostile / "locked"
+    locked.mkdir()
+    write_plain_png(locked / "inside.png")
+    os.symlink(hostile, hostile / "loop")
+    os.symlink("/", hostile / "outside")
+    bad_name = os.fsencode(str(hostile)) + b"/bad-\xff-name.png"
+    with open(bad_name, "wb") as stream:
+        stream.write(png)
+    locked.chmod(0)
+    try:
+        result = run(settings_for(tmp_path, root), catalog)
+    finally:
+        locked.chmod(0o755)
+    reasons = {Path(p["path"]).name: p["reason"] for p in result.counts.problems}
+    assert "valid UTF-8" in next(r for n, r in reasons.items() if n.startswith("bad-"))
+    assert "loop" in reasons["loop"]
+    if os.geteuid() != 0:  # root reads any folder
+        assert "cannot list folder" in reasons["locked"]
+    assert result.counts.ai >= 1
+    with catalog.read() as tx:
+        paths = {a.path for a in tx.list_assets()}
+    assert str(hostile / "truncated.png") in paths  # recorded, with whatever was readable
+    assert not any("/outside" in p for p in paths)
