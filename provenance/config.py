@@ -152,9 +152,11 @@ def _describe(error: dict[str, Any]) -> str:
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     got = error.get("input")
-    suffix = f" (got {got!r})" if error["type"] != "extra_forbidden" and not isinstance(
-        got, dict | list
-    ) else ""
+    suffix = (
+        f" (got {got!r})"
+        if error["type"] != "extra_forbidden" and not isinstance(got, dict | list)
+        else ""
+    )
     return f"{location}: {message}{suffix}"
 
 

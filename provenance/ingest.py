@@ -201,7 +201,7 @@ class Ingest:
             self.counts.tagged += 1
         except OSError as exc:
             log.warning("cannot write tag for %s: %s", asset.path, exc)
-        except Exception as exc:  # noqa: BLE001 - WriteError and friends; never lose the scan
+        except Exception as exc:
             log.warning("cannot write tag for %s: %s", asset.path, exc)
 
     def _record(
@@ -217,22 +217,33 @@ class Ingest:
         if asset is not None:
             return self._update(tx, asset, facts, root)
         same_content = tx.assets_by_hash(facts.content_hash)
-        moved_from = next((a for a in same_content if not a.present or (vanished and a.path in vanished)), None)
+        moved_from = next(
+            (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
+        )
         if moved_from is not None:
             old_path = moved_from.path
             was_missing = not moved_from.present
             _apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
-            tx.record(actor, "moved", now, asset=moved_from, reason="same content at a new path",
-                      before={"path": old_path}, after={"path": facts.path})
+            tx.record(
+                actor,
+                "moved",
+                now,
+                asset=moved_from,
+                reason="same content at a new path",
+                before={"path": old_path},
+                after={"path": facts.path},
+            )
             self.counts.moved += 1
             if was_missing:
                 self.counts.restored += 1
             return moved_from
         source = next((a for a in same_content if a.present), None)
         asset = Asset(
-            uid=tag.asset_uid if tag is not None and tx.asset_by_uid(tag.asset_uid) is None else str(uuid.uuid4()),
+            uid=tag.asset_uid
+            if tag is not None and tx.asset_by_uid(tag.asset_uid) is None
+            else str(uuid.uuid4()),
             path=facts.path,
             root=root,
             size=facts.size,
@@ -251,8 +262,16 @@ class Ingest:
             asset.source_asset_id = source.id
             if source.is_ai and not asset.is_ai:
                 # same bytes as a known AI asset: the copy is AI whatever its name or folder
-                asset.ai_class, asset.generator, asset.family = source.ai_class, source.generator, source.family
-                asset.model, asset.prompt, asset.confidence = source.model, source.prompt, source.confidence
+                asset.ai_class, asset.generator, asset.family = (
+                    source.ai_class,
+                    source.generator,
+                    source.family,
+                )
+                asset.model, asset.prompt, asset.confidence = (
+                    source.model,
+                    source.prompt,
+                    source.confidence,
+                )
                 asset.status = initial_status(asset.ai_class)
             action, reason = "copied", f"copy of {source.path}"
             self.counts.copied += 1
@@ -264,8 +283,18 @@ class Ingest:
         tx.flush()
         assert asset.id is not None
         tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(actor, action, now, asset=asset, reason=reason,
-                  after={"status": asset.status, "ai_class": asset.ai_class, "content_hash": asset.content_hash})
+        tx.record(
+            actor,
+            action,
+            now,
+            asset=asset,
+            reason=reason,
+            after={
+                "status": asset.status,
+                "ai_class": asset.ai_class,
+                "content_hash": asset.content_hash,
+            },
+        )
         self.counts.indexed += 1
         if asset.is_ai:
             log.info("%s %s: %s", action, facts.path, reason)
@@ -291,9 +320,15 @@ class Ingest:
             asset.status = "not-ai"
         assert asset.id is not None
         tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(actor, "modified", now, asset=asset, reason="content changed",
-                  before={"content_hash": old_hash, "ai_class": old_class},
-                  after={"content_hash": facts.content_hash, "ai_class": asset.ai_class})
+        tx.record(
+            actor,
+            "modified",
+            now,
+            asset=asset,
+            reason="content changed",
+            before={"content_hash": old_hash, "ai_class": old_class},
+            after={"content_hash": facts.content_hash, "ai_class": asset.ai_class},
+        )
         self.counts.modified += 1
         log.info("modified %s", facts.path)
         return asset
@@ -312,6 +347,8 @@ class Ingest:
                     if asset is None or not asset.present:
                         continue
                     asset.present, asset.missing_since = False, now
-                    tx.record(actor, "missing", now, asset=asset, reason="file no longer at its path")
+                    tx.record(
+                        actor, "missing", now, asset=asset, reason="file no longer at its path"
+                    )
                     self.counts.missing += 1
                     log.info("missing %s", path)

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from provenance.cli import cli
 from tests.media import write_a1111_png, write_plain_png
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schema" / "provenance-record.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "provenance-record.schema.json").read_text()
+)
 
 
 @pytest.fixture
