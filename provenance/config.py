@@ -101,6 +101,16 @@ class TaggingSettings(_Section):
         return value
 
 
+class DaemonSettings(_Section):
+    #: Seconds a file's size and modification time must hold still before the daemon reads it
+    #: (a file closed after writing on a local disk is read at once).
+    quiet_period: float = Field(default=2.0, gt=0)
+    #: Seconds between two looks at a root watched by polling (network shares).
+    poll_interval: float = Field(default=10.0, gt=0)
+    #: Seconds between two reconciliation scans of every root; 0 means only at start-up.
+    reconcile_interval: float = Field(default=86400.0, ge=0)
+
+
 class Settings(_Section):
     """Every setting, with its default. Load with :func:`load_settings`."""
 
@@ -111,6 +121,7 @@ class Settings(_Section):
     scan: ScanSettings = ScanSettings()
     detect: DetectSettings = DetectSettings()
     tagging: TaggingSettings = TaggingSettings()
+    daemon: DaemonSettings = DaemonSettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 

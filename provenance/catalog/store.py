@@ -208,6 +208,40 @@ class Tx:
             for row in self.session.execute(query)
         }
 
+    def known_paths(self, paths: Sequence[str]) -> dict[str, KnownFile]:
+        """Return path -> stat facts of the assets at ``paths`` (those the catalog knows)."""
+        found: dict[str, KnownFile] = {}
+        for start in range(0, len(paths), 500):
+            query = select(
+                Asset.path, Asset.id, Asset.size, Asset.mtime_ns, Asset.inode, Asset.present
+            ).where(col(Asset.path).in_(paths[start : start + 500]))
+            for row in self.session.execute(query):
+                found[row[0]] = KnownFile(row[1], row[2], row[3], row[4], row[5])
+        return found
+
+    def move_paths(
+        self,
+        moves: Sequence[tuple[str, str]],
+        root: str,
+        actor: Actor,
+        at: datetime,
+        reason: str,
+    ) -> list[Asset]:
+        """Give the asset at each old path its new path under ``root`` (renamed, same content),
+        with one "moved" event per asset. A move onto a path that another asset holds, or from
+        a path no asset holds, is skipped. Returns the assets moved."""
+        moved: list[Asset] = []
+        for old, new in moves:
+            asset = self.asset_by_path(old)
+            if asset is None or old == new or self.asset_by_path(new) is not None:
+                continue
+            asset.path, asset.root, asset.last_seen = new, root, at
+            self.session.flush()
+            self.record(actor, "moved", at, asset=asset, reason=reason,
+                        before={"path": old}, after={"path": new})
+            moved.append(asset)
+        return moved
+
     def list_assets(
         self,
         *,

@@ -1,0 +1,114 @@
+"""The daemon's files in the state directory: a pid lock (one daemon per host and state
+directory) and a small status file that ``provenance status`` reads."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provenance.errors import ProvenanceError
+
+LOCK_NAME = "daemon.lock"
+STATUS_NAME = "daemon-status.json"
+
+
+class AlreadyRunning(ProvenanceError):
+    """Another daemon holds the lock."""
+
+
+@dataclass
+class PidLock:
+    """``daemon.lock`` held with ``flock`` while the daemon runs; it holds the daemon's pid.
+
+    The kernel drops the lock when the process dies, so a stale file never blocks a start.
+    """
+
+    path: Path
+    _fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise AlreadyRunning naming the pid that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # `provenance status` peeks with a shared lock for an instant; try a few times
+        for attempt in range(5):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt < 4:
+                    time.sleep(0.05)
+        else:
+            os.close(fd)
+            holder = read_pid(self.path)
+            who = f"pid {holder}" if holder else "another process"
+            raise AlreadyRunning(
+                f"a provenance daemon is already running on this host ({who}, lock {self.path}); "
+                "stop it first, or give this one another state directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def daemon_pid(state_dir: Path) -> int | None:
+    """Return the pid of the daemon that holds the lock in ``state_dir``, or None if none runs."""
+    path = state_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return read_pid(path) or -1
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_status(state_dir: Path, status: dict[str, Any]) -> None:
+    """Replace the status file atomically (a reader never sees half of it)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(status, stream, indent=2, default=str)
+        os.replace(temp, state_dir / STATUS_NAME)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def read_status(state_dir: Path) -> dict[str, Any] | None:
+    """Return the last status the daemon wrote, or None."""
+    try:
+        value = json.loads((state_dir / STATUS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,100 @@
+"""What goes through the daemon's queue: filesystem changes, and requests for the consumer.
+
+The handler runs on watchdog's thread and only enqueues (watchdog's own emitter -> queue ->
+dispatcher shape); everything that touches the disk or the catalog happens in the one
+consumer thread.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from dataclasses import dataclass
+from typing import Literal
+
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+    FileSystemMovedEvent,
+)
+
+from provenance.config import Settings
+
+ChangeKind = Literal["created", "modified", "closed", "deleted", "moved"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One filesystem change under a root. A move has ``path`` (source) and ``dest``; either
+    is "" when that side is outside the watched tree (moved in, or moved out)."""
+
+    root: str
+    kind: ChangeKind
+    path: str
+    dest: str = ""
+    is_dir: bool = False
+    #: Made up by watchdog for the contents of a moved or created folder (not a kernel event).
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class Rescan:
+    """Scan these roots (all of them when empty) with the reconciliation scan."""
+
+    roots: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reload:
+    """Use these settings from the next batch on (SIGHUP)."""
+
+    settings: Settings
+
+
+class Stop:
+    """Wakes the consumer when the daemon stops."""
+
+
+Item = Change | Rescan | Reload | Stop
+ChangeQueue = queue.SimpleQueue[Item]
+
+
+def _text(path: bytes | str) -> str:
+    return os.fsdecode(path)
+
+
+def change_of(root: str, event: FileSystemEvent) -> Change | None:
+    """Return the Change a watchdog event stands for, or None for events the daemon ignores
+    (folder created or modified: their files come as their own events)."""
+    path = _text(event.src_path)
+    if isinstance(event, FileSystemMovedEvent):
+        return Change(root, "moved", path, _text(event.dest_path), event.is_directory, event.is_synthetic)
+    if isinstance(event, FileDeletedEvent) or event.event_type == "deleted":
+        return Change(root, "deleted", path, is_dir=event.is_directory, synthetic=event.is_synthetic)
+    if event.is_directory:
+        return None
+    if isinstance(event, FileClosedEvent):
+        return Change(root, "closed", path)
+    if isinstance(event, FileCreatedEvent):
+        return Change(root, "created", path, synthetic=event.is_synthetic)
+    if event.event_type in ("modified", "attrib"):
+        return Change(root, "modified", path)
+    return None
+
+
+class QueueingHandler(FileSystemEventHandler):
+    """Puts each event of one root on the queue as a Change; does nothing else."""
+
+    def __init__(self, root: str, changes: ChangeQueue) -> None:
+        super().__init__()
+        self.root = root
+        self.changes = changes
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        change = change_of(self.root, event)
+        if change is not None:
+            self.changes.put(change)

@@ -1,0 +1,214 @@
+"""The one thread that writes the catalog: take changes off the queue, settle them, record them.
+
+Handlers on watchdog's threads only enqueue (``watch.changes``); this consumer folds the
+changes into the settler, and each time files are ready it records them in one batch
+through the recorder. Its loop is the daemon's one broad ``except``: a bug met on one file
+is logged with its traceback and the daemon goes on (the file is caught by the next
+reconciliation scan).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from provenance.config import Settings
+from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
+from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, Stop
+from provenance.watch.record import Interrupted, Recorder
+from provenance.watch.settle import Ready, Settler
+
+log = logging.getLogger(__name__)
+
+#: On inotify a file written but not closed is waited for this many quiet periods.
+UNCLOSED_FACTOR = 30
+#: The longest the consumer sleeps with nothing due (it wakes at once for a new change).
+MAX_WAIT = 0.5
+#: Changes taken off the queue in one go.
+MAX_DRAIN = 20_000
+
+
+def is_ignored_path(root: str, path: str, patterns: Sequence[str]) -> bool:
+    """Return whether ``path`` is outside ``root`` or one of its names is skipped by the scan
+    too (temp and partial files, our sidecars, configured globs, names that are not UTF-8)."""
+    prefix = root.rstrip("/") + "/"
+    if not path.startswith(prefix):
+        return True
+    return any(is_ignored(part, patterns) or not name_is_valid(part) for part in path[len(prefix) :].split("/"))
+
+
+class Consumer(threading.Thread):
+    """Settles and records changes; the only thread that writes the catalog."""
+
+    def __init__(
+        self,
+        changes: ChangeQueue,
+        recorder: Recorder,
+        settings: Settings,
+        waits_for_close: Callable[[str], bool],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(name="provenance-consumer", daemon=True)
+        self.changes = changes
+        self.recorder = recorder
+        self.waits_for_close = waits_for_close
+        self.monotonic = monotonic
+        quiet = settings.daemon.quiet_period
+        self.settler = Settler(quiet, quiet * UNCLOSED_FACTOR)
+        self.settings = settings
+        self.errors = 0
+        self.batches = 0
+        self._stopping = threading.Event()
+
+    # --- called from other threads ------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the consumer to stop after the batch in hand."""
+        self._stopping.set()
+        self.changes.put(Stop())
+
+    def pending(self) -> int:
+        """Return how many changes wait: queued, and settling (approximate, for the status)."""
+        return self.changes.qsize() + len(self.settler)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        log.debug("consumer started")
+        while not self._stopping.is_set():
+            self._guarded(self._step, "batch")
+        self.recorder.close()
+        log.debug("consumer stopped")
+
+    def _guarded(self, action: Callable[[], None], what: str) -> None:
+        try:
+            action()
+        except Interrupted:
+            log.info("stopping: reconciliation scan interrupted (the next start-up scan finishes it)")
+        except Exception:  # the daemon's one broad except: never die of one file
+            self.errors += 1
+            log.exception("%s failed; going on", what)
+
+    def _step(self) -> None:
+        wait = self.settler.next_due(self.monotonic())
+        items = self._take(MAX_WAIT if wait is None else min(wait, MAX_WAIT))
+        rescans: list[Rescan] = []
+        for item in items:
+            if isinstance(item, Stop):
+                self._stopping.set()
+            elif isinstance(item, Rescan):
+                rescans.append(item)
+            elif isinstance(item, Reload):
+                self._reload(item.settings)
+            elif isinstance(item, Change):
+                self._note(item)
+        if self._stopping.is_set():
+            return
+        if rescans:
+            self._rescan(rescans)
+        self._record_due()
+
+    def _take(self, timeout: float) -> list[Item]:
+        try:
+            items = [self.changes.get(timeout=timeout)] if timeout > 0 else [self.changes.get_nowait()]
+        except queue.Empty:
+            return []
+        while len(items) < MAX_DRAIN:
+            try:
+                items.append(self.changes.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _record_due(self) -> None:
+        now = self.monotonic()
+        ready, gone = self.settler.pop_due(now, limit=self.settings.scan.batch_size)
+        if not ready and not gone:
+            return
+        self.batches += 1
+        if ready:
+            files, folders = self.settler.deleted_paths()
+            vanished = {g.path for g in gone if not g.is_dir} | files
+            folders |= {g.path for g in gone if g.is_dir}
+            if folders:
+                vanished |= self.recorder.paths_under(folders)
+            for item in self._record_ready(ready, vanished):
+                self.settler.retry(item, self.monotonic())
+        if gone:
+            self._guarded(lambda: self.recorder.record_gone(gone), "recording deletes")
+
+    def _record_ready(self, ready: list[Ready], vanished: set[str]) -> list[Ready]:
+        unsettled: list[Ready] = []
+
+        def whole_batch() -> None:
+            unsettled.extend(self.recorder.record_ready(ready, vanished))
+
+        errors = self.errors
+        self._guarded(whole_batch, f"recording {len(ready)} files")
+        if self.errors > errors and len(ready) > 1:
+            # one bad file must not cost the others: record them one by one
+            for item in ready:
+                self._guarded(lambda item=item: unsettled.extend(  # type: ignore[misc]
+                    self.recorder.record_ready([item], vanished)), f"recording {item.path}")
+        return unsettled
+
+    # --- changes --------------------------------------------------------------------------
+
+    def _note(self, change: Change) -> None:
+        now, root = self.monotonic(), change.root
+        patterns = (*ALWAYS_IGNORED, *self.settings.scan.ignore)
+        if root not in self._roots():
+            return
+        source_ok = bool(change.path) and not is_ignored_path(root, change.path, patterns)
+        if change.kind == "moved":
+            dest_ok = bool(change.dest) and not is_ignored_path(root, change.dest, patterns)
+            self._note_move(change, source_ok, dest_ok, now)
+        elif not source_ok and change.path.rstrip("/") != root:
+            return
+        elif change.kind == "deleted":
+            self.settler.deleted(root, change.path, now, is_dir=change.is_dir)
+        else:
+            complete = change.kind == "closed" or change.synthetic
+            self.settler.touched(root, change.path, now, complete=complete,
+                                 waits_for_close=self.waits_for_close(root))
+
+    def _note_move(self, change: Change, source_ok: bool, dest_ok: bool, now: float) -> None:
+        root = change.root
+        if change.is_dir:
+            if change.synthetic:
+                return
+            if source_ok and dest_ok:
+                self.settler.folder_moved(change.path, change.dest)
+                self.recorder.move_folder(root, change.path, change.dest)
+            elif source_ok:
+                self.settler.deleted(root, change.path, now, is_dir=True)
+            # moved in from outside: its files come as events of their own
+        elif change.synthetic and source_ok and dest_ok:
+            return  # part of a folder rename, recorded with the folder
+        elif source_ok and dest_ok:
+            self.settler.moved(root, change.path, change.dest, now)
+        elif dest_ok:
+            self.settler.touched(root, change.dest, now, complete=True)
+        elif source_ok:
+            self.settler.deleted(root, change.path, now)
+
+    def _roots(self) -> set[str]:
+        return {str(r.path) for r in self.settings.roots}
+
+    def _rescan(self, rescans: list[Rescan]) -> None:
+        roots: tuple[str, ...] = ()
+        if all(r.roots for r in rescans):
+            roots = tuple(sorted({root for r in rescans for root in r.roots}))
+        reason = "; ".join(sorted({r.reason for r in rescans}))
+        self._guarded(lambda: self.recorder.rescan(roots, reason, self._stopping.is_set), "rescan")
+
+    def _reload(self, settings: Settings) -> None:
+        for gone in self._roots() - {str(r.path) for r in settings.roots}:
+            self.settler.forget_root(gone)
+        self.settings = settings
+        self.settler.quiet_period = settings.daemon.quiet_period
+        self.settler.unclosed_grace = settings.daemon.quiet_period * UNCLOSED_FACTOR
+        self.recorder.use_settings(settings)

@@ -1,0 +1,230 @@
+"""Apply settled changes to the catalog through the services (ingest, scan); consumer thread only.
+
+What a command can do once, the daemon does on an event: reading a file is ``Ingest.ingest``
+(the path ``provenance scan`` takes), a catch-up is ``scan()``. What is the daemon's own:
+a rename keeps its record without reading the file again (same inode, size and mtime: same
+bytes), a folder rename moves every record under it (one "moved" event per asset), and a
+delete under an offline root is not recorded (DESIGN rule 7), with one warning per outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog, KnownFile
+from provenance.config import RootSettings, Settings
+from provenance.ingest import Ingest, IngestContext, IngestCounts
+from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
+from provenance.roots import check_root
+from provenance.scan import read_options, scan
+from provenance.watch.settle import Gone, Ready
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class Interrupted(Exception):
+    """Raised inside a long scan when the daemon is stopping (the batch in hand is dropped)."""
+
+
+class _SettlingReader(FileReader):
+    """A FileReader that hands back files still being written instead of skipping them."""
+
+    def __init__(self, options: ReadOptions, workers: int) -> None:
+        super().__init__(options, workers)
+        self.unsettled: list[str] = []
+
+    def read_many(
+        self, paths: Sequence[str] | Iterable[str], count: int | None = None
+    ) -> Iterator[FileFacts | Failure]:
+        for result in super().read_many(paths, count):
+            if isinstance(result, Failure):
+                if result.reason.startswith("changed while"):
+                    self.unsettled.append(result.path)
+                    continue
+                if result.reason.startswith("vanished"):
+                    continue  # its delete event follows
+            yield result
+
+
+@dataclass(frozen=True)
+class _Stat:
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def _stat(path: str) -> _Stat | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    return _Stat(info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _same(known: KnownFile, now: _Stat) -> bool:
+    return (known.size, known.mtime_ns, known.inode) == (now.size, now.mtime_ns, now.inode)
+
+
+class Recorder:
+    """Records settled changes; owns the reader (worker processes) the daemon reads with."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, actor: Actor, clock: Clock) -> None:
+        self.catalog = catalog
+        self.actor = actor
+        self.clock = clock
+        self.counts = IngestCounts()
+        self.settings = settings
+        self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+        self._offline: set[str] = set()
+
+    def use_settings(self, settings: Settings) -> None:
+        """Read and record with new settings from now on (rules may have changed)."""
+        self._reader.close()
+        self.settings = settings
+        self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def _root(self, root: str) -> RootSettings | None:
+        return next((r for r in self.settings.roots if str(r.path) == root), None)
+
+    def _ingest(self, now: datetime) -> Ingest:
+        context = IngestContext(
+            catalog=self.catalog,
+            actor=self.actor,
+            now=now,
+            tag_sidecars=self.settings.tagging.sidecar,
+            sidecar_pattern=self.settings.tagging.sidecar_pattern,
+            batch_size=self.settings.scan.batch_size,
+        )
+        return Ingest(context, self.counts)
+
+    def is_online(self, root: str) -> bool:
+        """Return whether ``root`` is online; warns once per outage when it is not."""
+        settings = self._root(root)
+        if settings is None:
+            return False
+        health = check_root(settings)
+        if health.online:
+            if root in self._offline:
+                self._offline.discard(root)
+                log.info("root %s is online again", root)
+            return True
+        if root not in self._offline:
+            self._offline.add(root)
+            log.warning("root %s is offline (%s): nothing under it is marked missing until it "
+                        "is back", root, health.reason)
+        return False
+
+    # --- files written or renamed ---------------------------------------------------------
+
+    def record_ready(self, ready: Sequence[Ready], vanished: set[str]) -> list[Ready]:
+        """Read and record the ready files; return those still being written (to settle again).
+
+        ``vanished`` holds paths deleted but not yet recorded: a new file with the content of
+        one of them is that file, moved (across roots, say).
+        """
+        stats = {item.path: _stat(item.path) for item in ready}
+        present = [item for item in ready if stats[item.path] is not None]
+        with self.catalog.read() as tx:
+            known = tx.known_paths([p for i in present for p in (i.path, i.moved_from) if p])
+        renames: dict[str, list[tuple[str, str]]] = {}
+        to_read: list[Ready] = []
+        for item in present:
+            now_stat = stats[item.path]
+            assert now_stat is not None
+            source = known.get(item.moved_from) if item.moved_from else None
+            if source is not None and source.present and item.path not in known and _same(source, now_stat):
+                renames.setdefault(item.root, []).append((item.moved_from, item.path))
+            elif item.path in known and known[item.path].present and _same(known[item.path], now_stat):
+                continue  # already recorded as it is (our own read, a folder rename, a touch)
+            else:
+                to_read.append(item)
+        at = self.clock()
+        for root, moves in renames.items():
+            with self.catalog.write() as tx:
+                for asset in tx.move_paths(moves, root, self.actor, at, "renamed"):
+                    self.counts.moved += 1
+                    log.info("moved %s", asset.path)
+        return self._read(to_read, vanished, at)
+
+    def _read(self, items: Sequence[Ready], vanished: set[str], at: datetime) -> list[Ready]:
+        if not items:
+            return []
+        roots = {item.path: item.root for item in items}
+        gone = vanished | {i.moved_from for i in items if i.moved_from and not os.path.lexists(i.moved_from)}
+        self._reader.unsettled = []
+        self._ingest(at).ingest(self._reader, list(roots), roots.__getitem__, count=len(roots), vanished=gone)
+        unsettled = set(self._reader.unsettled)
+        # a renamed file whose content changed on the way was read as new: its old record is gone
+        leftovers = {i.moved_from for i in items if i.moved_from and i.moved_from in gone}
+        self.record_gone([Gone(roots[i.path], i.moved_from) for i in items if i.moved_from in leftovers])
+        return [item for item in items if item.path in unsettled]
+
+    # --- deletes and folder renames -------------------------------------------------------
+
+    def record_gone(self, gone: Sequence[Gone]) -> None:
+        """Mark what was deleted as missing, unless its root is offline (then only warn once)."""
+        paths: list[str] = []
+        online = {root: self.is_online(root) for root in {g.root for g in gone}}
+        for item in gone:
+            if not online[item.root] or (not item.is_dir and os.path.lexists(item.path)):
+                continue
+            if item.is_dir:
+                with self.catalog.read() as tx:
+                    paths += [a.path for a in tx.assets_under(item.path) if a.present]
+            else:
+                paths.append(item.path)
+        if paths:
+            self._ingest(self.clock()).mark_missing(p for p in paths if not os.path.lexists(p))
+
+    def paths_under(self, folders: Iterable[str]) -> set[str]:
+        """Return the paths of the present assets under ``folders``."""
+        found: set[str] = set()
+        with self.catalog.read() as tx:
+            for folder in folders:
+                found |= {a.path for a in tx.assets_under(folder) if a.present}
+        return found
+
+    def move_folder(self, root: str, source: str, dest: str) -> None:
+        """Give every asset under folder ``source`` its path under ``dest``; one event each."""
+        prefix = source.rstrip("/") + "/"
+        with self.catalog.write() as tx:
+            moves = [(a.path, dest.rstrip("/") + "/" + a.path[len(prefix) :])
+                     for a in tx.assets_under(source) if a.path != source]
+            moved = tx.move_paths(moves, root, self.actor, self.clock(), f"folder renamed to {dest}")
+        self.counts.moved += len(moved)
+        log.info("moved folder %s -> %s (%d assets)", source, dest, len(moved))
+
+    # --- catch-up ---------------------------------------------------------------------------
+
+    def rescan(self, roots: Sequence[str], reason: str, should_stop: Callable[[], bool]) -> None:
+        """Run the reconciliation scan (``provenance scan``) on ``roots`` (all when empty)."""
+        chosen = [r for r in self.settings.roots if not roots or str(r.path) in roots]
+        if not chosen:
+            return
+        log.info("reconciliation scan of %s (%s)", ", ".join(str(r.path) for r in chosen), reason)
+
+        def progress(_count: int) -> None:
+            if should_stop():
+                raise Interrupted
+
+        result = scan(self.settings.model_copy(update={"roots": chosen}), self.catalog, self.actor,
+                      self.clock(), progress=progress)
+        c = result.counts
+        for root in result.roots:
+            if root.online:
+                self._offline.discard(root.root)
+        log.info("reconciliation scan done: %d new, %d modified, %d moved, %d missing, "
+                 "%d unchanged, %d skipped (%.1fs)", c.indexed, c.modified, c.moved, c.missing,
+                 c.unchanged, c.skipped, result.seconds)
