@@ -24,14 +24,16 @@ def sidecar_path(path: Path, pattern: str = DEFAULT_PATTERN) -> Path:
     """Return the sidecar of ``path``: ``shot.png`` -> ``shot.png.xmp`` by default.
 
     In ``pattern``, ``{name}`` is the file name with its extension and ``{stem}`` without
-    (``"{stem}.xmp"`` is Lightroom's convention). The sidecar is always in the same folder.
+    (``"{stem}.xmp"`` is Lightroom's convention, but then ``a.png`` and ``a.jpg`` share one
+    sidecar and the last tag written wins). The sidecar is always in the same folder.
     Raises ConfigError for a pattern that names no file, leaves the folder or is not ``.xmp``.
     """
     if "{name}" not in pattern and "{stem}" not in pattern:
         raise ConfigError(f"sidecar pattern {pattern!r} must contain {{name}} or {{stem}}")
     name = pattern.replace("{name}", path.name).replace("{stem}", path.stem)
+    leftover = pattern.replace("{name}", "").replace("{stem}", "")
     problem = None
-    if "{" in name or "}" in name:
+    if "{" in leftover or "}" in leftover:
         problem = "only {name} and {stem} may appear in braces"
     elif "/" in pattern or "\\" in pattern or name in (".", ".."):
         problem = "the sidecar must be in the file's own folder"
@@ -82,6 +84,7 @@ def write_sidecar(
         packet = merge_packet(existing, record)
     except PacketError as exc:
         raise WriteError(sidecar, f"existing sidecar left untouched: {exc}") from exc
+    _warn_if_another_asset(sidecar, existing, record)
     if existing == packet:
         log.debug("%s: sidecar already up to date", sidecar)
         return sidecar
@@ -92,6 +95,19 @@ def write_sidecar(
     write_bytes(sidecar, packet, like)
     log.info("tagged %s (sidecar %s)", path, sidecar.name)
     return sidecar
+
+
+def _warn_if_another_asset(sidecar: Path, existing: bytes | None, record: TagRecord) -> None:
+    """A ``{stem}`` pattern or a copied sidecar can hold another asset's tag; say so."""
+    if existing is None:
+        return
+    try:
+        earlier = read_packet(existing)
+    except PacketError as exc:  # an incomplete record of ours is simply replaced
+        log.debug("%s: earlier record unreadable: %s", sidecar, exc)
+        return
+    if earlier is not None and earlier.asset_uid != record.asset_uid:
+        log.warning("%s: replacing the tag of asset %s", sidecar, earlier.asset_uid)
 
 
 def read_sidecar(path: Path, pattern: str = DEFAULT_PATTERN) -> TagRecord | None:

@@ -49,6 +49,10 @@ def test_sidecar_path_with_stem_pattern() -> None:
     assert sidecar_path(Path("/p/shot.png"), "{stem}.xmp") == Path("/p/shot.xmp")
 
 
+def test_sidecar_path_of_a_name_with_braces() -> None:
+    assert sidecar_path(Path("/p/shot{v2}.png"), "{stem}.xmp") == Path("/p/shot{v2}.xmp")
+
+
 @pytest.mark.parametrize("pattern", ["shot.xmp", "{name}.txt", "../{name}.xmp", "{name}{x}.xmp"])
 def test_sidecar_path_refuses_bad_patterns(pattern: str) -> None:
     with pytest.raises(ConfigError, match="sidecar pattern"):
@@ -101,6 +105,25 @@ def test_status_change_replaces_our_properties_only(png_file: Path, record: TagR
     write_sidecar(png_file, cleared)
     assert read_sidecar(png_file) == cleared
     assert sidecar_path(png_file).read_text().count("provenance:Status") == 2  # open + close tag
+
+
+def test_tag_of_another_asset_is_replaced_with_a_warning(
+    png_file: Path, record: TagRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_sidecar(png_file, make_record(asset_uid="00000000-0000-4000-8000-000000000000"))
+    with caplog.at_level(logging.WARNING):
+        write_sidecar(png_file, record)
+    assert "replacing the tag of asset 00000000-0000-4000-8000-000000000000" in caplog.text
+    assert read_sidecar(png_file) == record
+
+
+def test_incomplete_record_of_ours_is_replaced(png_file: Path, record: TagRecord) -> None:
+    sidecar = write_sidecar(png_file, record)
+    sidecar.write_bytes(sidecar.read_bytes().replace(b"provenance:AssetId", b"provenance:Lost"))
+    with pytest.raises(ReadError, match="missing AssetId"):
+        read_sidecar(png_file)
+    write_sidecar(png_file, record)
+    assert read_sidecar(png_file) == record
 
 
 def _shape(element: ET.Element, drop: set[str]) -> tuple[object, ...]:
