@@ -17,6 +17,10 @@ NS_XML = "http://www.w3.org/XML/1998/namespace"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+#: Real XMP nests a few levels; a deeper document is refused rather than recursed into.
+MAX_DEPTH = 100
+
+
 class XmlError(ValueError):
     """The bytes are not well-formed XML, or they use a forbidden construct (DTD, entity)."""
 
@@ -38,15 +42,23 @@ def parse(data: bytes) -> Document:
     """Parse ``data`` with DTDs and entities forbidden; comments and PIs are kept.
 
     Raises ``XmlError`` with a one-line reason for malformed or hostile input
-    (billion laughs, external entities).
+    (billion laughs, external entities, nesting deeper than ``MAX_DEPTH``).
     """
     builder = ET.TreeBuilder(insert_comments=True, insert_pis=True)
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
     prefixes: list[tuple[str, str]] = []
+    depth = 0
+    events = ("start-ns", "start", "end")
     try:
-        for event, item in iterparse(io.BytesIO(data), events=("start-ns",), parser=parser):
+        for event, item in iterparse(io.BytesIO(data), events=events, parser=parser):
             if event == "start-ns":
                 prefixes.append(item)
+            elif event == "start":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise XmlError(f"elements nested deeper than {MAX_DEPTH}")
+            else:
+                depth -= 1
         root = builder.close()
     except DefusedXmlException as exc:
         raise XmlError(f"forbidden XML construct: {exc}") from exc

@@ -6,6 +6,7 @@ import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+from provenance import __version__
 from provenance.tagging._xmlio import Document, XmlError, parse, serialize, split, strip_invalid
 from provenance.tagging.record import (
     AI_CLASSES,
@@ -96,7 +97,7 @@ def _values(record: TagRecord) -> dict[str, str | tuple[str, ...] | None]:
     }
 
 
-def _rdf_description(doc_root: ET.Element) -> tuple[ET.Element, list[ET.Element]]:
+def _descriptions(doc_root: ET.Element) -> tuple[ET.Element, list[ET.Element]]:
     """Return the rdf:RDF element and its top-level rdf:Description elements."""
     rdf = doc_root if doc_root.tag == _RDF else doc_root.find(_RDF)
     if rdf is None:
@@ -138,7 +139,7 @@ def _text(found: dict[str, str | tuple[str, ...]], name: str) -> str | None:
 
 def record_from(doc: Document) -> TagRecord | None:
     """Return the TagRecord in a parsed packet, or None if it has none of our properties."""
-    _, descriptions = _rdf_description(doc.root)
+    _, descriptions = _descriptions(doc.root)
     found = _collect(descriptions, NS_PROVENANCE)
     if not found:
         return None
@@ -180,15 +181,6 @@ def read_packet(data: bytes) -> TagRecord | None:
     return record_from(doc)
 
 
-def carries_namespace(doc: Document) -> bool:
-    """Return True if any top-level description holds a property in our namespace."""
-    try:
-        _, descriptions = _rdf_description(doc.root)
-    except PacketError:
-        return False
-    return bool(_collect(descriptions, NS_PROVENANCE))
-
-
 def _remove(descriptions: list[ET.Element], wanted: set[str]) -> None:
     for description in descriptions:
         for name in [n for n in description.attrib if n in wanted]:
@@ -218,8 +210,6 @@ def _blank(text: str | None) -> bool:
 
 
 def _skeleton() -> tuple[ET.Element, ET.Element]:
-    from provenance import __version__
-
     root = ET.Element(_q(NS_X, "xmpmeta"), {_q(NS_X, "xmptk"): f"provenance {__version__}"})
     root.text, rdf = "\n ", ET.SubElement(root, _RDF)
     rdf.text, rdf.tail = "\n  ", "\n"
@@ -244,7 +234,7 @@ def merge_packet(existing: bytes | None, record: TagRecord) -> bytes:
         except XmlError as exc:
             raise PacketError(str(exc)) from exc
         root, declared = doc.root, doc.prefixes
-        rdf, descriptions = _rdf_description(root)
+        rdf, descriptions = _descriptions(root)
     ours = _collect(descriptions, NS_PROVENANCE).get("DigitalSourceType")
     theirs = _collect(descriptions, NS_IPTC_EXT).get("DigitalSourceType")
     write_dst = theirs is None or theirs == ours
@@ -287,7 +277,7 @@ def refers_to_c2pa(packet: bytes) -> bool:
         doc = parse(packet)
     except XmlError as exc:
         raise PacketError(str(exc)) from exc
-    _, descriptions = _rdf_description(doc.root)
+    _, descriptions = _descriptions(doc.root)
     return any(
         _DCTERMS_PROVENANCE in d.attrib or d.find(_DCTERMS_PROVENANCE) is not None
         for d in descriptions

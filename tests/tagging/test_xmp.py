@@ -156,6 +156,7 @@ def test_incomplete_record_is_an_error() -> None:
         ),
         (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><unclosed>", "not well-formed"),
         (b"<html><body/></html>", "no rdf:RDF"),
+        (b"<a>" * 100_000 + b"</a>" * 100_000, "nested deeper"),
     ],
 )
 def test_merge_refuses_hostile_or_broken_packets(bad: bytes, reason: str) -> None:
