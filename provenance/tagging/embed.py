@@ -28,15 +28,15 @@ from provenance.tagging.record import TagRecord
 
 log = logging.getLogger(__name__)
 
-_FORMATS = {"JPEG": _jpeg, "PNG": _png}
+_FORMATS = {"jpeg": _jpeg, "png": _png}
 _COPY_BLOCK = 1024 * 1024
 
 
 def _sniff(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
+        return "jpeg"
     if head.startswith(_png.SIGNATURE):
-        return "PNG"
+        return "png"
     return None
 
 
@@ -64,7 +64,7 @@ def _refusal(path: Path, layout: Layout) -> str | None:
 
 
 def can_embed(path: Path, data: bytes | None = None) -> tuple[bool, str]:
-    """Return ``(True, format)`` if XMP may be embedded in the file, else ``(False, reason)``.
+    """Return ``(True, "jpeg" | "png")`` if XMP may be embedded, else ``(False, reason)``.
 
     ``data`` is the whole file if the caller has already read it. Reasons include
     ``"carries a C2PA manifest"`` and ``"format not supported for embedding"``.

@@ -53,7 +53,7 @@ FOREIGN_XMP = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
 
 def test_embed_in_png_changes_only_the_xmp_chunk(png_file: Path, record: TagRecord) -> None:
     before, before_pixels = png_file.read_bytes(), pixels(png_file)
-    assert can_embed(png_file) == (True, "PNG")
+    assert can_embed(png_file) == (True, "png")
 
     embed_xmp(png_file, record)
 
@@ -70,6 +70,7 @@ def test_embed_in_jpeg_changes_only_the_xmp_segment(jpeg_file: Path, record: Tag
     before = jpeg_file.read_bytes()
     before_segments, before_scan = jpeg_segments(before)
     before_pixels = pixels(jpeg_file)
+    assert can_embed(jpeg_file) == (True, "jpeg")
 
     embed_xmp(jpeg_file, record)
 
@@ -212,7 +213,7 @@ def test_unsupported_format_is_refused(tmp_path: Path, record: TagRecord) -> Non
 
 def test_png_bytes_under_a_jpeg_name_are_treated_as_png(png_file: Path, record: TagRecord) -> None:
     path = png_file.rename(png_file.with_suffix(".jpeg"))
-    assert can_embed(path) == (True, "PNG")
+    assert can_embed(path) == (True, "png")
     embed_xmp(path, record)
     assert read_embedded(path) == record
 
