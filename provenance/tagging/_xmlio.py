@@ -16,7 +16,6 @@ NS_XML = "http://www.w3.org/XML/1998/namespace"
 # Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-
 #: Real XMP nests a few levels; a deeper document is refused rather than recursed into.
 MAX_DEPTH = 100
 
