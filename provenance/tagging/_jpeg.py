@@ -9,8 +9,8 @@ from provenance.tagging._layout import FormatError, Layout
 
 SOI = b"\xff\xd8"
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
-#: The largest packet one APP1 segment holds (65535 less the length field and header).
-MAX_PACKET = 0xFFFF - 2 - len(XMP_HEADER)
+#: The largest packet XMP Specification Part 3 allows in one APP1 segment (no Extended XMP).
+MAX_PACKET = 65502
 _APP0, _APP1, _APP11, _SOS, _EOI = 0xE0, 0xE1, 0xEB, 0xDA, 0xD9
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 _MAX_HEAD = 64 * 1024 * 1024
