@@ -98,6 +98,7 @@ def scan(
         now=now,
         tag_sidecars=settings.tagging.sidecar,
         sidecar_pattern=settings.tagging.sidecar_pattern,
+        embed_formats=tuple(settings.tagging.embed),
         batch_size=settings.scan.batch_size,
         dry_run=dry_run,
     )
