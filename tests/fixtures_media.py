@@ -57,9 +57,7 @@ def itxt_chunk(keyword: str, text: str, *, compressed: bool = False) -> bytes:
 def plain_png(size: tuple[int, int] = (8, 8), mode: str = "RGB") -> bytes:
     """Return a PNG written by Pillow with no metadata."""
     buffer = io.BytesIO()
-    Image.new(mode, size, "white" if mode != "RGBA" else (255, 255, 255, 255)).save(
-        buffer, "PNG"
-    )
+    Image.new(mode, size, "white" if mode != "RGBA" else (255, 255, 255, 255)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -110,13 +108,12 @@ def exif_bytes(
     return exif.tobytes()
 
 
-def xmp_packet(
-    *, digital_source_type: str | None = None, creator_tool: str | None = None
-) -> str:
+def xmp_packet(*, digital_source_type: str | None = None, creator_tool: str | None = None) -> str:
     """Return an XMP packet with an IPTC DigitalSourceType and/or xmp:CreatorTool."""
     fields = ""
     if digital_source_type is not None:
-        fields += f"<Iptc4xmpExt:DigitalSourceType>{digital_source_type}</Iptc4xmpExt:DigitalSourceType>"
+        tag = "Iptc4xmpExt:DigitalSourceType"
+        fields += f"<{tag}>{digital_source_type}</{tag}>"
     if creator_tool is not None:
         fields += f"<xmp:CreatorTool>{creator_tool}</xmp:CreatorTool>"
     return (
@@ -157,14 +154,14 @@ def webp(*, exif: bytes | None = None) -> bytes:
 
 
 @dataclass(frozen=True)
-class TestSigner:
+class SigningIdentity:
     """A throw-away ES256 signing identity: leaf + CA chain and the leaf's key (PEM)."""
 
     chain_pem: bytes
     key_pem: bytes
 
 
-def make_test_signer() -> TestSigner:
+def make_test_signer() -> SigningIdentity:
     """Return an ES256 leaf certificate (digitalSignature, emailProtection, not a CA)
     issued by a freshly generated CA. Readers report it as ``signingCredential.untrusted``."""
     from cryptography import x509
@@ -186,9 +183,15 @@ def make_test_signer() -> TestSigner:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -214,9 +217,15 @@ def make_test_signer() -> TestSigner:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -235,29 +244,35 @@ def make_test_signer() -> TestSigner:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return TestSigner(chain, key)
+    return SigningIdentity(chain, key)
 
 
 def c2pa_signed(
     source: bytes,
     mime_type: str,
-    signer: TestSigner,
+    signer: SigningIdentity,
     *,
-    action: str = "c2pa.created",
-    digital_source_type: str | None = IPTC_DST + "trainedAlgorithmicMedia",
+    actions: Sequence[tuple[str, str | None]] = (("c2pa.created", "trainedAlgorithmicMedia"),),
     software_agent: str = "Test Generator 1.0",
 ) -> bytes:
-    """Return ``source`` with an embedded C2PA manifest holding one action."""
+    """Return ``source`` with an embedded C2PA manifest holding ``actions``.
+
+    Each action is ``(name, IPTC source-type term or None)``; the first must be
+    ``c2pa.created`` or ``c2pa.opened`` (the SDK refuses anything else).
+    """
     import c2pa
 
-    entry: dict[str, object] = {"action": action, "softwareAgent": software_agent}
-    if digital_source_type is not None:
-        entry["digitalSourceType"] = digital_source_type
+    entries = []
+    for action, term in actions:
+        entry: dict[str, object] = {"action": action, "softwareAgent": software_agent}
+        if term is not None:
+            entry["digitalSourceType"] = IPTC_DST + term
+        entries.append(entry)
     manifest = {
         "claim_generator_info": [{"name": "provenance-tests", "version": "1.0"}],
         "title": "test asset",
         "format": mime_type,
-        "assertions": [{"label": "c2pa.actions", "data": {"actions": [entry]}}],
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": entries}}],
     }
     info = c2pa.C2paSignerInfo(b"es256", signer.chain_pem, signer.key_pem, None)
     output = io.BytesIO()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_media import TestSigner, make_test_signer
+from tests.fixtures_media import SigningIdentity, make_test_signer
 
 #: Real third-party samples live beside the repository, never inside it.
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -30,5 +30,5 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
-def test_signer() -> TestSigner:
+def test_signer() -> SigningIdentity:
     return make_test_signer()

@@ -55,7 +55,7 @@ def test_png_itxt_xmp_goes_to_the_xmp_reader() -> None:
     assert verdict.signals[0].kind == "xmp-iptc"
 
 
-def test_png_caBX_chunk_is_a_c2pa_marker() -> None:
+def test_png_cabx_chunk_is_a_c2pa_marker() -> None:
     data = png_with_chunks([png_chunk(b"caBX", b"junk")])
     assert walk(data, "image/png").c2pa_marker == "PNG caBX"
 
