@@ -69,7 +69,7 @@ def _detect(
     path: Path, data: Buffer, *, deep: bool, path_rules: Sequence[PathRule], sidecar: bool
 ) -> Verdict:
     media_type = sniff_media_type(data)
-    problems: list[str] = []
+    problems: list[str] = [] if len(data) else ["file is empty"]
     signals: list[Signal] = []
     parts = _guard(problems, "container walk", lambda: walk(data, media_type), Parts())
     problems.extend(parts.problems)

@@ -37,14 +37,9 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
     ``*comp``).
     """
     try:
-        with (
-            warnings.catch_warnings(),
-            BufferStream(data) as stream,
-            Image.open(cast(IO[bytes], stream)) as image,
-        ):
-            warnings.simplefilter("ignore")
-            image.load()
-            planes = _planes(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notices about odd EXIF or palettes
+            planes = _decode_planes(data)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return [], [f"stealth: pixels cannot be decoded ({exc})"]
     for mode, bits in planes:
@@ -63,6 +58,12 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
             return [], [f"stealth: payload unreadable ({exc})"]
         return [TextEntry("parameters", text, f"stealth {magic.decode()} ({mode} LSB)")], []
     return [], []
+
+
+def _decode_planes(data: Buffer) -> list[tuple[str, bytes]]:
+    with BufferStream(data) as stream, Image.open(cast(IO[bytes], stream)) as image:
+        image.load()
+        return _planes(image)
 
 
 def _planes(image: Image.Image) -> list[tuple[str, bytes]]:

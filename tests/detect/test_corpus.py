@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import Verdict, detect_file
-from tests.detect.conftest import CORPUS, corpus_rows
+from tests.detect.corpus import CORPUS, corpus_rows
 
 EXPECTED_CLASS = {"yes": "ai", "partial": "partial", "no": "none"}
 
