@@ -17,7 +17,7 @@ _C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 _XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
 #: How much of the start and the end of an unstructured file the bare XMP scan reads.
 _SCAN_WINDOW = 4 * 1024 * 1024
-_MAX_BOXES = 10_000
+_MAX_BOXES = 100_000
 #: Formats without a walker of their own place for XMP: the bare packet scan covers them.
 _UNSTRUCTURED = (
     "application/pdf",

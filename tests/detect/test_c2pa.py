@@ -64,3 +64,13 @@ def test_c2pa_reader_is_not_called_without_a_marker(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(c2pa.Reader, "try_create", refuse)
     assert detect_file(Path("a.jpg"), jpeg(), sidecar=False).ai_class == "none"
+
+
+def test_remote_manifest_is_refused_not_fetched(corpus: Path) -> None:
+    from provenance.detect.c2pa import read_c2pa
+
+    data = (corpus / "edge_c2pa_remote_manifest.jpg").read_bytes()
+    # Forced past the marker check: the offline SDK settings refuse to fetch.
+    signals, problems = read_c2pa(data, "image/jpeg", "forced")
+    assert signals == []
+    assert problems == ["C2PA (forced): manifest is stored remotely; not fetched (offline)"]
