@@ -46,7 +46,7 @@ STATUS_INTERVAL = 2.0
 STOP_BUDGET = 4.5
 LIMIT_ADVICE = (
     "raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=1048576, and "
-    "in /etc/sysctl.d/ to keep it) or set watch = \"polling\" for this root"
+    'in /etc/sysctl.d/ to keep it) or set watch = "polling" for this root'
 )
 
 
@@ -124,10 +124,16 @@ class Daemon:
             self.roots[str(root.path)] = _Root(root, watch_mode(root, mounts))
         for state in self.roots.values():
             self._watch(state)
-        self.changes.put(Rescan((), "start-up: catching up on changes made while the daemon was down"))
-        log.info("provenance daemon started (pid %d): config %s, catalog %s, roots: %s",
-                 os.getpid(), self.settings.source, redact_url(self.settings.catalog_url),
-                 ", ".join(f"{s.path} ({s.mode})" for s in self.roots.values()) or "none")
+        self.changes.put(
+            Rescan((), "start-up: catching up on changes made while the daemon was down")
+        )
+        log.info(
+            "provenance daemon started (pid %d): config %s, catalog %s, roots: %s",
+            os.getpid(),
+            self.settings.source,
+            redact_url(self.settings.catalog_url),
+            ", ".join(f"{s.path} ({s.mode})" for s in self.roots.values()) or "none",
+        )
         self.notifier.ready(self._summary())
 
     def _loop(self) -> None:
@@ -151,7 +157,9 @@ class Daemon:
                 self._write_status("running")
                 next_status = now + self.status_interval
             if not consumer.is_alive():
-                log.error("the consumer thread has stopped; exiting so that systemd restarts the daemon")
+                log.error(
+                    "the consumer thread has stopped; exiting so that systemd restarts the daemon"
+                )
                 raise SystemExit(1)
             if ping_every is not None:
                 self.notifier.ping()
@@ -200,11 +208,16 @@ class Daemon:
             watcher.start()
         except OSError as exc:
             if exc.errno == errno.ENOSPC and state.mode == "native":
-                log.error("inotify watch limit reached watching %s: %s; polling it meanwhile",
-                          state.path, LIMIT_ADVICE)
+                log.error(
+                    "inotify watch limit reached watching %s: %s; polling it meanwhile",
+                    state.path,
+                    LIMIT_ADVICE,
+                )
                 state.mode = "polling"
                 return self._watch(state)
-            log.warning("cannot watch %s (%s); retrying every %.0fs", state.path, exc, self.status_interval)
+            log.warning(
+                "cannot watch %s (%s); retrying every %.0fs", state.path, exc, self.status_interval
+            )
             return False
         state.watcher = watcher
         return True
@@ -212,19 +225,30 @@ class Daemon:
     def _trouble(self, state: _Root, kind: str, detail: str) -> None:
         # runs on watchdog's inotify thread: only note and enqueue
         if kind == "overflow":
-            log.warning("inotify queue overflowed under %s: events were lost, rescanning it (raise "
-                        "fs.inotify.max_queued_events if this repeats)", state.path)
+            log.warning(
+                "inotify queue overflowed under %s: events were lost, rescanning it (raise "
+                "fs.inotify.max_queued_events if this repeats)",
+                state.path,
+            )
             self.changes.put(Rescan((state.path,), "inotify queue overflow"))
         elif kind == "limit" and not state.limit_hit:
             state.limit_hit = True
-            log.error("inotify watch limit reached: %s is not watched; %s. Polling %s meanwhile",
-                      detail, LIMIT_ADVICE, state.path)
+            log.error(
+                "inotify watch limit reached: %s is not watched; %s. Polling %s meanwhile",
+                detail,
+                LIMIT_ADVICE,
+                state.path,
+            )
             self._wake.set()
 
     def _went_offline(self, state: _Root, reason: str) -> None:
         if state.online:
-            log.warning("root %s is offline (%s): not watched and nothing under it is marked "
-                        "missing until it is back", state.path, reason)
+            log.warning(
+                "root %s is offline (%s): not watched and nothing under it is marked "
+                "missing until it is back",
+                state.path,
+                reason,
+            )
         state.online, state.reason = False, reason
         if state.watcher is not None:
             state.watcher.stop()
@@ -274,9 +298,9 @@ class Daemon:
         self.settings = new
         self.changes.put(Reload(new))
         for path in old_roots.keys() - new_roots.keys():
-            state = self.roots.pop(path)
-            if state.watcher is not None:
-                state.watcher.stop()
+            removed = self.roots.pop(path)
+            if removed.watcher is not None:
+                removed.watcher.stop()
             log.info("root %s removed: no longer watched", path)
         mounts = self.mounts()
         for path, root in new_roots.items():
@@ -288,7 +312,9 @@ class Daemon:
             self.roots[path] = _Root(root, watch_mode(root, mounts))
             if self._watch(self.roots[path]):
                 self.changes.put(Rescan((path,), "root added by a reload"))
-            log.info("root %s %s (%s)", path, "changed" if state else "added", self.roots[path].mode)
+            log.info(
+                "root %s %s (%s)", path, "changed" if state else "added", self.roots[path].mode
+            )
         log.info("config reloaded from %s: %d roots", new.source, len(self.roots))
         self.notifier.status(self._summary())
 
@@ -317,8 +343,13 @@ class Daemon:
             "errors": consumer.errors if consumer is not None else 0,
             "counts": counts,
             "roots": [
-                {"path": s.path, "mode": s.mode, "watching": s.watcher is not None,
-                 "online": s.online, "reason": s.reason}
+                {
+                    "path": s.path,
+                    "mode": s.mode,
+                    "watching": s.watcher is not None,
+                    "online": s.online,
+                    "reason": s.reason,
+                }
                 for s in self.roots.values()
             ],
         }

@@ -19,7 +19,7 @@ LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon-status.json"
 
 
-class AlreadyRunning(ProvenanceError):
+class AlreadyRunningError(ProvenanceError):
     """Another daemon holds the lock."""
 
 
@@ -34,7 +34,7 @@ class PidLock:
     _fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise AlreadyRunning naming the pid that holds it."""
+        """Take the lock or raise AlreadyRunningError naming the pid that holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         # `provenance status` peeks with a shared lock for an instant; try a few times
@@ -49,7 +49,7 @@ class PidLock:
             os.close(fd)
             holder = read_pid(self.path)
             who = f"pid {holder}" if holder else "another process"
-            raise AlreadyRunning(
+            raise AlreadyRunningError(
                 f"a provenance daemon is already running on this host ({who}, lock {self.path}); "
                 "stop it first, or give this one another state directory"
             ) from None

@@ -67,7 +67,8 @@ class Notifier:
 def unit_file(command: list[str], environment: Mapping[str, str] | None = None) -> str:
     """Return a systemd service unit that runs ``command`` (absolute paths) as a notify service."""
     env_lines = "".join(
-        f"Environment={shlex.quote(f'{key}={value}')}\n" for key, value in (environment or {}).items()
+        f"Environment={shlex.quote(f'{key}={value}')}\n"
+        for key, value in (environment or {}).items()
     )
     return f"""\
 [Unit]

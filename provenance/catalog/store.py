@@ -263,7 +263,12 @@ class Tx:
         found: dict[str, KnownFile] = {}
         for start in range(0, len(paths), 500):
             query = select(
-                Asset.path, Asset.id, Asset.size, Asset.mtime_ns, Asset.inode, Asset.present
+                col(Asset.path),
+                col(Asset.id),
+                col(Asset.size),
+                col(Asset.mtime_ns),
+                col(Asset.inode),
+                col(Asset.present),
             ).where(col(Asset.path).in_(paths[start : start + 500]))
             for row in self.session.execute(query):
                 found[row[0]] = KnownFile(row[1], row[2], row[3], row[4], row[5])
@@ -280,16 +285,19 @@ class Tx:
         """Give the asset at each old path its new path under ``root`` (renamed, same content),
         with one "moved" event per asset. A move onto a path that another asset holds, or from
         a path no asset holds, is skipped. Returns the assets moved."""
+        olds = self.assets_by_paths([old for old, _ in moves])
+        taken = set(self.assets_by_paths([new for _, new in moves]))
         moved: list[Asset] = []
+        events: list[EventSpec] = []
         for old, new in moves:
-            asset = self.asset_by_path(old)
-            if asset is None or old == new or self.asset_by_path(new) is not None:
+            asset = olds.get(old)
+            if asset is None or new in taken:
                 continue
             asset.path, asset.root, asset.last_seen = new, root, at
-            self.session.flush()
-            self.record(actor, "moved", at, asset=asset, reason=reason,
-                        before={"path": old}, after={"path": new})
+            taken.add(new)
             moved.append(asset)
+            events.append(EventSpec("moved", asset.id, new, reason, {"path": old}, {"path": new}))
+        self.record_many(actor, at, events)
         return moved
 
     def list_assets(

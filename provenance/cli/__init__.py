@@ -13,6 +13,7 @@ import click
 from provenance import __version__
 from provenance.cli.app import App, UserError
 from provenance.cli.configure import config_group
+from provenance.cli.daemon import daemon_command, status_command
 from provenance.cli.inspect import list_command, show_command
 from provenance.cli.scan import scan_command
 from provenance.cli.tag import tag_command
@@ -95,6 +96,8 @@ cli.add_command(list_command)
 cli.add_command(show_command)
 cli.add_command(tag_command)
 cli.add_command(config_group)
+cli.add_command(daemon_command)
+cli.add_command(status_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

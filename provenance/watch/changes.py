@@ -23,7 +23,7 @@ from watchdog.events import (
 
 from provenance.config import Settings
 
-ChangeKind = Literal["created", "modified", "closed", "deleted", "moved"]
+ChangeKind = Literal["created", "modified", "attrib", "closed", "deleted", "moved"]
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,23 @@ def change_of(root: str, event: FileSystemEvent) -> Change | None:
     (folder created or modified: their files come as their own events)."""
     path = _text(event.src_path)
     if isinstance(event, FileSystemMovedEvent):
-        return Change(root, "moved", path, _text(event.dest_path), event.is_directory, event.is_synthetic)
+        return Change(
+            root, "moved", path, _text(event.dest_path), event.is_directory, event.is_synthetic
+        )
     if isinstance(event, FileDeletedEvent) or event.event_type == "deleted":
-        return Change(root, "deleted", path, is_dir=event.is_directory, synthetic=event.is_synthetic)
+        return Change(
+            root, "deleted", path, is_dir=event.is_directory, synthetic=event.is_synthetic
+        )
     if event.is_directory:
         return None
     if isinstance(event, FileClosedEvent):
         return Change(root, "closed", path)
     if isinstance(event, FileCreatedEvent):
         return Change(root, "created", path, synthetic=event.is_synthetic)
-    if event.event_type in ("modified", "attrib"):
+    if event.event_type == "modified":
         return Change(root, "modified", path)
+    if event.event_type == "attrib":
+        return Change(root, "attrib", path)
     return None
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from provenance.config import Settings
 from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
 from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, Stop
-from provenance.watch.record import Interrupted, Recorder
-from provenance.watch.settle import Ready, Settler
+from provenance.watch.record import Recorder, ScanInterruptedError
+from provenance.watch.settle import Event, Ready, Settler
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,10 @@ def is_ignored_path(root: str, path: str, patterns: Sequence[str]) -> bool:
     prefix = root.rstrip("/") + "/"
     if not path.startswith(prefix):
         return True
-    return any(is_ignored(part, patterns) or not name_is_valid(part) for part in path[len(prefix) :].split("/"))
+    return any(
+        is_ignored(part, patterns) or not name_is_valid(part)
+        for part in path[len(prefix) :].split("/")
+    )
 
 
 class Consumer(threading.Thread):
@@ -86,8 +89,10 @@ class Consumer(threading.Thread):
     def _guarded(self, action: Callable[[], None], what: str) -> None:
         try:
             action()
-        except Interrupted:
-            log.info("stopping: reconciliation scan interrupted (the next start-up scan finishes it)")
+        except ScanInterruptedError:
+            log.info(
+                "stopping: reconciliation scan interrupted (the next start-up scan finishes it)"
+            )
         except Exception:  # the daemon's one broad except: never die of one file
             self.errors += 1
             log.exception("%s failed; going on", what)
@@ -113,7 +118,9 @@ class Consumer(threading.Thread):
 
     def _take(self, timeout: float) -> list[Item]:
         try:
-            items = [self.changes.get(timeout=timeout)] if timeout > 0 else [self.changes.get_nowait()]
+            items = (
+                [self.changes.get(timeout=timeout)] if timeout > 0 else [self.changes.get_nowait()]
+            )
         except queue.Empty:
             return []
         while len(items) < MAX_DRAIN:
@@ -151,8 +158,12 @@ class Consumer(threading.Thread):
         if self.errors > errors and len(ready) > 1:
             # one bad file must not cost the others: record them one by one
             for item in ready:
-                self._guarded(lambda item=item: unsettled.extend(  # type: ignore[misc]
-                    self.recorder.record_ready([item], vanished)), f"recording {item.path}")
+                self._guarded(
+                    lambda item=item: unsettled.extend(  # type: ignore[misc]
+                        self.recorder.record_ready([item], vanished)
+                    ),
+                    f"recording {item.path}",
+                )
         return unsettled
 
     # --- changes --------------------------------------------------------------------------
@@ -171,9 +182,10 @@ class Consumer(threading.Thread):
         elif change.kind == "deleted":
             self.settler.deleted(root, change.path, now, is_dir=change.is_dir)
         else:
-            complete = change.kind == "closed" or change.synthetic
-            self.settler.touched(root, change.path, now, complete=complete,
-                                 waits_for_close=self.waits_for_close(root))
+            event: Event = change.kind
+            self.settler.touched(
+                root, change.path, now, event, waits_for_close=self.waits_for_close(root)
+            )
 
     def _note_move(self, change: Change, source_ok: bool, dest_ok: bool, now: float) -> None:
         root = change.root
@@ -191,7 +203,11 @@ class Consumer(threading.Thread):
         elif source_ok and dest_ok:
             self.settler.moved(root, change.path, change.dest, now)
         elif dest_ok:
-            self.settler.touched(root, change.dest, now, complete=True)
+            # moved in from elsewhere: settles like a new file (its source may show up as a
+            # delete in a moment, and then this is a move)
+            self.settler.touched(
+                root, change.dest, now, "created", waits_for_close=self.waits_for_close(root)
+            )
         elif source_ok:
             self.settler.deleted(root, change.path, now)
 

@@ -7,6 +7,7 @@ the one mounted at the longest mount point that contains it (``/proc/mounts``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,9 @@ def mount_of(path: Path, mounts: list[Mount]) -> Mount | None:
     """Return the mount that holds ``path``: the longest mount point containing it."""
     best: Mount | None = None
     for mount in mounts:
-        if path.is_relative_to(mount.point) and (best is None or len(mount.point) >= len(best.point)):
+        if path.is_relative_to(mount.point) and (
+            best is None or len(mount.point) >= len(best.point)
+        ):
             best = mount
     return best
 
@@ -95,8 +98,6 @@ def watch_mode(root: RootSettings, mounts: list[Mount]) -> WatchMode:
     if root.watch != "auto":
         return root.watch
     path = Path(root.path)
-    try:
+    with contextlib.suppress(OSError):
         path = path.resolve()
-    except OSError:
-        pass
     return "polling" if is_network(mount_of(path, mounts)) else "native"

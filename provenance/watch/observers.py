@@ -44,6 +44,16 @@ from provenance.watch.mounts import WatchMode
 
 log = logging.getLogger(__name__)
 
+
+class _QuietStopRace(logging.Filter):
+    """Drops watchdog's error for a read that races the emitter's own stop (harmless)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_QuietStopRace())
+
 Trouble = Callable[[str, str], None]
 
 #: The events the daemon acts on; opens, no-write closes and folder mtimes are not asked for
@@ -122,7 +132,9 @@ class NativeObserver(BaseObserver):
     def __init__(self, on_trouble: Trouble | None = None, timeout: float = 1.0) -> None:
         self.inotify_fd = InotifyFD()
         self.inotify_fd.start()
-        super().__init__(_Emitter, timeout=timeout, inotify_fd=self.inotify_fd, on_trouble=on_trouble)
+        super().__init__(
+            _Emitter, timeout=timeout, inotify_fd=self.inotify_fd, on_trouble=on_trouble
+        )
 
     def on_thread_stop(self) -> None:
         super().on_thread_stop()

@@ -21,7 +21,7 @@ from provenance.config import RootSettings, Settings
 from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
 from provenance.roots import check_root
-from provenance.scan import read_options, scan
+from provenance.scan import read_options, scan, tag_options
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-class Interrupted(Exception):
+class ScanInterruptedError(Exception):
     """Raised inside a long scan when the daemon is stopping (the batch in hand is dropped)."""
 
 
@@ -103,8 +103,7 @@ class Recorder:
             catalog=self.catalog,
             actor=self.actor,
             now=now,
-            tag_sidecars=self.settings.tagging.sidecar,
-            sidecar_pattern=self.settings.tagging.sidecar_pattern,
+            tags=tag_options(self.settings),
             batch_size=self.settings.scan.batch_size,
         )
         return Ingest(context, self.counts)
@@ -122,8 +121,11 @@ class Recorder:
             return True
         if root not in self._offline:
             self._offline.add(root)
-            log.warning("root %s is offline (%s): nothing under it is marked missing until it "
-                        "is back", root, health.reason)
+            log.warning(
+                "root %s is offline (%s): nothing under it is marked missing until it is back",
+                root,
+                health.reason,
+            )
         return False
 
     # --- files written or renamed ---------------------------------------------------------
@@ -144,31 +146,50 @@ class Recorder:
             now_stat = stats[item.path]
             assert now_stat is not None
             source = known.get(item.moved_from) if item.moved_from else None
-            if source is not None and source.present and item.path not in known and _same(source, now_stat):
+            if (
+                source is not None
+                and source.present
+                and item.path not in known
+                and _same(source, now_stat)
+            ):
                 renames.setdefault(item.root, []).append((item.moved_from, item.path))
-            elif item.path in known and known[item.path].present and _same(known[item.path], now_stat):
+            elif (
+                item.path in known
+                and known[item.path].present
+                and _same(known[item.path], now_stat)
+            ):
                 continue  # already recorded as it is (our own read, a folder rename, a touch)
             else:
                 to_read.append(item)
         at = self.clock()
         for root, moves in renames.items():
             with self.catalog.write() as tx:
-                for asset in tx.move_paths(moves, root, self.actor, at, "renamed"):
+                moved = {a.path for a in tx.move_paths(moves, root, self.actor, at, "renamed")}
+            for old, new in moves:
+                if new in moved:
                     self.counts.moved += 1
-                    log.info("moved %s", asset.path)
+                    log.info("moved %s -> %s", old, new)
+                else:  # the new path was taken by another record: let ingest sort it out
+                    to_read.append(Ready(root, new, old))
         return self._read(to_read, vanished, at)
 
     def _read(self, items: Sequence[Ready], vanished: set[str], at: datetime) -> list[Ready]:
         if not items:
             return []
         roots = {item.path: item.root for item in items}
-        gone = vanished | {i.moved_from for i in items if i.moved_from and not os.path.lexists(i.moved_from)}
+        gone = vanished | {
+            i.moved_from for i in items if i.moved_from and not os.path.lexists(i.moved_from)
+        }
         self._reader.unsettled = []
-        self._ingest(at).ingest(self._reader, list(roots), roots.__getitem__, count=len(roots), vanished=gone)
+        self._ingest(at).ingest(
+            self._reader, list(roots), roots.__getitem__, count=len(roots), vanished=gone
+        )
         unsettled = set(self._reader.unsettled)
         # a renamed file whose content changed on the way was read as new: its old record is gone
         leftovers = {i.moved_from for i in items if i.moved_from and i.moved_from in gone}
-        self.record_gone([Gone(roots[i.path], i.moved_from) for i in items if i.moved_from in leftovers])
+        self.record_gone(
+            [Gone(roots[i.path], i.moved_from) for i in items if i.moved_from in leftovers]
+        )
         return [item for item in items if item.path in unsettled]
 
     # --- deletes and folder renames -------------------------------------------------------
@@ -200,9 +221,14 @@ class Recorder:
         """Give every asset under folder ``source`` its path under ``dest``; one event each."""
         prefix = source.rstrip("/") + "/"
         with self.catalog.write() as tx:
-            moves = [(a.path, dest.rstrip("/") + "/" + a.path[len(prefix) :])
-                     for a in tx.assets_under(source) if a.path != source]
-            moved = tx.move_paths(moves, root, self.actor, self.clock(), f"folder renamed to {dest}")
+            moves = [
+                (a.path, dest.rstrip("/") + "/" + a.path[len(prefix) :])
+                for a in tx.assets_under(source)
+                if a.path != source
+            ]
+            moved = tx.move_paths(
+                moves, root, self.actor, self.clock(), f"folder renamed to {dest}"
+            )
         self.counts.moved += len(moved)
         log.info("moved folder %s -> %s (%d assets)", source, dest, len(moved))
 
@@ -217,14 +243,27 @@ class Recorder:
 
         def progress(_count: int) -> None:
             if should_stop():
-                raise Interrupted
+                raise ScanInterruptedError
 
-        result = scan(self.settings.model_copy(update={"roots": chosen}), self.catalog, self.actor,
-                      self.clock(), progress=progress)
+        result = scan(
+            self.settings.model_copy(update={"roots": chosen}),
+            self.catalog,
+            self.actor,
+            self.clock(),
+            progress=progress,
+        )
         c = result.counts
         for root in result.roots:
             if root.online:
                 self._offline.discard(root.root)
-        log.info("reconciliation scan done: %d new, %d modified, %d moved, %d missing, "
-                 "%d unchanged, %d skipped (%.1fs)", c.indexed, c.modified, c.moved, c.missing,
-                 c.unchanged, c.skipped, result.seconds)
+        log.info(
+            "reconciliation scan done: %d new, %d modified, %d moved, %d missing, "
+            "%d unchanged, %d skipped (%.1fs)",
+            c.indexed,
+            c.modified,
+            c.moved,
+            c.missing,
+            c.unchanged,
+            c.skipped,
+            result.seconds,
+        )

@@ -1,14 +1,18 @@
 """Settle before reading: a file is read once it is complete, never half-written, never 50 times.
 
-Events for a path are folded into one pending entry. An entry is ready when:
+Events for a path fold into one pending entry, which is ready:
 
-- the file was closed after writing (inotify's close-write) or moved into place: at once;
-- otherwise (polling, or inotify without a close yet) its size and modification time have
-  held still for the quiet period. On inotify a file still open for writing is waited for
-  longer (``unclosed_grace``), since its close is coming.
+- at once when the file was closed after writing (inotify's close-write) or moved into place;
+- on inotify, when it was written to (IN_MODIFY) and not closed yet: at its close, or after
+  ``unclosed_grace`` of silence (a writer that keeps a file open and pauses is waited for);
+- otherwise (polling; or on inotify a file that appeared with content but no write, as a
+  folder moved in does, or whose attributes changed): once its size and modification time
+  have held still for the quiet period.
 
-Deletes wait the quiet period too, so that a file deleted and written again (how some
-programs save) is read as modified instead of marked missing. Time is a parameter.
+Deletes wait the quiet period, and also while other files are settling (up to
+``unclosed_grace``): a file deleted and written again (how some programs save) is then read
+as modified, and a file moved where no watch was yet is read as moved, not marked missing.
+Time is a parameter.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 Stat = Callable[[str], tuple[int, int] | None]
 
@@ -49,11 +54,17 @@ class Gone:
     is_dir: bool = False
 
 
+#: What happened to a file: "created" and "attrib" carry no content write.
+Event = Literal["created", "modified", "attrib", "closed", "placed"]
+
+
 @dataclass
 class _Pending:
     root: str
     last_event: float
     complete: bool
+    #: Written to (inotify) since the last close: its close is coming.
+    writing: bool
     waits_for_close: bool
     moved_from: str = ""
     seen: tuple[int, int] | None = None
@@ -63,7 +74,7 @@ class _Pending:
 @dataclass
 class _Deleted:
     root: str
-    due: float
+    at: float
     is_dir: bool
 
 
@@ -78,6 +89,10 @@ class Settler:
     quiet_period: float
     #: How long a file written on inotify without a close is waited for.
     unclosed_grace: float
+    #: On inotify a file that appeared without being written (moved in, or found in a folder
+    #: moved in) is read no sooner than this: watchdog holds a move's source side up to 0.5 s
+    #: while pairing it, and that source may be this file's old record (a move, not a copy).
+    pairing_wait: float = 1.0
     stat: Stat = stat_size_mtime
     _files: dict[str, _Pending] = field(default_factory=dict)
     _deleted: dict[str, _Deleted] = field(default_factory=dict)
@@ -90,22 +105,26 @@ class Settler:
         root: str,
         path: str,
         now: float,
+        event: Event,
         *,
-        complete: bool = False,
         waits_for_close: bool = False,
         moved_from: str = "",
     ) -> None:
-        """Note that the file at ``path`` was written (``complete``: closed or moved into place)."""
+        """Note an event on the file at ``path`` ("placed": moved or copied into place whole)."""
         self._deleted.pop(path, None)
         entry = self._files.get(path)
         if entry is None:
-            entry = _Pending(root, now, complete, waits_for_close, moved_from)
+            entry = _Pending(root, now, False, False, waits_for_close)
             self._files[path] = entry
-            return
         entry.last_event = now
-        entry.complete = complete
         entry.waits_for_close = waits_for_close
         entry.moved_from = moved_from or entry.moved_from
+        if event in ("closed", "placed"):
+            entry.complete, entry.writing = True, False
+        elif event == "modified":
+            entry.complete, entry.writing = False, True
+        elif event == "created":
+            entry.complete = False
 
     def deleted(self, root: str, path: str, now: float, *, is_dir: bool = False) -> None:
         """Note that ``path`` is gone; pending writes at or under it are forgotten."""
@@ -114,13 +133,13 @@ class Settler:
                 del self._files[pending]
         else:
             self._files.pop(path, None)
-        self._deleted[path] = _Deleted(root, now + self.quiet_period, is_dir)
+        self._deleted[path] = _Deleted(root, now, is_dir)
 
     def moved(self, root: str, source: str, dest: str, now: float) -> None:
         """Note that a file was renamed from ``source`` to ``dest`` (complete: it is in place)."""
         entry = self._files.pop(source, None)
         moved_from = entry.moved_from if entry is not None and entry.moved_from else source
-        self.touched(root, dest, now, complete=True, moved_from=moved_from)
+        self.touched(root, dest, now, "placed", moved_from=moved_from)
 
     def folder_moved(self, source: str, dest: str) -> None:
         """Carry pending paths under a renamed folder over to their new place."""
@@ -150,18 +169,23 @@ class Settler:
                 del self._files[path]
             if state == "ready":
                 ready.append(Ready(entry.root, path, entry.moved_from))
-        gone = [Gone(d.root, p, d.is_dir) for p, d in self._deleted.items() if d.due <= now]
+        gone = [
+            Gone(d.root, p, d.is_dir) for p, d in self._deleted.items() if self._delete_due(d, now)
+        ]
         for item in gone:
             del self._deleted[item.path]
         return ready, gone
 
+    def _delete_due(self, deleted: _Deleted, now: float) -> bool:
+        age = now - deleted.at
+        return age >= self.quiet_period and (not self._files or age >= self.unclosed_grace)
+
     def _state(self, path: str, entry: _Pending, now: float) -> str:
-        """Return "ready", "wait", or "drop" (no longer a regular file: its delete event follows)."""
+        """Return "ready", "wait", or "drop" (not a regular file now: a delete event follows)."""
         if entry.complete:
             return "ready"
-        if entry.waits_for_close and now - entry.last_event < self.unclosed_grace:
-            return "wait"
-        if now - entry.last_event < self.quiet_period:
+        silent = now - entry.last_event
+        if silent < self._silence_needed(entry):
             return "wait"
         seen = self.stat(path)
         if seen is None:
@@ -170,20 +194,31 @@ class Settler:
             # first look, or it changed since the last one: it must hold still a quiet period
             entry.seen, entry.stable_since = seen, now
             return "wait"
+        if entry.waits_for_close and seen[0] == 0 and silent < self.unclosed_grace:
+            return "wait"  # created empty on inotify: its writer has not written yet
         return "ready" if now - entry.stable_since >= self.quiet_period else "wait"
+
+    def _silence_needed(self, entry: _Pending) -> float:
+        if not entry.waits_for_close:
+            return self.quiet_period
+        if entry.writing:
+            return self.unclosed_grace
+        return max(self.quiet_period, self.pairing_wait)
 
     def next_due(self, now: float) -> float | None:
         """Return the seconds until something may be ready (0: now), None when nothing waits."""
-        times = [d.due for d in self._deleted.values()]
+        times = []
         for entry in self._files.values():
             if entry.complete:
                 return 0.0
-            wait = self.unclosed_grace if entry.waits_for_close else self.quiet_period
+            wait = self._silence_needed(entry)
             times.append(max(entry.last_event + wait, entry.stable_since + self.quiet_period))
+        for deleted in self._deleted.values():
+            times.append(deleted.at + (self.unclosed_grace if self._files else self.quiet_period))
         if not times:
             return None
         return max(0.0, min(times) - now)
 
     def retry(self, ready: Ready, now: float) -> None:
         """Put back a file that changed while it was being read: it is not settled yet."""
-        self.touched(ready.root, ready.path, now, moved_from=ready.moved_from)
+        self.touched(ready.root, ready.path, now, "modified", moved_from=ready.moved_from)

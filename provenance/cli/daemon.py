@@ -1,0 +1,193 @@
+"""`provenance daemon` (watch the roots in the foreground) and `provenance status`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance.catalog import redact_url, utcnow
+from provenance.cli.app import App, UserError, echo_json, pass_app
+from provenance.cli.logjson import JsonFormatter
+from provenance.config import STATE_DIR_ENV, Settings, load_settings
+from provenance.daemon import Daemon, lock_for
+from provenance.roots import check_root
+from provenance.runstate import daemon_pid, read_status
+from provenance.scan import roots_from_paths
+from provenance.systemd import provenance_command, unit_file
+
+#: `provenance status` exit code when no daemon runs (as LSB init scripts and systemctl do).
+NOT_RUNNING = 3
+
+
+def _log_for_daemon(log_format: str, debug: bool) -> None:
+    """The daemon logs one INFO line per change that matters (to stderr: the journal)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "_provenance", False):
+            if not debug:
+                handler.setLevel(logging.INFO)
+            if log_format == "json":
+                handler.setFormatter(JsonFormatter())
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def _unit(app: App, roots: tuple[Path, ...]) -> str:
+    command = provenance_command(sys.argv[0], shutil.which("provenance"), sys.executable)
+    if app.config_path is not None:
+        command += ["--config", str(app.config_path.absolute())]
+    command += ["daemon", *(str(p.absolute()) for p in roots)]
+    environment = {}
+    if os.environ.get(STATE_DIR_ENV):
+        environment[STATE_DIR_ENV] = str(Path(os.environ[STATE_DIR_ENV]).absolute())
+    return unit_file(command, environment)
+
+
+@click.command("daemon")
+@click.argument("roots", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, for log shippers.",
+)
+@click.option(
+    "--print-unit", is_flag=True, help="Print a systemd unit file for this daemon and exit."
+)
+@pass_app
+def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_unit: bool) -> None:
+    """Watch the roots (from the command line or the config) and catalog changes as they happen.
+
+    Runs in the foreground (systemd supervises it: see --print-unit). At start-up every
+    root is scanned, so changes made while the daemon was down are caught up; then files
+    are read once they are complete, moves keep their records, and deletes are marked
+    missing unless the root is offline. SIGTERM or SIGINT stops it (the batch in hand is
+    finished); SIGHUP reloads the config.
+    """
+    if print_unit:
+        click.echo(_unit(app, roots), nl=False)
+        return
+    _log_for_daemon(log_format, app.debug)
+    for path in roots:
+        if not path.is_dir():
+            raise UserError(f"{path}: no such folder")
+    settings = roots_from_paths(app.settings, list(roots))
+    if not settings.roots:
+        raise UserError(
+            "nothing to watch: give folders on the command line or set [[roots]] "
+            "in the config (--config FILE or PROVENANCE_CONFIG)"
+        )
+    app.settings = settings
+    lock = lock_for(settings)
+    lock.acquire()
+    try:
+        daemon = Daemon(
+            settings,
+            app.catalog,
+            app.actor,
+            utcnow,
+            reload_settings=lambda: roots_from_paths(load_settings(app.config_path), list(roots)),
+        )
+        daemon.run()
+    finally:
+        lock.release()
+    if daemon.unfinished:
+        # a worker is still busy with the batch in hand: do not wait for it at exit
+        logging.shutdown()
+        os._exit(0)
+
+
+def _age(value: Any, now: datetime) -> str:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "?"
+    return f"{max(0, int((now - when).total_seconds()))}s ago"
+
+
+def _status(settings: Settings, app: App) -> dict[str, Any]:
+    state_dir = settings.state_path
+    pid = daemon_pid(state_dir)
+    written = read_status(state_dir) if pid else None
+    configured = {str(r.path): r for r in settings.roots}
+    watched = {r["path"]: r for r in (written or {}).get("roots", [])}
+    roots = []
+    with app.catalog.read() as tx:
+        for path in dict.fromkeys([*watched, *configured]):
+            root = configured.get(path)
+            health = check_root(root) if root is not None else None
+            last = tx.last_scan(path)
+            roots.append(
+                {
+                    "path": path,
+                    "mode": watched.get(path, {}).get("mode"),
+                    "watching": watched.get(path, {}).get("watching", False),
+                    "online": health.online if health else watched[path].get("online"),
+                    "reason": health.reason if health else watched[path].get("reason", ""),
+                    "last_scan": last.finished_at if last is not None else None,
+                    "last_scan_files": (last.counts or {}).get("files")
+                    if last is not None
+                    else None,
+                }
+            )
+        counts = tx.count_by_status()
+    return {
+        "running": pid is not None,
+        "pid": pid if pid and pid > 0 else None,
+        "state_dir": str(state_dir),
+        "catalog": redact_url(settings.catalog_url),
+        "daemon": written,
+        "roots": roots,
+        "counts": counts,
+    }
+
+
+def _render(status: dict[str, Any]) -> str:
+    now = utcnow()
+    daemon = status["daemon"] or {}
+    if status["running"]:
+        lines = [
+            f"daemon: running (pid {status['pid']}, since {daemon.get('started_at', '?')}, "
+            f"status written {_age(daemon.get('updated_at'), now)}); "
+            f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}"
+        ]
+    else:
+        lines = [f"daemon: not running on this host (state dir {status['state_dir']})"]
+    lines.append(f"catalog: {status['catalog']}")
+    for root in status["roots"]:
+        health = "online" if root["online"] else f"OFFLINE ({root['reason']})"
+        watch = f"watched ({root['mode']})" if root["watching"] else "not watched"
+        last = root["last_scan"] or "never"
+        files = f", {root['last_scan_files']} files" if root["last_scan_files"] is not None else ""
+        lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(status["counts"].items())) or "none"
+    lines.append(f"assets: {counts}")
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_app
+def status_command(app: App, as_json: bool) -> None:
+    """Show whether a daemon runs on this host, its roots and their health, the catalog's counts.
+
+    Exits 3 when no daemon runs (as systemctl status does).
+    """
+    status = _status(app.settings, app)
+    if as_json:
+        echo_json(status)
+    else:
+        click.echo(_render(status))
+    if not status["running"]:
+        raise click.exceptions.Exit(NOT_RUNNING)
+
+
+__all__ = ["daemon_command", "status_command"]
