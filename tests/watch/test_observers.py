@@ -164,7 +164,7 @@ def test_watch_limit_on_the_root_raises_and_leaves_no_thread(
     root.mkdir()
     _limit_at(monkeypatch, b"root")
     watcher = RootWatcher(str(root), "native", QueueingHandler(str(root), changes))
-    with pytest.raises(OSError) as raised:
+    with pytest.raises(OSError, match="watch limit") as raised:
         watcher.start()
     assert raised.value.errno == errno.ENOSPC
     assert not watcher.is_alive()

@@ -1,4 +1,4 @@
-"""The daemon heals: dead watchers restart, lost events mean a rescan, a hand scan runs alongside."""
+"""The daemon heals: dead watchers restart, lost events mean a rescan, hand scans run alongside."""
 
 from __future__ import annotations
 
