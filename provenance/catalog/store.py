@@ -218,21 +218,19 @@ class Tx:
                 found.setdefault(asset.content_hash or "", []).append(asset)
         return found
 
-    def insert_assets(self, assets: Sequence[Asset]) -> None:
-        """Insert new assets in one statement and set their ids (faster than one flush each)."""
-        if not assets:
+    def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
+        if not rows:
             return
-        rows = [a.model_dump(exclude={"id"}) for a in assets]
         table = Asset.__table__  # type: ignore[attr-defined]
         result = self.session.execute(insert(table).returning(table.c.id, table.c.uid), rows)
         ids = {uid: asset_id for asset_id, uid in result}
-        for asset in assets:
-            asset.id = ids[asset.uid]
+        for row in rows:
+            row["id"] = ids[row["uid"]]
 
-    def insert_signals(self, signals: Sequence[SignalRow]) -> None:
-        """Insert signal rows in one statement (their asset_id must be set)."""
-        if signals:
-            rows = [s.model_dump(exclude={"id"}) for s in signals]
+    def insert_signals(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert signal rows (every column but ``id``) in one statement."""
+        if rows:
             self.session.execute(insert(SignalRow.__table__), rows)  # type: ignore[attr-defined]
 
     def assets_under(self, folder: str) -> list[Asset]:
