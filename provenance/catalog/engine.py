@@ -104,6 +104,12 @@ class Catalog:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def release_idle(self) -> None:
+        """Close idle pooled connections, and with them SQLite's page caches (tens of MB after
+        a big scan); the next transaction opens a fresh one. For long-running, mostly idle
+        callers such as the daemon."""
+        self.engine.dispose()
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from provenance.config import Settings
 from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
 from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, Stop
-from provenance.watch.record import Recorder, ScanInterruptedError
+from provenance.watch.record import Recorder, ScanInterruptedError, release_memory
 from provenance.watch.settle import Event, Ready, Settler
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ UNCLOSED_FACTOR = 30
 MAX_WAIT = 0.5
 #: Changes taken off the queue in one go.
 MAX_DRAIN = 20_000
+#: After work, memory is given back to the OS once the consumer is idle, at most this often.
+RELEASE_EVERY = 10.0
 
 
 def is_ignored_path(root: str, path: str, patterns: Sequence[str]) -> bool:
@@ -65,6 +67,8 @@ class Consumer(threading.Thread):
         self.errors = 0
         self.batches = 0
         self._stopping = threading.Event()
+        self._worked = False
+        self._released_at = 0.0
 
     # --- called from other threads ------------------------------------------------------
 
@@ -115,6 +119,19 @@ class Consumer(threading.Thread):
         if rescans:
             self._rescan(rescans)
         self._record_due()
+        if items or rescans:
+            self._worked = True
+        elif self._worked and not len(self.settler) and self._idle_long_enough():
+            # a burst or a scan grows the heap; an idle daemon should be small again
+            release_memory(self.recorder.catalog)
+            self._worked = False
+
+    def _idle_long_enough(self) -> bool:
+        now = self.monotonic()
+        if now - self._released_at < RELEASE_EVERY:
+            return False
+        self._released_at = now
+        return True
 
     def _take(self, timeout: float) -> list[Item]:
         try:

@@ -9,6 +9,9 @@ delete under an offline root is not recorded (DESIGN rule 7), with one warning p
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +34,16 @@ Clock = Callable[[], datetime]
 
 class ScanInterruptedError(Exception):
     """Raised inside a long scan when the daemon is stopping (the batch in hand is dropped)."""
+
+
+def release_memory(catalog: Catalog) -> None:
+    """Give the memory a burst or a big scan used back to the OS, so that an idle daemon stays
+    small: the catalog's idle connections (SQLite page caches), Python's garbage, and what
+    glibc keeps after free (a no-op where there is no glibc)."""
+    catalog.release_idle()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class _SettlingReader(FileReader):

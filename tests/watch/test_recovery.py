@@ -28,10 +28,10 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-def _observer(daemon: Running, root: Path) -> object:
+def _observer(daemon: Running, root: Path) -> object | None:
+    """The root's observer now (None for the moment a restart replaces it)."""
     watcher = daemon.daemon.roots[str(root)].watcher
-    assert watcher is not None and watcher.observer is not None
-    return watcher.observer
+    return watcher.observer if watcher is not None else None
 
 
 def test_stopped_emitter_is_restarted_and_its_root_rescanned(
@@ -42,7 +42,7 @@ def test_stopped_emitter_is_restarted_and_its_root_rescanned(
     old = _observer(daemon, root)
     for emitter in list(old.emitters):  # type: ignore[attr-defined]
         emitter.stop()
-    wait_for(lambda: _observer(daemon, root) is not old, what="a new observer")
+    wait_for(lambda: _observer(daemon, root) not in (old, None), what="a new observer")
     wait_for(lambda: daemon.scans(str(root)) > scans, what="a rescan")
     daemon.wait_asset(write_plain_png(root / "after.png"))
 
@@ -64,7 +64,7 @@ def test_poller_that_raises_is_restarted(root: Path, start_daemon: Start, error:
         raise error
 
     emitter._take_snapshot = broken  # the poller's next look at the share fails
-    wait_for(lambda: _observer(daemon, root) is not old, what="a new observer")
+    wait_for(lambda: _observer(daemon, root) not in (old, None), what="a new observer")
     daemon.wait_asset(write_plain_png(root / "after.png"))
 
 
@@ -140,3 +140,20 @@ def test_hand_scan_while_the_daemon_writes(root: Path, tmp_path: Path, start_dae
     assert consumer is not None and consumer.errors == 0
     with daemon.catalog.read() as tx:
         assert sum(tx.count_by_status().values()) == 150
+
+
+def test_periodic_reconciliation_scans_again(root: Path, start_daemon: Start) -> None:
+    daemon = start_daemon(RootSettings(path=root), reconcile_interval=0.3)
+    wait_for(lambda: daemon.scans(str(root)) >= 3, what="two periodic scans")
+
+
+def test_idle_daemon_gives_memory_back(
+    root: Path, start_daemon: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.watch import consumer
+
+    released: list[object] = []
+    monkeypatch.setattr(consumer, "release_memory", released.append)
+    daemon = start_daemon(RootSettings(path=root))
+    wait_for(lambda: released, what="memory released after the start-up scan")
+    assert released == [daemon.catalog]
