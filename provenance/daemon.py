@@ -155,6 +155,7 @@ class Daemon:
                 next_reconcile = now + self.settings.daemon.reconcile_interval
             if now >= next_status:
                 self._write_status("running")
+                self.notifier.status(self._summary())
                 next_status = now + self.status_interval
             if not consumer.is_alive():
                 log.error(

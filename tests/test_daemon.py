@@ -166,8 +166,26 @@ def test_sighup_reloads_roots_and_rules(
     finally:
         catalog.close()
     assert daemon.process.poll() is None
+    # a broken config on reload is reported and the running one kept
+    cfg.write_text("[[roots]]\npath = 'relative/path'\n")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: "config not reloaded" in daemon.text(), 10, "the refused reload")
+    assert "roots.0.path: must be an absolute path" in daemon.text()
+    write_plain_png(second / "still_watched.png", color="red")
+    wait_for(
+        lambda: "still_watched" in daemon.text() or _has(tmp_path, second / "still_watched.png"), 10
+    )
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(5) == 0
+
+
+def _has(tmp_path: Path, path: Path) -> bool:
+    catalog = catalog_of(tmp_path)
+    try:
+        with catalog.read() as tx:
+            return tx.asset_by_path(str(path)) is not None
+    finally:
+        catalog.close()
 
 
 def test_second_daemon_on_the_same_state_dir_is_refused(

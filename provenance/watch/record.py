@@ -15,7 +15,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from provenance.audit import Actor
@@ -25,6 +25,7 @@ from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
 from provenance.roots import check_root
 from provenance.scan import read_options, scan, tag_options
+from provenance.tags import write_tags
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)
@@ -177,13 +178,18 @@ class Recorder:
         at = self.clock()
         for root, moves in renames.items():
             with self.catalog.write() as tx:
-                moved = {a.path for a in tx.move_paths(moves, root, self.actor, at, "renamed")}
+                assets = tx.move_paths(moves, root, self.actor, at, "renamed")
+            moved = {a.path for a in assets}
             for old, new in moves:
                 if new in moved:
                     self.counts.moved += 1
                     log.info("moved %s -> %s", old, new)
                 else:  # the new path was taken by another record: let ingest sort it out
                     to_read.append(Ready(root, new, old))
+            # the sidecar is named after the file: write it beside the new name (an embedded
+            # tag travelled with the file; the old sidecar is left alone, nothing is deleted)
+            sidecar_only = replace(tag_options(self.settings), embed_formats=())
+            self.counts.tagged += write_tags(assets, sidecar_only, self.catalog, self.actor, at)
         return self._read(to_read, vanished, at)
 
     def _read(self, items: Sequence[Ready], vanished: set[str], at: datetime) -> list[Ready]:

@@ -216,6 +216,12 @@ def bench_burst(work: Path, rate: int, seconds: float) -> None:
     )
 
 
+def pss(pid: int) -> int:
+    """Return the proportional set size (shared pages split between their users), in bytes."""
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    return next(int(line.split()[1]) * 1024 for line in text if line.startswith("Pss:"))
+
+
 def usage(pid: int) -> tuple[float, int]:
     """Return (CPU seconds, RSS bytes) of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -259,6 +265,7 @@ def bench_idle(work: Path, files: int, folders: int, seconds: float) -> None:
         before = {k: sum(usage(p)[0] for p in v) for k, v in pids.items()}
         time.sleep(seconds)
         after = {k: [usage(p) for p in v] for k, v in pids.items()}
+        shares = {k: sum(pss(p) for p in v) for k, v in pids.items()}
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
@@ -268,7 +275,8 @@ def bench_idle(work: Path, files: int, folders: int, seconds: float) -> None:
         cpu = sum(c for c, _ in after[name]) - before[name]
         rss = sum(r for _, r in after[name])
         print(
-            f"  {name}: RSS {rss / 2**20:.1f} MB, CPU {100 * cpu / seconds:.2f}% of one core "
+            f"  {name}: RSS {rss / 2**20:.1f} MB (PSS {shares[name] / 2**20:.1f} MB), "
+            f"CPU {100 * cpu / seconds:.2f}% of one core "
             f"({len(pids[name])} process{'es' if len(pids[name]) > 1 else ''})"
         )
 

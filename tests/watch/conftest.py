@@ -12,7 +12,7 @@ import pytest
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, utcnow
-from provenance.config import DaemonSettings, RootSettings, Settings
+from provenance.config import CatalogSettings, DaemonSettings, RootSettings, Settings
 from provenance.daemon import Daemon
 from provenance.systemd import Notifier
 
@@ -114,10 +114,16 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
     catalogs: list[Catalog] = []
 
-    def start(*roots: RootSettings, notifier: Notifier | None = None, **daemon: Any) -> Running:
+    def start(
+        *roots: RootSettings,
+        notifier: Notifier | None = None,
+        catalog_settings: CatalogSettings | None = None,
+        **daemon: Any,
+    ) -> Running:
         options = {"quiet_period": QUIET, "poll_interval": 0.1, **daemon}
         settings = Settings(
             state_dir=tmp_path / "state",
+            catalog=catalog_settings or CatalogSettings(),
             roots=list(roots),
             daemon=DaemonSettings(**options),
             scan={"workers": 1},  # type: ignore[arg-type]

@@ -95,6 +95,9 @@ def test_moved_file_keeps_its_record(root: Path, mode: str, start_daemon: Start)
     assert after.id == before.id and after.uid == before.uid and after.present
     assert daemon.asset(castle) is None
     assert daemon.actions(moved) == ["indexed", "moved"]
+    wait_for(
+        lambda: (root / "shots" / "castle_v2.png.xmp").is_file(), what="the sidecar at the new name"
+    )
 
 
 def test_renamed_folder_moves_every_record_under_it(
