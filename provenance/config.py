@@ -101,6 +101,66 @@ class TaggingSettings(_Section):
         return value
 
 
+def _check_cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"not a cron string (minute hour day month weekday): {exc}") from exc
+    return value
+
+
+class SmtpSettings(_Section):
+    """Where the weekly report is e-mailed; no host means no e-mail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    #: SMTP server; "" means the report is only written to files.
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    #: Upgrade the connection with STARTTLS before logging in.
+    starttls: bool = True
+    #: Log in as this user ("" = no login).
+    username: str = ""
+    #: Name of the environment variable that holds the password.
+    password_env: str = ""
+    #: File that holds the password (first line); used when password_env is empty.
+    password_file: Path | None = None
+    #: The From address ("from" in TOML).
+    from_address: str = Field(default="", alias="from")
+    #: Who gets the report of every root.
+    recipients: list[str] = Field(default_factory=list)
+    #: Who gets the report of one root only: {root name: [addresses]}.
+    root_recipients: dict[str, list[str]] = Field(default_factory=dict)
+
+
+ReportFormat = Literal["html", "json", "csv", "md"]
+
+
+def _default_report_formats() -> list[ReportFormat]:
+    return ["html", "json"]
+
+
+class ReportSettings(_Section):
+    """The weekly expiry report the daemon writes (and e-mails)."""
+
+    #: Cron string (minute hour day month weekday) in the machine's local time.
+    schedule: str = "0 7 * * mon"
+    #: Folder for the dated report files; "" means <state_dir>/reports.
+    out_dir: Path | None = None
+    #: Formats written on each run.
+    formats: list[ReportFormat] = Field(default_factory=_default_report_formats, min_length=1)
+    #: Days before and after the run the report covers.
+    days: int = Field(default=7, ge=1, le=366)
+    smtp: SmtpSettings = SmtpSettings()
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_cron(cls, value: str) -> str:
+        return _check_cron(value)
+
+
 class Settings(_Section):
     """Every setting, with its default. Load with :func:`load_settings`."""
 
@@ -111,6 +171,7 @@ class Settings(_Section):
     scan: ScanSettings = ScanSettings()
     detect: DetectSettings = DetectSettings()
     tagging: TaggingSettings = TaggingSettings()
+    report: ReportSettings = ReportSettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 
@@ -125,6 +186,13 @@ class Settings(_Section):
         if env:
             return Path(env).expanduser()
         return Path(platformdirs.user_state_dir("provenance"))
+
+    @property
+    def report_dir(self) -> Path:
+        """Return where the weekly report files go."""
+        if self.report.out_dir is not None:
+            return self.report.out_dir.expanduser()
+        return self.state_path / "reports"
 
     @property
     def catalog_url(self) -> str:

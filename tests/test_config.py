@@ -18,7 +18,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 def setting_names(model: type[BaseModel], prefix: str = "") -> set[str]:
     """Every dotted setting name of a settings model, nested sections included."""
     names: set[str] = set()
-    for name, field in model.model_fields.items():
+    for attribute, field in model.model_fields.items():
+        name = field.alias or attribute  # the TOML name ("from" is a Python keyword)
         if field.exclude:
             continue
         annotation: Any = field.annotation

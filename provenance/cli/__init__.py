@@ -14,6 +14,7 @@ from provenance import __version__
 from provenance.cli.app import App, UserError
 from provenance.cli.configure import config_group
 from provenance.cli.inspect import list_command, show_command
+from provenance.cli.report import report_command
 from provenance.cli.scan import scan_command
 from provenance.cli.tag import tag_command
 from provenance.errors import ProvenanceError
@@ -91,6 +92,7 @@ cli.add_command(scan_command)
 cli.add_command(list_command)
 cli.add_command(show_command)
 cli.add_command(tag_command)
+cli.add_command(report_command)
 cli.add_command(config_group)
 
 

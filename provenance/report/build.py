@@ -1,0 +1,87 @@
+"""Ask the catalog what the weekly report needs and assemble the Report (one read transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from provenance.catalog import Catalog
+from provenance.catalog import reports as queries
+from provenance.config import RootSettings, Settings, parse_duration
+from provenance.report.data import (
+    DEFAULT_QUARANTINE_FOR,
+    Inputs,
+    Period,
+    Report,
+    RootInfo,
+    assemble,
+)
+
+#: Sections whose full source is other work; said in the report until the catalog has it.
+CLEARANCE_PENDING = (
+    "unapproved tools and high-risk assets need the clearance rules, which this catalog "
+    "does not have yet; only assets with no recorded tool are listed"
+)
+
+
+def root_infos(settings: Settings) -> list[RootInfo]:
+    """Return the configured roots as the report names them."""
+    return [RootInfo(str(root.path), root.label, root.owner) for root in settings.roots]
+
+
+def _quarantine_for(settings: Settings) -> dict[str, timedelta]:
+    """Return policy name -> quarantine time, from the retention settings when they exist."""
+    retention = getattr(settings, "retention", None)
+    policies = getattr(retention, "policies", None) or []
+    found: dict[str, timedelta] = {}
+    for policy in policies:
+        try:
+            found[policy.name] = parse_duration(policy.quarantine_for)
+        except (AttributeError, ValueError):
+            continue
+    return found
+
+
+def build_report(
+    catalog: Catalog,
+    settings: Settings,
+    period: Period,
+    generated_at: datetime,
+    root: RootSettings | None = None,
+) -> Report:
+    """Return the report for ``period``, for every root or only ``root``."""
+    infos = root_infos(settings)
+    root_path = str(root.path) if root is not None else None
+    if root is not None:
+        infos = [info for info in infos if info.path == root_path]
+    keep_for = _quarantine_for(settings)
+    missing = (
+        {} if "risk" in queries.optional_columns_present() else {"attention": CLEARANCE_PENDING}
+    )
+    with catalog.read() as tx:
+        inputs = Inputs(
+            due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
+            overdue=queries.overdue_assets(tx, period.as_of, root_path),
+            quarantined=queries.quarantined_assets(tx, root_path),
+            unknown_tool=queries.unknown_tool_assets(tx, root_path),
+            purged=queries.events_between(
+                tx, ("purged",), period.past_start, period.as_of, root_path
+            ),
+            cleared=queries.events_between(
+                tx, ("cleared",), period.past_start, period.as_of, root_path
+            ),
+            voided=queries.events_between(
+                tx, ("clearance-voided", "revoked"), period.past_start, period.as_of, root_path
+            ),
+            status_counts=queries.status_counts(tx, root_path),
+            per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
+            weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),
+            missing_sources=missing,
+        )
+        return assemble(
+            inputs,
+            period,
+            generated_at,
+            infos,
+            scope=root.label if root is not None else "all roots",
+            quarantine_for=lambda policy: keep_for.get(policy or "", DEFAULT_QUARANTINE_FOR),
+        )
