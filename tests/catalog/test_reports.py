@@ -26,7 +26,11 @@ def test_due_assets_are_open_ai_assets_in_the_window_soonest_first(filled: Catal
         assert isinstance(rows, Iterator)
         paths = [row.path for row in rows]
     # held (due in 1 day), far (30 days) and not-ai files are not expiring
-    assert paths == ["/prod/show_a/concepts/castle 01.png", SCRIPT_NAME, '/prod/show_b/=HYPERLINK("x").png']
+    assert paths == [
+        "/prod/show_a/concepts/castle 01.png",
+        SCRIPT_NAME,
+        '/prod/show_b/=HYPERLINK("x").png',
+    ]
 
 
 def test_due_assets_never_carry_the_prompt(filled: Catalog) -> None:
@@ -61,7 +65,9 @@ def test_events_between_is_half_open_and_joins_the_asset(filled: Catalog) -> Non
         purged = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF))
         cleared = list(queries.events_between(tx, ("cleared",), AS_OF - DAY, AS_OF))
         none = list(queries.events_between(tx, ("cleared",), AS_OF - 7 * DAY, AS_OF - DAY))
-    assert [(e.path, e.after["size"], e.root) for e in purged] == [("/prod/show_a/gone.png", 1234, "/prod/show_a")]
+    assert [(e.path, e.after["size"], e.root) for e in purged] == [
+        ("/prod/show_a/gone.png", 1234, "/prod/show_a")
+    ]
     assert [e.after["approval"] for e in cleared] == ["LEGAL-42"]
     assert none == []
 
@@ -87,7 +93,9 @@ def test_weekly_activity_counts_found_cleared_purged_per_week(filled: Catalog) -
         weekly = queries.weekly_activity(tx, period.week_starts(), AS_OF)
         only_b = queries.weekly_activity(tx, period.week_starts(), AS_OF, "/prod/show_b")
     # five AI assets indexed one per week; the not-ai index does not count
-    assert {k: v for k, v in weekly.items() if k[1] == "found"} == {(i, "found"): 1 for i in (3, 4, 5, 6, 7)}
+    assert {k: v for k, v in weekly.items() if k[1] == "found"} == {
+        (i, "found"): 1 for i in (3, 4, 5, 6, 7)
+    }
     assert weekly[(7, "cleared")] == 1
     assert weekly[(7, "purged")] == 1 and weekly[(5, "purged")] == 1
     assert only_b == {(7, "cleared"): 1, (5, "found"): 1}
@@ -97,7 +105,9 @@ def test_root_filter_narrows_every_asset_query(filled: Catalog) -> None:
     with filled.read() as tx:
         due = [r.root for r in queries.due_assets(tx, AS_OF, AS_OF + 7 * DAY, "/prod/show_b")]
         overdue = [r.root for r in queries.overdue_assets(tx, AS_OF, "/prod/show_b")]
-        events = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, "/prod/show_b"))
+        events = list(
+            queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, "/prod/show_b")
+        )
     assert due == ["/prod/show_b"]
     assert overdue == ["/prod/show_b"]
     assert events == []

@@ -23,26 +23,57 @@ ROOTS = [RootInfo("/prod/a", "show_a", "Dana")]
 
 def line(path: str, **fields: Any) -> AssetLine:
     values: dict[str, Any] = {
-        "id": 1, "path": path, "root": "/prod/a", "status": "temporary", "ai_class": "ai",
-        "generator": "ComfyUI", "model": None, "policy": "p", "deadline": AS_OF + 2 * DAY,
-        "first_seen": AS_OF - 30 * DAY, "present": True, "content_hash": "h", "size": 5, **fields,
+        "id": 1,
+        "path": path,
+        "root": "/prod/a",
+        "status": "temporary",
+        "ai_class": "ai",
+        "generator": "ComfyUI",
+        "model": None,
+        "policy": "p",
+        "deadline": AS_OF + 2 * DAY,
+        "first_seen": AS_OF - 30 * DAY,
+        "present": True,
+        "content_hash": "h",
+        "size": 5,
+        **fields,
     }
     return AssetLine(**values)
 
 
 def event(action: str, **fields: Any) -> EventLine:
     values: dict[str, Any] = {
-        "id": 1, "asset_id": 1, "at": AS_OF - DAY, "action": action, "user": "u", "host": "h",
-        "path": "/prod/a/x.png", "reason": "", "before": {}, "after": {}, "root": "/prod/a",
-        "generator": "ComfyUI", "policy": "p", **fields,
+        "id": 1,
+        "asset_id": 1,
+        "at": AS_OF - DAY,
+        "action": action,
+        "user": "u",
+        "host": "h",
+        "path": "/prod/a/x.png",
+        "reason": "",
+        "before": {},
+        "after": {},
+        "root": "/prod/a",
+        "generator": "ComfyUI",
+        "policy": "p",
+        **fields,
     }
     return EventLine(**values)
 
 
 def inputs(**fields: Any) -> Inputs:
     values: dict[str, Any] = {
-        "due": [], "overdue": [], "quarantined": [], "unknown_tool": [], "purged": [],
-        "cleared": [], "voided": [], "status_counts": {}, "per_day": {}, "weekly": {}, **fields,
+        "due": [],
+        "overdue": [],
+        "quarantined": [],
+        "unknown_tool": [],
+        "purged": [],
+        "cleared": [],
+        "voided": [],
+        "status_counts": {},
+        "per_day": {},
+        "weekly": {},
+        **fields,
     }
     return Inputs(**values)
 
@@ -60,7 +91,9 @@ def test_days_left_counts_calendar_days_from_the_as_of_day() -> None:
     late_tonight = AS_OF.replace(hour=23, minute=59)
     report = assemble(
         inputs(due=[line("/prod/a/today.png", deadline=late_tonight), line("/prod/a/x.png")]),
-        Period(AS_OF), GENERATED_AT, ROOTS,
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
     )
     assert [i.days_left for i in report.section("expiring").items] == [0, 2]
 
@@ -75,12 +108,19 @@ def test_commands_quote_paths_for_the_shell() -> None:
 
 
 def test_quarantine_deletion_date_comes_from_the_record_or_the_policy() -> None:
-    explicit = line("/prod/a/e.png", status="quarantined",
-                    extra={"quarantined_at": AS_OF - DAY, "delete_after": (AS_OF + 3 * DAY).isoformat()})
-    from_policy = line("/prod/a/p.png", status="quarantined", policy="short",
-                       extra={"event_at": AS_OF - 2 * DAY})
+    explicit = line(
+        "/prod/a/e.png",
+        status="quarantined",
+        extra={"quarantined_at": AS_OF - DAY, "delete_after": (AS_OF + 3 * DAY).isoformat()},
+    )
+    from_policy = line(
+        "/prod/a/p.png", status="quarantined", policy="short", extra={"event_at": AS_OF - 2 * DAY}
+    )
     report = assemble(
-        inputs(quarantined=[explicit, from_policy]), Period(AS_OF), GENERATED_AT, ROOTS,
+        inputs(quarantined=[explicit, from_policy]),
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
         quarantine_for=lambda policy: timedelta(days=5 if policy == "short" else 14),
     )
     items = report.section("quarantined").items
@@ -90,18 +130,33 @@ def test_quarantine_deletion_date_comes_from_the_record_or_the_policy() -> None:
 
 def test_purge_receipt_comes_from_the_event() -> None:
     receipt = {"path": "/prod/a/gone.png", "content_hash": "blake3:ab", "size": 99, "rule": "r1"}
-    report = assemble(inputs(purged=[event("purged", path=None, after=receipt)]), Period(AS_OF),
-                      GENERATED_AT, ROOTS)
+    report = assemble(
+        inputs(purged=[event("purged", path=None, after=receipt)]),
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
+    )
     (item,) = report.section("purged").items
     assert (item.path, item.content_hash, item.size, item.rule, item.who) == (
-        "/prod/a/gone.png", "blake3:ab", 99, "r1", "u@h")
+        "/prod/a/gone.png",
+        "blake3:ab",
+        99,
+        "r1",
+        "u@h",
+    )
     assert item.commands == ()
 
 
 def test_a_root_the_settings_do_not_name_shows_by_its_folder() -> None:
-    report = assemble(inputs(due=[line("/elsewhere/x.png", root="/elsewhere")],
-                             status_counts={("/elsewhere", "temporary"): 1}),
-                      Period(AS_OF), GENERATED_AT, ROOTS)
+    report = assemble(
+        inputs(
+            due=[line("/elsewhere/x.png", root="/elsewhere")],
+            status_counts={("/elsewhere", "temporary"): 1},
+        ),
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
+    )
     assert report.section("expiring").items[0].root == "/elsewhere"
     labels = [r.label for r in report.roots]
     assert labels == ["/elsewhere", "show_a"]
@@ -109,8 +164,12 @@ def test_a_root_the_settings_do_not_name_shows_by_its_folder() -> None:
 
 def test_totals_and_root_summaries_add_up() -> None:
     counts = {("/prod/a", "temporary"): 3, ("/prod/b", "temporary"): 2, ("/prod/a", "held"): 1}
-    report = assemble(inputs(status_counts=counts, due=[line("/prod/a/x.png")]), Period(AS_OF),
-                      GENERATED_AT, [*ROOTS, RootInfo("/prod/b", "show_b", "")])
+    report = assemble(
+        inputs(status_counts=counts, due=[line("/prod/a/x.png")]),
+        Period(AS_OF),
+        GENERATED_AT,
+        [*ROOTS, RootInfo("/prod/b", "show_b", "")],
+    )
     assert report.totals["temporary"] == 5 and report.totals["held"] == 1
     by_label = {r.label: r for r in report.roots}
     assert by_label["show_a"].by_status["temporary"] == 3
@@ -119,17 +178,24 @@ def test_totals_and_root_summaries_add_up() -> None:
 
 
 def test_per_day_and_trend_fill_missing_days_and_weeks_with_zero() -> None:
-    report = assemble(inputs(per_day={date(2026, 12, 2): 4}, weekly={(7, "found"): 3, (0, "purged"): 1}),
-                      Period(AS_OF, days=3), GENERATED_AT)
+    report = assemble(
+        inputs(per_day={date(2026, 12, 2): 4}, weekly={(7, "found"): 3, (0, "purged"): 1}),
+        Period(AS_OF, days=3),
+        GENERATED_AT,
+    )
     assert report.per_day == (
-        (date(2026, 11, 30), 0), (date(2026, 12, 1), 0), (date(2026, 12, 2), 4), (date(2026, 12, 3), 0)
+        (date(2026, 11, 30), 0),
+        (date(2026, 12, 1), 0),
+        (date(2026, 12, 2), 4),
+        (date(2026, 12, 3), 0),
     )
     assert report.trend[-1].found == 3 and report.trend[-1].start == date(2026, 11, 23)
     assert report.trend[0].purged == 1 and report.trend[0].start == date(2026, 10, 5)
 
 
 def test_missing_sources_become_section_notes() -> None:
-    report = assemble(inputs(missing_sources={"attention": "waits for clearance"}), Period(AS_OF),
-                      GENERATED_AT)
+    report = assemble(
+        inputs(missing_sources={"attention": "waits for clearance"}), Period(AS_OF), GENERATED_AT
+    )
     assert report.section("attention").note == "waits for clearance"
     assert any("waits for clearance" in note for note in report.notes)

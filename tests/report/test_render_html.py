@@ -72,8 +72,12 @@ def test_html_renders_in_a_real_browser(sqlite_report: Report, tmp_path: Path) -
     page = tmp_path / "report.html"
     page.write_text(render_html(sqlite_report), encoding="utf-8")
     shot = tmp_path / "report.png"
-    taken = _run_chromium(f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri(),
-                          profile=tmp_path / "profile")
+    taken = _run_chromium(
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        page.as_uri(),
+        profile=tmp_path / "profile",
+    )
     assert taken.returncode == 0, taken.stderr[-2000:]
     assert shot.stat().st_size > 20_000  # a blank page is a few kilobytes
     dumped = _run_chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")

@@ -22,7 +22,9 @@ from tests.report.conftest import assert_golden
 from tests.report.sample import SECRET_PROMPT
 
 SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text(
+        encoding="utf-8"
+    )
 )
 
 
@@ -62,7 +64,10 @@ def test_csv_has_one_row_per_asset_with_its_section_and_iso_dates(sqlite_report:
     assert {row["section"] for row in rows} == {s.key for s in sqlite_report.sections if s.items}
     first = rows[0]
     assert first["date"] == "2026-12-02" and first["days_left"] == "2"
-    assert first["command_1"] == "provenance clear '/prod/show_a/concepts/castle 01.png' --approval REF"
+    assert (
+        first["command_1"]
+        == "provenance clear '/prod/show_a/concepts/castle 01.png' --approval REF"
+    )
 
 
 def test_csv_guards_cells_a_spreadsheet_would_run(sqlite_report: Report) -> None:
