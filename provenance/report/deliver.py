@@ -55,14 +55,9 @@ def render(report: Report, fmt: str, bom: bool = False) -> str:
     raise ReportError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
 
 
-def report_file_name(fmt: str, as_of: datetime, scope: str | None = None) -> str:
+def report_file_name(fmt: str, as_of: datetime) -> str:
     """Return the dated file name of a report, e.g. ``provenance-report-2026-11-30.html``."""
-    suffix = f"-{_safe_name(scope)}" if scope else ""
-    return f"provenance-report-{as_of:%Y-%m-%d}{suffix}.{fmt}"
-
-
-def _safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._") or "root"
+    return f"provenance-report-{as_of:%Y-%m-%d}.{fmt}"
 
 
 def write_text_atomically(path: Path, text: str) -> None:
