@@ -98,6 +98,8 @@ class TaggingSettings(_Section):
             raise ValueError("must contain {name} or {stem}")
         if "/" in value or "\\" in value:
             raise ValueError("must be a file name, not a path")
+        if not value.endswith(".xmp"):
+            raise ValueError("must end in .xmp (exiftool and editors look for that)")
         return value
 
 

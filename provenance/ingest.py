@@ -1,10 +1,11 @@
 """The one path from "these files exist" to "the catalog knows them", for scan, watch and rebuild.
 
-``ingest_paths`` takes files that are new or changed, reads them (reader.py), and records
+``Ingest.ingest`` takes files that are new or changed, reads them (reader.py), and records
 each in the catalog in short batched transactions: a new asset, a modified one, a move or
-rename (same content, path gone: the record follows the file), or a copy (same content,
-original still there: a new record linked to its source). Files that vanished are marked
-missing, never while their root is offline. Tags are written after each batch commits.
+rename (same content, old path gone: the record follows the file), or a copy (same content,
+original still there: a new record linked to its source). Plain new assets, the bulk of a
+first scan, are inserted a batch at a time. Files that vanished are marked missing, never
+while their root is offline. Tags are written after each batch commits.
 """
 
 from __future__ import annotations
@@ -14,23 +15,17 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog, SignalRow, Tx
+from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.detect import Verdict
 from provenance.reader import Failure, FileFacts, FileReader
-from provenance.tagging import TagRecord, read_tag, write_sidecar
+from provenance.tagging import TagRecord
+from provenance.tags import TagOptions, read_existing_tag, write_tags
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
-
-#: IPTC digital source types written to tags for each AI class.
-DIGITAL_SOURCE_TYPES = {
-    "ai": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
-    "partial": "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
-}
 
 
 @dataclass
@@ -66,8 +61,7 @@ class IngestContext:
     catalog: Catalog
     actor: Actor
     now: datetime
-    tag_sidecars: bool = True
-    sidecar_pattern: str = "{name}.xmp"
+    tags: TagOptions = field(default_factory=TagOptions)
     batch_size: int = 500
     dry_run: bool = False
 
@@ -77,10 +71,10 @@ def initial_status(verdict_class: str) -> str:
     return "not-ai" if verdict_class == "none" else "temporary"
 
 
-def signal_rows(verdict: Verdict, now: datetime) -> list[SignalRow]:
+def signal_rows(asset_id: int, verdict: Verdict, now: datetime) -> list[SignalRow]:
     return [
         SignalRow(
-            asset_id=0,
+            asset_id=asset_id,
             kind=s.kind,
             ai_class=s.ai_class,
             generator=s.generator,
@@ -119,20 +113,34 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
     asset.missing_since = None
 
 
-def tag_record(asset: Asset) -> TagRecord:
-    """Return the portable copy of an AI asset's record, as written beside the file."""
-    return TagRecord(
-        asset_uid=asset.uid,
-        ai_class=asset.ai_class,
-        status=asset.status,
-        content_hash=asset.content_hash or "",
-        first_seen=asset.first_seen,
-        deadline=asset.deadline,
-        generator=asset.generator,
-        model=asset.model,
-        digital_source_type=DIGITAL_SOURCE_TYPES.get(asset.ai_class, DIGITAL_SOURCE_TYPES["ai"]),
-        signals=(),
-    )
+def _inherit(copy: Asset, source: Asset) -> None:
+    """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
+    copy.ai_class, copy.generator, copy.family = source.ai_class, source.generator, source.family
+    copy.model, copy.prompt, copy.confidence = source.model, source.prompt, source.confidence
+    copy.status = initial_status(copy.ai_class)
+
+
+@dataclass
+class _Batch:
+    """New assets of one transaction, inserted together with their signals and events."""
+
+    assets: list[tuple[Asset, FileFacts, str, str]] = field(default_factory=list)
+    by_hash: dict[str, Asset] = field(default_factory=dict)
+
+    def write(self, tx: Tx, actor: Actor, now: datetime) -> None:
+        if not self.assets:
+            return
+        tx.insert_assets([asset for asset, _, _, _ in self.assets])
+        signals: list[SignalRow] = []
+        events: list[EventSpec] = []
+        for asset, facts, action, reason in self.assets:
+            assert asset.id is not None
+            signals.extend(signal_rows(asset.id, facts.verdict, now))
+            after = {"status": asset.status, "ai_class": asset.ai_class}
+            events.append(EventSpec(action, asset.id, asset.path, reason, {}, after))
+        tx.insert_signals(signals)
+        tx.record_many(actor, now, events)
+        self.assets.clear()
 
 
 class Ingest:
@@ -151,10 +159,14 @@ class Ingest:
         count: int | None = None,
         vanished: set[str] | None = None,
         progress: ProgressCallback | None = None,
-        adopt_tags: bool = True,
+        rebuild: bool = False,
     ) -> None:
-        """Read ``paths`` and record each; ``vanished`` holds paths gone since the last look
-        (a new file with the same content as one of them is that file, moved)."""
+        """Read ``paths`` and record each.
+
+        ``vanished`` holds paths gone since the last look: a new file with the same content
+        as one of them is that file, moved. With ``rebuild`` every new file's tag is read
+        (sidecar or embedded) so a lost record comes back with its id and history dates.
+        """
         batch: list[FileFacts] = []
         for result in reader.read_many(paths, count):
             if progress is not None:
@@ -166,63 +178,72 @@ class Ingest:
                 log.warning("%s: %s", result.path, problem)
             batch.append(result)
             if len(batch) >= self.context.batch_size:
-                self._write_batch(batch, root_of, vanished, adopt_tags)
+                self._write_batch(batch, root_of, vanished, rebuild)
                 batch = []
         if batch:
-            self._write_batch(batch, root_of, vanished, adopt_tags)
+            self._write_batch(batch, root_of, vanished, rebuild)
+
+    def _tags_of(self, batch: Sequence[FileFacts], rebuild: bool) -> dict[str, TagRecord]:
+        # Our sidecar shows up as a "sidecar" signal, so only those files (or all, on a
+        # rebuild, which also looks for embedded tags) are read again here.
+        tags: dict[str, TagRecord] = {}
+        for facts in batch:
+            if rebuild or any(s.kind == "sidecar" for s in facts.verdict.signals):
+                tag = read_existing_tag(facts.path, self.context.tags)
+                if tag is not None:
+                    tags[facts.path] = tag
+        return tags
 
     def _write_batch(
         self,
         batch: Sequence[FileFacts],
         root_of: Callable[[str], str],
         vanished: set[str] | None,
-        adopt_tags: bool,
+        rebuild: bool,
     ) -> None:
-        tags = {f.path: read_tag(Path(f.path)) for f in batch} if adopt_tags else {}
+        tags = self._tags_of(batch, rebuild)
         if self.context.dry_run:
-            for facts in batch:
-                self.counts.indexed += 1
-                self.counts.ai += facts.verdict.is_ai
+            self.counts.indexed += len(batch)
+            self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
-        to_tag: list[Asset] = []
+        touched: list[Asset] = []
+        pending = _Batch()
         with self.context.catalog.write() as tx:
+            existing = tx.assets_by_paths([f.path for f in batch])
+            hashes = sorted({f.content_hash for f in batch if f.path not in existing})
+            same_content = tx.assets_by_hashes(hashes)
             for facts in batch:
-                asset = self._record(tx, facts, root_of(facts.path), vanished, tags.get(facts.path))
-                if asset.is_ai:
-                    self.counts.ai += 1
-                    to_tag.append(asset)
-        if self.context.tag_sidecars:
-            for asset in to_tag:
-                self._tag(asset)
+                root = root_of(facts.path)
+                if facts.path in existing:
+                    asset = self._update(tx, existing[facts.path], facts, root)
+                else:
+                    known = same_content.get(facts.content_hash, [])
+                    asset = self._record_new(
+                        tx, facts, root, vanished, tags.get(facts.path), known, pending
+                    )
+                touched.append(asset)
+            pending.write(tx, self.context.actor, self.context.now)
+        self.counts.ai += sum(a.is_ai for a in touched)
+        self.counts.tagged += write_tags(
+            touched, self.context.tags, self.context.catalog, self.context.actor, self.context.now
+        )
 
-    def _tag(self, asset: Asset) -> None:
-        try:
-            write_sidecar(Path(asset.path), tag_record(asset), self.context.sidecar_pattern)
-            self.counts.tagged += 1
-        except OSError as exc:
-            log.warning("cannot write tag for %s: %s", asset.path, exc)
-        except Exception as exc:
-            log.warning("cannot write tag for %s: %s", asset.path, exc)
-
-    def _record(
+    def _record_new(
         self,
         tx: Tx,
         facts: FileFacts,
         root: str,
         vanished: set[str] | None,
         tag: TagRecord | None,
+        same_content: list[Asset],
+        pending: _Batch,
     ) -> Asset:
         now, actor = self.context.now, self.context.actor
-        asset = tx.asset_by_path(facts.path)
-        if asset is not None:
-            return self._update(tx, asset, facts, root)
-        same_content = tx.assets_by_hash(facts.content_hash)
         moved_from = next(
             (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
         )
         if moved_from is not None:
-            old_path = moved_from.path
-            was_missing = not moved_from.present
+            old_path, was_missing = moved_from.path, not moved_from.present
             _apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
@@ -236,14 +257,17 @@ class Ingest:
                 after={"path": facts.path},
             )
             self.counts.moved += 1
-            if was_missing:
-                self.counts.restored += 1
+            self.counts.restored += was_missing
+            log.info("moved %s -> %s", old_path, facts.path)
             return moved_from
-        source = next((a for a in same_content if a.present), None)
+        if facts.content_hash in pending.by_hash:
+            pending.write(tx, actor, now)  # the source needs its id before a copy links to it
+        source = pending.by_hash.get(facts.content_hash) or next(
+            (a for a in same_content if a.present), None
+        )
+        adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
         asset = Asset(
-            uid=tag.asset_uid
-            if tag is not None and tx.asset_by_uid(tag.asset_uid) is None
-            else str(uuid.uuid4()),
+            uid=tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()),
             path=facts.path,
             root=root,
             size=facts.size,
@@ -256,45 +280,20 @@ class Ingest:
         )
         _apply_verdict(asset, facts.verdict)
         asset.status = initial_status(asset.ai_class)
-        reason = f"{facts.verdict.ai_class} ({facts.verdict.generator or 'no generator named'})"
         action = "indexed"
+        reason = f"{asset.ai_class} ({asset.generator or 'no generator named'})"
         if source is not None:
             asset.source_asset_id = source.id
             if source.is_ai and not asset.is_ai:
-                # same bytes as a known AI asset: the copy is AI whatever its name or folder
-                asset.ai_class, asset.generator, asset.family = (
-                    source.ai_class,
-                    source.generator,
-                    source.family,
-                )
-                asset.model, asset.prompt, asset.confidence = (
-                    source.model,
-                    source.prompt,
-                    source.confidence,
-                )
-                asset.status = initial_status(asset.ai_class)
+                _inherit(asset, source)
             action, reason = "copied", f"copy of {source.path}"
             self.counts.copied += 1
-        elif tag is not None and asset.uid == tag.asset_uid:
+        elif tag is not None and adopt:
             asset.first_seen = min(tag.first_seen, now)
             asset.status, asset.deadline = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
-        tx.add(asset)
-        tx.flush()
-        assert asset.id is not None
-        tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(
-            actor,
-            action,
-            now,
-            asset=asset,
-            reason=reason,
-            after={
-                "status": asset.status,
-                "ai_class": asset.ai_class,
-                "content_hash": asset.content_hash,
-            },
-        )
+        pending.assets.append((asset, facts, action, reason))
+        pending.by_hash.setdefault(facts.content_hash, asset)
         self.counts.indexed += 1
         if asset.is_ai:
             log.info("%s %s: %s", action, facts.path, reason)
@@ -319,7 +318,7 @@ class Ingest:
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None
-        tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
+        tx.replace_signals(asset.id, signal_rows(asset.id, facts.verdict, now))
         tx.record(
             actor,
             "modified",
@@ -341,14 +340,16 @@ class Ingest:
             self.counts.missing += len(pending)
             return
         for start in range(0, len(pending), self.context.batch_size):
+            chunk = pending[start : start + self.context.batch_size]
             with self.context.catalog.write() as tx:
-                for path in pending[start : start + self.context.batch_size]:
-                    asset = tx.asset_by_path(path)
-                    if asset is None or not asset.present:
+                events = []
+                for asset in tx.assets_by_paths(chunk).values():
+                    if not asset.present:
                         continue
                     asset.present, asset.missing_since = False, now
-                    tx.record(
-                        actor, "missing", now, asset=asset, reason="file no longer at its path"
+                    events.append(
+                        EventSpec("missing", asset.id, asset.path, "file no longer at its path")
                     )
-                    self.counts.missing += 1
-                    log.info("missing %s", path)
+                    log.info("missing %s", asset.path)
+                tx.record_many(actor, now, events)
+                self.counts.missing += len(events)

@@ -1,13 +1,14 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
 from provenance.catalog.models import STATUSES, Asset, Event, ScanRun, SignalRow, utcnow
-from provenance.catalog.store import Catalog, KnownFile, Tx, redact_url
+from provenance.catalog.store import Catalog, EventSpec, KnownFile, Tx, redact_url
 
 __all__ = [
     "STATUSES",
     "Asset",
     "Catalog",
     "Event",
+    "EventSpec",
     "KnownFile",
     "ScanRun",
     "SignalRow",

@@ -11,12 +11,12 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, or_, select, text
+from sqlalchemy import Engine, event, func, insert, or_, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col, create_engine
@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 #: Key of the PostgreSQL advisory lock that serializes appends to the audit chain.
 AUDIT_LOCK_KEY = 0x70726F76  # "prov"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One audit event to append: what happened to which asset, and why."""
+
+    action: str
+    asset_id: int | None = None
+    path: str | None = None
+    reason: str = ""
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,6 +197,44 @@ class Tx:
         query = select(Asset).where(col(Asset.content_hash) == content_hash).order_by(col(Asset.id))
         return list(self.session.execute(query).scalars())
 
+    def assets_by_paths(self, paths: Sequence[str]) -> dict[str, Asset]:
+        """Return path -> asset for those of ``paths`` the catalog knows (one query a chunk)."""
+        found: dict[str, Asset] = {}
+        for start in range(0, len(paths), 500):
+            query = select(Asset).where(col(Asset.path).in_(paths[start : start + 500]))
+            found.update((a.path, a) for a in self.session.execute(query).scalars())
+        return found
+
+    def assets_by_hashes(self, hashes: Sequence[str]) -> dict[str, list[Asset]]:
+        """Return content hash -> assets with that content, oldest first."""
+        found: dict[str, list[Asset]] = {}
+        for start in range(0, len(hashes), 500):
+            query = (
+                select(Asset)
+                .where(col(Asset.content_hash).in_(hashes[start : start + 500]))
+                .order_by(col(Asset.id))
+            )
+            for asset in self.session.execute(query).scalars():
+                found.setdefault(asset.content_hash or "", []).append(asset)
+        return found
+
+    def insert_assets(self, assets: Sequence[Asset]) -> None:
+        """Insert new assets in one statement and set their ids (faster than one flush each)."""
+        if not assets:
+            return
+        rows = [a.model_dump(exclude={"id"}) for a in assets]
+        table = Asset.__table__  # type: ignore[attr-defined]
+        result = self.session.execute(insert(table).returning(table.c.id, table.c.uid), rows)
+        ids = {uid: asset_id for asset_id, uid in result}
+        for asset in assets:
+            asset.id = ids[asset.uid]
+
+    def insert_signals(self, signals: Sequence[SignalRow]) -> None:
+        """Insert signal rows in one statement (their asset_id must be set)."""
+        if signals:
+            rows = [s.model_dump(exclude={"id"}) for s in signals]
+            self.session.execute(insert(SignalRow.__table__), rows)  # type: ignore[attr-defined]
+
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
         prefix = folder.rstrip("/") + "/"
@@ -292,31 +342,53 @@ class Tx:
         reason: str = "",
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
-    ) -> Event:
+    ) -> None:
         """Append one audit event, chained to the last one (serialized across writers)."""
         if asset is not None and asset.id is None:
             self.session.flush()
+        self.record_many(
+            actor,
+            at,
+            [
+                EventSpec(
+                    action=action,
+                    asset_id=asset.id if asset is not None else None,
+                    path=path if path is not None else (asset.path if asset is not None else None),
+                    reason=reason,
+                    before=dict(before or {}),
+                    after=dict(after or {}),
+                )
+            ],
+        )
+
+    def record_many(self, actor: Actor, at: datetime, specs: Sequence[EventSpec]) -> None:
+        """Append events in order, each chained to the one before, in one statement."""
+        if not specs:
+            return
+        self.session.flush()
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
         last = self.session.execute(
             select(col(Event.hash)).order_by(col(Event.id).desc()).limit(1)
         ).first()
         prev = last[0] if last else GENESIS
-        fields: dict[str, Any] = {
-            "asset_id": asset.id if asset is not None else None,
-            "at": at,
-            "user": actor.user,
-            "host": actor.host,
-            "action": action,
-            "path": path if path is not None else (asset.path if asset is not None else None),
-            "reason": reason,
-            "before": dict(before or {}),
-            "after": dict(after or {}),
-        }
-        row = Event(**fields, prev_hash=prev, hash=event_hash(prev, fields))
-        self.session.add(row)
-        self.session.flush()
-        return row
+        rows = []
+        for spec in specs:
+            fields: dict[str, Any] = {
+                "asset_id": spec.asset_id,
+                "at": at,
+                "user": actor.user,
+                "host": actor.host,
+                "action": spec.action,
+                "path": spec.path,
+                "reason": spec.reason,
+                "before": spec.before,
+                "after": spec.after,
+            }
+            digest = event_hash(prev, fields)
+            rows.append({**fields, "prev_hash": prev, "hash": digest})
+            prev = digest
+        self.session.execute(insert(Event.__table__), rows)  # type: ignore[attr-defined]
 
     def events_of(self, asset_id: int) -> list[Event]:
         query = select(Event).where(col(Event.asset_id) == asset_id).order_by(col(Event.id))
