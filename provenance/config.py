@@ -103,7 +103,7 @@ class TaggingSettings(_Section):
         return value
 
 
-def _check_cron(value: str) -> str:
+def _check_report_schedule(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
     try:
@@ -160,7 +160,7 @@ class ReportSettings(_Section):
     @field_validator("schedule")
     @classmethod
     def _schedule_is_cron(cls, value: str) -> str:
-        return _check_cron(value)
+        return _check_report_schedule(value)
 
 
 class Settings(_Section):

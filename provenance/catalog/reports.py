@@ -12,9 +12,10 @@ event, so the report fills in as the lifecycle work lands.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, case, func, or_, select
@@ -27,11 +28,15 @@ _ASSETS = cast(Table, Asset.__table__)  # type: ignore[attr-defined]
 _EVENTS = cast(Table, Event.__table__)  # type: ignore[attr-defined]
 _A = _ASSETS.c
 _E = _EVENTS.c
+_BY_DEADLINE = (_A.deadline, _A.path)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: AI assets still waiting for a decision (they have a deadline ahead or behind them).
 OPEN_STATUSES = ("temporary", "expiring")
-#: States in which an AI asset has left the lifecycle for good or for now.
-SETTLED_STATUSES = ("not-ai", "cleared", "purged")
+#: States of AI assets still in the lifecycle (not cleared, not purged).
+LIFECYCLE_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
+#: Every state an AI asset can be in.
+AI_STATUSES = (*LIFECYCLE_STATUSES, "purged", "cleared")
 #: Optional asset columns the lifecycle and clearance work add; read when present.
 OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at", "risk")
 #: Audit actions that mean "an AI asset was found" (first index, copy, manual tag).
@@ -146,18 +151,25 @@ def due_assets(
 
 
 def overdue_assets(tx: Tx, before: datetime, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield flagged AI assets, and open ones whose deadline passed before ``before``."""
+    """Yield flagged AI assets, and open ones whose deadline passed before ``before``.
+
+    Two indexed queries (status; deadline) merged in deadline order: one query with ``OR``
+    makes SQLite read the whole table.
+    """
     optional = _optional_columns()
-    overdue = and_(
-        _A.status.in_(OPEN_STATUSES),
-        _A.deadline < before,
+    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status == "flagged")
+    late = select(*_asset_columns(), *optional).where(
+        _is_ai(), _A.status.in_(OPEN_STATUSES), _A.deadline < before
     )
-    query = select(*_asset_columns(), *optional).where(
-        _is_ai(), or_(_A.status == "flagged", overdue)
-    )
-    query = _in_root(query, root).order_by(_A.deadline, _A.path)
-    for row in _stream(tx, query):
-        yield _line(row, optional)
+    streams = [
+        (_line(row, optional) for row in _stream(tx, _in_root(q, root).order_by(*_BY_DEADLINE)))
+        for q in (flagged, late)
+    ]
+    yield from heapq.merge(*streams, key=_deadline_order)
+
+
+def _deadline_order(line: AssetLine) -> tuple[bool, datetime, str]:
+    return (line.deadline is None, line.deadline or _EPOCH, line.path)
 
 
 def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
@@ -180,7 +192,8 @@ def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
     query = select(*_asset_columns(), *optional, last_event, last_at).where(
         _A.status == "quarantined"
     )
-    query = _in_root(query, root).order_by(_A.path)
+    # deadline first: ordering by path alone makes SQLite walk the path index (every asset)
+    query = _in_root(query, root).order_by(*_BY_DEADLINE)
     width = 13 + len(optional)
     for row in _stream(tx, query):
         after, at = row[width], row[width + 1]
@@ -195,10 +208,11 @@ def unknown_tool_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
     optional = _optional_columns()
     query = select(*_asset_columns(), *optional).where(
         _is_ai(),
-        _A.status.not_in(SETTLED_STATUSES),
+        _A.status.in_(LIFECYCLE_STATUSES),
         or_(_A.generator.is_(None), _A.generator == ""),
     )
-    query = _in_root(query, root).order_by(_A.path)
+    # by status, then path: the status index finds the rows (see quarantined_assets)
+    query = _in_root(query, root).order_by(_A.status, _A.path)
     for row in _stream(tx, query):
         yield _line(row, optional)
 
@@ -237,9 +251,10 @@ def events_between(
 
 def status_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
     """Return ``{(root, status): count}`` of AI assets, counted by the database."""
-    query = select(_A.root, _A.status, func.count()).where(_is_ai())
-    query = _in_root(query, root).group_by(_A.root, _A.status)
-    return {(row[0], row[1]): row[2] for row in tx.session.execute(query)}
+    # naming the statuses lets the status index skip the (many) not-ai rows
+    query = select(_A.status, _A.root, func.count()).where(_A.status.in_(AI_STATUSES), _is_ai())
+    query = _in_root(query, root).group_by(_A.status, _A.root)
+    return {(row[1], row[0]): row[2] for row in tx.session.execute(query)}
 
 
 def deadlines_per_day(
