@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
@@ -71,24 +72,56 @@ def initial_status(verdict_class: str) -> str:
     return "not-ai" if verdict_class == "none" else "temporary"
 
 
-def signal_rows(asset_id: int, verdict: Verdict, now: datetime) -> list[SignalRow]:
+def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[str, Any]]:
+    """Return the signal rows of a verdict as column values."""
     return [
-        SignalRow(
-            asset_id=asset_id,
-            kind=s.kind,
-            ai_class=s.ai_class,
-            generator=s.generator,
-            family=s.family,
-            model=s.model,
-            prompt=s.prompt,
-            parameters=dict(s.parameters),
-            confidence=s.confidence,
-            source=s.source,
-            detail=dict(s.detail),
-            found_at=now,
-        )
+        {
+            "asset_id": asset_id,
+            "kind": s.kind,
+            "ai_class": s.ai_class,
+            "generator": s.generator,
+            "family": s.family,
+            "model": s.model,
+            "prompt": s.prompt,
+            "parameters": dict(s.parameters),
+            "confidence": s.confidence,
+            "source": s.source,
+            "detail": dict(s.detail),
+            "found_at": now,
+        }
         for s in verdict.signals
     ]
+
+
+def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, Any]:
+    """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
+    verdict = facts.verdict
+    return {
+        "uid": uid,
+        "path": facts.path,
+        "root": root,
+        "size": facts.size,
+        "mtime_ns": facts.mtime_ns,
+        "inode": facts.inode,
+        "device": facts.device,
+        "content_hash": facts.content_hash,
+        "media_type": verdict.media_type,
+        "ai_class": verdict.ai_class,
+        "generator": verdict.generator,
+        "family": verdict.family,
+        "model": verdict.model,
+        "prompt": verdict.prompt,
+        "confidence": verdict.confidence,
+        "status": initial_status(verdict.ai_class),
+        "deadline": None,
+        "policy": None,
+        "first_seen": now,
+        "last_seen": now,
+        "created_at": None,
+        "source_asset_id": None,
+        "present": True,
+        "missing_since": None,
+    }
 
 
 def _apply_verdict(asset: Asset, verdict: Verdict) -> None:
@@ -113,34 +146,41 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
     asset.missing_since = None
 
 
-def _inherit(copy: Asset, source: Asset) -> None:
+_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "confidence")
+
+
+def _inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
-    copy.ai_class, copy.generator, copy.family = source.ai_class, source.generator, source.family
-    copy.model, copy.prompt, copy.confidence = source.model, source.prompt, source.confidence
-    copy.status = initial_status(copy.ai_class)
+    for name in _INHERITED:
+        copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
+    copy["status"] = initial_status(copy["ai_class"])
 
 
 @dataclass
 class _Batch:
     """New assets of one transaction, inserted together with their signals and events."""
 
-    assets: list[tuple[Asset, FileFacts, str, str]] = field(default_factory=list)
-    by_hash: dict[str, Asset] = field(default_factory=dict)
+    rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
+    by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def write(self, tx: Tx, actor: Actor, now: datetime) -> None:
-        if not self.assets:
-            return
-        tx.insert_assets([asset for asset, _, _, _ in self.assets])
-        signals: list[SignalRow] = []
+    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
+        """Insert what is pending; return the AI assets among it (their tags are due)."""
+        if not self.rows:
+            return []
+        tx.insert_assets([row for row, _, _, _ in self.rows])
+        signals: list[dict[str, Any]] = []
         events: list[EventSpec] = []
-        for asset, facts, action, reason in self.assets:
-            assert asset.id is not None
-            signals.extend(signal_rows(asset.id, facts.verdict, now))
-            after = {"status": asset.status, "ai_class": asset.ai_class}
-            events.append(EventSpec(action, asset.id, asset.path, reason, {}, after))
+        ai: list[Asset] = []
+        for row, verdict, action, reason in self.rows:
+            signals.extend(signal_values(row["id"], verdict, now))
+            after = {"status": row["status"], "ai_class": row["ai_class"]}
+            events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
+            if row["ai_class"] != "none":
+                ai.append(Asset(**row))
         tx.insert_signals(signals)
         tx.record_many(actor, now, events)
-        self.assets.clear()
+        self.rows.clear()
+        return ai
 
 
 class Ingest:
@@ -215,14 +255,14 @@ class Ingest:
             for facts in batch:
                 root = root_of(facts.path)
                 if facts.path in existing:
-                    asset = self._update(tx, existing[facts.path], facts, root)
-                else:
-                    known = same_content.get(facts.content_hash, [])
-                    asset = self._record_new(
-                        tx, facts, root, vanished, tags.get(facts.path), known, pending
-                    )
-                touched.append(asset)
-            pending.write(tx, self.context.actor, self.context.now)
+                    touched.append(self._update(tx, existing[facts.path], facts, root))
+                    continue
+                known = same_content.get(facts.content_hash, [])
+                tag = tags.get(facts.path)
+                moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
+                if moved is not None:
+                    touched.append(moved)
+            touched.extend(pending.write(tx, self.context.actor, self.context.now))
         self.counts.ai += sum(a.is_ai for a in touched)
         self.counts.tagged += write_tags(
             touched, self.context.tags, self.context.catalog, self.context.actor, self.context.now
@@ -237,7 +277,9 @@ class Ingest:
         tag: TagRecord | None,
         same_content: list[Asset],
         pending: _Batch,
-    ) -> Asset:
+        touched: list[Asset],
+    ) -> Asset | None:
+        """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
         moved_from = next(
             (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
@@ -261,43 +303,37 @@ class Ingest:
             log.info("moved %s -> %s", old_path, facts.path)
             return moved_from
         if facts.content_hash in pending.by_hash:
-            pending.write(tx, actor, now)  # the source needs its id before a copy links to it
-        source = pending.by_hash.get(facts.content_hash) or next(
+            # the source needs its id before a copy can link to it
+            touched.extend(pending.write(tx, actor, now))
+        source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or next(
             (a for a in same_content if a.present), None
         )
         adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
-        asset = Asset(
-            uid=tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()),
-            path=facts.path,
-            root=root,
-            size=facts.size,
-            mtime_ns=facts.mtime_ns,
-            inode=facts.inode,
-            device=facts.device,
-            content_hash=facts.content_hash,
-            first_seen=now,
-            last_seen=now,
+        row = _new_row(
+            facts, root, tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()), now
         )
-        _apply_verdict(asset, facts.verdict)
-        asset.status = initial_status(asset.ai_class)
-        action = "indexed"
-        reason = f"{asset.ai_class} ({asset.generator or 'no generator named'})"
+        action, reason = (
+            "indexed",
+            f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
+        )
         if source is not None:
-            asset.source_asset_id = source.id
-            if source.is_ai and not asset.is_ai:
-                _inherit(asset, source)
-            action, reason = "copied", f"copy of {source.path}"
+            source_path = source["path"] if isinstance(source, dict) else source.path
+            row["source_asset_id"] = source["id"] if isinstance(source, dict) else source.id
+            source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
+            if source_class != "none" and row["ai_class"] == "none":
+                _inherit(row, source)
+            action, reason = "copied", f"copy of {source_path}"
             self.counts.copied += 1
         elif tag is not None and adopt:
-            asset.first_seen = min(tag.first_seen, now)
-            asset.status, asset.deadline = tag.status, tag.deadline
+            row["first_seen"] = min(tag.first_seen, now)
+            row["status"], row["deadline"] = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
-        pending.assets.append((asset, facts, action, reason))
-        pending.by_hash.setdefault(facts.content_hash, asset)
+        pending.rows.append((row, facts.verdict, action, reason))
+        pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
-        if asset.is_ai:
+        if row["ai_class"] != "none":
             log.info("%s %s: %s", action, facts.path, reason)
-        return asset
+        return None
 
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
@@ -318,7 +354,9 @@ class Ingest:
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None
-        tx.replace_signals(asset.id, signal_rows(asset.id, facts.verdict, now))
+        tx.replace_signals(
+            asset.id, [SignalRow(**v) for v in signal_values(asset.id, facts.verdict, now)]
+        )
         tx.record(
             actor,
             "modified",

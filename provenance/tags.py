@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,28 +61,40 @@ def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
         return None
 
 
+def _write_sidecar(asset: Asset, options: TagOptions) -> bool:
+    try:
+        write_sidecar(Path(asset.path), tag_record(asset), options.sidecar_pattern)
+    except (ProvenanceError, OSError) as exc:
+        log.warning("cannot write tag for %s: %s", asset.path, exc)
+        return False
+    return True
+
+
 def write_tags(
     assets: Iterable[Asset], options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
 ) -> int:
     """Write the tag of every AI asset given; return how many were written.
 
-    A tag that cannot be written is logged and skipped: the catalog stays the source of truth.
+    Sidecars are written by a few threads (each write waits on fsync); embedding, which
+    changes the file and so its catalog row, runs after them in the calling thread. A tag
+    that cannot be written is logged and skipped: the catalog stays the source of truth.
     """
-    written = 0
-    if not options.sidecar:
-        return written
-    for asset in assets:
-        if not asset.is_ai:
-            continue
-        path = Path(asset.path)
-        try:
-            write_sidecar(path, tag_record(asset), options.sidecar_pattern)
-            written += 1
-            if options.embed_formats:
-                _embed(asset, path, options, catalog, actor, now)
-        except (ProvenanceError, OSError) as exc:
-            log.warning("cannot write tag for %s: %s", asset.path, exc)
-    return written
+    due = [asset for asset in assets if asset.is_ai]
+    if not options.sidecar or not due:
+        return 0
+    if len(due) < 8:
+        results = [_write_sidecar(asset, options) for asset in due]
+    else:
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provenance-tag") as pool:
+            results = list(pool.map(lambda asset: _write_sidecar(asset, options), due))
+    if options.embed_formats:
+        for asset, written in zip(due, results, strict=True):
+            if written:
+                try:
+                    _embed(asset, Path(asset.path), options, catalog, actor, now)
+                except (ProvenanceError, OSError) as exc:
+                    log.warning("cannot embed tag into %s: %s", asset.path, exc)
+    return sum(results)
 
 
 def _embed(

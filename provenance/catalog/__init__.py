@@ -1,7 +1,8 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
+from provenance.catalog.engine import Catalog, redact_url
 from provenance.catalog.models import STATUSES, Asset, Event, ScanRun, SignalRow, utcnow
-from provenance.catalog.store import Catalog, EventSpec, KnownFile, Tx, redact_url
+from provenance.catalog.store import EventSpec, KnownFile, Tx
 
 __all__ = [
     "STATUSES",

@@ -1,36 +1,23 @@
-"""The catalog: engine, short transactions, and every query the services need.
-
-Only this module speaks SQL. Services open ``catalog.write()`` (one short transaction; on
-SQLite ``BEGIN IMMEDIATE`` so two writers queue instead of failing) or ``catalog.read()``
-and call the methods of the ``Tx`` it yields.
-"""
+"""Every query the services need, as methods of ``Tx`` (one transaction; see engine.py)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, insert, or_, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session, col, create_engine
+from sqlalchemy import func, insert, or_, select, text
+from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash
-from provenance.catalog.migrations import migrate
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
-from provenance.errors import CatalogError
 
 log = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock that serializes appends to the audit chain.
 AUDIT_LOCK_KEY = 0x70726F76  # "prov"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -54,124 +41,6 @@ class KnownFile:
     mtime_ns: int
     inode: int
     present: bool
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced, for logs."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split(":", 1)[0] + "://..."
-
-
-def _sqlite_engine(url: str) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        poolclass=NullPool if path in ("", ":memory:") else None,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
-
-
-class Catalog:
-    """The source of truth: owns the engine; hands out short transactions."""
-
-    def __init__(self, engine: Engine, url: str) -> None:
-        self.engine = engine
-        self.url = url
-
-    @classmethod
-    def open(cls, url: str) -> Catalog:
-        """Open (creating or upgrading) the catalog at ``url``.
-
-        Raises CatalogError with the URL (password hidden) when it cannot be opened.
-        """
-        try:
-            if url.startswith("sqlite"):
-                engine = _sqlite_engine(url)
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
-            catalog = cls(engine, url)
-            with catalog._connection(write=True) as conn, conn.begin():
-                migrate(conn)
-        except (SQLAlchemyError, OSError) as exc:
-            raise CatalogError(
-                f"cannot open catalog {redact_url(url)}: {_first_line(exc)}"
-            ) from exc
-        except ModuleNotFoundError as exc:
-            raise CatalogError(
-                f"cannot open catalog {redact_url(url)}: {exc.name} is not installed "
-                "(pip install 'provenance[postgres]')"
-            ) from exc
-        return catalog
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _connection(self, *, write: bool) -> Iterator[Any]:
-        with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
-            yield conn
-
-    @contextmanager
-    def write(self, retries: int = 5) -> Iterator[Tx]:
-        """Yield a Tx in one write transaction, committed on exit, rolled back on error."""
-        attempt = 0
-        while True:
-            try:
-                with self._connection(write=True) as conn, Session(bind=conn) as session:
-                    tx = Tx(session, self.dialect)
-                    yield tx
-                    session.commit()
-                return
-            except OperationalError as exc:
-                # "database is locked" after the busy timeout; the transaction has not started
-                attempt += 1
-                if attempt > retries or "locked" not in str(exc):
-                    raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
-                log.warning("catalog busy, retrying (%d/%d)", attempt, retries)
-                time.sleep(0.2 * attempt)
-            except DBAPIError as exc:
-                raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
-
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        """Yield a Tx for reading; nothing it does is committed."""
-        with self._connection(write=False) as conn, Session(bind=conn) as session:
-            yield Tx(session, self.dialect)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 class Tx:
@@ -218,21 +87,19 @@ class Tx:
                 found.setdefault(asset.content_hash or "", []).append(asset)
         return found
 
-    def insert_assets(self, assets: Sequence[Asset]) -> None:
-        """Insert new assets in one statement and set their ids (faster than one flush each)."""
-        if not assets:
+    def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
+        if not rows:
             return
-        rows = [a.model_dump(exclude={"id"}) for a in assets]
         table = Asset.__table__  # type: ignore[attr-defined]
         result = self.session.execute(insert(table).returning(table.c.id, table.c.uid), rows)
         ids = {uid: asset_id for asset_id, uid in result}
-        for asset in assets:
-            asset.id = ids[asset.uid]
+        for row in rows:
+            row["id"] = ids[row["uid"]]
 
-    def insert_signals(self, signals: Sequence[SignalRow]) -> None:
-        """Insert signal rows in one statement (their asset_id must be set)."""
-        if signals:
-            rows = [s.model_dump(exclude={"id"}) for s in signals]
+    def insert_signals(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert signal rows (every column but ``id``) in one statement."""
+        if rows:
             self.session.execute(insert(SignalRow.__table__), rows)  # type: ignore[attr-defined]
 
     def assets_under(self, folder: str) -> list[Asset]:
