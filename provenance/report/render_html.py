@@ -57,6 +57,8 @@ td.path {
   overflow-wrap: anywhere; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas,
   monospace; font-size: 12.5px; min-width: 16em; width: 24%; }
 td.rule { white-space: nowrap; }
+td.details { min-width: 12em; }
+table.trend { width: auto; min-width: 50%; }
 td.cmd, th.cmd { width: 36%; }
 td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 11.5px;
   background: var(--band); border-radius: 3px; padding: 2px 5px; margin: 1px 0; user-select:
@@ -67,7 +69,6 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
 .late { color: #b54a2f; font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-style: italic; margin: 4px 0; }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { font-size: 10pt; }
@@ -152,7 +153,7 @@ def _section(section: Section) -> str:
             f"<td>{tool}</td>"
             f'<td class="rule">{_e(item.rule)}</td>'
             f"<td>{_status(item.status)}</td>"
-            + (f"<td>{_e(detail)}</td>" if details_col else "")
+            + (f'<td class="details">{_e(detail)}</td>' if details_col else "")
             + (f'<td class="cmd">{commands}</td>' if commands_col else "")
             + "</tr>"
         )
@@ -222,18 +223,17 @@ def render_html(report: Report) -> str:
         "<figure>" + status_chart(by_status, "AI assets by status", "chart-status") + "</figure>",
         "</div>",
     ]
+    body += [
+        '<section id="section-roots"><h2>By root</h2>',
+        _roots_table(report),
+        "</section>",
+    ]
     body += [_section(section) for section in report.sections]
     body += [
-        '<section id="section-totals"><h2>Totals by root</h2>',
-        _roots_table(report),
-        "<h2>Trend: the last 8 weeks</h2>",
+        '<section id="section-trend"><h2>Trend: the last 8 weeks</h2>',
         _trend_table(report),
         "</section>",
     ]
-    if report.notes:
-        body.append(
-            "<footer>" + "".join(f"<p>{_e(note)}</p>" for note in report.notes) + "</footer>"
-        )
     body.append("</main>")
     return (
         "<!DOCTYPE html>\n"
