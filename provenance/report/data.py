@@ -234,13 +234,21 @@ def _asset_item(
 
 
 def _quarantine_item(
-    line: AssetLine, roots: _Roots, as_of: datetime, keep_for: Callable[[str | None], timedelta]
+    line: AssetLine,
+    roots: _Roots,
+    as_of: datetime,
+    keep_for: Callable[[str | None], timedelta | None],
 ) -> Item:
     extra = line.extra
     since = _as_datetime(extra.get("quarantined_at")) or _as_datetime(extra.get("event_at"))
     delete_on = _as_datetime(extra.get("delete_after")) or _as_datetime(extra.get("purge_due"))
+    reason = f"quarantined {since.date().isoformat()}" if since else "quarantined"
     if delete_on is None and since is not None:
-        delete_on = since + keep_for(line.policy)
+        kept_for = keep_for(line.policy)
+        if kept_for is None:
+            reason += "; flag-only policy: kept until restored"
+        else:
+            delete_on = since + kept_for
     location = _text(extra.get("quarantine_path") or extra.get("path"))
     return _asset_item(
         "quarantined",
@@ -249,7 +257,7 @@ def _quarantine_item(
         as_of,
         when=delete_on,
         days_left=_days_between(as_of, delete_on),
-        reason=f"quarantined {since.date().isoformat()}" if since else "quarantined",
+        reason=reason,
         reference=location,
         commands=(restore_command(line.path),),
     )
@@ -279,14 +287,20 @@ def _event_item(section: str, event: EventLine, roots: _Roots, **fields: Any) ->
 
 
 def _purged_item(event: EventLine, roots: _Roots) -> Item:
-    after = event.after
+    # the lifecycle work writes its receipt under "receipt"; flat keys are read too
+    nested = event.after.get("receipt")
+    receipt: Mapping[str, Any] = nested if isinstance(nested, Mapping) else event.after
     return _event_item(
         "purged",
         event,
         roots,
+        path=_text(receipt.get("path") or event.path),
         status="purged",
-        content_hash=_text(after.get("content_hash") or after.get("hash")),
-        reference=_text(after.get("quarantine_path") or after.get("deleted_path")),
+        rule=_text(receipt.get("rule") or event.policy),
+        who=_text(receipt.get("by")) or f"{event.user}@{event.host}",
+        content_hash=_text(receipt.get("content_hash") or receipt.get("hash")),
+        size=_int(receipt.get("size")),
+        reference=_text(receipt.get("quarantine_path")),
     )
 
 
@@ -374,12 +388,12 @@ def assemble(
     generated_at: datetime,
     roots: Sequence[RootInfo] = (),
     scope: str = "all roots",
-    quarantine_for: Callable[[str | None], timedelta] = lambda _policy: DEFAULT_QUARANTINE_FOR,
+    quarantine_for: Callable[[str | None], timedelta | None] = lambda _p: DEFAULT_QUARANTINE_FOR,
 ) -> Report:
     """Return the Report for ``period`` from the catalog's answers in ``inputs``.
 
-    ``quarantine_for`` gives a policy's quarantine time, for quarantined assets whose record
-    does not say when their bytes will be deleted.
+    ``quarantine_for`` gives a policy's quarantine time (None: a flag-only policy never
+    deletes), for quarantined assets whose record does not say when their bytes go.
     """
     lookup = _Roots(roots)
     as_of = period.as_of

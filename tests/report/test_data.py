@@ -199,3 +199,39 @@ def test_missing_sources_become_section_notes() -> None:
     )
     assert report.section("attention").note == "waits for clearance"
     assert any("waits for clearance" in note for note in report.notes)
+
+
+def test_purge_receipt_nested_under_receipt_is_read() -> None:
+    receipt = {
+        "path": "/prod/a/gone.png",
+        "quarantine_path": "/prod/a/.q/gone.png",
+        "content_hash": "blake3:cd",
+        "size": 7,
+        "rule": "r2",
+        "by": "svc@node2",
+    }
+    purged = event("purged", after={"status": "purged", "receipt": receipt})
+    report = assemble(inputs(purged=[purged]), Period(AS_OF), GENERATED_AT, ROOTS)
+    (item,) = report.section("purged").items
+    assert (item.path, item.content_hash, item.size, item.rule, item.who, item.reference) == (
+        "/prod/a/gone.png",
+        "blake3:cd",
+        7,
+        "r2",
+        "svc@node2",
+        "/prod/a/.q/gone.png",
+    )
+
+
+def test_flag_only_policy_never_deletes_quarantined_bytes() -> None:
+    kept = line("/prod/a/k.png", status="quarantined", extra={"quarantined_at": AS_OF - DAY})
+    report = assemble(
+        inputs(quarantined=[kept]),
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
+        quarantine_for=lambda _policy: None,
+    )
+    (item,) = report.section("quarantined").items
+    assert item.when is None and item.days_left is None
+    assert "flag-only policy" in item.reason
