@@ -34,7 +34,7 @@ CSV_COLUMNS = (
 )
 #: A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -171,7 +171,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 
 
 def _visible(value: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF else f"\\x{ord(m.group()):02x}"
+        ),
+        value,
+    )
 
 
 def md_text(value: str) -> str:
