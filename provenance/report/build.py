@@ -12,9 +12,9 @@ from provenance.report.data import (
     Inputs,
     Period,
     Report,
-    RootInfo,
     assemble,
 )
+from provenance.report.items import RootInfo
 
 #: Sections whose full source is other work; said in the report until the catalog has it.
 CLEARANCE_PENDING = (

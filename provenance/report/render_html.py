@@ -9,7 +9,8 @@ from __future__ import annotations
 from html import escape
 
 from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
-from provenance.report.data import AI_STATUSES, Item, Report, Section
+from provenance.report.data import AI_STATUSES, Report, Section
+from provenance.report.items import Item
 from provenance.report.render_text import iso, iso_date
 
 _CSS = """

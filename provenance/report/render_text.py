@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from provenance.report.data import AI_STATUSES, Item, Report, Section
+from provenance.report.data import AI_STATUSES, Report, Section
+from provenance.report.items import Item
 
 SCHEMA_ID = "provenance-report/1"
 CSV_COLUMNS = (

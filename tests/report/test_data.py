@@ -6,16 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from provenance.catalog.reports import AssetLine, EventLine
-from provenance.report.data import (
-    SECTION_KEYS,
-    Inputs,
-    Period,
-    RootInfo,
-    assemble,
-    clear_command,
-    hold_command,
-    restore_command,
-)
+from provenance.report.data import SECTION_KEYS, Inputs, Period, assemble
+from provenance.report.items import RootInfo, clear_command, hold_command, restore_command
 from tests.report.sample import AS_OF, DAY, GENERATED_AT
 
 ROOTS = [RootInfo("/prod/a", "show_a", "Dana")]
