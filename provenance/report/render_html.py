@@ -60,7 +60,7 @@ td.path {
 td.rule { white-space: nowrap; }
 td.details { min-width: 12em; }
 table.trend { width: auto; min-width: 50%; }
-td.cmd, th.cmd { width: 36%; }
+td.cmd, th.cmd { width: 36%; min-width: 14em; }
 td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 11.5px;
   background: var(--band); border-radius: 3px; padding: 2px 5px; margin: 1px 0; user-select:
   all; }
@@ -78,7 +78,8 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
   h2 { break-after: avoid; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; }
-  td.cmd code { background: none; padding: 0; }
+  td.cmd code { background: none; padding: 0; margin-bottom: 3px; }
+  td.path, td.cmd, th.cmd, td.details { min-width: 0; }
   a { color: inherit; text-decoration: none; }
 }
 """
