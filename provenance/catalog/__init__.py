@@ -1,6 +1,15 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
-from provenance.catalog.models import STATUSES, Asset, Event, ScanRun, SignalRow, utcnow
+from provenance.catalog.models import (
+    STATUSES,
+    Asset,
+    Event,
+    Hold,
+    JournalEntry,
+    ScanRun,
+    SignalRow,
+    utcnow,
+)
 from provenance.catalog.store import Catalog, KnownFile, Tx, redact_url
 
 __all__ = [
@@ -8,6 +17,8 @@ __all__ = [
     "Asset",
     "Catalog",
     "Event",
+    "Hold",
+    "JournalEntry",
     "KnownFile",
     "ScanRun",
     "SignalRow",
