@@ -124,6 +124,10 @@ def _check_duration(value: str) -> str:
     return value
 
 
+def _both_classes() -> list[Literal["ai", "partial"]]:
+    return ["ai", "partial"]
+
+
 class PolicySettings(_Section):
     """One retention rule; the first whose paths, classes and tools match an asset applies."""
 
@@ -131,7 +135,7 @@ class PolicySettings(_Section):
     #: Globs relative to the root ("**" = any folders, "*" = part of one name).
     paths: list[str] = Field(default_factory=lambda: ["**"])
     #: AI classes the rule applies to: "ai", "partial".
-    classes: list[Literal["ai", "partial"]] = Field(default_factory=lambda: ["ai", "partial"])
+    classes: list[Literal["ai", "partial"]] = Field(default_factory=_both_classes)
     #: Generator names or families (case-insensitive); empty means any tool.
     tools: list[str] = Field(default_factory=list)
     #: "30d", or a milestone of the root's production with an offset: "picture_lock + 90d".
