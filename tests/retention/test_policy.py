@@ -223,8 +223,11 @@ def test_forecast_shows_every_step_until_a_date() -> None:
 
 # --- properties ---------------------------------------------------------------------------
 
+# hypothesis takes naive bounds and attaches the zone itself
 moments = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(2025, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2028, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 durations = st.integers(min_value=0, max_value=400).map(lambda d: d * DAY)
 rules = st.builds(
