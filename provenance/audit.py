@@ -68,7 +68,9 @@ def verify_chain(events: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
     prev = GENESIS
     for event in events:
         if event["prev_hash"] != prev:
-            return ChainBreak(event["id"], "does not follow the event before it (row inserted or deleted)")
+            return ChainBreak(
+                event["id"], "does not follow the event before it (row inserted or deleted)"
+            )
         expected = event_hash(prev, event)
         if event["hash"] != expected:
             return ChainBreak(event["id"], "its content does not match its hash (row edited)")

@@ -98,6 +98,8 @@ class TaggingSettings(_Section):
             raise ValueError("must contain {name} or {stem}")
         if "/" in value or "\\" in value:
             raise ValueError("must be a file name, not a path")
+        if not value.endswith(".xmp"):
+            raise ValueError("must end in .xmp (exiftool and editors look for that)")
         return value
 
 
@@ -264,9 +266,11 @@ def _describe(error: dict[str, Any]) -> str:
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     got = error.get("input")
-    suffix = f" (got {got!r})" if error["type"] != "extra_forbidden" and not isinstance(
-        got, dict | list
-    ) else ""
+    suffix = (
+        f" (got {got!r})"
+        if error["type"] != "extra_forbidden" and not isinstance(got, dict | list)
+        else ""
+    )
     return f"{location}: {message}{suffix}"
 
 

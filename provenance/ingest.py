@@ -19,18 +19,21 @@ from pathlib import Path
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow, Tx
 from provenance.detect import Verdict
+from provenance.errors import ProvenanceError
+from provenance.hashing import hash_file
 from provenance.reader import Failure, FileFacts, FileReader
-from provenance.tagging import TagRecord, read_tag, write_sidecar
+from provenance.tagging import (
+    TagRecord,
+    can_embed,
+    digital_source_type_for,
+    embed_xmp,
+    read_tag,
+    write_sidecar,
+)
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
-
-#: IPTC digital source types written to tags for each AI class.
-DIGITAL_SOURCE_TYPES = {
-    "ai": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
-    "partial": "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
-}
 
 
 @dataclass
@@ -68,6 +71,8 @@ class IngestContext:
     now: datetime
     tag_sidecars: bool = True
     sidecar_pattern: str = "{name}.xmp"
+    #: Formats opted in to embedded XMP ("jpeg", "png").
+    embed_formats: tuple[str, ...] = ()
     batch_size: int = 500
     dry_run: bool = False
 
@@ -130,7 +135,7 @@ def tag_record(asset: Asset) -> TagRecord:
         deadline=asset.deadline,
         generator=asset.generator,
         model=asset.model,
-        digital_source_type=DIGITAL_SOURCE_TYPES.get(asset.ai_class, DIGITAL_SOURCE_TYPES["ai"]),
+        digital_source_type=digital_source_type_for(asset.ai_class),
         signals=(),
     )
 
@@ -178,7 +183,7 @@ class Ingest:
         vanished: set[str] | None,
         adopt_tags: bool,
     ) -> None:
-        tags = {f.path: read_tag(Path(f.path)) for f in batch} if adopt_tags else {}
+        tags = {f.path: self._read_tag(f.path) for f in batch} if adopt_tags else {}
         if self.context.dry_run:
             for facts in batch:
                 self.counts.indexed += 1
@@ -195,14 +200,51 @@ class Ingest:
             for asset in to_tag:
                 self._tag(asset)
 
-    def _tag(self, asset: Asset) -> None:
+    def _read_tag(self, path: str) -> TagRecord | None:
         try:
-            write_sidecar(Path(asset.path), tag_record(asset), self.context.sidecar_pattern)
+            return read_tag(Path(path), self.context.sidecar_pattern)
+        except (ProvenanceError, OSError) as exc:
+            log.warning("ignored the tag of %s: %s", path, exc)
+            return None
+
+    def _tag(self, asset: Asset) -> None:
+        """Write the asset's tag: the sidecar, and embedded XMP where the format is opted in."""
+        path = Path(asset.path)
+        try:
+            write_sidecar(path, tag_record(asset), self.context.sidecar_pattern)
             self.counts.tagged += 1
-        except OSError as exc:
+            if self.context.embed_formats:
+                self._embed(asset, path)
+        except (ProvenanceError, OSError) as exc:
             log.warning("cannot write tag for %s: %s", asset.path, exc)
-        except Exception as exc:  # noqa: BLE001 - WriteError and friends; never lose the scan
-            log.warning("cannot write tag for %s: %s", asset.path, exc)
+
+    def _embed(self, asset: Asset, path: Path) -> None:
+        allowed, kind = can_embed(path)
+        if not allowed or kind not in self.context.embed_formats:
+            if not allowed:
+                log.debug("not embedding into %s: %s", path, kind)
+            return
+        embed_xmp(path, tag_record(asset))
+        # The bytes changed: record the new identity so the file is not seen as modified
+        # (and, once cleared, does not lose its clearance to our own tag).
+        info = path.stat()
+        new_hash = hash_file(path)
+        with self.context.catalog.write() as tx:
+            current = tx.asset_by_path(asset.path)
+            if current is None:
+                return
+            before = {"content_hash": current.content_hash}
+            current.content_hash, current.size = new_hash, info.st_size
+            current.mtime_ns, current.inode = info.st_mtime_ns, info.st_ino
+            tx.record(
+                self.context.actor,
+                "embedded",
+                self.context.now,
+                asset=current,
+                reason="tag embedded as XMP",
+                before=before,
+                after={"content_hash": new_hash},
+            )
 
     def _record(
         self,
@@ -217,22 +259,33 @@ class Ingest:
         if asset is not None:
             return self._update(tx, asset, facts, root)
         same_content = tx.assets_by_hash(facts.content_hash)
-        moved_from = next((a for a in same_content if not a.present or (vanished and a.path in vanished)), None)
+        moved_from = next(
+            (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
+        )
         if moved_from is not None:
             old_path = moved_from.path
             was_missing = not moved_from.present
             _apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
-            tx.record(actor, "moved", now, asset=moved_from, reason="same content at a new path",
-                      before={"path": old_path}, after={"path": facts.path})
+            tx.record(
+                actor,
+                "moved",
+                now,
+                asset=moved_from,
+                reason="same content at a new path",
+                before={"path": old_path},
+                after={"path": facts.path},
+            )
             self.counts.moved += 1
             if was_missing:
                 self.counts.restored += 1
             return moved_from
         source = next((a for a in same_content if a.present), None)
         asset = Asset(
-            uid=tag.asset_uid if tag is not None and tx.asset_by_uid(tag.asset_uid) is None else str(uuid.uuid4()),
+            uid=tag.asset_uid
+            if tag is not None and tx.asset_by_uid(tag.asset_uid) is None
+            else str(uuid.uuid4()),
             path=facts.path,
             root=root,
             size=facts.size,
@@ -251,8 +304,16 @@ class Ingest:
             asset.source_asset_id = source.id
             if source.is_ai and not asset.is_ai:
                 # same bytes as a known AI asset: the copy is AI whatever its name or folder
-                asset.ai_class, asset.generator, asset.family = source.ai_class, source.generator, source.family
-                asset.model, asset.prompt, asset.confidence = source.model, source.prompt, source.confidence
+                asset.ai_class, asset.generator, asset.family = (
+                    source.ai_class,
+                    source.generator,
+                    source.family,
+                )
+                asset.model, asset.prompt, asset.confidence = (
+                    source.model,
+                    source.prompt,
+                    source.confidence,
+                )
                 asset.status = initial_status(asset.ai_class)
             action, reason = "copied", f"copy of {source.path}"
             self.counts.copied += 1
@@ -264,8 +325,18 @@ class Ingest:
         tx.flush()
         assert asset.id is not None
         tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(actor, action, now, asset=asset, reason=reason,
-                  after={"status": asset.status, "ai_class": asset.ai_class, "content_hash": asset.content_hash})
+        tx.record(
+            actor,
+            action,
+            now,
+            asset=asset,
+            reason=reason,
+            after={
+                "status": asset.status,
+                "ai_class": asset.ai_class,
+                "content_hash": asset.content_hash,
+            },
+        )
         self.counts.indexed += 1
         if asset.is_ai:
             log.info("%s %s: %s", action, facts.path, reason)
@@ -291,9 +362,15 @@ class Ingest:
             asset.status = "not-ai"
         assert asset.id is not None
         tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(actor, "modified", now, asset=asset, reason="content changed",
-                  before={"content_hash": old_hash, "ai_class": old_class},
-                  after={"content_hash": facts.content_hash, "ai_class": asset.ai_class})
+        tx.record(
+            actor,
+            "modified",
+            now,
+            asset=asset,
+            reason="content changed",
+            before={"content_hash": old_hash, "ai_class": old_class},
+            after={"content_hash": facts.content_hash, "ai_class": asset.ai_class},
+        )
         self.counts.modified += 1
         log.info("modified %s", facts.path)
         return asset
@@ -312,6 +389,8 @@ class Ingest:
                     if asset is None or not asset.present:
                         continue
                     asset.present, asset.missing_since = False, now
-                    tx.record(actor, "missing", now, asset=asset, reason="file no longer at its path")
+                    tx.record(
+                        actor, "missing", now, asset=asset, reason="file no longer at its path"
+                    )
                     self.counts.missing += 1
                     log.info("missing %s", path)

@@ -50,14 +50,22 @@ def tag_files(
     for path in paths:
         if not Path(path).is_file():
             raise ProvenanceError(f"{path}: not a file")
-    context = IngestContext(catalog=catalog, actor=actor, now=now, tag_sidecars=False,
-                            sidecar_pattern=settings.tagging.sidecar_pattern, dry_run=dry_run)
+    context = IngestContext(
+        catalog=catalog,
+        actor=actor,
+        now=now,
+        tag_sidecars=False,
+        sidecar_pattern=settings.tagging.sidecar_pattern,
+        dry_run=dry_run,
+    )
     ingest = Ingest(context)
     with catalog.read() as tx:
         unknown = [p for p in paths if tx.asset_by_path(p) is None]
     if unknown and not dry_run:
         with FileReader(read_options(settings), workers=1) as reader:
-            ingest.ingest(reader, unknown, lambda p: _root_of(settings, Path(p)), count=len(unknown))
+            ingest.ingest(
+                reader, unknown, lambda p: _root_of(settings, Path(p)), count=len(unknown)
+            )
     if ingest.counts.skipped:
         problem = ingest.counts.problems[0]
         raise ProvenanceError(f"{problem['path']}: {problem['reason']}")
@@ -68,10 +76,23 @@ def tag_files(
         for path in paths:
             asset = tx.asset_by_path(path)
             assert asset is not None and asset.id is not None
-            before = {"ai_class": asset.ai_class, "generator": asset.generator, "status": asset.status}
-            tx.add(SignalRow(asset_id=asset.id, kind="manual", ai_class="ai", generator=tag.tool,
-                             model=tag.model, prompt=tag.prompt, source=f"declared by {actor.user}",
-                             found_at=now))
+            before = {
+                "ai_class": asset.ai_class,
+                "generator": asset.generator,
+                "status": asset.status,
+            }
+            tx.add(
+                SignalRow(
+                    asset_id=asset.id,
+                    kind="manual",
+                    ai_class="ai",
+                    generator=tag.tool,
+                    model=tag.model,
+                    prompt=tag.prompt,
+                    source=f"declared by {actor.user}",
+                    found_at=now,
+                )
+            )
             if asset.ai_class == "none":
                 asset.ai_class = "ai"
                 asset.status = initial_status("ai")
@@ -79,9 +100,15 @@ def tag_files(
             asset.model = tag.model or asset.model
             asset.prompt = tag.prompt or asset.prompt
             asset.confidence = max(asset.confidence, 1.0)
-            tx.record(actor, "tagged", now, asset=asset, reason=f"declared AI output of {tag.tool}",
-                      before=before, after={"ai_class": asset.ai_class, "generator": tag.tool,
-                                            "status": asset.status})
+            tx.record(
+                actor,
+                "tagged",
+                now,
+                asset=asset,
+                reason=f"declared AI output of {tag.tool}",
+                before=before,
+                after={"ai_class": asset.ai_class, "generator": tag.tool, "status": asset.status},
+            )
             tagged.append(asset)
     if settings.tagging.sidecar:
         for asset in tagged:

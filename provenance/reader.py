@@ -110,12 +110,14 @@ def _read_safely(path: str, options: ReadOptions) -> FileFacts | Failure:
     # file with its reason, not a dead scan.
     try:
         return read_file(path, options)
-    except Exception as exc:  # noqa: BLE001 - see above; the caller logs it as a warning
+    except Exception as exc:
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 class FileReader:
@@ -126,9 +128,13 @@ class FileReader:
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
 
-    def read_many(self, paths: Sequence[str] | Iterable[str], count: int | None = None) -> Iterator[FileFacts | Failure]:
+    def read_many(
+        self, paths: Sequence[str] | Iterable[str], count: int | None = None
+    ) -> Iterator[FileFacts | Failure]:
         """Yield one result per path, in completion order (not input order)."""
-        total = count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
+        total = (
+            count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
+        )
         if self.workers == 1 or (total is not None and total < POOL_THRESHOLD):
             for path in paths:
                 yield _read_safely(path, self.options)

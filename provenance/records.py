@@ -1,4 +1,6 @@
-"""Catalog rows -> the provenance record other programs read (schema/provenance-record.schema.json)."""
+"""Catalog rows -> the provenance record other programs read."""
+
+# The contract is schema/provenance-record.schema.json; tests validate output against it.
 
 from __future__ import annotations
 

@@ -26,5 +26,7 @@ def check_root(root: RootSettings) -> RootHealth:
     if not os.access(path, os.R_OK | os.X_OK):
         return RootHealth(False, f"{path} cannot be read")
     if root.marker and not (path / root.marker).exists():
-        return RootHealth(False, f"marker file {root.marker} is missing under {path} (not mounted?)")
+        return RootHealth(
+            False, f"marker file {root.marker} is missing under {path} (not mounted?)"
+        )
     return RootHealth(True)

@@ -48,7 +48,9 @@ class ScanResult:
 
 def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
     """Return the worker options these settings call for (``deep`` overrides the config)."""
-    rules = tuple(PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules)
+    rules = tuple(
+        PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules
+    )
     return ReadOptions(
         deep=settings.scan.deep if deep is None else deep,
         sidecars=settings.detect.sidecars,
@@ -96,13 +98,16 @@ def scan(
         now=now,
         tag_sidecars=settings.tagging.sidecar,
         sidecar_pattern=settings.tagging.sidecar_pattern,
+        embed_formats=tuple(settings.tagging.embed),
         batch_size=settings.scan.batch_size,
         dry_run=dry_run,
     )
     ingest = Ingest(context, result.counts)
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
         for root in settings.roots:
-            result.roots.append(_scan_root(root, settings, ingest, reader, rebuild, on_total, progress))
+            result.roots.append(
+                _scan_root(root, settings, ingest, reader, rebuild, on_total, progress)
+            )
     result.seconds = time.monotonic() - started
     return result
 
@@ -120,7 +125,11 @@ def _scan_root(
     root_path = str(root.path)
     health = check_root(root)
     if not health.online:
-        log.warning("root %s is offline (%s): skipped, nothing under it is marked missing", root_path, health.reason)
+        log.warning(
+            "root %s is offline (%s): skipped, nothing under it is marked missing",
+            root_path,
+            health.reason,
+        )
         return RootResult(root_path, False, health.reason)
     with context.catalog.read() as tx:
         known = tx.known_files(root_path)
@@ -132,17 +141,35 @@ def _scan_root(
     vanished = {path for path, facts in known.items() if facts.present and path not in seen}
     if on_total is not None:
         on_total(len(todo))
-    ingest.ingest(reader, todo, lambda _path: root_path, count=len(todo), vanished=vanished,
-                  progress=progress, adopt_tags=True)
+    ingest.ingest(
+        reader,
+        todo,
+        lambda _path: root_path,
+        count=len(todo),
+        vanished=vanished,
+        progress=progress,
+        adopt_tags=True,
+    )
     if vanished and not entries:
-        log.warning("root %s is empty but the catalog knows %d files there: treated as offline, "
-                    "nothing marked missing", root_path, len(vanished))
+        log.warning(
+            "root %s is empty but the catalog knows %d files there: treated as offline, "
+            "nothing marked missing",
+            root_path,
+            len(vanished),
+        )
         return RootResult(root_path, False, "root is empty but the catalog knows files there", 0)
     ingest.mark_missing(vanished)
     if not context.dry_run:
         with context.catalog.write() as tx:
-            tx.add(ScanRun(root=root_path, started_at=started_at, finished_at=context.now,
-                           online=True, counts={"files": len(entries), "read": len(todo)}))
+            tx.add(
+                ScanRun(
+                    root=root_path,
+                    started_at=started_at,
+                    finished_at=context.now,
+                    online=True,
+                    counts={"files": len(entries), "read": len(todo)},
+                )
+            )
     return RootResult(root_path, True, "", len(entries))
 
 

@@ -105,7 +105,9 @@ def walk_files(
                 skip(entry.path, f"cannot stat: {exc.strerror or exc}")
                 continue
             if stat.S_ISREG(info.st_mode):
-                yield FileEntry(entry.path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
+                yield FileEntry(
+                    entry.path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev
+                )
 
 
 def _report_symlink(entry: os.DirEntry[str], skip: Callable[[str, str], None]) -> None:

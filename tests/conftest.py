@@ -26,8 +26,10 @@ def _postgres_catalog() -> Iterator[Catalog]:
     """A fresh schema on the real PostgreSQL server, dropped afterwards."""
     url = postgres_url()
     if url is None:
-        pytest.skip(f"PostgreSQL leg not selected: set {POSTGRES_ENV} "
-                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run always sets it")
+        pytest.skip(
+            f"PostgreSQL leg not selected: set {POSTGRES_ENV} "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run always sets it"
+        )
     import sqlalchemy
 
     schema = f"t_{uuid.uuid4().hex[:12]}"

@@ -43,7 +43,9 @@ def documented_names(text: str) -> set[str]:
         if key:
             names.add(section + key.group(1))
         for inline in re.findall(r"[{,]\s*(\w+)\s*=", line):
-            names.add(section + "path_rules." + inline if section == "detect." else section + inline)
+            names.add(
+                section + "path_rules." + inline if section == "detect." else section + inline
+            )
     return names
 
 
@@ -65,7 +67,9 @@ def test_no_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 def test_every_problem_is_reported_with_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('[scan]\nworkers = -1\ndeep = "maybe"\ncolour = 1\n[[roots]]\npath = "relative"\n')
+    path.write_text(
+        '[scan]\nworkers = -1\ndeep = "maybe"\ncolour = 1\n[[roots]]\npath = "relative"\n'
+    )
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     lines = str(info.value).splitlines()
@@ -84,12 +88,12 @@ def test_relative_root_is_refused(tmp_path: Path) -> None:
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[scan\n")
-    with pytest.raises(ConfigError, match="broken.toml: invalid TOML"):
+    with pytest.raises(ConfigError, match=r"broken\.toml: invalid TOML"):
         load_settings(path)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(ConfigError, match=r"no such config file"):
         load_settings(tmp_path / "nope.toml")
 
 

@@ -38,7 +38,9 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-def test_scan_catalogs_files_and_finds_the_ai_one(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_scan_catalogs_files_and_finds_the_ai_one(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     result = run(settings_for(tmp_path, root), catalog)
     assert (result.counts.indexed, result.counts.ai, result.counts.skipped) == (3, 1, 0)
     with catalog.read() as tx:
@@ -51,20 +53,26 @@ def test_scan_catalogs_files_and_finds_the_ai_one(tmp_path: Path, root: Path, ca
     assert (plate.ai_class, plate.status) == ("none", "not-ai")
 
 
-def test_scan_writes_a_sidecar_for_ai_assets_only(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_scan_writes_a_sidecar_for_ai_assets_only(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     run(settings_for(tmp_path, root), catalog)
     assert (root / "concepts" / "castle.png.xmp").is_file()
     assert not (root / "plates" / "plate.png.xmp").exists()
 
 
-def test_rescan_of_unchanged_tree_reads_nothing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_rescan_of_unchanged_tree_reads_nothing(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     settings = settings_for(tmp_path, root)
     run(settings, catalog)
     again = run(settings, catalog, NOW + timedelta(hours=1))
     assert (again.counts.indexed, again.counts.modified, again.counts.unchanged) == (0, 0, 3)
 
 
-def test_modified_file_is_rehashed_with_an_event(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_modified_file_is_rehashed_with_an_event(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     settings = settings_for(tmp_path, root)
     run(settings, catalog)
     plate = root / "plates" / "plate.png"
@@ -108,7 +116,9 @@ def test_copy_of_an_ai_asset_is_ai_and_linked(tmp_path: Path, root: Path, catalo
     assert copy.ai_class == "ai" and copy.uid != original.uid
 
 
-def test_deleted_file_is_marked_missing_not_forgotten(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_deleted_file_is_marked_missing_not_forgotten(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     settings = settings_for(tmp_path, root)
     run(settings, catalog)
     (root / "plates" / "still.jpg").unlink()
@@ -129,7 +139,9 @@ def test_offline_root_marks_nothing_missing(tmp_path: Path, root: Path, catalog:
     assert result.counts.missing == 0
 
 
-def test_unmounted_root_that_looks_empty_marks_nothing_missing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_unmounted_root_that_looks_empty_marks_nothing_missing(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     settings = settings_for(tmp_path, root)
     run(settings, catalog)
     shutil.rmtree(root)
@@ -155,7 +167,11 @@ def test_rebuild_restores_a_lost_catalog_from_sidecars(tmp_path: Path, root: Pat
     second.close()
     assert result.counts.ai == 1
     assert original is not None
-    assert (rebuilt.uid, rebuilt.first_seen, rebuilt.status) == (original.uid, original.first_seen, original.status)
+    assert (rebuilt.uid, rebuilt.first_seen, rebuilt.status) == (
+        original.uid,
+        original.first_seen,
+        original.status,
+    )
     assert actions == ["rebuilt"]
 
 
@@ -168,7 +184,9 @@ def test_dry_run_writes_nothing(tmp_path: Path, root: Path, catalog: Catalog) ->
 
 
 @pytest.mark.timeout(30)
-def test_hostile_and_odd_files_are_skipped_and_the_scan_finishes(tmp_path: Path, root: Path, catalog: Catalog) -> None:
+def test_hostile_and_odd_files_are_skipped_and_the_scan_finishes(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
     hostile = root / "hostile"
     hostile.mkdir()
     png = (root / "concepts" / "castle.png").read_bytes()

@@ -84,7 +84,9 @@ def migrate(conn: Connection) -> int:
     version = _read_version(conn)
     if version is None:
         if inspect(conn).has_table("assets"):
-            raise CatalogError("catalog has tables but no schema version; is it a provenance catalog?")
+            raise CatalogError(
+                "catalog has tables but no schema version; is it a provenance catalog?"
+            )
         conn.execute(text(f"CREATE TABLE {META_TABLE} (key VARCHAR(64) PRIMARY KEY, value TEXT)"))
         SQLModel.metadata.create_all(conn)
         _write_version(conn, LATEST)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, event, func, or_, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 from provenance.audit import GENESIS, Actor, event_hash
 from provenance.catalog.migrations import migrate
@@ -50,7 +50,7 @@ def redact_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown as its scheme only
+    except Exception:
         return url.split(":", 1)[0] + "://..."
 
 
@@ -106,7 +106,9 @@ class Catalog:
             with catalog._connection(write=True) as conn, conn.begin():
                 migrate(conn)
         except (SQLAlchemyError, OSError) as exc:
-            raise CatalogError(f"cannot open catalog {redact_url(url)}: {_first_line(exc)}") from exc
+            raise CatalogError(
+                f"cannot open catalog {redact_url(url)}: {_first_line(exc)}"
+            ) from exc
         except ModuleNotFoundError as exc:
             raise CatalogError(
                 f"cannot open catalog {redact_url(url)}: {exc.name} is not installed "
@@ -171,31 +173,36 @@ class Tx:
     # --- assets -------------------------------------------------------------------------
 
     def asset_by_path(self, path: str) -> Asset | None:
-        return self.session.execute(select(Asset).where(Asset.path == path)).scalars().first()
+        return self.session.execute(select(Asset).where(col(Asset.path) == path)).scalars().first()
 
     def asset_by_id(self, asset_id: int) -> Asset | None:
         return self.session.get(Asset, asset_id)
 
     def asset_by_uid(self, uid: str) -> Asset | None:
-        return self.session.execute(select(Asset).where(Asset.uid == uid)).scalars().first()
+        return self.session.execute(select(Asset).where(col(Asset.uid) == uid)).scalars().first()
 
     def assets_by_hash(self, content_hash: str) -> list[Asset]:
-        query = select(Asset).where(Asset.content_hash == content_hash).order_by(Asset.id)
+        query = select(Asset).where(col(Asset.content_hash) == content_hash).order_by(col(Asset.id))
         return list(self.session.execute(query).scalars())
 
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
         prefix = folder.rstrip("/") + "/"
         query = select(Asset).where(
-            or_(Asset.path == folder, func.substr(Asset.path, 1, len(prefix)) == prefix)
+            or_(col(Asset.path) == folder, func.substr(col(Asset.path), 1, len(prefix)) == prefix)
         )
-        return list(self.session.execute(query.order_by(Asset.path)).scalars())
+        return list(self.session.execute(query.order_by(col(Asset.path))).scalars())
 
     def known_files(self, root: str) -> dict[str, KnownFile]:
         """Return path -> stat facts of every asset under ``root``, for unchanged-file checks."""
         query = select(
-            Asset.path, Asset.id, Asset.size, Asset.mtime_ns, Asset.inode, Asset.present
-        ).where(Asset.root == root)
+            col(Asset.path),
+            col(Asset.id),
+            col(Asset.size),
+            col(Asset.mtime_ns),
+            col(Asset.inode),
+            col(Asset.present),
+        ).where(col(Asset.root) == root)
         return {
             row[0]: KnownFile(row[1], row[2], row[3], row[4], row[5])
             for row in self.session.execute(query)
@@ -214,27 +221,29 @@ class Tx:
         """Yield assets ordered by path, filtered as asked, streaming (no full list in memory)."""
         query = select(Asset)
         if ai_only:
-            query = query.where(Asset.ai_class != "none")
+            query = query.where(col(Asset.ai_class) != "none")
         if statuses:
-            query = query.where(Asset.status.in_(statuses))  # type: ignore[attr-defined]
+            query = query.where(col(Asset.status).in_(statuses))
         if root is not None:
-            query = query.where(Asset.root == root)
+            query = query.where(col(Asset.root) == root)
         if under is not None:
             prefix = under.rstrip("/") + "/"
             query = query.where(
-                or_(Asset.path == under, func.substr(Asset.path, 1, len(prefix)) == prefix)
+                or_(
+                    col(Asset.path) == under, func.substr(col(Asset.path), 1, len(prefix)) == prefix
+                )
             )
         if not include_missing:
-            query = query.where(Asset.present.is_(True))  # type: ignore[attr-defined]
-        query = query.order_by(Asset.path)
+            query = query.where(col(Asset.present).is_(True))
+        query = query.order_by(col(Asset.path))
         if limit is not None:
             query = query.limit(limit)
         yield from self.session.execute(query.execution_options(yield_per=1000)).scalars()
 
     def count_by_status(self, root: str | None = None) -> dict[str, int]:
-        query = select(Asset.status, func.count()).group_by(Asset.status)
+        query = select(col(Asset.status), func.count()).group_by(col(Asset.status))
         if root is not None:
-            query = query.where(Asset.root == root)
+            query = query.where(col(Asset.root) == root)
         return {status: count for status, count in self.session.execute(query)}
 
     def add(self, row: Any) -> None:
@@ -247,14 +256,18 @@ class Tx:
         """Mark the assets at ``paths`` as not present (their rows and history stay)."""
         for chunk_start in range(0, len(paths), 500):
             chunk = paths[chunk_start : chunk_start + 500]
-            for asset in self.session.execute(select(Asset).where(Asset.path.in_(chunk))).scalars():  # type: ignore[attr-defined]
+            for asset in self.session.execute(
+                select(Asset).where(col(Asset.path).in_(chunk))
+            ).scalars():
                 asset.present = False
                 asset.missing_since = when
 
     # --- signals ------------------------------------------------------------------------
 
     def signals_of(self, asset_id: int) -> list[SignalRow]:
-        query = select(SignalRow).where(SignalRow.asset_id == asset_id).order_by(SignalRow.id)
+        query = (
+            select(SignalRow).where(col(SignalRow.asset_id) == asset_id).order_by(col(SignalRow.id))
+        )
         return list(self.session.execute(query).scalars())
 
     def replace_signals(self, asset_id: int, signals: Sequence[SignalRow]) -> None:
@@ -285,7 +298,9 @@ class Tx:
             self.session.flush()
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-        last = self.session.execute(select(Event.hash).order_by(Event.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+        last = self.session.execute(
+            select(col(Event.hash)).order_by(col(Event.id).desc()).limit(1)
+        ).first()
         prev = last[0] if last else GENESIS
         fields: dict[str, Any] = {
             "asset_id": asset.id if asset is not None else None,
@@ -304,15 +319,20 @@ class Tx:
         return row
 
     def events_of(self, asset_id: int) -> list[Event]:
-        query = select(Event).where(Event.asset_id == asset_id).order_by(Event.id)
+        query = select(Event).where(col(Event.asset_id) == asset_id).order_by(col(Event.id))
         return list(self.session.execute(query).scalars())
 
     def all_events(self) -> Iterator[Event]:
-        query = select(Event).order_by(Event.id).execution_options(yield_per=2000)
+        query = select(Event).order_by(col(Event.id)).execution_options(yield_per=2000)
         yield from self.session.execute(query).scalars()
 
     # --- scan runs ----------------------------------------------------------------------
 
     def last_scan(self, root: str) -> ScanRun | None:
-        query = select(ScanRun).where(ScanRun.root == root).order_by(ScanRun.id.desc()).limit(1)  # type: ignore[union-attr]
+        query = (
+            select(ScanRun)
+            .where(col(ScanRun.root) == root)
+            .order_by(col(ScanRun.id).desc())
+            .limit(1)
+        )
         return self.session.execute(query).scalars().first()

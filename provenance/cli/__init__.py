@@ -44,14 +44,15 @@ class _Group(click.Group):
             ) from exc
 
 
-def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> None:
+def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> logging.Handler:
+    """Send log records to stderr (WARNING; INFO with -v; everything with --debug)."""
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_provenance", False):
-            root.removeHandler(handler)
+    for old in [h for h in root.handlers if getattr(h, "_provenance", False)]:
+        root.removeHandler(old)
     handler = logging.StreamHandler(sys.stderr)
     handler._provenance = True  # type: ignore[attr-defined]
+    handler.setLevel(level)
     if log_format == "json":
         from provenance.cli.logjson import JsonFormatter
 
@@ -59,8 +60,9 @@ def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> None:
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    logging.getLogger("provenance").setLevel(level)
-    root.setLevel(logging.WARNING if not debug else logging.DEBUG)
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+    return handler
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,9 +84,10 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, debug: bool)
     EXIF, sidecars, path rules), records their provenance in a catalog, tags them, and
     keeps them temporary until cleared.
     """
-    _setup_logging(verbose, debug)
+    handler = _setup_logging(verbose, debug)
     ctx.obj = App(config_path=config_path, debug=debug)
     ctx.call_on_close(ctx.obj.close)
+    ctx.call_on_close(lambda: logging.getLogger().removeHandler(handler))
 
 
 cli.add_command(scan_command)

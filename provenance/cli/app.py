@@ -71,4 +71,6 @@ def resolve_path(path: Path) -> str:
     """Return the absolute, normalised path string the catalog keys assets by (links not resolved
     in the file name, so a path names the link itself)."""
     absolute = path.expanduser().absolute()
-    return str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
+    return (
+        str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
+    )

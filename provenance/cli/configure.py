@@ -23,7 +23,8 @@ def config_group() -> None:
 def check_command(app: App, file: Path | None) -> None:
     """Validate a config file (default: --config); print every problem as file: key."""
     settings = load_settings(file) if file is not None else app.settings
-    click.echo(f"{settings.source}: ok ({len(settings.roots)} roots, catalog {redact_url(settings.catalog_url)})")
+    catalog = redact_url(settings.catalog_url)
+    click.echo(f"{settings.source}: ok ({len(settings.roots)} roots, catalog {catalog})")
 
 
 @config_group.command("show")

@@ -28,19 +28,39 @@ def _short_date(value: Any) -> str:
 
 @click.command("list")
 @click.option("--ai", "ai_only", is_flag=True, help="Only AI assets (ai or partial).")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only assets in this state (repeatable).")
-@click.option("--under", type=click.Path(path_type=Path), help="Only assets at or below this folder.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only assets in this state (repeatable).",
+)
+@click.option(
+    "--under", type=click.Path(path_type=Path), help="Only assets at or below this folder."
+)
 @click.option("--missing/--no-missing", default=True, help="Include assets whose file is gone.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many assets.")
 @click.option("--json", "as_json", is_flag=True, help="Print provenance records as a JSON array.")
 @pass_app
-def list_command(app: App, ai_only: bool, statuses: tuple[str, ...], under: Path | None,
-                 missing: bool, limit: int | None, as_json: bool) -> None:
+def list_command(
+    app: App,
+    ai_only: bool,
+    statuses: tuple[str, ...],
+    under: Path | None,
+    missing: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List assets in the catalog, by path."""
     under_path = resolve_path(under) if under is not None else None
     with app.catalog.read() as tx:
-        assets = tx.list_assets(ai_only=ai_only, statuses=statuses, under=under_path,
-                                include_missing=missing, limit=limit)
+        assets = tx.list_assets(
+            ai_only=ai_only,
+            statuses=statuses,
+            under=under_path,
+            include_missing=missing,
+            limit=limit,
+        )
         if as_json:
             echo_json([asset_record(a) for a in assets])
             return
@@ -57,8 +77,23 @@ def list_command(app: App, ai_only: bool, statuses: tuple[str, ...], under: Path
 
 
 def render_show(record: dict[str, Any]) -> str:
-    keys = ("path", "uid", "status", "ai_class", "generator", "model", "deadline", "policy",
-            "content_hash", "media_type", "size", "first_seen", "last_seen", "copy_of", "prompt")
+    keys = (
+        "path",
+        "uid",
+        "status",
+        "ai_class",
+        "generator",
+        "model",
+        "deadline",
+        "policy",
+        "content_hash",
+        "media_type",
+        "size",
+        "first_seen",
+        "last_seen",
+        "copy_of",
+        "prompt",
+    )
     lines = [f"{key + ':':<14}{record[key]}" for key in keys if record.get(key) not in (None, "")]
     if not record["present"]:
         lines.append(f"{'missing:':<14}since {record['missing_since']}")
@@ -71,7 +106,9 @@ def render_show(record: dict[str, Any]) -> str:
     lines.append("history:")
     for e in record["events"]:
         change = f" {e['before']} -> {e['after']}" if e["before"] else ""
-        lines.append(f"  {e['at']}  {e['action']:<10} {e['user']}@{e['host']}  {e['reason']}{change}")
+        lines.append(
+            f"  {e['at']}  {e['action']:<10} {e['user']}@{e['host']}  {e['reason']}{change}"
+        )
     return "\n".join(lines)
 
 

@@ -16,7 +16,13 @@ from provenance.scan import ScanResult, roots_from_paths, scan
 
 def _progress_bar() -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("scanning"),
@@ -44,12 +50,30 @@ def render_summary(result: ScanResult) -> str:
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--deep", is_flag=True, default=None, help="Also decode pixels to find data hidden in the alpha channel (slow).")
-@click.option("--rebuild", is_flag=True, help="Read every file again and restore lost records from their tags.")
-@click.option("--dry-run", is_flag=True, help="Read and report, write nothing (no catalog rows, no tags).")
+@click.option(
+    "--deep",
+    is_flag=True,
+    default=None,
+    help="Also decode pixels to find data hidden in the alpha channel (slow).",
+)
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Read every file again and restore lost records from their tags.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Read and report, write nothing (no catalog rows, no tags)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def scan_command(app: App, paths: tuple[Path, ...], deep: bool | None, rebuild: bool, dry_run: bool, as_json: bool) -> None:
+def scan_command(
+    app: App,
+    paths: tuple[Path, ...],
+    deep: bool | None,
+    rebuild: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Scan folders (or the configured roots) and catalog their AI assets.
 
     A file whose size, modification time and inode are unchanged is not read again.
@@ -60,10 +84,12 @@ def scan_command(app: App, paths: tuple[Path, ...], deep: bool | None, rebuild: 
             raise UserError(f"{path}: no such folder")
     settings = roots_from_paths(app.settings, list(paths))
     if not settings.roots:
-        raise UserError("nothing to scan: give folders on the command line or set [[roots]] in the config")
+        raise UserError(
+            "nothing to scan: give folders on the command line or set [[roots]] in the config"
+        )
     app.settings = settings
     show_bar = sys.stderr.isatty() and not as_json
-    bar = _progress_bar() if show_bar else nullcontext()
+    bar: Any = _progress_bar() if show_bar else nullcontext()
     with bar as progress:
         task = progress.add_task("scan", total=None) if show_bar else None
         result = scan(

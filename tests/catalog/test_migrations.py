@@ -64,7 +64,12 @@ def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
     catalog.close()
     assert int(version) == LATEST
     assert asset is not None
-    assert (asset.generator, asset.prompt, asset.present, asset.missing_since) == ("ComfyUI", "a cat", True, None)
+    assert (asset.generator, asset.prompt, asset.present, asset.missing_since) == (
+        "ComfyUI",
+        "a cat",
+        True,
+        None,
+    )
 
 
 def test_catalog_from_a_newer_release_is_refused(tmp_path: Path) -> None:

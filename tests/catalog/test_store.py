@@ -31,15 +31,29 @@ def make_asset(path: str, **fields: object) -> Asset:
 def test_asset_round_trip_keeps_values_and_utc(catalog: Catalog) -> None:
     deadline = NOW + timedelta(days=30)
     with catalog.write() as tx:
-        tx.add(make_asset("/prod/a.png", ai_class="ai", status="temporary", deadline=deadline,
-                          generator="ComfyUI", size=5 * 2**40, prompt="a cat, <b>"))
+        tx.add(
+            make_asset(
+                "/prod/a.png",
+                ai_class="ai",
+                status="temporary",
+                deadline=deadline,
+                generator="ComfyUI",
+                size=5 * 2**40,
+                prompt="a cat, <b>",
+            )
+        )
     with catalog.read() as tx:
         asset = tx.asset_by_path("/prod/a.png")
     assert asset is not None
     assert asset.deadline == deadline
     assert asset.deadline.tzinfo is not None
     assert asset.size == 5 * 2**40
-    assert (asset.ai_class, asset.status, asset.generator, asset.prompt) == ("ai", "temporary", "ComfyUI", "a cat, <b>")
+    assert (asset.ai_class, asset.status, asset.generator, asset.prompt) == (
+        "ai",
+        "temporary",
+        "ComfyUI",
+        "a cat, <b>",
+    )
 
 
 def test_signals_keep_json_and_manual_signals_survive_replacement(catalog: Catalog) -> None:
@@ -48,9 +62,27 @@ def test_signals_keep_json_and_manual_signals_survive_replacement(catalog: Catal
         tx.add(asset)
         tx.flush()
         assert asset.id is not None
-        tx.add(SignalRow(asset_id=asset.id, kind="manual", ai_class="ai", generator="Midjourney", found_at=NOW))
-        tx.replace_signals(asset.id, [SignalRow(asset_id=0, kind="sd-text", ai_class="ai",
-                                                parameters={"seed": 42, "steps": [1, 2]}, found_at=NOW)])
+        tx.add(
+            SignalRow(
+                asset_id=asset.id,
+                kind="manual",
+                ai_class="ai",
+                generator="Midjourney",
+                found_at=NOW,
+            )
+        )
+        tx.replace_signals(
+            asset.id,
+            [
+                SignalRow(
+                    asset_id=0,
+                    kind="sd-text",
+                    ai_class="ai",
+                    parameters={"seed": 42, "steps": [1, 2]},
+                    found_at=NOW,
+                )
+            ],
+        )
     with catalog.read() as tx:
         found = tx.asset_by_path("/prod/b.png")
         assert found is not None and found.id is not None
@@ -80,8 +112,15 @@ def test_audit_chain_links_every_event(catalog: Catalog) -> None:
         asset = make_asset("/prod/c.png")
         tx.add(asset)
         for number in range(5):
-            tx.record(ACTOR, "indexed", NOW + timedelta(seconds=number), asset=asset, reason=f"n{number}",
-                      before={"n": number}, after={"n": number + 1})
+            tx.record(
+                ACTOR,
+                "indexed",
+                NOW + timedelta(seconds=number),
+                asset=asset,
+                reason=f"n{number}",
+                before={"n": number},
+                after={"n": number + 1},
+            )
     with catalog.read() as tx:
         events = [e.model_dump() for e in tx.all_events()]
     assert len(events) == 5

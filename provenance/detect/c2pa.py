@@ -1,0 +1,183 @@
+"""Read a C2PA manifest store offline and say what its actions claim about AI generation."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import c2pa as c2pa_sdk
+
+from provenance.detect.buffers import Buffer, BufferStream
+from provenance.detect.model import AiClass, Signal
+from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
+
+log = logging.getLogger(__name__)
+
+#: Offline reading: never fetch a remote manifest or ask an OCSP responder.
+_OFFLINE_SETTINGS = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
+_MAX_DEPTH = 16
+_RANK: dict[AiClass, int] = {"none": 0, "partial": 1, "ai": 2}
+_CREATED = ("c2pa.created",)
+
+
+@functools.cache
+def _offline_context() -> c2pa_sdk.Context:
+    return c2pa_sdk.Context(settings=c2pa_sdk.Settings.from_dict(_OFFLINE_SETTINGS))
+
+
+def read_c2pa(data: Buffer, media_type: str, marker: str) -> tuple[list[Signal], list[str]]:
+    """Return the C2PA signal of a file whose container walk saw a manifest ``marker``.
+
+    Signature and trust results go to ``Signal.detail``; an untrusted or expired
+    certificate (usual offline) does not change the AI verdict. A manifest that cannot be
+    read at all is a problem, not an exception.
+    """
+    store = _read_store(data, media_type)
+    if isinstance(store, str):
+        return [], [f"C2PA ({marker}): {store}"]
+    if store is None:
+        return [], []
+    return [_signal_from_store(store, marker)], []
+
+
+def _read_store(data: Buffer, media_type: str) -> dict[str, Any] | str | None:
+    """Return the manifest store as JSON, None if there is none, or a problem string."""
+    stream = BufferStream(data)
+    try:
+        reader = c2pa_sdk.Reader.try_create(media_type, stream, None, _offline_context())
+        if reader is None:
+            return None
+        with reader:
+            store = json.loads(reader.json())
+    except c2pa_sdk.C2paError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "remote" in message.lower():
+            return "manifest is stored remotely; not fetched (offline)"
+        return f"manifest unreadable: {message[:200]}"
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"manifest JSON unreadable: {exc}"
+    finally:
+        stream.close()
+    return store if isinstance(store, dict) else "manifest store is not a JSON object"
+
+
+def _signal_from_store(store: Mapping[str, Any], marker: str) -> Signal:
+    manifests = store.get("manifests") or {}
+    active = store.get("active_manifest")
+    ai_class, manifest, action = _classify(manifests, active, set(), 0)
+    detail = _validation_detail(store, manifests.get(active) or {})
+    generator, family = _name_generator(manifest or manifests.get(active) or {}, action)
+    parameters: dict[str, Any] = {}
+    if action is not None:
+        parameters["action"] = action.get("action")
+        parameters["digital_source_type"] = source_type_term(
+            str(action.get("digitalSourceType", ""))
+        )
+    return Signal(
+        kind="c2pa",
+        ai_class=ai_class,
+        generator=generator,
+        family=family,
+        parameters=parameters,
+        confidence=0.99 if ai_class != "none" else 0.0,
+        source=f"C2PA manifest ({marker})",
+        detail=detail,
+    )
+
+
+def _classify(
+    manifests: Mapping[str, Any], label: Any, seen: set[str], depth: int
+) -> tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """Return the class of one manifest, following its ingredients.
+
+    Own actions: ``c2pa.created`` with a trained source type is ``ai``; a trained source
+    type on any other action (an edit) or a composite type is ``partial``. A ``parentOf``
+    ingredient passes its class on (an edit of an AI image is still AI); a ``componentOf``
+    ingredient that is AI makes this file at most ``partial``. Also returns the manifest and
+    action that decided, to name the generator.
+    """
+    manifest = manifests.get(label) if isinstance(label, str) else None
+    if not isinstance(manifest, Mapping) or label in seen or depth > _MAX_DEPTH:
+        return "none", None, None
+    seen.add(label)
+    best: tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None] = ("none", None, None)
+    for action in _actions(manifest):
+        found = classify_source_type(str(action.get("digitalSourceType", "")))
+        if found is None or found == "none":
+            continue
+        if found == "ai" and action.get("action") not in _CREATED:
+            found = "partial"
+        # On a tie, the action that names its software agent tells us more.
+        better = _RANK[found] > _RANK[best[0]]
+        named = _RANK[found] == _RANK[best[0]] and bool(action.get("softwareAgent"))
+        if better or (named and not (best[2] or {}).get("softwareAgent")):
+            best = (found, manifest, action)
+    for ingredient in manifest.get("ingredients") or ():
+        if not isinstance(ingredient, Mapping):
+            continue
+        inherited = _classify(manifests, ingredient.get("active_manifest"), seen, depth + 1)
+        found = inherited[0]
+        if found == "ai" and ingredient.get("relationship") != "parentOf":
+            found = "partial"
+        if _RANK[found] > _RANK[best[0]]:
+            best = (found, inherited[1], inherited[2])
+    return best
+
+
+def _actions(manifest: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for assertion in manifest.get("assertions") or ():
+        if not isinstance(assertion, Mapping):
+            continue
+        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
+            continue
+        data = assertion.get("data")
+        for action in (data or {}).get("actions") or () if isinstance(data, Mapping) else ():
+            if isinstance(action, Mapping):
+                yield action
+
+
+def _name_generator(
+    manifest: Mapping[str, Any], action: Mapping[str, Any] | None
+) -> tuple[str | None, str | None]:
+    """Name the tool: the AI action's softwareAgent, else the claim generator.
+
+    The family comes from the first of agent, claim generator and signer that names a
+    known generator (Microsoft's agent says only "Image Creator from Designer").
+    """
+    agent = action.get("softwareAgent") if action is not None else None
+    if isinstance(agent, Mapping):
+        agent = agent.get("name")
+    names = [str(agent)] if agent else []
+    for info in manifest.get("claim_generator_info") or ():
+        if isinstance(info, Mapping) and info.get("name"):
+            names.append(str(info["name"]))
+    if manifest.get("claim_generator"):
+        names.append(str(manifest["claim_generator"]).split(" ")[0])
+    signature = manifest.get("signature_info") or {}
+    issuer = str(signature.get("issuer", "")) if isinstance(signature, Mapping) else ""
+    family = None
+    for name in [*names, issuer]:
+        known = find_generator(name)
+        if known is not None:
+            family = known.family
+            break
+    return (names[0] if names else None), family
+
+
+def _validation_detail(store: Mapping[str, Any], active: Mapping[str, Any]) -> dict[str, Any]:
+    codes = [
+        str(status.get("code"))
+        for status in store.get("validation_status") or ()
+        if isinstance(status, Mapping)
+    ]
+    signature = active.get("signature_info") or {}
+    return {
+        "validation_state": store.get("validation_state"),
+        "validation_codes": sorted(set(codes)),
+        "signer": signature.get("issuer") if isinstance(signature, Mapping) else None,
+        "signed_at": signature.get("time") if isinstance(signature, Mapping) else None,
+        "manifest_count": len(store.get("manifests") or {}),
+    }

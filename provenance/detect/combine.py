@@ -1,0 +1,61 @@
+"""Combine a file's signals into one verdict: class, generator, model, prompt, confidence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from provenance.detect.model import AiClass, Signal, Verdict
+
+log = logging.getLogger(__name__)
+
+#: Which signal names the generator when several agree on the class, strongest first:
+#: a signed manifest, then a generator's own parameters, then standard and tool fields,
+#: then what sits beside the file, then configuration. A manual tag is a person's word and
+#: overrides the naming (not the class) whenever it is present.
+KIND_ORDER = ("c2pa", "sd-text", "watermark", "xmp-iptc", "exif", "sidecar", "path-rule")
+_RANK: dict[AiClass, int] = {"none": 0, "partial": 1, "ai": 2}
+
+
+def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] = ()) -> Verdict:
+    """Return the verdict of a file's signals.
+
+    Any ``ai`` signal makes the file ``ai``; else any ``partial`` makes it ``partial``; else
+    ``none``. The generator, family, model and prompt come from the strongest signal of the
+    winning class (``KIND_ORDER``), gaps filled from the next ones. Confidence is that of
+    independent evidence: ``1 - prod(1 - c)`` over the winning signals.
+    """
+    signals = tuple(signals)
+    ai_class: AiClass = max((s.ai_class for s in signals), key=_RANK.__getitem__, default="none")
+    if ai_class == "none":
+        return Verdict(
+            ai_class="none", media_type=media_type, signals=signals, problems=tuple(problems)
+        )
+    winners = sorted(
+        (s for s in signals if s.ai_class == ai_class and s.kind != "manual"),
+        key=lambda s: (_kind_rank(s.kind), -s.confidence),
+    )
+    manual = [s for s in signals if s.kind == "manual"]
+    ordered = manual + winners
+    doubt = 1.0
+    for signal in ordered:
+        doubt *= 1.0 - max(0.0, min(1.0, signal.confidence))
+    return Verdict(
+        ai_class=ai_class,
+        media_type=media_type,
+        generator=_first(s.generator for s in ordered),
+        family=_first(s.family for s in ordered),
+        model=_first(s.model for s in ordered),
+        prompt=_first(s.prompt for s in ordered),
+        confidence=round(1.0 - doubt, 4),
+        signals=signals,
+        problems=tuple(problems),
+    )
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((value for value in values if value), None)

@@ -1,0 +1,151 @@
+"""Run every reader over one file's content and combine what they find into a verdict."""
+
+from __future__ import annotations
+
+import logging
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from provenance.detect.buffers import Buffer, open_buffer
+from provenance.detect.c2pa import read_c2pa
+from provenance.detect.combine import combine
+from provenance.detect.containers import walk
+from provenance.detect.exif import exif_texts, read_exif_signals
+from provenance.detect.model import Signal, Verdict
+from provenance.detect.parts import Parts, TextEntry
+from provenance.detect.rules import PathRule, read_path_rules
+from provenance.detect.sd_text import read_sd_text
+from provenance.detect.sidecar import read_sidecars
+from provenance.detect.sniff import sniff_media_type
+from provenance.detect.stealth import read_stealth
+from provenance.detect.xmp import TEXT_FIELDS, parse_xmp, read_xmp_signals
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_Found = tuple[list[Signal], list[str]]
+#: What a malformed part can make a reader raise. Each is caught per reader, recorded as a
+#: problem, and the other readers go on; anything else is a bug and propagates.
+_MALFORMED = (
+    ValueError,
+    struct.error,
+    zlib.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    EOFError,
+    UnicodeError,
+)
+
+
+def detect_file(
+    path: Path,
+    data: Buffer | None = None,
+    *,
+    deep: bool = False,
+    path_rules: Sequence[PathRule] = (),
+    sidecar: bool = True,
+) -> Verdict:
+    """Return the verdict for the file at ``path`` from its headers, sidecar and path.
+
+    ``data`` is the whole content when the caller already holds it (bytes, or an mmap for
+    a big file); readers only slice it. Pixels are decoded only with ``deep=True`` (the
+    stealth LSB check). Raises ReadError only when the file cannot be read at all;
+    malformed parts are skipped and listed in ``Verdict.problems``.
+    """
+    path = Path(path)
+    if data is None:
+        with open_buffer(path) as content:
+            return _detect(path, content, deep=deep, path_rules=path_rules, sidecar=sidecar)
+    return _detect(path, data, deep=deep, path_rules=path_rules, sidecar=sidecar)
+
+
+def _detect(
+    path: Path, data: Buffer, *, deep: bool, path_rules: Sequence[PathRule], sidecar: bool
+) -> Verdict:
+    media_type = sniff_media_type(data)
+    problems: list[str] = [] if len(data) else ["file is empty"]
+    signals: list[Signal] = []
+    parts = _guard(problems, "container walk", lambda: walk(data, media_type), Parts())
+    problems.extend(parts.problems)
+    if parts.c2pa_marker is not None:
+        marker = parts.c2pa_marker
+        empty: _Found = ([], [])
+        found, trouble = _guard(
+            problems, "C2PA", lambda: read_c2pa(data, media_type, marker), empty
+        )
+        signals.extend(found)
+        problems.extend(trouble)
+    texts = list(parts.texts)
+    for block in parts.xmp:
+        properties, trouble = parse_xmp(block)
+        problems.extend(trouble)
+        signals.extend(read_xmp_signals(properties, block.source))
+        texts.extend(
+            TextEntry(
+                "UserComment" if name.endswith("UserComment") else "Description",
+                values[0],
+                f"{block.source} {label}",
+            )
+            for name, label in TEXT_FIELDS.items()
+            if (values := properties.get(name))
+        )
+    for exif in parts.exif:
+        signals.extend(read_exif_signals(exif))
+        texts.extend(exif_texts(exif))
+    if deep and media_type in ("image/png", "image/webp", "image/tiff"):
+        nothing: tuple[list[TextEntry], list[str]] = ([], [])
+        hidden, trouble = _guard(problems, "stealth", lambda: read_stealth(data), nothing)
+        problems.extend(trouble)
+        signals.extend(_as_watermark(hidden, problems))
+    no_text: _Found = ([], [])
+    found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
+    signals.extend(found)
+    problems.extend(trouble)
+    if sidecar:
+        found, trouble = read_sidecars(path)
+        signals.extend(found)
+        problems.extend(trouble)
+    signals.extend(read_path_rules(path, path_rules))
+    for problem in problems:
+        log.debug("%s: %s", path, problem)
+    return combine(signals, media_type, problems)
+
+
+def _as_watermark(hidden: list[TextEntry], problems: list[str]) -> list[Signal]:
+    """Read LSB-hidden text with the SD-text reader and label its signals ``watermark``."""
+    if not hidden:
+        return []
+    found, trouble = read_sd_text(hidden)
+    problems.extend(trouble)
+    if not found:
+        return [Signal(kind="watermark", ai_class="ai", confidence=0.9, source=hidden[0].source)]
+    return [
+        Signal(
+            kind="watermark",
+            ai_class=signal.ai_class,
+            generator=signal.generator,
+            family=signal.family,
+            model=signal.model,
+            prompt=signal.prompt,
+            parameters=signal.parameters,
+            confidence=0.9,
+            source=hidden[0].source,
+        )
+        for signal in found
+    ]
+
+
+def _guard(problems: list[str], what: str, read: Callable[[], T], fallback: T) -> T:
+    """Run one reader; a malformed part becomes a problem and the fallback value."""
+    try:
+        return read()
+    except _MALFORMED as exc:
+        log.debug("%s reader failed", what, exc_info=True)
+        problems.append(f"{what}: skipped malformed data ({type(exc).__name__}: {exc})"[:300])
+        return fallback

@@ -1,0 +1,61 @@
+"""Name a file's media type from its first bytes (magic numbers), never from its name."""
+
+from __future__ import annotations
+
+import logging
+
+from provenance.detect.buffers import Buffer
+
+log = logging.getLogger(__name__)
+
+#: ISO-BMFF major brands of QuickTime files; every other brand is reported as MP4.
+_QUICKTIME_BRANDS = (b"qt  ",)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
+_AVIF_BRANDS = (b"avif", b"avis")
+
+
+def sniff_media_type(data: Buffer) -> str:
+    """Return the MIME type that the magic bytes at the start of ``data`` announce.
+
+    Unknown or empty content is ``"application/octet-stream"``. Example: a PNG saved
+    under a ``.jpeg`` name is still ``"image/png"``.
+    """
+    head = bytes(data[:64])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _QUICKTIME_BRANDS:
+            return "video/quicktime"
+        if brand in _HEIF_BRANDS:
+            return "image/heic"
+        if brand in _AVIF_BRANDS:
+            return "image/avif"
+        return "video/mp4"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"v/1\x01"):
+        return "image/x-exr"
+    if _is_xmp_packet(head, data):
+        return "application/rdf+xml"
+    return "application/octet-stream"
+
+
+def _is_xmp_packet(head: bytes, data: Buffer) -> bool:
+    """Say whether the content is a bare XMP packet (a ``.xmp`` sidecar file)."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"<?xpacket", b"<x:xmpmeta", b"<x:xapmeta")):
+        return True
+    if stripped.startswith((b"<?xml", b"<rdf:RDF")):
+        return b"xmpmeta" in bytes(data[:4096]) or b"rdf:RDF" in bytes(data[:4096])
+    return False

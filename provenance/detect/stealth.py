@@ -1,0 +1,92 @@
+"""Find parameters hidden in pixel LSBs (A1111 stealth-pnginfo, NovelAI); deep check only."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import warnings
+import zlib
+from typing import IO, cast
+
+from PIL import Image
+
+from provenance.detect.buffers import Buffer, BufferStream
+from provenance.detect.parts import MAX_BLOCK, TextEntry
+
+log = logging.getLogger(__name__)
+
+_MAGICS = {
+    b"stealth_pnginfo": ("alpha", False),
+    b"stealth_pngcomp": ("alpha", True),
+    b"stealth_rgbinfo": ("rgb", False),
+    b"stealth_rgbcomp": ("rgb", True),
+}
+_MAGIC_BITS = 15 * 8
+_LENGTH_BITS = 32
+#: Only 0/1 survive: each byte of a channel becomes its least significant bit as ASCII.
+_LSB_TABLE = bytes(ord("0") + (value & 1) for value in range(256))
+
+
+def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
+    """Return the text hidden in the image's LSBs as a ``parameters`` entry (or NovelAI's
+    keyed JSON), decoding the pixels with Pillow.
+
+    The bits run column by column (x outer, y inner), as the A1111 extension writes them:
+    a 15-byte magic, a 32-bit payload length in bits, then the payload (gzip'd for
+    ``*comp``).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notices about odd EXIF or palettes
+            planes = _decode_planes(data)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return [], [f"stealth: pixels cannot be decoded ({exc})"]
+    for mode, bits in planes:
+        magic = _bytes_from_bits(bits[:_MAGIC_BITS])
+        found = _MAGICS.get(magic)
+        if found is None or found[0] != mode:
+            continue
+        length = int(bits[_MAGIC_BITS : _MAGIC_BITS + _LENGTH_BITS] or b"0", 2)
+        if length > 8 * MAX_BLOCK:
+            return [], [f"stealth: payload of {length} bits over the cap; skipped"]
+        start = _MAGIC_BITS + _LENGTH_BITS
+        payload = _bytes_from_bits(bits[start : start + length])
+        try:
+            text = _decode(payload, compressed=found[1])
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            return [], [f"stealth: payload unreadable ({exc})"]
+        return [TextEntry("parameters", text, f"stealth {magic.decode()} ({mode} LSB)")], []
+    return [], []
+
+
+def _decode_planes(data: Buffer) -> list[tuple[str, bytes]]:
+    with BufferStream(data) as stream, Image.open(cast(IO[bytes], stream)) as image:
+        image.load()
+        return _planes(image)
+
+
+def _planes(image: Image.Image) -> list[tuple[str, bytes]]:
+    """Return the LSB bit strings (as b"0"/b"1") of the alpha plane and of the RGB planes."""
+    transposed = image.transpose(Image.Transpose.TRANSPOSE)  # rows become columns
+    planes = []
+    if "A" in image.getbands():
+        planes.append(("alpha", transposed.getchannel("A").tobytes().translate(_LSB_TABLE)))
+    planes.append(("rgb", transposed.convert("RGB").tobytes().translate(_LSB_TABLE)))
+    return planes
+
+
+def _bytes_from_bits(bits: bytes) -> bytes:
+    whole = len(bits) - len(bits) % 8
+    if whole == 0:
+        return b""
+    return int(bits[:whole], 2).to_bytes(whole // 8, "big")
+
+
+def _decode(payload: bytes, *, compressed: bool) -> str:
+    if compressed:
+        with gzip.GzipFile(fileobj=io.BytesIO(payload)) as stream:
+            payload = stream.read(MAX_BLOCK + 1)
+        if len(payload) > MAX_BLOCK:
+            raise ValueError("inflates past the cap")
+    return payload.decode("utf-8", errors="replace")

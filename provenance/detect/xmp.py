@@ -1,0 +1,158 @@
+"""Read XMP packets safely and find IPTC digital-source-type and generator fields."""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from provenance.detect.model import Signal
+from provenance.detect.parts import MAX_BLOCK, Block
+from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
+
+log = logging.getLogger(__name__)
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+_XMP = "http://ns.adobe.com/xap/1.0/"
+_PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
+_DC = "http://purl.org/dc/elements/1.1/"
+_EXIF = "http://ns.adobe.com/exif/1.0/"
+_TIFF = "http://ns.adobe.com/tiff/1.0/"
+_DCTERMS = "http://purl.org/dc/terms/"
+
+DIGITAL_SOURCE_TYPE = f"{{{_IPTC_EXT}}}DigitalSourceType"
+#: Tool-name fields; a known generator named here is an AI mark.
+_TOOL_FIELDS = (
+    f"{{{_XMP}}}CreatorTool",
+    f"{{{_TIFF}}}Software",
+    f"{{{_PHOTOSHOP}}}Credit",
+    f"{{{_IPTC_EXT}}}AISystemUsed",
+)
+#: Free-text fields that generators fill with their parameters (read by ``sd_text``).
+TEXT_FIELDS = {
+    f"{{{_DC}}}description": "dc:description",
+    f"{{{_EXIF}}}UserComment": "exif:UserComment",
+    f"{{{_IPTC_EXT}}}AIPromptInformation": "Iptc4xmpExt:AIPromptInformation",
+}
+
+XmpProperties = dict[str, list[str]]
+_ENCODING_DECLARATION = re.compile(r"(?<=<\?xml)([^>]*?)\s+encoding=[\"'][^\"']*[\"']")
+
+
+def parse_xmp(block: Block) -> tuple[XmpProperties, list[str]]:
+    """Return every property of an XMP packet as ``{"{namespace}name": [values]}``.
+
+    Entity declarations (billion laughs) and DTDs are refused by defusedxml; a packet that
+    cannot be parsed gives no properties and one problem.
+    """
+    if len(block.data) > MAX_BLOCK:
+        return {}, [f"XMP ({block.source}): packet over the {MAX_BLOCK} byte cap; skipped"]
+    text = _as_utf8(block.data)
+    try:
+        root = SafeET.fromstring(text, forbid_dtd=True)
+    except defusedxml.DefusedXmlException as exc:
+        return {}, [f"XMP ({block.source}): refused hostile XML ({type(exc).__name__})"]
+    except (ET.ParseError, ValueError) as exc:
+        return {}, [f"XMP ({block.source}): unreadable XML ({exc})"]
+    properties: XmpProperties = {}
+    for description in root.iter(f"{{{_RDF}}}Description"):
+        for name, value in description.attrib.items():
+            if not name.startswith(f"{{{_RDF}}}"):
+                properties.setdefault(name, []).append(value)
+        for child in description:
+            values = _values(child)
+            if values:
+                properties.setdefault(child.tag, []).extend(values)
+    return properties, []
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """Return the packet as UTF-8: some writers store XMP as UTF-16 (either byte order)."""
+    head = data[:2]
+    encoding = None
+    if head in (b"\xfe\xff", b"\xff\xfe"):
+        encoding = "utf-16"
+    elif len(data) > 1 and data[0] == 0 and data[1] != 0:
+        encoding = "utf-16-be"
+    elif len(data) > 1 and data[1] == 0 and data[0] != 0:
+        encoding = "utf-16-le"
+    if encoding is None:
+        return data.strip(b"\x00 \t\r\n")
+    text = data.decode(encoding, errors="replace").strip("\x00 \t\r\n\ufeff")
+    return _ENCODING_DECLARATION.sub(r"\1", text, count=1).encode("utf-8")
+
+
+def _values(element: ET.Element) -> list[str]:
+    """Return the text values of one property: simple, rdf:resource, or an rdf container."""
+    values = []
+    resource = element.get(f"{{{_RDF}}}resource")
+    if resource:
+        values.append(resource)
+    if element.text and element.text.strip():
+        values.append(element.text.strip())
+    for item in element.iter(f"{{{_RDF}}}li"):
+        if item.text and item.text.strip():
+            values.append(item.text.strip())
+    return values
+
+
+def read_xmp_signals(properties: XmpProperties, source: str) -> list[Signal]:
+    """Return the signals an XMP packet's properties carry (kind ``xmp-iptc``).
+
+    ``Iptc4xmpExt:DigitalSourceType`` counts only with a value from the IPTC/C2PA vocabulary
+    (an unknown URI gives a ``none`` signal that records it); a tool field naming a known
+    generator (``xmp:CreatorTool`` "Draw Things", ``photoshop:Credit`` "Made with Google
+    AI") is an AI mark of lower confidence.
+    """
+    signals = []
+    generator = None
+    for value in _all(properties, _TOOL_FIELDS):
+        generator = find_generator(value)
+        if generator is not None:
+            break
+    for value in properties.get(DIGITAL_SOURCE_TYPE, ()):
+        ai_class = classify_source_type(value)
+        signals.append(
+            Signal(
+                kind="xmp-iptc",
+                ai_class=ai_class or "none",
+                generator=generator.name if generator else None,
+                family=generator.family if generator else None,
+                parameters={"digital_source_type": source_type_term(value) or value},
+                confidence=0.95 if ai_class in ("ai", "partial") else 0.0,
+                source=f"{source} Iptc4xmpExt:DigitalSourceType",
+                detail={} if ai_class else {"unknown_digital_source_type": value},
+            )
+        )
+    for url in properties.get(f"{{{_DCTERMS}}}provenance", ())[:1]:
+        # A C2PA manifest kept on a server: noted, never fetched (detection is offline).
+        signals.append(
+            Signal(
+                kind="c2pa",
+                ai_class="none",
+                confidence=0.0,
+                source=f"{source} dcterms:provenance",
+                detail={"remote_manifest": url, "fetched": False},
+            )
+        )
+    if generator is not None and not any(signal.ai_class != "none" for signal in signals):
+        signals.append(
+            Signal(
+                kind="xmp-iptc",
+                ai_class="ai",
+                generator=generator.name,
+                family=generator.family,
+                confidence=0.8,
+                source=f"{source} tool field",
+            )
+        )
+    return signals
+
+
+def _all(properties: XmpProperties, names: Iterable[str]) -> list[str]:
+    return [value for name in names for value in properties.get(name, ())]

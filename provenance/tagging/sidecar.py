@@ -1,0 +1,143 @@
+"""Write and read the XMP sidecar beside an AI file (the default, non-invasive tag)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+from provenance.errors import ConfigError, ReadError, WriteError
+from provenance.tagging._atomic import write_bytes
+from provenance.tagging._xmp import PacketError, merge_packet, read_packet
+from provenance.tagging.record import NS_PROVENANCE, TagRecord
+
+log = logging.getLogger(__name__)
+
+#: Larger sidecars are refused rather than parsed (real ones are a few kilobytes).
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+
+DEFAULT_PATTERN = "{name}.xmp"
+
+
+def sidecar_path(path: Path, pattern: str = DEFAULT_PATTERN) -> Path:
+    """Return the sidecar of ``path``: ``shot.png`` -> ``shot.png.xmp`` by default.
+
+    In ``pattern``, ``{name}`` is the file name with its extension and ``{stem}`` without
+    (``"{stem}.xmp"`` is Lightroom's convention, but then ``a.png`` and ``a.jpg`` share one
+    sidecar and the last tag written wins). The sidecar is always in the same folder.
+    Raises ConfigError for a pattern that names no file, leaves the folder or is not ``.xmp``.
+    """
+    if "{name}" not in pattern and "{stem}" not in pattern:
+        raise ConfigError(f"sidecar pattern {pattern!r} must contain {{name}} or {{stem}}")
+    name = pattern.replace("{name}", path.name).replace("{stem}", path.stem)
+    leftover = pattern.replace("{name}", "").replace("{stem}", "")
+    problem = None
+    if "{" in leftover or "}" in leftover:
+        problem = "only {name} and {stem} may appear in braces"
+    elif "/" in pattern or "\\" in pattern or name in (".", ".."):
+        problem = "the sidecar must be in the file's own folder"
+    elif not name.lower().endswith(".xmp"):
+        problem = "it must end with .xmp"
+    if problem:
+        raise ConfigError(f"sidecar pattern {pattern!r}: {problem}")
+    return path.with_name(name)
+
+
+def _read_existing(sidecar: Path, error: type[ReadError] | type[WriteError]) -> bytes | None:
+    """Return the sidecar's bytes, None if there is none; refuse links, folders, huge files."""
+    try:
+        info = sidecar.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(sidecar, f"cannot stat sidecar: {exc.strerror}") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise error(sidecar, "sidecar is a symbolic link; not following it")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(sidecar, "sidecar path exists and is not a regular file")
+    if info.st_size > MAX_SIDECAR_BYTES:
+        raise error(sidecar, f"sidecar is {info.st_size} bytes (limit {MAX_SIDECAR_BYTES})")
+    try:
+        return sidecar.read_bytes()
+    except OSError as exc:
+        raise error(sidecar, f"cannot read sidecar: {exc.strerror}") from exc
+
+
+def write_sidecar(
+    path: Path, record: TagRecord, pattern: str = DEFAULT_PATTERN, *, dry_run: bool = False
+) -> Path:
+    """Write ``record`` to the sidecar of ``path`` and return the sidecar's path.
+
+    An existing sidecar from another tool (darktable, Lightroom, Capture One) is merged,
+    never clobbered: its elements, attributes and comments stay, only our properties
+    (and DigitalSourceType, see ``merge_packet``) change, and its mode is kept. The write
+    is atomic. With ``dry_run`` nothing is written, but an existing sidecar is still
+    checked. Raises WriteError for a malformed or hostile existing sidecar (left
+    untouched), a missing file or a folder we cannot write.
+    """
+    sidecar = sidecar_path(path, pattern)
+    if not path.exists():
+        raise WriteError(path, "file not found; no sidecar written")
+    existing = _read_existing(sidecar, WriteError)
+    try:
+        packet = merge_packet(existing, record)
+    except PacketError as exc:
+        raise WriteError(sidecar, f"existing sidecar left untouched: {exc}") from exc
+    _warn_if_another_asset(sidecar, existing, record)
+    if existing == packet:
+        log.debug("%s: sidecar already up to date", sidecar)
+        return sidecar
+    if dry_run:
+        log.info("dry run: would write sidecar %s", sidecar)
+        return sidecar
+    like = os.stat(sidecar) if existing is not None else None
+    write_bytes(sidecar, packet, like)
+    log.info("tagged %s (sidecar %s)", path, sidecar.name)
+    return sidecar
+
+
+def _warn_if_another_asset(sidecar: Path, existing: bytes | None, record: TagRecord) -> None:
+    """A ``{stem}`` pattern or a copied sidecar can hold another asset's tag; say so."""
+    if existing is None:
+        return
+    try:
+        earlier = read_packet(existing)
+    except PacketError as exc:  # an incomplete record of ours is simply replaced
+        log.debug("%s: earlier record unreadable: %s", sidecar, exc)
+        return
+    if earlier is not None and earlier.asset_uid != record.asset_uid:
+        log.warning("%s: replacing the tag of asset %s", sidecar, earlier.asset_uid)
+
+
+def read_sidecar(path: Path, pattern: str = DEFAULT_PATTERN) -> TagRecord | None:
+    """Return the record in the sidecar of ``path``; None if no sidecar or none of our data.
+
+    Raises ReadError for a sidecar that is malformed, hostile or holds an incomplete record.
+    """
+    sidecar = sidecar_path(path, pattern)
+    data = _read_existing(sidecar, ReadError)
+    if data is None:
+        return None
+    try:
+        return read_packet(data)
+    except PacketError as exc:
+        raise ReadError(sidecar, str(exc)) from exc
+
+
+def is_own_sidecar(path: Path) -> bool:
+    """Return True if ``path`` is a ``.xmp`` file carrying our namespace (scanners skip it).
+
+    Only the bytes are searched for the namespace URI; nothing is parsed, so a hostile
+    file cannot hurt here.
+    """
+    if path.suffix.lower() != ".xmp":
+        return False
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SIDECAR_BYTES:
+            return False
+        return NS_PROVENANCE.encode() in path.read_bytes()
+    except OSError as exc:
+        log.debug("%s: cannot read: %s", path, exc)
+        return False

@@ -1,0 +1,155 @@
+"""Benchmark: full scan, re-scan and peak memory against b3sum and exiftool on the same tree.
+
+Run by hand (not part of the test run):
+
+    python3 tests/benchmarks/bench_scan.py [--files 20000] [--large 12] [--large-mb 200] [--keep DIR]
+
+It generates a tree of small PNG/JPEG/WebP images (about 1 in 10 with AI marks) and a few
+large media files, warms the page cache, then times, in one run:
+  - `provenance scan` (a fresh catalog; subprocess, so start-up counts),
+  - `find ROOT -type f -print0 | xargs -0 b3sum` (peer: hashing alone, multi-threaded),
+  - `exiftool -r -json -fast2 ROOT` (peer: metadata reading alone),
+  - a re-scan of the unchanged tree,
+and prints each time with the ratios the issue names, plus peak RSS of the scan's processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, PngImagePlugin
+
+A1111 = "a castle, dawn\nNegative prompt: blur\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: {n}, Model: sdxl"
+
+
+def _png(n: int, ai: bool) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters" if ai else "Comment", A1111.format(n=n) if ai else f"plate {n}")
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (n % 256, (n // 256) % 256, 90)).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def _jpeg(base: bytes, n: int) -> bytes:
+    comment = f"frame {n}".encode()
+    segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+    return base[:2] + segment + base[2:]
+
+
+def generate(root: Path, files: int, large: int, large_mb: int) -> int:
+    """Write the tree; return its size in bytes."""
+    rng_block = os.urandom(1024 * 1024)
+    jpeg_out = io.BytesIO()
+    Image.effect_noise((512, 512), 40).convert("RGB").save(jpeg_out, "JPEG", quality=90)
+    jpeg_base = jpeg_out.getvalue()
+    webp_out = io.BytesIO()
+    Image.effect_noise((256, 256), 40).convert("RGB").save(webp_out, "WEBP", quality=80)
+    webp_base = webp_out.getvalue()
+    total = 0
+    for n in range(files - large):
+        folder = root / f"reel_{n // 2000:02d}" / f"shot_{n // 10:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        kind = n % 3
+        if kind == 0:
+            path, data = folder / f"img_{n:06d}.png", _png(n, ai=n % 10 == 0)
+        elif kind == 1:
+            path, data = folder / f"img_{n:06d}.jpg", _jpeg(jpeg_base, n)
+        else:
+            # an unknown RIFF chunk appended keeps the WebP valid and the content unique
+            body = webp_base[8:] + b"NOTE" + (8).to_bytes(4, "little") + n.to_bytes(8, "little")
+            path, data = (
+                folder / f"img_{n:06d}.webp",
+                b"RIFF" + len(body).to_bytes(4, "little") + body,
+            )
+        path.write_bytes(data)
+        total += len(data)
+    media = root / "media"
+    media.mkdir(exist_ok=True)
+    for n in range(large):
+        with open(media / f"plate_{n:03d}.mov", "wb") as stream:
+            stream.write(b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ")
+            for block in range(large_mb):
+                stream.write(
+                    rng_block[: 1024 * 1024 - 8]
+                    + block.to_bytes(4, "little")
+                    + n.to_bytes(4, "little")
+                )
+        total += (media / f"plate_{n:03d}.mov").stat().st_size
+    return total
+
+
+def timed(command: str | list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command,
+        shell=isinstance(command, str),
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def warm(root: Path) -> None:
+    subprocess.run(
+        f"find {root} -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--large", type=int, default=12)
+    parser.add_argument("--large-mb", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    args = parser.parse_args()
+    for tool in ("b3sum", "exiftool"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (Debian: b3sum, libimage-exiftool-perl)")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="provenance-bench-"))
+    root = work / "tree"
+    if not root.exists():
+        print(f"generating {args.files} files under {root} ...", flush=True)
+        size = generate(root, args.files, args.large, args.large_mb)
+    else:
+        size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    print(f"tree: {args.files} files, {size / 2**30:.2f} GiB; cores: {os.cpu_count()}")
+    warm(root)
+    state = work / "state"
+    shutil.rmtree(state, ignore_errors=True)
+    env = {**os.environ, "PROVENANCE_STATE_DIR": str(state)}
+    scan = [sys.executable, "-m", "provenance", "scan", str(root)]
+    # the scan writes sidecars beside AI files: remove them so each run starts the same
+    subprocess.run(f"find {root} -name '*.xmp' -delete", shell=True, check=True)
+    t_scan = timed(scan, env)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # before any peer runs
+    t_b3 = timed(f"find {root} -type f -print0 | xargs -0 b3sum")
+    t_rescan = timed(scan, env)
+    t_exif = timed(f"exiftool -r -json -fast2 {root}")
+    print(f"full scan           {t_scan:8.2f} s")
+    print(
+        f"b3sum (find|xargs)  {t_b3:8.2f} s   scan / b3sum    = {t_scan / t_b3:5.2f}x  (target <= 1.5x)"
+    )
+    print(
+        f"exiftool -fast2     {t_exif:8.2f} s   exiftool / scan = {t_exif / t_scan:5.2f}x  (target >= 10x)"
+    )
+    print(f"re-scan unchanged   {t_rescan:8.2f} s   (target < 1 s, includes interpreter start-up)")
+    print(
+        f"peak RSS of the largest scan process (main or worker): {usage.ru_maxrss / 1024:.0f} MiB (target < 200)"
+    )
+    if args.keep is None:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

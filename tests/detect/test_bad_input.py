@@ -1,0 +1,142 @@
+"""Hostile and broken files end quickly in a verdict with problems, or in ReadError."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from provenance.detect import detect_file
+from provenance.errors import ReadError
+from tests.fixtures_media import (
+    A1111_PARAMETERS,
+    exif_bytes,
+    jpeg,
+    plain_png,
+    png_chunk,
+    png_with_chunks,
+    split_png,
+    text_chunk,
+    user_comment,
+    xmp_packet,
+)
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def _detect(data: bytes, name: str = "bad.bin") -> tuple[str, tuple[str, ...]]:
+    verdict = detect_file(Path(name), data, sidecar=False)
+    return verdict.ai_class, verdict.problems
+
+
+def test_truncated_png_keeps_what_came_before_the_cut() -> None:
+    data = png_with_chunks([text_chunk("parameters", A1111_PARAMETERS)])
+    cut = data[: data.index(b"IDAT") + 10]
+    ai_class, problems = _detect(cut)
+    assert ai_class == "ai"
+    assert any("truncated" in problem for problem in problems)
+
+
+def test_png_cut_inside_a_text_chunk_is_a_problem() -> None:
+    data = png_with_chunks([text_chunk("parameters", A1111_PARAMETERS)])
+    ai_class, problems = _detect(data[: data.index(b"tEXt") + 40])
+    assert ai_class == "none"
+    assert any("truncated" in problem for problem in problems)
+
+
+def test_truncated_jpeg_is_a_problem() -> None:
+    data = jpeg(exif=exif_bytes(comment=user_comment(A1111_PARAMETERS)))
+    ai_class, problems = _detect(data[:40])
+    assert ai_class == "none"
+    assert any("past the end" in problem for problem in problems)
+
+
+def test_png_chunk_claiming_300_mb_past_the_end() -> None:
+    claim = struct.pack(">I", 300 * 1024 * 1024) + b"tEXt" + b"parameters\x00Steps: 1"
+    chunks = split_png(plain_png())
+    data = b"\x89PNG\r\n\x1a\n" + chunks[0] + claim
+    ai_class, problems = _detect(data)
+    assert ai_class == "none"
+    assert any("past the end" in problem for problem in problems)
+
+
+def test_sparse_300_mb_text_chunk_is_skipped_unread(tmp_path: Path) -> None:
+    # A real 300 MB file, sparse on disk: the chunk is over the cap and never read.
+    size = 300 * 1024 * 1024
+    chunks = split_png(plain_png())
+    path = tmp_path / "huge.png"
+    with path.open("wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n" + chunks[0])
+        handle.write(struct.pack(">I", size) + b"tEXt" + b"parameters\x00")
+        handle.seek(size - len(b"parameters\x00"), 1)
+        handle.write(b"\x00\x00\x00\x00")  # CRC (unchecked)
+        handle.write(b"".join(chunks[1:]))
+    verdict = detect_file(path, sidecar=False)
+    assert verdict.ai_class == "none"
+    assert any("over the" in problem and "cap" in problem for problem in verdict.problems)
+
+
+def test_zlib_bomb_ztxt_through_detect_file() -> None:
+    compressor = zlib.compressobj(9)
+    zeros = b"\x00" * (1024 * 1024)
+    body = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()
+    ai_class, problems = _detect(png_with_chunks([png_chunk(b"zTXt", b"x\x00\x00" + body)]))
+    assert ai_class == "none"
+    assert any("inflates to more than" in problem for problem in problems)
+
+
+def test_billion_laughs_xmp_in_jpeg() -> None:
+    packet = (
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>' + xmp_packet(creator_tool="&b;")
+    )
+    ai_class, problems = _detect(jpeg(xmp=packet))
+    assert ai_class == "none"
+    assert any("hostile XML" in problem for problem in problems)
+
+
+def test_garbage_jumbf_in_jpeg_app11() -> None:
+    segment = b"JP\x00\x01\x00\x00\x00\x01\x00\x00\x00\x20jumb\x00\x00\x00\x10jumdc2pa" + b"x" * 64
+    data = jpeg()
+    data = data[:2] + b"\xff\xeb" + struct.pack(">H", len(segment) + 2) + segment + data[2:]
+    ai_class, problems = _detect(data)
+    assert ai_class == "none"
+    assert any(problem.startswith("C2PA (JPEG APP11 JUMBF)") for problem in problems)
+
+
+def test_garbage_png_cabx_chunk() -> None:
+    data = png_with_chunks([png_chunk(b"caBX", b"\x00\x00\x00\x20jumbjunkc2pa" * 4)])
+    ai_class, problems = _detect(data)
+    assert ai_class == "none"
+    assert any(problem.startswith("C2PA (PNG caBX)") for problem in problems)
+
+
+def test_garbage_exif_ifd_is_a_problem() -> None:
+    exif = b"Exif\x00\x00II*\x00\xff\xff\x00\x00"  # IFD offset far outside the block
+    data = jpeg()
+    app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    ai_class, problems = _detect(data[:2] + app1 + data[2:])
+    assert ai_class == "none"
+    assert any("outside the block" in problem for problem in problems)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    verdict = detect_file(path)
+    assert verdict.ai_class == "none"
+    assert verdict.media_type == "application/octet-stream"
+    assert verdict.problems == ("file is empty",)
+
+
+def test_directory_is_a_read_error(tmp_path: Path) -> None:
+    with pytest.raises(ReadError, match="cannot be read"):
+        detect_file(tmp_path)
+
+
+def test_missing_file_is_a_read_error(tmp_path: Path) -> None:
+    with pytest.raises(ReadError) as caught:
+        detect_file(tmp_path / "gone.png")
+    assert caught.value.path == tmp_path / "gone.png"

@@ -1,0 +1,43 @@
+"""Reading files once each, in worker processes: results, failures, big files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provenance.hashing import hash_file
+from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_file
+from tests.media import write_a1111_png, write_plain_png
+
+
+def test_pool_reads_every_file_once_and_matches_inline(tmp_path: Path) -> None:
+    paths = [
+        str(write_a1111_png(tmp_path / f"ai_{n}.png", color=f"#{n:02x}0000")) for n in range(12)
+    ]
+    paths += [
+        str(write_plain_png(tmp_path / f"plain_{n}.png", color=f"#00{n:02x}00")) for n in range(12)
+    ]
+    with FileReader(ReadOptions(), workers=2) as reader:
+        pooled = {r.path: r for r in reader.read_many(paths)}
+    assert set(pooled) == set(paths)
+    for path in paths:
+        result = pooled[path]
+        assert isinstance(result, FileFacts)
+        assert result.content_hash == hash_file(Path(path))
+        assert result.verdict.ai_class == ("ai" if "/ai_" in path else "none")
+
+
+def test_file_deleted_before_reading_is_a_failure(tmp_path: Path) -> None:
+    result = read_file(str(tmp_path / "gone.png"), ReadOptions())
+    assert isinstance(result, Failure)
+    assert "vanished" in result.reason or "cannot" in result.reason
+
+
+def test_big_file_is_hashed_in_chunks_and_still_detected(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import provenance.reader as reader_module
+
+    monkeypatch.setattr(reader_module, "WHOLE_READ_LIMIT", 100)
+    path = write_a1111_png(tmp_path / "big.png")
+    result = read_file(str(path), ReadOptions())
+    assert isinstance(result, FileFacts)
+    assert result.content_hash == hash_file(path)
+    assert result.verdict.ai_class == "ai"
