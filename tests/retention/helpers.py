@@ -99,3 +99,21 @@ def reload(catalog: Catalog, asset_id: int | None) -> Asset:
 
 def root_settings(root: Path) -> RootSettings:
     return RootSettings(path=root)
+
+
+def write_config(tmp_path: Path, root: Path, catalog: Catalog, **retention: Any) -> Path:
+    """A config file naming the root and the catalog under test, for CLI and subprocess runs."""
+    import json
+
+    retention.setdefault("policies", [PURGE_POLICY])
+    lines = [f"state_dir = {json.dumps(str(tmp_path / 'state'))}",
+             "[catalog]", f"url = {json.dumps(catalog.url)}",
+             "[[roots]]", f"path = {json.dumps(str(root))}", "[retention]"]
+    policies = retention.pop("policies")
+    lines += [f"{key} = {json.dumps(value)}" for key, value in retention.items()]
+    for policy in policies:
+        lines.append("[[retention.policies]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in policy.items()]
+    path = tmp_path / "provenance.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
