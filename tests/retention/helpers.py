@@ -38,11 +38,13 @@ def root(tmp_path: Path) -> Path:
 def retention_settings(tmp_path: Path, root: Path, **retention: Any) -> Settings:
     """Settings with one root and a [retention] section (``policies`` default: purge after 30d)."""
     retention.setdefault("policies", [PURGE_POLICY])
-    return settings_from_mapping({
-        "state_dir": str(tmp_path / "state"),
-        "roots": [{"path": str(root)}],
-        "retention": retention,
-    })
+    return settings_from_mapping(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "roots": [{"path": str(root)}],
+            "retention": retention,
+        }
+    )
 
 
 @pytest.fixture
@@ -60,19 +62,36 @@ def write_file(path: Path, content: bytes | None = None) -> Path:
 def make_asset(catalog: Catalog, root: Path) -> MakeAsset:
     """Write a real file under the root and record it as an AI asset; return the asset."""
 
-    def make(relative: str, *, status: str = "temporary", first_seen: datetime = T0,
-             ai_class: str = "ai", content: bytes | None = None, sidecar: bool = False,
-             **fields: Any) -> Asset:
+    def make(
+        relative: str,
+        *,
+        status: str = "temporary",
+        first_seen: datetime = T0,
+        ai_class: str = "ai",
+        content: bytes | None = None,
+        sidecar: bool = False,
+        **fields: Any,
+    ) -> Asset:
         path = write_file(root / relative, content)
         if sidecar:
             write_file(path.with_name(path.name + ".xmp"), b"<x:xmpmeta/>")
         stat = path.stat()
         asset = Asset(
-            uid=str(uuid.uuid4()), path=str(path), root=str(root), size=stat.st_size,
-            mtime_ns=stat.st_mtime_ns, inode=stat.st_ino, device=stat.st_dev,
-            content_hash=hash_file(path), ai_class=ai_class, generator="ComfyUI",
-            family="comfyui", status=status if ai_class != "none" else "not-ai",
-            first_seen=first_seen, last_seen=first_seen, **fields,
+            uid=str(uuid.uuid4()),
+            path=str(path),
+            root=str(root),
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            inode=stat.st_ino,
+            device=stat.st_dev,
+            content_hash=hash_file(path),
+            ai_class=ai_class,
+            generator="ComfyUI",
+            family="comfyui",
+            status=status if ai_class != "none" else "not-ai",
+            first_seen=first_seen,
+            last_seen=first_seen,
+            **fields,
         )
         with catalog.write() as tx:
             tx.add(asset)
@@ -106,9 +125,14 @@ def write_config(tmp_path: Path, root: Path, catalog: Catalog, **retention: Any)
     import json
 
     retention.setdefault("policies", [PURGE_POLICY])
-    lines = [f"state_dir = {json.dumps(str(tmp_path / 'state'))}",
-             "[catalog]", f"url = {json.dumps(catalog.url)}",
-             "[[roots]]", f"path = {json.dumps(str(root))}", "[retention]"]
+    lines = [
+        f"state_dir = {json.dumps(str(tmp_path / 'state'))}",
+        "[catalog]",
+        f"url = {json.dumps(catalog.url)}",
+        "[[roots]]",
+        f"path = {json.dumps(str(root))}",
+        "[retention]",
+    ]
     policies = retention.pop("policies")
     lines += [f"{key} = {json.dumps(value)}" for key, value in retention.items()]
     for policy in policies:

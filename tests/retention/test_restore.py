@@ -27,10 +27,16 @@ def test_restore_puts_file_and_sidecar_back_and_flags_again(
     catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings
 ) -> None:
     asset = quarantined(catalog, make_asset, settings_purge)
-    assert restore(catalog, settings_purge, asset.id, ACTOR, T0 + 41 * DAY) == f"restored {asset.path}"  # type: ignore[arg-type]
+    assert (
+        restore(catalog, settings_purge, asset.id, ACTOR, T0 + 41 * DAY) == f"restored {asset.path}"
+    )  # type: ignore[arg-type]
     back = reload(catalog, asset.id)
     assert (back.status, back.flagged_at, back.quarantine_path, back.present) == (
-        "flagged", T0 + 41 * DAY, None, True)
+        "flagged",
+        T0 + 41 * DAY,
+        None,
+        True,
+    )
     assert Path(asset.path).read_bytes() == b"bytes of a.png"
     assert Path(asset.path + ".xmp").is_file()
     assert not (root / ".provenance-quarantine" / "shots" / "a.png").exists()
@@ -51,14 +57,21 @@ def test_restore_never_overwrites_a_file_now_at_the_path(
 
 
 def test_restore_command_dry_run_and_errors(
-    catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings,
-    runner: CliRunner, tmp_path: Path,
+    catalog: Catalog,
+    make_asset: MakeAsset,
+    root: Path,
+    settings_purge: Settings,
+    runner: CliRunner,
+    tmp_path: Path,
 ) -> None:
     asset = quarantined(catalog, make_asset, settings_purge)
     config = write_config(tmp_path, root, catalog)
     result = runner.invoke(cli, ["--config", str(config), "restore", asset.path, "--dry-run"])
-    assert (result.exit_code, result.stdout) == (0, f"dry run: would restore {asset.path} (from "
-                                                    f"{root / '.provenance-quarantine/shots/a.png'})\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"dry run: would restore {asset.path} (from "
+        f"{root / '.provenance-quarantine/shots/a.png'})\n",
+    )
     assert reload(catalog, asset.id).status == "quarantined"
     result = runner.invoke(cli, ["--config", str(config), "restore", asset.uid])
     assert (result.exit_code, result.stdout) == (0, f"restored {asset.path}\n")

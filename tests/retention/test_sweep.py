@@ -37,7 +37,11 @@ def test_default_policy_flags_and_never_moves_a_byte(
     assert status_of(catalog, asset.id) == "expiring"
     run(catalog, settings, 30)
     flagged = reload(catalog, asset.id)
-    assert (flagged.status, flagged.policy, flagged.deadline) == ("flagged", "default", T0 + 30 * DAY)
+    assert (flagged.status, flagged.policy, flagged.deadline) == (
+        "flagged",
+        "default",
+        T0 + 30 * DAY,
+    )
     assert status_of(catalog, keep.id) == "temporary"
     report = run(catalog, settings, 400)
     assert [(s.path, s.action) for s in report.plan.steps] == [(keep.path, "flag")]
@@ -75,7 +79,11 @@ def test_full_lifecycle_quarantines_then_purges_and_keeps_the_record(
     receipt = events[-1].after["receipt"]
     assert receipt["path"] == str(root / "concepts" / "castle.png")
     assert receipt["content_hash"] == asset.content_hash
-    assert (receipt["size"], receipt["rule"], receipt["by"]) == (asset.size, "purge30", "tester@host1")
+    assert (receipt["size"], receipt["rule"], receipt["by"]) == (
+        asset.size,
+        "purge30",
+        "tester@host1",
+    )
 
 
 @pytest.mark.parametrize("status", ["cleared", "held"])
@@ -140,8 +148,9 @@ def test_offline_root_is_left_alone(
     catalog: Catalog, make_asset: MakeAsset, root: Path, tmp_path: Path
 ) -> None:
     settings = retention_settings(tmp_path, root)
-    settings = settings.model_copy(update={"roots": [settings.roots[0].model_copy(
-        update={"marker": ".mounted"})]})
+    settings = settings.model_copy(
+        update={"roots": [settings.roots[0].model_copy(update={"marker": ".mounted"})]}
+    )
     asset = make_asset("a.png")
     report = run(catalog, settings, 100)
     assert report.plan.steps == []
@@ -164,8 +173,11 @@ def test_more_than_max_actions_is_refused_unless_forced(
     settings = retention_settings(tmp_path, root, max_actions_per_run=2)
     assets = [make_asset(f"f{i}.png", status="flagged", flagged_at=T0 + 30 * DAY) for i in range(3)]
     make_asset("young.png", first_seen=T0 + 500 * DAY)
-    with pytest.raises(PurgeError, match=r"would quarantine or purge 3 files, more than "
-                       r"retention.max_actions_per_run \(2\); nothing was done"):
+    with pytest.raises(
+        PurgeError,
+        match=r"would quarantine or purge 3 files, more than "
+        r"retention.max_actions_per_run \(2\); nothing was done",
+    ):
         run(catalog, settings, 40)
     assert {status_of(catalog, a.id) for a in assets} == {"flagged"}
     run(catalog, settings, 40, force=True)
@@ -192,7 +204,9 @@ def test_dry_run_lists_every_file_and_changes_nothing(
     make_asset("c.png", first_seen=T0 + 500 * DAY)
     report = run(catalog, settings_purge, 40, dry_run=True)
     assert [(s.path, s.action, s.rule) for s in report.plan.steps] == [
-        (str(root / "a.png"), "quarantine", "purge30"), (str(root / "b.png"), "flag", "purge30")]
+        (str(root / "a.png"), "quarantine", "purge30"),
+        (str(root / "b.png"), "flag", "purge30"),
+    ]
     assert report.results == []
     assert (status_of(catalog, flagged.id), status_of(catalog, due.id)) == ("flagged", "temporary")
     with catalog.read() as tx:
@@ -207,7 +221,10 @@ def test_as_of_forecasts_every_step_and_implies_dry_run(
     report = sweep(catalog, settings_purge, ACTOR, T0, as_of=T0 + 60 * DAY)
     assert report.dry_run
     assert [(s.action, s.due) for s in report.plan.steps] == [
-        ("flag", T0 + 30 * DAY), ("quarantine", T0 + 37 * DAY), ("purge", T0 + 51 * DAY)]
+        ("flag", T0 + 30 * DAY),
+        ("quarantine", T0 + 37 * DAY),
+        ("purge", T0 + 51 * DAY),
+    ]
     assert status_of(catalog, asset.id) == "temporary"
 
 
