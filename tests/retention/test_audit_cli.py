@@ -51,12 +51,13 @@ def test_intact_chain_verifies(
         ),
         (
             "DELETE FROM events WHERE id = 3",
-            "audit chain broken at event 4: does not follow the event before it (row inserted or deleted)",
+            "audit chain broken at event 4: does not follow the event before it "
+            "(row inserted or deleted)",
         ),
         (
-            'INSERT INTO events (id, asset_id, at, "user", host, action, path, reason, before, after, '
-            "prev_hash, hash) SELECT 99, NULL, at, 'mallory', 'h', 'purged', NULL, 'forged', '{}', '{}', "
-            "hash, 'f0rged' FROM events WHERE id = 5",
+            'INSERT INTO events (id, asset_id, at, "user", host, action, path, reason, before, '
+            "after, prev_hash, hash) SELECT 99, NULL, at, 'mallory', 'h', 'purged', NULL, "
+            "'forged', '{}', '{}', hash, 'f0rged' FROM events WHERE id = 5",
             "audit chain broken at event 99: its content does not match its hash (row edited)",
         ),
     ],

@@ -10,7 +10,7 @@ from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
 from provenance.retention import sweep
-from tests.retention.helpers import DAY, T0, ACTOR, MakeAsset, reload, status_of, write_config
+from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, reload, status_of, write_config
 
 
 def test_hold_on_a_folder_covers_everything_under_it(
