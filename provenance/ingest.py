@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from provenance.audit import Actor
@@ -22,6 +22,7 @@ from provenance.detect import Verdict
 from provenance.errors import ProvenanceError
 from provenance.hashing import hash_file
 from provenance.reader import Failure, FileFacts, FileReader
+from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import (
     TagRecord,
     can_embed,
@@ -75,6 +76,9 @@ class IngestContext:
     embed_formats: tuple[str, ...] = ()
     batch_size: int = 500
     dry_run: bool = False
+    #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
+    rules: tuple[Rule, ...] = ()
+    milestones: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
 
 
 def initial_status(verdict_class: str) -> str:
@@ -321,6 +325,7 @@ class Ingest:
             asset.first_seen = min(tag.first_seen, now)
             asset.status, asset.deadline = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
+        self._schedule(asset)
         tx.add(asset)
         tx.flush()
         assert asset.id is not None
@@ -342,6 +347,17 @@ class Ingest:
             log.info("%s %s: %s", action, facts.path, reason)
         return asset
 
+    def _schedule(self, asset: Asset) -> None:
+        """Give a new temporary AI asset the deadline and policy of the first matching rule."""
+        if asset.status != "temporary" or asset.deadline is not None or not self.context.rules:
+            return
+        relative = Path(asset.path).relative_to(asset.root).as_posix()
+        facts = AssetFacts(path=relative, ai_class=asset.ai_class, status=asset.status,
+                           first_seen=asset.first_seen, created_at=asset.created_at,
+                           generator=asset.generator, family=asset.family)
+        milestones = self.context.milestones.get(asset.root, {})
+        asset.deadline, asset.policy = schedule(facts, self.context.rules, milestones)
+
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
         was_present = asset.present
@@ -358,6 +374,7 @@ class Ingest:
         asset.content_hash = facts.content_hash
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
+            self._schedule(asset)
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None

@@ -171,6 +171,16 @@ def deadline_for(facts: AssetFacts, rule: Rule, milestones: Mapping[str, date]) 
     return start + rule.expire_after
 
 
+def schedule(
+    facts: AssetFacts, rules: Sequence[Rule], milestones: Mapping[str, date]
+) -> tuple[datetime | None, str | None]:
+    """Return (deadline, rule name) for a new AI asset; (None, None) when no rule applies."""
+    rule = match_rule(facts, rules)
+    if rule is None:
+        return None, None
+    return deadline_for(facts, rule, milestones), rule.name
+
+
 def _keep(
     facts: AssetFacts, reason: str, rule: Rule | None = None, deadline: datetime | None = None
 ) -> Decision:
@@ -214,16 +224,16 @@ def decide(
     if _RANK[target] <= _RANK[facts.status]:
         return _keep(facts, f"deadline {_stamp(deadline)}", rule, deadline)
     action: Action = "warn" if target == "expiring" else "flag"
-    return Decision(action, target, deadline, rule.name, f"{rule.name}: {why}", due)
+    return Decision(action, target, deadline, rule.name, why, due)
 
 
 def _decide_flagged(facts: AssetFacts, rule: Rule, deadline: datetime, now: datetime) -> Decision:
     if rule.action != "purge":
-        return _keep(facts, f"{rule.name}: flag only; a person decides", rule, deadline)
+        return _keep(facts, "flag only; a person decides", rule, deadline)
     due = max(deadline, facts.flagged_at or deadline) + rule.grace
     if now < due:
-        return _keep(facts, f"{rule.name}: quarantine due {_stamp(due)}", rule, deadline)
-    reason = f"{rule.name}: flagged and not cleared within {rule.grace.days}d grace"
+        return _keep(facts, f"quarantine due {_stamp(due)}", rule, deadline)
+    reason = f"flagged and not cleared within {rule.grace.days}d grace"
     return Decision("quarantine", "quarantined", deadline, rule.name, reason, due)
 
 
@@ -231,14 +241,14 @@ def _decide_quarantined(
     facts: AssetFacts, rule: Rule, deadline: datetime, now: datetime
 ) -> Decision:
     if rule.action != "purge":
-        reason = f"{rule.name}: flag only now; kept in quarantine (provenance restore puts it back)"
+        reason = "flag only now; kept in quarantine (provenance restore puts it back)"
         return _keep(facts, reason, rule, deadline)
     if facts.quarantined_at is None:
         return _keep(facts, "quarantine time unknown: kept", rule, deadline)
     due = facts.quarantined_at + rule.quarantine_for
     if now < due:
-        return _keep(facts, f"{rule.name}: purge due {_stamp(due)}", rule, deadline)
-    reason = f"{rule.name}: in quarantine {rule.quarantine_for.days}d and not restored"
+        return _keep(facts, f"purge due {_stamp(due)}", rule, deadline)
+    reason = f"in quarantine {rule.quarantine_for.days}d and not restored"
     return Decision("purge", "purged", deadline, rule.name, reason, due)
 
 
@@ -291,4 +301,5 @@ __all__ = [
     "milestones_for",
     "path_matches",
     "rules_from_settings",
+    "schedule",
 ]

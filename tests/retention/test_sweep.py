@@ -250,3 +250,53 @@ def test_held_folder_holds_files_that_arrive_later(
     make_asset("other.png", first_seen=T0 + 500 * DAY)
     run(catalog, settings_purge, 45)
     assert status_of(catalog, later.id) == "held"
+
+
+def test_scan_gives_new_ai_assets_a_deadline_and_sweep_retires_them(
+    catalog: Catalog, root: Path, tmp_path: Path
+) -> None:
+    """End to end on real images: scan -> deadline at ingest -> flag -> quarantine -> purge."""
+    from provenance.scan import scan
+    from tests.media import write_a1111_png, write_plain_png
+
+    write_a1111_png(root / "concepts" / "castle.png")
+    write_a1111_png(root / "concepts" / "keep" / "tower.png", color="blue")
+    write_plain_png(root / "plates" / "plate.png")
+    settings = retention_settings(
+        tmp_path,
+        root,
+        policies=[
+            {
+                "name": "concepts",
+                "paths": ["concepts/*.png"],
+                "action": "purge",
+                "expire_after": "10d",
+            },
+        ],
+    )
+    scan(settings, catalog, ACTOR, T0)
+    with catalog.read() as tx:
+        castle = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+        tower = tx.asset_by_path(str(root / "concepts" / "keep" / "tower.png"))
+        plate = tx.asset_by_path(str(root / "plates" / "plate.png"))
+    assert castle is not None and tower is not None and plate is not None
+    assert (castle.status, castle.deadline, castle.policy) == (
+        "temporary",
+        T0 + 10 * DAY,
+        "concepts",
+    )
+    assert (tower.deadline, plate.status) == (None, "not-ai")
+    for days in (10, 17):
+        run(catalog, settings, days)
+    scan(settings, catalog, ACTOR, T0 + 18 * DAY)  # the quarantined file is not "missing"
+    assert status_of(catalog, castle.id) == "quarantined"
+    run(catalog, settings, 31)
+    assert status_of(catalog, castle.id) == "purged"
+    assert not (root / "concepts" / "castle.png").exists()
+    assert not (root / "concepts" / "castle.png.xmp").exists()
+    assert (root / "concepts" / "keep" / "tower.png").is_file()
+    assert status_of(catalog, tower.id) == "temporary"
+    # a re-scan does not resurrect or re-index what was purged, nor walk the quarantine folder
+    result = scan(settings, catalog, ACTOR, T0 + 32 * DAY)
+    assert result.counts.indexed == 0
+    assert status_of(catalog, castle.id) == "purged"
