@@ -1,10 +1,11 @@
 """The one path from "these files exist" to "the catalog knows them", for scan, watch and rebuild.
 
-``ingest_paths`` takes files that are new or changed, reads them (reader.py), and records
+``Ingest.ingest`` takes files that are new or changed, reads them (reader.py), and records
 each in the catalog in short batched transactions: a new asset, a modified one, a move or
-rename (same content, path gone: the record follows the file), or a copy (same content,
-original still there: a new record linked to its source). Files that vanished are marked
-missing, never while their root is offline. Tags are written after each batch commits.
+rename (same content, old path gone: the record follows the file), or a copy (same content,
+original still there: a new record linked to its source). Plain new assets, the bulk of a
+first scan, are inserted a batch at a time. Files that vanished are marked missing, never
+while their root is offline. Tags are written after each batch commits.
 """
 
 from __future__ import annotations
@@ -15,22 +16,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog, SignalRow, Tx
+from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.detect import Verdict
-from provenance.errors import ProvenanceError
-from provenance.hashing import hash_file
 from provenance.reader import Failure, FileFacts, FileReader
 from provenance.retention.policy import AssetFacts, Rule, schedule
-from provenance.tagging import (
-    TagRecord,
-    can_embed,
-    digital_source_type_for,
-    embed_xmp,
-    read_tag,
-    write_sidecar,
-)
+from provenance.tagging import TagRecord
+from provenance.tags import TagOptions, read_existing_tag, write_tags
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +64,7 @@ class IngestContext:
     catalog: Catalog
     actor: Actor
     now: datetime
-    tag_sidecars: bool = True
-    sidecar_pattern: str = "{name}.xmp"
-    #: Formats opted in to embedded XMP ("jpeg", "png").
-    embed_formats: tuple[str, ...] = ()
+    tags: TagOptions = field(default_factory=TagOptions)
     batch_size: int = 500
     dry_run: bool = False
     #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
@@ -86,24 +77,56 @@ def initial_status(verdict_class: str) -> str:
     return "not-ai" if verdict_class == "none" else "temporary"
 
 
-def signal_rows(verdict: Verdict, now: datetime) -> list[SignalRow]:
+def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[str, Any]]:
+    """Return the signal rows of a verdict as column values."""
     return [
-        SignalRow(
-            asset_id=0,
-            kind=s.kind,
-            ai_class=s.ai_class,
-            generator=s.generator,
-            family=s.family,
-            model=s.model,
-            prompt=s.prompt,
-            parameters=dict(s.parameters),
-            confidence=s.confidence,
-            source=s.source,
-            detail=dict(s.detail),
-            found_at=now,
-        )
+        {
+            "asset_id": asset_id,
+            "kind": s.kind,
+            "ai_class": s.ai_class,
+            "generator": s.generator,
+            "family": s.family,
+            "model": s.model,
+            "prompt": s.prompt,
+            "parameters": dict(s.parameters),
+            "confidence": s.confidence,
+            "source": s.source,
+            "detail": dict(s.detail),
+            "found_at": now,
+        }
         for s in verdict.signals
     ]
+
+
+def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, Any]:
+    """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
+    verdict = facts.verdict
+    return {
+        "uid": uid,
+        "path": facts.path,
+        "root": root,
+        "size": facts.size,
+        "mtime_ns": facts.mtime_ns,
+        "inode": facts.inode,
+        "device": facts.device,
+        "content_hash": facts.content_hash,
+        "media_type": verdict.media_type,
+        "ai_class": verdict.ai_class,
+        "generator": verdict.generator,
+        "family": verdict.family,
+        "model": verdict.model,
+        "prompt": verdict.prompt,
+        "confidence": verdict.confidence,
+        "status": initial_status(verdict.ai_class),
+        "deadline": None,
+        "policy": None,
+        "first_seen": now,
+        "last_seen": now,
+        "created_at": None,
+        "source_asset_id": None,
+        "present": True,
+        "missing_since": None,
+    }
 
 
 def _apply_verdict(asset: Asset, verdict: Verdict) -> None:
@@ -128,20 +151,41 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
     asset.missing_since = None
 
 
-def tag_record(asset: Asset) -> TagRecord:
-    """Return the portable copy of an AI asset's record, as written beside the file."""
-    return TagRecord(
-        asset_uid=asset.uid,
-        ai_class=asset.ai_class,
-        status=asset.status,
-        content_hash=asset.content_hash or "",
-        first_seen=asset.first_seen,
-        deadline=asset.deadline,
-        generator=asset.generator,
-        model=asset.model,
-        digital_source_type=digital_source_type_for(asset.ai_class),
-        signals=(),
-    )
+_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "confidence")
+
+
+def _inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
+    """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
+    for name in _INHERITED:
+        copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
+    copy["status"] = initial_status(copy["ai_class"])
+
+
+@dataclass
+class _Batch:
+    """New assets of one transaction, inserted together with their signals and events."""
+
+    rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
+    by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
+        """Insert what is pending; return the AI assets among it (their tags are due)."""
+        if not self.rows:
+            return []
+        tx.insert_assets([row for row, _, _, _ in self.rows])
+        signals: list[dict[str, Any]] = []
+        events: list[EventSpec] = []
+        ai: list[Asset] = []
+        for row, verdict, action, reason in self.rows:
+            signals.extend(signal_values(row["id"], verdict, now))
+            after = {"status": row["status"], "ai_class": row["ai_class"]}
+            events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
+            if row["ai_class"] != "none":
+                ai.append(Asset(**row))
+        tx.insert_signals(signals)
+        tx.record_many(actor, now, events)
+        self.rows.clear()
+        return ai
 
 
 class Ingest:
@@ -160,10 +204,14 @@ class Ingest:
         count: int | None = None,
         vanished: set[str] | None = None,
         progress: ProgressCallback | None = None,
-        adopt_tags: bool = True,
+        rebuild: bool = False,
     ) -> None:
-        """Read ``paths`` and record each; ``vanished`` holds paths gone since the last look
-        (a new file with the same content as one of them is that file, moved)."""
+        """Read ``paths`` and record each.
+
+        ``vanished`` holds paths gone since the last look: a new file with the same content
+        as one of them is that file, moved. With ``rebuild`` every new file's tag is read
+        (sidecar or embedded) so a lost record comes back with its id and history dates.
+        """
         batch: list[FileFacts] = []
         for result in reader.read_many(paths, count):
             if progress is not None:
@@ -175,100 +223,74 @@ class Ingest:
                 log.warning("%s: %s", result.path, problem)
             batch.append(result)
             if len(batch) >= self.context.batch_size:
-                self._write_batch(batch, root_of, vanished, adopt_tags)
+                self._write_batch(batch, root_of, vanished, rebuild)
                 batch = []
         if batch:
-            self._write_batch(batch, root_of, vanished, adopt_tags)
+            self._write_batch(batch, root_of, vanished, rebuild)
+
+    def _tags_of(self, batch: Sequence[FileFacts], rebuild: bool) -> dict[str, TagRecord]:
+        # Our sidecar shows up as a "sidecar" signal, so only those files (or all, on a
+        # rebuild, which also looks for embedded tags) are read again here.
+        tags: dict[str, TagRecord] = {}
+        for facts in batch:
+            if rebuild or any(s.kind == "sidecar" for s in facts.verdict.signals):
+                tag = read_existing_tag(facts.path, self.context.tags)
+                if tag is not None:
+                    tags[facts.path] = tag
+        return tags
 
     def _write_batch(
         self,
         batch: Sequence[FileFacts],
         root_of: Callable[[str], str],
         vanished: set[str] | None,
-        adopt_tags: bool,
+        rebuild: bool,
     ) -> None:
-        tags = {f.path: self._read_tag(f.path) for f in batch} if adopt_tags else {}
+        tags = self._tags_of(batch, rebuild)
         if self.context.dry_run:
-            for facts in batch:
-                self.counts.indexed += 1
-                self.counts.ai += facts.verdict.is_ai
+            self.counts.indexed += len(batch)
+            self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
-        to_tag: list[Asset] = []
+        touched: list[Asset] = []
+        pending = _Batch()
         with self.context.catalog.write() as tx:
+            existing = tx.assets_by_paths([f.path for f in batch])
+            hashes = sorted({f.content_hash for f in batch if f.path not in existing})
+            same_content = tx.assets_by_hashes(hashes)
             for facts in batch:
-                asset = self._record(tx, facts, root_of(facts.path), vanished, tags.get(facts.path))
-                if asset.is_ai:
-                    self.counts.ai += 1
-                    to_tag.append(asset)
-        if self.context.tag_sidecars:
-            for asset in to_tag:
-                self._tag(asset)
+                root = root_of(facts.path)
+                if facts.path in existing:
+                    touched.append(self._update(tx, existing[facts.path], facts, root))
+                    continue
+                known = same_content.get(facts.content_hash, [])
+                tag = tags.get(facts.path)
+                moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
+                if moved is not None:
+                    touched.append(moved)
+            touched.extend(pending.write(tx, self.context.actor, self.context.now))
+        self.counts.ai += sum(a.is_ai for a in touched)
+        self.counts.tagged += write_tags(
+            touched, self.context.tags, self.context.catalog, self.context.actor, self.context.now
+        )
 
-    def _read_tag(self, path: str) -> TagRecord | None:
-        try:
-            return read_tag(Path(path), self.context.sidecar_pattern)
-        except (ProvenanceError, OSError) as exc:
-            log.warning("ignored the tag of %s: %s", path, exc)
-            return None
-
-    def _tag(self, asset: Asset) -> None:
-        """Write the asset's tag: the sidecar, and embedded XMP where the format is opted in."""
-        path = Path(asset.path)
-        try:
-            write_sidecar(path, tag_record(asset), self.context.sidecar_pattern)
-            self.counts.tagged += 1
-            if self.context.embed_formats:
-                self._embed(asset, path)
-        except (ProvenanceError, OSError) as exc:
-            log.warning("cannot write tag for %s: %s", asset.path, exc)
-
-    def _embed(self, asset: Asset, path: Path) -> None:
-        allowed, kind = can_embed(path)
-        if not allowed or kind not in self.context.embed_formats:
-            if not allowed:
-                log.debug("not embedding into %s: %s", path, kind)
-            return
-        embed_xmp(path, tag_record(asset))
-        # The bytes changed: record the new identity so the file is not seen as modified
-        # (and, once cleared, does not lose its clearance to our own tag).
-        info = path.stat()
-        new_hash = hash_file(path)
-        with self.context.catalog.write() as tx:
-            current = tx.asset_by_path(asset.path)
-            if current is None:
-                return
-            before = {"content_hash": current.content_hash}
-            current.content_hash, current.size = new_hash, info.st_size
-            current.mtime_ns, current.inode = info.st_mtime_ns, info.st_ino
-            tx.record(
-                self.context.actor,
-                "embedded",
-                self.context.now,
-                asset=current,
-                reason="tag embedded as XMP",
-                before=before,
-                after={"content_hash": new_hash},
-            )
-
-    def _record(
+    def _record_new(
         self,
         tx: Tx,
         facts: FileFacts,
         root: str,
         vanished: set[str] | None,
         tag: TagRecord | None,
-    ) -> Asset:
+        same_content: list[Asset],
+        pending: _Batch,
+        touched: list[Asset],
+    ) -> Asset | None:
+        """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
-        asset = tx.asset_by_path(facts.path)
-        if asset is not None:
-            return self._update(tx, asset, facts, root)
-        same_content = tx.assets_by_hash(facts.content_hash)
         moved_from = next(
             (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
         )
         if moved_from is not None:
-            old_path = moved_from.path
-            was_missing = not moved_from.present
+            old_path, was_missing = moved_from.path, not moved_from.present
             _apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
@@ -282,81 +304,57 @@ class Ingest:
                 after={"path": facts.path},
             )
             self.counts.moved += 1
-            if was_missing:
-                self.counts.restored += 1
+            self.counts.restored += was_missing
+            log.info("moved %s -> %s", old_path, facts.path)
             return moved_from
-        source = next((a for a in same_content if a.present), None)
-        asset = Asset(
-            uid=tag.asset_uid
-            if tag is not None and tx.asset_by_uid(tag.asset_uid) is None
-            else str(uuid.uuid4()),
-            path=facts.path,
-            root=root,
-            size=facts.size,
-            mtime_ns=facts.mtime_ns,
-            inode=facts.inode,
-            device=facts.device,
-            content_hash=facts.content_hash,
-            first_seen=now,
-            last_seen=now,
+        if facts.content_hash in pending.by_hash:
+            # the source needs its id before a copy can link to it
+            touched.extend(pending.write(tx, actor, now))
+        source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or next(
+            (a for a in same_content if a.present), None
         )
-        _apply_verdict(asset, facts.verdict)
-        asset.status = initial_status(asset.ai_class)
-        reason = f"{facts.verdict.ai_class} ({facts.verdict.generator or 'no generator named'})"
-        action = "indexed"
+        adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
+        row = _new_row(
+            facts, root, tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()), now
+        )
+        action, reason = (
+            "indexed",
+            f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
+        )
         if source is not None:
-            asset.source_asset_id = source.id
-            if source.is_ai and not asset.is_ai:
-                # same bytes as a known AI asset: the copy is AI whatever its name or folder
-                asset.ai_class, asset.generator, asset.family = (
-                    source.ai_class,
-                    source.generator,
-                    source.family,
-                )
-                asset.model, asset.prompt, asset.confidence = (
-                    source.model,
-                    source.prompt,
-                    source.confidence,
-                )
-                asset.status = initial_status(asset.ai_class)
-            action, reason = "copied", f"copy of {source.path}"
+            source_path = source["path"] if isinstance(source, dict) else source.path
+            row["source_asset_id"] = source["id"] if isinstance(source, dict) else source.id
+            source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
+            if source_class != "none" and row["ai_class"] == "none":
+                _inherit(row, source)
+            action, reason = "copied", f"copy of {source_path}"
             self.counts.copied += 1
-        elif tag is not None and asset.uid == tag.asset_uid:
-            asset.first_seen = min(tag.first_seen, now)
-            asset.status, asset.deadline = tag.status, tag.deadline
+        elif tag is not None and adopt:
+            row["first_seen"] = min(tag.first_seen, now)
+            row["status"], row["deadline"] = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
-        self._schedule(asset)
-        tx.add(asset)
-        tx.flush()
-        assert asset.id is not None
-        tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
-        tx.record(
-            actor,
-            action,
-            now,
-            asset=asset,
-            reason=reason,
-            after={
-                "status": asset.status,
-                "ai_class": asset.ai_class,
-                "content_hash": asset.content_hash,
-            },
-        )
+        row["deadline"], row["policy"] = self._schedule(row)
+        pending.rows.append((row, facts.verdict, action, reason))
+        pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
-        if asset.is_ai:
+        if row["ai_class"] != "none":
             log.info("%s %s: %s", action, facts.path, reason)
-        return asset
+        return None
 
-    def _schedule(self, asset: Asset) -> None:
-        """Give a new temporary AI asset the deadline and policy of the first matching rule."""
-        if asset.status != "temporary" or asset.deadline is not None or not self.context.rules:
-            return
-        relative = Path(asset.path).relative_to(asset.root).as_posix()
-        facts = AssetFacts(path=relative, ai_class=asset.ai_class, status=asset.status,
-                           first_seen=asset.first_seen, created_at=asset.created_at,
-                           generator=asset.generator, family=asset.family)
-        milestones = self.context.milestones.get(asset.root, {})
-        asset.deadline, asset.policy = schedule(facts, self.context.rules, milestones)
+    def _schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+        """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
+        if values["status"] != "temporary" or values["deadline"] or not self.context.rules:
+            return values["deadline"], values["policy"]
+        facts = AssetFacts(
+            path=Path(values["path"]).relative_to(values["root"]).as_posix(),
+            ai_class=values["ai_class"],
+            status=values["status"],
+            first_seen=values["first_seen"],
+            created_at=values["created_at"],
+            generator=values["generator"],
+            family=values["family"],
+        )
+        return schedule(facts, self.context.rules, self.context.milestones.get(values["root"], {}))
 
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
@@ -374,11 +372,13 @@ class Ingest:
         asset.content_hash = facts.content_hash
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
-            self._schedule(asset)
+            asset.deadline, asset.policy = self._schedule(asset.model_dump())
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None
-        tx.replace_signals(asset.id, signal_rows(facts.verdict, now))
+        tx.replace_signals(
+            asset.id, [SignalRow(**v) for v in signal_values(asset.id, facts.verdict, now)]
+        )
         tx.record(
             actor,
             "modified",
@@ -400,14 +400,16 @@ class Ingest:
             self.counts.missing += len(pending)
             return
         for start in range(0, len(pending), self.context.batch_size):
+            chunk = pending[start : start + self.context.batch_size]
             with self.context.catalog.write() as tx:
-                for path in pending[start : start + self.context.batch_size]:
-                    asset = tx.asset_by_path(path)
-                    if asset is None or not asset.present:
+                events = []
+                for asset in tx.assets_by_paths(chunk).values():
+                    if not asset.present:
                         continue
                     asset.present, asset.missing_since = False, now
-                    tx.record(
-                        actor, "missing", now, asset=asset, reason="file no longer at its path"
+                    events.append(
+                        EventSpec("missing", asset.id, asset.path, "file no longer at its path")
                     )
-                    self.counts.missing += 1
-                    log.info("missing %s", path)
+                    log.info("missing %s", asset.path)
+                tx.record_many(actor, now, events)
+                self.counts.missing += len(events)

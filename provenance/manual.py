@@ -11,10 +11,10 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
-from provenance.ingest import Ingest, IngestContext, initial_status, tag_record
+from provenance.ingest import Ingest, IngestContext, initial_status
 from provenance.reader import FileReader
-from provenance.scan import read_options
-from provenance.tagging import write_sidecar
+from provenance.scan import read_options, tag_options
+from provenance.tags import TagOptions, write_tags
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,7 @@ def tag_files(
         if not Path(path).is_file():
             raise ProvenanceError(f"{path}: not a file")
     context = IngestContext(
-        catalog=catalog,
-        actor=actor,
-        now=now,
-        tag_sidecars=False,
-        sidecar_pattern=settings.tagging.sidecar_pattern,
-        dry_run=dry_run,
+        catalog=catalog, actor=actor, now=now, tags=TagOptions(sidecar=False), dry_run=dry_run
     )
     ingest = Ingest(context)
     with catalog.read() as tx:
@@ -110,9 +105,7 @@ def tag_files(
                 after={"ai_class": asset.ai_class, "generator": tag.tool, "status": asset.status},
             )
             tagged.append(asset)
-    if settings.tagging.sidecar:
-        for asset in tagged:
-            write_sidecar(Path(asset.path), tag_record(asset), settings.tagging.sidecar_pattern)
+    write_tags(tagged, tag_options(settings), catalog, actor, now)
     for asset in tagged:
         log.info("tagged %s as AI output of %s", asset.path, tag.tool)
     return tagged

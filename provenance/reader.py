@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 WHOLE_READ_LIMIT = 16 * 1024 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
+#: Files per task sent to a worker: one round trip per chunk instead of per file.
+CHUNK_FILES = 32
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ def _read_safely(path: str, options: ReadOptions) -> FileFacts | Failure:
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
 
 
+def _read_chunk(paths: list[str], options: ReadOptions) -> list[FileFacts | Failure]:
+    return [_read_safely(path, options) for path in paths]
+
+
 def default_workers() -> int:
     return max(
         1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -131,7 +137,11 @@ class FileReader:
     def read_many(
         self, paths: Sequence[str] | Iterable[str], count: int | None = None
     ) -> Iterator[FileFacts | Failure]:
-        """Yield one result per path, in completion order (not input order)."""
+        """Yield one result per path, in input order.
+
+        Paths go to the workers in chunks (one round trip per chunk, not per file), with a
+        bounded number of chunks in flight so memory stays flat however many paths come.
+        """
         total = (
             count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
         )
@@ -140,14 +150,20 @@ class FileReader:
                 yield _read_safely(path, self.options)
             return
         pool = self._ensure_pool()
-        window: deque[Future[FileFacts | Failure]] = deque()
-        limit = self.workers * 16
+        window: deque[Future[list[FileFacts | Failure]]] = deque()
+        limit = self.workers * 4
+        chunk: list[str] = []
         for path in paths:
-            window.append(pool.submit(_read_safely, path, self.options))
-            if len(window) >= limit:
-                yield window.popleft().result()
+            chunk.append(path)
+            if len(chunk) >= CHUNK_FILES:
+                window.append(pool.submit(_read_chunk, chunk, self.options))
+                chunk = []
+                if len(window) >= limit:
+                    yield from window.popleft().result()
+        if chunk:
+            window.append(pool.submit(_read_chunk, chunk, self.options))
         while window:
-            yield window.popleft().result()
+            yield from window.popleft().result()
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -16,6 +16,7 @@ from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.reader import FileReader, ReadOptions
 from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
+from provenance.tags import TagOptions
 from provenance.walk import FileEntry, walk_files
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ class ScanResult:
             **self.counts.as_dict(),
             "seconds": round(self.seconds, 3),
         }
+
+
+def tag_options(settings: Settings) -> TagOptions:
+    """Return how tags are written, from ``[tagging]``."""
+    tagging = settings.tagging
+    return TagOptions(tagging.sidecar, tagging.sidecar_pattern, tuple(tagging.embed))
 
 
 def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
@@ -97,9 +104,7 @@ def scan(
         catalog=catalog,
         actor=actor,
         now=now,
-        tag_sidecars=settings.tagging.sidecar,
-        sidecar_pattern=settings.tagging.sidecar_pattern,
-        embed_formats=tuple(settings.tagging.embed),
+        tags=tag_options(settings),
         batch_size=settings.scan.batch_size,
         dry_run=dry_run,
         rules=rules_from_settings(settings),
@@ -151,7 +156,7 @@ def _scan_root(
         count=len(todo),
         vanished=vanished,
         progress=progress,
-        adopt_tags=True,
+        rebuild=rebuild,
     )
     if vanished and not entries:
         log.warning(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +49,13 @@ class FileEntry:
 
 def is_ignored(name: str, patterns: Sequence[str]) -> bool:
     """Return whether a file or folder ``name`` matches one of ``patterns`` (fnmatch)."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    return _matcher(tuple(patterns))(name) is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    # one compiled alternation instead of a fnmatch call per pattern per name (hot path)
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
 
 
 def name_is_valid(name: str) -> bool:
@@ -70,7 +78,7 @@ def walk_files(
     unreadable folders, invalid names and vanished entries are reported to ``on_skip(path,
     reason)`` and skipped.
     """
-    patterns = (*ALWAYS_IGNORED, *ignore)
+    ignored = _matcher((*ALWAYS_IGNORED, *ignore))
     skip = on_skip or (lambda path, reason: None)
     stack = [str(root)]
     while stack:
@@ -85,7 +93,7 @@ def walk_files(
             skip(folder, f"cannot list folder: {exc.strerror or exc}")
             continue
         for entry in entries:
-            if is_ignored(entry.name, patterns):
+            if ignored(entry.name) is not None:
                 continue
             if not name_is_valid(entry.name):
                 skip(os.path.join(folder, entry.name), "file name is not valid UTF-8")

@@ -216,3 +216,70 @@ def test_hostile_and_odd_files_are_skipped_and_the_scan_finishes(
         paths = {a.path for a in tx.list_assets()}
     assert str(hostile / "truncated.png") in paths  # recorded, with whatever was readable
     assert not any("/outside" in p for p in paths)
+
+
+def test_folder_that_cannot_be_listed_is_skipped_with_its_reason(
+    tmp_path: Path, root: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root reads any folder, so the permission error is made where we do not own the code.
+    locked = root / "locked"
+    write_plain_png(locked / "inside.png")
+    real_scandir = os.scandir
+
+    def scandir(path: str):  # type: ignore[no-untyped-def]
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run(settings_for(tmp_path, root), catalog)
+    assert {"path": str(locked), "reason": "cannot list folder: Permission denied"} in (
+        result.counts.problems
+    )
+    assert result.counts.indexed == 3
+
+
+def test_scan_of_the_real_corpus_matches_its_manifest(tmp_path: Path, corpus: Path) -> None:
+    import csv
+
+    manifest = list(csv.DictReader((corpus / "MANIFEST.tsv").open(), delimiter="\t"))
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        roots=[RootSettings(path=corpus)],
+        tagging={"sidecar": False},  # never write into the shared corpus
+    )
+    catalog = Catalog.open(f"sqlite:///{tmp_path / 'corpus.sqlite'}")
+    result = run(settings, catalog)
+    with catalog.read() as tx:
+        found = {Path(a.path).name: a.ai_class for a in tx.list_assets()}
+    catalog.close()
+    expected = {
+        row["file"]: {"yes": "ai", "partial": "partial", "no": "none"}[row["expected_ai"]]
+        for row in manifest
+        if not row["file"].endswith(".xmp")  # sidecars are read beside files, not as assets
+    }
+    known_misses = {"edge_ai_stripped.jpg", "sd_a1111_stealth_alpha.png"}  # no metadata mark
+    wrong = {
+        name: (found.get(name), want)
+        for name, want in expected.items()
+        if name not in known_misses and found.get(name) != want
+    }
+    assert not wrong
+    assert result.counts.skipped == 0
+
+
+def test_deep_scan_finds_data_hidden_in_the_alpha_channel(tmp_path: Path, corpus: Path) -> None:
+    folder = tmp_path / "stealth"
+    folder.mkdir()
+    shutil.copy(corpus / "sd_a1111_stealth_alpha.png", folder / "frame.png")  # a copy in tmp_path
+    settings = settings_for(tmp_path, folder)
+    catalog = Catalog.open(f"sqlite:///{tmp_path / 'deep.sqlite'}")
+    run(settings, catalog)
+    with catalog.read() as tx:
+        shallow = tx.asset_by_path(str(folder / "frame.png"))
+    run(settings, catalog, NOW + timedelta(hours=1), deep=True, rebuild=True)
+    with catalog.read() as tx:
+        deep = tx.asset_by_path(str(folder / "frame.png"))
+    catalog.close()
+    assert shallow is not None and shallow.ai_class == "none"
+    assert deep is not None and (deep.ai_class, deep.family) == ("ai", "a1111")

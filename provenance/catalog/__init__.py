@@ -1,5 +1,6 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
+from provenance.catalog.engine import Catalog, redact_url
 from provenance.catalog.models import (
     STATUSES,
     Asset,
@@ -10,13 +11,14 @@ from provenance.catalog.models import (
     SignalRow,
     utcnow,
 )
-from provenance.catalog.store import Catalog, KnownFile, Tx, redact_url
+from provenance.catalog.store import EventSpec, KnownFile, Tx
 
 __all__ = [
     "STATUSES",
     "Asset",
     "Catalog",
     "Event",
+    "EventSpec",
     "Hold",
     "JournalEntry",
     "KnownFile",

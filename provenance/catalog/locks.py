@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from provenance.catalog.store import Catalog
+from provenance.catalog.engine import Catalog
 
 
 def lock_key(name: str) -> int:

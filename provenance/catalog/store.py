@@ -1,36 +1,35 @@
-"""The catalog: engine, short transactions, and every query the services need.
-
-Only this module speaks SQL. Services open ``catalog.write()`` (one short transaction; on
-SQLite ``BEGIN IMMEDIATE`` so two writers queue instead of failing) or ``catalog.read()``
-and call the methods of the ``Tx`` it yields.
-"""
+"""Every query the services need, as methods of ``Tx`` (one transaction; see engine.py)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func, or_, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session, col, create_engine
+from sqlalchemy import func, insert, or_, select, text
+from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash
-from provenance.catalog.migrations import migrate
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
-from provenance.errors import CatalogError
 
 log = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock that serializes appends to the audit chain.
 AUDIT_LOCK_KEY = 0x70726F76  # "prov"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One audit event to append: what happened to which asset, and why."""
+
+    action: str
+    asset_id: int | None = None
+    path: str | None = None
+    reason: str = ""
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,124 +41,6 @@ class KnownFile:
     mtime_ns: int
     inode: int
     present: bool
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced, for logs."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split(":", 1)[0] + "://..."
-
-
-def _sqlite_engine(url: str) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        poolclass=NullPool if path in ("", ":memory:") else None,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
-
-
-class Catalog:
-    """The source of truth: owns the engine; hands out short transactions."""
-
-    def __init__(self, engine: Engine, url: str) -> None:
-        self.engine = engine
-        self.url = url
-
-    @classmethod
-    def open(cls, url: str) -> Catalog:
-        """Open (creating or upgrading) the catalog at ``url``.
-
-        Raises CatalogError with the URL (password hidden) when it cannot be opened.
-        """
-        try:
-            if url.startswith("sqlite"):
-                engine = _sqlite_engine(url)
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
-            catalog = cls(engine, url)
-            with catalog._connection(write=True) as conn, conn.begin():
-                migrate(conn)
-        except (SQLAlchemyError, OSError) as exc:
-            raise CatalogError(
-                f"cannot open catalog {redact_url(url)}: {_first_line(exc)}"
-            ) from exc
-        except ModuleNotFoundError as exc:
-            raise CatalogError(
-                f"cannot open catalog {redact_url(url)}: {exc.name} is not installed "
-                "(pip install 'provenance[postgres]')"
-            ) from exc
-        return catalog
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _connection(self, *, write: bool) -> Iterator[Any]:
-        with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
-            yield conn
-
-    @contextmanager
-    def write(self, retries: int = 5) -> Iterator[Tx]:
-        """Yield a Tx in one write transaction, committed on exit, rolled back on error."""
-        attempt = 0
-        while True:
-            try:
-                with self._connection(write=True) as conn, Session(bind=conn) as session:
-                    tx = Tx(session, self.dialect)
-                    yield tx
-                    session.commit()
-                return
-            except OperationalError as exc:
-                # "database is locked" after the busy timeout; the transaction has not started
-                attempt += 1
-                if attempt > retries or "locked" not in str(exc):
-                    raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
-                log.warning("catalog busy, retrying (%d/%d)", attempt, retries)
-                time.sleep(0.2 * attempt)
-            except DBAPIError as exc:
-                raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
-
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        """Yield a Tx for reading; nothing it does is committed."""
-        with self._connection(write=False) as conn, Session(bind=conn) as session:
-            yield Tx(session, self.dialect)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 class Tx:
@@ -184,6 +65,42 @@ class Tx:
     def assets_by_hash(self, content_hash: str) -> list[Asset]:
         query = select(Asset).where(col(Asset.content_hash) == content_hash).order_by(col(Asset.id))
         return list(self.session.execute(query).scalars())
+
+    def assets_by_paths(self, paths: Sequence[str]) -> dict[str, Asset]:
+        """Return path -> asset for those of ``paths`` the catalog knows (one query a chunk)."""
+        found: dict[str, Asset] = {}
+        for start in range(0, len(paths), 500):
+            query = select(Asset).where(col(Asset.path).in_(paths[start : start + 500]))
+            found.update((a.path, a) for a in self.session.execute(query).scalars())
+        return found
+
+    def assets_by_hashes(self, hashes: Sequence[str]) -> dict[str, list[Asset]]:
+        """Return content hash -> assets with that content, oldest first."""
+        found: dict[str, list[Asset]] = {}
+        for start in range(0, len(hashes), 500):
+            query = (
+                select(Asset)
+                .where(col(Asset.content_hash).in_(hashes[start : start + 500]))
+                .order_by(col(Asset.id))
+            )
+            for asset in self.session.execute(query).scalars():
+                found.setdefault(asset.content_hash or "", []).append(asset)
+        return found
+
+    def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
+        if not rows:
+            return
+        table = Asset.__table__  # type: ignore[attr-defined]
+        result = self.session.execute(insert(table).returning(table.c.id, table.c.uid), rows)
+        ids = {uid: asset_id for asset_id, uid in result}
+        for row in rows:
+            row["id"] = ids[row["uid"]]
+
+    def insert_signals(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert signal rows (every column but ``id``) in one statement."""
+        if rows:
+            self.session.execute(insert(SignalRow.__table__), rows)  # type: ignore[attr-defined]
 
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
@@ -292,31 +209,53 @@ class Tx:
         reason: str = "",
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
-    ) -> Event:
+    ) -> None:
         """Append one audit event, chained to the last one (serialized across writers)."""
         if asset is not None and asset.id is None:
             self.session.flush()
+        self.record_many(
+            actor,
+            at,
+            [
+                EventSpec(
+                    action=action,
+                    asset_id=asset.id if asset is not None else None,
+                    path=path if path is not None else (asset.path if asset is not None else None),
+                    reason=reason,
+                    before=dict(before or {}),
+                    after=dict(after or {}),
+                )
+            ],
+        )
+
+    def record_many(self, actor: Actor, at: datetime, specs: Sequence[EventSpec]) -> None:
+        """Append events in order, each chained to the one before, in one statement."""
+        if not specs:
+            return
+        self.session.flush()
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
         last = self.session.execute(
             select(col(Event.hash)).order_by(col(Event.id).desc()).limit(1)
         ).first()
         prev = last[0] if last else GENESIS
-        fields: dict[str, Any] = {
-            "asset_id": asset.id if asset is not None else None,
-            "at": at,
-            "user": actor.user,
-            "host": actor.host,
-            "action": action,
-            "path": path if path is not None else (asset.path if asset is not None else None),
-            "reason": reason,
-            "before": dict(before or {}),
-            "after": dict(after or {}),
-        }
-        row = Event(**fields, prev_hash=prev, hash=event_hash(prev, fields))
-        self.session.add(row)
-        self.session.flush()
-        return row
+        rows = []
+        for spec in specs:
+            fields: dict[str, Any] = {
+                "asset_id": spec.asset_id,
+                "at": at,
+                "user": actor.user,
+                "host": actor.host,
+                "action": spec.action,
+                "path": spec.path,
+                "reason": spec.reason,
+                "before": spec.before,
+                "after": spec.after,
+            }
+            digest = event_hash(prev, fields)
+            rows.append({**fields, "prev_hash": prev, "hash": digest})
+            prev = digest
+        self.session.execute(insert(Event.__table__), rows)  # type: ignore[attr-defined]
 
     def events_of(self, asset_id: int) -> list[Event]:
         query = select(Event).where(col(Event.asset_id) == asset_id).order_by(col(Event.id))

@@ -101,6 +101,15 @@ def render_show(record: dict[str, Any]) -> str:
     for s in record["signals"] or []:
         what = ", ".join(x for x in (s["generator"], s["model"]) if x) or "-"
         lines.append(f"  {s['kind']:<10} {s['ai_class']:<7} {what}  [{s['source']}]")
+        detail = s["detail"]
+        if detail.get("signer") or detail.get("validation_state"):
+            codes = ", ".join(detail.get("validation_codes") or [])
+            lines.append(
+                f"  {'':<10} signed by {detail.get('signer') or 'unknown'}; "
+                f"signature {detail.get('validation_state') or 'not checked'}"
+                + (f" ({codes})" if codes else "")
+                + " - validity is recorded apart from the verdict"
+            )
     if not record["signals"]:
         lines.append("  none")
     lines.append("history:")

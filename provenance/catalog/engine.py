@@ -1,0 +1,146 @@
+"""The catalog's engine: SQLite (WAL, busy timeout) or PostgreSQL, migrations, short transactions.
+
+Services open ``catalog.write()`` (one short transaction; on SQLite ``BEGIN IMMEDIATE`` so
+two writers queue instead of failing) or ``catalog.read()`` and call the methods of the
+``Tx`` (store.py) it yields.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+from provenance.catalog.migrations import migrate
+from provenance.catalog.store import Tx
+from provenance.errors import CatalogError
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced, for logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split(":", 1)[0] + "://..."
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        poolclass=NullPool if path in ("", ":memory:") else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Catalog:
+    """The source of truth: owns the engine; hands out short transactions."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str) -> Catalog:
+        """Open (creating or upgrading) the catalog at ``url``.
+
+        Raises CatalogError with the URL (password hidden) when it cannot be opened.
+        """
+        try:
+            if url.startswith("sqlite"):
+                engine = _sqlite_engine(url)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            catalog = cls(engine, url)
+            with catalog._connection(write=True) as conn, conn.begin():
+                migrate(conn)
+        except (SQLAlchemyError, OSError) as exc:
+            raise CatalogError(
+                f"cannot open catalog {redact_url(url)}: {_first_line(exc)}"
+            ) from exc
+        except ModuleNotFoundError as exc:
+            raise CatalogError(
+                f"cannot open catalog {redact_url(url)}: {exc.name} is not installed "
+                "(pip install 'provenance[postgres]')"
+            ) from exc
+        return catalog
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _connection(self, *, write: bool) -> Iterator[Any]:
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
+            yield conn
+
+    @contextmanager
+    def write(self, retries: int = 5) -> Iterator[Tx]:
+        """Yield a Tx in one write transaction, committed on exit, rolled back on error."""
+        attempt = 0
+        while True:
+            try:
+                with self._connection(write=True) as conn, Session(bind=conn) as session:
+                    tx = Tx(session, self.dialect)
+                    yield tx
+                    session.commit()
+                return
+            except OperationalError as exc:
+                # "database is locked" after the busy timeout; the transaction has not started
+                attempt += 1
+                if attempt > retries or "locked" not in str(exc):
+                    raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
+                log.warning("catalog busy, retrying (%d/%d)", attempt, retries)
+                time.sleep(0.2 * attempt)
+            except DBAPIError as exc:
+                raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """Yield a Tx for reading; nothing it does is committed."""
+        with self._connection(write=False) as conn, Session(bind=conn) as session:
+            yield Tx(session, self.dialect)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -1,0 +1,128 @@
+"""Keep each AI asset's portable tag in step with its catalog record (sidecar, opt-in embedding)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from provenance.audit import Actor
+from provenance.catalog import Asset, Catalog
+from provenance.errors import ProvenanceError
+from provenance.hashing import hash_file
+from provenance.tagging import (
+    TagRecord,
+    can_embed,
+    digital_source_type_for,
+    embed_xmp,
+    read_tag,
+    write_sidecar,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    """How tags are written: from ``[tagging]`` in the settings."""
+
+    sidecar: bool = True
+    sidecar_pattern: str = "{name}.xmp"
+    embed_formats: tuple[str, ...] = ()
+
+
+def tag_record(asset: Asset, approval_ref: str | None = None) -> TagRecord:
+    """Return the portable copy of an AI asset's record, as written beside the file."""
+    return TagRecord(
+        asset_uid=asset.uid,
+        ai_class=asset.ai_class if asset.ai_class in ("ai", "partial") else "ai",
+        status=asset.status,
+        content_hash=asset.content_hash or "",
+        first_seen=asset.first_seen,
+        deadline=asset.deadline,
+        generator=asset.generator,
+        model=asset.model,
+        digital_source_type=digital_source_type_for(
+            asset.ai_class if asset.ai_class in ("ai", "partial") else "ai"
+        ),
+        approval_ref=approval_ref,
+    )
+
+
+def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
+    """Return the tag beside (or in) ``path``; a tag that cannot be read is logged and ignored."""
+    try:
+        return read_tag(Path(path), options.sidecar_pattern)
+    except (ProvenanceError, OSError) as exc:
+        log.warning("ignored the tag of %s: %s", path, exc)
+        return None
+
+
+def _write_sidecar(asset: Asset, options: TagOptions) -> bool:
+    try:
+        write_sidecar(Path(asset.path), tag_record(asset), options.sidecar_pattern)
+    except (ProvenanceError, OSError) as exc:
+        log.warning("cannot write tag for %s: %s", asset.path, exc)
+        return False
+    return True
+
+
+def write_tags(
+    assets: Iterable[Asset], options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
+) -> int:
+    """Write the tag of every AI asset given; return how many were written.
+
+    Sidecars are written by a few threads (each write waits on fsync); embedding, which
+    changes the file and so its catalog row, runs after them in the calling thread. A tag
+    that cannot be written is logged and skipped: the catalog stays the source of truth.
+    """
+    due = [asset for asset in assets if asset.is_ai]
+    if not options.sidecar or not due:
+        return 0
+    if len(due) < 8:
+        results = [_write_sidecar(asset, options) for asset in due]
+    else:
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provenance-tag") as pool:
+            results = list(pool.map(lambda asset: _write_sidecar(asset, options), due))
+    if options.embed_formats:
+        for asset, written in zip(due, results, strict=True):
+            if written:
+                try:
+                    _embed(asset, Path(asset.path), options, catalog, actor, now)
+                except (ProvenanceError, OSError) as exc:
+                    log.warning("cannot embed tag into %s: %s", asset.path, exc)
+    return sum(results)
+
+
+def _embed(
+    asset: Asset, path: Path, options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
+) -> None:
+    allowed, kind = can_embed(path)
+    if not allowed or kind not in options.embed_formats:
+        if not allowed:
+            log.debug("not embedding into %s: %s", path, kind)
+        return
+    embed_xmp(path, tag_record(asset))
+    # The bytes changed: record the new identity so the file is not seen as modified
+    # (and, once cleared, does not lose its clearance to our own tag).
+    info = path.stat()
+    new_hash = hash_file(path)
+    with catalog.write() as tx:
+        current = tx.asset_by_path(asset.path)
+        if current is None:
+            return
+        before = {"content_hash": current.content_hash}
+        current.content_hash, current.size = new_hash, info.st_size
+        current.mtime_ns, current.inode = info.st_mtime_ns, info.st_ino
+        tx.record(
+            actor,
+            "embedded",
+            now,
+            asset=current,
+            reason="tag embedded as XMP",
+            before=before,
+            after={"content_hash": new_hash},
+        )
