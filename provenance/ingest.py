@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.detect import Verdict
 from provenance.reader import Failure, FileFacts, FileReader
+from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tags import TagOptions, read_existing_tag, write_tags
 
@@ -65,6 +67,9 @@ class IngestContext:
     tags: TagOptions = field(default_factory=TagOptions)
     batch_size: int = 500
     dry_run: bool = False
+    #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
+    rules: tuple[Rule, ...] = ()
+    milestones: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
 
 
 def initial_status(verdict_class: str) -> str:
@@ -328,12 +333,28 @@ class Ingest:
             row["first_seen"] = min(tag.first_seen, now)
             row["status"], row["deadline"] = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
+        row["deadline"], row["policy"] = self._schedule(row)
         pending.rows.append((row, facts.verdict, action, reason))
         pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
         if row["ai_class"] != "none":
             log.info("%s %s: %s", action, facts.path, reason)
         return None
+
+    def _schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+        """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
+        if values["status"] != "temporary" or values["deadline"] or not self.context.rules:
+            return values["deadline"], values["policy"]
+        facts = AssetFacts(
+            path=Path(values["path"]).relative_to(values["root"]).as_posix(),
+            ai_class=values["ai_class"],
+            status=values["status"],
+            first_seen=values["first_seen"],
+            created_at=values["created_at"],
+            generator=values["generator"],
+            family=values["family"],
+        )
+        return schedule(facts, self.context.rules, self.context.milestones.get(values["root"], {}))
 
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
@@ -351,6 +372,7 @@ class Ingest:
         asset.content_hash = facts.content_hash
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
+            asset.deadline, asset.policy = self._schedule(asset.model_dump())
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None

@@ -14,6 +14,7 @@ from provenance.config import RootSettings, Settings
 from provenance.detect import PathRule
 from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.reader import FileReader, ReadOptions
+from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
 from provenance.tags import TagOptions
 from provenance.walk import FileEntry, walk_files
@@ -106,6 +107,8 @@ def scan(
         tags=tag_options(settings),
         batch_size=settings.scan.batch_size,
         dry_run=dry_run,
+        rules=rules_from_settings(settings),
+        milestones={str(root.path): milestones_for(settings, root) for root in settings.roots},
     )
     ingest = Ingest(context, result.counts)
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:

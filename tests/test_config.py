@@ -136,5 +136,5 @@ def test_report_schedule_and_formats_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     message = str(info.value)
-    assert f"{path}: report.schedule: not a cron string" in message
+    assert f"{path}: report.schedule: not a cron expression" in message
     assert f"{path}: report.formats.0:" in message

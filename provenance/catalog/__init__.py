@@ -1,7 +1,16 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
 from provenance.catalog.engine import Catalog, redact_url
-from provenance.catalog.models import STATUSES, Asset, Event, ScanRun, SignalRow, utcnow
+from provenance.catalog.models import (
+    STATUSES,
+    Asset,
+    Event,
+    Hold,
+    JournalEntry,
+    ScanRun,
+    SignalRow,
+    utcnow,
+)
 from provenance.catalog.store import EventSpec, KnownFile, Tx
 
 __all__ = [
@@ -10,6 +19,8 @@ __all__ = [
     "Catalog",
     "Event",
     "EventSpec",
+    "Hold",
+    "JournalEntry",
     "KnownFile",
     "ScanRun",
     "SignalRow",

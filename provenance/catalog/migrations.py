@@ -37,8 +37,27 @@ def _v3_asset_presence(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_present ON assets (present)"))
 
 
+def _v4_retention(conn: Connection) -> None:
+    """v4: retention: quarantine and purge columns, holds, the journal of file moves."""
+    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
+    timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
+    for name, kind in (
+        ("flagged_at", timestamp),
+        ("quarantined_at", timestamp),
+        ("quarantine_path", "TEXT"),
+        ("purged_at", timestamp),
+    ):
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE assets ADD COLUMN {name} {kind}"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_assets_status_deadline ON assets (status, deadline)")
+    )
+    models.Hold.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    models.JournalEntry.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
-STEPS: list[Callable[[Connection], None]] = [_v2_scan_runs, _v3_asset_presence]
+STEPS: list[Callable[[Connection], None]] = [_v2_scan_runs, _v3_asset_presence, _v4_retention]
 LATEST = len(STEPS) + 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -51,6 +51,8 @@ class Asset(SQLModel, table=True):
     """A file the catalog knows, at its current path, with its latest verdict and state."""
 
     __tablename__ = "assets"
+    #: A sweep plans from (status, deadline) alone, never by loading every asset.
+    __table_args__ = (Index("ix_assets_status_deadline", "status", "deadline"),)
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(index=True, unique=True, max_length=36)
@@ -79,6 +81,11 @@ class Asset(SQLModel, table=True):
     source_asset_id: int | None = Field(default=None, foreign_key="assets.id")
     present: bool = Field(default=True, index=True)
     missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Retention: when the asset was flagged, moved to quarantine (and where), its bytes deleted.
+    flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    quarantined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    quarantine_path: str | None = Field(default=None, sa_type=Text)
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_ai(self) -> bool:
@@ -135,3 +142,42 @@ class ScanRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     online: bool = True
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Hold(SQLModel, table=True):
+    """A legal hold on a path: the file, or everything under the folder, is never moved."""
+
+    __tablename__ = "holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(sa_type=Text, index=True)
+    reason: str = Field(sa_type=Text)
+    user: str = Field(max_length=200)
+    host: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class JournalEntry(SQLModel, table=True):
+    """One move or delete of bytes, written before it happens and finished after it.
+
+    ``state`` is "planned" until the step is "done" or "rolled-back"; a planned entry
+    found at start-up is an interrupted step (see ``provenance.retention.purge``).
+    """
+
+    __tablename__ = "journal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="assets.id", index=True)
+    operation: str = Field(max_length=16)
+    source: str = Field(sa_type=Text)
+    target: str | None = Field(default=None, sa_type=Text)
+    sidecar_source: str | None = Field(default=None, sa_type=Text)
+    sidecar_target: str | None = Field(default=None, sa_type=Text)
+    content_hash: str | None = Field(default=None, max_length=80)
+    size: int = Field(default=0, sa_type=BigInteger)
+    rule: str = Field(default="", max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    state: str = Field(default="planned", max_length=16, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -12,10 +12,13 @@ import click
 
 from provenance import __version__
 from provenance.cli.app import App, UserError
+from provenance.cli.audit import audit_group, log_command
 from provenance.cli.configure import config_group
+from provenance.cli.hold import hold_command, release_command
 from provenance.cli.inspect import list_command, show_command
 from provenance.cli.report import report_command
 from provenance.cli.scan import scan_command
+from provenance.cli.sweep import restore_command, sweep_command
 from provenance.cli.tag import tag_command
 from provenance.errors import ProvenanceError
 
@@ -97,6 +100,12 @@ cli.add_command(show_command)
 cli.add_command(tag_command)
 cli.add_command(report_command)
 cli.add_command(config_group)
+cli.add_command(sweep_command)
+cli.add_command(restore_command)
+cli.add_command(hold_command)
+cli.add_command(release_command)
+cli.add_command(audit_group)
+cli.add_command(log_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
