@@ -1,4 +1,4 @@
-"""Scheduled jobs (APScheduler 3): the sweep, and room for reconcile, report and fixity.
+"""Scheduled jobs (APScheduler 3): the sweep, the weekly report, and room for reconcile and fixity.
 
 Jobs are named and run on cron strings. They live in a persistent job store (SQLite in
 the state directory), so a restart keeps their schedule, and runs missed while the daemon
@@ -157,5 +157,20 @@ def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -
         "sweep",
         settings.schedule.sweep,
         body,
+        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
+    )
+
+
+def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the fleet-wide weekly report on ``[report] schedule`` (default: Monday 07:00).
+
+    One node of a fleet writes and e-mails it; a failed run is logged and the next one retries.
+    """
+    from provenance.report import run_weekly_report
+
+    scheduler.register(
+        "report",
+        settings.report.schedule,
+        lambda: run_weekly_report(settings, catalog, utcnow()),
         lock=lambda name: fleet_lock(catalog, name, settings.state_path),
     )

@@ -16,7 +16,7 @@ import pytest
 from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.config import Settings
-from provenance.scheduler import JOBSTORE_FILE, Scheduler, register_sweep
+from provenance.scheduler import JOBSTORE_FILE, Scheduler, register_report, register_sweep
 
 NEVER = "0 0 1 1 *"  # once a year: a job that only runs when a test makes it due
 
@@ -184,3 +184,42 @@ def test_scheduled_sweep_runs_the_sweep(
     schedulers.append(scheduler)
     scheduler.run_soon("sweep")
     wait_for(lambda: "scheduled sweep" in caplog.text)
+
+
+def test_scheduled_report_writes_the_weekly_files(
+    catalog: Catalog, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    settings = Settings(state_dir=tmp_path / "state")
+    scheduler = Scheduler(tmp_path / "state")
+    register_report(scheduler, settings, catalog)
+    assert scheduler.jobs["report"].cron == "0 7 * * mon"
+    scheduler.start()
+    schedulers.append(scheduler)
+    scheduler.run_soon("report")
+    reports = tmp_path / "state" / "reports"
+    wait_for(lambda: len(list(reports.glob("provenance-report-*"))) == 2)
+    assert sorted(p.suffix for p in reports.iterdir()) == [".html", ".json"]
+
+
+def test_a_failing_report_job_is_logged_and_the_scheduler_goes_on(
+    sqlite_catalog: Catalog,
+    tmp_path: Path,
+    schedulers: list[Scheduler],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = Settings.model_validate(
+        {"state_dir": str(tmp_path / "state"), "report": {"out_dir": str(blocker / "reports")}}
+    )
+    runs: list[str] = []
+    scheduler = Scheduler(tmp_path / "state")
+    register_report(scheduler, settings, sqlite_catalog)
+    scheduler.register("after", NEVER, lambda: runs.append("after"))
+    scheduler.start()
+    schedulers.append(scheduler)
+    scheduler.run_soon("report")
+    wait_for(lambda: "weekly report failed (next run retries)" in caplog.text)
+    scheduler.run_soon("after")
+    wait_for(lambda: runs == ["after"])
+    assert scheduler.next_run("report") is not None

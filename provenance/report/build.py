@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
-from provenance.config import RootSettings, Settings, parse_duration
+from provenance.config import RootSettings, Settings
 from provenance.report.data import (
     DEFAULT_QUARANTINE_FOR,
     Inputs,
@@ -15,6 +15,7 @@ from provenance.report.data import (
     assemble,
 )
 from provenance.report.items import RootInfo
+from provenance.retention.policy import rules_from_settings
 
 #: Sections whose full source is other work; said in the report until the catalog has it.
 CLEARANCE_PENDING = (
@@ -28,17 +29,12 @@ def root_infos(settings: Settings) -> list[RootInfo]:
     return [RootInfo(str(root.path), root.label, root.owner) for root in settings.roots]
 
 
-def _quarantine_for(settings: Settings) -> dict[str, timedelta]:
-    """Return policy name -> quarantine time, from the retention settings when they exist."""
-    retention = getattr(settings, "retention", None)
-    policies = getattr(retention, "policies", None) or []
-    found: dict[str, timedelta] = {}
-    for policy in policies:
-        try:
-            found[policy.name] = parse_duration(policy.quarantine_for)
-        except (AttributeError, ValueError):
-            continue
-    return found
+def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
+    """Return policy name -> how long its quarantined files are kept (None: flag-only, forever)."""
+    return {
+        rule.name: rule.quarantine_for if rule.action == "purge" else None
+        for rule in rules_from_settings(settings)
+    }
 
 
 def build_report(
@@ -53,7 +49,7 @@ def build_report(
     root_path = str(root.path) if root is not None else None
     if root is not None:
         infos = [info for info in infos if info.path == root_path]
-    keep_for = _quarantine_for(settings)
+    keep_for = quarantine_times(settings)
     missing = (
         {} if "risk" in queries.optional_columns_present() else {"attention": CLEARANCE_PENDING}
     )
@@ -83,5 +79,6 @@ def build_report(
             generated_at,
             infos,
             scope=root.label if root is not None else "all roots",
+            # a policy since renamed or removed: assume the default quarantine time
             quarantine_for=lambda policy: keep_for.get(policy or "", DEFAULT_QUARANTINE_FOR),
         )

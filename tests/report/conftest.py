@@ -12,6 +12,9 @@ from provenance.config import Settings
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
 from tests.report.sample import AS_OF, GENERATED_AT, populate, sample_settings
+from tests.retention.helpers import make_asset, root
+
+__all__ = ["make_asset", "root"]  # the lifecycle's fixtures, for the report over real sweeps
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_ENV = "PROVENANCE_UPDATE_GOLDEN"
