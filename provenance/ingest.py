@@ -154,6 +154,26 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
 _INHERITED = ("ai_class", "generator", "family", "model", "prompt", "confidence")
 
 
+#: States whose bytes are gone from their path on purpose: never the source of a move.
+RETIRED = ("quarantined", "purged")
+
+
+def _retire_path(tx: Tx, asset: Asset, context: IngestContext) -> None:
+    """Free a purged asset's path for a new file there; its receipt keeps the original path."""
+    original = asset.path
+    asset.path = f"{original} (purged, asset {asset.uid})"
+    tx.record(
+        context.actor,
+        "path-reused",
+        context.now,
+        asset=asset,
+        reason="a new file now lives at the purged asset's path",
+        before={"path": original},
+        after={"path": asset.path},
+    )
+    tx.flush()
+
+
 def _inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
     for name in _INHERITED:
@@ -260,8 +280,19 @@ class Ingest:
             for facts in batch:
                 root = root_of(facts.path)
                 if facts.path in existing:
-                    touched.append(self._update(tx, existing[facts.path], facts, root))
-                    continue
+                    current = existing[facts.path]
+                    if current.status == "quarantined":
+                        self.counts.skip(
+                            facts.path,
+                            f"a new file where quarantined asset "
+                            f"{current.uid} was; indexed once that one is purged "
+                            "or restored (restore will not overwrite it)",
+                        )
+                        continue
+                    if current.status != "purged":
+                        touched.append(self._update(tx, current, facts, root))
+                        continue
+                    _retire_path(tx, current, self.context)
                 known = same_content.get(facts.content_hash, [])
                 tag = tags.get(facts.path)
                 moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
@@ -287,7 +318,12 @@ class Ingest:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
         moved_from = next(
-            (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
+            (
+                a
+                for a in same_content
+                if a.status not in RETIRED and (not a.present or (vanished and a.path in vanished))
+            ),
+            None,
         )
         if moved_from is not None:
             old_path, was_missing = moved_from.path, not moved_from.present

@@ -93,7 +93,7 @@ def sweep_command(
     """
     report = sweep(
         app.catalog,
-        app.settings,
+        app.settings_with_roots(),
         app.actor,
         utcnow(),
         dry_run=dry_run,
@@ -120,4 +120,8 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
     with app.catalog.read() as tx:
         asset = find_asset(tx, target)
     assert asset.id is not None
-    click.echo(restore(app.catalog, app.settings, asset.id, app.actor, utcnow(), dry_run=dry_run))
+    click.echo(
+        restore(
+            app.catalog, app.settings_with_roots(), asset.id, app.actor, utcnow(), dry_run=dry_run
+        )
+    )
