@@ -37,8 +37,8 @@ OPEN_STATUSES = ("temporary", "expiring")
 LIFECYCLE_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
 #: Every state an AI asset can be in.
 AI_STATUSES = (*LIFECYCLE_STATUSES, "purged", "cleared")
-#: Optional asset columns the lifecycle and clearance work add; read when present.
-OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at", "risk")
+#: Asset columns the lifecycle work added; read when the catalog has them.
+OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at")
 #: Audit actions that mean "an AI asset was found" (first index, copy, manual tag).
 FOUND_ACTIONS = ("indexed", "copied", "tagged")
 

@@ -50,9 +50,8 @@ def build_report(
     if root is not None:
         infos = [info for info in infos if info.path == root_path]
     keep_for = quarantine_times(settings)
-    missing = (
-        {} if "risk" in queries.optional_columns_present() else {"attention": CLEARANCE_PENDING}
-    )
+    # until the clearance rules land, the attention section lists unknown tools only
+    missing = {"attention": CLEARANCE_PENDING}
     with catalog.read() as tx:
         inputs = Inputs(
             due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
