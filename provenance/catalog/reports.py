@@ -87,11 +87,6 @@ def _optional_columns() -> list[Any]:
     return [_A[name] for name in OPTIONAL_COLUMNS if name in _A]
 
 
-def optional_columns_present() -> tuple[str, ...]:
-    """Return which of OPTIONAL_COLUMNS this catalog's assets table has."""
-    return tuple(column.name for column in _optional_columns())
-
-
 def _asset_columns() -> list[Any]:
     return [
         _A.id,
