@@ -12,6 +12,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from provenance.clearance_settings import ClearanceSettings
 from provenance.errors import ConfigError
 
 CONFIG_ENV = "PROVENANCE_CONFIG"
@@ -195,10 +196,12 @@ class ScheduleSettings(_Section):
     sweep: str = "0 * * * *"
     #: When the daemon reconciles the catalog with the disks.
     reconcile: str = "0 2 * * *"
+    #: When the daemon re-hashes cleared finals (fixity check; default Sunday 03:00).
+    fixity: str = "0 3 * * sun"
     #: Time zone of the cron strings (an IANA name); "" means the machine's local zone.
     timezone: str = ""
 
-    _crons = field_validator("sweep", "reconcile")(_check_cron)
+    _crons = field_validator("sweep", "reconcile", "fixity")(_check_cron)
 
     @field_validator("timezone")
     @classmethod
@@ -273,6 +276,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     report: ReportSettings = ReportSettings()
+    clearance: ClearanceSettings = ClearanceSettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
+from provenance.catalog import Asset, Catalog, Clearance, EventSpec, SignalRow, Tx
+from provenance.clearance.binding import copy_clearance, follow_copy, void_if_changed
+from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.detect import Verdict
 from provenance.reader import Failure, FileFacts, FileReader
+from provenance.redact import redact_parameters
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tags import TagOptions, read_existing_tag, write_tags
@@ -70,6 +73,8 @@ class IngestContext:
     #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
     rules: tuple[Rule, ...] = ()
     milestones: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
+    #: Clearance rules and tools (risk columns) and how prompts are kept (``[clearance]``).
+    clearance: ClearancePolicy = field(default_factory=default_policy)
 
 
 def initial_status(verdict_class: str) -> str:
@@ -77,8 +82,12 @@ def initial_status(verdict_class: str) -> str:
     return "not-ai" if verdict_class == "none" else "temporary"
 
 
-def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[str, Any]]:
-    """Return the signal rows of a verdict as column values."""
+def signal_values(
+    asset_id: int, verdict: Verdict, now: datetime, policy: ClearancePolicy | None = None
+) -> list[dict[str, Any]]:
+    """Return the signal rows of a verdict as column values, prompts kept as ``policy`` says."""
+    policy = policy or default_policy()
+    mode, names = policy.prompt_storage, policy.redact_names
     return [
         {
             "asset_id": asset_id,
@@ -87,8 +96,8 @@ def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[s
             "generator": s.generator,
             "family": s.family,
             "model": s.model,
-            "prompt": s.prompt,
-            "parameters": dict(s.parameters),
+            "prompt": policy.prompt(s.prompt)[0],
+            "parameters": redact_parameters(s.parameters, mode, names),
             "confidence": s.confidence,
             "source": s.source,
             "detail": dict(s.detail),
@@ -98,9 +107,12 @@ def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[s
     ]
 
 
-def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, Any]:
+def _new_row(
+    facts: FileFacts, root: str, uid: str, now: datetime, policy: ClearancePolicy
+) -> dict[str, Any]:
     """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
     verdict = facts.verdict
+    prompt, prompt_hash = policy.prompt(verdict.prompt)
     return {
         "uid": uid,
         "path": facts.path,
@@ -115,7 +127,8 @@ def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, 
         "generator": verdict.generator,
         "family": verdict.family,
         "model": verdict.model,
-        "prompt": verdict.prompt,
+        "prompt": prompt,
+        "prompt_sha256": prompt_hash,
         "confidence": verdict.confidence,
         "status": initial_status(verdict.ai_class),
         "deadline": None,
@@ -126,17 +139,23 @@ def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, 
         "source_asset_id": None,
         "present": True,
         "missing_since": None,
+        "facts": None,
+        **policy.columns(verdict.ai_class, verdict.generator, verdict.family, None),
     }
 
 
-def _apply_verdict(asset: Asset, verdict: Verdict) -> None:
+def _apply_verdict(asset: Asset, verdict: Verdict, policy: ClearancePolicy) -> None:
     asset.ai_class = verdict.ai_class
     asset.media_type = verdict.media_type
     asset.generator = verdict.generator
     asset.family = verdict.family
     asset.model = verdict.model
-    asset.prompt = verdict.prompt
+    asset.prompt, asset.prompt_sha256 = policy.prompt(verdict.prompt)
     asset.confidence = verdict.confidence
+    for name, value in policy.columns(
+        asset.ai_class, asset.generator, asset.family, asset.facts
+    ).items():
+        setattr(asset, name, value)
 
 
 def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None:
@@ -151,7 +170,7 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
     asset.missing_since = None
 
 
-_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "confidence")
+_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
 
 
 #: States whose bytes are gone from their path on purpose: never the source of a move.
@@ -187,6 +206,9 @@ class _Batch:
 
     rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
     by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: New rows (by uid) that copy cleared content: the source's clearance in force.
+    cleared_from: dict[str, Clearance] = field(default_factory=dict)
+    policy: ClearancePolicy = field(default_factory=default_policy)
 
     def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
         """Insert what is pending; return the AI assets among it (their tags are due)."""
@@ -197,9 +219,12 @@ class _Batch:
         events: list[EventSpec] = []
         ai: list[Asset] = []
         for row, verdict, action, reason in self.rows:
-            signals.extend(signal_values(row["id"], verdict, now))
+            signals.extend(signal_values(row["id"], verdict, now, self.policy))
             after = {"status": row["status"], "ai_class": row["ai_class"]}
             events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
+            source = self.cleared_from.pop(row["uid"], None)
+            if source is not None:
+                events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
             if row["ai_class"] != "none":
                 ai.append(Asset(**row))
         tx.insert_signals(signals)
@@ -272,7 +297,7 @@ class Ingest:
             self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
         touched: list[Asset] = []
-        pending = _Batch()
+        pending = _Batch(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
             hashes = sorted({f.content_hash for f in batch if f.path not in existing})
@@ -350,9 +375,8 @@ class Ingest:
             (a for a in same_content if a.present), None
         )
         adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
-        row = _new_row(
-            facts, root, tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()), now
-        )
+        uid = tag.asset_uid if tag is not None and adopt else str(uuid.uuid4())
+        row = _new_row(facts, root, uid, now, self.context.clearance)
         action, reason = (
             "indexed",
             f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
@@ -363,6 +387,9 @@ class Ingest:
             source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
             if source_class != "none" and row["ai_class"] == "none":
                 _inherit(row, source)
+            cleared = follow_copy(tx, row, source, self.context.clearance)
+            if cleared is not None:
+                pending.cleared_from[row["uid"]] = cleared
             action, reason = "copied", f"copy of {source_path}"
             self.counts.copied += 1
         elif tag is not None and adopt:
@@ -404,8 +431,10 @@ class Ingest:
             else:
                 self.counts.unchanged += 1
             return asset
-        _apply_verdict(asset, facts.verdict)
+        _apply_verdict(asset, facts.verdict, self.context.clearance)
         asset.content_hash = facts.content_hash
+        if old_hash != facts.content_hash:
+            void_if_changed(tx, asset, self._schedule, actor, now)
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
             asset.deadline, asset.policy = self._schedule(asset.model_dump())
@@ -413,7 +442,11 @@ class Ingest:
             asset.status = "not-ai"
         assert asset.id is not None
         tx.replace_signals(
-            asset.id, [SignalRow(**v) for v in signal_values(asset.id, facts.verdict, now)]
+            asset.id,
+            [
+                SignalRow(**v)
+                for v in signal_values(asset.id, facts.verdict, now, self.context.clearance)
+            ],
         )
         tx.record(
             actor,

@@ -4,6 +4,7 @@ from provenance.catalog.engine import Catalog, redact_url
 from provenance.catalog.models import (
     STATUSES,
     Asset,
+    Clearance,
     Event,
     Hold,
     JournalEntry,
@@ -17,6 +18,7 @@ __all__ = [
     "STATUSES",
     "Asset",
     "Catalog",
+    "Clearance",
     "Event",
     "EventSpec",
     "Hold",
