@@ -1,4 +1,4 @@
-"""Scheduled jobs (APScheduler 3): the sweep, the weekly report, and room for reconcile and fixity.
+"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check; room for reconcile.
 
 Jobs are named and run on cron strings. They live in a persistent job store (SQLite in
 the state directory), so a restart keeps their schedule, and runs missed while the daemon
@@ -172,5 +172,24 @@ def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
         "report",
         settings.report.schedule,
         lambda: run_weekly_report(settings, catalog, utcnow()),
+        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
+    )
+
+
+def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the fleet-wide fixity check on ``[schedule] fixity`` (default: Sunday 03:00).
+
+    It re-hashes every cleared final; a changed one loses its clearance.
+    """
+    from provenance.clearance.fixity import run_fixity
+
+    def body() -> None:
+        report = run_fixity(settings, catalog, Actor.current(), utcnow())
+        log.info("scheduled %s", report.summary())
+
+    scheduler.register(
+        "fixity",
+        settings.schedule.fixity,
+        body,
         lock=lambda name: fleet_lock(catalog, name, settings.state_path),
     )

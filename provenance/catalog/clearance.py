@@ -151,3 +151,16 @@ def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
     if root is not None:
         query = query.where(_A.root == root)
     return {(risk or "-", tool or "-"): count for risk, tool, count in tx.session.execute(query)}
+
+
+def approval_refs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, str]:
+    """Return asset id -> approval reference of the clearance in force, for those that have one."""
+    found: dict[int, str] = {}
+    for start in range(0, len(asset_ids), 500):
+        query = (
+            select(_C.asset_id, _C.approval_ref)
+            .where(_C.asset_id.in_(list(asset_ids[start : start + 500])), _C.voided_at.is_(None))
+            .order_by(_C.id)
+        )
+        found.update((asset_id, ref) for asset_id, ref in tx.session.execute(query))
+    return found

@@ -14,6 +14,7 @@ import click
 from provenance import __version__
 from provenance.cli.app import App, UserError
 from provenance.cli.audit import audit_group, log_command
+from provenance.cli.clear import clear_command, fixity_command, revoke_command, uncleared_command
 from provenance.cli.configure import config_group
 from provenance.cli.hold import hold_command, release_command
 from provenance.cli.inspect import list_command, show_command
@@ -113,6 +114,10 @@ cli.add_command(hold_command)
 cli.add_command(release_command)
 cli.add_command(audit_group)
 cli.add_command(log_command)
+cli.add_command(clear_command)
+cli.add_command(revoke_command)
+cli.add_command(uncleared_command)
+cli.add_command(fixity_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

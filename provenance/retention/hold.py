@@ -13,6 +13,7 @@ from datetime import datetime
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, Hold, Tx
+from provenance.catalog.clearance import active_clearance
 from provenance.catalog.lifecycle import active_holds, assets_at_or_under, is_under
 from provenance.errors import PurgeError
 
@@ -104,8 +105,11 @@ def release(
             for row in freed:
                 asset = tx.asset_by_id(row.id)
                 assert asset is not None
+                clearance = active_clearance(tx, row.id)
                 if asset.quarantine_path is not None:
                     asset.status, asset.quarantined_at = "quarantined", now
+                elif clearance is not None and clearance.content_hash == asset.content_hash:
+                    asset.status = "cleared"  # approved while held: the approval stands
                 else:
                     asset.status = "temporary"
                 tx.record(
