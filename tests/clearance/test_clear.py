@@ -1,4 +1,4 @@
-"""`provenance clear`: who may clear, what evidence it needs, and what it records (both backends)."""
+"""`provenance clear`: who may clear, what evidence it needs, what it records (both backends)."""
 
 from __future__ import annotations
 
