@@ -10,6 +10,7 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
+from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.detect import PathRule
 from provenance.ingest import Ingest, IngestContext, IngestCounts
@@ -109,6 +110,7 @@ def scan(
         dry_run=dry_run,
         rules=rules_from_settings(settings),
         milestones={str(root.path): milestones_for(settings, root) for root in settings.roots},
+        clearance=clearance_policy(settings),
     )
     ingest = Ingest(context, result.counts)
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
