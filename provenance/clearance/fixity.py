@@ -20,6 +20,8 @@ from provenance.catalog import Catalog
 from provenance.catalog.clearance import active_clearance, cleared_assets
 from provenance.clearance.binding import void
 from provenance.clearance.clear import temporary_deadline
+from provenance.clearance.policy import clearance_policy
+from provenance.clearance.refresh import refresh_risk
 from provenance.config import Settings
 from provenance.hashing import hash_file
 from provenance.roots import check_root
@@ -51,7 +53,11 @@ def _offline_roots(settings: Settings) -> set[str]:
 
 
 def run_fixity(settings: Settings, catalog: Catalog, actor: Actor, now: datetime) -> FixityReport:
-    """Re-hash every present asset with a clearance in force; void the changed ones."""
+    """Re-hash every present asset with a clearance in force; void the changed ones.
+
+    First brings the stored risk columns up to date if the rules or tools changed.
+    """
+    refresh_risk(catalog, clearance_policy(settings))
     report = FixityReport()
     offline = _offline_roots(settings)
     with catalog.read() as tx:

@@ -79,3 +79,17 @@ def test_fixity_is_registered_on_its_schedule(tmp_path: Path, root: Path, catalo
         assert next_run is not None and next_run.weekday() == 6 and next_run.hour == 3
     finally:
         scheduler.shutdown()
+
+
+def test_fixity_reassesses_risk_when_the_tools_registry_changes(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    config = write_config(tmp_path, root, catalog, tools=[])
+    assert run(config, "scan", str(root)).exit_code == 0
+    poster = root / "finals" / "poster.png"
+    assert asset_at(catalog, poster).tool_status == "unknown"
+    config = write_config(tmp_path, root, catalog)  # the tool is now registered and approved
+    assert run(config, "fixity").exit_code == 0
+    asset = asset_at(catalog, poster)
+    assert asset.tool_status == "approved" and asset.risk == "low"
+    assert asset.risk_rules == "NFX-INTRO"
