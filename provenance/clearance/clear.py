@@ -135,7 +135,7 @@ def plan_clearance(
                     f"{asset.path}: changed since it was scanned "
                     "(run `provenance scan`, then clear)"
                 )
-        if outcome.problem is None and outcome.missing:
+        if outcome.problem is None and outcome.missing and not outcome.already:
             gaps = "; ".join(gap.line() for gap in outcome.missing)
             outcome.problem = f"{asset.path}: missing {gaps}"
         if outcome.problem is not None:

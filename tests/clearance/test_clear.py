@@ -270,3 +270,17 @@ def test_label_embeds_the_iptc_mark_into_a_png(
     assert clearance is not None and clearance.content_hash == asset.content_hash
     _scan(config, root)
     assert asset_at(catalog, poster).status == "cleared"
+
+
+def test_clearing_again_leaves_a_cleared_file_as_it_is(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    config = write_config(tmp_path, root, catalog)
+    assert run(config, "scan", str(root)).exit_code == 0
+    poster = root / "finals" / "poster.png"
+    assert run(config, "clear", str(poster), "--approval", "LEGAL-1").exit_code == 0
+    run(config, "tag", str(poster), "--talent", "Jane Doe")  # a later fact does not undo it
+    again = run(config, "clear", str(poster), "--approval", "LEGAL-2")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.strip() == f"{poster}: already cleared"
+    assert actions_of(catalog, poster).count("cleared") == 1
