@@ -198,17 +198,31 @@ def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
         yield _line(row, optional, facts)
 
 
-def unknown_tool_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield AI assets still in the lifecycle whose generating tool nobody knows."""
+def attention_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
+    """Yield uncleared AI assets from unknown or unapproved tools, or of high or blocked risk.
+
+    The facts come from the clearance rules (``provenance.catalog.clearance``); ``extra``
+    carries ``risk``, ``risk_rules``, ``tool_status`` and ``tool_name``.
+    """
+    from provenance.catalog.clearance import attention_assets
+
+    for row in attention_assets(tx, root):
+        mapping = row._mapping
+        extra = {
+            key: mapping[key]
+            for key in ("risk", "risk_rules", "tool_status", "tool_name")
+            if key in mapping and mapping[key] is not None
+        }
+        yield AssetLine(*row[:13], extra=extra)  # type: ignore[call-arg]
+    # rows written before the clearance rules assessed them: a missing tool is still news
     optional = _optional_columns()
     query = select(*_asset_columns(), *optional).where(
         _is_ai(),
         _A.status.in_(LIFECYCLE_STATUSES),
         or_(_A.generator.is_(None), _A.generator == ""),
+        _A.tool_status.is_(None),
     )
-    # by status, then path: the status index finds the rows (see quarantined_assets)
-    query = _in_root(query, root).order_by(_A.status, _A.path)
-    for row in _stream(tx, query):
+    for row in _stream(tx, _in_root(query, root).order_by(_A.status, _A.path)):
         yield _line(row, optional)
 
 

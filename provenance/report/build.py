@@ -17,12 +17,6 @@ from provenance.report.data import (
 from provenance.report.items import RootInfo
 from provenance.retention.policy import rules_from_settings
 
-#: Sections whose full source is other work; said in the report until the catalog has it.
-CLEARANCE_PENDING = (
-    "unapproved tools and high-risk assets need the clearance rules, which this catalog "
-    "does not have yet; only assets with no recorded tool are listed"
-)
-
 
 def root_infos(settings: Settings) -> list[RootInfo]:
     """Return the configured roots as the report names them."""
@@ -50,14 +44,12 @@ def build_report(
     if root is not None:
         infos = [info for info in infos if info.path == root_path]
     keep_for = quarantine_times(settings)
-    # until the clearance rules land, the attention section lists unknown tools only
-    missing = {"attention": CLEARANCE_PENDING}
     with catalog.read() as tx:
         inputs = Inputs(
             due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
             overdue=queries.overdue_assets(tx, period.as_of, root_path),
             quarantined=queries.quarantined_assets(tx, root_path),
-            unknown_tool=queries.unknown_tool_assets(tx, root_path),
+            unknown_tool=queries.attention_lines(tx, root_path),
             purged=queries.events_between(
                 tx, ("purged",), period.past_start, period.as_of, root_path
             ),
@@ -70,7 +62,6 @@ def build_report(
             status_counts=queries.status_counts(tx, root_path),
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),
-            missing_sources=missing,
         )
         return assemble(
             inputs,

@@ -187,6 +187,22 @@ def _root_summaries(
     return tuple(summaries)
 
 
+def attention_reason(line: AssetLine) -> str:
+    """Say why an asset needs attention: its tool and its risk, with the rules that fired."""
+    parts = []
+    tool_status = line.extra.get("tool_status")
+    if tool_status in ("unknown", "unapproved"):
+        name = line.extra.get("tool_name") or line.generator or "no generator recorded"
+        parts.append(f"{tool_status} tool: {name}")
+    risk = line.extra.get("risk")
+    if risk in ("high", "blocked"):
+        rules = line.extra.get("risk_rules") or ""
+        parts.append(f"{risk} risk" + (f" ({rules})" if rules else ""))
+    if not parts and not line.generator:
+        parts.append("unknown tool: no generator recorded")
+    return "; ".join(parts) or "needs clearance review"
+
+
 def assemble(
     inputs: Inputs,
     period: Period,
@@ -228,7 +244,7 @@ def assemble(
                 line,
                 lookup,
                 as_of,
-                reason="unknown tool: no generator recorded",
+                reason=attention_reason(line),
                 commands=(
                     tag_command(line.path),
                     clear_command(line.path),

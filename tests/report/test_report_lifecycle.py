@@ -43,3 +43,21 @@ def test_report_follows_assets_through_quarantine_and_purge(
     record = json.loads(render_json(report))
     assert record["trend"][-1]["purged"] == 1
     assert record["totals"]["purged"] == 1
+
+
+def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from provenance.config import RootSettings, Settings
+    from provenance.scan import scan
+    from tests.media import write_a1111_png
+
+    root = tmp_path / "show"
+    write_a1111_png(root / "concepts" / "castle.png")
+    settings = Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root)])
+    scan(settings, catalog, ACTOR, T0)
+    report = build_report(catalog, settings, Period(as_of=T0, days=7), T0)
+    data = json.loads(render_json(report))
+    attention = next(s for s in data["sections"] if s["key"] == "attention")
+    assert [Path(item["path"]).name for item in attention["items"]] == ["castle.png"]
+    assert "unknown tool" in json.dumps(attention["items"][0])
