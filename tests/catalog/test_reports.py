@@ -54,9 +54,9 @@ def test_quarantined_assets_carry_their_last_quarantine_event(filled: Catalog) -
     assert row.extra["event_at"] == AS_OF - 4 * DAY
 
 
-def test_unknown_tool_assets_skip_settled_and_non_ai(filled: Catalog) -> None:
+def test_attention_lines_list_unknown_tools_and_skip_settled_and_non_ai(filled: Catalog) -> None:
     with filled.read() as tx:
-        paths = [row.path for row in queries.unknown_tool_assets(tx)]
+        paths = [row.path for row in queries.attention_lines(tx)]
     assert paths == ["/prod/show_a/mystery.png"]
 
 
