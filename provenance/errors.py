@@ -40,3 +40,7 @@ class PurgeError(ProvenanceError):
 
 class ClearanceError(ProvenanceError):
     """A clearance was refused: not an approver, or evidence missing."""
+
+
+class ReportError(ProvenanceError):
+    """The weekly report could not be written or e-mailed."""

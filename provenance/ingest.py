@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
+from provenance.catalog import Asset, Catalog, Clearance, EventSpec, SignalRow, Tx
+from provenance.clearance.binding import copy_clearance, follow_copy, void_if_changed
+from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.detect import Verdict
 from provenance.reader import Failure, FileFacts, FileReader
+from provenance.redact import redact_parameters
+from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tags import TagOptions, read_existing_tag, write_tags
 
@@ -65,6 +70,11 @@ class IngestContext:
     tags: TagOptions = field(default_factory=TagOptions)
     batch_size: int = 500
     dry_run: bool = False
+    #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
+    rules: tuple[Rule, ...] = ()
+    milestones: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
+    #: Clearance rules and tools (risk columns) and how prompts are kept (``[clearance]``).
+    clearance: ClearancePolicy = field(default_factory=default_policy)
 
 
 def initial_status(verdict_class: str) -> str:
@@ -72,8 +82,12 @@ def initial_status(verdict_class: str) -> str:
     return "not-ai" if verdict_class == "none" else "temporary"
 
 
-def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[str, Any]]:
-    """Return the signal rows of a verdict as column values."""
+def signal_values(
+    asset_id: int, verdict: Verdict, now: datetime, policy: ClearancePolicy | None = None
+) -> list[dict[str, Any]]:
+    """Return the signal rows of a verdict as column values, prompts kept as ``policy`` says."""
+    policy = policy or default_policy()
+    mode, names = policy.prompt_storage, policy.redact_names
     return [
         {
             "asset_id": asset_id,
@@ -82,8 +96,8 @@ def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[s
             "generator": s.generator,
             "family": s.family,
             "model": s.model,
-            "prompt": s.prompt,
-            "parameters": dict(s.parameters),
+            "prompt": policy.prompt(s.prompt)[0],
+            "parameters": redact_parameters(s.parameters, mode, names),
             "confidence": s.confidence,
             "source": s.source,
             "detail": dict(s.detail),
@@ -93,9 +107,12 @@ def signal_values(asset_id: int, verdict: Verdict, now: datetime) -> list[dict[s
     ]
 
 
-def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, Any]:
+def _new_row(
+    facts: FileFacts, root: str, uid: str, now: datetime, policy: ClearancePolicy
+) -> dict[str, Any]:
     """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
     verdict = facts.verdict
+    prompt, prompt_hash = policy.prompt(verdict.prompt)
     return {
         "uid": uid,
         "path": facts.path,
@@ -110,7 +127,8 @@ def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, 
         "generator": verdict.generator,
         "family": verdict.family,
         "model": verdict.model,
-        "prompt": verdict.prompt,
+        "prompt": prompt,
+        "prompt_sha256": prompt_hash,
         "confidence": verdict.confidence,
         "status": initial_status(verdict.ai_class),
         "deadline": None,
@@ -121,17 +139,23 @@ def _new_row(facts: FileFacts, root: str, uid: str, now: datetime) -> dict[str, 
         "source_asset_id": None,
         "present": True,
         "missing_since": None,
+        "facts": None,
+        **policy.columns(verdict.ai_class, verdict.generator, verdict.family, None),
     }
 
 
-def _apply_verdict(asset: Asset, verdict: Verdict) -> None:
+def _apply_verdict(asset: Asset, verdict: Verdict, policy: ClearancePolicy) -> None:
     asset.ai_class = verdict.ai_class
     asset.media_type = verdict.media_type
     asset.generator = verdict.generator
     asset.family = verdict.family
     asset.model = verdict.model
-    asset.prompt = verdict.prompt
+    asset.prompt, asset.prompt_sha256 = policy.prompt(verdict.prompt)
     asset.confidence = verdict.confidence
+    for name, value in policy.columns(
+        asset.ai_class, asset.generator, asset.family, asset.facts
+    ).items():
+        setattr(asset, name, value)
 
 
 def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None:
@@ -146,7 +170,27 @@ def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> Non
     asset.missing_since = None
 
 
-_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "confidence")
+_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
+
+
+#: States whose bytes are gone from their path on purpose: never the source of a move.
+RETIRED = ("quarantined", "purged")
+
+
+def _retire_path(tx: Tx, asset: Asset, context: IngestContext) -> None:
+    """Free a purged asset's path for a new file there; its receipt keeps the original path."""
+    original = asset.path
+    asset.path = f"{original} (purged, asset {asset.uid})"
+    tx.record(
+        context.actor,
+        "path-reused",
+        context.now,
+        asset=asset,
+        reason="a new file now lives at the purged asset's path",
+        before={"path": original},
+        after={"path": asset.path},
+    )
+    tx.flush()
 
 
 def _inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
@@ -162,6 +206,9 @@ class _Batch:
 
     rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
     by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: New rows (by uid) that copy cleared content: the source's clearance in force.
+    cleared_from: dict[str, Clearance] = field(default_factory=dict)
+    policy: ClearancePolicy = field(default_factory=default_policy)
 
     def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
         """Insert what is pending; return the AI assets among it (their tags are due)."""
@@ -172,9 +219,12 @@ class _Batch:
         events: list[EventSpec] = []
         ai: list[Asset] = []
         for row, verdict, action, reason in self.rows:
-            signals.extend(signal_values(row["id"], verdict, now))
+            signals.extend(signal_values(row["id"], verdict, now, self.policy))
             after = {"status": row["status"], "ai_class": row["ai_class"]}
             events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
+            source = self.cleared_from.pop(row["uid"], None)
+            if source is not None:
+                events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
             if row["ai_class"] != "none":
                 ai.append(Asset(**row))
         tx.insert_signals(signals)
@@ -247,7 +297,7 @@ class Ingest:
             self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
         touched: list[Asset] = []
-        pending = _Batch()
+        pending = _Batch(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
             hashes = sorted({f.content_hash for f in batch if f.path not in existing})
@@ -255,8 +305,19 @@ class Ingest:
             for facts in batch:
                 root = root_of(facts.path)
                 if facts.path in existing:
-                    touched.append(self._update(tx, existing[facts.path], facts, root))
-                    continue
+                    current = existing[facts.path]
+                    if current.status == "quarantined":
+                        self.counts.skip(
+                            facts.path,
+                            f"a new file where quarantined asset "
+                            f"{current.uid} was; indexed once that one is purged "
+                            "or restored (restore will not overwrite it)",
+                        )
+                        continue
+                    if current.status != "purged":
+                        touched.append(self._update(tx, current, facts, root))
+                        continue
+                    _retire_path(tx, current, self.context)
                 known = same_content.get(facts.content_hash, [])
                 tag = tags.get(facts.path)
                 moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
@@ -282,7 +343,12 @@ class Ingest:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
         moved_from = next(
-            (a for a in same_content if not a.present or (vanished and a.path in vanished)), None
+            (
+                a
+                for a in same_content
+                if a.status not in RETIRED and (not a.present or (vanished and a.path in vanished))
+            ),
+            None,
         )
         if moved_from is not None:
             old_path, was_missing = moved_from.path, not moved_from.present
@@ -309,9 +375,8 @@ class Ingest:
             (a for a in same_content if a.present), None
         )
         adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
-        row = _new_row(
-            facts, root, tag.asset_uid if tag is not None and adopt else str(uuid.uuid4()), now
-        )
+        uid = tag.asset_uid if tag is not None and adopt else str(uuid.uuid4())
+        row = _new_row(facts, root, uid, now, self.context.clearance)
         action, reason = (
             "indexed",
             f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
@@ -322,18 +387,37 @@ class Ingest:
             source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
             if source_class != "none" and row["ai_class"] == "none":
                 _inherit(row, source)
+            cleared = follow_copy(tx, row, source, self.context.clearance)
+            if cleared is not None:
+                pending.cleared_from[row["uid"]] = cleared
             action, reason = "copied", f"copy of {source_path}"
             self.counts.copied += 1
         elif tag is not None and adopt:
             row["first_seen"] = min(tag.first_seen, now)
             row["status"], row["deadline"] = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
+        row["deadline"], row["policy"] = self._schedule(row)
         pending.rows.append((row, facts.verdict, action, reason))
         pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
         if row["ai_class"] != "none":
             log.info("%s %s: %s", action, facts.path, reason)
         return None
+
+    def _schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+        """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
+        if values["status"] != "temporary" or values["deadline"] or not self.context.rules:
+            return values["deadline"], values["policy"]
+        facts = AssetFacts(
+            path=Path(values["path"]).relative_to(values["root"]).as_posix(),
+            ai_class=values["ai_class"],
+            status=values["status"],
+            first_seen=values["first_seen"],
+            created_at=values["created_at"],
+            generator=values["generator"],
+            family=values["family"],
+        )
+        return schedule(facts, self.context.rules, self.context.milestones.get(values["root"], {}))
 
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
@@ -347,15 +431,22 @@ class Ingest:
             else:
                 self.counts.unchanged += 1
             return asset
-        _apply_verdict(asset, facts.verdict)
+        _apply_verdict(asset, facts.verdict, self.context.clearance)
         asset.content_hash = facts.content_hash
+        if old_hash != facts.content_hash:
+            void_if_changed(tx, asset, self._schedule, actor, now)
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
+            asset.deadline, asset.policy = self._schedule(asset.model_dump())
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None
         tx.replace_signals(
-            asset.id, [SignalRow(**v) for v in signal_values(asset.id, facts.verdict, now)]
+            asset.id,
+            [
+                SignalRow(**v)
+                for v in signal_values(asset.id, facts.verdict, now, self.context.clearance)
+            ],
         )
         tx.record(
             actor,

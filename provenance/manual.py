@@ -1,14 +1,17 @@
-"""`provenance tag`: declare a file AI output of a named tool when the tool left no mark."""
+"""`provenance tag`: declare a file AI output of a named tool when the tool left no mark, and
+declare the facts clearance rules read (intended use, talent, personal data, references)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow
+from provenance.clearance.assess import Facts
+from provenance.clearance.policy import clearance_policy
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
 from provenance.ingest import Ingest, IngestContext, initial_status
@@ -23,9 +26,11 @@ log = logging.getLogger(__name__)
 class ManualTag:
     """What a person declares about a file."""
 
-    tool: str
+    tool: str | None = None
     model: str | None = None
     prompt: str | None = None
+    #: Facts for the clearance rules; added to what was declared before, never removed.
+    facts: Facts = field(default_factory=Facts)
 
 
 def _root_of(settings: Settings, path: Path) -> str:
@@ -50,8 +55,16 @@ def tag_files(
     for path in paths:
         if not Path(path).is_file():
             raise ProvenanceError(f"{path}: not a file")
+    if tag.tool is None and not tag.facts.as_mapping():
+        raise ProvenanceError("nothing to declare: give --tool or a fact (--use, --talent, ...)")
+    policy = clearance_policy(settings)
     context = IngestContext(
-        catalog=catalog, actor=actor, now=now, tags=TagOptions(sidecar=False), dry_run=dry_run
+        catalog=catalog,
+        actor=actor,
+        now=now,
+        tags=TagOptions(sidecar=False),
+        dry_run=dry_run,
+        clearance=policy,
     )
     ingest = Ingest(context)
     with catalog.read() as tx:
@@ -71,11 +84,34 @@ def tag_files(
         for path in paths:
             asset = tx.asset_by_path(path)
             assert asset is not None and asset.id is not None
+            if tag.tool is None and not asset.is_ai:
+                raise ProvenanceError(
+                    f"{path}: not an AI asset; name the tool that made it with --tool"
+                )
             before = {
                 "ai_class": asset.ai_class,
                 "generator": asset.generator,
                 "status": asset.status,
+                "facts": asset.facts or {},
             }
+            declared = Facts.from_mapping(asset.facts).merged(tag.facts).as_mapping()
+            asset.facts = declared or None
+            if tag.tool is None:
+                for name, value in policy.columns(
+                    asset.ai_class, asset.generator, asset.family, asset.facts
+                ).items():
+                    setattr(asset, name, value)
+                tx.record(
+                    actor,
+                    "facts-declared",
+                    now,
+                    asset=asset,
+                    reason="facts declared for clearance",
+                    before={"facts": before["facts"]},
+                    after={"facts": declared, "risk": asset.risk},
+                )
+                tagged.append(asset)
+                continue
             tx.add(
                 SignalRow(
                     asset_id=asset.id,
@@ -83,7 +119,7 @@ def tag_files(
                     ai_class="ai",
                     generator=tag.tool,
                     model=tag.model,
-                    prompt=tag.prompt,
+                    prompt=policy.prompt(tag.prompt)[0],
                     source=f"declared by {actor.user}",
                     found_at=now,
                 )
@@ -93,8 +129,13 @@ def tag_files(
                 asset.status = initial_status("ai")
             asset.generator = tag.tool
             asset.model = tag.model or asset.model
-            asset.prompt = tag.prompt or asset.prompt
+            if tag.prompt:
+                asset.prompt, asset.prompt_sha256 = policy.prompt(tag.prompt)
             asset.confidence = max(asset.confidence, 1.0)
+            for name, value in policy.columns(
+                asset.ai_class, asset.generator, asset.family, asset.facts
+            ).items():
+                setattr(asset, name, value)
             tx.record(
                 actor,
                 "tagged",
@@ -102,10 +143,16 @@ def tag_files(
                 asset=asset,
                 reason=f"declared AI output of {tag.tool}",
                 before=before,
-                after={"ai_class": asset.ai_class, "generator": tag.tool, "status": asset.status},
+                after={
+                    "ai_class": asset.ai_class,
+                    "generator": tag.tool,
+                    "status": asset.status,
+                    "facts": declared,
+                    "risk": asset.risk,
+                },
             )
             tagged.append(asset)
     write_tags(tagged, tag_options(settings), catalog, actor, now)
     for asset in tagged:
-        log.info("tagged %s as AI output of %s", asset.path, tag.tool)
+        log.info("tagged %s (%s)", asset.path, tag.tool or "facts declared")
     return tagged

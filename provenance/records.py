@@ -68,6 +68,7 @@ def asset_record(
         "family": asset.family,
         "model": asset.model,
         "prompt": asset.prompt,
+        "prompt_sha256": asset.prompt_sha256,
         "confidence": round(asset.confidence, 3),
         "status": asset.status,
         "deadline": _iso(asset.deadline),
@@ -76,6 +77,10 @@ def asset_record(
         "last_seen": _iso(asset.last_seen),
         "missing_since": _iso(asset.missing_since),
         "copy_of": source.path if source is not None else None,
+        "facts": asset.facts or {},
+        "risk": asset.risk,
+        "risk_rules": [rule for rule in (asset.risk_rules or "").split(",") if rule],
+        "tool_status": asset.tool_status,
     }
     if signals is not None:
         record["signals"] = [signal_record(s) for s in signals]

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
+from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.detect import PathRule
 from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.reader import FileReader, ReadOptions
+from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
 from provenance.tags import TagOptions
 from provenance.walk import FileEntry, walk_files
@@ -106,6 +108,9 @@ def scan(
         tags=tag_options(settings),
         batch_size=settings.scan.batch_size,
         dry_run=dry_run,
+        rules=rules_from_settings(settings),
+        milestones={str(root.path): milestones_for(settings, root) for root in settings.roots},
+        clearance=clearance_policy(settings),
     )
     ingest = Ingest(context, result.counts)
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog
+from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
 from provenance.hashing import hash_file
 from provenance.tagging import (
@@ -61,9 +62,9 @@ def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
         return None
 
 
-def _write_sidecar(asset: Asset, options: TagOptions) -> bool:
+def _write_sidecar(asset: Asset, options: TagOptions, approval_ref: str | None = None) -> bool:
     try:
-        write_sidecar(Path(asset.path), tag_record(asset), options.sidecar_pattern)
+        write_sidecar(Path(asset.path), tag_record(asset, approval_ref), options.sidecar_pattern)
     except (ProvenanceError, OSError) as exc:
         log.warning("cannot write tag for %s: %s", asset.path, exc)
         return False
@@ -82,30 +83,54 @@ def write_tags(
     due = [asset for asset in assets if asset.is_ai]
     if not options.sidecar or not due:
         return 0
+    # a cleared asset's tag carries its approval reference
+    protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
+    refs: dict[int, str] = {}
+    if protected:
+        with catalog.read() as tx:
+            refs = approval_refs(tx, protected)
+
+    def write(asset: Asset) -> bool:
+        return _write_sidecar(asset, options, refs.get(asset.id or 0))
+
     if len(due) < 8:
-        results = [_write_sidecar(asset, options) for asset in due]
+        results = [write(asset) for asset in due]
     else:
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provenance-tag") as pool:
-            results = list(pool.map(lambda asset: _write_sidecar(asset, options), due))
+            results = list(pool.map(write, due))
     if options.embed_formats:
         for asset, written in zip(due, results, strict=True):
             if written:
                 try:
-                    _embed(asset, Path(asset.path), options, catalog, actor, now)
+                    _embed(
+                        asset,
+                        Path(asset.path),
+                        options,
+                        catalog,
+                        actor,
+                        now,
+                        refs.get(asset.id or 0),
+                    )
                 except (ProvenanceError, OSError) as exc:
                     log.warning("cannot embed tag into %s: %s", asset.path, exc)
     return sum(results)
 
 
 def _embed(
-    asset: Asset, path: Path, options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
+    asset: Asset,
+    path: Path,
+    options: TagOptions,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    approval_ref: str | None = None,
 ) -> None:
     allowed, kind = can_embed(path)
     if not allowed or kind not in options.embed_formats:
         if not allowed:
             log.debug("not embedding into %s: %s", path, kind)
         return
-    embed_xmp(path, tag_record(asset))
+    embed_xmp(path, tag_record(asset, approval_ref))
     # The bytes changed: record the new identity so the file is not seen as modified
     # (and, once cleared, does not lose its clearance to our own tag).
     info = path.stat()
@@ -115,6 +140,8 @@ def _embed(
         if current is None:
             return
         before = {"content_hash": current.content_hash}
+        if current.id is not None:
+            rebind_clearance(tx, current.id, current.content_hash, new_hash)
         current.content_hash, current.size = new_hash, info.st_size
         current.mtime_ns, current.inode = info.st_mtime_ns, info.st_ino
         tx.record(
@@ -126,3 +153,18 @@ def _embed(
             before=before,
             after={"content_hash": new_hash},
         )
+
+
+def embed_label(
+    asset: Asset, options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
+) -> str:
+    """Embed the tag (IPTC DigitalSourceType and the approval) into a cleared file if its
+    format allows it; return what was done, in words. Never into a C2PA-signed file."""
+    allowed, kind = can_embed(Path(asset.path))
+    if not allowed:
+        return f"not embedded ({kind}); the sidecar carries the IPTC DigitalSourceType"
+    with catalog.read() as tx:
+        refs = approval_refs(tx, [asset.id]) if asset.id is not None else {}
+    forced = TagOptions(options.sidecar, options.sidecar_pattern, (*options.embed_formats, kind))
+    _embed(asset, Path(asset.path), forced, catalog, actor, now, refs.get(asset.id or 0))
+    return f"IPTC DigitalSourceType embedded ({kind})"

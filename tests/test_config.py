@@ -18,7 +18,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 def setting_names(model: type[BaseModel], prefix: str = "") -> set[str]:
     """Every dotted setting name of a settings model, nested sections included."""
     names: set[str] = set()
-    for name, field in model.model_fields.items():
+    for attribute, field in model.model_fields.items():
+        name = field.alias or attribute  # the TOML name ("from" is a Python keyword)
         if field.exclude:
             continue
         annotation: Any = field.annotation
@@ -113,3 +114,27 @@ def test_parse_duration(text: str, days: int) -> None:
 def test_parse_duration_refuses_nonsense(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
+
+
+def test_report_settings_defaults_and_smtp_from(tmp_path: Path) -> None:
+    path = tmp_path / "report.toml"
+    path.write_text(
+        f'state_dir = "{tmp_path}"\n[report.smtp]\nfrom = "p@studio.example"\n'
+        'root_recipients = { show_a = ["a@studio.example"] }\n'
+    )
+    settings = load_settings(path)
+    assert settings.report.schedule == "0 7 * * mon"
+    assert settings.report.formats == ["html", "json"]
+    assert settings.report_dir == tmp_path / "reports"
+    assert settings.report.smtp.from_address == "p@studio.example"
+    assert settings.report.smtp.root_recipients == {"show_a": ["a@studio.example"]}
+
+
+def test_report_schedule_and_formats_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "bad-report.toml"
+    path.write_text('[report]\nschedule = "every monday"\nformats = ["pdf"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert f"{path}: report.schedule: not a cron expression" in message
+    assert f"{path}: report.formats.0:" in message

@@ -283,3 +283,58 @@ def test_deep_scan_finds_data_hidden_in_the_alpha_channel(tmp_path: Path, corpus
     catalog.close()
     assert shallow is not None and shallow.ai_class == "none"
     assert deep is not None and (deep.ai_class, deep.family) == ("ai", "a1111")
+
+
+def _set_status(catalog: Catalog, path: Path, status: str) -> None:
+    with catalog.write() as tx:
+        asset = tx.asset_by_path(str(path))
+        assert asset is not None
+        asset.status, asset.present = status, False
+
+
+def test_new_file_at_a_purged_assets_path_is_a_new_asset(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    castle = root / "concepts" / "castle.png"
+    content = castle.read_bytes()
+    _set_status(catalog, castle, "purged")
+    castle.write_bytes(content)  # the same bytes come back at the same path
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    with catalog.read() as tx:
+        fresh = tx.asset_by_path(str(castle))
+        retired = [a for a in tx.list_assets() if a.status == "purged"]
+    assert result.counts.indexed == 1 and result.counts.moved == 0
+    assert fresh is not None and fresh.status == "temporary"
+    assert len(retired) == 1 and retired[0].uid != fresh.uid
+    assert retired[0].path.startswith(f"{castle} (purged")
+
+
+def test_new_file_where_a_quarantined_asset_was_waits(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    castle = root / "concepts" / "castle.png"
+    _set_status(catalog, castle, "quarantined")
+    write_a1111_png(castle, color="white")
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert result.counts.skipped == 1
+    assert "quarantined asset" in result.counts.problems[0]["reason"]
+    with catalog.read() as tx:
+        kept = tx.asset_by_path(str(castle))
+    assert kept is not None and kept.status == "quarantined"
+
+
+def test_same_content_as_a_quarantined_asset_elsewhere_is_not_a_move(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    castle = root / "concepts" / "castle.png"
+    _set_status(catalog, castle, "quarantined")
+    shutil.copy(castle, root / "plates" / "again.png")
+    castle.unlink()
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    assert (result.counts.moved, result.counts.indexed) == (0, 1)

@@ -1,15 +1,28 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
 from provenance.catalog.engine import Catalog, redact_url
-from provenance.catalog.models import STATUSES, Asset, Event, ScanRun, SignalRow, utcnow
+from provenance.catalog.models import (
+    STATUSES,
+    Asset,
+    Clearance,
+    Event,
+    Hold,
+    JournalEntry,
+    ScanRun,
+    SignalRow,
+    utcnow,
+)
 from provenance.catalog.store import EventSpec, KnownFile, Tx
 
 __all__ = [
     "STATUSES",
     "Asset",
     "Catalog",
+    "Clearance",
     "Event",
     "EventSpec",
+    "Hold",
+    "JournalEntry",
     "KnownFile",
     "ScanRun",
     "SignalRow",

@@ -37,8 +37,50 @@ def _v3_asset_presence(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_present ON assets (present)"))
 
 
+def _v4_retention(conn: Connection) -> None:
+    """v4: retention: quarantine and purge columns, holds, the journal of file moves."""
+    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
+    timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
+    for name, kind in (
+        ("flagged_at", timestamp),
+        ("quarantined_at", timestamp),
+        ("quarantine_path", "TEXT"),
+        ("purged_at", timestamp),
+    ):
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE assets ADD COLUMN {name} {kind}"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_assets_status_deadline ON assets (status, deadline)")
+    )
+    models.Hold.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    models.JournalEntry.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+def _v5_clearance(conn: Connection) -> None:
+    """v5: clearance: declared facts, risk, tool status, prompt hash; the clearances table."""
+    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
+    for name, kind in (
+        ("facts", "JSON"),
+        ("risk", "VARCHAR(16)"),
+        ("risk_rules", "TEXT"),
+        ("tool_status", "VARCHAR(16)"),
+        ("tool_name", "VARCHAR(200)"),
+        ("prompt_sha256", "VARCHAR(64)"),
+    ):
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE assets ADD COLUMN {name} {kind}"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_risk ON assets (risk)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_tool_status ON assets (tool_status)"))
+    models.Clearance.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
-STEPS: list[Callable[[Connection], None]] = [_v2_scan_runs, _v3_asset_presence]
+STEPS: list[Callable[[Connection], None]] = [
+    _v2_scan_runs,
+    _v3_asset_presence,
+    _v4_retention,
+    _v5_clearance,
+]
 LATEST = len(STEPS) + 1
 
 

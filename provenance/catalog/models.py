@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -51,6 +51,8 @@ class Asset(SQLModel, table=True):
     """A file the catalog knows, at its current path, with its latest verdict and state."""
 
     __tablename__ = "assets"
+    #: A sweep plans from (status, deadline) alone, never by loading every asset.
+    __table_args__ = (Index("ix_assets_status_deadline", "status", "deadline"),)
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(index=True, unique=True, max_length=36)
@@ -79,6 +81,22 @@ class Asset(SQLModel, table=True):
     source_asset_id: int | None = Field(default=None, foreign_key="assets.id")
     present: bool = Field(default=True, index=True)
     missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Retention: when the asset was flagged, moved to quarantine (and where), its bytes deleted.
+    flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    quarantined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    quarantine_path: str | None = Field(default=None, sa_type=Text)
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Clearance: facts declared with `provenance tag` (intended_use, talent, flags; JSON).
+    facts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: The derived risk (low, review, high, blocked) and the ids of the rules that fired
+    #: ("NFX-INTRO,NFX-CONF3"), as of the last ingest, tag or clearance.
+    risk: str | None = Field(default=None, max_length=16, index=True)
+    risk_rules: str | None = Field(default=None, sa_type=Text)
+    #: The tools registry's word on the generator: approved, unapproved or unknown.
+    tool_status: str | None = Field(default=None, max_length=16, index=True)
+    tool_name: str | None = Field(default=None, max_length=200)
+    #: SHA-256 of the raw prompt (kept whatever [clearance] prompt_storage keeps of the text).
+    prompt_sha256: str | None = Field(default=None, max_length=64)
 
     @property
     def is_ai(self) -> bool:
@@ -135,3 +153,73 @@ class ScanRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     online: bool = True
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Hold(SQLModel, table=True):
+    """A legal hold on a path: the file, or everything under the folder, is never moved."""
+
+    __tablename__ = "holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(sa_type=Text, index=True)
+    reason: str = Field(sa_type=Text)
+    user: str = Field(max_length=200)
+    host: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class JournalEntry(SQLModel, table=True):
+    """One move or delete of bytes, written before it happens and finished after it.
+
+    ``state`` is "planned" until the step is "done" or "rolled-back"; a planned entry
+    found at start-up is an interrupted step (see ``provenance.retention.purge``).
+    """
+
+    __tablename__ = "journal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="assets.id", index=True)
+    operation: str = Field(max_length=16)
+    source: str = Field(sa_type=Text)
+    target: str | None = Field(default=None, sa_type=Text)
+    sidecar_source: str | None = Field(default=None, sa_type=Text)
+    sidecar_target: str | None = Field(default=None, sa_type=Text)
+    content_hash: str | None = Field(default=None, max_length=80)
+    size: int = Field(default=0, sa_type=BigInteger)
+    rule: str = Field(default="", max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    state: str = Field(default="planned", max_length=16, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Clearance(SQLModel, table=True):
+    """One approval of an asset's content as a final deliverable, bound to its content hash.
+
+    Active while ``voided_at`` is unset; voided when the bytes change (``clearance-voided``,
+    ``fixity-failed``) or the approval is withdrawn (``revoked``). A copy of cleared content
+    gets its own row citing ``source_clearance_id``.
+    """
+
+    __tablename__ = "clearances"
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="assets.id", index=True)
+    content_hash: str = Field(max_length=80, index=True)
+    approval_ref: str = Field(sa_type=Text)
+    note: str = Field(default="", sa_type=Text)
+    consent_refs: list[str] = Field(default_factory=list, sa_type=JSON)
+    escalation_ref: str | None = Field(default=None, sa_type=Text)
+    user: str = Field(max_length=200)
+    host: str = Field(max_length=255)
+    cleared_at: datetime = Field(sa_type=UTCDateTime)
+    intended_use: str | None = Field(default=None, max_length=16)
+    risk: str = Field(default="low", max_length=16)
+    rules: str = Field(default="", sa_type=Text)
+    #: Whether the file carried a machine-readable AI mark (C2PA or IPTC) when cleared.
+    labelled: bool = False
+    source_clearance_id: int | None = Field(default=None, foreign_key="clearances.id")
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    void_action: str | None = Field(default=None, max_length=32)
+    void_reason: str | None = Field(default=None, sa_type=Text)

@@ -199,6 +199,11 @@ class Tx:
             query = query.limit(limit)
         yield from self.session.execute(query.execution_options(yield_per=1000)).scalars()
 
+    def known_roots(self) -> list[str]:
+        """Return every root the catalog has assets under."""
+        query = select(col(Asset.root)).distinct().order_by(col(Asset.root))
+        return [row[0] for row in self.session.execute(query)]
+
     def count_by_status(self, root: str | None = None) -> dict[str, int]:
         query = select(col(Asset.status), func.count()).group_by(col(Asset.status))
         if root is not None:

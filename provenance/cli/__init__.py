@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,10 +13,15 @@ import click
 
 from provenance import __version__
 from provenance.cli.app import App, UserError
+from provenance.cli.audit import audit_group, log_command
+from provenance.cli.clear import clear_command, fixity_command, revoke_command, uncleared_command
 from provenance.cli.configure import config_group
 from provenance.cli.daemon import daemon_command, status_command
+from provenance.cli.hold import hold_command, release_command
 from provenance.cli.inspect import list_command, show_command
+from provenance.cli.report import report_command
 from provenance.cli.scan import scan_command
+from provenance.cli.sweep import restore_command, sweep_command
 from provenance.cli.tag import tag_command
 from provenance.errors import ProvenanceError
 
@@ -33,7 +39,13 @@ class _Group(click.Group):
             if app is not None and app.debug:
                 log.exception("failed")
             raise UserError(str(exc)) from exc
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except (
+            click.ClickException,
+            click.exceptions.Exit,
+            click.Abort,
+            KeyboardInterrupt,
+            BrokenPipeError,
+        ):
             raise
         except Exception as exc:
             app = ctx.find_object(App)
@@ -95,9 +107,20 @@ cli.add_command(scan_command)
 cli.add_command(list_command)
 cli.add_command(show_command)
 cli.add_command(tag_command)
+cli.add_command(report_command)
 cli.add_command(config_group)
 cli.add_command(daemon_command)
 cli.add_command(status_command)
+cli.add_command(sweep_command)
+cli.add_command(restore_command)
+cli.add_command(hold_command)
+cli.add_command(release_command)
+cli.add_command(audit_group)
+cli.add_command(log_command)
+cli.add_command(clear_command)
+cli.add_command(revoke_command)
+cli.add_command(uncleared_command)
+cli.add_command(fixity_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -106,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.main(args=list(argv) if argv is not None else None, prog_name="provenance")
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader of our output went away (`provenance log | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 __all__ = ["cli", "main"]

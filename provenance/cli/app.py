@@ -11,7 +11,7 @@ import click
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog
-from provenance.config import Settings, load_settings
+from provenance.config import RootSettings, Settings, load_settings
 
 
 class UserError(click.ClickException):
@@ -48,6 +48,21 @@ class App:
         if self._catalog is None:
             self._catalog = Catalog.open(self.settings.catalog_url)
         return self._catalog
+
+    def settings_with_roots(self) -> Settings:
+        """Return the settings; with no configured roots, the roots the catalog knows.
+
+        With no config file the roots are whatever folders were scanned, so later commands
+        (sweep, restore, report) work on those without a config.
+        """
+        settings = self.settings
+        if settings.roots:
+            return settings
+        with self.catalog.read() as tx:
+            known = tx.known_roots()
+        roots = [RootSettings(path=Path(root)) for root in known]
+        self._settings = settings.model_copy(update={"roots": roots})
+        return self._settings
 
     @property
     def actor(self) -> Actor:

@@ -31,6 +31,6 @@ def check_command(app: App, file: Path | None) -> None:
 @pass_app
 def show_command(app: App) -> None:
     """Print the settings in effect, defaults included, as JSON."""
-    data = app.settings.model_dump(mode="json")
+    data = app.settings.model_dump(mode="json", by_alias=True)
     data["catalog"]["url"] = redact_url(app.settings.catalog_url)
     click.echo(json.dumps(data, indent=2))

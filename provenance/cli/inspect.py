@@ -8,6 +8,9 @@ from typing import Any
 import click
 
 from provenance.catalog import STATUSES, Asset, Tx
+from provenance.catalog.clearance import active_clearance
+from provenance.clearance.explain import clearance_record, render_clearance
+from provenance.clearance.policy import clearance_policy
 from provenance.cli.app import App, UserError, echo_json, pass_app, resolve_path
 from provenance.records import asset_record
 
@@ -97,6 +100,8 @@ def render_show(record: dict[str, Any]) -> str:
     lines = [f"{key + ':':<14}{record[key]}" for key in keys if record.get(key) not in (None, "")]
     if not record["present"]:
         lines.append(f"{'missing:':<14}since {record['missing_since']}")
+    if record.get("clearance"):
+        lines += render_clearance(record["clearance"])
     lines.append("signals:")
     for s in record["signals"] or []:
         what = ", ".join(x for x in (s["generator"], s["model"]) if x) or "-"
@@ -131,7 +136,12 @@ def show_command(app: App, target: str, as_json: bool) -> None:
         asset = find_asset(tx, target)
         assert asset.id is not None
         source = tx.asset_by_id(asset.source_asset_id) if asset.source_asset_id else None
-        record = asset_record(asset, tx.signals_of(asset.id), tx.events_of(asset.id), source)
+        signals = tx.signals_of(asset.id)
+        record = asset_record(asset, signals, tx.events_of(asset.id), source)
+        if asset.is_ai:
+            policy = clearance_policy(app.settings)
+            current = active_clearance(tx, asset.id)
+            record["clearance"] = clearance_record(asset, signals, current, policy)
     if as_json:
         echo_json(record)
     else:

@@ -134,3 +134,29 @@ def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner) -> None:
         assert command.help, f"{name} has no help"
         assert f"provenance {name}" in readme, f"README does not mention `provenance {name}`"
         assert runner.invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_without_config_sweep_works_on_the_roots_that_were_scanned(
+    runner: CliRunner, production: Path
+) -> None:
+    assert runner.invoke(cli, ["scan", str(production)]).exit_code == 0
+    result = runner.invoke(cli, ["sweep", "--dry-run", "--as-of", "2099-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "would flag" in result.stdout and "castle.png" in result.stdout
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(production: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROVENANCE_STATE_DIR": str(tmp_path / "pipe-state")}
+    subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(production)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    shell = f"{sys.executable} -m provenance log | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
+    assert "Traceback" not in done.stderr and "error" not in done.stderr

@@ -1,0 +1,166 @@
+"""The catalog queries of clearance: active clearances, voiding them, and what the report reads.
+
+An asset's clearance is active while its row's ``voided_at`` is unset. The weekly report
+reads the asset columns ``risk``, ``risk_rules`` and ``tool_status`` through
+:func:`attention_assets` (and :func:`risk_counts`); nothing here selects a prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, exists, func, or_, select
+from sqlmodel import col
+
+from provenance.catalog.models import Asset, Clearance
+from provenance.catalog.store import Tx
+
+_A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
+_C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
+
+#: States of AI assets that still wait for a decision (cleared and purged ones do not).
+UNCLEARED_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
+#: Registry answers that send an asset to escalation (NFX-CONF3).
+UNAPPROVED_TOOL = ("unknown", "unapproved")
+#: Risk levels the report calls out (high without approval, or blocked).
+ATTENTION_RISKS = ("high", "blocked")
+#: Columns the report reads for its attention section (no prompt).
+ATTENTION_COLUMNS = (
+    _A.id,
+    _A.path,
+    _A.root,
+    _A.status,
+    _A.ai_class,
+    _A.generator,
+    _A.model,
+    _A.policy,
+    _A.deadline,
+    _A.first_seen,
+    _A.present,
+    _A.content_hash,
+    _A.size,
+    _A.risk,
+    _A.risk_rules,
+    _A.tool_status,
+    _A.tool_name,
+)
+
+
+def active_clearance(tx: Tx, asset_id: int) -> Clearance | None:
+    """Return the asset's clearance in force, or None."""
+    query = (
+        select(Clearance)
+        .where(col(Clearance.asset_id) == asset_id, col(Clearance.voided_at).is_(None))
+        .order_by(col(Clearance.id).desc())
+        .limit(1)
+    )
+    return tx.session.execute(query).scalars().first()
+
+
+def clearances_of(tx: Tx, asset_id: int) -> list[Clearance]:
+    """Return every clearance the asset ever had, oldest first."""
+    query = select(Clearance).where(col(Clearance.asset_id) == asset_id).order_by(col(Clearance.id))
+    return list(tx.session.execute(query).scalars())
+
+
+def add_clearance(tx: Tx, clearance: Clearance) -> Clearance:
+    """Store a new clearance and return it with its id."""
+    tx.session.add(clearance)
+    tx.session.flush()
+    return clearance
+
+
+def void_clearance(tx: Tx, clearance: Clearance, at: datetime, action: str, reason: str) -> None:
+    """End a clearance: ``action`` is clearance-voided, fixity-failed or revoked."""
+    clearance.voided_at, clearance.void_action, clearance.void_reason = at, action, reason
+
+
+def rebind_clearance(tx: Tx, asset_id: int, old_hash: str | None, new_hash: str) -> bool:
+    """Move the asset's active clearance to ``new_hash`` when it was bound to ``old_hash``.
+
+    Used when provenance itself rewrote the file (an embedded tag); returns whether it did.
+    """
+    clearance = active_clearance(tx, asset_id)
+    if clearance is None or clearance.content_hash != old_hash:
+        return False
+    clearance.content_hash = new_hash
+    return True
+
+
+def cleared_assets(tx: Tx, roots: Sequence[str] = ()) -> list[tuple[Asset, Clearance]]:
+    """Return (asset, active clearance) of every present asset with a clearance in force."""
+    query = (
+        select(Asset, Clearance)
+        .join(Clearance, col(Clearance.asset_id) == col(Asset.id))
+        .where(col(Clearance.voided_at).is_(None), col(Asset.present).is_(True))
+        .order_by(col(Asset.path))
+    )
+    if roots:
+        query = query.where(col(Asset.root).in_(list(roots)))
+    return [(row[0], row[1]) for row in tx.session.execute(query)]
+
+
+def _no_active_clearance() -> Any:
+    return ~exists().where(_C.asset_id == _A.id, _C.voided_at.is_(None))
+
+
+def _under(query: Any, under: str | None) -> Any:
+    if under is None:
+        return query
+    prefix = under.rstrip("/") + "/"
+    return query.where(or_(_A.path == under, func.substr(_A.path, 1, len(prefix)) == prefix))
+
+
+def uncleared_assets(tx: Tx, under: str | None = None) -> list[Asset]:
+    """Return AI assets still waiting for a clearance (not cleared, not purged), by path."""
+    query = select(Asset).where(
+        col(Asset.ai_class) != "none",
+        col(Asset.status).in_(UNCLEARED_STATUSES),
+        _no_active_clearance(),
+    )
+    query = _under(query, under).order_by(col(Asset.path))
+    return list(tx.session.execute(query).scalars())
+
+
+def attention_assets(tx: Tx, root: str | None = None) -> Iterator[Row[Any]]:
+    """Yield rows (``ATTENTION_COLUMNS``) of uncleared AI assets the report must call out.
+
+    That is those from an unknown or unapproved tool (``tool_status``) and those whose
+    ``risk`` is high or blocked, with no clearance in force; ordered by path.
+    """
+    query = select(*ATTENTION_COLUMNS).where(
+        _A.ai_class != "none",
+        _A.status.in_(UNCLEARED_STATUSES),
+        or_(_A.tool_status.in_(UNAPPROVED_TOOL), _A.risk.in_(ATTENTION_RISKS)),
+        _no_active_clearance(),
+    )
+    if root is not None:
+        query = query.where(_A.root == root)
+    yield from tx.session.execute(query.order_by(_A.path).execution_options(yield_per=2000))
+
+
+def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
+    """Return ``{(risk, tool_status): count}`` of uncleared AI assets ("-" for unset)."""
+    query = (
+        select(_A.risk, _A.tool_status, func.count())
+        .where(_A.ai_class != "none", _A.status.in_(UNCLEARED_STATUSES), _no_active_clearance())
+        .group_by(_A.risk, _A.tool_status)
+    )
+    if root is not None:
+        query = query.where(_A.root == root)
+    return {(risk or "-", tool or "-"): count for risk, tool, count in tx.session.execute(query)}
+
+
+def approval_refs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, str]:
+    """Return asset id -> approval reference of the clearance in force, for those that have one."""
+    found: dict[int, str] = {}
+    for start in range(0, len(asset_ids), 500):
+        query = (
+            select(_C.asset_id, _C.approval_ref)
+            .where(_C.asset_id.in_(list(asset_ids[start : start + 500])), _C.voided_at.is_(None))
+            .order_by(_C.id)
+        )
+        found.update((asset_id, ref) for asset_id, ref in tx.session.execute(query))
+    return found

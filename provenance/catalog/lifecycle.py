@@ -1,0 +1,171 @@
+"""The catalog queries of the retention lifecycle: due assets, holds, the journal, settings memo.
+
+Planning a sweep reads only what is due, through the (status, deadline) index, as plain
+rows of the columns a decision needs; it never loads every asset as an ORM object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, func, or_, select, text, update
+from sqlmodel import col
+
+from provenance.catalog.migrations import META_TABLE
+from provenance.catalog.models import Asset, Event, Hold, JournalEntry
+from provenance.catalog.store import Tx
+
+_A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
+
+#: The columns a retention decision needs (see ``provenance.retention.policy.AssetFacts``).
+FACT_COLUMNS = (
+    _A.id,
+    _A.path,
+    _A.root,
+    _A.ai_class,
+    _A.status,
+    _A.first_seen,
+    _A.created_at,
+    _A.generator,
+    _A.family,
+    _A.present,
+    _A.flagged_at,
+    _A.quarantined_at,
+    _A.content_hash,
+    _A.size,
+    _A.deadline,
+    _A.policy,
+    _A.quarantine_path,
+)
+#: States a sweep may move an asset out of.
+MOVABLE = ("temporary", "expiring", "flagged")
+
+
+def due_assets(
+    tx: Tx, roots: Sequence[str], due_by: datetime, quarantined_by: datetime
+) -> Iterator[Row[Any]]:
+    """Yield fact rows of assets under ``roots`` that may be due by ``due_by``.
+
+    That is movable assets whose deadline is at or before ``due_by`` or not yet set, and
+    quarantined ones that went into quarantine at or before ``quarantined_by``. Each part
+    is one range over the (status, deadline) index.
+    """
+    if not roots:
+        return
+    in_roots = _A.root.in_(list(roots))
+    for status in MOVABLE:
+        query = select(*FACT_COLUMNS).where(
+            _A.status == status,
+            or_(_A.deadline <= due_by, _A.deadline.is_(None)),
+            in_roots,
+        )
+        yield from tx.session.execute(query.execution_options(yield_per=2000))
+    query = select(*FACT_COLUMNS).where(
+        _A.status == "quarantined",
+        or_(_A.quarantined_at <= quarantined_by, _A.quarantined_at.is_(None)),
+        in_roots,
+    )
+    yield from tx.session.execute(query)
+
+
+def lifecycle_assets(tx: Tx, roots: Sequence[str]) -> Iterator[Row[Any]]:
+    """Yield fact rows of every asset under ``roots`` in a movable or quarantined state."""
+    query = select(*FACT_COLUMNS).where(
+        _A.status.in_([*MOVABLE, "quarantined"]),
+        _A.root.in_(list(roots)),
+    )
+    yield from tx.session.execute(query.execution_options(yield_per=5000))
+
+
+def assets_at_or_under(tx: Tx, path: str) -> Iterator[Row[Any]]:
+    """Yield fact rows of the assets at ``path`` or below it (a hold's reach)."""
+    prefix = path.rstrip("/") + "/"
+    query = select(*FACT_COLUMNS).where(
+        or_(_A.path == path, func.substr(_A.path, 1, len(prefix)) == prefix)
+    )
+    yield from tx.session.execute(query)
+
+
+def count_ai_assets(tx: Tx, root: str) -> int:
+    """Return how many AI assets of ``root`` still have bytes (on disk or in quarantine)."""
+    query = select(func.count()).where(
+        _A.root == root,
+        _A.ai_class != "none",
+        _A.status.not_in(["purged", "not-ai"]),
+        or_(_A.present.is_(True), _A.status == "quarantined"),
+    )
+    return int(tx.session.execute(query).scalar_one())
+
+
+def set_deadlines(tx: Tx, changes: Iterable[tuple[int, datetime | None, str | None]]) -> int:
+    """Store (asset id, deadline, policy name) for many assets; return how many."""
+    rows = [{"b_id": i, "b_deadline": d, "b_policy": p} for i, d, p in changes]
+    if not rows:
+        return 0
+    statement = (
+        update(Asset)
+        .where(_A.id == bindparam("b_id"))
+        .values(deadline=bindparam("b_deadline"), policy=bindparam("b_policy"))
+    )
+    tx.session.connection().execute(statement, rows)
+    return len(rows)
+
+
+def get_meta(tx: Tx, key: str) -> str | None:
+    row = tx.session.execute(
+        text(f"SELECT value FROM {META_TABLE} WHERE key = :k"), {"k": key}
+    ).first()
+    return str(row[0]) if row else None
+
+
+def set_meta(tx: Tx, key: str, value: str) -> None:
+    tx.session.execute(text(f"DELETE FROM {META_TABLE} WHERE key = :k"), {"k": key})
+    tx.session.execute(
+        text(f"INSERT INTO {META_TABLE} (key, value) VALUES (:k, :v)"), {"k": key, "v": value}
+    )
+
+
+# --- holds --------------------------------------------------------------------------------
+
+
+def active_holds(tx: Tx) -> list[Hold]:
+    query = select(Hold).where(col(Hold.released_at).is_(None)).order_by(col(Hold.path))
+    return list(tx.session.execute(query).scalars())
+
+
+def holds_covering(tx: Tx, path: str) -> list[Hold]:
+    """Return the active holds on ``path`` or on a folder above it."""
+    return [h for h in active_holds(tx) if is_under(path, h.path)]
+
+
+def is_under(path: str, folder: str) -> bool:
+    """Return whether ``path`` is ``folder`` or inside it (plain string paths)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+# --- journal ------------------------------------------------------------------------------
+
+
+def open_journal_entries(tx: Tx) -> list[JournalEntry]:
+    """Return the steps journaled as planned and never finished, oldest first."""
+    query = (
+        select(JournalEntry)
+        .where(col(JournalEntry.state) == "planned")
+        .order_by(col(JournalEntry.id))
+    )
+    return list(tx.session.execute(query).scalars())
+
+
+def journal_entry(tx: Tx, entry_id: int) -> JournalEntry | None:
+    return tx.session.get(JournalEntry, entry_id)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def recent_events(tx: Tx, limit: int) -> list[Event]:
+    """Return the last ``limit`` audit events, oldest first."""
+    query = select(Event).order_by(col(Event.id).desc()).limit(limit)
+    return list(reversed(list(tx.session.execute(query).scalars())))

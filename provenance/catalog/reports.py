@@ -1,0 +1,326 @@
+"""The queries the weekly report needs: the database aggregates, rows stream.
+
+Each function takes an open ``Tx`` and returns plain values (``AssetLine``, ``EventLine``,
+counts); nothing here loads every asset. ``root`` narrows any query to one production root
+(the asset's ``root`` column, a folder path). Prompts are never selected.
+
+Sections whose source is another module's work read it defensively: the quarantine facts
+come from the asset's columns when the catalog has them (``quarantined_at``,
+``quarantine_path``) and otherwise from the ``after`` of the asset's last ``quarantined``
+event, so the report fills in as the lifecycle work lands.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from provenance.catalog.models import Asset, Event
+from provenance.catalog.store import Tx
+
+_ASSETS = cast(Table, Asset.__table__)  # type: ignore[attr-defined]
+_EVENTS = cast(Table, Event.__table__)  # type: ignore[attr-defined]
+_A = _ASSETS.c
+_E = _EVENTS.c
+_BY_DEADLINE = (_A.deadline, _A.path)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: AI assets still waiting for a decision (they have a deadline ahead or behind them).
+OPEN_STATUSES = ("temporary", "expiring")
+#: States of AI assets still in the lifecycle (not cleared, not purged).
+LIFECYCLE_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
+#: Every state an AI asset can be in.
+AI_STATUSES = (*LIFECYCLE_STATUSES, "purged", "cleared")
+#: Asset columns the lifecycle work added; read when the catalog has them.
+OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at")
+#: Audit actions that mean "an AI asset was found" (first index, copy, manual tag).
+FOUND_ACTIONS = ("indexed", "copied", "tagged")
+
+
+@dataclass(frozen=True)
+class AssetLine:
+    """One asset as the report shows it (no prompt, no signals)."""
+
+    id: int
+    path: str
+    root: str
+    status: str
+    ai_class: str
+    generator: str | None
+    model: str | None
+    policy: str | None
+    deadline: datetime | None
+    first_seen: datetime
+    present: bool
+    content_hash: str | None
+    size: int
+    #: Facts other work records: optional columns and the last quarantine event's ``after``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One audit event with the facts of its asset the report needs."""
+
+    id: int
+    asset_id: int | None
+    at: datetime
+    action: str
+    user: str
+    host: str
+    path: str | None
+    reason: str
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    root: str | None
+    generator: str | None
+    policy: str | None
+
+
+def _optional_columns() -> list[Any]:
+    return [_A[name] for name in OPTIONAL_COLUMNS if name in _A]
+
+
+def _asset_columns() -> list[Any]:
+    return [
+        _A.id,
+        _A.path,
+        _A.root,
+        _A.status,
+        _A.ai_class,
+        _A.generator,
+        _A.model,
+        _A.policy,
+        _A.deadline,
+        _A.first_seen,
+        _A.present,
+        _A.content_hash,
+        _A.size,
+    ]
+
+
+def _line(row: Any, optional: Sequence[Any], event_after: Any = None) -> AssetLine:
+    base = row[:13]
+    extra: dict[str, Any] = {}
+    if isinstance(event_after, Mapping):
+        extra.update(event_after)
+    for index, column in enumerate(optional):
+        value = row[13 + index]
+        if value is not None:
+            extra[column.name] = value
+    return AssetLine(*base, extra=extra)  # type: ignore[misc]
+
+
+def _is_ai() -> ColumnElement[bool]:
+    return _A.ai_class != "none"
+
+
+def _in_root(query: Any, root: str | None) -> Any:
+    return query if root is None else query.where(_A.root == root)
+
+
+def _stream(tx: Tx, query: Any) -> Iterator[Any]:
+    yield from tx.session.execute(query.execution_options(yield_per=2000))
+
+
+def due_assets(
+    tx: Tx, start: datetime, end: datetime, root: str | None = None
+) -> Iterator[AssetLine]:
+    """Yield open AI assets whose deadline falls in ``[start, end)``, soonest first."""
+    optional = _optional_columns()
+    query = select(*_asset_columns(), *optional).where(
+        _is_ai(),
+        _A.status.in_(OPEN_STATUSES),
+        _A.deadline >= start,
+        _A.deadline < end,
+    )
+    query = _in_root(query, root).order_by(_A.deadline, _A.path)
+    for row in _stream(tx, query):
+        yield _line(row, optional)
+
+
+def overdue_assets(tx: Tx, before: datetime, root: str | None = None) -> Iterator[AssetLine]:
+    """Yield flagged AI assets, and open ones whose deadline passed before ``before``.
+
+    Two indexed queries (status; deadline) merged in deadline order: one query with ``OR``
+    makes SQLite read the whole table.
+    """
+    optional = _optional_columns()
+    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status == "flagged")
+    late = select(*_asset_columns(), *optional).where(
+        _is_ai(), _A.status.in_(OPEN_STATUSES), _A.deadline < before
+    )
+    streams = [
+        (_line(row, optional) for row in _stream(tx, _in_root(q, root).order_by(*_BY_DEADLINE)))
+        for q in (flagged, late)
+    ]
+    yield from heapq.merge(*streams, key=_deadline_order)
+
+
+def _deadline_order(line: AssetLine) -> tuple[bool, datetime, str]:
+    return (line.deadline is None, line.deadline or _EPOCH, line.path)
+
+
+def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
+    """Yield quarantined assets with the facts of their last ``quarantined`` event in ``extra``."""
+    optional = _optional_columns()
+    last_event = (
+        select(_E.after)
+        .where(_E.asset_id == _A.id, _E.action == "quarantined")
+        .order_by(_E.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    last_at = (
+        select(_E.at)
+        .where(_E.asset_id == _A.id, _E.action == "quarantined")
+        .order_by(_E.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(*_asset_columns(), *optional, last_event, last_at).where(
+        _A.status == "quarantined"
+    )
+    # deadline first: ordering by path alone makes SQLite walk the path index (every asset)
+    query = _in_root(query, root).order_by(*_BY_DEADLINE)
+    width = 13 + len(optional)
+    for row in _stream(tx, query):
+        after, at = row[width], row[width + 1]
+        facts = dict(after) if isinstance(after, Mapping) else {}
+        if at is not None:
+            facts.setdefault("event_at", at)
+        yield _line(row, optional, facts)
+
+
+def attention_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
+    """Yield uncleared AI assets from unknown or unapproved tools, or of high or blocked risk.
+
+    The facts come from the clearance rules (``provenance.catalog.clearance``); ``extra``
+    carries ``risk``, ``risk_rules``, ``tool_status`` and ``tool_name``.
+    """
+    from provenance.catalog.clearance import attention_assets
+
+    for row in attention_assets(tx, root):
+        mapping = row._mapping
+        extra = {
+            key: mapping[key]
+            for key in ("risk", "risk_rules", "tool_status", "tool_name")
+            if key in mapping and mapping[key] is not None
+        }
+        yield AssetLine(*row[:13], extra=extra)  # type: ignore[call-arg]
+    # rows written before the clearance rules assessed them: a missing tool is still news
+    optional = _optional_columns()
+    query = select(*_asset_columns(), *optional).where(
+        _is_ai(),
+        _A.status.in_(LIFECYCLE_STATUSES),
+        or_(_A.generator.is_(None), _A.generator == ""),
+        _A.tool_status.is_(None),
+    )
+    for row in _stream(tx, _in_root(query, root).order_by(_A.status, _A.path)):
+        yield _line(row, optional)
+
+
+def events_between(
+    tx: Tx, actions: Sequence[str], start: datetime, end: datetime, root: str | None = None
+) -> Iterator[EventLine]:
+    """Yield events of ``actions`` at ``[start, end)`` in order, with their asset's root."""
+    query = (
+        select(
+            _E.id,
+            _E.asset_id,
+            _E.at,
+            _E.action,
+            _E.user,
+            _E.host,
+            _E.path,
+            _E.reason,
+            _E.before,
+            _E.after,
+            _A.root,
+            _A.generator,
+            _A.policy,
+        )
+        .outerjoin(_ASSETS, _A.id == _E.asset_id)
+        .where(
+            _E.action.in_(actions),
+            _E.at >= start,
+            _E.at < end,
+        )
+    )
+    query = _in_root(query, root).order_by(_E.at, _E.id)
+    for row in _stream(tx, query):
+        yield EventLine(*row[:8], row[8] or {}, row[9] or {}, *row[10:])  # type: ignore[call-arg]
+
+
+def status_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
+    """Return ``{(root, status): count}`` of AI assets, counted by the database."""
+    # naming the statuses lets the status index skip the (many) not-ai rows
+    query = select(_A.status, _A.root, func.count()).where(_A.status.in_(AI_STATUSES), _is_ai())
+    query = _in_root(query, root).group_by(_A.status, _A.root)
+    return {(row[1], row[0]): row[2] for row in tx.session.execute(query)}
+
+
+def deadlines_per_day(
+    tx: Tx, start: datetime, end: datetime, root: str | None = None
+) -> dict[date, int]:
+    """Return ``{day: count}`` of open AI assets due on each UTC day of ``[start, end)``."""
+    day = func.date(_A.deadline)
+    query = select(day, func.count()).where(
+        _is_ai(),
+        _A.status.in_(OPEN_STATUSES),
+        _A.deadline >= start,
+        _A.deadline < end,
+    )
+    query = _in_root(query, root).group_by(day)
+    counts: dict[date, int] = {}
+    for value, count in tx.session.execute(query):
+        # SQLite's date() returns text, PostgreSQL's a date
+        key = value if isinstance(value, date) else date.fromisoformat(str(value))
+        counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+def weekly_activity(
+    tx: Tx, week_starts: Sequence[datetime], end: datetime, root: str | None = None
+) -> dict[tuple[int, str], int]:
+    """Return ``{(week index, kind): count}`` for kinds ``found``, ``cleared``, ``purged``.
+
+    ``week_starts`` are the ascending starts of consecutive buckets; the last one ends at
+    ``end``. ``found`` counts AI assets indexed, copied or tagged as AI (the class the event
+    recorded), each asset once per week; the others count ``cleared`` and ``purged`` events.
+    """
+    if not week_starts:
+        return {}
+    bounds = [*week_starts[1:], end]
+    bucket = case(
+        *[(_E.at < bound, index) for index, bound in enumerate(bounds)],
+        else_=len(bounds),
+    )
+    kind = case(
+        (_E.action.in_(FOUND_ACTIONS), "found"),
+        else_=_E.action,
+    )
+    recorded_class = _E.after["ai_class"].as_string()
+    wanted = or_(
+        and_(
+            _E.action.in_(FOUND_ACTIONS),
+            recorded_class.is_not(None),
+            recorded_class != "none",
+        ),
+        _E.action.in_(("cleared", "purged")),
+    )
+    query = select(bucket, kind, func.count(func.distinct(_E.asset_id))).where(
+        _E.at >= week_starts[0],
+        _E.at < end,
+        wanted,
+    )
+    if root is not None:
+        query = query.join(_ASSETS, _A.id == _E.asset_id).where(_A.root == root)
+    query = query.group_by(bucket, kind)
+    return {(int(row[0]), str(row[1])): int(row[2]) for row in tx.session.execute(query)}

@@ -1,0 +1,322 @@
+"""`provenance clear` and `provenance revoke`: approve AI content as a final deliverable, or
+withdraw that approval, with the evidence the rules ask for.
+
+A clearance is refused as a whole (nothing changes) when the OS user is not an approver,
+when no approval reference is given, or when any asset lacks evidence its facts call for;
+every problem is named with its rule ids. It binds to the content hash, re-checked from the
+file's bytes just before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from provenance.audit import Actor
+from provenance.catalog import Asset, Catalog, Clearance, Tx
+from provenance.catalog.clearance import active_clearance, add_clearance
+from provenance.clearance.approvers import check_approver
+from provenance.clearance.assess import Evidence, Missing, missing
+from provenance.clearance.binding import void
+from provenance.clearance.explain import clearance_assessment, is_labelled
+from provenance.clearance.policy import ClearancePolicy, clearance_policy
+from provenance.config import Settings
+from provenance.errors import ClearanceError
+from provenance.hashing import hash_file
+from provenance.retention.policy import AssetFacts, milestones_for, rules_from_settings, schedule
+from provenance.tags import TagOptions, embed_label, write_tags
+
+log = logging.getLogger(__name__)
+
+#: States whose file is not where the catalog says, or no longer exists: never cleared.
+NOT_CLEARABLE = {
+    "quarantined": "quarantined: restore it first (provenance restore)",
+    "purged": "purged: its bytes are gone",
+    "not-ai": "not an AI asset: nothing to clear",
+}
+
+
+@dataclass(frozen=True)
+class ClearRequest:
+    """What the approver gives `provenance clear`."""
+
+    approval_ref: str | None
+    note: str = ""
+    consent_refs: tuple[str, ...] = ()
+    escalation_ref: str | None = None
+    label: bool = False
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(self.approval_ref, self.consent_refs, self.escalation_ref)
+
+
+@dataclass
+class ClearOutcome:
+    """One asset of a clearance: its risk, what is missing, what was done."""
+
+    path: str
+    risk: str
+    rules: tuple[str, ...]
+    missing: tuple[Missing, ...] = ()
+    labelled: bool = False
+    held: bool = False
+    already: bool = False
+    problem: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    clearance_id: int | None = None
+
+
+def _targets(tx: Tx, paths: Sequence[str]) -> tuple[list[Asset], list[str]]:
+    """Return the assets the paths name (a folder: its AI assets) and the problems found."""
+    assets: list[Asset] = []
+    problems: list[str] = []
+    for path in paths:
+        if Path(path).is_dir():
+            under = [a for a in tx.assets_under(path) if a.is_ai and a.status not in NOT_CLEARABLE]
+            if not under:
+                problems.append(f"{path}: no AI assets under this folder to clear")
+            assets.extend(a for a in under if a.present)
+            continue
+        asset = tx.asset_by_path(path)
+        if asset is None:
+            problems.append(f"{path}: not in the catalog (run `provenance scan` on its folder)")
+        elif asset.status in NOT_CLEARABLE:
+            problems.append(f"{path}: {NOT_CLEARABLE[asset.status]}")
+        elif not asset.present:
+            problems.append(f"{path}: the file is missing")
+        else:
+            assets.append(asset)
+    unique = {asset.path: asset for asset in assets}
+    return [unique[path] for path in sorted(unique)], problems
+
+
+def plan_clearance(
+    catalog: Catalog, policy: ClearancePolicy, paths: Sequence[str], request: ClearRequest
+) -> tuple[list[tuple[Asset, ClearOutcome]], list[str]]:
+    """Return each asset with what clearing it would need, and the problems that refuse it.
+
+    Reads the catalog and re-hashes each file; changes nothing.
+    """
+    with catalog.read() as tx:
+        assets, problems = _targets(tx, paths)
+        outcomes = []
+        for asset in assets:
+            assert asset.id is not None
+            assessment, _tool, _facts = clearance_assessment(asset, policy)
+            outcome = ClearOutcome(
+                asset.path,
+                assessment.risk,
+                assessment.rule_ids,
+                missing(assessment, request.evidence),
+                is_labelled(tx.signals_of(asset.id)),
+                held=asset.status == "held",
+            )
+            current = active_clearance(tx, asset.id)
+            outcome.already = current is not None and current.content_hash == asset.content_hash
+            if assessment.label_rules and not outcome.labelled:
+                outcome.warnings.append(
+                    f"{asset.path}: no machine-readable AI mark in the file (C2PA or IPTC "
+                    f"DigitalSourceType; {', '.join(assessment.label_rules)}); its sidecar has "
+                    "one; --label embeds it into JPEG and PNG"
+                )
+            outcomes.append((asset, outcome))
+    for asset, outcome in outcomes:
+        try:
+            changed = hash_file(Path(asset.path)) != asset.content_hash
+        except OSError as exc:
+            outcome.problem = f"{asset.path}: cannot read ({exc.strerror})"
+        else:
+            if changed:
+                outcome.problem = (
+                    f"{asset.path}: changed since it was scanned "
+                    "(run `provenance scan`, then clear)"
+                )
+        if outcome.problem is None and outcome.missing and not outcome.already:
+            gaps = "; ".join(gap.line() for gap in outcome.missing)
+            outcome.problem = f"{asset.path}: missing {gaps}"
+        if outcome.problem is not None:
+            problems.append(outcome.problem)
+    return outcomes, problems
+
+
+def clear(
+    settings: Settings,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    paths: Sequence[str],
+    request: ClearRequest,
+    *,
+    dry_run: bool = False,
+    policy: ClearancePolicy | None = None,
+) -> list[ClearOutcome]:
+    """Clear the assets at ``paths`` as final deliverables; return one outcome per asset.
+
+    With ``dry_run`` nothing changes and every problem is in the outcomes (an approver
+    problem raises even then: it says who may clear). Raises ClearanceError listing every
+    problem otherwise.
+    """
+    check_approver(actor.user, settings.clearance)
+    if not dry_run and not (request.approval_ref or "").strip():
+        raise ClearanceError(
+            "no approval reference: clearing needs --approval REF, the written approval (NFX-INTRO)"
+        )
+    policy = policy or clearance_policy(settings)
+    planned, problems = plan_clearance(catalog, policy, paths, request)
+    if dry_run:
+        return [outcome for _asset, outcome in planned]
+    if problems:
+        raise ClearanceError("\n".join(problems))
+    cleared: list[Asset] = []
+    with catalog.write() as tx:
+        for planned_asset, outcome in planned:
+            if outcome.already:
+                continue
+            asset = tx.asset_by_id(planned_asset.id or 0)
+            if asset is None or asset.content_hash != planned_asset.content_hash:
+                raise ClearanceError(f"{planned_asset.path}: changed while clearing; try again")
+            outcome.clearance_id = _record(tx, asset, outcome, request, policy, actor, now)
+            cleared.append(asset)
+    write_tags(cleared, _tag_options(settings), catalog, actor, now)
+    outcomes = {outcome.path: outcome for _asset, outcome in planned}
+    for asset in cleared:
+        outcome = outcomes[asset.path]
+        if request.label and not outcome.labelled:
+            done = embed_label(asset, _tag_options(settings), catalog, actor, now)
+            outcome.warnings = [f"{asset.path}: {done}"]
+        log.info("cleared %s (risk %s)", asset.path, outcome.risk)
+    return [outcome for _asset, outcome in planned]
+
+
+def _record(
+    tx: Tx,
+    asset: Asset,
+    outcome: ClearOutcome,
+    request: ClearRequest,
+    policy: ClearancePolicy,
+    actor: Actor,
+    now: datetime,
+) -> int | None:
+    assessment, _tool, facts = clearance_assessment(asset, policy)
+    clearance = add_clearance(
+        tx,
+        Clearance(
+            asset_id=asset.id or 0,
+            content_hash=asset.content_hash or "",
+            approval_ref=(request.approval_ref or "").strip(),
+            note=request.note,
+            consent_refs=list(request.consent_refs),
+            escalation_ref=request.escalation_ref,
+            user=actor.user,
+            host=actor.host,
+            cleared_at=now,
+            intended_use=facts.intended_use,
+            risk=assessment.risk,
+            rules=",".join(assessment.rule_ids),
+            labelled=outcome.labelled,
+        ),
+    )
+    before = asset.status
+    if asset.status != "held":  # a hold wins; the approval is kept for when it is released
+        asset.status, asset.deadline, asset.policy = "cleared", None, None
+    asset.risk, asset.risk_rules = assessment.risk, ",".join(assessment.rule_ids)
+    tx.record(
+        actor,
+        "cleared",
+        now,
+        asset=asset,
+        reason=request.note or "cleared as a final deliverable",
+        before={"status": before},
+        after={
+            "status": asset.status,
+            "approval_ref": clearance.approval_ref,
+            "clearance_id": clearance.id,
+            "content_hash": clearance.content_hash,
+            "risk": assessment.risk,
+            "rules": list(assessment.rule_ids),
+            "consent_refs": list(request.consent_refs),
+            "escalation_ref": request.escalation_ref,
+            "labelled": outcome.labelled,
+        },
+    )
+    return clearance.id
+
+
+def _tag_options(settings: Settings) -> TagOptions:
+    tagging = settings.tagging
+    return TagOptions(tagging.sidecar, tagging.sidecar_pattern, tuple(tagging.embed))
+
+
+def temporary_deadline(settings: Settings, asset: Asset) -> tuple[datetime | None, str | None]:
+    """Return the deadline and policy an asset gets when it goes back to temporary."""
+    root = settings.root_for(Path(asset.path))
+    root_path = str(root.path) if root is not None else asset.root
+    relative = (
+        Path(asset.path).relative_to(root_path).as_posix()
+        if asset.path.startswith(root_path)
+        else Path(asset.path).name
+    )
+    facts = AssetFacts(
+        path=relative,
+        ai_class=asset.ai_class,
+        status="temporary",
+        first_seen=asset.first_seen,
+        created_at=asset.created_at,
+        generator=asset.generator,
+        family=asset.family,
+    )
+    return schedule(facts, rules_from_settings(settings), milestones_for(settings, root))
+
+
+def revoke(
+    settings: Settings,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    paths: Sequence[str],
+    reason: str,
+    *,
+    dry_run: bool = False,
+) -> list[str]:
+    """Withdraw the clearance of each asset at ``paths`` (event ``revoked``); return one line each.
+
+    The asset goes back to temporary with a deadline from its retention policy.
+    """
+    check_approver(actor.user, settings.clearance, "revoke")
+    if not reason.strip():
+        raise ClearanceError("a revocation needs a reason (--reason TEXT)")
+    lines: list[str] = []
+    revoked: list[Asset] = []
+    with catalog.write() as tx:
+        assets, problems = _targets(tx, paths)
+        found = [(asset, active_clearance(tx, asset.id or 0)) for asset in assets]
+        named = set(paths)
+        problems += [f"{a.path}: not cleared" for a, c in found if c is None and a.path in named]
+        if problems:
+            raise ClearanceError("\n".join(problems))
+        for asset, clearance in found:
+            if clearance is None:
+                continue
+            if dry_run:
+                lines.append(f"dry run: would revoke {asset.path} ({clearance.approval_ref})")
+                continue
+            deadline, policy = temporary_deadline(settings, asset)
+            void(
+                tx,
+                asset,
+                clearance,
+                action="revoked",
+                reason=reason,
+                actor=actor,
+                now=now,
+                deadline=deadline,
+                policy=policy,
+            )
+            revoked.append(asset)
+            lines.append(f"revoked {asset.path} ({clearance.approval_ref}); now {asset.status}")
+    write_tags(revoked, _tag_options(settings), catalog, actor, now)
+    return lines

@@ -1,0 +1,114 @@
+"""What `show` and `uncleared` say about an asset's clearance: risk, rules, evidence (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from provenance.catalog import Asset, Clearance, SignalRow
+from provenance.clearance.assess import Assessment, Evidence, Facts, ToolInfo, assess, missing
+from provenance.clearance.policy import ClearancePolicy
+
+#: Signal kinds that are a machine-readable AI mark inside the file itself (not a sidecar).
+LABEL_KINDS = ("c2pa", "xmp-iptc")
+
+
+def is_labelled(signals: Sequence[SignalRow]) -> bool:
+    """Return whether the file itself carries a C2PA manifest or an IPTC DigitalSourceType."""
+    return any(
+        s.kind == "c2pa"
+        or (s.kind == "xmp-iptc" and (s.parameters or {}).get("digital_source_type"))
+        for s in signals
+    )
+
+
+def clearance_assessment(
+    asset: Asset, policy: ClearancePolicy
+) -> tuple[Assessment, ToolInfo, Facts]:
+    """Return the assessment a clearance of ``asset`` is judged on (final unless declared)."""
+    facts = Facts.from_mapping(asset.facts).for_clearance()
+    tool = policy.tool_for(asset.generator, asset.family)
+    return assess(facts, tool, policy.rules), tool, facts
+
+
+def evidence_of(clearance: Clearance | None) -> Evidence:
+    """Return the evidence recorded with a clearance (none when there is no clearance)."""
+    if clearance is None:
+        return Evidence()
+    return Evidence(
+        clearance.approval_ref, tuple(clearance.consent_refs or ()), clearance.escalation_ref
+    )
+
+
+def clearance_record(
+    asset: Asset,
+    signals: Sequence[SignalRow],
+    clearance: Clearance | None,
+    policy: ClearancePolicy,
+) -> dict[str, Any]:
+    """Return the JSON-ready clearance part of an asset's record."""
+    assessment, tool, facts = clearance_assessment(asset, policy)
+    evidence = evidence_of(clearance)
+    gaps = missing(assessment, evidence)
+    present = {
+        "approval_ref": evidence.approval_ref,
+        "consent_refs": list(evidence.consent_refs),
+        "escalation_ref": evidence.escalation_ref,
+    }
+    return {
+        "risk": assessment.risk,
+        "rules": [
+            {"id": r.id, "title": r.title, "risk": r.risk, "requires": list(r.requires)}
+            for r in assessment.fired
+        ],
+        "facts": facts.as_mapping(),
+        "tool": {
+            "name": tool.name,
+            "status": tool.status,
+            "enterprise_agreement": tool.enterprise_agreement,
+            "no_training_on_inputs": tool.no_training_on_inputs,
+            "vendor_retains_inputs": tool.vendor_retains_inputs,
+            "terms_ref": tool.terms_ref or None,
+        },
+        "labelled": is_labelled(signals),
+        "evidence": {k: v for k, v in present.items() if v},
+        "missing": [{"kind": m.kind, "rules": list(m.rule_ids), "text": m.text} for m in gaps],
+        "clearance": None
+        if clearance is None
+        else {
+            "id": clearance.id,
+            "approval_ref": clearance.approval_ref,
+            "note": clearance.note,
+            "by": f"{clearance.user}@{clearance.host}",
+            "at": clearance.cleared_at.isoformat().replace("+00:00", "Z"),
+            "content_hash": clearance.content_hash,
+            "source_clearance_id": clearance.source_clearance_id,
+        },
+    }
+
+
+def render_clearance(record: dict[str, Any]) -> list[str]:
+    """Return the lines `provenance show` prints for the clearance part of a record."""
+    lines = [f"{'risk:':<14}{record['risk']}"]
+    tool = record["tool"]
+    lines.append(f"{'tool:':<14}{tool['name'] or '(not in the tools registry)'} ({tool['status']})")
+    if record["facts"]:
+        facts = ", ".join(
+            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in record["facts"].items()
+        )
+        lines.append(f"{'facts:':<14}{facts}")
+    lines.append("rules fired:")
+    lines += [f"  {r['id']:<14} {r['risk']:<8} {r['title']}" for r in record["rules"]]
+    lines.append(f"{'label:':<14}" + ("in the file" if record["labelled"] else "sidecar only"))
+    clearance = record["clearance"]
+    if clearance is not None:
+        lines.append(
+            f"{'cleared:':<14}{clearance['at']} by {clearance['by']}, "
+            f"approval {clearance['approval_ref']}"
+        )
+    for kind, value in record["evidence"].items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        lines.append(f"  present: {kind} {shown}")
+    for gap in record["missing"]:
+        lines.append(f"  missing: {gap['text']} ({', '.join(gap['rules'])})")
+    return lines

@@ -1,0 +1,175 @@
+"""`provenance clear`, `revoke`, `uncleared` and `fixity`: clearance with evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provenance.catalog import utcnow
+from provenance.catalog.clearance import uncleared_assets
+from provenance.clearance.clear import ClearRequest, clear, revoke
+from provenance.clearance.explain import clearance_record
+from provenance.clearance.fixity import run_fixity
+from provenance.clearance.policy import clearance_policy
+from provenance.cli.app import App, echo_json, pass_app, resolve_path
+
+
+@click.command("clear")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--approval", "approval_ref", metavar="REF", help="The written approval (required).")
+@click.option("--note", default="", help="A note kept with the clearance.")
+@click.option(
+    "--consent", "consent_refs", multiple=True, metavar="REF", help="A consent record (repeatable)."
+)
+@click.option("--escalation", "escalation_ref", metavar="REF", help="The escalation's answer.")
+@click.option(
+    "--label", is_flag=True, help="Embed the IPTC AI mark into JPEG/PNG files that have none."
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be cleared and what is missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+@pass_app
+def clear_command(
+    app: App,
+    paths: tuple[Path, ...],
+    approval_ref: str | None,
+    note: str,
+    consent_refs: tuple[str, ...],
+    escalation_ref: str | None,
+    label: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Clear AI files (or every AI file under folders) as final deliverables.
+
+    Only approvers ([clearance] approvers, approver_groups) may clear. The clearance records
+    the evidence, who and when, and binds to the file's content: a changed file loses it.
+    Refused, with the rule ids, when the asset's facts call for evidence not given.
+    """
+    request = ClearRequest(approval_ref, note, consent_refs, escalation_ref, label)
+    outcomes = clear(
+        app.settings,
+        app.catalog,
+        app.actor,
+        utcnow(),
+        [resolve_path(p) for p in paths],
+        request,
+        dry_run=dry_run,
+    )
+    if as_json:
+        echo_json(
+            [
+                {
+                    "path": o.path,
+                    "risk": o.risk,
+                    "rules": list(o.rules),
+                    "missing": [{"kind": m.kind, "rules": list(m.rule_ids)} for m in o.missing],
+                    "problem": o.problem,
+                    "labelled": o.labelled,
+                    "held": o.held,
+                    "already_cleared": o.already,
+                    "clearance_id": o.clearance_id,
+                    "warnings": o.warnings,
+                    "dry_run": dry_run,
+                }
+                for o in outcomes
+            ]
+        )
+        return
+    for o in outcomes:
+        rules = ", ".join(o.rules)
+        if dry_run:
+            if o.problem is not None:
+                click.echo(f"dry run: would refuse {o.problem}")
+            elif not (approval_ref or "").strip():
+                click.echo(f"dry run: {o.path}: needs --approval REF (risk {o.risk}: {rules})")
+            else:
+                click.echo(f"dry run: would clear {o.path} (risk {o.risk}: {rules})")
+        elif o.already:
+            click.echo(f"{o.path}: already cleared")
+        else:
+            held = "; stays held (a hold wins)" if o.held else ""
+            click.echo(f"cleared {o.path} (risk {o.risk}: {rules}; approval {approval_ref}){held}")
+        for warning in o.warnings:
+            click.echo(f"warning: {warning}", err=True)
+
+
+@click.command("revoke")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--reason", required=True, help="Why the approval is withdrawn (kept in the audit).")
+@click.option("--dry-run", is_flag=True, help="Print what would be revoked; change nothing.")
+@pass_app
+def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) -> None:
+    """Withdraw the clearance of files (or of every cleared file under folders).
+
+    Each goes back to temporary with a deadline from its retention policy.
+    """
+    for line in revoke(
+        app.settings_with_roots(),
+        app.catalog,
+        app.actor,
+        utcnow(),
+        [resolve_path(p) for p in paths],
+        reason,
+        dry_run=dry_run,
+    ):
+        click.echo(line)
+
+
+@click.command("uncleared")
+@click.option("--under", type=click.Path(path_type=Path), help="Only assets at or below FOLDER.")
+@click.option("--json", "as_json", is_flag=True, help="Print the assets as JSON.")
+@pass_app
+def uncleared_command(app: App, under: Path | None, as_json: bool) -> None:
+    """List AI assets not cleared, with their risk and the evidence a clearance needs."""
+    policy = clearance_policy(app.settings)
+    rows = []
+    with app.catalog.read() as tx:
+        for asset in uncleared_assets(tx, resolve_path(under) if under else None):
+            record = clearance_record(asset, tx.signals_of(asset.id or 0), None, policy)
+            rows.append((asset, record))
+    if as_json:
+        echo_json(
+            [
+                {
+                    "path": asset.path,
+                    "status": asset.status,
+                    "generator": asset.generator,
+                    "risk": record["risk"],
+                    "rules": [rule["id"] for rule in record["rules"]],
+                    "tool": record["tool"],
+                    "facts": record["facts"],
+                    "missing": record["missing"],
+                    "labelled": record["labelled"],
+                }
+                for asset, record in rows
+            ]
+        )
+        return
+    for asset, record in rows:
+        needs = "; ".join(gap["text"] for gap in record["missing"]) or "-"
+        rules = ",".join(rule["id"] for rule in record["rules"])
+        click.echo(f"{record['risk']:<8} {asset.status:<11} {asset.path}  [{rules}] needs: {needs}")
+    if not rows:
+        click.echo("no uncleared AI assets", err=True)
+
+
+@click.command("fixity")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def fixity_command(app: App, as_json: bool) -> None:
+    """Re-hash every cleared file; one whose bytes changed loses its clearance.
+
+    Exit status 1 when any cleared file changed.
+    """
+    report = run_fixity(app.settings_with_roots(), app.catalog, app.actor, utcnow())
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        for failure in report.failed:
+            click.echo(f"changed: {failure['path']} (clearance voided)")
+        for skipped in report.unreadable:
+            click.echo(f"not checked: {skipped['path']} ({skipped['reason']})")
+        click.echo(report.summary())
+    if report.failed:
+        raise click.exceptions.Exit(1)

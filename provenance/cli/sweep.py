@@ -1,0 +1,127 @@
+"""`provenance sweep` and `provenance restore`: retire what is due; put a file back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import click
+
+from provenance.catalog import utcnow
+from provenance.cli.app import App, echo_json, pass_app
+from provenance.cli.inspect import find_asset
+from provenance.retention import SweepReport, restore, sweep
+
+VERBS = {
+    "warn": "mark expiring",
+    "flag": "flag",
+    "quarantine": "quarantine",
+    "purge": "purge",
+    "hold": "hold",
+}
+DONE = {
+    "warn": "expiring",
+    "flag": "flagged",
+    "quarantine": "quarantined",
+    "purge": "purged",
+    "hold": "held",
+}
+
+
+def _as_of(value: datetime | None) -> datetime | None:
+    """The end of the given day, in UTC: "what will have happened by then"."""
+    if value is None:
+        return None
+    return datetime.combine(value.date(), time(23, 59, 59), tzinfo=UTC)
+
+
+def render_sweep(report: SweepReport) -> list[str]:
+    """One line per file (with its rule and reason), then a summary line."""
+    plan = report.plan
+    prefix = "dry run: would " if report.dry_run else ""
+    outcome = {id(r.step): r for r in report.results}
+    lines = [f"root offline, left alone: {root} ({why})" for root, why in plan.offline.items()]
+    lines += [
+        f"recovered interrupted {r.operation} of {r.path}: {r.outcome} ({r.detail})"
+        for r in report.recoveries
+    ]
+    for step in plan.steps:
+        verb = VERBS.get(step.action, step.action)
+        result = outcome.get(id(step))
+        when = f" on {step.due:%Y-%m-%d}" if plan.as_of is not None and step.due else ""
+        rule = f"rule {step.rule}: " if step.rule else ""
+        if result is not None and not result.done:
+            lines.append(f"skipped {verb} {step.path} ({result.reason})")
+        else:
+            head = f"{prefix}{verb}" if report.dry_run else DONE.get(step.action, step.action)
+            lines.append(f"{head}{when} {step.path} ({rule}{step.reason})")
+    if plan.refused:
+        lines.append(f"{'dry run: ' if report.dry_run else ''}refused: {plan.refused}")
+    counts = report.counts() if not report.dry_run else _planned(report)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing due"
+    lines.append(f"{'dry run: ' if report.dry_run else ''}sweep: {summary}")
+    return lines
+
+
+def _planned(report: SweepReport) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for step in report.plan.steps:
+        counts[step.action] = counts.get(step.action, 0) + 1
+    return counts
+
+
+@click.command("sweep")
+@click.option("--dry-run", is_flag=True, help="Print exactly what would happen; change nothing.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Show what will have happened by the end of this day (implies --dry-run).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even past retention.max_actions_per_run or when every AI asset of a root would go.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and outcome as JSON.")
+@pass_app
+def sweep_command(
+    app: App, dry_run: bool, as_of: datetime | None, force: bool, as_json: bool
+) -> None:
+    """Flag, quarantine and purge AI assets whose policy deadline has passed.
+
+    Each file is re-checked just before it is touched (still due, not cleared or held,
+    unchanged, inside its root, root online). Interrupted moves are settled first.
+    """
+    report = sweep(
+        app.catalog,
+        app.settings_with_roots(),
+        app.actor,
+        utcnow(),
+        dry_run=dry_run,
+        as_of=_as_of(as_of),
+        force=force,
+    )
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        for line in render_sweep(report):
+            click.echo(line)
+
+
+@click.command("restore")
+@click.argument("target")
+@click.option("--dry-run", is_flag=True, help="Print what would be restored; move nothing.")
+@pass_app
+def restore_command(app: App, target: str, dry_run: bool) -> None:
+    """Put a quarantined file (a path or an asset id) back where it was.
+
+    Refuses to overwrite a file that now exists at that path. The asset is flagged again
+    with a fresh grace period: clear or hold it, or a later sweep quarantines it again.
+    """
+    with app.catalog.read() as tx:
+        asset = find_asset(tx, target)
+    assert asset.id is not None
+    click.echo(
+        restore(
+            app.catalog, app.settings_with_roots(), asset.id, app.actor, utcnow(), dry_run=dry_run
+        )
+    )

@@ -1,0 +1,74 @@
+"""Ask the catalog what the weekly report needs and assemble the Report (one read transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from provenance.catalog import Catalog
+from provenance.catalog import reports as queries
+from provenance.config import RootSettings, Settings
+from provenance.report.data import (
+    DEFAULT_QUARANTINE_FOR,
+    Inputs,
+    Period,
+    Report,
+    assemble,
+)
+from provenance.report.items import RootInfo
+from provenance.retention.policy import rules_from_settings
+
+
+def root_infos(settings: Settings) -> list[RootInfo]:
+    """Return the configured roots as the report names them."""
+    return [RootInfo(str(root.path), root.label, root.owner) for root in settings.roots]
+
+
+def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
+    """Return policy name -> how long its quarantined files are kept (None: flag-only, forever)."""
+    return {
+        rule.name: rule.quarantine_for if rule.action == "purge" else None
+        for rule in rules_from_settings(settings)
+    }
+
+
+def build_report(
+    catalog: Catalog,
+    settings: Settings,
+    period: Period,
+    generated_at: datetime,
+    root: RootSettings | None = None,
+) -> Report:
+    """Return the report for ``period``, for every root or only ``root``."""
+    infos = root_infos(settings)
+    root_path = str(root.path) if root is not None else None
+    if root is not None:
+        infos = [info for info in infos if info.path == root_path]
+    keep_for = quarantine_times(settings)
+    with catalog.read() as tx:
+        inputs = Inputs(
+            due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
+            overdue=queries.overdue_assets(tx, period.as_of, root_path),
+            quarantined=queries.quarantined_assets(tx, root_path),
+            unknown_tool=queries.attention_lines(tx, root_path),
+            purged=queries.events_between(
+                tx, ("purged",), period.past_start, period.as_of, root_path
+            ),
+            cleared=queries.events_between(
+                tx, ("cleared",), period.past_start, period.as_of, root_path
+            ),
+            voided=queries.events_between(
+                tx, ("clearance-voided", "revoked"), period.past_start, period.as_of, root_path
+            ),
+            status_counts=queries.status_counts(tx, root_path),
+            per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
+            weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),
+        )
+        return assemble(
+            inputs,
+            period,
+            generated_at,
+            infos,
+            scope=root.label if root is not None else "all roots",
+            # a policy since renamed or removed: assume the default quarantine time
+            quarantine_for=lambda policy: keep_for.get(policy or "", DEFAULT_QUARANTINE_FOR),
+        )

@@ -1,0 +1,276 @@
+"""The weekly report as values: query results in, frozen dataclasses out (no I/O, no clock).
+
+``assemble`` turns what the catalog queries yield (``AssetLine``, ``EventLine``, counts) into
+a ``Report`` the renderers print. Every date is aware UTC; "days left" counts calendar days
+from the report's ``as_of`` day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from provenance.catalog.reports import AssetLine, EventLine
+from provenance.report.items import (
+    Item,
+    RootInfo,
+    Roots,
+    asset_item,
+    clear_command,
+    cleared_item,
+    hold_command,
+    purged_item,
+    quarantine_item,
+    tag_command,
+    voided_item,
+)
+
+#: Section keys in the order the report shows them.
+SECTION_KEYS = ("expiring", "overdue", "quarantined", "purged", "cleared", "voided", "attention")
+SECTION_TITLES = {
+    "expiring": "Expiring in the coming period",
+    "overdue": "Flagged or overdue",
+    "quarantined": "Quarantined",
+    "purged": "Purged in the past period",
+    "cleared": "Cleared in the past period",
+    "voided": "Clearances voided or revoked",
+    "attention": "Unknown or unapproved tools, high risk without approval",
+}
+#: Statuses of AI assets, in lifecycle order (for totals and the chart).
+AI_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "purged", "cleared", "held")
+TREND_WEEKS = 8
+DEFAULT_QUARANTINE_FOR = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The report's window: ``days`` before ``as_of`` (past) and after it (coming)."""
+
+    as_of: datetime
+    days: int = 7
+
+    @property
+    def past_start(self) -> datetime:
+        return self.as_of - timedelta(days=self.days)
+
+    @property
+    def coming_end(self) -> datetime:
+        return self.as_of + timedelta(days=self.days)
+
+    def week_starts(self, weeks: int = TREND_WEEKS) -> list[datetime]:
+        """Return the starts of the ``weeks`` whole weeks that end at ``as_of``, oldest first."""
+        return [self.as_of - timedelta(weeks=weeks - index) for index in range(weeks)]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    items: tuple[Item, ...]
+    #: Said when part of the section's source does not exist in this catalog yet.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RootSummary:
+    """One root's line in the totals: AI assets by status and this period's section counts."""
+
+    label: str
+    path: str
+    owner: str
+    by_status: Mapping[str, int]
+    by_section: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    start: date
+    found: int
+    cleared: int
+    purged: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the weekly report says, ready for any renderer."""
+
+    generated_at: datetime
+    period: Period
+    scope: str
+    sections: tuple[Section, ...]
+    roots: tuple[RootSummary, ...]
+    totals: Mapping[str, int]
+    per_day: tuple[tuple[date, int], ...]
+    trend: tuple[WeekCounts, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    @property
+    def items(self) -> Iterable[Item]:
+        for section in self.sections:
+            yield from section.items
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the catalog returned for one report (iterables are consumed once)."""
+
+    due: Iterable[AssetLine]
+    overdue: Iterable[AssetLine]
+    quarantined: Iterable[AssetLine]
+    unknown_tool: Iterable[AssetLine]
+    purged: Iterable[EventLine]
+    cleared: Iterable[EventLine]
+    voided: Iterable[EventLine]
+    status_counts: Mapping[tuple[str, str], int]
+    per_day: Mapping[date, int]
+    weekly: Mapping[tuple[int, str], int]
+    #: Section key -> why part of its source is missing (e.g. clearance rules not installed).
+    missing_sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def _trend(period: Period, weekly: Mapping[tuple[int, str], int]) -> tuple[WeekCounts, ...]:
+    return tuple(
+        WeekCounts(
+            start=start.date(),
+            found=weekly.get((index, "found"), 0),
+            cleared=weekly.get((index, "cleared"), 0),
+            purged=weekly.get((index, "purged"), 0),
+        )
+        for index, start in enumerate(period.week_starts())
+    )
+
+
+def _per_day(period: Period, counts: Mapping[date, int]) -> tuple[tuple[date, int], ...]:
+    first = period.as_of.date()
+    last = (period.coming_end - timedelta(microseconds=1)).date()
+    days = (last - first).days + 1
+    return tuple(
+        (first + timedelta(days=offset), counts.get(first + timedelta(days=offset), 0))
+        for offset in range(days)
+    )
+
+
+def _root_summaries(
+    roots: Sequence[RootInfo],
+    status_counts: Mapping[tuple[str, str], int],
+    sections: Sequence[Section],
+    lookup: Roots,
+) -> tuple[RootSummary, ...]:
+    labels: dict[str, RootInfo] = {}
+    for info in roots:
+        labels[info.label] = info
+    for root_path, _status in status_counts:
+        info = lookup(root_path)
+        labels.setdefault(info.label, info)
+    for section in sections:
+        for item in section.items:
+            labels.setdefault(item.root, RootInfo("", item.root, item.owner))
+    summaries = []
+    for label, info in sorted(labels.items()):
+        by_status = {
+            status: sum(
+                n
+                for (path, s), n in status_counts.items()
+                if s == status and lookup(path).label == label
+            )
+            for status in AI_STATUSES
+        }
+        by_section = {
+            section.key: sum(1 for item in section.items if item.root == label)
+            for section in sections
+        }
+        summaries.append(RootSummary(label, info.path, info.owner, by_status, by_section))
+    return tuple(summaries)
+
+
+def attention_reason(line: AssetLine) -> str:
+    """Say why an asset needs attention: its tool and its risk, with the rules that fired."""
+    parts = []
+    tool_status = line.extra.get("tool_status")
+    if tool_status in ("unknown", "unapproved"):
+        name = line.extra.get("tool_name") or line.generator or "no generator recorded"
+        parts.append(f"{tool_status} tool: {name}")
+    risk = line.extra.get("risk")
+    if risk in ("high", "blocked"):
+        rules = line.extra.get("risk_rules") or ""
+        parts.append(f"{risk} risk" + (f" ({rules})" if rules else ""))
+    if not parts and not line.generator:
+        parts.append("unknown tool: no generator recorded")
+    return "; ".join(parts) or "needs clearance review"
+
+
+def assemble(
+    inputs: Inputs,
+    period: Period,
+    generated_at: datetime,
+    roots: Sequence[RootInfo] = (),
+    scope: str = "all roots",
+    quarantine_for: Callable[[str | None], timedelta | None] = lambda _p: DEFAULT_QUARANTINE_FOR,
+) -> Report:
+    """Return the Report for ``period`` from the catalog's answers in ``inputs``.
+
+    ``quarantine_for`` gives a policy's quarantine time (None: a flag-only policy never
+    deletes), for quarantined assets whose record does not say when their bytes go.
+    """
+    lookup = Roots(roots)
+    as_of = period.as_of
+    items: dict[str, tuple[Item, ...]] = {
+        "expiring": tuple(asset_item("expiring", line, lookup, as_of) for line in inputs.due),
+        "overdue": tuple(
+            asset_item(
+                "overdue",
+                line,
+                lookup,
+                as_of,
+                reason="flagged"
+                if line.status == "flagged"
+                else "past its deadline, not yet flagged",
+            )
+            for line in inputs.overdue
+        ),
+        "quarantined": tuple(
+            quarantine_item(line, lookup, as_of, quarantine_for) for line in inputs.quarantined
+        ),
+        "purged": tuple(purged_item(event, lookup) for event in inputs.purged),
+        "cleared": tuple(cleared_item(event, lookup) for event in inputs.cleared),
+        "voided": tuple(voided_item(event, lookup) for event in inputs.voided),
+        "attention": tuple(
+            asset_item(
+                "attention",
+                line,
+                lookup,
+                as_of,
+                reason=attention_reason(line),
+                commands=(
+                    tag_command(line.path),
+                    clear_command(line.path),
+                    hold_command(line.path),
+                ),
+            )
+            for line in inputs.unknown_tool
+        ),
+    }
+    sections = tuple(
+        Section(key, SECTION_TITLES[key], items[key], inputs.missing_sources.get(key, ""))
+        for key in SECTION_KEYS
+    )
+    totals = {
+        status: sum(n for (_root, s), n in inputs.status_counts.items() if s == status)
+        for status in AI_STATUSES
+    }
+    notes = tuple(f"{SECTION_TITLES[k]}: {why}" for k, why in inputs.missing_sources.items())
+    return Report(
+        generated_at=generated_at,
+        period=period,
+        scope=scope,
+        sections=sections,
+        roots=_root_summaries(roots, inputs.status_counts, sections, lookup),
+        totals=totals,
+        per_day=_per_day(period, inputs.per_day),
+        trend=_trend(period, inputs.weekly),
+        notes=notes,
+    )

@@ -1,0 +1,189 @@
+"""Deliver the weekly report: dated files in the report folder and an e-mail through SMTP.
+
+``run_weekly_report`` is the scheduler's job: it logs a failure and returns, so the next
+scheduled run tries again; ``deliver_weekly`` is the same work for a command, and raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from provenance.catalog import Catalog
+from provenance.config import RootSettings, Settings, SmtpSettings
+from provenance.errors import ProvenanceError, ReportError
+from provenance.report.build import build_report
+from provenance.report.data import Period, Report
+from provenance.report.render_html import render_html
+from provenance.report.render_text import render_csv, render_json, render_markdown
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("html", "json", "csv", "md")
+SMTP_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one weekly run produced: the files written and who was e-mailed."""
+
+    files: tuple[Path, ...]
+    recipients: tuple[str, ...]
+
+
+def render(report: Report, fmt: str, bom: bool = False) -> str:
+    """Return ``report`` in ``fmt`` (html, json, csv or md)."""
+    if fmt == "html":
+        return render_html(report)
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "csv":
+        return render_csv(report, bom=bom)
+    if fmt == "md":
+        return render_markdown(report)
+    raise ReportError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def report_file_name(fmt: str, as_of: datetime) -> str:
+    """Return the dated file name of a report, e.g. ``provenance-report-2026-11-30.html``."""
+    return f"provenance-report-{as_of:%Y-%m-%d}.{fmt}"
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_report_files(report: Report, formats: Sequence[str], folder: Path) -> list[Path]:
+    """Write ``report`` in each of ``formats`` into ``folder`` under dated names."""
+    written = []
+    for fmt in formats:
+        path = folder / report_file_name(fmt, report.period.as_of)
+        try:
+            write_text_atomically(path, render(report, fmt))
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot write report: {exc.strerror or exc}") from exc
+        written.append(path)
+        log.info("wrote report %s", path)
+    return written
+
+
+def _password(smtp: SmtpSettings) -> str | None:
+    if smtp.password_env:
+        value = os.environ.get(smtp.password_env)
+        if value is None:
+            raise ReportError(f"report.smtp.password_env: ${smtp.password_env} is not set")
+        return value
+    if smtp.password_file is not None:
+        try:
+            lines = smtp.password_file.expanduser().read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ReportError(
+                f"report.smtp.password_file: cannot read {smtp.password_file}: {exc}"
+            ) from exc
+        return lines[0] if lines else ""
+    return None
+
+
+def report_message(report: Report, smtp: SmtpSettings, recipients: Sequence[str]) -> EmailMessage:
+    """Return the e-mail: the Markdown text for plain readers, the HTML report as the body."""
+    message = EmailMessage()
+    message["Subject"] = f"AI asset expiry report — {report.scope} — {report.period.as_of:%Y-%m-%d}"
+    message["From"] = smtp.from_address
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(report.generated_at)
+    domain = smtp.from_address.rpartition("@")[2] or "provenance.invalid"
+    message["Message-ID"] = make_msgid("provenance-report", domain=domain)
+    message.set_content(render_markdown(report))
+    message.add_alternative(render_html(report), subtype="html")
+    return message
+
+
+def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
+    """Send ``message`` through the configured SMTP server; ReportError when it fails."""
+    if not smtp.from_address:
+        raise ReportError("report.smtp.from: set the From address to e-mail the report")
+    password = _password(smtp)
+    try:
+        if smtp.port == 465:
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
+            )
+        else:
+            server = smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_S)
+        with server:
+            if smtp.starttls and smtp.port != 465:
+                server.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                server.login(smtp.username, password or "")
+            server.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise ReportError(
+            f"cannot e-mail the report through {smtp.host}:{smtp.port}: {exc}"
+        ) from exc
+
+
+def _root_named(settings: Settings, label: str) -> RootSettings | None:
+    return next((root for root in settings.roots if root.label == label), None)
+
+
+def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Delivery:
+    """Write this week's report files and e-mail them as configured; raise on failure."""
+    period = Period(as_of=now, days=settings.report.days)
+    try:
+        report = build_report(catalog, settings, period, now)
+    except SQLAlchemyError as exc:
+        raise ReportError(f"cannot read the catalog for the report: {exc}") from exc
+    files = write_report_files(report, settings.report.formats, settings.report_dir)
+    smtp = settings.report.smtp
+    sent: list[str] = []
+    if smtp.host and smtp.recipients:
+        send_message(smtp, report_message(report, smtp, smtp.recipients))
+        sent += smtp.recipients
+    for label, recipients in smtp.root_recipients.items():
+        root = _root_named(settings, label)
+        if root is None:
+            log.warning("report.smtp.root_recipients: no root named %r; not sent", label)
+            continue
+        if not smtp.host or not recipients:
+            continue
+        root_report = build_report(catalog, settings, period, now, root=root)
+        send_message(smtp, report_message(root_report, smtp, recipients))
+        sent += recipients
+    if sent:
+        log.info("e-mailed the report to %s", ", ".join(sent))
+    return Delivery(tuple(files), tuple(sent))
+
+
+def run_weekly_report(settings: Settings, catalog: Catalog, now: datetime) -> Delivery | None:
+    """Run the weekly report job; a failure is logged and None returned, never raised.
+
+    The scheduler calls this; the next scheduled run is the retry.
+    """
+    try:
+        return deliver_weekly(settings, catalog, now)
+    except ProvenanceError as exc:
+        log.error("weekly report failed (next run retries): %s", exc)
+    except Exception:
+        # A job must not kill the scheduler's thread; this is a bug, so keep the traceback.
+        log.exception("weekly report failed (next run retries)")
+    return None

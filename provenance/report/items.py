@@ -1,0 +1,218 @@
+"""One asset's line in the report (``Item``) and how each section makes one from the catalog.
+
+Pure: catalog lines in, Items out. Commands quote paths for a POSIX shell.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from provenance.catalog.reports import AssetLine, EventLine
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    """A production root as the report names it: folder, short name and who answers for it."""
+
+    path: str
+    label: str
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One asset in one section. ``when`` is the section's date (due, deletion, event)."""
+
+    section: str
+    path: str
+    root: str
+    owner: str
+    status: str
+    generator: str
+    rule: str
+    when: datetime | None
+    days_left: int | None
+    who: str = ""
+    reason: str = ""
+    content_hash: str = ""
+    size: int | None = None
+    #: Approval reference, quarantine location or purge receipt location, by section.
+    reference: str = ""
+    commands: tuple[str, ...] = ()
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def clear_command(path: str) -> str:
+    return f"provenance clear {shlex.quote(path)} --approval REF"
+
+
+def hold_command(path: str) -> str:
+    return f"provenance hold {shlex.quote(path)} --reason TEXT"
+
+
+def restore_command(path: str) -> str:
+    return f"provenance restore {shlex.quote(path)}"
+
+
+def tag_command(path: str) -> str:
+    return f"provenance tag {shlex.quote(path)} --tool TOOL"
+
+
+# --- items ---------------------------------------------------------------------------
+
+
+def _days_between(start: datetime, end: datetime | None) -> int | None:
+    return None if end is None else (end.date() - start.date()).days
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+class Roots:
+    """Root folder -> RootInfo; a root the settings do not name is shown by its folder."""
+
+    def __init__(self, roots: Sequence[RootInfo]) -> None:
+        self.by_path = {info.path: info for info in roots}
+
+    def __call__(self, path: str | None) -> RootInfo:
+        key = path or ""
+        return self.by_path.get(key) or RootInfo(key, key or "(no root)", "")
+
+
+def asset_item(section: str, line: AssetLine, roots: Roots, as_of: datetime, **fields: Any) -> Item:
+    root = roots(line.root)
+    values: dict[str, Any] = {
+        "section": section,
+        "path": line.path,
+        "root": root.label,
+        "owner": root.owner,
+        "status": line.status,
+        "generator": _text(line.generator),
+        "rule": _text(line.policy),
+        "when": line.deadline,
+        "days_left": _days_between(as_of, line.deadline),
+        "content_hash": _text(line.content_hash),
+        "size": line.size,
+        "commands": (clear_command(line.path), hold_command(line.path)),
+    }
+    values.update(fields)
+    return Item(**values)
+
+
+def quarantine_item(
+    line: AssetLine,
+    roots: Roots,
+    as_of: datetime,
+    keep_for: Callable[[str | None], timedelta | None],
+) -> Item:
+    extra = line.extra
+    since = _as_datetime(extra.get("quarantined_at")) or _as_datetime(extra.get("event_at"))
+    delete_on = _as_datetime(extra.get("delete_after")) or _as_datetime(extra.get("purge_due"))
+    reason = f"quarantined {since.date().isoformat()}" if since else "quarantined"
+    if delete_on is None and since is not None:
+        kept_for = keep_for(line.policy)
+        if kept_for is None:
+            reason += "; flag-only policy: kept until restored"
+        else:
+            delete_on = since + kept_for
+    location = _text(extra.get("quarantine_path") or extra.get("path"))
+    return asset_item(
+        "quarantined",
+        line,
+        roots,
+        as_of,
+        when=delete_on,
+        days_left=_days_between(as_of, delete_on),
+        reason=reason,
+        reference=location,
+        commands=(restore_command(line.path),),
+    )
+
+
+def event_item(section: str, event: EventLine, roots: Roots, **fields: Any) -> Item:
+    root = roots(event.root)
+    before, after = event.before, event.after
+    path = _text(event.path or after.get("path") or before.get("path"))
+    values: dict[str, Any] = {
+        "section": section,
+        "path": path,
+        "root": root.label,
+        "owner": root.owner,
+        "status": _text(after.get("status")) or event.action,
+        "generator": _text(event.generator),
+        "rule": _text(after.get("rule") or event.policy),
+        "when": event.at,
+        "days_left": None,
+        "who": f"{event.user}@{event.host}",
+        "reason": event.reason,
+        "content_hash": _text(after.get("content_hash") or after.get("hash")),
+        "size": _int(after.get("size")),
+    }
+    values.update(fields)
+    return Item(**values)
+
+
+def purged_item(event: EventLine, roots: Roots) -> Item:
+    # the lifecycle work writes its receipt under "receipt"; flat keys are read too
+    nested = event.after.get("receipt")
+    receipt: Mapping[str, Any] = nested if isinstance(nested, Mapping) else event.after
+    return event_item(
+        "purged",
+        event,
+        roots,
+        path=_text(receipt.get("path") or event.path),
+        status="purged",
+        rule=_text(receipt.get("rule") or event.policy),
+        who=_text(receipt.get("by")) or f"{event.user}@{event.host}",
+        content_hash=_text(receipt.get("content_hash") or receipt.get("hash")),
+        size=_int(receipt.get("size")),
+        reference=_text(receipt.get("quarantine_path")),
+    )
+
+
+def cleared_item(event: EventLine, roots: Roots) -> Item:
+    after = event.after
+    return event_item(
+        "cleared",
+        event,
+        roots,
+        status="cleared",
+        reference=_text(after.get("approval") or after.get("approval_ref")),
+    )
+
+
+def voided_item(event: EventLine, roots: Roots) -> Item:
+    path = _text(event.path)
+    return event_item(
+        "voided",
+        event,
+        roots,
+        status=_text(event.after.get("status")) or "temporary",
+        reason=f"{event.action}: {event.reason}" if event.reason else event.action,
+        commands=(clear_command(path), hold_command(path)) if path else (),
+    )

@@ -1,0 +1,269 @@
+"""The report as JSON (schema/report.schema.json), CSV (one row per asset) and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from provenance.report.data import AI_STATUSES, Report, Section
+from provenance.report.items import Item
+
+SCHEMA_ID = "provenance-report/1"
+CSV_COLUMNS = (
+    "section",
+    "root",
+    "owner",
+    "path",
+    "status",
+    "generator",
+    "rule",
+    "date",
+    "days_left",
+    "who",
+    "reason",
+    "content_hash",
+    "size",
+    "reference",
+    "command_1",
+    "command_2",
+    "command_3",
+)
+#: A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def iso(value: datetime | None) -> str | None:
+    """Return an aware datetime as ISO 8601 UTC with ``Z``, or None."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def iso_date(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def item_record(item: Item) -> dict[str, Any]:
+    return {
+        "path": item.path,
+        "root": item.root,
+        "owner": item.owner,
+        "status": item.status,
+        "generator": item.generator,
+        "rule": item.rule,
+        "date": iso(item.when),
+        "days_left": item.days_left,
+        "who": item.who,
+        "reason": item.reason,
+        "content_hash": item.content_hash,
+        "size": item.size,
+        "reference": item.reference,
+        "commands": list(item.commands),
+    }
+
+
+def report_record(report: Report) -> dict[str, Any]:
+    """Return the report as the JSON-ready dict ``schema/report.schema.json`` describes."""
+    period = report.period
+    return {
+        "schema": SCHEMA_ID,
+        "generated_at": iso(report.generated_at),
+        "scope": report.scope,
+        "period": {
+            "as_of": iso(period.as_of),
+            "days": period.days,
+            "past_start": iso(period.past_start),
+            "coming_end": iso(period.coming_end),
+        },
+        "totals": dict(report.totals),
+        "roots": [
+            {
+                "label": root.label,
+                "path": root.path,
+                "owner": root.owner,
+                "by_status": dict(root.by_status),
+                "by_section": dict(root.by_section),
+            }
+            for root in report.roots
+        ],
+        "sections": [
+            {
+                "key": section.key,
+                "title": section.title,
+                "note": section.note,
+                "items": [item_record(item) for item in section.items],
+            }
+            for section in report.sections
+        ],
+        "expiries_per_day": [{"date": day.isoformat(), "count": n} for day, n in report.per_day],
+        "trend": [
+            {
+                "week_start": w.start.isoformat(),
+                "found": w.found,
+                "cleared": w.cleared,
+                "purged": w.purged,
+            }
+            for w in report.trend
+        ],
+        "notes": list(report.notes),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_record(report), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def guard_cell(value: str) -> str:
+    """Return ``value`` with a leading ``'`` when a spreadsheet would run it as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def csv_rows(report: Report) -> Iterable[list[str]]:
+    """Yield the header, then one row per item; text cells are formula-guarded."""
+    yield list(CSV_COLUMNS)
+    for item in report.items:
+        commands = [*item.commands, "", "", ""][:3]
+        text = [
+            item.section,
+            item.root,
+            item.owner,
+            item.path,
+            item.status,
+            item.generator,
+            item.rule,
+        ]
+        more = [item.who, item.reason, item.content_hash]
+        yield [
+            *(guard_cell(cell) for cell in text),
+            iso_date(item.when),
+            "" if item.days_left is None else str(item.days_left),
+            *(guard_cell(cell) for cell in more),
+            "" if item.size is None else str(item.size),
+            guard_cell(item.reference),
+            *(guard_cell(cell) for cell in commands),
+        ]
+
+
+def render_csv(report: Report, bom: bool = False) -> str:
+    """Return the CSV text (CRLF rows, as spreadsheets expect); ``bom`` adds a UTF-8 BOM."""
+    buffer = io.StringIO()
+    if bom:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(csv_rows(report))
+    return buffer.getvalue()
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+
+
+def _visible(value: str) -> str:
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF else f"\\x{ord(m.group()):02x}"
+        ),
+        value,
+    )
+
+
+def md_text(value: str) -> str:
+    """Return ``value`` as literal Markdown text (no markup, no HTML, no table breaks)."""
+    return _MD_SPECIAL.sub(r"\\\1", _visible(value))
+
+
+def md_code(value: str) -> str:
+    """Return ``value`` as an inline code span that survives a Markdown table."""
+    value = _visible(value).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or longest else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines
+
+
+def _md_days(item: Item) -> str:
+    return "" if item.days_left is None else str(item.days_left)
+
+
+def _md_section(section: Section) -> list[str]:
+    lines = [f"## {section.title} ({len(section.items)})", ""]
+    if section.note:
+        lines += [f"_{md_text(section.note)}_", ""]
+    if not section.items:
+        return [*lines, "None.", ""]
+    header = ["date", "days", "root", "path", "tool", "rule", "details", "command"]
+    rows = (
+        [
+            iso_date(item.when),
+            _md_days(item),
+            md_text(item.root),
+            md_code(item.path),
+            md_text(item.generator or "unknown"),
+            md_text(item.rule),
+            md_text("; ".join(x for x in (item.reason, item.reference, item.who) if x)),
+            "<br>".join(md_code(c) for c in item.commands),
+        ]
+        for item in section.items
+    )
+    return [*lines, *_md_table(header, rows), ""]
+
+
+def render_markdown(report: Report) -> str:
+    """Return the report as GitHub-flavoured Markdown, for pasting into a ticket."""
+    period = report.period
+    lines = [
+        f"# AI asset expiry report — {md_text(report.scope)}",
+        "",
+        f"As of {iso_date(period.as_of)} (UTC): the coming {period.days} days to "
+        f"{iso_date(period.coming_end)} and the past {period.days} days from "
+        f"{iso_date(period.past_start)}. Generated {iso(report.generated_at)}.",
+        "",
+        "## Totals",
+        "",
+        *_md_table(
+            ["root", "owner", *AI_STATUSES],
+            (
+                [
+                    md_text(r.label),
+                    md_text(r.owner),
+                    *(str(r.by_status.get(s, 0)) for s in AI_STATUSES),
+                ]
+                for r in report.roots
+            ),
+        ),
+        "",
+        "## Trend: AI assets per week",
+        "",
+        *_md_table(
+            ["week from", "found", "cleared", "purged"],
+            (
+                [w.start.isoformat(), str(w.found), str(w.cleared), str(w.purged)]
+                for w in report.trend
+            ),
+        ),
+        "",
+    ]
+    for section in report.sections:
+        lines += _md_section(section)
+    for note in report.notes:
+        lines.append(f"> {md_text(note)}")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,126 @@
+"""Legal holds: a held path (a file, or a folder and everything under it) is never moved.
+
+A hold is stored by path prefix, so files that arrive under a held folder later are held
+too (the sweep marks them before it would ever flag them). Releasing a hold returns each
+asset to the lifecycle: the next sweep decides its state again from its policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog, Hold, Tx
+from provenance.catalog.clearance import active_clearance
+from provenance.catalog.lifecycle import active_holds, assets_at_or_under, is_under
+from provenance.errors import PurgeError
+
+log = logging.getLogger(__name__)
+
+#: States a hold takes an asset out of (cleared assets stay cleared; they are never moved).
+HOLDABLE = ("temporary", "expiring", "flagged", "quarantined")
+
+
+def hold_assets(tx: Tx, hold_path: str, reason: str, actor: Actor, now: datetime) -> list[str]:
+    """Mark every holdable asset at or under ``hold_path`` held; return their paths."""
+    held = []
+    for row in assets_at_or_under(tx, hold_path):
+        if row.status not in HOLDABLE:
+            continue
+        asset = tx.asset_by_id(row.id)
+        assert asset is not None
+        before = asset.status
+        asset.status = "held"
+        tx.record(
+            actor,
+            "held",
+            now,
+            asset=asset,
+            reason=reason,
+            before={"status": before},
+            after={"status": "held", "hold": hold_path},
+        )
+        held.append(asset.path)
+    return held
+
+
+def hold(
+    catalog: Catalog,
+    paths: Sequence[str],
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> list[str]:
+    """Place a hold on each path; return one line per path saying what it covers."""
+    if not reason.strip():
+        raise PurgeError("a hold needs a reason (--reason TEXT)")
+    lines = []
+    for path in paths:
+        if dry_run:
+            with catalog.read() as tx:
+                count = sum(1 for r in assets_at_or_under(tx, path) if r.status in HOLDABLE)
+            lines.append(f"dry run: would hold {path} ({count} assets)")
+            continue
+        with catalog.write() as tx:
+            if any(h.path == path for h in active_holds(tx)):
+                lines.append(f"{path}: already held")
+                continue
+            tx.add(Hold(path=path, reason=reason, user=actor.user, host=actor.host, created_at=now))
+            tx.record(actor, "hold placed", now, path=path, reason=reason)
+            held = hold_assets(tx, path, reason, actor, now)
+        log.info("hold placed on %s (%d assets): %s", path, len(held), reason)
+        lines.append(f"held {path} ({len(held)} assets)")
+    return lines
+
+
+def release(
+    catalog: Catalog, paths: Sequence[str], actor: Actor, now: datetime, *, dry_run: bool = False
+) -> list[str]:
+    """Release the hold placed on each path; return one line per path.
+
+    Raises PurgeError naming the path when no hold was placed on exactly that path.
+    """
+    lines = []
+    for path in paths:
+        with catalog.write() as tx:
+            holds = active_holds(tx)
+            mine = [h for h in holds if h.path == path]
+            if not mine:
+                above = [h.path for h in holds if is_under(path, h.path)]
+                hint = f" (it is covered by the hold on {above[0]})" if above else ""
+                raise PurgeError(f"{path}: no hold was placed on this path{hint}")
+            others = [h.path for h in holds if h.path != path]
+            rows = [r for r in assets_at_or_under(tx, path) if r.status == "held"]
+            freed = [r for r in rows if not any(is_under(r.path, other) for other in others)]
+            if dry_run:
+                lines.append(f"dry run: would release {path} ({len(freed)} assets)")
+                continue
+            for entry in mine:
+                entry.released_at = now
+            tx.record(actor, "hold released", now, path=path, reason=mine[0].reason)
+            for row in freed:
+                asset = tx.asset_by_id(row.id)
+                assert asset is not None
+                clearance = active_clearance(tx, row.id)
+                if asset.quarantine_path is not None:
+                    asset.status, asset.quarantined_at = "quarantined", now
+                elif clearance is not None and clearance.content_hash == asset.content_hash:
+                    asset.status = "cleared"  # approved while held: the approval stands
+                else:
+                    asset.status = "temporary"
+                tx.record(
+                    actor,
+                    "released",
+                    now,
+                    asset=asset,
+                    reason=f"hold on {path} released",
+                    before={"status": "held"},
+                    after={"status": asset.status},
+                )
+        log.info("hold released on %s (%d assets)", path, len(freed))
+        lines.append(f"released {path} ({len(freed)} assets)")
+    return lines

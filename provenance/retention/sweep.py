@@ -1,0 +1,341 @@
+"""`provenance sweep`: plan what is due (reads the catalog), then act on it (effects).
+
+Planning reads only the assets that may be due, through the (status, deadline) index, and
+asks the pure policy what each should do. Deadlines are stored on the assets; when the
+rules or milestones change (their fingerprint differs from the one stored) the plan reads
+every lifecycle asset once and the act stores the new deadlines.
+
+Acting applies holds first, then catalog-only steps (expiring, flagged), then the steps
+that move or delete bytes (``purge.py``), each re-checked immediately before it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog
+from provenance.catalog.lifecycle import (
+    active_holds,
+    count_ai_assets,
+    due_assets,
+    get_meta,
+    is_under,
+    lifecycle_assets,
+    set_deadlines,
+    set_meta,
+)
+from provenance.config import Settings
+from provenance.errors import PurgeError
+from provenance.retention.hold import HOLDABLE, hold_assets
+from provenance.retention.journal import Recovery, reconcile_journal
+from provenance.retention.policy import (
+    AssetFacts,
+    Decision,
+    decide,
+    fingerprint,
+    forecast,
+    is_destructive,
+    milestones_for,
+    rules_from_settings,
+)
+from provenance.retention.purge import (
+    PlannedStep,
+    StepResult,
+    purge_files,
+    quarantine_files,
+    recheck_in_catalog,
+)
+from provenance.roots import check_root
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_KEY = "retention_fingerprint"
+BATCH = 500
+FILE_BATCH = 100
+
+
+@dataclass
+class SweepPlan:
+    """What a sweep will do: every step with its rule and reason, and why it may refuse."""
+
+    now: datetime
+    steps: list[PlannedStep] = field(default_factory=list)
+    offline: dict[str, str] = field(default_factory=dict)
+    reschedule: list[tuple[int, datetime | None, str | None]] = field(default_factory=list)
+    fingerprint: str = ""
+    refused: str | None = None
+    as_of: datetime | None = None
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did (or, in a dry run, would do)."""
+
+    plan: SweepPlan
+    dry_run: bool
+    results: list[StepResult] = field(default_factory=list)
+    recoveries: list[Recovery] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            key = result.step.action if result.done else "skipped"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        done = {id(r.step): r for r in self.results}
+        steps = []
+        for step in self.plan.steps:
+            result = done.get(id(step))
+            steps.append(
+                {
+                    "path": step.path,
+                    "action": step.action,
+                    "from": step.status,
+                    "to": step.new_status,
+                    "rule": step.rule,
+                    "reason": step.reason,
+                    "due": step.due.isoformat() if step.due else None,
+                    "done": bool(result and result.done),
+                    "skipped": result.reason if result and not result.done else None,
+                }
+            )
+        return {
+            "dry_run": self.dry_run,
+            "now": self.plan.now.isoformat(),
+            "as_of": self.plan.as_of.isoformat() if self.plan.as_of else None,
+            "refused": self.plan.refused,
+            "offline_roots": self.plan.offline,
+            "rescheduled": len(self.plan.reschedule),
+            "counts": self.counts(),
+            "recovered": [r.__dict__ for r in self.recoveries],
+            "steps": steps,
+        }
+
+
+def _facts(row: Any, root: str) -> AssetFacts:
+    return AssetFacts(
+        path=Path(row.path).relative_to(root).as_posix(),
+        ai_class=row.ai_class,
+        status=row.status,
+        first_seen=row.first_seen,
+        created_at=row.created_at,
+        generator=row.generator,
+        family=row.family,
+        present=bool(row.present),
+        flagged_at=row.flagged_at,
+        quarantined_at=row.quarantined_at,
+    )
+
+
+def _step(row: Any, decision: Decision) -> PlannedStep:
+    return PlannedStep(
+        asset_id=row.id,
+        path=row.path,
+        root=row.root,
+        status=row.status,
+        content_hash=row.content_hash,
+        size=row.size,
+        action=decision.action,
+        new_status=decision.new_status,
+        rule=decision.rule,
+        reason=decision.reason,
+        deadline=decision.deadline,
+        quarantine_path=row.quarantine_path,
+        due=decision.due,
+    )
+
+
+def plan_sweep(
+    catalog: Catalog,
+    settings: Settings,
+    now: datetime,
+    *,
+    as_of: datetime | None = None,
+    force: bool = False,
+) -> SweepPlan:
+    """Return the plan of a sweep at ``now`` (or the forecast up to ``as_of``); writes nothing."""
+    rules = rules_from_settings(settings)
+    plan = SweepPlan(now=now, as_of=as_of)
+    online = {}
+    for root in settings.roots:
+        health = check_root(root)
+        if health.online:
+            online[str(root.path)] = root
+        else:
+            plan.offline[str(root.path)] = health.reason
+            log.warning(
+                "root %s is offline (%s): nothing under it is swept", root.path, health.reason
+            )
+    plan.fingerprint = fingerprint(rules, {r: milestones_for(settings, online[r]) for r in online})
+    until = as_of or now
+    due_by = until + max(rule.warn_before for rule in rules)
+    quarantined_by = until - min(rule.quarantine_for for rule in rules)
+    with catalog.read() as tx:
+        stale = get_meta(tx, FINGERPRINT_KEY) != plan.fingerprint
+        holds = [h.path for h in active_holds(tx)]
+        rows: Iterable[Any] = (
+            lifecycle_assets(tx, list(online))
+            if stale
+            else due_assets(tx, list(online), due_by, quarantined_by)
+        )
+        for row in rows:
+            root = online[row.root]
+            if row.status in HOLDABLE and any(is_under(row.path, h) for h in holds):
+                keep = Decision("none", "held", row.deadline, None, "under a legal hold")
+                plan.steps.append(replace(_step(row, keep), action="hold"))
+                continue
+            facts = _facts(row, row.root)
+            milestones = milestones_for(settings, root)
+            decision = decide(facts, rules, milestones, now)
+            if (decision.deadline, decision.rule) != (row.deadline, row.policy):
+                plan.reschedule.append((row.id, decision.deadline, decision.rule))
+            if as_of is not None:
+                plan.steps += [
+                    _step(row, d) for d in forecast(facts, rules, milestones, now, as_of)
+                ]
+            elif decision.action != "none":
+                plan.steps.append(_step(row, decision))
+        if as_of is None:
+            plan.refused = _refusal(tx, settings, plan.steps, force)
+    plan.steps.sort(key=lambda s: (s.path, s.due or now))
+    return plan
+
+
+def _refusal(tx: Any, settings: Settings, steps: Sequence[PlannedStep], force: bool) -> str | None:
+    """Return why this plan must not run (DESIGN rule 8), or None."""
+    if force:
+        return None
+    destructive = [s for s in steps if is_destructive(s.action)]
+    limit = settings.retention.max_actions_per_run
+    if len(destructive) > limit:
+        return (
+            f"sweep would quarantine or purge {len(destructive)} files, more than "
+            f"retention.max_actions_per_run ({limit}); nothing was done. Review them with "
+            "`provenance sweep --dry-run`, then run with --force or raise the limit"
+        )
+    if settings.retention.allow_purge_all:
+        return None
+    per_root: dict[str, int] = {}
+    for step in destructive:
+        per_root[step.root] = per_root.get(step.root, 0) + 1
+    for root, count in sorted(per_root.items()):
+        total = count_ai_assets(tx, root)
+        if total >= 2 and count >= total:
+            return (
+                f"sweep would quarantine or purge every AI asset under {root} ({count} of "
+                f"{total}); nothing was done. If that is intended, run with --force or set "
+                "retention.allow_purge_all = true"
+            )
+    return None
+
+
+def apply_sweep(
+    catalog: Catalog, settings: Settings, plan: SweepPlan, actor: Actor, now: datetime
+) -> list[StepResult]:
+    """Carry out ``plan``; return one result per step (done, or skipped with the reason).
+
+    Raises PurgeError, having done nothing, when the plan was refused.
+    """
+    if plan.refused:
+        raise PurgeError(plan.refused)
+    for start in range(0, len(plan.reschedule), 5000):
+        with catalog.write() as tx:
+            set_deadlines(tx, plan.reschedule[start : start + 5000])
+    with catalog.write() as tx:
+        set_meta(tx, FINGERPRINT_KEY, plan.fingerprint)
+    results = _apply_holds(catalog, [s for s in plan.steps if s.action == "hold"], actor, now)
+    marks = [s for s in plan.steps if s.action in ("warn", "flag")]
+    for start in range(0, len(marks), BATCH):
+        results += _apply_marks(catalog, marks[start : start + BATCH], actor, now)
+    for action, act in (("quarantine", quarantine_files), ("purge", purge_files)):
+        todo = [s for s in plan.steps if s.action == action]
+        for start in range(0, len(todo), FILE_BATCH):
+            results += act(catalog, settings, todo[start : start + FILE_BATCH], actor, now)
+    for result in results:
+        if not result.done:
+            log.warning("skipped %s %s: %s", result.step.action, result.step.path, result.reason)
+    return results
+
+
+def _apply_holds(
+    catalog: Catalog, steps: Sequence[PlannedStep], actor: Actor, now: datetime
+) -> list[StepResult]:
+    if not steps:
+        return []
+    with catalog.write() as tx:
+        holds = [h for h in active_holds(tx)]
+        done = set()
+        for step in steps:
+            for entry in holds:
+                if is_under(step.path, entry.path):
+                    done.update(hold_assets(tx, step.path, entry.reason, actor, now))
+                    break
+    return [
+        StepResult(s, s.path in done, "" if s.path in done else "no longer holdable") for s in steps
+    ]
+
+
+def _apply_marks(
+    catalog: Catalog, steps: Sequence[PlannedStep], actor: Actor, now: datetime
+) -> list[StepResult]:
+    """Move assets to expiring or flagged (catalog only), each re-checked in the transaction."""
+    results = []
+    with catalog.write() as tx:
+        for step in steps:
+            problem = recheck_in_catalog(tx, step)
+            if problem is not None:
+                results.append(StepResult(step, False, problem))
+                continue
+            asset = tx.asset_by_id(step.asset_id)
+            assert asset is not None
+            asset.status, asset.deadline, asset.policy = step.new_status, step.deadline, step.rule
+            if step.action == "flag":
+                asset.flagged_at = now
+            tx.record(
+                actor,
+                step.new_status,
+                now,
+                asset=asset,
+                reason=step.reason,
+                before={"status": step.status},
+                after={
+                    "status": step.new_status,
+                    "rule": step.rule,
+                    "deadline": step.deadline.isoformat() if step.deadline else None,
+                },
+            )
+            log.info("%s %s (%s)", step.new_status, step.path, step.reason)
+            results.append(StepResult(step, True))
+    return results
+
+
+def sweep(
+    catalog: Catalog,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    as_of: datetime | None = None,
+    force: bool = False,
+) -> SweepReport:
+    """Reconcile interrupted steps, plan, and (unless a dry run) act; return the report.
+
+    ``as_of`` forecasts what will have happened by then and implies a dry run. Raises
+    PurgeError when the plan is refused (too many files, or every AI asset of a root).
+    """
+    dry_run = dry_run or as_of is not None
+    recoveries = [] if dry_run else reconcile_journal(catalog, actor, now)
+    plan = plan_sweep(catalog, settings, now, as_of=as_of, force=force)
+    report = SweepReport(plan=plan, dry_run=dry_run, recoveries=recoveries)
+    if not dry_run:
+        report.results = apply_sweep(catalog, settings, plan, actor, now)
+    return report

@@ -1,0 +1,195 @@
+"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check; room for reconcile.
+
+Jobs are named and run on cron strings. They live in a persistent job store (SQLite in
+the state directory), so a restart keeps their schedule, and runs missed while the daemon
+was down are coalesced into one run at start-up. A fleet-wide job runs under a fleet lock
+(``provenance.catalog.locks``): every node fires it, one node runs its body. A job that
+raises is logged with its traceback; the scheduler goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog, utcnow
+from provenance.catalog.locks import fleet_lock
+from provenance.config import Settings
+from provenance.errors import ProvenanceError
+
+log = logging.getLogger(__name__)
+
+JOBSTORE_FILE = "scheduler.sqlite"
+LockFactory = Callable[[str], AbstractContextManager[bool]]
+
+#: Running schedulers by key: a stored job names its scheduler and job, not a closure,
+#: because the persistent store keeps only an importable function and plain arguments.
+_RUNNING: dict[str, Scheduler] = {}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A named job: when it runs, what it does, and whether one node of a fleet runs it."""
+
+    name: str
+    cron: str
+    body: Callable[[], object]
+    lock: LockFactory | None = None
+
+
+def run_job(scheduler_key: str, name: str) -> None:
+    """Run job ``name`` of a running scheduler (the function the job store refers to)."""
+    scheduler = _RUNNING.get(scheduler_key)
+    spec = scheduler.jobs.get(name) if scheduler is not None else None
+    if spec is None:
+        log.warning("job %s fired but no such job is registered; skipped", name)
+        return
+    try:
+        if spec.lock is None:
+            spec.body()
+            return
+        with spec.lock(name) as held:
+            if not held:
+                log.info("job %s: another node is running it; skipped here", name)
+                return
+            spec.body()
+    except Exception:  # a failing job must never stop the scheduler; logged in full
+        log.exception("job %s failed", name)
+
+
+class Scheduler:
+    """Owns an APScheduler BackgroundScheduler with a persistent job store."""
+
+    def __init__(self, state_dir: Path, timezone: str = "") -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.key = str(state_dir.resolve())
+        self.zone: tzinfo | None = ZoneInfo(timezone) if timezone else None
+        store = SQLAlchemyJobStore(url=f"sqlite:///{state_dir / JOBSTORE_FILE}")
+        options: dict[str, object] = {
+            "jobstores": {"default": store},
+            # missed runs collapse into one; however late, it still runs once
+            "job_defaults": {"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+        }
+        if self.zone is not None:
+            options["timezone"] = self.zone
+        self._scheduler = BackgroundScheduler(**options)
+        self.jobs: dict[str, JobSpec] = {}
+
+    def _trigger(self, cron: str) -> CronTrigger:
+        return CronTrigger.from_crontab(cron, timezone=self.zone or self._scheduler.timezone)
+
+    def register(
+        self, name: str, cron: str, body: Callable[[], object], *, lock: LockFactory | None = None
+    ) -> None:
+        """Run ``body`` on ``cron``; with ``lock`` only the node holding it runs the body."""
+        self._trigger(cron)  # raises ValueError for a bad cron string, before anything changes
+        self.jobs[name] = JobSpec(name, cron, body, lock)
+        if self._scheduler.running:
+            self._store(self.jobs[name])
+
+    def _store(self, spec: JobSpec) -> None:
+        trigger = self._trigger(spec.cron)
+        stored = self._scheduler.get_job(spec.name)
+        if stored is not None and str(stored.trigger) == str(trigger):
+            return  # keep its next run time: a run missed while we were down still happens
+        self._scheduler.add_job(
+            run_job,
+            trigger,
+            args=(self.key, spec.name),
+            id=spec.name,
+            name=spec.name,
+            replace_existing=True,
+        )
+
+    def start(self, *, paused: bool = False) -> None:
+        """Load the stored jobs, reconcile them with the registered ones, and start running."""
+        _RUNNING[self.key] = self
+        self._scheduler.start(paused=True)
+        for job in self._scheduler.get_jobs():
+            if job.id not in self.jobs:
+                job.remove()
+        for spec in self.jobs.values():
+            self._store(spec)
+        if not paused:
+            self._scheduler.resume()
+
+    def run_soon(self, name: str) -> None:
+        """Make job ``name`` due now (it runs on the scheduler's thread, as if on time)."""
+        self._scheduler.modify_job(name, next_run_time=datetime.now(self._scheduler.timezone))
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self._scheduler.get_job(name)
+        return job.next_run_time if job is not None else None
+
+    def resume(self) -> None:
+        self._scheduler.resume()
+
+    def shutdown(self) -> None:
+        """Stop, waiting for running jobs to finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        _RUNNING.pop(self.key, None)
+
+
+def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the fleet-wide sweep on ``[schedule] sweep`` (default: hourly)."""
+    from provenance.retention import sweep
+
+    def body() -> None:
+        try:
+            report = sweep(catalog, settings, Actor.current(), utcnow())
+        except ProvenanceError as exc:
+            log.error("scheduled sweep refused: %s", exc)
+            return
+        log.info("scheduled sweep: %s", report.counts() or "nothing due")
+
+    scheduler.register(
+        "sweep",
+        settings.schedule.sweep,
+        body,
+        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
+    )
+
+
+def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the fleet-wide weekly report on ``[report] schedule`` (default: Monday 07:00).
+
+    One node of a fleet writes and e-mails it; a failed run is logged and the next one retries.
+    """
+    from provenance.report import run_weekly_report
+
+    scheduler.register(
+        "report",
+        settings.report.schedule,
+        lambda: run_weekly_report(settings, catalog, utcnow()),
+        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
+    )
+
+
+def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the fleet-wide fixity check on ``[schedule] fixity`` (default: Sunday 03:00).
+
+    It re-hashes every cleared final; a changed one loses its clearance.
+    """
+    from provenance.clearance.fixity import run_fixity
+
+    def body() -> None:
+        report = run_fixity(settings, catalog, Actor.current(), utcnow())
+        log.info("scheduled %s", report.summary())
+
+    scheduler.register(
+        "fixity",
+        settings.schedule.fixity,
+        body,
+        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
+    )

@@ -1,0 +1,121 @@
+"""The report's queries on both backends: the database counts, rows stream, roots narrow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from provenance.catalog import Catalog
+from provenance.catalog import reports as queries
+from provenance.report.data import Period
+from tests.report.sample import AS_OF, DAY, SCRIPT_NAME, populate
+
+
+@pytest.fixture
+def filled(catalog: Catalog) -> Catalog:
+    populate(catalog)
+    return catalog
+
+
+def test_due_assets_are_open_ai_assets_in_the_window_soonest_first(filled: Catalog) -> None:
+    with filled.read() as tx:
+        rows = queries.due_assets(tx, AS_OF, AS_OF + 7 * DAY)
+        assert isinstance(rows, Iterator)
+        paths = [row.path for row in rows]
+    # held (due in 1 day), far (30 days) and not-ai files are not expiring
+    assert paths == [
+        "/prod/show_a/concepts/castle 01.png",
+        SCRIPT_NAME,
+        '/prod/show_b/=HYPERLINK("x").png',
+    ]
+
+
+def test_due_assets_never_carry_the_prompt(filled: Catalog) -> None:
+    with filled.read() as tx:
+        row = next(queries.due_assets(tx, AS_OF, AS_OF + 7 * DAY))
+    assert not hasattr(row, "prompt")
+    assert "SECRET" not in repr(row)
+
+
+def test_overdue_is_flagged_or_past_deadline(filled: Catalog) -> None:
+    with filled.read() as tx:
+        rows = [(row.path, row.status) for row in queries.overdue_assets(tx, AS_OF)]
+    assert rows == [("/prod/show_a/old.png", "flagged"), ("/prod/show_b/late.png", "temporary")]
+
+
+def test_quarantined_assets_carry_their_last_quarantine_event(filled: Catalog) -> None:
+    with filled.read() as tx:
+        (row,) = list(queries.quarantined_assets(tx))
+    assert row.path == "/prod/show_a/q.png"
+    assert row.extra["quarantine_path"] == "/prod/show_a/.provenance-quarantine/q.png"
+    assert row.extra["event_at"] == AS_OF - 4 * DAY
+
+
+def test_attention_lines_list_unknown_tools_and_skip_settled_and_non_ai(filled: Catalog) -> None:
+    with filled.read() as tx:
+        paths = [row.path for row in queries.attention_lines(tx)]
+    assert paths == ["/prod/show_a/mystery.png"]
+
+
+def test_events_between_is_half_open_and_joins_the_asset(filled: Catalog) -> None:
+    with filled.read() as tx:
+        purged = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF))
+        cleared = list(queries.events_between(tx, ("cleared",), AS_OF - DAY, AS_OF))
+        none = list(queries.events_between(tx, ("cleared",), AS_OF - 7 * DAY, AS_OF - DAY))
+    assert [(e.path, e.after["size"], e.root) for e in purged] == [
+        ("/prod/show_a/gone.png", 1234, "/prod/show_a")
+    ]
+    assert [e.after["approval"] for e in cleared] == ["LEGAL-42"]
+    assert none == []
+
+
+def test_status_counts_are_ai_only_per_root(filled: Catalog) -> None:
+    with filled.read() as tx:
+        counts = queries.status_counts(tx)
+        only_b = queries.status_counts(tx, "/prod/show_b")
+    assert counts[("/prod/show_a", "temporary")] == 4
+    assert ("/prod/show_a", "not-ai") not in counts
+    assert only_b == {("/prod/show_b", "temporary"): 2, ("/prod/show_b", "cleared"): 1}
+
+
+def test_deadlines_per_day_groups_by_utc_day(filled: Catalog) -> None:
+    with filled.read() as tx:
+        days = queries.deadlines_per_day(tx, AS_OF, AS_OF + 7 * DAY)
+    assert days == {date(2026, 12, 2): 1, date(2026, 12, 5): 1, date(2026, 12, 6): 1}
+
+
+def test_weekly_activity_counts_found_cleared_purged_per_week(filled: Catalog) -> None:
+    period = Period(AS_OF, 7)
+    with filled.read() as tx:
+        weekly = queries.weekly_activity(tx, period.week_starts(), AS_OF)
+        only_b = queries.weekly_activity(tx, period.week_starts(), AS_OF, "/prod/show_b")
+    # five AI assets indexed one per week; the not-ai index does not count
+    assert {k: v for k, v in weekly.items() if k[1] == "found"} == {
+        (i, "found"): 1 for i in (3, 4, 5, 6, 7)
+    }
+    assert weekly[(7, "cleared")] == 1
+    assert weekly[(7, "purged")] == 1 and weekly[(5, "purged")] == 1
+    assert only_b == {(7, "cleared"): 1, (5, "found"): 1}
+
+
+def test_root_filter_narrows_every_asset_query(filled: Catalog) -> None:
+    with filled.read() as tx:
+        due = [r.root for r in queries.due_assets(tx, AS_OF, AS_OF + 7 * DAY, "/prod/show_b")]
+        overdue = [r.root for r in queries.overdue_assets(tx, AS_OF, "/prod/show_b")]
+        events = list(
+            queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, "/prod/show_b")
+        )
+    assert due == ["/prod/show_b"]
+    assert overdue == ["/prod/show_b"]
+    assert events == []
+
+
+def test_queries_on_an_empty_catalog_return_nothing(catalog: Catalog, tmp_path: Path) -> None:
+    with catalog.read() as tx:
+        assert list(queries.due_assets(tx, AS_OF, AS_OF + timedelta(days=7))) == []
+        assert queries.status_counts(tx) == {}
+        assert queries.weekly_activity(tx, Period(AS_OF).week_starts(), AS_OF) == {}
+        assert queries.weekly_activity(tx, [], AS_OF) == {}

@@ -1,0 +1,109 @@
+"""JSON, CSV and Markdown: golden outputs on both backends, the schema, spreadsheet safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from provenance.report.data import Report
+from provenance.report.render_text import (
+    guard_cell,
+    md_code,
+    render_csv,
+    render_json,
+    render_markdown,
+)
+from tests.report.conftest import assert_golden
+from tests.report.sample import SECRET_PROMPT
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text(
+        encoding="utf-8"
+    )
+)
+
+
+def test_json_matches_golden_and_validates_against_the_schema(sample_report: Report) -> None:
+    text = render_json(sample_report)
+    assert_golden("report.json", text)
+    record = json.loads(text)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(record, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def test_schema_refuses_a_report_with_an_unknown_section(sqlite_report: Report) -> None:
+    record = json.loads(render_json(sqlite_report))
+    record["sections"][0]["key"] = "gossip"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(record, SCHEMA)
+
+
+def test_csv_matches_golden(sample_report: Report) -> None:
+    assert_golden("report.csv", render_csv(sample_report))
+
+
+def test_markdown_matches_golden(sample_report: Report) -> None:
+    assert_golden("report.md", render_markdown(sample_report))
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "md"])
+def test_no_format_prints_a_prompt(sqlite_report: Report, fmt: str) -> None:
+    render = {"json": render_json, "csv": render_csv, "md": render_markdown}[fmt]
+    assert SECRET_PROMPT not in render(sqlite_report)
+    assert "SECRET" not in render(sqlite_report)
+
+
+def test_csv_has_one_row_per_asset_with_its_section_and_iso_dates(sqlite_report: Report) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(sqlite_report))))
+    assert len(rows) == sum(len(s.items) for s in sqlite_report.sections)
+    assert {row["section"] for row in rows} == {s.key for s in sqlite_report.sections if s.items}
+    first = rows[0]
+    assert first["date"] == "2026-12-02" and first["days_left"] == "2"
+    assert (
+        first["command_1"]
+        == "provenance clear '/prod/show_a/concepts/castle 01.png' --approval REF"
+    )
+
+
+def test_csv_guards_cells_a_spreadsheet_would_run(sqlite_report: Report) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(sqlite_report))))
+    formula = next(row for row in rows if row["path"].startswith("/prod/show_b/=HYPERLINK"))
+    assert formula["generator"] == "'=cmd|' /C calc'!A0"
+    assert formula["rule"] == "'-rule"
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "@")), value
+    overdue = next(row for row in rows if row["section"] == "overdue")
+    assert overdue["days_left"] == "-3"  # our own numbers stay numbers
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_guard_cell_prefixes_formula_starts(value: str) -> None:
+    assert guard_cell(value) == "'" + value
+
+
+def test_csv_bom_is_optional_and_rows_end_with_crlf(sqlite_report: Report) -> None:
+    plain, with_bom = render_csv(sqlite_report), render_csv(sqlite_report, bom=True)
+    assert not plain.startswith("\ufeff")
+    assert with_bom == "\ufeff" + plain
+    assert plain.split("\r\n")[0].startswith("section,root,owner,path")
+
+
+def test_markdown_keeps_hostile_names_literal(sqlite_report: Report) -> None:
+    text = render_markdown(sqlite_report)
+    assert "`/prod/show_a/concepts/<script>alert(1)</script>.png`" in text
+    assert "\\<b\\>Evil\\</b\\> \\& co" in text
+    for line in text.splitlines():
+        if line.startswith("| "):
+            assert line.count(" | ") + 2 == line.count("|") - line.count("\\|"), line
+
+
+def test_md_code_survives_backticks_pipes_and_newlines() -> None:
+    assert md_code("a`b") == "`` a`b ``"
+    assert md_code("a|b") == "`a\\|b`"
+    assert md_code("a\nb") == "`a\\x0ab`"

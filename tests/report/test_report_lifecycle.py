@@ -1,0 +1,63 @@
+"""The report over a real lifecycle: sweeps flag, quarantine and purge real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from provenance.catalog import Catalog
+from provenance.report.build import build_report
+from provenance.report.data import Period
+from provenance.report.render_text import render_json
+from provenance.retention import sweep
+from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, retention_settings
+
+
+def test_report_follows_assets_through_quarantine_and_purge(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, tmp_path: Path
+) -> None:
+    settings = retention_settings(tmp_path, root, allow_purge_all=True)
+    old = make_asset("concepts/old castle.png")
+    soon = make_asset("concepts/soon.png", first_seen=T0 + 15 * DAY)
+    for day in (31, 39):  # flagged at the deadline, quarantined after the 7-day grace
+        sweep(catalog, settings, ACTOR, T0 + day * DAY)
+
+    report = build_report(catalog, settings, Period(T0 + 40 * DAY), T0 + 40 * DAY)
+    (quarantined,) = report.section("quarantined").items
+    assert quarantined.path == old.path
+    assert quarantined.when == T0 + 39 * DAY + 14 * DAY  # quarantine_for of policy purge30
+    assert quarantined.days_left == 13
+    assert ".provenance-quarantine" in quarantined.reference
+    assert quarantined.commands == (f"provenance restore '{old.path}'",)
+    (expiring,) = report.section("expiring").items
+    assert (expiring.path, expiring.status, expiring.rule) == (soon.path, "expiring", "purge30")
+    assert expiring.days_left == 5
+
+    sweep(catalog, settings, ACTOR, T0 + 54 * DAY)  # the bytes go
+    report = build_report(catalog, settings, Period(T0 + 55 * DAY), T0 + 55 * DAY)
+    (purged,) = report.section("purged").items
+    assert (purged.path, purged.rule, purged.size) == (old.path, "purge30", old.size)
+    assert purged.content_hash == old.content_hash
+    assert purged.who == "tester@host1"
+    assert report.section("quarantined").items == ()
+    record = json.loads(render_json(report))
+    assert record["trend"][-1]["purged"] == 1
+    assert record["totals"]["purged"] == 1
+
+
+def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from provenance.config import RootSettings, Settings
+    from provenance.scan import scan
+    from tests.media import write_a1111_png
+
+    root = tmp_path / "show"
+    write_a1111_png(root / "concepts" / "castle.png")
+    settings = Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root)])
+    scan(settings, catalog, ACTOR, T0)
+    report = build_report(catalog, settings, Period(as_of=T0, days=7), T0)
+    data = json.loads(render_json(report))
+    attention = next(s for s in data["sections"] if s["key"] == "attention")
+    assert [Path(item["path"]).name for item in attention["items"]] == ["castle.png"]
+    assert "unknown tool" in json.dumps(attention["items"][0])

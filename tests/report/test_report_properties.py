@@ -1,0 +1,76 @@
+"""Properties of the renderers over any file name: nothing runs, nothing breaks a table."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provenance.catalog.reports import AssetLine
+from provenance.report.data import Inputs, Period, assemble
+from provenance.report.render_html import render_html
+from provenance.report.render_text import csv_rows, guard_cell, md_code, render_markdown
+from tests.report.sample import AS_OF, GENERATED_AT
+
+names = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+
+
+def _report(name: str, generator: str) -> object:
+    line = AssetLine(
+        1,
+        f"/prod/{name}",
+        "/prod",
+        "temporary",
+        "ai",
+        generator,
+        None,
+        name,
+        AS_OF + timedelta(days=1),
+        AS_OF,
+        True,
+        "h",
+        1,
+    )
+    inputs = Inputs(
+        due=[line],
+        overdue=[],
+        quarantined=[],
+        unknown_tool=[],
+        purged=[],
+        cleared=[],
+        voided=[],
+        status_counts={},
+        per_day={},
+        weekly={},
+    )
+    return assemble(inputs, Period(AS_OF), GENERATED_AT)
+
+
+@given(names)
+def test_guarded_cells_never_start_a_formula(value: str) -> None:
+    assert not guard_cell(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+@given(names)
+def test_md_code_never_leaves_a_bare_pipe_or_newline(value: str) -> None:
+    code = md_code(value)
+    assert "\n" not in code and "\r" not in code
+    assert code.replace("\\|", "").count("|") == 0
+
+
+@settings(max_examples=60)
+@given(names, names)
+def test_any_file_name_renders_as_text(name: str, generator: str) -> None:
+    report = _report(name, generator)
+    page = render_html(report)  # type: ignore[arg-type]
+    body = page.split("<body>", 1)[1]
+    assert "<script" not in body.lower()
+    main = body.split('<table class="main" id="table-expiring">', 1)[1].split("</table>", 1)[0]
+    assert main.count("<tr>") == 2  # the header and the one asset
+    markdown = render_markdown(report)  # type: ignore[arg-type]
+    table = [ln for ln in markdown.splitlines() if ln.startswith("| 2026-12-01 |")]
+    assert len(table) == 1
+    assert table[0].count(" | ") == 7  # eight cells: nothing in the name split the row
+    rows = list(csv_rows(report))  # type: ignore[arg-type]
+    assert len(rows) == 2

@@ -1,0 +1,143 @@
+"""Retention test helpers and fixtures: a real root folder, real files, assets recorded for them.
+
+Assets are added to the catalog directly (as ingest would record them), so these tests
+need neither detection nor tagging.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance.audit import Actor
+from provenance.catalog import Asset, Catalog
+from provenance.config import RootSettings, Settings, settings_from_mapping
+from provenance.hashing import hash_file
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+ACTOR = Actor("tester", "host1")
+
+PURGE_POLICY = {"name": "purge30", "action": "purge"}
+
+MakeAsset = Callable[..., Asset]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "show_a"
+    folder.mkdir()
+    return folder
+
+
+def retention_settings(tmp_path: Path, root: Path, **retention: Any) -> Settings:
+    """Settings with one root and a [retention] section (``policies`` default: purge after 30d)."""
+    retention.setdefault("policies", [PURGE_POLICY])
+    return settings_from_mapping(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "roots": [{"path": str(root)}],
+            "retention": retention,
+        }
+    )
+
+
+@pytest.fixture
+def settings_purge(tmp_path: Path, root: Path) -> Settings:
+    return retention_settings(tmp_path, root)
+
+
+def write_file(path: Path, content: bytes | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if content is not None else f"bytes of {path.name}".encode())
+    return path
+
+
+@pytest.fixture
+def make_asset(catalog: Catalog, root: Path) -> MakeAsset:
+    """Write a real file under the root and record it as an AI asset; return the asset."""
+
+    def make(
+        relative: str,
+        *,
+        status: str = "temporary",
+        first_seen: datetime = T0,
+        ai_class: str = "ai",
+        content: bytes | None = None,
+        sidecar: bool = False,
+        **fields: Any,
+    ) -> Asset:
+        path = write_file(root / relative, content)
+        if sidecar:
+            write_file(path.with_name(path.name + ".xmp"), b"<x:xmpmeta/>")
+        stat = path.stat()
+        asset = Asset(
+            uid=str(uuid.uuid4()),
+            path=str(path),
+            root=str(root),
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            inode=stat.st_ino,
+            device=stat.st_dev,
+            content_hash=hash_file(path),
+            ai_class=ai_class,
+            generator="ComfyUI",
+            family="comfyui",
+            status=status if ai_class != "none" else "not-ai",
+            first_seen=first_seen,
+            last_seen=first_seen,
+            **fields,
+        )
+        with catalog.write() as tx:
+            tx.add(asset)
+            tx.flush()
+            tx.record(ACTOR, "indexed", first_seen, asset=asset, reason="test fixture")
+        return asset
+
+    return make
+
+
+def status_of(catalog: Catalog, asset_id: int | None) -> str:
+    with catalog.read() as tx:
+        asset = tx.asset_by_id(asset_id)  # type: ignore[arg-type]
+        assert asset is not None
+        return asset.status
+
+
+def reload(catalog: Catalog, asset_id: int | None) -> Asset:
+    with catalog.read() as tx:
+        asset = tx.asset_by_id(asset_id)  # type: ignore[arg-type]
+        assert asset is not None
+        return asset
+
+
+def root_settings(root: Path) -> RootSettings:
+    return RootSettings(path=root)
+
+
+def write_config(tmp_path: Path, root: Path, catalog: Catalog, **retention: Any) -> Path:
+    """A config file naming the root and the catalog under test, for CLI and subprocess runs."""
+    import json
+
+    retention.setdefault("policies", [PURGE_POLICY])
+    lines = [
+        f"state_dir = {json.dumps(str(tmp_path / 'state'))}",
+        "[catalog]",
+        f"url = {json.dumps(catalog.url)}",
+        "[[roots]]",
+        f"path = {json.dumps(str(root))}",
+        "[retention]",
+    ]
+    policies = retention.pop("policies")
+    lines += [f"{key} = {json.dumps(value)}" for key, value in retention.items()]
+    for policy in policies:
+        lines.append("[[retention.policies]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in policy.items()]
+    path = tmp_path / "provenance.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
