@@ -110,8 +110,8 @@ class DaemonSettings(_Section):
     quiet_period: float = Field(default=2.0, gt=0)
     #: Seconds between two looks at a root watched by polling (network shares).
     poll_interval: float = Field(default=10.0, gt=0)
-    #: Seconds between two reconciliation scans of every root; 0 means only at start-up.
-    reconcile_interval: float = Field(default=86400.0, ge=0)
+
+
 _MILESTONE_EXPIRY = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:([+-])\s*(\S.*?))?\s*$")
 
 

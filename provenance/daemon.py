@@ -3,8 +3,9 @@
 Start-up takes the pid lock, starts a watcher per root and the consumer, queues a
 reconciliation scan of every root (changes made while the daemon was down), then tells
 systemd it is ready. The main thread then only looks after things: it restarts a dead
-watcher (and rescans its root), stops watching a root while it is offline, queues the
-periodic reconciliation, writes the status file and pings systemd's watchdog. Signals set a
+watcher (and rescans its root), stops watching a root while it is offline, writes the status
+file and pings systemd's watchdog. Scheduled jobs (reconcile, sweep, report, fixity: see
+``provenance.jobs``) fire on APScheduler's thread and run on the consumer. Signals set a
 flag: SIGTERM/SIGINT stop (the batch in hand is finished), SIGHUP reloads the config.
 """
 
@@ -29,6 +30,7 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
 from provenance.config import RootSettings, Settings
 from provenance.errors import ConfigError
+from provenance.jobs import QueuedScheduler, register_jobs, start_jobs
 from provenance.roots import check_root
 from provenance.runstate import LOCK_NAME, PidLock, write_status
 from provenance.systemd import Notifier
@@ -88,6 +90,8 @@ class Daemon:
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload: bool = False
     _consumer: Consumer | None = None
+    #: The scheduler of reconcile, sweep, report and fixity (their bodies run on the consumer).
+    jobs: QueuedScheduler | None = None
 
     # --- requests (any thread, or a signal handler) -----------------------------------------
 
@@ -99,17 +103,13 @@ class Daemon:
         self._reload = True
         self._wake.set()
 
-    def request_reconcile(self, reason: str = "scheduled reconciliation") -> None:
-        """Queue a reconciliation scan of every root (what a scheduler job calls)."""
-        self.changes.put(Rescan((), reason))
-
     # --- running ----------------------------------------------------------------------------
 
     def run(self, *, install_signals: bool = True) -> None:
         """Watch until asked to stop; installs SIGTERM/SIGINT/SIGHUP handlers when asked to."""
         with self._signals() if install_signals else _nothing():
-            self._start()
             try:
+                self._start()
                 self._loop()
             finally:
                 self._shutdown()
@@ -124,6 +124,7 @@ class Daemon:
             self.roots[str(root.path)] = _Root(root, watch_mode(root, mounts))
         for state in self.roots.values():
             self._watch(state)
+        self.jobs = start_jobs(self.settings, self.catalog, self.changes.put)
         self.changes.put(
             Rescan((), "start-up: catching up on changes made while the daemon was down")
         )
@@ -141,8 +142,6 @@ class Daemon:
         assert consumer is not None
         ping_every = self.notifier.watchdog_interval
         tick = min(self.status_interval, ping_every or self.status_interval)
-        interval = self.settings.daemon.reconcile_interval
-        next_reconcile = time.monotonic() + interval if interval else None
         next_status = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
@@ -150,9 +149,6 @@ class Daemon:
                 self._reload = False
                 self._apply_reload()
             self._check_roots()
-            if next_reconcile is not None and now >= next_reconcile:
-                self.request_reconcile()
-                next_reconcile = now + self.settings.daemon.reconcile_interval
             if now >= next_status:
                 self._write_status("running")
                 self.notifier.status(self._summary())
@@ -171,6 +167,8 @@ class Daemon:
         deadline = time.monotonic() + STOP_BUDGET
         self.notifier.stopping()
         log.info("stopping: finishing the batch in hand")
+        if self.jobs is not None:
+            self.jobs.shutdown()
         for state in self.roots.values():
             if state.watcher is not None:
                 state.watcher.stop(timeout=1.0)
@@ -298,6 +296,11 @@ class Daemon:
         new_roots = {str(r.path): r for r in new.roots}
         self.settings = new
         self.changes.put(Reload(new))
+        if self.jobs is not None:
+            try:
+                register_jobs(self.jobs, new, self.catalog)
+            except ValueError as exc:
+                log.error("schedule not reloaded: %s", exc)
         for path in old_roots.keys() - new_roots.keys():
             removed = self.roots.pop(path)
             if removed.watcher is not None:

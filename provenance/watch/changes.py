@@ -7,8 +7,11 @@ consumer thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +25,8 @@ from watchdog.events import (
 )
 
 from provenance.config import Settings
+
+log = logging.getLogger(__name__)
 
 ChangeKind = Literal["created", "modified", "attrib", "closed", "deleted", "moved"]
 
@@ -55,11 +60,31 @@ class Reload:
     settings: Settings
 
 
+@dataclass(frozen=True)
+class RunJob:
+    """A scheduled job's body, to run on the consumer thread (under its lock, if any)."""
+
+    name: str
+    body: Callable[[], object]
+    lock: Callable[[str], AbstractContextManager[bool]] | None = None
+
+    def run(self) -> None:
+        """Run the body; a fleet-wide job only on the node that holds its lock."""
+        if self.lock is None:
+            self.body()
+            return
+        with self.lock(self.name) as held:
+            if not held:
+                log.info("job %s: another node is running it; skipped here", self.name)
+                return
+            self.body()
+
+
 class Stop:
     """Wakes the consumer when the daemon stops."""
 
 
-Item = Change | Rescan | Reload | Stop
+Item = Change | Rescan | Reload | RunJob | Stop
 ChangeQueue = queue.SimpleQueue[Item]
 
 

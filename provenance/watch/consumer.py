@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from provenance.config import Settings
 from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
-from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, Stop
+from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, RunJob, Stop
 from provenance.watch.record import Recorder, ScanInterruptedError, release_memory
 from provenance.watch.settle import Event, Ready, Settler
 
@@ -105,11 +105,14 @@ class Consumer(threading.Thread):
         wait = self.settler.next_due(self.monotonic())
         items = self._take(MAX_WAIT if wait is None else min(wait, MAX_WAIT))
         rescans: list[Rescan] = []
+        jobs: list[RunJob] = []
         for item in items:
             if isinstance(item, Stop):
                 self._stopping.set()
             elif isinstance(item, Rescan):
                 rescans.append(item)
+            elif isinstance(item, RunJob):
+                jobs.append(item)
             elif isinstance(item, Reload):
                 self._reload(item.settings)
             elif isinstance(item, Change):
@@ -118,6 +121,8 @@ class Consumer(threading.Thread):
             return
         if rescans:
             self._rescan(rescans)
+        for job in jobs:
+            self._guarded(job.run, f"job {job.name}")
         self._record_due()
         if items or rescans:
             self._worked = True

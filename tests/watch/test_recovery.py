@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -142,9 +143,30 @@ def test_hand_scan_while_the_daemon_writes(root: Path, tmp_path: Path, start_dae
         assert sum(tx.count_by_status().values()) == 150
 
 
-def test_periodic_reconciliation_scans_again(root: Path, start_daemon: Start) -> None:
-    daemon = start_daemon(RootSettings(path=root), reconcile_interval=0.3)
-    wait_for(lambda: daemon.scans(str(root)) >= 3, what="two periodic scans")
+def test_scheduled_reconciliation_scans_again(root: Path, start_daemon: Start) -> None:
+    daemon = start_daemon(RootSettings(path=root))
+    scans = daemon.scans(str(root))
+    jobs = daemon.daemon.jobs
+    assert jobs is not None and set(jobs.jobs) == {"reconcile", "sweep", "report", "fixity"}
+    write_plain_png(root / "unseen.png")
+    jobs.run_soon("reconcile")  # as at 02:00 ([schedule] reconcile)
+    wait_for(lambda: daemon.scans(str(root)) > scans, what="the scheduled scan")
+    daemon.wait_asset(root / "unseen.png")
+
+
+def test_scheduled_sweep_runs_on_the_consumer(
+    root: Path, start_daemon: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="provenance")
+    daemon = start_daemon(RootSettings(path=root))
+    jobs = daemon.daemon.jobs
+    assert jobs is not None
+    jobs.run_soon("sweep")
+    record = wait_for(
+        lambda: next((r for r in caplog.records if "scheduled sweep" in r.getMessage()), None),
+        what="the sweep",
+    )
+    assert record.threadName == "provenance-consumer"
 
 
 def test_idle_daemon_gives_memory_back(

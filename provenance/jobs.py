@@ -1,0 +1,63 @@
+"""The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check.
+
+The scheduler (``provenance.scheduler``, APScheduler with a persistent job store) decides
+*when*; in the daemon a job's body does not run on the scheduler's thread but is queued for
+the consumer, the one thread that writes the catalog, like every file change. A fleet-wide
+job still runs under its fleet lock, taken on the consumer thread around the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from provenance.catalog import Catalog
+from provenance.config import Settings
+from provenance.scheduler import (
+    LockFactory,
+    Scheduler,
+    register_fixity,
+    register_report,
+    register_sweep,
+)
+from provenance.watch.changes import Item, Rescan, RunJob
+
+RECONCILE = "reconcile"
+
+
+class QueuedScheduler(Scheduler):
+    """A Scheduler whose jobs are put on the daemon's queue when they fire."""
+
+    def __init__(self, settings: Settings, put: Callable[[Item], None]) -> None:
+        super().__init__(settings.state_path, settings.schedule.timezone)
+        self.put = put
+
+    def register(
+        self, name: str, cron: str, body: Callable[[], object], *, lock: LockFactory | None = None
+    ) -> None:
+        super().register(name, cron, partial(self.put, RunJob(name, body, lock)))
+
+
+def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register (again, after a reload) every job the daemon runs, with these settings.
+
+    Reconcile is per node (each daemon scans its own roots), the others are fleet-wide.
+    """
+    scheduler.register(
+        RECONCILE,
+        settings.schedule.reconcile,
+        partial(scheduler.put, Rescan((), "scheduled reconciliation")),
+    )
+    register_sweep(scheduler, settings, catalog)
+    register_report(scheduler, settings, catalog)
+    register_fixity(scheduler, settings, catalog)
+
+
+def start_jobs(
+    settings: Settings, catalog: Catalog, put: Callable[[Item], None]
+) -> QueuedScheduler:
+    """Start the scheduler with the daemon's jobs; their bodies go to ``put`` when due."""
+    scheduler = QueuedScheduler(settings, put)
+    register_jobs(scheduler, settings, catalog)
+    scheduler.start()
+    return scheduler
