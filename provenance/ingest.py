@@ -19,12 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog, Clearance, EventSpec, SignalRow, Tx
-from provenance.clearance.binding import copy_clearance, follow_copy, void_if_changed
+from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
+from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
-from provenance.detect import Verdict
+from provenance.ingest_rows import (
+    RETIRED,
+    PendingRows,
+    apply_stat,
+    apply_verdict,
+    inherit,
+    initial_status,
+    new_row,
+    retire_path,
+    signal_values,
+)
 from provenance.reader import Failure, FileFacts, FileReader
-from provenance.redact import redact_parameters
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tags import TagOptions, read_existing_tag, write_tags
@@ -75,162 +84,6 @@ class IngestContext:
     milestones: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
     #: Clearance rules and tools (risk columns) and how prompts are kept (``[clearance]``).
     clearance: ClearancePolicy = field(default_factory=default_policy)
-
-
-def initial_status(verdict_class: str) -> str:
-    """Return the lifecycle state of a newly seen asset of this AI class."""
-    return "not-ai" if verdict_class == "none" else "temporary"
-
-
-def signal_values(
-    asset_id: int, verdict: Verdict, now: datetime, policy: ClearancePolicy | None = None
-) -> list[dict[str, Any]]:
-    """Return the signal rows of a verdict as column values, prompts kept as ``policy`` says."""
-    policy = policy or default_policy()
-    mode, names = policy.prompt_storage, policy.redact_names
-    return [
-        {
-            "asset_id": asset_id,
-            "kind": s.kind,
-            "ai_class": s.ai_class,
-            "generator": s.generator,
-            "family": s.family,
-            "model": s.model,
-            "prompt": policy.prompt(s.prompt)[0],
-            "parameters": redact_parameters(s.parameters, mode, names),
-            "confidence": s.confidence,
-            "source": s.source,
-            "detail": dict(s.detail),
-            "found_at": now,
-        }
-        for s in verdict.signals
-    ]
-
-
-def _new_row(
-    facts: FileFacts, root: str, uid: str, now: datetime, policy: ClearancePolicy
-) -> dict[str, Any]:
-    """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
-    verdict = facts.verdict
-    prompt, prompt_hash = policy.prompt(verdict.prompt)
-    return {
-        "uid": uid,
-        "path": facts.path,
-        "root": root,
-        "size": facts.size,
-        "mtime_ns": facts.mtime_ns,
-        "inode": facts.inode,
-        "device": facts.device,
-        "content_hash": facts.content_hash,
-        "media_type": verdict.media_type,
-        "ai_class": verdict.ai_class,
-        "generator": verdict.generator,
-        "family": verdict.family,
-        "model": verdict.model,
-        "prompt": prompt,
-        "prompt_sha256": prompt_hash,
-        "confidence": verdict.confidence,
-        "status": initial_status(verdict.ai_class),
-        "deadline": None,
-        "policy": None,
-        "first_seen": now,
-        "last_seen": now,
-        "created_at": None,
-        "source_asset_id": None,
-        "present": True,
-        "missing_since": None,
-        "facts": None,
-        **policy.columns(verdict.ai_class, verdict.generator, verdict.family, None),
-    }
-
-
-def _apply_verdict(asset: Asset, verdict: Verdict, policy: ClearancePolicy) -> None:
-    asset.ai_class = verdict.ai_class
-    asset.media_type = verdict.media_type
-    asset.generator = verdict.generator
-    asset.family = verdict.family
-    asset.model = verdict.model
-    asset.prompt, asset.prompt_sha256 = policy.prompt(verdict.prompt)
-    asset.confidence = verdict.confidence
-    for name, value in policy.columns(
-        asset.ai_class, asset.generator, asset.family, asset.facts
-    ).items():
-        setattr(asset, name, value)
-
-
-def _apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None:
-    asset.path = facts.path
-    asset.root = root
-    asset.size = facts.size
-    asset.mtime_ns = facts.mtime_ns
-    asset.inode = facts.inode
-    asset.device = facts.device
-    asset.last_seen = now
-    asset.present = True
-    asset.missing_since = None
-
-
-_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
-
-
-#: States whose bytes are gone from their path on purpose: never the source of a move.
-RETIRED = ("quarantined", "purged")
-
-
-def _retire_path(tx: Tx, asset: Asset, context: IngestContext) -> None:
-    """Free a purged asset's path for a new file there; its receipt keeps the original path."""
-    original = asset.path
-    asset.path = f"{original} (purged, asset {asset.uid})"
-    tx.record(
-        context.actor,
-        "path-reused",
-        context.now,
-        asset=asset,
-        reason="a new file now lives at the purged asset's path",
-        before={"path": original},
-        after={"path": asset.path},
-    )
-    tx.flush()
-
-
-def _inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
-    """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
-    for name in _INHERITED:
-        copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
-    copy["status"] = initial_status(copy["ai_class"])
-
-
-@dataclass
-class _Batch:
-    """New assets of one transaction, inserted together with their signals and events."""
-
-    rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
-    by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: New rows (by uid) that copy cleared content: the source's clearance in force.
-    cleared_from: dict[str, Clearance] = field(default_factory=dict)
-    policy: ClearancePolicy = field(default_factory=default_policy)
-
-    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
-        """Insert what is pending; return the AI assets among it (their tags are due)."""
-        if not self.rows:
-            return []
-        tx.insert_assets([row for row, _, _, _ in self.rows])
-        signals: list[dict[str, Any]] = []
-        events: list[EventSpec] = []
-        ai: list[Asset] = []
-        for row, verdict, action, reason in self.rows:
-            signals.extend(signal_values(row["id"], verdict, now, self.policy))
-            after = {"status": row["status"], "ai_class": row["ai_class"]}
-            events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
-            source = self.cleared_from.pop(row["uid"], None)
-            if source is not None:
-                events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
-            if row["ai_class"] != "none":
-                ai.append(Asset(**row))
-        tx.insert_signals(signals)
-        tx.record_many(actor, now, events)
-        self.rows.clear()
-        return ai
 
 
 class Ingest:
@@ -297,7 +150,7 @@ class Ingest:
             self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
         touched: list[Asset] = []
-        pending = _Batch(policy=self.context.clearance)
+        pending = PendingRows(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
             hashes = sorted({f.content_hash for f in batch if f.path not in existing})
@@ -317,7 +170,7 @@ class Ingest:
                     if current.status != "purged":
                         touched.append(self._update(tx, current, facts, root))
                         continue
-                    _retire_path(tx, current, self.context)
+                    retire_path(tx, current, self.context.actor, self.context.now)
                 known = same_content.get(facts.content_hash, [])
                 tag = tags.get(facts.path)
                 moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
@@ -337,7 +190,7 @@ class Ingest:
         vanished: set[str] | None,
         tag: TagRecord | None,
         same_content: list[Asset],
-        pending: _Batch,
+        pending: PendingRows,
         touched: list[Asset],
     ) -> Asset | None:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
@@ -352,7 +205,7 @@ class Ingest:
         )
         if moved_from is not None:
             old_path, was_missing = moved_from.path, not moved_from.present
-            _apply_stat(moved_from, facts, root, now)
+            apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
             tx.record(
@@ -376,7 +229,7 @@ class Ingest:
         )
         adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
         uid = tag.asset_uid if tag is not None and adopt else str(uuid.uuid4())
-        row = _new_row(facts, root, uid, now, self.context.clearance)
+        row = new_row(facts, root, uid, now, self.context.clearance)
         action, reason = (
             "indexed",
             f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
@@ -386,7 +239,7 @@ class Ingest:
             row["source_asset_id"] = source["id"] if isinstance(source, dict) else source.id
             source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
             if source_class != "none" and row["ai_class"] == "none":
-                _inherit(row, source)
+                inherit(row, source)
             cleared = follow_copy(tx, row, source, self.context.clearance)
             if cleared is not None:
                 pending.cleared_from[row["uid"]] = cleared
@@ -423,7 +276,7 @@ class Ingest:
         now, actor = self.context.now, self.context.actor
         was_present = asset.present
         old_hash, old_class = asset.content_hash, asset.ai_class
-        _apply_stat(asset, facts, root, now)
+        apply_stat(asset, facts, root, now)
         if old_hash == facts.content_hash and old_class == facts.verdict.ai_class:
             if not was_present:
                 tx.record(actor, "reappeared", now, asset=asset, reason="file is back at its path")
@@ -431,7 +284,7 @@ class Ingest:
             else:
                 self.counts.unchanged += 1
             return asset
-        _apply_verdict(asset, facts.verdict, self.context.clearance)
+        apply_verdict(asset, facts.verdict, self.context.clearance)
         asset.content_hash = facts.content_hash
         if old_hash != facts.content_hash:
             void_if_changed(tx, asset, self._schedule, actor, now)

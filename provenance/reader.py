@@ -151,7 +151,7 @@ class FileReader:
             return
         pool = self._ensure_pool()
         window: deque[Future[list[FileFacts | Failure]]] = deque()
-        limit = self.workers * 4
+        limit = self.workers * 16
         chunk: list[str] = []
         for path in paths:
             chunk.append(path)

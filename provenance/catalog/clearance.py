@@ -15,6 +15,7 @@ from sqlalchemy import Row, Table, exists, func, or_, select
 from sqlmodel import col
 
 from provenance.catalog.models import Asset, Clearance
+from provenance.catalog.reports import ASSET_LINE_COLUMNS
 from provenance.catalog.store import Tx
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
@@ -28,19 +29,7 @@ UNAPPROVED_TOOL = ("unknown", "unapproved")
 ATTENTION_RISKS = ("high", "blocked")
 #: Columns the report reads for its attention section (no prompt).
 ATTENTION_COLUMNS = (
-    _A.id,
-    _A.path,
-    _A.root,
-    _A.status,
-    _A.ai_class,
-    _A.generator,
-    _A.model,
-    _A.policy,
-    _A.deadline,
-    _A.first_seen,
-    _A.present,
-    _A.content_hash,
-    _A.size,
+    *ASSET_LINE_COLUMNS,
     _A.risk,
     _A.risk_rules,
     _A.tool_status,

@@ -87,22 +87,26 @@ def _optional_columns() -> list[Any]:
     return [_A[name] for name in OPTIONAL_COLUMNS if name in _A]
 
 
+#: The columns of an AssetLine, in its field order (no prompt).
+ASSET_LINE_COLUMNS = (
+    _A.id,
+    _A.path,
+    _A.root,
+    _A.status,
+    _A.ai_class,
+    _A.generator,
+    _A.model,
+    _A.policy,
+    _A.deadline,
+    _A.first_seen,
+    _A.present,
+    _A.content_hash,
+    _A.size,
+)
+
+
 def _asset_columns() -> list[Any]:
-    return [
-        _A.id,
-        _A.path,
-        _A.root,
-        _A.status,
-        _A.ai_class,
-        _A.generator,
-        _A.model,
-        _A.policy,
-        _A.deadline,
-        _A.first_seen,
-        _A.present,
-        _A.content_hash,
-        _A.size,
-    ]
+    return list(ASSET_LINE_COLUMNS)
 
 
 def _line(row: Any, optional: Sequence[Any], event_after: Any = None) -> AssetLine:
