@@ -165,6 +165,15 @@ class FileReader:
         while window:
             yield from window.popleft().result()
 
+    def warm_up(self) -> None:
+        """Start the worker processes now, imports done, so that the first big batch does not
+        wait for them (the daemon calls this; a scan does not need to)."""
+        if self.workers == 1:
+            return
+        pool = self._ensure_pool()
+        for future in [pool.submit(_read_safely, "", self.options) for _ in range(self.workers)]:
+            future.result()
+
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # forkserver: safe beside the daemon's threads, and workers import once

@@ -29,8 +29,9 @@ UNCLOSED_FACTOR = 30
 MAX_WAIT = 0.5
 #: Changes taken off the queue in one go.
 MAX_DRAIN = 20_000
-#: After work, memory is given back to the OS once the consumer is idle, at most this often.
-RELEASE_EVERY = 10.0
+#: After work, memory is given back to the OS once the consumer has been idle this long
+#: (not in a lull inside a burst: a release closes the catalog's connections).
+IDLE_BEFORE_RELEASE = 5.0
 
 
 def is_ignored_path(root: str, path: str, patterns: Sequence[str]) -> bool:
@@ -68,7 +69,7 @@ class Consumer(threading.Thread):
         self.batches = 0
         self._stopping = threading.Event()
         self._worked = False
-        self._released_at = 0.0
+        self._last_work = 0.0
 
     # --- called from other threads ------------------------------------------------------
 
@@ -124,19 +125,13 @@ class Consumer(threading.Thread):
         for job in jobs:
             self._guarded(job.run, f"job {job.name}")
         self._record_due()
-        if items or rescans:
-            self._worked = True
-        elif self._worked and not len(self.settler) and self._idle_long_enough():
+        now = self.monotonic()
+        if items or rescans or len(self.settler):
+            self._worked, self._last_work = True, now
+        elif self._worked and now - self._last_work >= IDLE_BEFORE_RELEASE:
             # a burst or a scan grows the heap; an idle daemon should be small again
             release_memory(self.recorder.catalog)
             self._worked = False
-
-    def _idle_long_enough(self) -> bool:
-        now = self.monotonic()
-        if now - self._released_at < RELEASE_EVERY:
-            return False
-        self._released_at = now
-        return True
 
     def _take(self, timeout: float) -> list[Item]:
         try:

@@ -98,6 +98,7 @@ class Recorder:
         self.counts = IngestCounts()
         self.settings = settings
         self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+        self._reader.warm_up()
         self._offline: set[str] = set()
 
     def use_settings(self, settings: Settings) -> None:
@@ -105,6 +106,7 @@ class Recorder:
         self._reader.close()
         self.settings = settings
         self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+        self._reader.warm_up()
 
     def close(self) -> None:
         self._reader.close()

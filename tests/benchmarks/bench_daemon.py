@@ -184,6 +184,10 @@ def bench_burst(work: Path, rate: int, seconds: float) -> None:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
     latencies = [seen[p] - t for p, t in written.items() if p in seen]
+    first = min(written.values())
+    slow = sorted(t - first for p, t in written.items() if p in seen and seen[p] - t > 0.1)
+    if slow:
+        print(f"  files over 100 ms: {len(slow)}, written at {slow[0]:.2f}s .. {slow[-1]:.2f}s")
     missing = len(written) - len(latencies)
     span = max(seen.values()) - min(written.values())
     print(
