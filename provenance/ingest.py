@@ -249,7 +249,7 @@ class Ingest:
             row["first_seen"] = min(tag.first_seen, now)
             row["status"], row["deadline"] = tag.status, tag.deadline
             action, reason = "rebuilt", "record restored from its tag"
-        row["deadline"], row["policy"] = self._schedule(row)
+        row["deadline"], row["policy"] = self.schedule(row)
         pending.rows.append((row, facts.verdict, action, reason))
         pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
@@ -257,7 +257,7 @@ class Ingest:
             log.info("%s %s: %s", action, facts.path, reason)
         return None
 
-    def _schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+    def schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
         """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
         if values["status"] != "temporary" or values["deadline"] or not self.context.rules:
             return values["deadline"], values["policy"]
@@ -287,10 +287,10 @@ class Ingest:
         apply_verdict(asset, facts.verdict, self.context.clearance)
         asset.content_hash = facts.content_hash
         if old_hash != facts.content_hash:
-            void_if_changed(tx, asset, self._schedule, actor, now)
+            void_if_changed(tx, asset, self.schedule, actor, now)
         if old_class == "none" and asset.is_ai:
             asset.status = initial_status(asset.ai_class)
-            asset.deadline, asset.policy = self._schedule(asset.model_dump())
+            asset.deadline, asset.policy = self.schedule(asset.model_dump())
         elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
             asset.status = "not-ai"
         assert asset.id is not None

@@ -14,9 +14,9 @@ from provenance.clearance.assess import Facts
 from provenance.clearance.policy import clearance_policy
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
-from provenance.ingest import Ingest, IngestContext, initial_status
+from provenance.ingest import Ingest, initial_status
 from provenance.reader import FileReader
-from provenance.scan import read_options, tag_options
+from provenance.scan import ingest_context, read_options, tag_options
 from provenance.tags import TagOptions, write_tags
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,8 @@ def tag_files(
     if tag.tool is None and not tag.facts.as_mapping():
         raise ProvenanceError("nothing to declare: give --tool or a fact (--use, --talent, ...)")
     policy = clearance_policy(settings)
-    context = IngestContext(
-        catalog=catalog,
-        actor=actor,
-        now=now,
-        tags=TagOptions(sidecar=False),
-        dry_run=dry_run,
-        clearance=policy,
+    context = ingest_context(
+        settings, catalog, actor, now, dry_run=dry_run, tags=TagOptions(sidecar=False)
     )
     ingest = Ingest(context)
     with catalog.read() as tx:
@@ -124,13 +119,16 @@ def tag_files(
                     found_at=now,
                 )
             )
-            if asset.ai_class == "none":
+            became_ai = asset.ai_class == "none"
+            if became_ai:
                 asset.ai_class = "ai"
                 asset.status = initial_status("ai")
             asset.generator = tag.tool
             asset.model = tag.model or asset.model
             if tag.prompt:
                 asset.prompt, asset.prompt_sha256 = policy.prompt(tag.prompt)
+            if became_ai:  # now in the lifecycle: its policy gives it a deadline
+                asset.deadline, asset.policy = ingest.schedule(asset.model_dump())
             asset.confidence = max(asset.confidence, 1.0)
             for name, value in policy.columns(
                 asset.ai_class, asset.generator, asset.family, asset.facts

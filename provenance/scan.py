@@ -49,6 +49,30 @@ class ScanResult:
         }
 
 
+def ingest_context(
+    settings: Settings,
+    catalog: Catalog,
+    actor: Actor,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    tags: TagOptions | None = None,
+) -> IngestContext:
+    """Return the ingest context these settings call for: tags, retention rules, milestones,
+    clearance policy. Scan, the daemon and `provenance tag` all ingest through it."""
+    return IngestContext(
+        catalog=catalog,
+        actor=actor,
+        now=now,
+        tags=tags if tags is not None else tag_options(settings),
+        batch_size=settings.scan.batch_size,
+        dry_run=dry_run,
+        rules=rules_from_settings(settings),
+        milestones={str(root.path): milestones_for(settings, root) for root in settings.roots},
+        clearance=clearance_policy(settings),
+    )
+
+
 def tag_options(settings: Settings) -> TagOptions:
     """Return how tags are written, from ``[tagging]``."""
     tagging = settings.tagging
@@ -101,17 +125,7 @@ def scan(
 
     started = time.monotonic()
     result = ScanResult()
-    context = IngestContext(
-        catalog=catalog,
-        actor=actor,
-        now=now,
-        tags=tag_options(settings),
-        batch_size=settings.scan.batch_size,
-        dry_run=dry_run,
-        rules=rules_from_settings(settings),
-        milestones={str(root.path): milestones_for(settings, root) for root in settings.roots},
-        clearance=clearance_policy(settings),
-    )
+    context = ingest_context(settings, catalog, actor, now, dry_run=dry_run)
     ingest = Ingest(context, result.counts)
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
         for root in settings.roots:

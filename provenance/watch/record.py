@@ -21,10 +21,10 @@ from datetime import datetime
 from provenance.audit import Actor
 from provenance.catalog import Catalog, KnownFile
 from provenance.config import RootSettings, Settings
-from provenance.ingest import Ingest, IngestContext, IngestCounts
+from provenance.ingest import Ingest, IngestCounts
 from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
 from provenance.roots import check_root
-from provenance.scan import read_options, scan, tag_options
+from provenance.scan import ingest_context, read_options, scan, tag_options
 from provenance.tags import write_tags
 from provenance.watch.settle import Gone, Ready
 
@@ -115,13 +115,7 @@ class Recorder:
         return next((r for r in self.settings.roots if str(r.path) == root), None)
 
     def _ingest(self, now: datetime) -> Ingest:
-        context = IngestContext(
-            catalog=self.catalog,
-            actor=self.actor,
-            now=now,
-            tags=tag_options(self.settings),
-            batch_size=self.settings.scan.batch_size,
-        )
+        context = ingest_context(self.settings, self.catalog, self.actor, now)
         return Ingest(context, self.counts)
 
     def is_online(self, root: str) -> bool:

@@ -75,6 +75,7 @@ def test_tag_declares_a_plain_file_ai(runner: CliRunner, production: Path) -> No
     assert result.exit_code == 0, result.output
     record = json.loads(runner.invoke(cli, ["show", "--json", str(plate)]).stdout)
     assert (record["ai_class"], record["generator"], record["model"]) == ("ai", "Midjourney", "v6")
+    assert record["deadline"] is not None  # the retention policy applies to tagged files too
     assert any(s["kind"] == "manual" for s in record["signals"])
     assert (production / "plates" / "plate.png.xmp").is_file()
     rescanned = runner.invoke(cli, ["scan", "--json", str(production)])

@@ -36,6 +36,9 @@ def test_new_file_is_cataloged_and_tagged(root: Path, mode: str, start_daemon: S
     assert (asset.ai_class, asset.status, asset.family) == ("ai", "temporary", "a1111")
     assert daemon.actions(castle) == ["indexed"]
     wait_for(lambda: (root / "concepts" / "castle.png.xmp").is_file(), what="the sidecar")
+    # the same ingest as a scan: a deadline from the retention policy, risk from the rules
+    assert asset.deadline is not None and asset.policy == "default"
+    assert asset.risk is not None and asset.tool_status == "unknown"
 
 
 def test_changes_made_while_down_are_caught_up_at_start(root: Path, start_daemon: Start) -> None:
