@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash
+from provenance.catalog.bulk import insert_rows
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
 
 log = logging.getLogger(__name__)
@@ -89,18 +90,11 @@ class Tx:
 
     def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
-        if not rows:
-            return
-        table = Asset.__table__  # type: ignore[attr-defined]
-        result = self.session.execute(insert(table).returning(table.c.id, table.c.uid), rows)
-        ids = {uid: asset_id for asset_id, uid in result}
-        for row in rows:
-            row["id"] = ids[row["uid"]]
+        insert_rows(self.session, Asset.__table__, rows, ids=True)  # type: ignore[attr-defined]
 
     def insert_signals(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert signal rows (every column but ``id``) in one statement."""
-        if rows:
-            self.session.execute(insert(SignalRow.__table__), rows)  # type: ignore[attr-defined]
+        insert_rows(self.session, SignalRow.__table__, rows, ids=False)  # type: ignore[attr-defined]
 
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
@@ -302,7 +296,7 @@ class Tx:
             digest = event_hash(prev, fields)
             rows.append({**fields, "prev_hash": prev, "hash": digest})
             prev = digest
-        self.session.execute(insert(Event.__table__), rows)  # type: ignore[attr-defined]
+        insert_rows(self.session, Event.__table__, rows, ids=False)  # type: ignore[attr-defined]
 
     def events_of(self, asset_id: int) -> list[Event]:
         query = select(Event).where(col(Event.asset_id) == asset_id).order_by(col(Event.id))

@@ -150,3 +150,45 @@ def test_known_files_returns_stat_facts_per_path(catalog: Catalog) -> None:
     assert known["/prod/d.png"].size == 7
     assert known["/prod/d.png"].mtime_ns == 8
     assert known["/prod/d.png"].present is True
+
+
+def test_bulk_inserted_rows_read_back_like_orm_rows(catalog: Catalog) -> None:
+    from provenance.audit import verify_chain
+    from provenance.catalog import EventSpec
+
+    row = make_asset("/prod/bulk.png", ai_class="ai", status="temporary").model_dump(exclude={"id"})
+    row["deadline"] = NOW + timedelta(days=3, microseconds=7)
+    with catalog.write() as tx:
+        tx.insert_assets([row])
+        tx.insert_signals(
+            [
+                {
+                    "asset_id": row["id"],
+                    "kind": "sd-text",
+                    "ai_class": "ai",
+                    "generator": "A1111",
+                    "family": "a1111",
+                    "model": None,
+                    "prompt": None,
+                    "parameters": {"seed": 1},
+                    "confidence": 1.0,
+                    "source": "PNG tEXt",
+                    "detail": {},
+                    "found_at": NOW,
+                }
+            ]
+        )
+        tx.record_many(
+            ACTOR, NOW, [EventSpec("indexed", row["id"], row["path"], "bulk", {}, {"a": [1]})]
+        )
+        tx.record(ACTOR, "modified", NOW + timedelta(seconds=1), path="/prod/bulk.png")
+    with catalog.read() as tx:
+        asset = tx.asset_by_path("/prod/bulk.png")
+        assert asset is not None and asset.id == row["id"]
+        signals = tx.signals_of(asset.id)
+        events = [e.model_dump() for e in tx.all_events()]
+    assert asset.deadline == row["deadline"] and asset.first_seen == NOW
+    assert asset.present is True
+    assert signals[0].parameters == {"seed": 1}
+    assert events[0]["after"] == {"a": [1]}
+    assert verify_chain(events) is None
