@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from provenance.detect import PathRule, Verdict, detect_file
+from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
 from provenance.hashing import hash_bytes, hash_stream
 
@@ -98,6 +98,8 @@ def read_file(path: str, options: ReadOptions) -> FileFacts | Failure:
 
 
 def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions) -> Verdict:
+    from provenance.detect import detect_file  # loaded on first use (see detect/__init__)
+
     return detect_file(
         Path(path),
         data,
@@ -145,7 +147,9 @@ class FileReader:
         total = (
             count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
         )
-        if self.workers == 1 or (total is not None and total < POOL_THRESHOLD):
+        if self.workers == 1 or (
+            self._pool is None and total is not None and total < POOL_THRESHOLD
+        ):
             for path in paths:
                 yield _read_safely(path, self.options)
             return
