@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table, insert, text
@@ -67,17 +68,24 @@ def insert_rows(
             session.execute(insert(table), rows)
         return
     columns = [c for c in table.columns if c.name != "id" and c.name in rows[0]]
-    converters = [(c.name, _converter(c.type)) for c in columns]
-    names = [c.name for c in columns]
     if ids:
         start = connection.execute(
             text(f"SELECT coalesce(max(id), 0) FROM {table.name}")
         ).scalar_one()
         for offset, row in enumerate(rows, start=1):
             row["id"] = start + offset
-        names.insert(0, "id")
-        converters.insert(0, ("id", _same))
+        columns.insert(0, table.c.id)
+    names = [c.name for c in columns]
+    # one itemgetter for the row, then only the columns that need it are converted
+    take = itemgetter(*names)
+    fixes = [(i, _converter(c.type)) for i, c in enumerate(columns)]
+    fixes = [(i, convert) for i, convert in fixes if convert is not _same]
+    values = []
+    for row in rows:
+        value = list(take(row))
+        for index, convert in fixes:
+            value[index] = convert(value[index])
+        values.append(tuple(value))
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
-    values = [tuple(convert(row.get(name)) for name, convert in converters) for row in rows]
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", values)
