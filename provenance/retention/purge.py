@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -223,11 +223,24 @@ def quarantine_files(
                 log.warning("sidecar of %s stays in place: %s", step.path, exc)
         moved.append((step, entry))
         crash_point("after-rename")
+    return results + _settle(catalog, moved, failed, finish_quarantine, actor, now)
+
+
+def _settle(
+    catalog: Catalog,
+    done: Sequence[tuple[PlannedStep, JournalEntry]],
+    failed: Sequence[tuple[PlannedStep, JournalEntry, str]],
+    finish: Callable[[Tx, JournalEntry, Actor, datetime], None],
+    actor: Actor,
+    now: datetime,
+) -> list[StepResult]:
+    """Close the journal after the file steps: finish what was done, roll back what failed."""
+    results: list[StepResult] = []
     with catalog.write() as tx:
-        for step, entry in moved:
+        for step, entry in done:
             current = journal_entry(tx, entry.id)  # type: ignore[arg-type]
             assert current is not None
-            finish_quarantine(tx, current, actor, now)
+            finish(tx, current, actor, now)
             results.append(StepResult(step, True))
         for step, entry, reason in failed:
             roll_back(tx, entry.id, now, reason)  # type: ignore[arg-type]
@@ -280,13 +293,4 @@ def purge_files(
                 os.unlink(entry.sidecar_source)
         deleted.append((step, entry))
         crash_point("after-unlink")
-    with catalog.write() as tx:
-        for step, entry in deleted:
-            current = journal_entry(tx, entry.id)  # type: ignore[arg-type]
-            assert current is not None
-            finish_purge(tx, current, actor, now)
-            results.append(StepResult(step, True))
-        for step, entry, reason in failed:
-            roll_back(tx, entry.id, now, reason)  # type: ignore[arg-type]
-            results.append(StepResult(step, False, reason))
-    return results
+    return results + _settle(catalog, deleted, failed, finish_purge, actor, now)
