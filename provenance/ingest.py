@@ -103,15 +103,17 @@ class Ingest:
         vanished: set[str] | None = None,
         progress: ProgressCallback | None = None,
         rebuild: bool = False,
+        sidecar_beside: Callable[[str], bool] | None = None,
     ) -> None:
         """Read ``paths`` and record each.
 
         ``vanished`` holds paths gone since the last look: a new file with the same content
         as one of them is that file, moved. With ``rebuild`` every new file's tag is read
         (sidecar or embedded) so a lost record comes back with its id and history dates.
+        ``sidecar_beside`` is what the walk saw (see ``FileReader.read_many``).
         """
         batch: list[FileFacts] = []
-        for result in reader.read_many(paths, count):
+        for result in reader.read_many(paths, count, sidecar_beside):
             if progress is not None:
                 progress(1)
             if isinstance(result, Failure):

@@ -14,10 +14,9 @@ import mmap
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 WHOLE_READ_LIMIT = 16 * 1024 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: Files per task sent to a worker: one round trip per chunk instead of per file.
 CHUNK_FILES = 32
 
@@ -63,21 +63,28 @@ class Failure:
     reason: str
 
 
-def read_file(path: str, options: ReadOptions) -> FileFacts | Failure:
-    """Return the facts of the file at ``path``, or a Failure saying why it was skipped."""
+def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
+    """Return the facts of the file at ``path``, or a Failure saying why it was skipped.
+
+    ``sidecar=False`` says the caller knows there is no sidecar beside the file (a scan's
+    walk lists the folder), which saves two failed opens per file.
+    """
     try:
-        with open(path, "rb") as stream:
-            info = os.fstat(stream.fileno())
+        fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
             if info.st_size <= WHOLE_READ_LIMIT:
-                data: bytes | mmap.mmap = stream.read()
+                data: bytes | mmap.mmap = _read_all(fd, info.st_size)
                 content_hash = hash_bytes(data)
-                verdict = _detect(path, data, options)
+                verdict = _detect(path, data, options, sidecar)
             else:
-                with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    verdict = _detect(path, mapped, options)
-                stream.seek(0)
-                content_hash = hash_stream(stream)
-            after = os.fstat(stream.fileno())
+                with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+                    verdict = _detect(path, mapped, options, sidecar)
+                with os.fdopen(os.dup(fd), "rb") as stream:
+                    content_hash = hash_stream(stream)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
     except ReadError as exc:
         return Failure(path, exc.reason)
     except FileNotFoundError:
@@ -97,29 +104,51 @@ def read_file(path: str, options: ReadOptions) -> FileFacts | Failure:
     )
 
 
-def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions) -> Verdict:
-    from provenance.detect import detect_file  # loaded on first use (see detect/__init__)
+def _read_all(fd: int, size: int) -> bytes:
+    # one read for a regular file; more only where a filesystem returns a short read (a
+    # size change on the way is caught by the caller's second fstat)
+    data = os.read(fd, size + 1)
+    if 0 < len(data) < size:
+        parts = [data]
+        while chunk := os.read(fd, size + 1):
+            parts.append(chunk)
+        data = b"".join(parts)
+    return data
 
-    return detect_file(
-        Path(path),
+
+def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions, sidecar: bool) -> Verdict:
+    global _detect_file
+    if _detect_file is None:
+        from provenance.detect import detect_file  # loaded on first use (see detect/__init__)
+
+        _detect_file = detect_file
+    return _detect_file(
+        path,
         data,
         deep=options.deep,
         path_rules=options.path_rules,
-        sidecar=options.sidecars,
+        sidecar=options.sidecars and sidecar,
     )
 
 
-def _read_safely(path: str, options: ReadOptions) -> FileFacts | Failure:
+_detect_file: Callable[..., Verdict] | None = None
+
+
+def _read_safely(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
     # A worker must answer for every file: a parser bug on one hostile file is a skipped
     # file with its reason, not a dead scan.
     try:
-        return read_file(path, options)
+        return read_file(path, options, sidecar)
     except Exception as exc:
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _read_chunk(paths: list[str], options: ReadOptions) -> list[FileFacts | Failure]:
-    return [_read_safely(path, options) for path in paths]
+def _read_chunk(jobs: list[tuple[str, bool]], options: ReadOptions) -> list[FileFacts | Failure]:
+    return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
+
+
+def _always(_path: str) -> bool:
+    return True
 
 
 def default_workers() -> int:
@@ -137,13 +166,19 @@ class FileReader:
         self._pool: ProcessPoolExecutor | None = None
 
     def read_many(
-        self, paths: Sequence[str] | Iterable[str], count: int | None = None
+        self,
+        paths: Sequence[str] | Iterable[str],
+        count: int | None = None,
+        sidecar_beside: Callable[[str], bool] | None = None,
     ) -> Iterator[FileFacts | Failure]:
         """Yield one result per path, in input order.
 
         Paths go to the workers in chunks (one round trip per chunk, not per file), with a
         bounded number of chunks in flight so memory stays flat however many paths come.
+        ``sidecar_beside(path)``, when given, says whether a sidecar was seen beside the
+        file; without it every file's sidecars are looked for.
         """
+        beside = sidecar_beside or _always
         total = (
             count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
         )
@@ -151,14 +186,14 @@ class FileReader:
             self._pool is None and total is not None and total < POOL_THRESHOLD
         ):
             for path in paths:
-                yield _read_safely(path, self.options)
+                yield _read_safely(path, self.options, beside(path))
             return
         pool = self._ensure_pool()
         window: deque[Future[list[FileFacts | Failure]]] = deque()
         limit = self.workers * 16
-        chunk: list[str] = []
+        chunk: list[tuple[str, bool]] = []
         for path in paths:
-            chunk.append(path)
+            chunk.append((path, beside(path)))
             if len(chunk) >= CHUNK_FILES:
                 window.append(pool.submit(_read_chunk, chunk, self.options))
                 chunk = []

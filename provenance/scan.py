@@ -173,6 +173,7 @@ def _scan_root(
         vanished=vanished,
         progress=progress,
         rebuild=rebuild,
+        sidecar_beside={e.path for e in entries if e.sidecar}.__contains__,
     )
     if vanished and not entries:
         log.warning(

@@ -45,6 +45,9 @@ class FileEntry:
     mtime_ns: int
     inode: int
     device: int
+    #: Whether an XMP sidecar (``NAME.EXT.xmp`` or ``NAME.xmp``) was listed beside the file;
+    #: the reader skips looking for one when the walk saw none.
+    sidecar: bool = False
 
 
 def is_ignored(name: str, patterns: Sequence[str]) -> bool:
@@ -86,6 +89,7 @@ def walk_files(
         try:
             with os.scandir(folder) as iterator:
                 entries = sorted(iterator, key=lambda e: e.name, reverse=True)
+            sidecars = {e.name for e in entries if e.name.endswith(".xmp")}
         except FileNotFoundError:
             skip(folder, "folder vanished during the scan")
             continue
@@ -114,8 +118,20 @@ def walk_files(
                 continue
             if stat.S_ISREG(info.st_mode):
                 yield FileEntry(
-                    entry.path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev
+                    entry.path,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ino,
+                    info.st_dev,
+                    bool(sidecars) and _has_sidecar(entry.name, sidecars),
                 )
+
+
+def _has_sidecar(name: str, sidecars: set[str]) -> bool:
+    # the names detect.sidecar.sidecar_paths looks for (pathlib's idea of a suffix)
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    return name + ".xmp" in sidecars or stem + ".xmp" in sidecars
 
 
 def _report_symlink(entry: os.DirEntry[str], skip: Callable[[str, str], None]) -> None:

@@ -44,7 +44,7 @@ _MALFORMED = (
 
 
 def detect_file(
-    path: Path,
+    path: Path | str,
     data: Buffer | None = None,
     *,
     deep: bool = False,
@@ -58,15 +58,14 @@ def detect_file(
     stealth LSB check). Raises ReadError only when the file cannot be read at all;
     malformed parts are skipped and listed in ``Verdict.problems``.
     """
-    path = Path(path)
     if data is None:
-        with open_buffer(path) as content:
+        with open_buffer(Path(path)) as content:
             return _detect(path, content, deep=deep, path_rules=path_rules, sidecar=sidecar)
     return _detect(path, data, deep=deep, path_rules=path_rules, sidecar=sidecar)
 
 
 def _detect(
-    path: Path, data: Buffer, *, deep: bool, path_rules: Sequence[PathRule], sidecar: bool
+    path: Path | str, data: Buffer, *, deep: bool, path_rules: Sequence[PathRule], sidecar: bool
 ) -> Verdict:
     media_type = sniff_media_type(data)
     problems: list[str] = [] if len(data) else ["file is empty"]
@@ -108,10 +107,11 @@ def _detect(
     signals.extend(found)
     problems.extend(trouble)
     if sidecar:
-        found, trouble = read_sidecars(path)
+        found, trouble = read_sidecars(Path(path))
         signals.extend(found)
         problems.extend(trouble)
-    signals.extend(read_path_rules(path, path_rules))
+    if path_rules:
+        signals.extend(read_path_rules(Path(path), path_rules))
     for problem in problems:
         log.debug("%s: %s", path, problem)
     return combine(signals, media_type, problems)

@@ -55,9 +55,12 @@ class _SettlingReader(FileReader):
         self.unsettled: list[str] = []
 
     def read_many(
-        self, paths: Sequence[str] | Iterable[str], count: int | None = None
+        self,
+        paths: Sequence[str] | Iterable[str],
+        count: int | None = None,
+        sidecar_beside: Callable[[str], bool] | None = None,
     ) -> Iterator[FileFacts | Failure]:
-        for result in super().read_many(paths, count):
+        for result in super().read_many(paths, count, sidecar_beside):
             if isinstance(result, Failure):
                 if result.reason.startswith("changed while"):
                     self.unsettled.append(result.path)
