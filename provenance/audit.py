@@ -52,6 +52,39 @@ def event_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(body)).encode("utf-8")).hexdigest()
 
 
+def id_ranges(ids: Iterable[int]) -> str:
+    """Return ascending ids as compact ranges: ``[1, 2, 3, 7]`` -> ``"1-3,7"``."""
+    parts: list[str] = []
+    start = end = None
+    for value in sorted(ids):
+        if end is not None and value == end + 1:
+            end = value
+            continue
+        if start is not None:
+            parts.append(str(start) if start == end else f"{start}-{end}")
+        start = end = value
+    if start is not None:
+        parts.append(str(start) if start == end else f"{start}-{end}")
+    return ",".join(parts)
+
+
+def in_ranges(value: int, ranges: str) -> bool:
+    """Return whether ``value`` is one of the ids written by ``id_ranges``."""
+    for part in ranges.split(","):
+        first, _, last = part.partition("-")
+        if first and int(first) <= value <= int(last or first):
+            return True
+    return False
+
+
+def rows_digest(rows: Iterable[tuple[Any, ...]]) -> str:
+    """Return the SHA-256 of rows of plain values, one canonical line each (order matters)."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update((_canonical(list(row)) + "\n").encode("utf-8"))
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     """The first event whose link does not hold, and why."""

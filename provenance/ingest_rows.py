@@ -5,11 +5,12 @@ Plain values, not ORM objects, for new assets: a first scan inserts thousands at
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from provenance.audit import Actor
+from provenance.audit import Actor, id_ranges, rows_digest
 from provenance.catalog import Asset, Clearance, EventSpec, Tx
 from provenance.clearance.binding import copy_clearance
 from provenance.clearance.policy import ClearancePolicy, default_policy
@@ -159,8 +160,13 @@ class PendingRows:
         signals: list[dict[str, Any]] = []
         events: list[EventSpec] = []
         ai: list[Asset] = []
+        plain: list[dict[str, Any]] = []
         for row, verdict, action, reason in self.rows:
-            signals.extend(signal_values(row["id"], verdict, now, self.policy))
+            if verdict.signals:
+                signals.extend(signal_values(row["id"], verdict, now, self.policy))
+            if action == "indexed" and row["ai_class"] == "none":
+                plain.append(row)
+                continue
             after = {"status": row["status"], "ai_class": row["ai_class"]}
             events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
             source = self.cleared_from.pop(row["uid"], None)
@@ -168,7 +174,29 @@ class PendingRows:
                 events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
             if row["ai_class"] != "none":
                 ai.append(Asset(**row))
+        if plain:
+            events.append(plain_files_event(plain))
         tx.insert_signals(signals)
         tx.record_many(actor, now, events)
         self.rows.clear()
         return ai
+
+
+def plain_files_event(rows: list[dict[str, Any]]) -> EventSpec:
+    """Return the one ``indexed`` event for new files that are not AI (no lifecycle).
+
+    Not AI, they have no lifecycle; one chained event per batch names them by id and binds
+    their id, uid, path and content hash with a digest. ``Tx.events_of`` finds it for each.
+    """
+    paths = [row["path"] for row in rows]
+    folder = os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
+    digest = rows_digest((r["id"], r["uid"], r["path"], r["content_hash"]) for r in rows)
+    after = {
+        "status": "not-ai",
+        "ai_class": "none",
+        "count": len(rows),
+        "assets": id_ranges(row["id"] for row in rows),
+        "digest": digest,
+    }
+    noun = "file" if len(rows) == 1 else "files"
+    return EventSpec("indexed", None, folder, f"{len(rows)} new {noun}, not AI", {}, after)

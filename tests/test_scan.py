@@ -338,3 +338,48 @@ def test_same_content_as_a_quarantined_asset_elsewhere_is_not_a_move(
     castle.unlink()
     result = run(settings, catalog, NOW + timedelta(hours=1))
     assert (result.counts.moved, result.counts.indexed) == (0, 1)
+
+
+@pytest.mark.parametrize("name", ["plate.png.xmp", "plate.xmp"])
+def test_a_sidecar_beside_a_file_is_read_by_the_scan(
+    tmp_path: Path, catalog: Catalog, name: str
+) -> None:
+    # the walk tells the readers which files have a sidecar; both names must count
+    from tests.fixtures_media import IPTC_DST, xmp_packet
+
+    folder = tmp_path / "production"
+    write_plain_png(folder / "plate.png")
+    write_plain_png(folder / "other.png", color="white")
+    (folder / name).write_text(xmp_packet(digital_source_type=IPTC_DST + "trainedAlgorithmicMedia"))
+    run(settings_for(tmp_path, folder), catalog)
+    with catalog.read() as tx:
+        plate = tx.asset_by_path(str(folder / "plate.png"))
+        other = tx.asset_by_path(str(folder / "other.png"))
+        assert plate is not None and plate.id is not None and other is not None
+        kinds = {s.kind for s in tx.signals_of(plate.id)}
+    assert (plate.ai_class, other.ai_class) == ("ai", "none")
+    assert "sidecar" in kinds
+
+
+def test_files_that_are_not_ai_share_one_indexed_event(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    from provenance.audit import rows_digest, verify_chain
+
+    run(settings_for(tmp_path, root), catalog)
+    with catalog.read() as tx:
+        castle = tx.asset_by_path(str(root / "concepts" / "castle.png"))
+        plain = [tx.asset_by_path(str(root / "plates" / n)) for n in ("plate.png", "still.jpg")]
+        assert castle is not None and castle.id is not None
+        own = tx.events_of(castle.id)
+        histories = [tx.events_of(a.id) for a in plain if a is not None and a.id is not None]
+        chain = [e.model_dump() for e in tx.all_events()]
+    # the AI asset has its own event; the two plain files one between them
+    assert [(e.action, e.asset_id) for e in own] == [("indexed", castle.id)]
+    assert len(histories) == 2 and histories[0] == histories[1]
+    (shared,) = histories[0]
+    assert (shared.action, shared.asset_id, shared.path) == ("indexed", None, str(root / "plates"))
+    assert shared.after["count"] == 2 and shared.after["ai_class"] == "none"
+    rows = sorted((a.id, a.uid, a.path, a.content_hash) for a in plain if a is not None)
+    assert shared.after["digest"] == rows_digest(rows)
+    assert len(chain) == 2 and verify_chain(chain) is None

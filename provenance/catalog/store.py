@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlmodel import Session, col
 
-from provenance.audit import GENESIS, Actor, event_hash
+from provenance.audit import GENESIS, Actor, event_hash, in_ranges
 from provenance.catalog.bulk import insert_rows
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
 
@@ -299,8 +299,29 @@ class Tx:
         insert_rows(self.session, Event.__table__, rows, ids=False)  # type: ignore[attr-defined]
 
     def events_of(self, asset_id: int) -> list[Event]:
-        query = select(Event).where(col(Event.asset_id) == asset_id).order_by(col(Event.id))
-        return list(self.session.execute(query).scalars())
+        """Return the history of one asset, oldest first: its own events and, for a file
+        indexed as not AI, the one event that indexed its batch (``plain_files_event``)."""
+        first_seen = select(col(Asset.first_seen)).where(col(Asset.id) == asset_id)
+        query = (
+            select(Event)
+            .where(
+                or_(
+                    col(Event.asset_id) == asset_id,
+                    and_(
+                        col(Event.asset_id).is_(None),
+                        col(Event.action) == "indexed",
+                        col(Event.at) == first_seen.scalar_subquery(),
+                    ),
+                )
+            )
+            .order_by(col(Event.id))
+        )
+        return [
+            event
+            for event in self.session.execute(query).scalars()
+            if event.asset_id is not None
+            or in_ranges(asset_id, str((event.after or {}).get("assets", "")))
+        ]
 
     def all_events(self) -> Iterator[Event]:
         query = select(Event).order_by(col(Event.id)).execution_options(yield_per=2000)
