@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog
@@ -35,7 +36,34 @@ class TagOptions:
     embed_formats: tuple[str, ...] = ()
 
 
-def tag_record(asset: Asset, approval_ref: str | None = None) -> TagRecord:
+class Taggable(Protocol):
+    """What a tag is written from: an Asset, or a just-inserted row (``ingest_rows.NewAsset``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def uid(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def ai_class(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def content_hash(self) -> str | None: ...
+    @property
+    def first_seen(self) -> datetime: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+    @property
+    def generator(self) -> str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def is_ai(self) -> bool: ...
+
+
+def tag_record(asset: Taggable, approval_ref: str | None = None) -> TagRecord:
     """Return the portable copy of an AI asset's record, as written beside the file."""
     return TagRecord(
         asset_uid=asset.uid,
@@ -62,7 +90,7 @@ def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
         return None
 
 
-def _write_sidecar(asset: Asset, options: TagOptions, approval_ref: str | None = None) -> bool:
+def _write_sidecar(asset: Taggable, options: TagOptions, approval_ref: str | None = None) -> bool:
     try:
         write_sidecar(Path(asset.path), tag_record(asset, approval_ref), options.sidecar_pattern)
     except (ProvenanceError, OSError) as exc:
@@ -72,7 +100,7 @@ def _write_sidecar(asset: Asset, options: TagOptions, approval_ref: str | None =
 
 
 def write_tags(
-    assets: Iterable[Asset], options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
+    assets: Iterable[Taggable], options: TagOptions, catalog: Catalog, actor: Actor, now: datetime
 ) -> int:
     """Write the tag of every AI asset given; return how many were written.
 
@@ -90,7 +118,7 @@ def write_tags(
         with catalog.read() as tx:
             refs = approval_refs(tx, protected)
 
-    def write(asset: Asset) -> bool:
+    def write(asset: Taggable) -> bool:
         return _write_sidecar(asset, options, refs.get(asset.id or 0))
 
     if len(due) < 8:
@@ -117,7 +145,7 @@ def write_tags(
 
 
 def _embed(
-    asset: Asset,
+    asset: Taggable,
     path: Path,
     options: TagOptions,
     catalog: Catalog,

@@ -96,13 +96,13 @@ class _Prefixes:
         return self._by_uri[uri]
 
 
-def _escape_text(text: str) -> str:
+def escape_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\r", "&#13;")  # a parser would turn a raw CR into LF
 
 
 def _escape_attribute(text: str) -> str:
-    text = _escape_text(text).replace('"', "&quot;")
+    text = escape_text(text).replace('"', "&quot;")
     return text.replace("\n", "&#10;").replace("\t", "&#9;")
 
 
@@ -167,9 +167,9 @@ def _write(
         if element.text is None and len(element) == 0:
             out.append("/>")
         else:
-            out.append(">" + _escape_text(element.text or ""))
+            out.append(">" + escape_text(element.text or ""))
             for child in element:
                 _write(child, prefixes, in_scope, scope_tags, out)
             out.append(f"</{tag}>")
     if element.tail:
-        out.append(_escape_text(element.tail))
+        out.append(escape_text(element.tail))

@@ -162,3 +162,14 @@ def test_incomplete_record_is_an_error() -> None:
 def test_merge_refuses_hostile_or_broken_packets(bad: bytes, reason: str) -> None:
     with pytest.raises(PacketError, match=reason):
         merge_packet(bad, make_record())
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_a_new_packet_from_its_template_is_the_packet_the_tree_builds(record: TagRecord) -> None:
+    # new sidecars are filled into a cached template; it must be byte for byte the same
+    from provenance.tagging._xmp import _merge, _values
+
+    built = _merge(None, record.digital_source_type, _values(record))
+    assert merge_packet(None, record) == built
+    assert merge_packet(None, record) == built  # and again, from the cache
