@@ -78,10 +78,22 @@ def in_ranges(value: int, ranges: str) -> bool:
 
 
 def rows_digest(rows: Iterable[tuple[Any, ...]]) -> str:
-    """Return the SHA-256 of rows of plain values, one canonical line each (order matters)."""
+    """Return the SHA-256 of rows of plain values (order matters).
+
+    Each value is written as its length and its text (None as ``-``), so no value (a file
+    name may hold a tab or a newline) can be mistaken for two.
+    """
     digest = hashlib.sha256()
+    parts: list[str] = []
     for row in rows:
-        digest.update((_canonical(list(row)) + "\n").encode("utf-8"))
+        for value in row:
+            if value is None:
+                parts.append("-")
+                continue
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+        parts.append("\n")
+    digest.update("".join(parts).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -36,7 +36,8 @@ from provenance.ingest_rows import (
 from provenance.reader import Failure, FileFacts, FileReader
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
-from provenance.tags import TagOptions, read_existing_tag, write_tags
+from provenance.tags import Taggable, TagOptions, read_existing_tag, write_tags
+from provenance.walk import FileEntry
 
 log = logging.getLogger(__name__)
 
@@ -96,24 +97,23 @@ class Ingest:
     def ingest(
         self,
         reader: FileReader,
-        paths: Iterable[str],
+        paths: Iterable[str | FileEntry],
         root_of: Callable[[str], str],
         *,
         count: int | None = None,
         vanished: set[str] | None = None,
         progress: ProgressCallback | None = None,
         rebuild: bool = False,
-        sidecar_beside: Callable[[str], bool] | None = None,
     ) -> None:
         """Read ``paths`` and record each.
 
         ``vanished`` holds paths gone since the last look: a new file with the same content
         as one of them is that file, moved. With ``rebuild`` every new file's tag is read
         (sidecar or embedded) so a lost record comes back with its id and history dates.
-        ``sidecar_beside`` is what the walk saw (see ``FileReader.read_many``).
+        A ``FileEntry`` (from a walk) tells the reader its size and sidecar.
         """
         batch: list[FileFacts] = []
-        for result in reader.read_many(paths, count, sidecar_beside):
+        for result in reader.read_many(paths, count):
             if progress is not None:
                 progress(1)
             if isinstance(result, Failure):
@@ -151,7 +151,7 @@ class Ingest:
             self.counts.indexed += len(batch)
             self.counts.ai += sum(f.verdict.is_ai for f in batch)
             return
-        touched: list[Asset] = []
+        touched: list[Taggable] = []
         pending = PendingRows(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
@@ -193,7 +193,7 @@ class Ingest:
         tag: TagRecord | None,
         same_content: list[Asset],
         pending: PendingRows,
-        touched: list[Asset],
+        touched: list[Taggable],
     ) -> Asset | None:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor

@@ -142,6 +142,33 @@ def inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
     copy["status"] = initial_status(copy["ai_class"])
 
 
+@dataclass(frozen=True, slots=True)
+class NewAsset:
+    """A just-inserted AI asset, as much of it as its tag needs (an ORM object costs ~0.3 ms)."""
+
+    id: int
+    uid: str
+    path: str
+    ai_class: str
+    status: str
+    content_hash: str | None
+    first_seen: datetime
+    deadline: datetime | None
+    generator: str | None
+    model: str | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> NewAsset:
+        return cls(*(row[name] for name in _NEW_ASSET_FIELDS))
+
+    @property
+    def is_ai(self) -> bool:
+        return self.ai_class != "none"
+
+
+_NEW_ASSET_FIELDS = tuple(NewAsset.__dataclass_fields__)
+
+
 @dataclass
 class PendingRows:
     """New assets of one transaction, inserted together with their signals and events."""
@@ -152,14 +179,14 @@ class PendingRows:
     cleared_from: dict[str, Clearance] = field(default_factory=dict)
     policy: ClearancePolicy = field(default_factory=default_policy)
 
-    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[Asset]:
+    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[NewAsset]:
         """Insert what is pending; return the AI assets among it (their tags are due)."""
         if not self.rows:
             return []
         tx.insert_assets([row for row, _, _, _ in self.rows])
         signals: list[dict[str, Any]] = []
         events: list[EventSpec] = []
-        ai: list[Asset] = []
+        ai: list[NewAsset] = []
         plain: list[dict[str, Any]] = []
         for row, verdict, action, reason in self.rows:
             if verdict.signals:
@@ -173,7 +200,7 @@ class PendingRows:
             if source is not None:
                 events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
             if row["ai_class"] != "none":
-                ai.append(Asset(**row))
+                ai.append(NewAsset.of(row))
         if plain:
             events.append(plain_files_event(plain))
         tx.insert_signals(signals)
@@ -189,7 +216,9 @@ def plain_files_event(rows: list[dict[str, Any]]) -> EventSpec:
     their id, uid, path and content hash with a digest. ``Tx.events_of`` finds it for each.
     """
     paths = [row["path"] for row in rows]
-    folder = os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
+    # the common prefix of the first and last name in order is every name's
+    shared = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 (cut at a "/")
+    folder = shared[: shared.rfind("/")] or "/"
     digest = rows_digest((r["id"], r["uid"], r["path"], r["content_hash"]) for r in rows)
     after = {
         "status": "not-ai",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
 from provenance.hashing import hash_bytes, hash_stream
+from provenance.walk import FileEntry
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ POOL_THRESHOLD = 16
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: Files per task sent to a worker: one round trip per chunk instead of per file.
 CHUNK_FILES = 32
+#: ... and at most this many bytes, so that big files are shared between the workers.
+CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,11 @@ def _read_chunk(jobs: list[tuple[str, bool]], options: ReadOptions) -> list[File
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
-def _always(_path: str) -> bool:
-    return True
+def _job(file: str | FileEntry) -> tuple[str, int, bool]:
+    """(path, size if known else 0, whether to look for sidecars)."""
+    if isinstance(file, str):
+        return file, 0, True
+    return file.path, file.size, file.sidecar
 
 
 def default_workers() -> int:
@@ -166,37 +172,38 @@ class FileReader:
         self._pool: ProcessPoolExecutor | None = None
 
     def read_many(
-        self,
-        paths: Sequence[str] | Iterable[str],
-        count: int | None = None,
-        sidecar_beside: Callable[[str], bool] | None = None,
+        self, files: Sequence[str | FileEntry] | Iterable[str | FileEntry], count: int | None = None
     ) -> Iterator[FileFacts | Failure]:
-        """Yield one result per path, in input order.
+        """Yield one result per file, in input order.
 
-        Paths go to the workers in chunks (one round trip per chunk, not per file), with a
-        bounded number of chunks in flight so memory stays flat however many paths come.
-        ``sidecar_beside(path)``, when given, says whether a sidecar was seen beside the
-        file; without it every file's sidecars are looked for.
+        Files go to the workers in chunks (one round trip per chunk, not per file), with a
+        bounded number of chunks in flight so memory stays flat however many files come. A
+        ``FileEntry`` from the walk says how big the file is (a chunk holds at most
+        ``CHUNK_BYTES``, so big files spread over the workers) and whether a sidecar sits
+        beside it; for a bare path the sidecars are looked for.
         """
-        beside = sidecar_beside or _always
         total = (
-            count if count is not None else (len(paths) if isinstance(paths, Sequence) else None)
+            count if count is not None else (len(files) if isinstance(files, Sequence) else None)
         )
         if self.workers == 1 or (
             self._pool is None and total is not None and total < POOL_THRESHOLD
         ):
-            for path in paths:
-                yield _read_safely(path, self.options, beside(path))
+            for file in files:
+                path, _size, sidecar = _job(file)
+                yield _read_safely(path, self.options, sidecar)
             return
         pool = self._ensure_pool()
         window: deque[Future[list[FileFacts | Failure]]] = deque()
         limit = self.workers * 16
         chunk: list[tuple[str, bool]] = []
-        for path in paths:
-            chunk.append((path, beside(path)))
-            if len(chunk) >= CHUNK_FILES:
+        chunk_bytes = 0
+        for file in files:
+            path, size, sidecar = _job(file)
+            chunk.append((path, sidecar))
+            chunk_bytes += size
+            if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
                 window.append(pool.submit(_read_chunk, chunk, self.options))
-                chunk = []
+                chunk, chunk_bytes = [], 0
                 if len(window) >= limit:
                     yield from window.popleft().result()
         if chunk:

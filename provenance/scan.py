@@ -160,7 +160,7 @@ def _scan_root(
     started_at = context.now
     entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
     seen = {entry.path for entry in entries}
-    todo = [e.path for e in entries if rebuild or _is_changed(e, known)]  # type: ignore[arg-type]
+    todo = [e for e in entries if rebuild or _is_changed(e, known)]  # type: ignore[arg-type]
     ingest.counts.unchanged += len(entries) - len(todo)
     vanished = {path for path, facts in known.items() if facts.present and path not in seen}
     if on_total is not None:
@@ -173,7 +173,6 @@ def _scan_root(
         vanished=vanished,
         progress=progress,
         rebuild=rebuild,
-        sidecar_beside={e.path for e in entries if e.sidecar}.__contains__,
     )
     if vanished and not entries:
         log.warning(

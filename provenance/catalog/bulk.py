@@ -67,7 +67,12 @@ def insert_rows(
         else:
             session.execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if c.name != "id" and c.name in rows[0]]
+    # a column no row sets is left out (NULL): a plain file's row is half empty
+    columns = [
+        c
+        for c in table.columns
+        if c.name != "id" and c.name in rows[0] and any(row[c.name] is not None for row in rows)
+    ]
     if ids:
         start = connection.execute(
             text(f"SELECT coalesce(max(id), 0) FROM {table.name}")
@@ -78,14 +83,32 @@ def insert_rows(
     names = [c.name for c in columns]
     # one itemgetter for the row, then only the columns that need it are converted
     take = itemgetter(*names)
-    fixes = [(i, _converter(c.type)) for i, c in enumerate(columns)]
+    fixes = [(i, _cached(_converter(c.type))) for i, c in enumerate(columns)]
     fixes = [(i, convert) for i, convert in fixes if convert is not _same]
-    values = []
-    for row in rows:
-        value = list(take(row))
-        for index, convert in fixes:
-            value[index] = convert(value[index])
-        values.append(tuple(value))
+    single = len(names) == 1  # itemgetter of one name returns the value, not a tuple
+    values = [(take(row),) for row in rows] if single else [take(row) for row in rows]
+    if fixes:
+        for position, value in enumerate(values):
+            converted = list(value)
+            for index, convert in fixes:
+                converted[index] = convert(converted[index])
+            values[position] = tuple(converted)
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", values)
+
+
+def _cached(convert: _Converter) -> _Converter:
+    """Timestamps repeat within a batch (every row of a scan has the same ``now``)."""
+    if convert is not _timestamp:
+        return convert
+    seen: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = convert(value)
+            return result
+
+    return cached

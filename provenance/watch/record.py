@@ -26,6 +26,7 @@ from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
 from provenance.roots import check_root
 from provenance.scan import ingest_context, read_options, scan, tag_options
 from provenance.tags import write_tags
+from provenance.walk import FileEntry
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,9 @@ class _SettlingReader(FileReader):
         self.unsettled: list[str] = []
 
     def read_many(
-        self,
-        paths: Sequence[str] | Iterable[str],
-        count: int | None = None,
-        sidecar_beside: Callable[[str], bool] | None = None,
+        self, files: Sequence[str | FileEntry] | Iterable[str | FileEntry], count: int | None = None
     ) -> Iterator[FileFacts | Failure]:
-        for result in super().read_many(paths, count, sidecar_beside):
+        for result in super().read_many(files, count):
             if isinstance(result, Failure):
                 if result.reason.startswith("changed while"):
                     self.unsettled.append(result.path)
