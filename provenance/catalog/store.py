@@ -105,18 +105,16 @@ class Tx:
         return list(self.session.execute(query.order_by(col(Asset.path))).scalars())
 
     def known_files(self, root: str) -> dict[str, KnownFile]:
-        """Return path -> stat facts of every asset under ``root``, for unchanged-file checks."""
-        query = select(
-            col(Asset.path),
-            col(Asset.id),
-            col(Asset.size),
-            col(Asset.mtime_ns),
-            col(Asset.inode),
-            col(Asset.present),
-        ).where(col(Asset.root) == root)
+        """Return path -> stat facts of every asset under ``root``, for unchanged-file checks.
+
+        Plain rows, not ORM objects: a re-scan of a big root reads every one of them.
+        """
+        query = text(
+            "SELECT path, id, size, mtime_ns, inode, present FROM assets WHERE root = :root"
+        )
         return {
-            row[0]: KnownFile(row[1], row[2], row[3], row[4], row[5])
-            for row in self.session.execute(query)
+            row[0]: KnownFile(row[1], row[2], row[3], row[4], bool(row[5]))
+            for row in self.session.connection().execute(query, {"root": root})
         }
 
     def known_paths(self, paths: Sequence[str]) -> dict[str, KnownFile]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -13,23 +14,50 @@ import click
 
 from provenance import __version__
 from provenance.cli.app import App, UserError
-from provenance.cli.audit import audit_group, log_command
-from provenance.cli.clear import clear_command, fixity_command, revoke_command, uncleared_command
-from provenance.cli.configure import config_group
-from provenance.cli.daemon import daemon_command, status_command
-from provenance.cli.hold import hold_command, release_command
-from provenance.cli.inspect import list_command, show_command
-from provenance.cli.report import report_command
-from provenance.cli.scan import scan_command
-from provenance.cli.sweep import restore_command, sweep_command
-from provenance.cli.tag import tag_command
 from provenance.errors import ProvenanceError
 
 log = logging.getLogger("provenance")
 
 
+#: Each command and where it lives: a command's module (and what it imports, such as the
+#: scheduler or the report renderers) loads only when that command runs.
+COMMANDS = {
+    "scan": "provenance.cli.scan:scan_command",
+    "list": "provenance.cli.inspect:list_command",
+    "show": "provenance.cli.inspect:show_command",
+    "tag": "provenance.cli.tag:tag_command",
+    "report": "provenance.cli.report:report_command",
+    "config": "provenance.cli.configure:config_group",
+    "daemon": "provenance.cli.daemon:daemon_command",
+    "status": "provenance.cli.daemon:status_command",
+    "sweep": "provenance.cli.sweep:sweep_command",
+    "restore": "provenance.cli.sweep:restore_command",
+    "hold": "provenance.cli.hold:hold_command",
+    "release": "provenance.cli.hold:release_command",
+    "audit": "provenance.cli.audit:audit_group",
+    "log": "provenance.cli.audit:log_command",
+    "clear": "provenance.cli.clear:clear_command",
+    "revoke": "provenance.cli.clear:revoke_command",
+    "uncleared": "provenance.cli.clear:uncleared_command",
+    "fixity": "provenance.cli.clear:fixity_command",
+}
+
+
 class _Group(click.Group):
-    """Turns ProvenanceError into one ``error: ...`` line; tracebacks only with --debug."""
+    """Turns ProvenanceError into one ``error: ...`` line; tracebacks only with --debug.
+
+    Commands are loaded on first use (``COMMANDS``).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, name = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -101,26 +129,6 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, debug: bool)
     ctx.obj = App(config_path=config_path, debug=debug)
     ctx.call_on_close(ctx.obj.close)
     ctx.call_on_close(lambda: logging.getLogger().removeHandler(handler))
-
-
-cli.add_command(scan_command)
-cli.add_command(list_command)
-cli.add_command(show_command)
-cli.add_command(tag_command)
-cli.add_command(report_command)
-cli.add_command(config_group)
-cli.add_command(daemon_command)
-cli.add_command(status_command)
-cli.add_command(sweep_command)
-cli.add_command(restore_command)
-cli.add_command(hold_command)
-cli.add_command(release_command)
-cli.add_command(audit_group)
-cli.add_command(log_command)
-cli.add_command(clear_command)
-cli.add_command(revoke_command)
-cli.add_command(uncleared_command)
-cli.add_command(fixity_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
