@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +37,8 @@ from provenance.ingest_rows import (
 from provenance.reader import Failure, FileFacts, FileReader
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
-from provenance.tags import Taggable, TagOptions, read_existing_tag, write_tags
+from provenance.tagging.sidecar import write_sidecars
+from provenance.tags import Taggable, TagOptions, read_existing_tag, sidecar_jobs, write_tags
 from provenance.walk import FileEntry
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class Ingest:
     def __init__(self, context: IngestContext, counts: IngestCounts | None = None) -> None:
         self.context = context
         self.counts = counts or IngestCounts()
+        self._tagging: list[tuple[int, Future[int]]] = []
 
     def ingest(
         self,
@@ -123,10 +126,20 @@ class Ingest:
                 log.warning("%s: %s", result.path, problem)
             batch.append(result)
             if len(batch) >= self.context.batch_size:
-                self._write_batch(batch, root_of, vanished, rebuild)
+                self._write_batch(batch, root_of, vanished, rebuild, reader)
                 batch = []
         if batch:
-            self._write_batch(batch, root_of, vanished, rebuild)
+            self._write_batch(batch, root_of, vanished, rebuild, reader)
+        self._count_tags()
+
+    def _count_tags(self) -> None:
+        """Wait for the sidecars handed to the workers and count them."""
+        for count, future in self._tagging:
+            try:
+                self.counts.tagged += future.result()
+            except Exception as exc:  # a worker died: the catalog has the records
+                log.error("the tags of %d files may not be written: %s", count, exc)
+        self._tagging.clear()
 
     def _tags_of(self, batch: Sequence[FileFacts], rebuild: bool) -> dict[str, TagRecord]:
         # Our sidecar shows up as a "sidecar" signal, so only those files (or all, on a
@@ -145,6 +158,7 @@ class Ingest:
         root_of: Callable[[str], str],
         vanished: set[str] | None,
         rebuild: bool,
+        reader: FileReader,
     ) -> None:
         tags = self._tags_of(batch, rebuild)
         if self.context.dry_run:
@@ -180,8 +194,16 @@ class Ingest:
                     touched.append(moved)
             touched.extend(pending.write(tx, self.context.actor, self.context.now))
         self.counts.ai += sum(a.is_ai for a in touched)
+        options = self.context.tags
+        if reader.running and options.sidecar and not options.embed_formats:
+            # the workers write the sidecars, off this (the catalog writer's) path
+            _, jobs = sidecar_jobs(touched, self.context.catalog)
+            if jobs:
+                future = reader.submit(write_sidecars, jobs, options.sidecar_pattern)
+                self._tagging.append((len(jobs), future))
+            return
         self.counts.tagged += write_tags(
-            touched, self.context.tags, self.context.catalog, self.context.actor, self.context.now
+            touched, options, self.context.catalog, self.context.actor, self.context.now
         )
 
     def _record_new(

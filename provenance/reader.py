@@ -13,10 +13,13 @@ import logging
 import mmap
 import multiprocessing
 import os
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
@@ -24,6 +27,8 @@ from provenance.hashing import hash_bytes, hash_stream
 from provenance.walk import FileEntry
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Files up to this size are read whole; larger ones are mapped and hashed in chunks.
 WHOLE_READ_LIMIT = 16 * 1024 * 1024
@@ -150,11 +155,33 @@ def _read_chunk(jobs: list[tuple[str, bool]], options: ReadOptions) -> list[File
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
+def _load_detectors() -> None:
+    _detect("", b"", ReadOptions(sidecars=False), False)
+
+
 def _job(file: str | FileEntry) -> tuple[str, int, bool]:
     """(path, size if known else 0, whether to look for sidecars)."""
     if isinstance(file, str):
         return file, 0, True
     return file.path, file.size, file.sidecar
+
+
+def start_method() -> str:
+    """Return how worker processes start.
+
+    ``fork`` while this process has no other thread and has not loaded the C2PA library (a
+    one-shot scan): the workers start at once with every module already loaded. Otherwise
+    ``forkserver``: forking beside running threads (the daemon's observers and scheduler, a
+    progress bar) is not safe, and the C2PA library's native state does not survive a fork
+    (every manifest then reads as "Context is not valid").
+    """
+    if (
+        threading.active_count() == 1
+        and "c2pa" not in sys.modules
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        return "fork"
+    return "forkserver"
 
 
 def default_workers() -> int:
@@ -211,19 +238,30 @@ class FileReader:
         while window:
             yield from window.popleft().result()
 
-    def warm_up(self) -> None:
-        """Start the worker processes now, imports done, so that the first big batch does not
-        wait for them (the daemon calls this; a scan does not need to)."""
+    @property
+    def running(self) -> bool:
+        """Whether worker processes are up (``submit`` then runs in one of them)."""
+        return self._pool is not None
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``function(*args)`` in a worker (after the reads already queued)."""
+        return self._ensure_pool().submit(function, *args)
+
+    def warm_up(self, wait: bool = True) -> None:
+        """Start the worker processes now and load the detectors in each, so that the first
+        big batch does not wait for them. The daemon waits for it; a scan of a root the
+        catalog has never seen starts it (``wait=False``) and walks the root meanwhile."""
         if self.workers == 1:
             return
         pool = self._ensure_pool()
-        for future in [pool.submit(_read_safely, "", self.options) for _ in range(self.workers)]:
-            future.result()
+        futures = [pool.submit(_load_detectors) for _ in range(self.workers)]
+        if wait:
+            for future in futures:
+                future.result()
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver: safe beside the daemon's threads, and workers import once
-            context = multiprocessing.get_context("forkserver")
+            context = multiprocessing.get_context(start_method())
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 

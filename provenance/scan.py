@@ -157,6 +157,8 @@ def _scan_root(
         return RootResult(root_path, False, health.reason)
     with context.catalog.read() as tx:
         known = tx.known_files(root_path)
+    if not known:
+        reader.warm_up(wait=False)  # a new root is read in full: start the workers now
     started_at = context.now
     entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
     seen = {entry.path for entry in entries}

@@ -21,8 +21,8 @@ from provenance.tagging import (
     digital_source_type_for,
     embed_xmp,
     read_tag,
-    write_sidecar,
 )
+from provenance.tagging.sidecar import write_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +90,18 @@ def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
         return None
 
 
-def _write_sidecar(asset: Taggable, options: TagOptions, approval_ref: str | None = None) -> bool:
-    try:
-        write_sidecar(Path(asset.path), tag_record(asset, approval_ref), options.sidecar_pattern)
-    except (ProvenanceError, OSError) as exc:
-        log.warning("cannot write tag for %s: %s", asset.path, exc)
-        return False
-    return True
+def sidecar_jobs(
+    assets: Iterable[Taggable], catalog: Catalog
+) -> tuple[list[Taggable], list[tuple[str, TagRecord]]]:
+    """Return the AI assets among ``assets`` and a (path, record) sidecar job for each."""
+    due = [asset for asset in assets if asset.is_ai]
+    # a cleared asset's tag carries its approval reference
+    protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
+    refs: dict[int, str] = {}
+    if protected:
+        with catalog.read() as tx:
+            refs = approval_refs(tx, protected)
+    return due, [(a.path, tag_record(a, refs.get(a.id or 0))) for a in due]
 
 
 def write_tags(
@@ -108,24 +113,18 @@ def write_tags(
     changes the file and so its catalog row, runs after them in the calling thread. A tag
     that cannot be written is logged and skipped: the catalog stays the source of truth.
     """
-    due = [asset for asset in assets if asset.is_ai]
-    if not options.sidecar or not due:
+    if not options.sidecar:
         return 0
-    # a cleared asset's tag carries its approval reference
-    protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
-    refs: dict[int, str] = {}
-    if protected:
-        with catalog.read() as tx:
-            refs = approval_refs(tx, protected)
-
-    def write(asset: Taggable) -> bool:
-        return _write_sidecar(asset, options, refs.get(asset.id or 0))
-
-    if len(due) < 8:
-        results = [write(asset) for asset in due]
+    due, jobs = sidecar_jobs(assets, catalog)
+    if not due:
+        return 0
+    refs = {a.id: job[1].approval_ref for a, job in zip(due, jobs, strict=True)}
+    pattern = options.sidecar_pattern
+    if len(jobs) < 8:
+        results = [write_sidecars([job], pattern) for job in jobs]
     else:
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provenance-tag") as pool:
-            results = list(pool.map(write, due))
+            results = list(pool.map(lambda job: write_sidecars([job], pattern), jobs))
     if options.embed_formats:
         for asset, written in zip(due, results, strict=True):
             if written:
@@ -137,7 +136,7 @@ def write_tags(
                         catalog,
                         actor,
                         now,
-                        refs.get(asset.id or 0),
+                        refs.get(asset.id),
                     )
                 except (ProvenanceError, OSError) as exc:
                     log.warning("cannot embed tag into %s: %s", asset.path, exc)

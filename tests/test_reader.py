@@ -41,3 +41,22 @@ def test_big_file_is_hashed_in_chunks_and_still_detected(tmp_path: Path, monkeyp
     assert isinstance(result, FileFacts)
     assert result.content_hash == hash_file(path)
     assert result.verdict.ai_class == "ai"
+
+
+def test_workers_fork_only_where_it_is_safe() -> None:
+    # a forked worker cannot use the C2PA library its parent loaded, nor inherit threads
+    import subprocess
+    import sys
+
+    def method(code: str) -> str:
+        script = f"{code}\nfrom provenance.reader import start_method\nprint(start_method())"
+        return subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert method("") == "fork"
+    assert method("import c2pa") == "forkserver"
+    sleeper = (
+        "import threading as t, time\nt.Thread(target=time.sleep, args=(9,), daemon=1).start()"
+    )
+    assert method(sleeper) == "forkserver"

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from provenance.errors import ConfigError, ReadError, WriteError
+from provenance.errors import ConfigError, ProvenanceError, ReadError, WriteError
 from provenance.tagging._atomic import write_bytes
 from provenance.tagging._xmp import PacketError, merge_packet, read_packet
 from provenance.tagging.record import NS_PROVENANCE, TagRecord
@@ -95,6 +95,23 @@ def write_sidecar(
     write_bytes(sidecar, packet, like)
     log.info("tagged %s (sidecar %s)", path, sidecar.name)
     return sidecar
+
+
+def write_sidecars(jobs: list[tuple[str, TagRecord]], pattern: str = DEFAULT_PATTERN) -> int:
+    """Write each (file path, record) sidecar; return how many were written.
+
+    A scan runs this in its reader's worker processes, off the catalog writer's path. A
+    sidecar that cannot be written is logged and skipped (the catalog is the source of truth).
+    """
+    written = 0
+    for path, record in jobs:
+        try:
+            write_sidecar(Path(path), record, pattern)
+        except (ProvenanceError, OSError) as exc:
+            log.warning("cannot write tag for %s: %s", path, exc)
+            continue
+        written += 1
+    return written
 
 
 def _warn_if_another_asset(sidecar: Path, existing: bytes | None, record: TagRecord) -> None:
