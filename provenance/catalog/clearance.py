@@ -48,6 +48,26 @@ def active_clearance(tx: Tx, asset_id: int) -> Clearance | None:
     return tx.session.execute(query).scalars().first()
 
 
+#: Ends of a clearance that say the file changed, not that the approval was withdrawn.
+CONTENT_CHANGED = ("clearance-voided", "fixity-failed")
+
+
+def cleared_before_change(tx: Tx, asset_id: int, content_hash: str) -> Clearance | None:
+    """Return the asset's latest clearance of ``content_hash`` that ended only because the
+    asset's file changed since (never one that was revoked), or None."""
+    query = (
+        select(Clearance)
+        .where(
+            col(Clearance.asset_id) == asset_id,
+            col(Clearance.content_hash) == content_hash,
+            col(Clearance.void_action).in_(CONTENT_CHANGED),
+        )
+        .order_by(col(Clearance.id).desc())
+        .limit(1)
+    )
+    return tx.session.execute(query).scalars().first()
+
+
 def clearances_of(tx: Tx, asset_id: int) -> list[Clearance]:
     """Return every clearance the asset ever had, oldest first."""
     query = select(Clearance).where(col(Clearance.asset_id) == asset_id).order_by(col(Clearance.id))

@@ -10,7 +10,12 @@ from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Clearance, EventSpec, Tx
-from provenance.catalog.clearance import active_clearance, add_clearance, void_clearance
+from provenance.catalog.clearance import (
+    active_clearance,
+    add_clearance,
+    cleared_before_change,
+    void_clearance,
+)
 from provenance.clearance.policy import ClearancePolicy
 
 log = logging.getLogger(__name__)
@@ -101,10 +106,16 @@ def follow_copy(
     values = source if isinstance(source, dict) else source.model_dump()
     row["facts"] = values.get("facts")
     row.update(policy.columns(row["ai_class"], row["generator"], row["family"], row["facts"]))
-    if values["status"] not in ("cleared", "held") or values.get("id") is None:
+    if values.get("id") is None:
         return None
-    clearance = active_clearance(tx, values["id"])
+    clearance = None
+    if values["status"] in ("cleared", "held"):
+        clearance = active_clearance(tx, values["id"])
     if clearance is None or clearance.content_hash != row["content_hash"]:
+        # the source's file may have changed since (even earlier in this scan) while the
+        # copy still holds exactly the bytes that were cleared: those bytes stay cleared
+        clearance = cleared_before_change(tx, values["id"], row["content_hash"])
+    if clearance is None:
         return None
     row["status"], row["deadline"], row["policy"] = "cleared", None, None
     return clearance

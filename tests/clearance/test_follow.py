@@ -82,3 +82,24 @@ def test_a_copy_of_content_whose_clearance_was_revoked_is_temporary(
     shutil.copy2(poster, copy)
     assert run(config, "scan", str(root)).exit_code == 0
     assert asset_at(catalog, copy).status == "temporary"
+
+
+def test_a_copy_made_before_the_original_is_edited_keeps_the_cleared_bytes_cleared(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    # copied, then the original re-rendered, all before the next scan: the original (first in
+    # path order) loses its clearance, and the copy still holds exactly the cleared bytes
+    config, poster = _cleared(tmp_path, root, catalog)
+    copy = root / "zz-delivery" / "poster_v1.png"
+    copy.parent.mkdir()
+    shutil.copy2(poster, copy)
+    write_a1111_png(poster, color="black")
+    assert run(config, "scan", str(root)).exit_code == 0
+    source, copied = asset_at(catalog, poster), asset_at(catalog, copy)
+    assert source.status == "temporary"
+    assert copied.status == "cleared" and copied.source_asset_id == source.id
+    with catalog.read() as tx:
+        mine = active_clearance(tx, copied.id or 0)
+        (theirs,) = clearances_of(tx, source.id or 0)
+    assert mine is not None and mine.content_hash == copied.content_hash == theirs.content_hash
+    assert mine.source_clearance_id == theirs.id and mine.approval_ref == "LEGAL-1"
