@@ -300,3 +300,38 @@ def test_scan_gives_new_ai_assets_a_deadline_and_sweep_retires_them(
     result = scan(settings, catalog, ACTOR, T0 + 32 * DAY)
     assert result.counts.indexed == 0
     assert status_of(catalog, castle.id) == "purged"
+
+
+@pytest.fixture
+def mounted(root: Path):  # type: ignore[no-untyped-def]
+    """A folder inside the root that is another filesystem (a tmpfs mounted there)."""
+    import shutil
+    import subprocess
+
+    folder = root / "scratch"
+    folder.mkdir()
+    mount = shutil.which("mount")
+    if mount is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    done = subprocess.run([mount, "-t", "tmpfs", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_file_on_another_filesystem_than_its_root_is_not_quarantined(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings, mounted: Path
+) -> None:
+    # a rename across filesystems would be a copy and a delete: refused, the file stays
+    asset = make_asset("scratch/castle.png", status="flagged", flagged_at=T0 + 30 * DAY)
+    make_asset("b.png", first_seen=T0 + 500 * DAY)
+    assert os.stat(mounted).st_dev != os.stat(root).st_dev
+    report = run(catalog, settings_purge, 40)
+    (result,) = report.results
+    assert result.done is False
+    assert result.reason == "on another filesystem than its root; a move would be a copy"
+    assert status_of(catalog, asset.id) == "flagged"
+    assert (mounted / "castle.png").is_file()
