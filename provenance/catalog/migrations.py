@@ -74,31 +74,12 @@ def _v5_clearance(conn: Connection) -> None:
     models.Clearance.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
-#: Indexes v6 drops. Each is covered by (status, deadline) or only splits a column most rows
-#: share a value of (not AI, no risk, present); each cost every insert of a first scan.
-V6_DROPPED_INDEXES = (
-    "ix_assets_status",
-    "ix_assets_deadline",
-    "ix_assets_ai_class",
-    "ix_assets_present",
-    "ix_assets_risk",
-    "ix_assets_tool_status",
-)
-
-
-def _v6_leaner_asset_indexes(conn: Connection) -> None:
-    """v6: drop asset indexes no query needs (see ``V6_DROPPED_INDEXES``)."""
-    for name in V6_DROPPED_INDEXES:
-        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-
-
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
     _v3_asset_presence,
     _v4_retention,
     _v5_clearance,
-    _v6_leaner_asset_indexes,
 ]
 LATEST = len(STEPS) + 1
 

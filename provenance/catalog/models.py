@@ -64,14 +64,14 @@ class Asset(SQLModel, table=True):
     device: int = Field(sa_type=BigInteger)
     content_hash: str | None = Field(default=None, index=True, max_length=80)
     media_type: str = Field(default="application/octet-stream", max_length=100)
-    ai_class: str = Field(default="none", max_length=16)
+    ai_class: str = Field(default="none", index=True, max_length=16)
     generator: str | None = Field(default=None, sa_type=Text)
     family: str | None = Field(default=None, max_length=64)
     model: str | None = Field(default=None, sa_type=Text)
     prompt: str | None = Field(default=None, sa_type=Text)
     confidence: float = 0.0
-    status: str = Field(default="not-ai", max_length=16)
-    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="not-ai", index=True, max_length=16)
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     policy: str | None = Field(default=None, max_length=200)
     first_seen: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime)
@@ -79,7 +79,7 @@ class Asset(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The asset this one is a copy of (same content seen first elsewhere).
     source_asset_id: int | None = Field(default=None, foreign_key="assets.id")
-    present: bool = Field(default=True)
+    present: bool = Field(default=True, index=True)
     missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Retention: when the asset was flagged, moved to quarantine (and where), its bytes deleted.
     flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -90,10 +90,10 @@ class Asset(SQLModel, table=True):
     facts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     #: The derived risk (low, review, high, blocked) and the ids of the rules that fired
     #: ("NFX-INTRO,NFX-CONF3"), as of the last ingest, tag or clearance.
-    risk: str | None = Field(default=None, max_length=16)
+    risk: str | None = Field(default=None, max_length=16, index=True)
     risk_rules: str | None = Field(default=None, sa_type=Text)
     #: The tools registry's word on the generator: approved, unapproved or unknown.
-    tool_status: str | None = Field(default=None, max_length=16)
+    tool_status: str | None = Field(default=None, max_length=16, index=True)
     tool_name: str | None = Field(default=None, max_length=200)
     #: SHA-256 of the raw prompt (kept whatever [clearance] prompt_storage keeps of the text).
     prompt_sha256: str | None = Field(default=None, max_length=64)
