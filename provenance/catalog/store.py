@@ -60,6 +60,14 @@ class Tx:
     def asset_by_id(self, asset_id: int) -> Asset | None:
         return self.session.get(Asset, asset_id)
 
+    def assets_by_ids(self, ids: Sequence[int]) -> dict[int, Asset]:
+        """Return id -> asset for the ids that exist."""
+        found: dict[int, Asset] = {}
+        for start in range(0, len(ids), 500):
+            query = select(Asset).where(col(Asset.id).in_(ids[start : start + 500]))
+            found.update((a.id, a) for a in self.session.execute(query).scalars() if a.id)
+        return found
+
     def asset_by_uid(self, uid: str) -> Asset | None:
         return self.session.execute(select(Asset).where(col(Asset.uid) == uid)).scalars().first()
 

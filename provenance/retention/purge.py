@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from provenance.audit import Actor
-from provenance.catalog import Catalog, JournalEntry, Tx
+from provenance.catalog import Asset, Catalog, Hold, JournalEntry, Tx
 from provenance.catalog.lifecycle import holds_covering, journal_entry
 from provenance.config import Settings
 from provenance.retention.files import (
@@ -71,13 +71,18 @@ class StepResult:
 def recheck_in_catalog(tx: Tx, step: PlannedStep) -> str | None:
     """Return why the catalog no longer allows ``step``, or None (DESIGN rule 2)."""
     asset = tx.asset_by_id(step.asset_id)
+    return recheck_asset(asset, step, holds_covering(tx, asset.path) if asset else [])
+
+
+def recheck_asset(asset: Asset | None, step: PlannedStep, holds: Sequence[Hold]) -> str | None:
+    """``recheck_in_catalog`` on an asset already loaded, given the holds covering it."""
     if asset is None:
         return "no longer in the catalog"
     if asset.status != step.status:
         return f"now {asset.status} (was {step.status} when planned)"
     if asset.content_hash != step.content_hash:
         return "changed since planned; re-scan"
-    if holds_covering(tx, asset.path):
+    if holds:
         return "under a legal hold"
     return None
 

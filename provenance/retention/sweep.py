@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, EventSpec
 from provenance.catalog.lifecycle import (
     active_holds,
     count_ai_assets,
@@ -49,7 +49,7 @@ from provenance.retention.purge import (
     StepResult,
     purge_files,
     quarantine_files,
-    recheck_in_catalog,
+    recheck_asset,
 )
 from provenance.roots import check_root
 
@@ -286,34 +286,42 @@ def _apply_holds(
 def _apply_marks(
     catalog: Catalog, steps: Sequence[PlannedStep], actor: Actor, now: datetime
 ) -> list[StepResult]:
-    """Move assets to expiring or flagged (catalog only), each re-checked in the transaction."""
+    """Move assets to expiring or flagged (catalog only), each re-checked in the transaction.
+
+    One query loads the batch's assets and one its holds; the events go in one append.
+    """
     results = []
+    events: list[EventSpec] = []
     with catalog.write() as tx:
+        assets = tx.assets_by_ids([s.asset_id for s in steps])
+        holds = active_holds(tx)
         for step in steps:
-            problem = recheck_in_catalog(tx, step)
-            if problem is not None:
-                results.append(StepResult(step, False, problem))
+            asset = assets.get(step.asset_id)
+            covering = [h for h in holds if asset is not None and is_under(asset.path, h.path)]
+            problem = recheck_asset(asset, step, covering)
+            if problem is not None or asset is None:
+                results.append(StepResult(step, False, problem or "no longer in the catalog"))
                 continue
-            asset = tx.asset_by_id(step.asset_id)
-            assert asset is not None
             asset.status, asset.deadline, asset.policy = step.new_status, step.deadline, step.rule
             if step.action == "flag":
                 asset.flagged_at = now
-            tx.record(
-                actor,
-                step.new_status,
-                now,
-                asset=asset,
-                reason=step.reason,
-                before={"status": step.status},
-                after={
-                    "status": step.new_status,
-                    "rule": step.rule,
-                    "deadline": step.deadline.isoformat() if step.deadline else None,
-                },
+            events.append(
+                EventSpec(
+                    step.new_status,
+                    asset.id,
+                    asset.path,
+                    step.reason,
+                    {"status": step.status},
+                    {
+                        "status": step.new_status,
+                        "rule": step.rule,
+                        "deadline": step.deadline.isoformat() if step.deadline else None,
+                    },
+                )
             )
             log.info("%s %s (%s)", step.new_status, step.path, step.reason)
             results.append(StepResult(step, True))
+        tx.record_many(actor, now, events)
     return results
 
 
