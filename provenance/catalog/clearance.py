@@ -147,7 +147,10 @@ def attention_assets(tx: Tx, root: str | None = None) -> Iterator[Row[Any]]:
     )
     if root is not None:
         query = query.where(_A.root == root)
-    yield from tx.session.execute(query.order_by(_A.path).execution_options(yield_per=2000))
+    # ``path || ''`` sorts the same but keeps the planner off the path index: walking all of
+    # it in order (every row, random table reads) is slower than filtering on status first
+    ordered = query.order_by(_A.path.concat(""))
+    yield from tx.session.execute(ordered.execution_options(yield_per=2000))
 
 
 def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:

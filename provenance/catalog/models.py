@@ -51,8 +51,12 @@ class Asset(SQLModel, table=True):
     """A file the catalog knows, at its current path, with its latest verdict and state."""
 
     __tablename__ = "assets"
-    #: A sweep plans from (status, deadline) alone, never by loading every asset.
-    __table_args__ = (Index("ix_assets_status_deadline", "status", "deadline"),)
+    #: A sweep plans from (status, deadline) alone, never by loading every asset; the report
+    #: counts AI assets by status and root from (status, root, ai_class) alone.
+    __table_args__ = (
+        Index("ix_assets_status_deadline", "status", "deadline"),
+        Index("ix_assets_status_root", "status", "root", "ai_class"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(index=True, unique=True, max_length=36)
