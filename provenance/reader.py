@@ -34,7 +34,6 @@ T = TypeVar("T")
 WHOLE_READ_LIMIT = 16 * 1024 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 #: Files per task sent to a worker: one round trip per chunk instead of per file.
 CHUNK_FILES = 32
 #: ... and at most this many bytes, so that big files are shared between the workers.
@@ -78,7 +77,7 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
     walk lists the folder), which saves two failed opens per file.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY)  # not inherited (PEP 446)
         try:
             info = os.fstat(fd)
             if info.st_size <= WHOLE_READ_LIMIT:
