@@ -143,7 +143,7 @@ class Scheduler:
 
 def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
     """Register the fleet-wide sweep on ``[schedule] sweep`` (default: hourly)."""
-    from provenance.retention import sweep
+    from provenance.retention.sweep import sweep
 
     def body() -> None:
         try:

@@ -15,13 +15,7 @@ from provenance.catalog import Asset, Catalog
 from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
 from provenance.hashing import hash_file
-from provenance.tagging import (
-    TagRecord,
-    can_embed,
-    digital_source_type_for,
-    embed_xmp,
-    read_tag,
-)
+from provenance.tagging import TagRecord, digital_source_type_for, read_tag
 from provenance.tagging.sidecar import write_sidecars
 
 log = logging.getLogger(__name__)
@@ -152,6 +146,8 @@ def _embed(
     now: datetime,
     approval_ref: str | None = None,
 ) -> None:
+    from provenance.tagging.embed import can_embed, embed_xmp  # opt-in: loaded when used
+
     allowed, kind = can_embed(path)
     if not allowed or kind not in options.embed_formats:
         if not allowed:
@@ -187,6 +183,8 @@ def embed_label(
 ) -> str:
     """Embed the tag (IPTC DigitalSourceType and the approval) into a cleared file if its
     format allows it; return what was done, in words. Never into a C2PA-signed file."""
+    from provenance.tagging.embed import can_embed
+
     allowed, kind = can_embed(Path(asset.path))
     if not allowed:
         return f"not embedded ({kind}); the sidecar carries the IPTC DigitalSourceType"

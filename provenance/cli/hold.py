@@ -8,7 +8,7 @@ import click
 
 from provenance.catalog import utcnow
 from provenance.cli.app import App, pass_app, resolve_path
-from provenance.retention import hold, release
+from provenance.retention.hold import hold, release
 
 
 @click.command("hold")

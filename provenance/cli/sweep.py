@@ -9,7 +9,8 @@ import click
 from provenance.catalog import utcnow
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.cli.inspect import find_asset
-from provenance.retention import SweepReport, restore, sweep
+from provenance.retention.restore import restore
+from provenance.retention.sweep import SweepReport, sweep
 
 VERBS = {
     "warn": "mark expiring",

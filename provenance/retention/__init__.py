@@ -1,11 +1,48 @@
-"""The retention lifecycle: policy (pure), sweep (plan and act), purge, restore, holds, journal."""
+"""The retention lifecycle: policy (pure), sweep (plan and act), purge, restore, holds, journal.
 
-from provenance.retention.hold import hold, release
-from provenance.retention.journal import Recovery, reconcile_journal
-from provenance.retention.policy import AssetFacts, Decision, Rule, deadline_for, decide
-from provenance.retention.purge import PlannedStep, StepResult
-from provenance.retention.restore import restore
-from provenance.retention.sweep import SweepPlan, SweepReport, apply_sweep, plan_sweep, sweep
+``hold``, ``restore`` and ``sweep`` are submodules here (import their functions from them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provenance.retention.hold import release
+    from provenance.retention.journal import Recovery, reconcile_journal
+    from provenance.retention.policy import AssetFacts, Decision, Rule, deadline_for, decide
+    from provenance.retention.purge import PlannedStep, StepResult
+    from provenance.retention.sweep import SweepPlan, SweepReport, apply_sweep, plan_sweep
+
+#: Where each name lives: loaded on first use, so that importing one submodule (the
+#: scan needs only a few) does not load the others.
+_EXPORTS = {
+    "release": "provenance.retention.hold",
+    "Recovery": "provenance.retention.journal",
+    "reconcile_journal": "provenance.retention.journal",
+    "AssetFacts": "provenance.retention.policy",
+    "Decision": "provenance.retention.policy",
+    "Rule": "provenance.retention.policy",
+    "deadline_for": "provenance.retention.policy",
+    "decide": "provenance.retention.policy",
+    "PlannedStep": "provenance.retention.purge",
+    "StepResult": "provenance.retention.purge",
+    "SweepPlan": "provenance.retention.sweep",
+    "SweepReport": "provenance.retention.sweep",
+    "apply_sweep": "provenance.retention.sweep",
+    "plan_sweep": "provenance.retention.sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AssetFacts",
@@ -19,10 +56,7 @@ __all__ = [
     "apply_sweep",
     "deadline_for",
     "decide",
-    "hold",
     "plan_sweep",
     "reconcile_journal",
     "release",
-    "restore",
-    "sweep",
 ]

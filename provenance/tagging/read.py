@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from provenance.errors import ReadError
-from provenance.tagging.embed import read_embedded
 from provenance.tagging.record import TagRecord
 from provenance.tagging.sidecar import DEFAULT_PATTERN, read_sidecar
 
@@ -19,6 +18,8 @@ def read_tag(path: Path, pattern: str = DEFAULT_PATTERN) -> TagRecord | None:
     A broken sidecar does not hide a good embedded record (logged as a warning); when
     there is none, the sidecar's ReadError is raised.
     """
+    from provenance.tagging.embed import read_embedded  # image formats load only if needed
+
     try:
         record = read_sidecar(path, pattern)
     except ReadError as sidecar_error:

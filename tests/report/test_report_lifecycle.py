@@ -9,7 +9,7 @@ from provenance.catalog import Catalog
 from provenance.report.build import build_report
 from provenance.report.data import Period
 from provenance.report.render_text import render_json
-from provenance.retention import sweep
+from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, retention_settings
 
 

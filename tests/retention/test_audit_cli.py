@@ -12,7 +12,7 @@ from sqlalchemy import text
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
-from provenance.retention import sweep
+from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, write_config
 
 

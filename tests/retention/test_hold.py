@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
-from provenance.retention import sweep
+from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, reload, status_of, write_config
 
 

@@ -11,7 +11,8 @@ from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
 from provenance.errors import PurgeError
-from provenance.retention import restore, sweep
+from provenance.retention.restore import restore
+from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, reload, write_config
 
 
