@@ -210,9 +210,9 @@ class PendingRows:
 
 
 def plain_files_event(rows: list[dict[str, Any]]) -> EventSpec:
-    """Return the one ``indexed`` event for new files that are not AI (no lifecycle).
+    """Return the one ``indexed`` event for a batch's new files that are not AI.
 
-    Not AI, they have no lifecycle; one chained event per batch names them by id and binds
+    They have no lifecycle, so one chained event names them all by id (as ranges) and binds
     their id, uid, path and content hash with a digest. ``Tx.events_of`` finds it for each.
     """
     paths = [row["path"] for row in rows]
