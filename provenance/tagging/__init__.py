@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from provenance.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from provenance.tagging.embed import can_embed, embed_xmp, read_embedded
@@ -37,14 +38,7 @@ _EXPORTS = {
     "write_sidecar": "provenance.tagging.sidecar",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
