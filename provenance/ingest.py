@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -125,16 +125,20 @@ class Ingest:
         vanished: set[str] | None = None,
         progress: ProgressCallback | None = None,
         rebuild: bool = False,
+        results: Iterator[FileFacts | Failure] | None = None,
     ) -> None:
         """Read ``paths`` and record each.
 
         ``vanished`` holds paths gone since the last look: a new file with the same content
         as one of them is that file, moved. With ``rebuild`` every new file's tag is read
         (sidecar or embedded) so a lost record comes back with its id and history dates.
-        A ``FileEntry`` (from a walk) tells the reader its size and sidecar.
+        A ``FileEntry`` (from a walk) tells the reader its size and sidecar. ``results`` are
+        the reads of ``paths`` already under way (a scan's head start, prefetch.py).
         """
         batch: list[FileFacts] = []
-        for result in reader.read_many(paths, count):
+        if results is None:
+            results = reader.read_many(paths, count)
+        for result in results:
             if progress is not None:
                 progress(1)
             if isinstance(result, Failure):

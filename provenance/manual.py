@@ -15,8 +15,8 @@ from provenance.clearance.policy import clearance_policy
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
 from provenance.ingest import Ingest, initial_status
-from provenance.reader import FileReader
-from provenance.scan import ingest_context, read_options, tag_options
+from provenance.reader import FileReader, read_options
+from provenance.scan import ingest_context, tag_options
 from provenance.tags import TagOptions, write_tags
 
 log = logging.getLogger(__name__)

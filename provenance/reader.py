@@ -9,6 +9,7 @@ unless the deep check is on.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import mmap
 import multiprocessing
@@ -19,12 +20,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
 from provenance.hashing import hash_bytes, hash_stream
 from provenance.walk import FileEntry
+
+if TYPE_CHECKING:
+    from provenance.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ POOL_THRESHOLD = 16
 CHUNK_FILES = 32
 #: ... and at most this many bytes, so that big files are shared between the workers.
 CHUNK_BYTES = 32 * 1024 * 1024
+#: Chunks ``start`` sends before its first result is taken: some 8,000 small files, about
+#: as many as two workers read while a scan loads its catalog.
+AHEAD_CHUNKS = 256
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,21 @@ def _load_detectors() -> None:
     _detect("", b"", ReadOptions(sidecars=False), False)
 
 
+def _chunks(files: Iterable[str | FileEntry]) -> Iterator[list[tuple[str, bool]]]:
+    """Group files into work for one round trip: ``CHUNK_FILES`` or ``CHUNK_BYTES``."""
+    chunk: list[tuple[str, bool]] = []
+    chunk_bytes = 0
+    for file in files:
+        path, size, sidecar = _job(file)
+        chunk.append((path, sidecar))
+        chunk_bytes += size
+        if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
+            yield chunk
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        yield chunk
+
+
 def _job(file: str | FileEntry) -> tuple[str, int, bool]:
     """(path, size if known else 0, whether to look for sidecars)."""
     if isinstance(file, str):
@@ -181,6 +203,18 @@ def start_method() -> str:
     ):
         return "fork"
     return "forkserver"
+
+
+def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
+    """Return the worker options these settings call for (``deep`` overrides the config)."""
+    rules = tuple(
+        PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules
+    )
+    return ReadOptions(
+        deep=settings.scan.deep if deep is None else deep,
+        sidecars=settings.detect.sidecars,
+        path_rules=rules,
+    )
 
 
 def default_workers() -> int:
@@ -214,26 +248,48 @@ class FileReader:
         if self.workers == 1 or (
             self._pool is None and total is not None and total < POOL_THRESHOLD
         ):
-            for file in files:
-                path, _size, sidecar = _job(file)
-                yield _read_safely(path, self.options, sidecar)
-            return
-        pool = self._ensure_pool()
-        window: deque[Future[list[FileFacts | Failure]]] = deque()
-        limit = self.workers * 16
-        chunk: list[tuple[str, bool]] = []
-        chunk_bytes = 0
+            return self._read_here(files)
+        return self._read_in_pool(files, self.workers * 16)
+
+    def start(
+        self, files: Sequence[FileEntry], ahead: int = AHEAD_CHUNKS
+    ) -> Iterator[FileFacts | Failure]:
+        """Send the first ``ahead`` chunks of ``files`` to the workers now, and return every
+        result in input order (the other chunks go out as results are taken).
+
+        For a caller with other work to do before it takes the first result: a scan starts
+        reading a new root, then loads the catalog while the workers read.
+        """
+        if self.workers == 1:
+            return self._read_here(files)
+        return self._read_in_pool(files, ahead)
+
+    def _read_here(self, files: Iterable[str | FileEntry]) -> Iterator[FileFacts | Failure]:
         for file in files:
-            path, size, sidecar = _job(file)
-            chunk.append((path, sidecar))
-            chunk_bytes += size
-            if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
-                window.append(pool.submit(_read_chunk, chunk, self.options))
-                chunk, chunk_bytes = [], 0
-                if len(window) >= limit:
-                    yield from window.popleft().result()
-        if chunk:
+            path, _size, sidecar = _job(file)
+            yield _read_safely(path, self.options, sidecar)
+
+    def _read_in_pool(
+        self, files: Iterable[str | FileEntry], in_flight: int
+    ) -> Iterator[FileFacts | Failure]:
+        # submits the first chunks now (not on the first next()), so reads start at once
+        pool = self._ensure_pool()
+        chunks = _chunks(files)
+        window: deque[Future[list[FileFacts | Failure]]] = deque(
+            pool.submit(_read_chunk, chunk, self.options)
+            for chunk in itertools.islice(chunks, in_flight)
+        )
+        return self._drain(pool, window, chunks)
+
+    def _drain(
+        self,
+        pool: ProcessPoolExecutor,
+        window: deque[Future[list[FileFacts | Failure]]],
+        chunks: Iterator[list[tuple[str, bool]]],
+    ) -> Iterator[FileFacts | Failure]:
+        for chunk in chunks:
             window.append(pool.submit(_read_chunk, chunk, self.options))
+            yield from window.popleft().result()
         while window:
             yield from window.popleft().result()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,9 +12,9 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
-from provenance.detect import PathRule
 from provenance.ingest import Ingest, IngestContext, IngestCounts
-from provenance.reader import FileReader, ReadOptions
+from provenance.prefetch import Prefetch
+from provenance.reader import Failure, FileFacts, FileReader, read_options
 from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
 from provenance.tags import TagOptions
@@ -79,18 +79,6 @@ def tag_options(settings: Settings) -> TagOptions:
     return TagOptions(tagging.sidecar, tagging.sidecar_pattern, tuple(tagging.embed))
 
 
-def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
-    """Return the worker options these settings call for (``deep`` overrides the config)."""
-    rules = tuple(
-        PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules
-    )
-    return ReadOptions(
-        deep=settings.scan.deep if deep is None else deep,
-        sidecars=settings.detect.sidecars,
-        path_rules=rules,
-    )
-
-
 def _is_changed(entry: FileEntry, known: dict[str, object]) -> bool:
     facts = known.get(entry.path)
     if facts is None:
@@ -114,12 +102,15 @@ def scan(
     dry_run: bool = False,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    reader: FileReader | None = None,
+    prefetched: Prefetch | None = None,
 ) -> ScanResult:
     """Scan every configured root once; return what was found and done.
 
     A root that is offline is reported and left alone: nothing under it is marked missing.
     With ``rebuild`` every file is read again and records lost from the catalog are
-    restored from their tags.
+    restored from their tags. ``reader`` and ``prefetched`` come from a caller that started
+    reading a root before it opened the catalog (prefetch.py); the caller closes that reader.
     """
     import time
 
@@ -127,11 +118,18 @@ def scan(
     result = ScanResult()
     context = ingest_context(settings, catalog, actor, now, dry_run=dry_run)
     ingest = Ingest(context, result.counts)
-    with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
+    own = reader is None
+    if reader is None:
+        reader = FileReader(read_options(settings, deep), settings.scan.workers)
+    try:
         for root in settings.roots:
+            head = prefetched if prefetched and prefetched.root == str(root.path) else None
             result.roots.append(
-                _scan_root(root, settings, ingest, reader, rebuild, on_total, progress)
+                _scan_root(root, settings, ingest, reader, rebuild, on_total, progress, head)
             )
+    finally:
+        if own:
+            reader.close()
     result.seconds = time.monotonic() - started
     return result
 
@@ -144,6 +142,7 @@ def _scan_root(
     rebuild: bool,
     on_total: Callable[[int], None] | None,
     progress: Callable[[int], None] | None,
+    prefetched: Prefetch | None = None,
 ) -> RootResult:
     context = ingest.context
     root_path = str(root.path)
@@ -157,12 +156,22 @@ def _scan_root(
         return RootResult(root_path, False, health.reason)
     with context.catalog.read() as tx:
         known = tx.known_files(root_path)
-    if not known:
-        reader.warm_up(wait=False)  # a new root is read in full: start the workers now
     started_at = context.now
-    entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
+    results: Iterator[FileFacts | Failure] | None = None
+    if prefetched is not None:  # walked, and being read, since before the catalog opened
+        entries, results = prefetched.entries, prefetched.results
+        for path, reason in prefetched.skipped:
+            ingest.counts.skip(path, reason)
+    else:
+        if not known:
+            reader.warm_up(wait=False)  # a new root is read in full: start the workers now
+        entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
     seen = {entry.path for entry in entries}
     todo = [e for e in entries if rebuild or _is_changed(e, known)]  # type: ignore[arg-type]
+    if results is not None and len(todo) < len(entries):
+        # another process recorded some of these files since the head start was decided
+        wanted = {entry.path for entry in todo}
+        results = (r for r in results if r.path in wanted)
     ingest.counts.unchanged += len(entries) - len(todo)
     vanished = {path for path, facts in known.items() if facts.present and path not in seen}
     if on_total is not None:
@@ -175,6 +184,7 @@ def _scan_root(
         vanished=vanished,
         progress=progress,
         rebuild=rebuild,
+        results=results,
     )
     if vanished and not entries:
         log.warning(

@@ -1,17 +1,24 @@
-"""What every command shares: settings loaded once, the catalog opened on first use."""
+"""What every command shares: settings loaded once, the catalog opened on first use.
+
+The settings (pydantic) and the catalog (SQLAlchemy) load on first use too, so that a command
+that needs neither, or not yet (``--version``, ``--help``, a scan's head start), does not wait
+for them.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from provenance.audit import Actor
-from provenance.catalog import Catalog
-from provenance.config import RootSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from provenance.catalog import Catalog
+    from provenance.config import Settings
 
 
 class UserError(click.ClickException):
@@ -36,6 +43,8 @@ class App:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from provenance.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
@@ -46,6 +55,8 @@ class App:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from provenance.catalog import Catalog
+
             self._catalog = Catalog.open(self.settings.catalog_url)
         return self._catalog
 
@@ -55,6 +66,8 @@ class App:
         With no config file the roots are whatever folders were scanned, so later commands
         (sweep, restore, report) work on those without a config.
         """
+        from provenance.config import RootSettings
+
         settings = self.settings
         if settings.roots:
             return settings

@@ -1,17 +1,22 @@
-"""`provenance scan`: walk folders, detect, hash, catalog, tag."""
+"""`provenance scan`: walk folders, detect, hash, catalog, tag.
+
+A root the catalog does not know is walked and handed to the readers before the catalog is
+loaded (prefetch.py), so this module imports the catalog and the scan only after that.
+"""
 
 from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from provenance.catalog import utcnow
 from provenance.cli.app import App, UserError, echo_json, pass_app
-from provenance.scan import ScanResult, roots_from_paths, scan
+
+if TYPE_CHECKING:
+    from provenance.scan import ScanResult
 
 
 def _progress_bar() -> Any:
@@ -79,30 +84,41 @@ def scan_command(
     A file whose size, modification time and inode are unchanged is not read again.
     A root that is missing or whose marker file is gone is reported offline and left alone.
     """
+    from provenance.prefetch import prefetch
+    from provenance.reader import FileReader, read_options
+
     for path in paths:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
-    settings = roots_from_paths(app.settings, list(paths))
+    settings = app.settings.with_roots(list(paths)) if paths else app.settings
     if not settings.roots:
         raise UserError(
             "nothing to scan: give folders on the command line or set [[roots]] in the config"
         )
     app.settings = settings
     show_bar = sys.stderr.isatty() and not as_json
-    bar: Any = _progress_bar() if show_bar else nullcontext()
-    with bar as progress:
-        task = progress.add_task("scan", total=None) if show_bar else None
-        result = scan(
-            settings,
-            app.catalog,
-            app.actor,
-            utcnow(),
-            deep=deep,
-            rebuild=rebuild,
-            dry_run=dry_run,
-            on_total=(lambda n: progress.update(task, total=n)) if show_bar else None,
-            progress=(lambda n: progress.advance(task, n)) if show_bar else None,
-        )
+    with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
+        # before the progress bar's thread, so that the workers can be forked
+        head = prefetch(settings, reader, rebuild=rebuild)
+        from provenance.catalog import utcnow
+        from provenance.scan import scan
+
+        bar: Any = _progress_bar() if show_bar else nullcontext()
+        with bar as progress:
+            task = progress.add_task("scan", total=None) if show_bar else None
+            result = scan(
+                settings,
+                app.catalog,
+                app.actor,
+                utcnow(),
+                deep=deep,
+                rebuild=rebuild,
+                dry_run=dry_run,
+                on_total=(lambda n: progress.update(task, total=n)) if show_bar else None,
+                progress=(lambda n: progress.advance(task, n)) if show_bar else None,
+                reader=reader,
+                prefetched=head,
+            )
     if as_json:
         echo_json({"dry_run": dry_run, **result.as_dict()})
     else:

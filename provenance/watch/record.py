@@ -22,9 +22,9 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, KnownFile
 from provenance.config import RootSettings, Settings
 from provenance.ingest import Ingest, IngestCounts
-from provenance.reader import Failure, FileFacts, FileReader, ReadOptions
+from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
 from provenance.roots import check_root
-from provenance.scan import ingest_context, read_options, scan, tag_options
+from provenance.scan import ingest_context, scan, tag_options
 from provenance.tags import write_tags
 from provenance.walk import FileEntry
 from provenance.watch.settle import Gone, Ready

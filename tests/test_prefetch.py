@@ -1,0 +1,126 @@
+"""A scan's head start: a root the catalog does not know is read while the catalog loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from provenance.audit import Actor
+from provenance.catalog import Catalog, utcnow
+from provenance.cli import cli
+from provenance.config import RootSettings, Settings
+from provenance.prefetch import catalog_knows_root, prefetch
+from provenance.reader import FileFacts, FileReader, ReadOptions
+from provenance.scan import scan
+from tests.media import write_a1111_png, write_plain_png
+
+ACTOR = Actor("tester", "host1")
+
+
+def _root(folder: Path, plain: int = 20) -> Path:
+    write_a1111_png(folder / "concepts" / "castle.png")
+    for n in range(plain):
+        write_plain_png(folder / "plates" / f"plate_{n:02}.png", color=f"#00{n:02x}00")
+    return folder
+
+
+def _settings(tmp_path: Path, root: Path) -> Settings:
+    return Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root)])
+
+
+def test_catalog_knows_root_asks_sqlite_and_says_none_when_unsure(tmp_path: Path) -> None:
+    root = _root(tmp_path / "production")
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    assert catalog_knows_root(url, str(root)) is False  # no catalog yet
+    catalog = Catalog.open(url)
+    try:
+        assert catalog_knows_root(url, str(root)) is False  # a catalog, nothing there
+        scan(_settings(tmp_path, root), catalog, ACTOR, utcnow())
+        assert catalog_knows_root(url, str(root)) is True
+        assert catalog_knows_root(url, str(tmp_path / "elsewhere")) is False
+    finally:
+        catalog.close()
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all" * 100)
+    assert catalog_knows_root(f"sqlite:///{garbage}", str(root)) is None
+    assert catalog_knows_root("postgresql+psycopg://db/provenance", str(root)) is None
+    assert catalog_knows_root("sqlite://", str(root)) is None
+
+
+def test_start_returns_every_result_in_order(tmp_path: Path) -> None:
+    root = _root(tmp_path / "production", plain=40)
+    paths = sorted(str(p) for p in root.rglob("*.png"))
+    with FileReader(ReadOptions(), workers=2) as reader:
+        started = [r.path for r in reader.start(paths, ahead=2)]  # type: ignore[arg-type]
+        asked = [r.path for r in reader.read_many(paths)]
+    assert started == asked == paths
+
+
+def test_head_start_only_for_a_root_the_catalog_does_not_know(tmp_path: Path) -> None:
+    root = _root(tmp_path / "production")
+    settings = _settings(tmp_path, root)
+    with FileReader(ReadOptions(), workers=2) as reader:
+        head = prefetch(settings, reader)
+        assert head is not None and head.root == str(root)
+        assert len(head.entries) == 21
+        facts = list(head.results)
+        assert all(isinstance(f, FileFacts) for f in facts)
+        catalog = Catalog.open(settings.catalog_url)
+        try:
+            scan(settings, catalog, ACTOR, utcnow())
+        finally:
+            catalog.close()
+        assert prefetch(settings, reader) is None  # known now: a re-scan reads only changes
+        rebuilding = prefetch(settings, reader, rebuild=True)
+        assert rebuilding is not None  # a rebuild reads every file anyway
+        list(rebuilding.results)
+        offline = Settings(
+            state_dir=tmp_path / "state",
+            roots=[RootSettings(path=tmp_path / "unmounted", marker=".mounted")],
+        )
+        assert prefetch(offline, reader) is None
+
+
+def test_files_recorded_meanwhile_are_not_recorded_twice(tmp_path: Path) -> None:
+    # the head start was decided, then another scan recorded the root before this one
+    # opened the catalog: this scan takes only what is new to it
+    root = _root(tmp_path / "production")
+    settings = _settings(tmp_path, root)
+    with FileReader(ReadOptions(), workers=2) as reader:
+        head = prefetch(settings, reader)
+        assert head is not None
+        catalog = Catalog.open(settings.catalog_url)
+        try:
+            first = scan(settings, catalog, ACTOR, utcnow())
+            write_plain_png(root / "plates" / "late.png", color="#123456")
+            head.entries.append(next(e for e in _walk(root) if e.path.endswith("late.png")))
+            head.results = reader.start(head.entries)
+            second = scan(settings, catalog, ACTOR, utcnow(), reader=reader, prefetched=head)
+            with catalog.read() as tx:
+                count = len(tx.known_files(str(root)))
+        finally:
+            catalog.close()
+    assert first.counts.indexed == 21
+    assert (second.counts.indexed, second.counts.unchanged, second.counts.modified) == (1, 21, 0)
+    assert count == 22
+
+
+def _walk(root: Path):  # type: ignore[no-untyped-def]
+    from provenance.walk import walk_files
+
+    return walk_files(root)
+
+
+def test_cli_scan_with_a_head_start_matches_one_without(tmp_path: Path) -> None:
+    root = _root(tmp_path / "production")
+    (root / "plates" / "render.exr.part").write_bytes(b"half written")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["scan", "--json", str(root)])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(cli, ["scan", "--json", str(root)])
+    assert again.exit_code == 0, again.output
+    assert '"indexed": 21' in first.output and '"ai": 1' in first.output
+    assert '"unchanged": 21' in again.output and '"indexed": 0' in again.output
+    listed = runner.invoke(cli, ["list", "--ai", "--json"])
+    assert "castle.png" in listed.output
