@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -95,15 +94,17 @@ class _Uids:
     draws tens of thousands, and one system call each cost more than the rest of the id."""
 
     def __init__(self) -> None:
-        self._pool = b""
+        self._pool = ""
         self._at = 0
 
     def __call__(self) -> str:
         if self._at >= len(self._pool):
-            self._pool, self._at = os.urandom(4096), 0
-        raw = self._pool[self._at : self._at + 16]
-        self._at += 16
-        return str(uuid.UUID(bytes=raw, version=4))
+            self._pool, self._at = os.urandom(4096).hex(), 0
+        h = self._pool[self._at : self._at + 32]
+        self._at += 32
+        # the version (4) and variant (10xx) bits of RFC 9562, set on the hex digits
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 class Ingest:

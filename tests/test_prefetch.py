@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.cli import cli
 from provenance.config import RootSettings, Settings
+from provenance.ingest import _Uids
 from provenance.prefetch import catalog_knows_root, prefetch
 from provenance.reader import FileFacts, FileReader, ReadOptions
 from provenance.scan import scan
@@ -124,3 +126,12 @@ def test_cli_scan_with_a_head_start_matches_one_without(tmp_path: Path) -> None:
     assert '"unchanged": 21' in again.output and '"indexed": 0' in again.output
     listed = runner.invoke(cli, ["list", "--ai", "--json"])
     assert "castle.png" in listed.output
+
+
+def test_new_asset_ids_are_random_version_4_uuids() -> None:
+    uids = _Uids()
+    drawn = [uids() for _ in range(3000)]
+    assert len(set(drawn)) == len(drawn)
+    for text in drawn:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
