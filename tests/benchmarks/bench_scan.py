@@ -129,8 +129,10 @@ def main() -> None:
     warm(root)
     state = work / "state"
     env = {**os.environ, "PROVENANCE_STATE_DIR": str(state)}
-    # the installed console script, as a user runs it (python -m where it is not installed)
-    script = shutil.which("provenance")
+    # the console script pip installed beside this interpreter, as a user runs it (not a
+    # version manager's shim in front of it, which adds its own start-up), else python -m
+    beside = Path(sys.executable).parent / "provenance"
+    script = str(beside) if beside.is_file() else shutil.which("provenance")
     command = [script] if script else [sys.executable, "-m", "provenance"]
     scan = [*command, "scan", str(root)]
 
