@@ -1,5 +1,5 @@
 """Run the command line as ``python -m provenance``."""
 
-from provenance.cli import main
+from provenance.cli import run
 
-main()
+run()

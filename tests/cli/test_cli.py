@@ -166,3 +166,29 @@ def test_output_into_a_closed_pipe_is_not_an_error(production: Path, tmp_path: P
     shell = f"{sys.executable} -m provenance log | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}"
     done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
     assert "Traceback" not in done.stderr and "error" not in done.stderr
+
+
+def test_console_script_exits_with_the_commands_status_and_all_its_output(
+    production: Path, tmp_path: Path
+) -> None:
+    # `run` leaves without the interpreter's teardown: the status and every byte written
+    # must still come out
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROVENANCE_STATE_DIR": str(tmp_path / "exit-state")}
+
+    def provenance(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "provenance", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True)
+
+    scanned = provenance("scan", "--json", str(production))
+    assert scanned.returncode == 0, scanned.stderr
+    assert json.loads(scanned.stdout)["indexed"] > 0
+    listed = provenance("list", "--json")
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) > 0
+    missing = provenance("scan", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+    assert provenance("--no-such-option").returncode == 2
