@@ -84,9 +84,12 @@ def scan_command(
     A file whose size, modification time and inode are unchanged is not read again.
     A root that is missing or whose marker file is gone is reported offline and left alone.
     """
+    import time
+
     from provenance.prefetch import prefetch
     from provenance.reader import FileReader, read_options
 
+    began = time.monotonic()
     for path in paths:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
@@ -119,6 +122,7 @@ def scan_command(
                 reader=reader,
                 prefetched=head,
             )
+    result.seconds = time.monotonic() - began  # the head start included
     if as_json:
         echo_json({"dry_run": dry_run, **result.as_dict()})
     else:
