@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import logging
 import os
+import select
 import sys
 import threading
 from collections.abc import Sequence
@@ -75,10 +76,13 @@ class _Group(click.Group):
             click.exceptions.Exit,
             click.Abort,
             KeyboardInterrupt,
-            BrokenPipeError,
         ):
             raise
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError) and _stdout_gone():
+                # the reader of our output went away (`provenance log | head`): not an error
+                _silence_stdout()
+                raise click.exceptions.Exit(0) from None
             app = ctx.find_object(App)
             if app is not None and app.debug:
                 raise
@@ -142,9 +146,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         # the reader of our output went away (`provenance log | head`): not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         sys.exit(0)
+
+
+def _stdout_gone() -> bool:
+    """Whether the reader of standard output went away (its pipe reports an error)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _silence_stdout() -> None:
+    """Send what is still to be written to standard output nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def run() -> None:

@@ -163,9 +163,25 @@ def test_output_into_a_closed_pipe_is_not_an_error(production: Path, tmp_path: P
         check=True,
         capture_output=True,
     )
-    shell = f"{sys.executable} -m provenance log | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}"
-    done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
-    assert "Traceback" not in done.stderr and "error" not in done.stderr
+    for reader in ("head -c 1 >/dev/null", "true"):  # `true` is gone before the first write
+        shell = f"{sys.executable} -m provenance log | {reader}; exit ${{PIPESTATUS[0]}}"
+        done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
+        assert "Traceback" not in done.stderr and "error" not in done.stderr
+        assert done.returncode == 0, (reader, done.stderr)
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error() -> None:
+    # a mail server hanging up, say: one error line, not a silent success
+    def hang_up() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    cli.add_command(click.Command("hang-up", callback=hang_up))
+    try:
+        result = CliRunner().invoke(cli, ["hang-up"])
+    finally:
+        cli.commands.pop("hang-up")
+    assert result.exit_code == 1
+    assert "error: internal error: BrokenPipeError" in result.output
 
 
 def test_console_script_exits_with_the_commands_status_and_all_its_output(
