@@ -19,6 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -157,7 +158,7 @@ def _read_safely(path: str, options: ReadOptions, sidecar: bool = True) -> FileF
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _read_chunk(jobs: list[tuple[str, bool]], options: ReadOptions) -> list[FileFacts | Failure]:
+def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
@@ -165,9 +166,15 @@ def _load_detectors() -> None:
     _detect("", b"", ReadOptions(sidecars=False), False)
 
 
-def _chunks(files: Iterable[str | FileEntry]) -> Iterator[list[tuple[str, bool]]]:
+#: (path, whether to look for sidecars) of the files of one round trip to a worker
+_Chunk = list[tuple[str, bool]]
+#: a chunk sent, and its results to come
+_Sent = tuple[_Chunk, "Future[list[FileFacts | Failure]]"]
+
+
+def _chunks(files: Iterable[str | FileEntry]) -> Iterator[_Chunk]:
     """Group files into work for one round trip: ``CHUNK_FILES`` or ``CHUNK_BYTES``."""
-    chunk: list[tuple[str, bool]] = []
+    chunk: _Chunk = []
     chunk_bytes = 0
     for file in files:
         path, size, sidecar = _job(file)
@@ -272,26 +279,57 @@ class FileReader:
     def _read_in_pool(
         self, files: Iterable[str | FileEntry], in_flight: int
     ) -> Iterator[FileFacts | Failure]:
-        # submits the first chunks now (not on the first next()), so reads start at once
-        pool = self._ensure_pool()
+        # sends the first chunks now (not on the first next()), so reads start at once
         chunks = _chunks(files)
-        window: deque[Future[list[FileFacts | Failure]]] = deque(
-            pool.submit(_read_chunk, chunk, self.options)
-            for chunk in itertools.islice(chunks, in_flight)
-        )
-        return self._drain(pool, window, chunks)
+        window = deque(self._send(chunk) for chunk in itertools.islice(chunks, in_flight))
+        return self._drain(window, chunks)
 
     def _drain(
-        self,
-        pool: ProcessPoolExecutor,
-        window: deque[Future[list[FileFacts | Failure]]],
-        chunks: Iterator[list[tuple[str, bool]]],
+        self, window: deque[_Sent], chunks: Iterator[_Chunk]
     ) -> Iterator[FileFacts | Failure]:
         for chunk in chunks:
-            window.append(pool.submit(_read_chunk, chunk, self.options))
-            yield from window.popleft().result()
+            window.append(self._send(chunk))
+            yield from self._take(window)
         while window:
-            yield from window.popleft().result()
+            yield from self._take(window)
+
+    def _send(self, chunk: _Chunk) -> _Sent:
+        try:
+            return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
+        except BrokenProcessPool:
+            self._restart()
+            return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
+
+    def _take(self, window: deque[_Sent]) -> list[FileFacts | Failure]:
+        """The results of the oldest chunk in flight, read again if its worker died."""
+        chunk, future = window.popleft()
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        # A worker died (the OOM killer, or a SIGBUS: a big file truncated while it was
+        # mapped) and took the pool, and every read in flight, with it. In a new pool this
+        # chunk's files are read one at a time, nothing else in flight, so a file that kills
+        # its reader again is the one skipped; then the rest of the window is sent again.
+        log.warning("a reader process died; reading its files again in new processes")
+        self._restart()
+        results = [self._read_alone(path, sidecar) for path, sidecar in chunk]
+        for index, (pending, _) in enumerate(window):
+            window[index] = self._send(pending)
+        return results
+
+    def _read_alone(self, path: str, sidecar: bool) -> FileFacts | Failure:
+        try:
+            return self._ensure_pool().submit(_read_safely, path, self.options, sidecar).result()
+        except BrokenProcessPool:
+            self._restart()
+            return Failure(path, "its reader process died (truncated while it was read?)")
+
+    def _restart(self) -> None:
+        """Drop a broken pool; the next send starts new workers."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     @property
     def running(self) -> bool:
@@ -300,7 +338,11 @@ class FileReader:
 
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``function(*args)`` in a worker (after the reads already queued)."""
-        return self._ensure_pool().submit(function, *args)
+        try:
+            return self._ensure_pool().submit(function, *args)
+        except BrokenProcessPool:  # a worker died since: start new ones
+            self._restart()
+            return self._ensure_pool().submit(function, *args)
 
     def warm_up(self, wait: bool = True) -> None:
         """Start the worker processes now and load the detectors in each, so that the first

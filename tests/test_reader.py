@@ -60,3 +60,26 @@ def test_workers_fork_only_where_it_is_safe() -> None:
         "import threading as t, time\nt.Thread(target=time.sleep, args=(9,), daemon=1).start()"
     )
     assert method(sleeper) == "forkserver"
+
+
+def test_a_reader_process_that_dies_is_replaced_and_no_file_is_lost(tmp_path: Path) -> None:
+    # a worker can die under the scan (the OOM killer; a SIGBUS from a big file truncated
+    # while it was mapped): the pool is replaced and every file is still read, in order
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pytest
+
+    paths = [
+        str(write_plain_png(tmp_path / f"plate_{n:02}.png", color=f"#00{n:02x}00"))
+        for n in range(80)
+    ]
+    with FileReader(ReadOptions(), workers=2) as reader:
+        assert [r.path for r in reader.read_many(paths)] == paths
+        with pytest.raises(BrokenProcessPool):  # dead before the next read is sent
+            reader.submit(os._exit, 3).result()
+        assert [r.path for r in reader.read_many(paths)] == paths
+        reader.submit(os._exit, 3)  # dies while the reads below are in flight
+        results = list(reader.start(paths, ahead=3))  # type: ignore[arg-type]
+    assert [r.path for r in results] == paths
+    assert all(isinstance(r, FileFacts) for r in results)
