@@ -113,7 +113,7 @@ class Ingest:
     def __init__(self, context: IngestContext, counts: IngestCounts | None = None) -> None:
         self.context = context
         self.counts = counts or IngestCounts()
-        self._tagging: list[tuple[int, Future[int]]] = []
+        self._tagging: list[tuple[list[tuple[str, TagRecord]], Future[int]]] = []
         self._uids = _Uids()
 
     def ingest(
@@ -156,12 +156,14 @@ class Ingest:
         self._count_tags()
 
     def _count_tags(self) -> None:
-        """Wait for the sidecars handed to the workers and count them."""
-        for count, future in self._tagging:
+        """Wait for the sidecars handed to the workers and count them; write here those a
+        worker could not (it died: writing a sidecar again only replaces it)."""
+        for jobs, future in self._tagging:
             try:
                 self.counts.tagged += future.result()
-            except Exception as exc:  # a worker died: the catalog has the records
-                log.error("the tags of %d files may not be written: %s", count, exc)
+            except Exception as exc:
+                log.warning("writing %d tags here (%s)", len(jobs), exc)
+                self.counts.tagged += write_sidecars(jobs, self.context.tags.sidecar_pattern)
         self._tagging.clear()
 
     def _tags_of(self, batch: Sequence[FileFacts], rebuild: bool) -> dict[str, TagRecord]:
@@ -223,7 +225,7 @@ class Ingest:
             _, jobs = sidecar_jobs(touched, self.context.catalog)
             if jobs:
                 future = reader.submit(write_sidecars, jobs, options.sidecar_pattern)
-                self._tagging.append((len(jobs), future))
+                self._tagging.append((jobs, future))
             return
         self.counts.tagged += write_tags(
             touched, options, self.context.catalog, self.context.actor, self.context.now

@@ -383,3 +383,31 @@ def test_files_that_are_not_ai_share_one_indexed_event(
     rows = sorted((a.id, a.uid, a.path, a.content_hash) for a in plain if a is not None)
     assert shared.after["digest"] == rows_digest(rows)
     assert len(chain) == 2 and verify_chain(chain) is None
+
+
+def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    # the worker that was to write a batch's sidecars died: the scan writes them itself
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from provenance.ingest import Ingest
+    from provenance.scan import ingest_context
+    from provenance.tags import sidecar_jobs
+
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    castle = root / "concepts" / "castle.png"
+    (root / "concepts" / "castle.png.xmp").unlink()
+    with catalog.read() as tx:
+        asset = tx.asset_by_path(str(castle))
+    assert asset is not None
+    _, jobs = sidecar_jobs([asset], catalog)
+    died: Future[int] = Future()
+    died.set_exception(BrokenProcessPool("a worker died"))
+    ingest = Ingest(ingest_context(settings, catalog, ACTOR, NOW))
+    ingest._tagging.append((jobs, died))
+    ingest._count_tags()
+    assert ingest.counts.tagged == 1
+    assert (root / "concepts" / "castle.png.xmp").is_file()
