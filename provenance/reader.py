@@ -14,6 +14,7 @@ import logging
 import mmap
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -160,6 +161,12 @@ def _read_safely(path: str, options: ReadOptions, sidecar: bool = True) -> FileF
 
 def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
+    # shuts the workers down; a worker interrupted mid-task would only print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _load_detectors() -> None:
@@ -359,7 +366,9 @@ class FileReader:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context(start_method())
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_ignore_interrupts
+            )
         return self._pool
 
     def close(self) -> None:

@@ -71,13 +71,13 @@ class _Group(click.Group):
             if app is not None and app.debug:
                 log.exception("failed")
             raise UserError(str(exc)) from exc
-        except (
-            click.ClickException,
-            click.exceptions.Exit,
-            click.Abort,
-            KeyboardInterrupt,
-        ):
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: what was committed stays (a scan resumes where it stopped); the
+            # status a shell expects after SIGINT
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
         except Exception as exc:
             if isinstance(exc, BrokenPipeError) and _stdout_gone():
                 # the reader of our output went away (`provenance log | head`): not an error
