@@ -10,14 +10,17 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
+from provenance.catalog.store import KnownFile
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.ingest import Ingest, IngestContext, IngestCounts
+from provenance.ingest_rows import RETIRED
 from provenance.prefetch import Prefetch
 from provenance.reader import Failure, FileFacts, FileReader, read_options
 from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
-from provenance.tags import TagOptions
+from provenance.tagging.sidecar import sidecar_path, write_sidecars
+from provenance.tags import TagOptions, sidecar_jobs
 from provenance.walk import FileEntry, walk_files
 
 log = logging.getLogger(__name__)
@@ -195,6 +198,10 @@ def _scan_root(
         )
         return RootResult(root_path, False, "root is empty but the catalog knows files there", 0)
     ingest.mark_missing(vanished)
+    unchanged = seen.difference(entry.path for entry in todo)
+    _restore_missing_tags(
+        ingest, [(path, facts) for path, facts in known.items() if path in unchanged]
+    )
     if not context.dry_run:
         with context.catalog.write() as tx:
             tx.add(
@@ -207,6 +214,30 @@ def _scan_root(
                 )
             )
     return RootResult(root_path, True, "", len(entries))
+
+
+def _restore_missing_tags(ingest: Ingest, unchanged: list[tuple[str, KnownFile]]) -> None:
+    """Write the sidecar again of each unchanged AI asset whose sidecar is gone (deleted by
+    hand, or a scan stopped before its workers wrote it): the tag beside the file is back
+    after the next scan, without reading the file."""
+    context, options = ingest.context, ingest.context.tags
+    if context.dry_run or not options.sidecar:
+        return
+    missing = [
+        known.id
+        for path, known in unchanged
+        if known.ai_class != "none"
+        and known.status not in RETIRED
+        and not sidecar_path(Path(path), options.sidecar_pattern).exists()
+    ]
+    if not missing:
+        return
+    with context.catalog.read() as tx:
+        assets = list(tx.assets_by_ids(missing).values())
+    _, jobs = sidecar_jobs(assets, context.catalog)
+    written = write_sidecars(jobs, options.sidecar_pattern)
+    ingest.counts.tagged += written
+    log.info("wrote %d missing tags of unchanged AI assets", written)
 
 
 def roots_from_paths(settings: Settings, paths: list[Path]) -> Settings:

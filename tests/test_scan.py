@@ -411,3 +411,21 @@ def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
     ingest._count_tags()
     assert ingest.counts.tagged == 1
     assert (root / "concepts" / "castle.png.xmp").is_file()
+
+
+def test_a_rescan_puts_back_the_missing_tag_of_an_unchanged_ai_asset(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    # deleted by hand, or never written (a scan stopped before its workers wrote it)
+    settings = settings_for(tmp_path, root)
+    run(settings, catalog)
+    sidecar = root / "concepts" / "castle.png.xmp"
+    original = sidecar.read_bytes()
+    sidecar.unlink()
+    dry = run(settings, catalog, dry_run=True)
+    assert dry.counts.tagged == 0 and not sidecar.exists()
+    again = run(settings, catalog)
+    assert (again.counts.unchanged, again.counts.indexed, again.counts.tagged) == (3, 0, 1)
+    assert sidecar.read_bytes() == original
+    assert not (root / "plates" / "plate.png.xmp").exists()  # not AI: no tag
+    assert run(settings, catalog).counts.tagged == 0  # present: left alone

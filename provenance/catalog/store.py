@@ -42,6 +42,9 @@ class KnownFile:
     mtime_ns: int
     inode: int
     present: bool
+    #: and whether it is an AI asset whose tag belongs beside it
+    ai_class: str = "none"
+    status: str = "not-ai"
 
 
 class Tx:
@@ -139,10 +142,11 @@ class Tx:
         Plain rows, not ORM objects: a re-scan of a big root reads every one of them.
         """
         query = text(
-            "SELECT path, id, size, mtime_ns, inode, present FROM assets WHERE root = :root"
+            "SELECT path, id, size, mtime_ns, inode, present, ai_class, status FROM assets"
+            " WHERE root = :root"
         )
         return {
-            row[0]: KnownFile(row[1], row[2], row[3], row[4], bool(row[5]))
+            row[0]: KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
             for row in self.session.connection().execute(query, {"root": root})
         }
 
