@@ -9,6 +9,7 @@ unless the deep check is on.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import mmap
@@ -163,10 +164,25 @@ def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
-    # shuts the workers down; a worker interrupted mid-task would only print a traceback
+def _worker_setup() -> None:
+    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, and ends with its parent.
+
+    Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
+    shuts the workers down; a worker interrupted mid-task would only print a traceback. A
+    forked worker inherits the daemon's SIGTERM and SIGHUP handlers, which only set the
+    daemon's flags: it takes the default action again. A parent killed outright (SIGKILL,
+    the OOM killer) cannot shut its workers down, and a worker waiting for work would wait
+    forever: on Linux it asks for SIGTERM when its parent dies.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _load_detectors() -> None:
@@ -367,7 +383,7 @@ class FileReader:
         if self._pool is None:
             context = multiprocessing.get_context(start_method())
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_ignore_interrupts
+                max_workers=self.workers, mp_context=context, initializer=_worker_setup
             )
         return self._pool
 

@@ -83,3 +83,45 @@ def test_a_reader_process_that_dies_is_replaced_and_no_file_is_lost(tmp_path: Pa
         results = list(reader.start(paths, ahead=3))  # type: ignore[arg-type]
     assert [r.path for r in results] == paths
     assert all(isinstance(r, FileFacts) for r in results)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_workers_end_when_their_parent_is_killed() -> None:
+    # a daemon killed outright (SIGKILL, the OOM killer) cannot shut its workers down; they
+    # must not wait for work forever
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs Linux /proc to see the workers")
+    script = (
+        "import os, signal, time\n"
+        "from provenance.reader import FileReader, ReadOptions\n"
+        # like the daemon's: a forked worker inherits it, and must not keep it
+        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
+        "reader = FileReader(ReadOptions(), workers=2)\n"
+        "reader.warm_up()\n"
+        "pids = {reader.submit(os.getpid).result() for _ in range(20)}\n"
+        "print(' '.join(map(str, pids)), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pids = [int(pid) for pid in parent.stdout.readline().split()]
+    assert pids and all(_alive(pid) for pid in pids)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
