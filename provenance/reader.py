@@ -320,7 +320,7 @@ class FileReader:
         try:
             return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
         except BrokenProcessPool:
-            self._restart()
+            self.close()
             return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
 
     def _take(self, window: deque[_Sent]) -> list[FileFacts | Failure]:
@@ -335,7 +335,7 @@ class FileReader:
         # chunk's files are read one at a time, nothing else in flight, so a file that kills
         # its reader again is the one skipped; then the rest of the window is sent again.
         log.warning("a reader process died; reading its files again in new processes")
-        self._restart()
+        self.close()
         results = [self._read_alone(path, sidecar) for path, sidecar in chunk]
         for index, (pending, _) in enumerate(window):
             window[index] = self._send(pending)
@@ -345,14 +345,8 @@ class FileReader:
         try:
             return self._ensure_pool().submit(_read_safely, path, self.options, sidecar).result()
         except BrokenProcessPool:
-            self._restart()
+            self.close()
             return Failure(path, "its reader process died (truncated while it was read?)")
-
-    def _restart(self) -> None:
-        """Drop a broken pool; the next send starts new workers."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
     @property
     def running(self) -> bool:
@@ -364,7 +358,7 @@ class FileReader:
         try:
             return self._ensure_pool().submit(function, *args)
         except BrokenProcessPool:  # a worker died since: start new ones
-            self._restart()
+            self.close()
             return self._ensure_pool().submit(function, *args)
 
     def warm_up(self, wait: bool = True) -> None:
@@ -388,6 +382,7 @@ class FileReader:
         return self._pool
 
     def close(self) -> None:
+        """Shut the workers down (a broken pool too: the next read starts new ones)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
