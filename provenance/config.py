@@ -169,7 +169,10 @@ class Settings(_Section):
         return f"sqlite:///{self.state_path / 'catalog.sqlite'}"
 
     def with_roots(self, paths: list[Path]) -> Settings:
-        """Return settings whose roots are ``paths`` (command-line roots win over the file's)."""
+        """Return settings whose roots are ``paths`` when any are given (command-line roots win
+        over the file's; a path that is a configured root keeps its settings), else these."""
+        if not paths:
+            return self
         known = {root.path.resolve(): root for root in self.roots}
         roots = [known.get(p.resolve(), RootSettings(path=p.resolve())) for p in paths]
         return self.model_copy(update={"roots": roots})

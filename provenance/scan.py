@@ -238,8 +238,3 @@ def _restore_missing_tags(ingest: Ingest, unchanged: list[tuple[str, KnownFile]]
     written = write_sidecars(jobs, options.sidecar_pattern)
     ingest.counts.tagged += written
     log.info("wrote %d missing tags of unchanged AI assets", written)
-
-
-def roots_from_paths(settings: Settings, paths: list[Path]) -> Settings:
-    """Return settings scanning ``paths`` when given, else the configured roots."""
-    return settings.with_roots(paths) if paths else settings

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from provenance.config import Settings, load_settings, parse_duration
+from provenance.config import RootSettings, Settings, load_settings, parse_duration
 from provenance.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -138,3 +138,12 @@ def test_report_schedule_and_formats_are_checked(tmp_path: Path) -> None:
     message = str(info.value)
     assert f"{path}: report.schedule: not a cron expression" in message
     assert f"{path}: report.formats.0:" in message
+
+
+def test_command_line_roots_win_and_none_given_keeps_the_configured_ones(tmp_path: Path) -> None:
+    configured = RootSettings(path=tmp_path / "show_a", marker=".mounted")
+    settings = Settings(state_dir=tmp_path / "state", roots=[configured])
+    assert settings.with_roots([]) is settings
+    chosen = settings.with_roots([tmp_path / "show_a", tmp_path / "show_b"])
+    assert [r.path for r in chosen.roots] == [tmp_path / "show_a", tmp_path / "show_b"]
+    assert chosen.roots[0].marker == ".mounted"  # a configured root keeps its settings

@@ -19,7 +19,6 @@ from provenance.config import STATE_DIR_ENV, Settings, load_settings
 from provenance.daemon import Daemon, lock_for
 from provenance.roots import check_root
 from provenance.runstate import daemon_pid, read_status
-from provenance.scan import roots_from_paths
 from provenance.systemd import provenance_command, unit_file
 
 #: `provenance status` exit code when no daemon runs (as LSB init scripts and systemctl do).
@@ -79,7 +78,7 @@ def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_uni
     for path in roots:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
-    settings = roots_from_paths(app.settings, list(roots))
+    settings = app.settings.with_roots(list(roots))
     if not settings.roots:
         raise UserError(
             "nothing to watch: give folders on the command line or set [[roots]] "
@@ -94,7 +93,7 @@ def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_uni
             app.catalog,
             app.actor,
             utcnow,
-            reload_settings=lambda: roots_from_paths(load_settings(app.config_path), list(roots)),
+            reload_settings=lambda: load_settings(app.config_path).with_roots(list(roots)),
         )
         daemon.run()
     finally:

@@ -93,7 +93,7 @@ def scan_command(
     for path in paths:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
-    settings = app.settings.with_roots(list(paths)) if paths else app.settings
+    settings = app.settings.with_roots(list(paths))
     if not settings.roots:
         raise UserError(
             "nothing to scan: give folders on the command line or set [[roots]] in the config"
