@@ -20,6 +20,7 @@ from provenance.cli import cli
 from provenance.runstate import PidLock, daemon_pid, read_status
 from provenance.systemd import Notifier
 from tests.media import write_a1111_png, write_plain_png
+from tests.processes import descendants, need_proc, running
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,34 +205,18 @@ def test_second_daemon_on_the_same_state_dir_is_refused(
     assert first.process.poll() is None
 
 
-def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in map(int, children.read_text().split()):
-            found |= {child, *_descendants(child)}
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
 def test_a_daemon_killed_outright_leaves_no_worker_behind(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
     # SIGKILL (or the OOM killer) gives the daemon no chance to shut its workers down
-    if not Path("/proc/self/task").exists():
-        pytest.skip("needs Linux /proc to see the daemon's workers")
+    need_proc()
     daemon = DaemonProcess(tmp_path, "daemon", str(root))
     daemons.append(daemon)
     daemon.wait_ready()
-    workers = _descendants(daemon.process.pid)
+    workers = descendants(daemon.process.pid)
     assert workers, "the daemon has worker processes"
     daemon.kill()
-    wait_for(lambda: not any(map(_running, workers)), 10, "the workers to end")
+    wait_for(lambda: not any(map(running, workers)), 10, "the workers to end")
 
 
 def test_sd_notify_ready_watchdog_and_stopping(

@@ -7,6 +7,8 @@ from pathlib import Path
 from provenance.hashing import hash_file
 from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_file
 from tests.media import write_a1111_png, write_plain_png
+from tests.processes import need_proc, running
+from tests.watch.conftest import wait_for
 
 
 def test_pool_reads_every_file_once_and_matches_inline(tmp_path: Path) -> None:
@@ -85,25 +87,13 @@ def test_a_reader_process_that_dies_is_replaced_and_no_file_is_lost(tmp_path: Pa
     assert all(isinstance(r, FileFacts) for r in results)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 def test_workers_end_when_their_parent_is_killed() -> None:
     # a daemon killed outright (SIGKILL, the OOM killer) cannot shut its workers down; they
     # must not wait for work forever
     import subprocess
     import sys
-    import time
 
-    import pytest
-
-    if not Path("/proc/self/stat").exists():
-        pytest.skip("needs Linux /proc to see the workers")
+    need_proc()
     script = (
         "import os, signal, time\n"
         "from provenance.reader import FileReader, ReadOptions\n"
@@ -118,10 +108,7 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pids = [int(pid) for pid in parent.stdout.readline().split()]
-    assert pids and all(_alive(pid) for pid in pids)
+    assert pids and all(map(running, pids))
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids)
+    wait_for(lambda: not any(map(running, pids)), 10, "the workers to end")
