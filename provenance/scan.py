@@ -19,7 +19,7 @@ from provenance.prefetch import Prefetch
 from provenance.reader import Failure, FileFacts, FileReader, read_options
 from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
-from provenance.tagging.sidecar import sidecar_path, write_sidecars
+from provenance.tagging.sidecar import sidecar_missing, write_sidecars
 from provenance.tags import TagOptions, sidecar_jobs
 from provenance.walk import FileEntry, walk_files
 
@@ -218,8 +218,9 @@ def _scan_root(
 
 def _restore_missing_tags(ingest: Ingest, unchanged: list[tuple[str, KnownFile]]) -> None:
     """Write the sidecar again of each unchanged AI asset whose sidecar is gone (deleted by
-    hand, or a scan stopped before its workers wrote it): the tag beside the file is back
-    after the next scan, without reading the file."""
+    hand, or a scan stopped before its workers wrote it) or empty (a power cut soon after
+    it was written): the tag beside the file is back after the next scan, without reading
+    the file."""
     context, options = ingest.context, ingest.context.tags
     if context.dry_run or not options.sidecar:
         return
@@ -228,7 +229,7 @@ def _restore_missing_tags(ingest: Ingest, unchanged: list[tuple[str, KnownFile]]
         for path, known in unchanged
         if known.ai_class != "none"
         and known.status not in RETIRED
-        and not sidecar_path(Path(path), options.sidecar_pattern).exists()
+        and sidecar_missing(Path(path), options.sidecar_pattern)
     ]
     if not missing:
         return

@@ -429,3 +429,6 @@ def test_a_rescan_puts_back_the_missing_tag_of_an_unchanged_ai_asset(
     assert sidecar.read_bytes() == original
     assert not (root / "plates" / "plate.png.xmp").exists()  # not AI: no tag
     assert run(settings, catalog).counts.tagged == 0  # present: left alone
+    sidecar.write_bytes(b"")  # a new sidecar after a power cut (written without fsync)
+    assert run(settings, catalog).counts.tagged == 1
+    assert sidecar.read_bytes() == original

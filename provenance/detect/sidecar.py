@@ -23,7 +23,7 @@ def sidecar_paths(path: Path) -> list[Path]:
 def read_sidecars(path: Path) -> tuple[list[Signal], list[str]]:
     """Return the signals of the XMP sidecars beside ``path`` (kind ``sidecar``).
 
-    A missing sidecar is normal; one that cannot be read or parsed is a problem.
+    A missing or empty sidecar is normal; one that cannot be read or parsed is a problem.
     """
     signals: list[Signal] = []
     problems: list[str] = []
@@ -39,6 +39,8 @@ def read_sidecars(path: Path) -> tuple[list[Signal], list[str]]:
         if len(data) > MAX_BLOCK:
             problems.append(f"sidecar {candidate.name}: over the {MAX_BLOCK} byte cap; skipped")
             continue
+        if not data.strip():
+            continue  # an empty sidecar says nothing (see tagging.sidecar)
         source = f"sidecar {candidate.name}"
         properties, found = parse_xmp(Block(data, source))
         problems.extend(found)

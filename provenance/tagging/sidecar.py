@@ -44,8 +44,24 @@ def sidecar_path(path: Path, pattern: str = DEFAULT_PATTERN) -> Path:
     return path.with_name(name)
 
 
+def sidecar_missing(path: Path, pattern: str = DEFAULT_PATTERN) -> bool:
+    """Return whether the file at ``path`` has no sidecar, or an empty one (one stat)."""
+    try:
+        return sidecar_path(path, pattern).stat().st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        log.debug("%s: cannot stat its sidecar: %s", path, exc)
+        return False
+
+
 def _read_existing(sidecar: Path, error: type[ReadError] | type[WriteError]) -> bytes | None:
-    """Return the sidecar's bytes, None if there is none; refuse links, folders, huge files."""
+    """Return the sidecar's bytes, None if there is none; refuse links, folders, huge files.
+
+    An empty sidecar (nothing but white space) counts as none: it holds nothing to keep, and
+    it is what a new sidecar can be after a power cut (see ``write_sidecar``), so writing the
+    tag again replaces it.
+    """
     try:
         info = sidecar.lstat()
     except FileNotFoundError:
@@ -59,9 +75,10 @@ def _read_existing(sidecar: Path, error: type[ReadError] | type[WriteError]) -> 
     if info.st_size > MAX_SIDECAR_BYTES:
         raise error(sidecar, f"sidecar is {info.st_size} bytes (limit {MAX_SIDECAR_BYTES})")
     try:
-        return sidecar.read_bytes()
+        data = sidecar.read_bytes()
     except OSError as exc:
         raise error(sidecar, f"cannot read sidecar: {exc.strerror}") from exc
+    return data if data.strip() else None
 
 
 def write_sidecar(

@@ -39,6 +39,14 @@ def test_hostile_sidecar_is_a_problem(tmp_path: Path) -> None:
     assert any("sidecar shot.xmp" in problem for problem in verdict.problems)
 
 
+def test_an_empty_sidecar_is_no_problem(tmp_path: Path) -> None:
+    image = tmp_path / "shot.png"
+    image.write_bytes(plain_png())
+    (tmp_path / "shot.png.xmp").write_bytes(b"")
+    verdict = detect_file(image)
+    assert (verdict.ai_class, verdict.signals, verdict.problems) == ("none", (), ())
+
+
 def test_a_sidecar_file_itself_is_read_as_xmp(tmp_path: Path) -> None:
     path = tmp_path / "loose.xmp"
     path.write_text(AI_PACKET, encoding="utf-8")

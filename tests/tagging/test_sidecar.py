@@ -87,6 +87,17 @@ def test_read_sidecar_without_one_is_none(png_file: Path) -> None:
     assert read_sidecar(png_file) is None
 
 
+@pytest.mark.parametrize("empty", [b"", b"\n  \n"])
+def test_an_empty_sidecar_counts_as_none(png_file: Path, record: TagRecord, empty: bytes) -> None:
+    # what a new sidecar can be after a power cut: nothing in it to keep, so the tag is
+    # written over it (it used to be refused as "not well-formed XML", for good)
+    sidecar = sidecar_path(png_file)
+    sidecar.write_bytes(empty)
+    assert read_sidecar(png_file) is None
+    write_sidecar(png_file, record)
+    assert read_sidecar(png_file) == cleaned(record)
+
+
 def test_read_foreign_sidecar_without_our_data_is_none(png_file: Path) -> None:
     sidecar_path(png_file).write_bytes(DARKTABLE_SIDECAR)
     assert read_sidecar(png_file) is None
