@@ -16,13 +16,21 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def replacing(path: Path, like: os.stat_result | None = None) -> Iterator[BinaryIO]:
+def replacing(
+    path: Path, like: os.stat_result | None = None, durable: bool = True
+) -> Iterator[BinaryIO]:
     """Yield a temp file beside ``path``; on a clean exit it replaces ``path`` atomically.
 
     ``like`` is the stat of the file being replaced: its permission bits are kept and, when
     allowed, its owner. A new file gets the usual mode (0o666 less the umask). On any error
     the temp file is removed, ``path`` is untouched and ``WriteError(path, reason)`` is
     raised (for example a read-only folder).
+
+    ``durable`` (the default) syncs the new content and the rename to the disk before
+    returning, so a power cut leaves the old file or the new one, never an empty one. A
+    caller that can write the file again after such a cut may pass ``durable=False``: the
+    file is still replaced atomically for every reader, but a power cut can leave it empty
+    or missing (each sync costs a journal commit; a first scan tags hundreds of files).
     """
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -35,7 +43,8 @@ def replacing(path: Path, like: os.stat_result | None = None) -> Iterator[Binary
             handle.flush()
             if like is not None:
                 _copy_owner(fd, like, path)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         os.replace(temp, path)
     except OSError as exc:
         temp.unlink(missing_ok=True)
@@ -43,12 +52,15 @@ def replacing(path: Path, like: os.stat_result | None = None) -> Iterator[Binary
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    if durable:
+        _fsync_folder(path.parent)
 
 
-def write_bytes(path: Path, data: bytes, like: os.stat_result | None = None) -> None:
+def write_bytes(
+    path: Path, data: bytes, like: os.stat_result | None = None, durable: bool = True
+) -> None:
     """Replace ``path`` with ``data`` atomically (see ``replacing``)."""
-    with replacing(path, like) as handle:
+    with replacing(path, like, durable) as handle:
         handle.write(data)
 
 

@@ -89,7 +89,8 @@ def write_sidecar(
     An existing sidecar from another tool (darktable, Lightroom, Capture One) is merged,
     never clobbered: its elements, attributes and comments stay, only our properties
     (and DigitalSourceType, see ``merge_packet``) change, and its mode is kept. The write
-    is atomic. With ``dry_run`` nothing is written, but an existing sidecar is still
+    is atomic; only a sidecar that replaces another is synced to the disk. With
+    ``dry_run`` nothing is written, but an existing sidecar is still
     checked. Raises WriteError for a malformed or hostile existing sidecar (left
     untouched), a missing file or a folder we cannot write.
     """
@@ -108,8 +109,12 @@ def write_sidecar(
     if dry_run:
         log.info("dry run: would write sidecar %s", sidecar)
         return sidecar
-    like = os.stat(sidecar) if existing is not None else None
-    write_bytes(sidecar, packet, like)
+    if existing is None:
+        # a new sidecar is not synced to the disk: its record is in the catalog, and a
+        # re-scan writes a sidecar that a power cut left missing or empty again
+        write_bytes(sidecar, packet, durable=False)
+    else:  # replacing one: the old content stays until the new one is on the disk
+        write_bytes(sidecar, packet, os.stat(sidecar))
     log.info("tagged %s (sidecar %s)", path, sidecar.name)
     return sidecar
 

@@ -103,6 +103,22 @@ def test_read_foreign_sidecar_without_our_data_is_none(png_file: Path) -> None:
     assert read_sidecar(png_file) is None
 
 
+def test_only_a_sidecar_that_replaces_another_is_synced_to_the_disk(
+    png_file: Path, record: TagRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a new one can be written again after a power cut (the catalog has the record; see
+    # test_a_rescan_puts_back_the_missing_tag_of_an_unchanged_ai_asset); one that replaces
+    # another must never leave the old one lost and the new one empty
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    write_sidecar(png_file, record)
+    assert synced == []
+    write_sidecar(png_file, make_record(status="cleared"))
+    assert len(synced) == 2  # the new content, then the folder's rename
+    assert read_sidecar(png_file) == cleaned(make_record(status="cleared"))
+
+
 def test_rewriting_the_same_record_leaves_the_file_alone(png_file: Path, record: TagRecord) -> None:
     sidecar = write_sidecar(png_file, record)
     os.utime(sidecar, ns=(1_000_000_000, 1_000_000_000))
