@@ -196,6 +196,8 @@ class Ingest:
             existing = tx.assets_by_paths([f.path for f in batch])
             hashes = sorted({f.content_hash for f in batch if f.path not in existing})
             same_content = tx.assets_by_hashes(hashes)
+            # the asset ids in tags that records already have (or this batch gives out)
+            taken = tx.known_uids(sorted({tag.asset_uid for tag in tags.values()}))
             for facts in batch:
                 root = root_of(facts.path)
                 if facts.path in existing:
@@ -214,7 +216,9 @@ class Ingest:
                     retire_path(tx, current, self.context.actor, self.context.now)
                 known = same_content.get(facts.content_hash, [])
                 tag = tags.get(facts.path)
-                moved = self._record_new(tx, facts, root, vanished, tag, known, pending, touched)
+                moved = self._record_new(
+                    tx, facts, root, vanished, tag, known, taken, pending, touched
+                )
                 if moved is not None:
                     touched.append(moved)
             touched.extend(pending.write(tx, self.context.actor, self.context.now))
@@ -239,6 +243,7 @@ class Ingest:
         vanished: set[str] | None,
         tag: TagRecord | None,
         same_content: list[Asset],
+        taken: set[str],
         pending: PendingRows,
         touched: list[Taggable],
     ) -> Asset | None:
@@ -276,8 +281,11 @@ class Ingest:
         source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or next(
             (a for a in same_content if a.present), None
         )
-        adopt = tag is not None and tx.asset_by_uid(tag.asset_uid) is None
+        # a tag's asset id is taken over once (a rebuild), not by a copy made with its sidecar
+        adopt = tag is not None and tag.asset_uid not in taken
         uid = tag.asset_uid if tag is not None and adopt else self._uids()
+        if adopt:
+            taken.add(uid)
         row = new_row(facts, root, uid, now, self.context.clearance)
         action, reason = (
             "indexed",

@@ -175,6 +175,24 @@ def test_rebuild_restores_a_lost_catalog_from_sidecars(tmp_path: Path, root: Pat
     assert actions == ["rebuilt"]
 
 
+def test_rebuild_gives_a_tags_asset_id_to_one_file_only(tmp_path: Path, root: Path) -> None:
+    # an edited copy made with its sidecar: both tags name the same asset; the rebuilt
+    # catalog gives that id to one of them and a new one to the other
+    settings = settings_for(tmp_path, root)
+    first = Catalog.open(f"sqlite:///{tmp_path / 'one.sqlite'}")
+    run(settings, first)
+    first.close()
+    castle = root / "concepts" / "castle.png"
+    edit = write_a1111_png(root / "concepts" / "castle_v2.png", color="blue")
+    shutil.copyfile(castle.with_name("castle.png.xmp"), edit.with_name("castle_v2.png.xmp"))
+    second = Catalog.open(f"sqlite:///{tmp_path / 'two.sqlite'}")
+    result = run(settings, second, NOW + timedelta(days=3), rebuild=True)
+    with second.read() as tx:
+        uids = {tx.asset_by_path(str(p)).uid for p in (castle, edit)}  # type: ignore[union-attr]
+    second.close()
+    assert (result.counts.ai, result.counts.skipped, len(uids)) == (2, 0, 2)
+
+
 def test_dry_run_writes_nothing(tmp_path: Path, root: Path, catalog: Catalog) -> None:
     result = run(settings_for(tmp_path, root), catalog, dry_run=True)
     assert result.counts.ai == 1

@@ -86,6 +86,14 @@ class Tx:
             found.update((a.path, a) for a in self.session.execute(query).scalars())
         return found
 
+    def known_uids(self, uids: Sequence[str]) -> set[str]:
+        """Return those of ``uids`` that some asset has (one indexed probe a chunk)."""
+        found: set[str] = set()
+        for chunk in self._known_values("uid", uids):
+            query = select(col(Asset.uid)).where(col(Asset.uid).in_(chunk))
+            found.update(self.session.execute(query).scalars())
+        return found
+
     def assets_by_hashes(self, hashes: Sequence[str]) -> dict[str, list[Asset]]:
         """Return content hash -> assets with that content, oldest first."""
         found: dict[str, list[Asset]] = {}
