@@ -75,7 +75,12 @@ def walk_files(
     ignore: Sequence[str] = (),
     on_skip: Callable[[str, str], None] | None = None,
 ) -> Iterator[FileEntry]:
-    """Yield every regular file under ``root``, depth first, in name order.
+    """Yield every regular file under ``root``, in the order of their path strings.
+
+    That order (``a.txt`` < ``a/b.png`` < ``a0.png``: a folder's files and subfolders
+    interleave) lets a scan merge the walk with the catalog's files sorted by path, so that
+    neither is held in memory whatever the tree size (scan.py). Only the listings of the
+    folders on the way down are held.
 
     Symlinks are never followed (so a link cannot lead out of the root or into a loop);
     unreadable folders, invalid names and vanished entries are reported to ``on_skip(path,
@@ -83,48 +88,74 @@ def walk_files(
     """
     ignored = _matcher((*ALWAYS_IGNORED, *ignore))
     skip = on_skip or (lambda path, reason: None)
-    stack = [str(root)]
+    stack = [_listing(str(root), ignored, skip)]
     while stack:
-        folder = stack.pop()
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        entry, is_dir, sidecars = item
+        if is_dir:
+            stack.append(_listing(entry.path, ignored, skip))
+            continue
         try:
-            with os.scandir(folder) as iterator:
-                entries = sorted(iterator, key=lambda e: e.name, reverse=True)
-            sidecars = {e.name for e in entries if e.name.endswith(".xmp")}
+            info = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
-            skip(folder, "folder vanished during the scan")
+            skip(entry.path, "vanished during the scan")
             continue
         except OSError as exc:
-            skip(folder, f"cannot list folder: {exc.strerror or exc}")
+            skip(entry.path, f"cannot stat: {exc.strerror or exc}")
             continue
-        for entry in entries:
-            if ignored(entry.name) is not None:
+        if stat.S_ISREG(info.st_mode):
+            yield FileEntry(
+                entry.path,
+                info.st_size,
+                info.st_mtime_ns,
+                info.st_ino,
+                info.st_dev,
+                bool(sidecars) and _has_sidecar(entry.name, sidecars),
+            )
+
+
+_Item = tuple[os.DirEntry[str], bool, frozenset[str]]
+
+
+def _listing(
+    folder: str,
+    ignored: Callable[[str], re.Match[str] | None],
+    skip: Callable[[str, str], None],
+) -> Iterator[_Item]:
+    """The entries of ``folder`` worth a look, in path order: (entry, is a folder, the names
+    of the sidecars beside it). Symlinks and invalid names are reported here."""
+    try:
+        with os.scandir(folder) as iterator:
+            entries = list(iterator)
+    except FileNotFoundError:
+        skip(folder, "folder vanished during the scan")
+        return iter(())
+    except OSError as exc:
+        skip(folder, f"cannot list folder: {exc.strerror or exc}")
+        return iter(())
+    sidecars = frozenset(e.name for e in entries if e.name.endswith(".xmp"))
+    keyed: list[tuple[str, _Item]] = []
+    for entry in entries:
+        if ignored(entry.name) is not None:
+            continue
+        if not name_is_valid(entry.name):
+            skip(os.path.join(folder, entry.name), "file name is not valid UTF-8")
+            continue
+        try:
+            if entry.is_symlink():
+                _report_symlink(entry, skip)
                 continue
-            if not name_is_valid(entry.name):
-                skip(os.path.join(folder, entry.name), "file name is not valid UTF-8")
-                continue
-            try:
-                if entry.is_symlink():
-                    _report_symlink(entry, skip)
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                    continue
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                skip(entry.path, "vanished during the scan")
-                continue
-            except OSError as exc:
-                skip(entry.path, f"cannot stat: {exc.strerror or exc}")
-                continue
-            if stat.S_ISREG(info.st_mode):
-                yield FileEntry(
-                    entry.path,
-                    info.st_size,
-                    info.st_mtime_ns,
-                    info.st_ino,
-                    info.st_dev,
-                    bool(sidecars) and _has_sidecar(entry.name, sidecars),
-                )
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError as exc:
+            skip(entry.path, f"cannot stat: {exc.strerror or exc}")
+            continue
+        # a folder sorts as its name and a slash: where the paths of its files sort
+        keyed.append((entry.name + "/" if is_dir else entry.name, (entry, is_dir, sidecars)))
+    keyed.sort(key=lambda pair: pair[0])
+    return (item for _, item in keyed)
 
 
 def _has_sidecar(name: str, sidecars: set[str]) -> bool:
