@@ -158,7 +158,7 @@ def _listing(
     return (item for _, item in keyed)
 
 
-def _has_sidecar(name: str, sidecars: set[str]) -> bool:
+def _has_sidecar(name: str, sidecars: frozenset[str]) -> bool:
     # the names detect.sidecar.sidecar_paths looks for (pathlib's idea of a suffix)
     dot = name.rfind(".")
     stem = name[:dot] if 0 < dot < len(name) - 1 else name
