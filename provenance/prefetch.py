@@ -23,7 +23,7 @@ from urllib.parse import quote
 from provenance.config import Settings
 from provenance.reader import Failure, FileFacts, FileReader
 from provenance.roots import check_root
-from provenance.walk import FileEntry, walk_files
+from provenance.walk import EntrySpill, walk_files
 
 
 @dataclass
@@ -31,7 +31,8 @@ class Prefetch:
     """A root walked and handed to the workers before the catalog was opened."""
 
     root: str
-    entries: list[FileEntry]
+    #: the walk, in path order (kept on disk when it is big)
+    entries: EntrySpill
     #: (path, reason) of what the walk skipped, to be counted by the scan's ingest
     skipped: list[tuple[str, str]] = field(default_factory=list)
     results: Iterator[FileFacts | Failure] = field(default_factory=lambda: iter(()))
@@ -75,7 +76,7 @@ def prefetch(settings: Settings, reader: FileReader, *, rebuild: bool = False) -
     if not rebuild and catalog_knows_root(settings.catalog_url, root_path) is not False:
         return None
     skipped: list[tuple[str, str]] = []
-    entries = list(
+    entries = EntrySpill(
         walk_files(root.path, settings.scan.ignore, lambda path, why: skipped.append((path, why)))
     )
     return Prefetch(root_path, entries, skipped, reader.start(entries))

@@ -282,7 +282,7 @@ class FileReader:
         return self._read_in_pool(files, self.workers * 16)
 
     def start(
-        self, files: Sequence[FileEntry], ahead: int = AHEAD_CHUNKS
+        self, files: Iterable[FileEntry], ahead: int = AHEAD_CHUNKS
     ) -> Iterator[FileFacts | Failure]:
         """Send the first ``ahead`` chunks of ``files`` to the workers now, and return every
         result in input order (the other chunks go out as results are taken).

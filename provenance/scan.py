@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.roots import check_root
 from provenance.tagging.sidecar import sidecar_missing, write_sidecars
 from provenance.tags import TagOptions, sidecar_jobs
-from provenance.walk import FileEntry, walk_files
+from provenance.walk import EntrySpill, FileEntry, walk_files
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +82,121 @@ def tag_options(settings: Settings) -> TagOptions:
     return TagOptions(tagging.sidecar, tagging.sidecar_pattern, tuple(tagging.embed))
 
 
-def _is_changed(entry: FileEntry, known: dict[str, object]) -> bool:
-    facts = known.get(entry.path)
-    if facts is None:
-        return True
-    return (facts.size, facts.mtime_ns, facts.inode, facts.present) != (  # type: ignore[attr-defined]
-        entry.size,
-        entry.mtime_ns,
-        entry.inode,
+#: Catalog files per query while a SQLite catalog is merged with a walk (one short read
+#: transaction each, so that the scan's own writes can be checkpointed meanwhile).
+KNOWN_PAGE = 5000
+
+
+def _is_changed(file: FileEntry | FileFacts, known: KnownFile) -> bool:
+    return (known.size, known.mtime_ns, known.inode, known.present) != (
+        file.size,
+        file.mtime_ns,
+        file.inode,
         True,
     )
+
+
+def _known_in_order(catalog: Catalog, root: str) -> Iterator[tuple[str, KnownFile]]:
+    """The catalog's files under ``root`` in the walk's order, streamed: in pages of short
+    transactions from SQLite, in one streamed query from PostgreSQL (which would sort the
+    root's files again for each page)."""
+    if catalog.dialect != "sqlite":
+        with catalog.read() as tx:
+            yield from tx.known_files_in_order(root)
+        return
+    after: str | None = None
+    while True:
+        with catalog.read() as tx:
+            page = list(tx.known_files_in_order(root, after, KNOWN_PAGE))
+        yield from page
+        if len(page) < KNOWN_PAGE:
+            return
+        after = page[-1][0]
+
+
+class _Known:
+    """The catalog's files under a root, taken in path order as a walk in the same order
+    passes them: the files it passes without finding are gone (``vanished``). Neither the
+    walk nor the catalog's files are held in memory, only what changed."""
+
+    def __init__(self, files: Iterator[tuple[str, KnownFile]]) -> None:
+        self._files = files
+        self._next = next(files, None)
+        #: the paths of present assets the walk did not find
+        self.vanished: set[str] = set()
+
+    @property
+    def empty(self) -> bool:
+        return self._next is None and not self.vanished
+
+    def take(self, path: str) -> KnownFile | None:
+        """Return the catalog's facts of the file at ``path``, None for a new file."""
+        while self._next is not None and self._next[0] < path:
+            self._pass()
+        if self._next is not None and self._next[0] == path:
+            facts = self._next[1]
+            self._next = next(self._files, None)
+            return facts
+        return None
+
+    def finish(self) -> set[str]:
+        """Pass the rest (the walk is over) and return the paths that vanished."""
+        while self._next is not None:
+            self._pass()
+        return self.vanished
+
+    def _pass(self) -> None:
+        assert self._next is not None
+        path, facts = self._next
+        if facts.present:
+            self.vanished.add(path)
+        self._next = next(self._files, None)
+
+
+@dataclass
+class _Plan:
+    """A root's walk merged with its catalog files: what to read, what is unchanged."""
+
+    todo: EntrySpill = field(default_factory=EntrySpill)
+    files: int = 0
+    unchanged: int = 0
+    #: ids of unchanged AI assets whose sidecar is missing (or empty)
+    untagged: list[int] = field(default_factory=list)
+
+
+def _plan(entries: Iterable[FileEntry], known: _Known, ingest: Ingest, rebuild: bool) -> _Plan:
+    options = ingest.context.tags
+    check_tags = options.sidecar and not ingest.context.dry_run
+    plan = _Plan()
+    for entry in entries:
+        plan.files += 1
+        facts = known.take(entry.path)
+        if rebuild or facts is None or _is_changed(entry, facts):
+            plan.todo.append(entry)
+            continue
+        plan.unchanged += 1
+        if (
+            check_tags
+            and facts.ai_class != "none"
+            and facts.status not in RETIRED
+            and sidecar_missing(Path(entry.path), options.sidecar_pattern)
+        ):
+            plan.untagged.append(facts.id)
+    known.finish()
+    return plan
+
+
+def _only(
+    results: Iterator[FileFacts | Failure], todo: Iterable[FileEntry]
+) -> Iterator[FileFacts | Failure]:
+    """The results of the files in ``todo``, from the results of a walk that holds them in
+    the same order (a head start reads a whole root)."""
+    wanted = iter(todo)
+    upcoming = next(wanted, None)
+    for result in results:
+        if upcoming is not None and result.path == upcoming.path:
+            upcoming = next(wanted, None)
+            yield result
 
 
 def scan(
@@ -157,39 +262,44 @@ def _scan_root(
             health.reason,
         )
         return RootResult(root_path, False, health.reason)
-    with context.catalog.read() as tx:
-        known = tx.known_files(root_path)
+    known = _Known(_known_in_order(context.catalog, root_path))
     started_at = context.now
     results: Iterator[FileFacts | Failure] | None = None
     if prefetched is not None:  # walked, and being read, since before the catalog opened
-        entries, results = prefetched.entries, prefetched.results
+        results = prefetched.results
         for path, reason in prefetched.skipped:
             ingest.counts.skip(path, reason)
+        if known.empty:  # as it was when the head start was decided: every file is new
+            plan = _Plan(todo=prefetched.entries, files=len(prefetched.entries))
+        else:  # a rebuild, or another process recorded some of these files meanwhile
+            plan = _plan(prefetched.entries, known, ingest, rebuild)
+            if len(plan.todo) < plan.files:
+                results = _only(results, plan.todo)
     else:
-        if not known:
+        if known.empty:
             reader.warm_up(wait=False)  # a new root is read in full: start the workers now
-        entries = list(walk_files(root.path, settings.scan.ignore, ingest.counts.skip))
-    seen = {entry.path for entry in entries}
-    todo = [e for e in entries if rebuild or _is_changed(e, known)]  # type: ignore[arg-type]
-    if results is not None and len(todo) < len(entries):
-        # another process recorded some of these files since the head start was decided
-        wanted = {entry.path for entry in todo}
-        results = (r for r in results if r.path in wanted)
-    ingest.counts.unchanged += len(entries) - len(todo)
-    vanished = {path for path, facts in known.items() if facts.present and path not in seen}
+        walk = walk_files(root.path, settings.scan.ignore, ingest.counts.skip)
+        plan = _plan(walk, known, ingest, rebuild)
+    vanished = known.vanished
     if on_total is not None:
-        on_total(len(todo))
-    ingest.ingest(
-        reader,
-        todo,
-        lambda _path: root_path,
-        count=len(todo),
-        vanished=vanished,
-        progress=progress,
-        rebuild=rebuild,
-        results=results,
-    )
-    if vanished and not entries:
+        on_total(len(plan.todo))
+    try:
+        ingest.ingest(
+            reader,
+            plan.todo,
+            lambda _path: root_path,
+            count=len(plan.todo),
+            vanished=vanished,
+            progress=progress,
+            rebuild=rebuild,
+            results=results,
+        )
+    finally:
+        plan.todo.close()
+        if prefetched is not None:
+            prefetched.entries.close()
+    ingest.counts.unchanged += plan.unchanged
+    if vanished and not plan.files:
         log.warning(
             "root %s is empty but the catalog knows %d files there: treated as offline, "
             "nothing marked missing",
@@ -198,10 +308,7 @@ def _scan_root(
         )
         return RootResult(root_path, False, "root is empty but the catalog knows files there", 0)
     ingest.mark_missing(vanished)
-    unchanged = seen.difference(entry.path for entry in todo)
-    _restore_missing_tags(
-        ingest, [(path, facts) for path, facts in known.items() if path in unchanged]
-    )
+    _restore_missing_tags(ingest, plan.untagged)
     if not context.dry_run:
         with context.catalog.write() as tx:
             tx.add(
@@ -210,31 +317,22 @@ def _scan_root(
                     started_at=started_at,
                     finished_at=context.now,
                     online=True,
-                    counts={"files": len(entries), "read": len(todo)},
+                    counts={"files": plan.files, "read": len(plan.todo)},
                 )
             )
-    return RootResult(root_path, True, "", len(entries))
+    return RootResult(root_path, True, "", plan.files)
 
 
-def _restore_missing_tags(ingest: Ingest, unchanged: list[tuple[str, KnownFile]]) -> None:
+def _restore_missing_tags(ingest: Ingest, untagged: list[int]) -> None:
     """Write the sidecar again of each unchanged AI asset whose sidecar is gone (deleted by
     hand, or a scan stopped before its workers wrote it) or empty (a power cut soon after
     it was written): the tag beside the file is back after the next scan, without reading
     the file."""
+    if not untagged:
+        return
     context, options = ingest.context, ingest.context.tags
-    if context.dry_run or not options.sidecar:
-        return
-    missing = [
-        known.id
-        for path, known in unchanged
-        if known.ai_class != "none"
-        and known.status not in RETIRED
-        and sidecar_missing(Path(path), options.sidecar_pattern)
-    ]
-    if not missing:
-        return
     with context.catalog.read() as tx:
-        assets = list(tx.assets_by_ids(missing).values())
+        assets = list(tx.assets_by_ids(untagged).values())
     _, jobs = sidecar_jobs(assets, context.catalog)
     written = write_sidecars(jobs, options.sidecar_pattern)
     ingest.counts.tagged += written

@@ -7,11 +7,13 @@ import fnmatch
 import functools
 import logging
 import os
+import pickle
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,7 @@ ALWAYS_IGNORED = (
 )
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     """A regular file found by the walk, with the stat facts used to spot changes."""
 
     path: str
@@ -48,6 +49,63 @@ class FileEntry:
     #: Whether an XMP sidecar (``NAME.EXT.xmp`` or ``NAME.xmp``) was listed beside the file;
     #: the reader skips looking for one when the walk saw none.
     sidecar: bool = False
+
+
+class EntrySpill:
+    """File entries kept in an unnamed temporary file, not in memory: a scan of millions of
+    files holds one block of them at a time (a few thousand; fewer never leave memory).
+    Append them all, then read them back in the same order, as often as needed."""
+
+    BLOCK = 4096
+
+    def __init__(self, entries: Iterable[FileEntry] = ()) -> None:
+        self._file: IO[bytes] | None = None
+        self._block: list[FileEntry] = []
+        self._count = 0
+        for entry in entries:
+            self.append(entry)
+
+    def append(self, entry: FileEntry) -> None:
+        self._block.append(entry)
+        self._count += 1
+        if len(self._block) >= self.BLOCK:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._file is None:
+            # kept open across appends and reads; close() ends it (no name: gone on exit)
+            self._file = tempfile.TemporaryFile(prefix="provenance-walk-")  # noqa: SIM115
+        self._file.seek(0, os.SEEK_END)
+        # plain tuples: a block pickles in one C call
+        pickle.dump([tuple(e) for e in self._block], self._file, pickle.HIGHEST_PROTOCOL)
+        self._block = []
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        if self._file is None:
+            yield from list(self._block)
+            return
+        if self._block:
+            self._spill()
+        # each reading keeps its own place: a head start's reader may be part way through
+        # while the scan reads the walk again
+        offset = 0
+        while True:
+            self._file.seek(offset)
+            try:
+                block = pickle.load(self._file)
+            except EOFError:
+                return
+            offset = self._file.tell()
+            yield from map(FileEntry._make, block)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._block, self._count = [], 0
 
 
 def is_ignored(name: str, patterns: Sequence[str]) -> bool:

@@ -15,6 +15,7 @@ from provenance.ingest import _Uids
 from provenance.prefetch import catalog_knows_root, prefetch
 from provenance.reader import FileFacts, FileReader, ReadOptions
 from provenance.scan import scan
+from provenance.walk import EntrySpill
 from tests.media import write_a1111_png, write_plain_png
 
 ACTOR = Actor("tester", "host1")
@@ -96,16 +97,38 @@ def test_files_recorded_meanwhile_are_not_recorded_twice(tmp_path: Path) -> None
         try:
             first = scan(settings, catalog, ACTOR, utcnow())
             write_plain_png(root / "plates" / "late.png", color="#123456")
-            head.entries.append(next(e for e in _walk(root) if e.path.endswith("late.png")))
+            head.entries = EntrySpill(_walk(root))  # the walk, now with late.png
             head.results = reader.start(head.entries)
             second = scan(settings, catalog, ACTOR, utcnow(), reader=reader, prefetched=head)
             with catalog.read() as tx:
-                count = len(tx.known_files(str(root)))
+                count = len(list(tx.known_files_in_order(str(root))))
         finally:
             catalog.close()
     assert first.counts.indexed == 21
     assert (second.counts.indexed, second.counts.unchanged, second.counts.modified) == (1, 21, 0)
     assert count == 22
+
+
+def test_a_rebuild_with_a_head_start_still_sees_moves_and_deletions(tmp_path: Path) -> None:
+    # a rebuild reads a root the catalog knows: what the catalog has there is merged with the
+    # head start's walk before any result is recorded
+    root = _root(tmp_path / "production")
+    settings = _settings(tmp_path, root)
+    catalog = Catalog.open(settings.catalog_url)
+    try:
+        scan(settings, catalog, ACTOR, utcnow())
+        (root / "plates" / "plate_15.png").rename(root / "plates" / "a_plate.png")  # sorts first
+        (root / "plates" / "plate_03.png").unlink()
+        with FileReader(ReadOptions(), workers=2) as reader:
+            head = prefetch(settings, reader, rebuild=True)
+            assert head is not None
+            again = scan(
+                settings, catalog, ACTOR, utcnow(), rebuild=True, reader=reader, prefetched=head
+            )
+    finally:
+        catalog.close()
+    counts = again.counts
+    assert (counts.moved, counts.missing, counts.indexed, counts.skipped) == (1, 1, 0, 0)
 
 
 def _walk(root: Path):  # type: ignore[no-untyped-def]

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from provenance import scan as scan_module
 from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings
 from provenance.scan import scan
+from provenance.walk import EntrySpill
 from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -100,6 +102,27 @@ def test_moved_file_keeps_its_record(tmp_path: Path, root: Path, catalog: Catalo
         after = tx.asset_by_path(str(root / "approved" / "castle_v2.png"))
     assert before is not None and after is not None
     assert (after.uid, after.first_seen) == (before.uid, before.first_seen)
+
+
+def test_a_big_root_is_merged_with_the_catalog_a_page_at_a_time(
+    tmp_path: Path, root: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # neither the walk nor the catalog's files are held in memory (pages of 2, blocks of 2
+    # here): moves, deletions, changes and new files are still each seen once
+    monkeypatch.setattr(scan_module, "KNOWN_PAGE", 2)
+    monkeypatch.setattr(EntrySpill, "BLOCK", 2)
+    for n in range(8):
+        write_plain_png(root / "plates" / f"p{n}.png", color=f"#0000{n:02x}")
+    settings = settings_for(tmp_path, root)
+    assert run(settings, catalog).counts.indexed == 11
+    os.rename(root / "plates" / "p6.png", root / "plates" / "a_moved.png")  # sorts earlier
+    (root / "plates" / "p2.png").unlink()
+    write_plain_png(root / "plates" / "p4.png", color="#ffffff")
+    write_plain_png(root / "plates" / "p9.png", color="#eeeeee")
+    result = run(settings, catalog, NOW + timedelta(hours=1))
+    counts = result.counts
+    assert (counts.moved, counts.missing, counts.modified, counts.indexed) == (1, 1, 1, 1)
+    assert (counts.unchanged, result.roots[0].files) == (8, 11)
 
 
 def test_copy_of_an_ai_asset_is_ai_and_linked(tmp_path: Path, root: Path, catalog: Catalog) -> None:

@@ -1,11 +1,13 @@
-"""The walk: regular files only, in the order of their path strings."""
+"""The walk: regular files only, in the order of their path strings; big ones kept on disk."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from provenance.walk import walk_files
+import pytest
+
+from provenance.walk import EntrySpill, walk_files
 
 
 def test_files_come_in_the_order_of_their_paths(tmp_path: Path) -> None:
@@ -29,3 +31,35 @@ def test_links_ignored_names_and_our_sidecars_are_left_out(tmp_path: Path) -> No
     entries = list(walk_files(tmp_path, ["cache"], lambda path, why: skipped.append((path, why))))
     assert [(Path(e.path).name, e.sidecar) for e in entries] == [("plate.png", True)]
     assert skipped == []  # a link to a file is left out quietly (loops are reported)
+
+
+def test_a_big_walk_is_kept_on_disk_and_read_back_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(EntrySpill, "BLOCK", 3)
+    for n in range(10):
+        (tmp_path / f"f{n:02d}.png").write_bytes(b"x" * n)
+    entries = list(walk_files(tmp_path))
+    spill = EntrySpill(walk_files(tmp_path))
+    assert spill._file is not None and len(spill._block) == 1  # 3 blocks on disk, 1 entry here
+    assert len(spill) == 10
+    assert list(spill) == entries
+    assert list(spill) == entries  # read again: the same
+    spill.close()
+    assert len(spill) == 0 and list(spill) == []
+    small = EntrySpill(entries[:2])
+    assert small._file is None and list(small) == entries[:2]  # a few never leave memory
+
+
+def test_two_readings_of_a_spill_keep_their_own_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a head start's reader is part way through the walk when the scan reads it again
+    monkeypatch.setattr(EntrySpill, "BLOCK", 2)
+    for n in range(7):
+        (tmp_path / f"f{n}.png").write_bytes(b"x")
+    spill = EntrySpill(walk_files(tmp_path))
+    first = iter(spill)
+    taken = [next(first) for _ in range(3)]
+    assert len(list(spill)) == 7
+    assert taken + list(first) == list(spill)

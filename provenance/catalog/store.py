@@ -144,19 +144,39 @@ class Tx:
         )
         return list(self.session.execute(query.order_by(col(Asset.path))).scalars())
 
-    def known_files(self, root: str) -> dict[str, KnownFile]:
-        """Return path -> stat facts of every asset under ``root``, for unchanged-file checks.
+    def known_files_in_order(
+        self, root: str, after: str | None = None, limit: int | None = None
+    ) -> Iterator[tuple[str, KnownFile]]:
+        """Yield (path, stat facts) of the assets under ``root`` in the code point order of
+        their paths (the walk's order), only those after ``after`` and at most ``limit``.
 
-        Plain rows, not ORM objects: a re-scan of a big root reads every one of them.
+        Rows are streamed, not loaded: a scan merges them with its walk (scan.py).
         """
-        query = text(
+        prefix = root.rstrip("/") + "/"
+        op, start = (">", after) if after is not None else (">=", prefix)
+        if self.dialect == "sqlite":
+            # "+root": SQLite walks the path index in order from ``start`` (not the root
+            # index and then a sort); its text order is code point order
+            where = f"path {op} :start AND path < :stop AND +root = :root ORDER BY path"
+        else:
+            # byte order (for UTF-8, code point order), whatever the database's collation
+            where = (
+                f'root = :root AND path COLLATE "C" {op} :start AND path COLLATE "C" < :stop'
+                ' ORDER BY path COLLATE "C"'
+            )
+        query = (
             "SELECT path, id, size, mtime_ns, inode, present, ai_class, status FROM assets"
-            " WHERE root = :root"
+            f" WHERE {where}" + (" LIMIT :limit" if limit else "")
         )
-        return {
-            row[0]: KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
-            for row in self.session.connection().execute(query, {"root": root})
-        }
+        # every path under the root starts with ``prefix``: it sorts before prefix[:-1] + "0"
+        params = {"root": root, "start": start, "stop": prefix[:-1] + "0", "limit": limit}
+        rows = (
+            self.session.connection()
+            .execution_options(stream_results=True, yield_per=2000)
+            .execute(text(query), params)
+        )
+        for row in rows:
+            yield row[0], KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
 
     def known_paths(self, paths: Sequence[str]) -> dict[str, KnownFile]:
         """Return path -> stat facts of the assets at ``paths`` (those the catalog knows)."""

@@ -142,14 +142,24 @@ def test_audit_chain_catches_an_edited_event(catalog: Catalog) -> None:
     assert verify_chain(events) is not None
 
 
-def test_known_files_returns_stat_facts_per_path(catalog: Catalog) -> None:
+def test_known_files_come_in_the_walks_order_a_page_at_a_time(catalog: Catalog) -> None:
+    # code point order whatever the database's collation (PostgreSQL's may ignore case and
+    # punctuation), only the root's files (not a sibling root's, nor one nested in it)
+    names = ["a.png", "a/b.png", "a-b.png", "a0.png", "B.png", "b.png", "é.png", "Z/y.png"]
     with catalog.write() as tx:
-        tx.add(make_asset("/prod/d.png", size=7, mtime_ns=8, inode=9))
+        for n, name in enumerate(names):
+            tx.add(make_asset(f"/prod/{name}", size=n, mtime_ns=8, inode=9))
+        tx.add(make_asset("/prod/deep/x.png", root="/prod/deep"))
+        tx.add(make_asset("/prod0/x.png", root="/prod0"))
+        tx.add(make_asset("/pro/x.png", root="/pro"))
     with catalog.read() as tx:
-        known = tx.known_files("/prod")
-    assert known["/prod/d.png"].size == 7
-    assert known["/prod/d.png"].mtime_ns == 8
-    assert known["/prod/d.png"].present is True
+        every = list(tx.known_files_in_order("/prod"))
+        first = list(tx.known_files_in_order("/prod", limit=3))
+        rest = list(tx.known_files_in_order("/prod", after=first[-1][0]))
+    assert [path for path, _ in every] == sorted(f"/prod/{name}" for name in names)
+    assert first + rest == every
+    facts = dict(every)["/prod/a0.png"]
+    assert (facts.size, facts.mtime_ns, facts.inode, facts.present) == (3, 8, 9, True)
 
 
 def test_bulk_inserted_rows_read_back_like_orm_rows(catalog: Catalog) -> None:
