@@ -3,6 +3,7 @@
 Run by hand (not part of the test run):
 
     python3 tests/benchmarks/bench_scan.py [--files 20000] [--large 12] [--large-mb 200] [--keep DIR]
+        [--scale 200000]
 
 It generates a tree of small PNG/JPEG/WebP images (about 1 in 10 with AI marks) and a few
 large media files, warms the page cache, then times, in one run:
@@ -11,6 +12,8 @@ large media files, warms the page cache, then times, in one run:
   - `exiftool -r -json -fast2 ROOT` (peer: metadata reading alone),
   - a re-scan of the unchanged tree,
 and prints each time with the ratios the issue names, plus peak RSS of the scan's processes.
+With ``--scale N`` it also scans a tree of N small files, first and again, and prints the
+peak RSS of each: memory must stay flat whatever the tree size.
 """
 
 from __future__ import annotations
@@ -88,6 +91,34 @@ def generate(root: Path, files: int, large: int, large_mb: int) -> int:
     return total
 
 
+def generate_many(root: Path, files: int) -> None:
+    """Write ``files`` small JPEGs (100 a folder) for the memory figure: a big tree of small
+    files is what makes a scan's bookkeeping grow."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(out, "JPEG")
+    base = out.getvalue()
+    for n in range(files):
+        folder = root / f"reel_{n // 10000:03d}" / f"shot_{n // 100:05d}"
+        if n % 100 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"frame_{n:07d}.jpg").write_bytes(_jpeg(base, n))
+
+
+def peak_rss(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run ``command``; return its seconds and the peak RSS (MiB) of its largest process."""
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], env=env, check=True, capture_output=True
+    )
+    seconds, kib = out.stdout.split()
+    return float(seconds), int(kib) / 1024
+
+
 def timed(command: str | list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     subprocess.run(
@@ -114,6 +145,12 @@ def main() -> None:
     parser.add_argument("--large-mb", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help="also measure peak memory on a tree of this many small files (e.g. 200000)",
+    )
     args = parser.parse_args()
     for tool in ("b3sum", "exiftool"):
         if shutil.which(tool) is None:
@@ -168,6 +205,21 @@ def main() -> None:
         f"peak RSS of the largest scan process (main or worker): "
         f"{usage.ru_maxrss / 1024 if usage else 0:.0f} MiB (target < 200)"
     )
+    if args.scale:
+        big = work / f"small_{args.scale}"
+        if not big.exists():
+            print(f"generating {args.scale} small files under {big} ...", flush=True)
+            generate_many(big, args.scale)
+        warm(big)
+        big_env = {**os.environ, "PROVENANCE_STATE_DIR": str(work / "state_small")}
+        shutil.rmtree(work / "state_small", ignore_errors=True)
+        first_s, first_mib = peak_rss([*command, "scan", str(big)], big_env)
+        again_s, again_mib = peak_rss([*command, "scan", str(big)], big_env)
+        print(
+            f"{args.scale} small files: first scan {first_s:.1f} s, peak RSS {first_mib:.0f} MiB;"
+            f" re-scan {again_s:.1f} s, peak RSS {again_mib:.0f} MiB (target < 200 whatever the"
+            " tree size)"
+        )
     if args.keep is None:
         shutil.rmtree(work)
 
