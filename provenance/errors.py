@@ -34,6 +34,10 @@ class WriteError(MetadataError):
     """A tag or sidecar could not be written."""
 
 
+class ScanError(ProvenanceError):
+    """A scan cannot go on (for example, no room for the temporary file of a big walk)."""
+
+
 class PurgeError(ProvenanceError):
     """A sweep, quarantine, purge or restore refused or failed."""
 

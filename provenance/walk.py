@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from provenance.errors import ScanError
+
 log = logging.getLogger(__name__)
 
 #: Names that are never assets: temp and partial files, OS litter, our own folders.
@@ -72,12 +74,18 @@ class EntrySpill:
             self._spill()
 
     def _spill(self) -> None:
-        if self._file is None:
-            # kept open across appends and reads; close() ends it (no name: gone on exit)
-            self._file = tempfile.TemporaryFile(prefix="provenance-walk-")  # noqa: SIM115
-        self._file.seek(0, os.SEEK_END)
-        # plain tuples: a block pickles in one C call
-        pickle.dump([tuple(e) for e in self._block], self._file, pickle.HIGHEST_PROTOCOL)
+        try:
+            if self._file is None:
+                # kept open across appends and reads; close() ends it (no name: gone on exit)
+                self._file = tempfile.TemporaryFile(prefix="provenance-walk-")  # noqa: SIM115
+            self._file.seek(0, os.SEEK_END)
+            # plain tuples: a block pickles in one C call
+            pickle.dump([tuple(e) for e in self._block], self._file, pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise ScanError(
+                f"cannot keep the walk in a temporary file in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}); set TMPDIR to a folder with room"
+            ) from exc
         self._block = []
 
     def __len__(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -97,6 +98,26 @@ def test_scan_missing_folder_is_an_error(runner: CliRunner, tmp_path: Path) -> N
     result = runner.invoke(cli, ["scan", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert result.stderr == f"error: {tmp_path / 'nowhere'}: no such folder\n"
+
+
+def test_no_room_for_the_walk_is_one_error_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a big walk goes to a temporary file; where that cannot be written, say where and why
+    from provenance.walk import EntrySpill
+
+    monkeypatch.setattr(EntrySpill, "BLOCK", 2)
+    not_a_folder = tmp_path / "tmp"
+    not_a_folder.write_bytes(b"")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    for n in range(5):
+        write_plain_png(tmp_path / "production" / f"plate_{n}.png", color=f"#0000{n:02x}")
+    result = runner.invoke(cli, ["scan", str(tmp_path / "production")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: cannot keep the walk in a temporary file in {not_a_folder} (Not a directory)"
+    )
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_scan_with_no_roots_says_what_to_do(runner: CliRunner) -> None:
