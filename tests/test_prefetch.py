@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -151,10 +152,15 @@ def test_cli_scan_with_a_head_start_matches_one_without(tmp_path: Path) -> None:
     assert "castle.png" in listed.output
 
 
-def test_new_asset_ids_are_random_version_4_uuids() -> None:
+def test_new_asset_ids_are_time_ordered_version_7_uuids() -> None:
     uids = _Uids()
+    before = time.time_ns() // 1_000_000
     drawn = [uids() for _ in range(3000)]
+    after = time.time_ns() // 1_000_000
     assert len(set(drawn)) == len(drawn)
     for text in drawn:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+        assert before <= parsed.int >> 80 <= after  # the millisecond it was drawn in
+    stamps = [uuid.UUID(text).int >> 80 for text in drawn]
+    assert stamps == sorted(stamps)
