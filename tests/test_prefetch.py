@@ -12,7 +12,7 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.cli import cli
 from provenance.config import RootSettings, Settings
-from provenance.ingest import _Uids
+from provenance.ids import AssetIds
 from provenance.prefetch import catalog_knows_root, prefetch
 from provenance.reader import FileFacts, FileReader, ReadOptions
 from provenance.scan import scan
@@ -153,7 +153,7 @@ def test_cli_scan_with_a_head_start_matches_one_without(tmp_path: Path) -> None:
 
 
 def test_new_asset_ids_are_time_ordered_version_7_uuids() -> None:
-    uids = _Uids()
+    uids = AssetIds()
     before = time.time_ns() // 1_000_000
     drawn = [uids() for _ in range(3000)]
     after = time.time_ns() // 1_000_000
