@@ -87,11 +87,11 @@ def tag_options(settings: Settings) -> TagOptions:
 KNOWN_PAGE = 5000
 
 
-def _is_changed(file: FileEntry | FileFacts, known: KnownFile) -> bool:
+def _is_changed(entry: FileEntry, known: KnownFile) -> bool:
     return (known.size, known.mtime_ns, known.inode, known.present) != (
-        file.size,
-        file.mtime_ns,
-        file.inode,
+        entry.size,
+        entry.mtime_ns,
+        entry.inode,
         True,
     )
 
@@ -127,6 +127,7 @@ class _Known:
 
     @property
     def empty(self) -> bool:
+        """Whether the catalog has no file under the root (asked before any is taken)."""
         return self._next is None and not self.vanished
 
     def take(self, path: str) -> KnownFile | None:
@@ -139,11 +140,10 @@ class _Known:
             return facts
         return None
 
-    def finish(self) -> set[str]:
-        """Pass the rest (the walk is over) and return the paths that vanished."""
+    def finish(self) -> None:
+        """Pass the rest: the walk is over."""
         while self._next is not None:
             self._pass()
-        return self.vanished
 
     def _pass(self) -> None:
         assert self._next is not None
