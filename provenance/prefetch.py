@@ -15,7 +15,7 @@ the head start changes when files are read, never what is recorded.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -64,9 +64,16 @@ def catalog_knows_root(url: str, root: str) -> bool | None:
     return bool(row[0])
 
 
-def prefetch(settings: Settings, reader: FileReader, *, rebuild: bool = False) -> Prefetch | None:
+def prefetch(
+    settings: Settings,
+    reader: FileReader,
+    *,
+    rebuild: bool = False,
+    on_count: Callable[[int], None] | None = None,
+) -> Prefetch | None:
     """Walk the first root and start reading it, when the scan will read all of it anyway
-    (the catalog has no file there, or ``rebuild``); else return None."""
+    (the catalog has no file there, or ``rebuild``); else return None. ``on_count`` hears
+    how many files the walk has found so far (see ``walk_files``)."""
     if not settings.roots:
         return None
     root = settings.roots[0]
@@ -77,6 +84,11 @@ def prefetch(settings: Settings, reader: FileReader, *, rebuild: bool = False) -
         return None
     skipped: list[tuple[str, str]] = []
     entries = EntrySpill(
-        walk_files(root.path, settings.scan.ignore, lambda path, why: skipped.append((path, why)))
+        walk_files(
+            root.path,
+            settings.scan.ignore,
+            lambda path, why: skipped.append((path, why)),
+            on_count,
+        )
     )
     return Prefetch(root_path, entries, skipped, reader.start(entries))

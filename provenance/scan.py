@@ -210,6 +210,7 @@ def scan(
     dry_run: bool = False,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_walk: Callable[[str, int], None] | None = None,
     reader: FileReader | None = None,
     prefetched: Prefetch | None = None,
 ) -> ScanResult:
@@ -217,7 +218,9 @@ def scan(
 
     A root that is offline is reported and left alone: nothing under it is marked missing.
     With ``rebuild`` every file is read again and records lost from the catalog are
-    restored from their tags. ``reader`` and ``prefetched`` come from a caller that started
+    restored from their tags. ``on_walk(root, files)`` hears how far each root's walk has
+    come, ``on_total`` how many files will be read, ``progress`` each one read.
+    ``reader`` and ``prefetched`` come from a caller that started
     reading a root before it opened the catalog (prefetch.py); the caller closes that reader.
     """
     import time
@@ -233,7 +236,9 @@ def scan(
         for root in settings.roots:
             head = prefetched if prefetched and prefetched.root == str(root.path) else None
             result.roots.append(
-                _scan_root(root, settings, ingest, reader, rebuild, on_total, progress, head)
+                _scan_root(
+                    root, settings, ingest, reader, rebuild, on_total, progress, on_walk, head
+                )
             )
     finally:
         if own:
@@ -250,6 +255,7 @@ def _scan_root(
     rebuild: bool,
     on_total: Callable[[int], None] | None,
     progress: Callable[[int], None] | None,
+    on_walk: Callable[[str, int], None] | None = None,
     prefetched: Prefetch | None = None,
 ) -> RootResult:
     context = ingest.context
@@ -278,7 +284,8 @@ def _scan_root(
     else:
         if known.empty:
             reader.warm_up(wait=False)  # a new root is read in full: start the workers now
-        walk = walk_files(root.path, settings.scan.ignore, ingest.counts.skip)
+        counted = (lambda files: on_walk(root_path, files)) if on_walk is not None else None
+        walk = walk_files(root.path, settings.scan.ignore, ingest.counts.skip, counted)
         plan = _plan(walk, known, ingest, rebuild)
     vanished = known.vanished
     if on_total is not None:

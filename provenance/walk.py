@@ -136,10 +136,15 @@ def name_is_valid(name: str) -> bool:
     return True
 
 
+#: A walk reports how many files it has found every this many files.
+WALK_REPORT_EVERY = 1000
+
+
 def walk_files(
     root: Path,
     ignore: Sequence[str] = (),
     on_skip: Callable[[str, str], None] | None = None,
+    on_count: Callable[[int], None] | None = None,
 ) -> Iterator[FileEntry]:
     """Yield every regular file under ``root``, in the order of their path strings.
 
@@ -150,10 +155,12 @@ def walk_files(
 
     Symlinks are never followed (so a link cannot lead out of the root or into a loop);
     unreadable folders, invalid names and vanished entries are reported to ``on_skip(path,
-    reason)`` and skipped.
+    reason)`` and skipped. ``on_count(files)`` hears every ``WALK_REPORT_EVERY`` files (a
+    big root on network storage takes a while to walk).
     """
     ignored = _matcher((*ALWAYS_IGNORED, *ignore))
     skip = on_skip or (lambda path, reason: None)
+    found = 0
     stack = [_listing(str(root), ignored, skip)]
     while stack:
         item = next(stack[-1], None)
@@ -173,6 +180,9 @@ def walk_files(
             skip(entry.path, f"cannot stat: {exc.strerror or exc}")
             continue
         if stat.S_ISREG(info.st_mode):
+            found += 1
+            if on_count is not None and found % WALK_REPORT_EVERY == 0:
+                on_count(found)
             yield FileEntry(
                 entry.path,
                 info.st_size,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from provenance import scan as scan_module
+from provenance import walk as walk_module
 from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings
@@ -123,6 +124,21 @@ def test_a_big_root_is_merged_with_the_catalog_a_page_at_a_time(
     counts = result.counts
     assert (counts.moved, counts.missing, counts.modified, counts.indexed) == (1, 1, 1, 1)
     assert (counts.unchanged, result.roots[0].files) == (8, 11)
+
+
+def test_a_scan_says_how_far_each_walk_has_come(
+    tmp_path: Path, root: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walk_module, "WALK_REPORT_EVERY", 2)
+    heard: list[tuple[str, int]] = []
+    totals: list[int] = []
+    run(
+        settings_for(tmp_path, root),
+        catalog,
+        on_walk=lambda folder, n: heard.append((folder, n)),
+        on_total=totals.append,
+    )
+    assert (heard, totals) == ([(str(root), 2)], [3])
 
 
 def test_copy_of_an_ai_asset_is_ai_and_linked(tmp_path: Path, root: Path, catalog: Catalog) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from provenance import walk
 from provenance.walk import EntrySpill, walk_files
 
 
@@ -63,3 +64,14 @@ def test_two_readings_of_a_spill_keep_their_own_places(
     taken = [next(first) for _ in range(3)]
     assert len(list(spill)) == 7
     assert taken + list(first) == list(spill)
+
+
+def test_a_walk_says_how_many_files_it_has_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walk, "WALK_REPORT_EVERY", 2)
+    for n in range(5):
+        (tmp_path / f"f{n}.png").write_bytes(b"x")
+    heard: list[int] = []
+    assert len(list(walk_files(tmp_path, on_count=heard.append))) == 5
+    assert heard == [2, 4]

@@ -30,13 +30,17 @@ def _progress_bar() -> Any:
     )
 
     return Progress(
-        TextColumn("scanning"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     )
+
+
+def _walking_line(root: str, files: int) -> None:
+    click.echo(f"\rwalking {root}: {files:,} files", err=True, nl=False)
 
 
 def render_summary(result: ScanResult) -> str:
@@ -101,14 +105,23 @@ def scan_command(
     app.settings = settings
     show_bar = sys.stderr.isatty() and not as_json
     with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
-        # before the progress bar's thread, so that the workers can be forked
-        head = prefetch(settings, reader, rebuild=rebuild)
+        # before the progress bar's thread, so that the workers can be forked; a line of its
+        # own says how far the walk has come
+        first = str(settings.roots[0].path)
+        head = prefetch(
+            settings,
+            reader,
+            rebuild=rebuild,
+            on_count=(lambda n: _walking_line(first, n)) if show_bar else None,
+        )
+        if show_bar:
+            click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
         from provenance.catalog import utcnow
         from provenance.scan import scan
 
         bar: Any = _progress_bar() if show_bar else nullcontext()
         with bar as progress:
-            task = progress.add_task("scan", total=None) if show_bar else None
+            task = progress.add_task("scanning", total=None) if show_bar else None
             result = scan(
                 settings,
                 app.catalog,
@@ -117,8 +130,17 @@ def scan_command(
                 deep=deep,
                 rebuild=rebuild,
                 dry_run=dry_run,
-                on_total=(lambda n: progress.update(task, total=n)) if show_bar else None,
+                on_total=(
+                    (lambda n: progress.update(task, total=n, description="scanning"))
+                    if show_bar
+                    else None
+                ),
                 progress=(lambda n: progress.advance(task, n)) if show_bar else None,
+                on_walk=(
+                    (lambda root, n: progress.update(task, description=f"walking: {n:,} files"))
+                    if show_bar
+                    else None
+                ),
                 reader=reader,
                 prefetched=head,
             )
