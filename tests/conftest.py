@@ -59,6 +59,12 @@ def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]
 
 
 @pytest.fixture
+def postgres_catalog() -> Iterator[Catalog]:
+    """A fresh schema on the real PostgreSQL server (the PostgreSQL leg only)."""
+    yield from _postgres_catalog()
+
+
+@pytest.fixture
 def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
     opened = Catalog.open(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
     yield opened

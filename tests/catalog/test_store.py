@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from provenance.audit import Actor, verify_chain
 from provenance.catalog import Asset, Catalog, SignalRow
 
@@ -202,3 +204,20 @@ def test_bulk_inserted_rows_read_back_like_orm_rows(catalog: Catalog) -> None:
     assert signals[0].parameters == {"seed": 1}
     assert events[0]["after"] == {"a": [1]}
     assert verify_chain(events) is None
+
+
+@pytest.mark.postgres
+def test_postgresql_plans_each_probe_for_its_own_values(postgres_catalog: Catalog) -> None:
+    # A statement psycopg prepared after five runs could keep a generic plan made while the
+    # table was small (a sequential scan): an ingest's per-batch "which of these hashes do
+    # you have?" then slowed with the table, and a first scan of 200,000 files took 20
+    # minutes instead of one. Nothing is prepared on the server.
+    with postgres_catalog.write() as tx:
+        tx.add(make_asset("/prod/a.png"))
+    with postgres_catalog.read() as tx:
+        for _ in range(10):
+            tx.assets_by_hashes(["blake3:" + "a" * 64, "blake3:" + "b" * 64])
+        prepared = tx.session.connection().exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements"
+        )
+        assert prepared.scalar() == 0
