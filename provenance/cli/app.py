@@ -8,6 +8,7 @@ for them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -92,7 +93,22 @@ pass_app = click.make_pass_decorator(App)
 
 def echo_json(value: Any) -> None:
     """Print ``value`` as indented JSON on stdout."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    click.echo(_dumps(value))
+
+
+def echo_json_array(items: Iterable[Any]) -> None:
+    """Print ``items`` as the indented JSON array ``echo_json(list(items))`` would print, an
+    item at a time: a catalog of a million assets is never one list, nor one string."""
+    first = True
+    for item in items:
+        text = _dumps(item).replace("\n", "\n  ")
+        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def resolve_path(path: Path) -> str:

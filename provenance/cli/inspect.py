@@ -11,7 +11,7 @@ from provenance.catalog import STATUSES, Asset, Tx
 from provenance.catalog.clearance import active_clearance
 from provenance.clearance.explain import clearance_record, render_clearance
 from provenance.clearance.policy import clearance_policy
-from provenance.cli.app import App, UserError, echo_json, pass_app, resolve_path
+from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app, resolve_path
 from provenance.records import asset_record
 
 
@@ -65,7 +65,7 @@ def list_command(
             limit=limit,
         )
         if as_json:
-            echo_json([asset_record(a) for a in assets])
+            echo_json_array(asset_record(a) for a in assets)
             return
         count = 0
         for asset in assets:

@@ -94,6 +94,27 @@ def test_tag_dry_run_changes_nothing(runner: CliRunner, production: Path) -> Non
     assert not (production / "plates" / "plate.png.xmp").exists()
 
 
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [{}],
+        [{"path": "/p/a.png", "n": 1}],
+        [{"a": [1, {"b": None}], "é": "line\nbreak"}, {"c": []}, {"d": {"e": [{}]}}],
+    ],
+)
+def test_a_json_array_streamed_reads_as_one_printed_whole(
+    items: list[object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `list --json` prints a catalog of any size an asset at a time, byte for byte as before
+    from provenance.cli.app import echo_json, echo_json_array
+
+    echo_json(items)
+    whole = capsys.readouterr().out
+    echo_json_array(iter(items))
+    assert capsys.readouterr().out == whole
+
+
 def test_scan_missing_folder_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["scan", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
