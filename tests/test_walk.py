@@ -38,8 +38,7 @@ def test_a_big_walk_is_kept_on_disk_and_read_back_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(EntrySpill, "BLOCK", 3)
-    for n in range(10):
-        (tmp_path / f"f{n:02d}.png").write_bytes(b"x" * n)
+    _files(tmp_path, 10)
     entries = list(walk_files(tmp_path))
     spill = EntrySpill(walk_files(tmp_path))
     assert spill._file is not None and len(spill._block) == 1  # 3 blocks on disk, 1 entry here
@@ -57,8 +56,7 @@ def test_two_readings_of_a_spill_keep_their_own_places(
 ) -> None:
     # a head start's reader is part way through the walk when the scan reads it again
     monkeypatch.setattr(EntrySpill, "BLOCK", 2)
-    for n in range(7):
-        (tmp_path / f"f{n}.png").write_bytes(b"x")
+    _files(tmp_path, 7)
     spill = EntrySpill(walk_files(tmp_path))
     first = iter(spill)
     taken = [next(first) for _ in range(3)]
@@ -70,8 +68,12 @@ def test_a_walk_says_how_many_files_it_has_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(walk, "WALK_REPORT_EVERY", 2)
-    for n in range(5):
-        (tmp_path / f"f{n}.png").write_bytes(b"x")
+    _files(tmp_path, 5)
     heard: list[int] = []
     assert len(list(walk_files(tmp_path, on_count=heard.append))) == 5
     assert heard == [2, 4]
+
+
+def _files(folder: Path, count: int) -> None:
+    for n in range(count):
+        (folder / f"f{n:02d}.png").write_bytes(b"x" * n)
