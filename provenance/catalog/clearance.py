@@ -122,15 +122,26 @@ def _under(query: Any, under: str | None) -> Any:
     return query.where(or_(_A.path == under, func.substr(_A.path, 1, len(prefix)) == prefix))
 
 
-def uncleared_assets(tx: Tx, under: str | None = None) -> list[Asset]:
-    """Return AI assets still waiting for a clearance (not cleared, not purged), by path."""
-    query = select(Asset).where(
+def uncleared_assets(tx: Tx, under: str | None = None) -> Iterator[Asset]:
+    """Yield AI assets still waiting for a clearance (not cleared, not purged), by path,
+    streamed: a big catalog holds hundreds of thousands of them."""
+    query = select(Asset).where(*_uncleared())
+    query = _under(query, under).order_by(col(Asset.path))
+    yield from tx.session.execute(query.execution_options(yield_per=500)).scalars()
+
+
+def uncleared_ids(tx: Tx) -> list[int]:
+    """Return the ids of the AI assets ``uncleared_assets`` yields (for work done in pages)."""
+    query = select(col(Asset.id)).where(*_uncleared()).order_by(col(Asset.id))
+    return [row[0] for row in tx.session.execute(query)]
+
+
+def _uncleared() -> tuple[Any, ...]:
+    return (
         col(Asset.ai_class) != "none",
         col(Asset.status).in_(UNCLEARED_STATUSES),
         _no_active_clearance(),
     )
-    query = _under(query, under).order_by(col(Asset.path))
-    return list(tx.session.execute(query).scalars())
 
 
 def attention_assets(tx: Tx, root: str | None = None) -> Iterator[Row[Any]]:

@@ -287,6 +287,19 @@ class Tx:
         )
         return list(self.session.execute(query).scalars())
 
+    def signals_of_many(self, asset_ids: Sequence[int]) -> dict[int, list[SignalRow]]:
+        """Return asset id -> its signals (oldest first), one query per 500 assets."""
+        found: dict[int, list[SignalRow]] = {asset_id: [] for asset_id in asset_ids}
+        for start in range(0, len(asset_ids), 500):
+            query = (
+                select(SignalRow)
+                .where(col(SignalRow.asset_id).in_(asset_ids[start : start + 500]))
+                .order_by(col(SignalRow.id))
+            )
+            for row in self.session.execute(query).scalars():
+                found[row.asset_id].append(row)
+        return found
+
     def replace_signals(self, asset_id: int, signals: Sequence[SignalRow]) -> None:
         """Replace an asset's detected signals; manual tags stay until removed on purpose."""
         for row in self.signals_of(asset_id):

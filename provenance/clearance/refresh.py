@@ -13,7 +13,7 @@ import json
 import logging
 
 from provenance.catalog import Catalog
-from provenance.catalog.clearance import uncleared_assets
+from provenance.catalog.clearance import uncleared_ids
 from provenance.catalog.lifecycle import get_meta, set_meta
 from provenance.clearance.policy import ClearancePolicy
 
@@ -41,12 +41,16 @@ def refresh_risk(catalog: Catalog, policy: ClearancePolicy, *, force: bool = Fal
         if not force and get_meta(tx, FINGERPRINT_KEY) == stamp:
             return 0
         changed = 0
-        for asset in uncleared_assets(tx):
-            columns = policy.columns(asset.ai_class, asset.generator, asset.family, asset.facts)
-            if any(getattr(asset, name) != value for name, value in columns.items()):
-                for name, value in columns.items():
-                    setattr(asset, name, value)
-                changed += 1
+        ids = uncleared_ids(tx)
+        for start in range(0, len(ids), 500):  # a page at a time: never all of them loaded
+            for asset in tx.assets_by_ids(ids[start : start + 500]).values():
+                columns = policy.columns(asset.ai_class, asset.generator, asset.family, asset.facts)
+                if any(getattr(asset, name) != value for name, value in columns.items()):
+                    for name, value in columns.items():
+                        setattr(asset, name, value)
+                    changed += 1
+            tx.session.flush()
+            tx.session.expunge_all()
         set_meta(tx, FINGERPRINT_KEY, stamp)
     if changed:
         log.info("clearance rules or tools changed: %d assets assessed again", changed)

@@ -8,10 +8,13 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from provenance.catalog import Catalog
 from provenance.catalog.clearance import active_clearance, clearances_of
 from provenance.tagging import read_sidecar
 from tests.clearance.helpers import CLEAN_TOOL, actions_of, asset_at, run, write_config
+from tests.media import write_a1111_png
 
 
 def _scan(config: Path, root: Path) -> None:
@@ -230,6 +233,25 @@ def test_uncleared_lists_ai_assets_with_risk_and_missing_evidence(
     poster = root / "finals" / "poster.png"
     assert run(config, "clear", str(poster), "--approval", "A", "--escalation", "E").exit_code == 0
     assert json.loads(run(config, "uncleared", "--json").stdout) == []
+
+
+def test_uncleared_reads_the_catalog_a_page_at_a_time(
+    tmp_path: Path, root: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a big catalog has hundreds of thousands of uncleared assets: they are listed a page
+    # at a time, each page's signals in one query, and every record is the one it was
+    from provenance.cli import clear as clear_cli
+
+    config = write_config(tmp_path, root, catalog, tools=[])
+    for n in range(5):
+        parameters = f"shot {n}\nSteps: 20, Sampler: Euler a, Seed: {n}, Model: model_{n}"
+        write_a1111_png(root / "gen" / f"frame_{n}.png", parameters, color=f"#0000{n:02x}")
+    _scan(config, root)
+    whole = run(config, "uncleared", "--json").stdout
+    monkeypatch.setattr(clear_cli, "UNCLEARED_PAGE", 2)
+    paged = run(config, "uncleared", "--json").stdout
+    assert paged == whole and len(json.loads(paged)) == 6
+    assert run(config, "uncleared").stdout.count("\n") == 6
 
 
 def test_revoke_sends_the_asset_back_to_temporary(
