@@ -10,7 +10,7 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
-from provenance.catalog.store import KnownFile
+from provenance.catalog.known import KnownFile
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.ingest import Ingest, IngestContext, IngestCounts

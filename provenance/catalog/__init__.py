@@ -1,6 +1,7 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
 from provenance.catalog.engine import Catalog, redact_url
+from provenance.catalog.known import KnownFile
 from provenance.catalog.models import (
     STATUSES,
     Asset,
@@ -12,7 +13,7 @@ from provenance.catalog.models import (
     SignalRow,
     utcnow,
 )
-from provenance.catalog.store import EventSpec, KnownFile, Tx
+from provenance.catalog.store import EventSpec, Tx
 
 __all__ = [
     "STATUSES",
