@@ -219,10 +219,7 @@ class Tx(KnownQueries):
     # --- signals ------------------------------------------------------------------------
 
     def signals_of(self, asset_id: int) -> list[SignalRow]:
-        query = (
-            select(SignalRow).where(col(SignalRow.asset_id) == asset_id).order_by(col(SignalRow.id))
-        )
-        return list(self.session.execute(query).scalars())
+        return self.signals_of_many([asset_id])[asset_id]
 
     def signals_of_many(self, asset_ids: Sequence[int]) -> dict[int, list[SignalRow]]:
         """Return asset id -> its signals (oldest first), one query per 500 assets."""
