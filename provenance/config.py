@@ -80,7 +80,7 @@ class ScanSettings(_Section):
     #: Worker processes for hashing and detection; 0 means one per core.
     workers: int = Field(default=0, ge=0)
     #: Catalog writes per transaction.
-    batch_size: int = Field(default=500, ge=1)
+    batch_size: int = Field(default=2000, ge=1)
 
 
 class PathRuleSettings(_Section):

@@ -80,7 +80,7 @@ class IngestContext:
     actor: Actor
     now: datetime
     tags: TagOptions = field(default_factory=TagOptions)
-    batch_size: int = 500
+    batch_size: int = 2000
     dry_run: bool = False
     #: Retention rules and each root's milestones (by root path): new AI assets get a deadline.
     rules: tuple[Rule, ...] = ()

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,13 +41,14 @@ T = TypeVar("T")
 WHOLE_READ_LIMIT = 16 * 1024 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
-#: Files per task sent to a worker: one round trip per chunk instead of per file.
-CHUNK_FILES = 32
+#: Files per task sent to a worker: one round trip per chunk instead of per file (fewer
+#: when there are few files, so that every worker gets some).
+CHUNK_FILES = 128
 #: ... and at most this many bytes, so that big files are shared between the workers.
 CHUNK_BYTES = 32 * 1024 * 1024
 #: Chunks ``start`` sends before its first result is taken: some 8,000 small files, about
 #: as many as two workers read while a scan loads its catalog.
-AHEAD_CHUNKS = 256
+AHEAD_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,15 @@ _Chunk = list[tuple[str, bool]]
 _Sent = tuple[_Chunk, "Future[list[FileFacts | Failure]]"]
 
 
-def _chunks(files: Iterable[str | FileEntry]) -> Iterator[_Chunk]:
-    """Group files into work for one round trip: ``CHUNK_FILES`` or ``CHUNK_BYTES``."""
+def _chunks(files: Iterable[str | FileEntry], per_chunk: int = CHUNK_FILES) -> Iterator[_Chunk]:
+    """Group files into work for one round trip: ``per_chunk`` files or ``CHUNK_BYTES``."""
     chunk: _Chunk = []
     chunk_bytes = 0
     for file in files:
         path, size, sidecar = _job(file)
         chunk.append((path, sidecar))
         chunk_bytes += size
-        if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
+        if len(chunk) >= per_chunk or chunk_bytes >= CHUNK_BYTES:
             yield chunk
             chunk, chunk_bytes = [], 0
     if chunk:
@@ -279,7 +280,7 @@ class FileReader:
             self._pool is None and total is not None and total < POOL_THRESHOLD
         ):
             return self._read_here(files)
-        return self._read_in_pool(files, self.workers * 16)
+        return self._read_in_pool(files, self.workers * 16, self._per_chunk(total))
 
     def start(
         self, files: Iterable[FileEntry], ahead: int = AHEAD_CHUNKS
@@ -292,18 +293,26 @@ class FileReader:
         """
         if self.workers == 1:
             return self._read_here(files)
-        return self._read_in_pool(files, ahead)
+        total = len(files) if isinstance(files, Sized) else None
+        return self._read_in_pool(files, ahead, self._per_chunk(total))
 
     def _read_here(self, files: Iterable[str | FileEntry]) -> Iterator[FileFacts | Failure]:
         for file in files:
             path, _size, sidecar = _job(file)
             yield _read_safely(path, self.options, sidecar)
 
+    def _per_chunk(self, total: int | None) -> int:
+        """Files per chunk: ``CHUNK_FILES``, or fewer so that ``total`` files make at least
+        four chunks per worker (a daemon's batch of 100 files keeps both workers busy)."""
+        if total is None:
+            return CHUNK_FILES
+        return max(1, min(CHUNK_FILES, -(-total // (self.workers * 4))))
+
     def _read_in_pool(
-        self, files: Iterable[str | FileEntry], in_flight: int
+        self, files: Iterable[str | FileEntry], in_flight: int, per_chunk: int = CHUNK_FILES
     ) -> Iterator[FileFacts | Failure]:
         # sends the first chunks now (not on the first next()), so reads start at once
-        chunks = _chunks(files)
+        chunks = _chunks(files, per_chunk)
         window = deque(self._send(chunk) for chunk in itertools.islice(chunks, in_flight))
         return self._drain(window, chunks)
 

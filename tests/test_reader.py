@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from provenance.hashing import hash_file
-from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_file
+from provenance.reader import (
+    CHUNK_FILES,
+    Failure,
+    FileFacts,
+    FileReader,
+    ReadOptions,
+    _chunks,
+    read_file,
+)
 from tests.media import write_a1111_png, write_plain_png
 from tests.processes import need_proc, running
 from tests.watch.conftest import wait_for
@@ -112,3 +120,13 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     parent.kill()
     parent.wait()
     wait_for(lambda: not any(map(running, pids)), 10, "the workers to end")
+
+
+def test_few_files_are_spread_over_every_worker() -> None:
+    # a daemon's batch of 100 files in one chunk would keep one worker busy and the other idle
+    reader = FileReader(ReadOptions(), workers=2)
+    assert reader._per_chunk(100) == 13  # 8 chunks: four per worker
+    assert reader._per_chunk(5) == 1
+    assert reader._per_chunk(1_000_000) == reader._per_chunk(None) == CHUNK_FILES
+    sizes = [len(c) for c in _chunks([f"/x/{n}.png" for n in range(100)], 13)]
+    assert sizes == [13] * 7 + [9]
