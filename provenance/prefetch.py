@@ -3,8 +3,9 @@
 Loading the catalog (SQLAlchemy, SQLModel, the models, the migrations check) costs about a
 third of a second of one core, before a single file is read. A root the catalog has no file
 under is read in full, and reading a file needs nothing from the catalog. So the scan command
-walks such a root and hands it to the workers first; the catalog loads beside the reads, and
-the scan then takes the results as if it had asked for them itself.
+walks such a root and hands its files to the workers as the walk finds them; the catalog
+loads beside the reads, and the scan then takes the results as if it had asked for them
+itself.
 
 Whether the catalog knows the root is asked of a SQLite catalog with the standard library's
 ``sqlite3``, read-only. Any doubt (a PostgreSQL catalog, a catalog that cannot be opened or
@@ -14,8 +15,9 @@ the head start changes when files are read, never what is recorded.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -23,7 +25,7 @@ from urllib.parse import quote
 from provenance.config import Settings
 from provenance.reader import Failure, FileFacts, FileReader
 from provenance.roots import check_root
-from provenance.walk import EntrySpill, walk_files
+from provenance.walk import EntrySpill, FileEntry, walk_files
 
 
 @dataclass
@@ -83,7 +85,7 @@ def prefetch(
     if not rebuild and catalog_knows_root(settings.catalog_url, root_path) is not False:
         return None
     skipped: list[tuple[str, str]] = []
-    entries = EntrySpill(
+    walk = _Walked(
         walk_files(
             root.path,
             settings.scan.ignore,
@@ -91,4 +93,32 @@ def prefetch(
             on_count,
         )
     )
-    return Prefetch(root_path, entries, skipped, reader.start(entries))
+    results = reader.start(walk)  # the first chunks go to the workers as the walk finds them
+    walk.finish()
+    return Prefetch(root_path, walk.entries, skipped, results)
+
+
+class _Walked:
+    """A walk handed to the workers as it goes, and kept (``entries``) for the scan.
+
+    The reader takes files while the walk finds them, so the workers hash the first folders
+    while the walk lists the rest (on network storage the walk itself takes minutes). Then
+    ``finish`` walks the rest, since the scan needs the whole walk before it records a
+    result; the files the reader takes after that come back from ``entries``.
+    """
+
+    def __init__(self, walk: Iterable[FileEntry]) -> None:
+        self._walk = iter(walk)
+        self.entries = EntrySpill()
+        self._taken = 0
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        for entry in self._walk:  # ends early once finish() has taken the rest
+            self.entries.append(entry)
+            self._taken += 1
+            yield entry
+        yield from itertools.islice(self.entries, self._taken, None)
+
+    def finish(self) -> None:
+        for entry in self._walk:
+            self.entries.append(entry)

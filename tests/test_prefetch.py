@@ -164,3 +164,29 @@ def test_new_asset_ids_are_time_ordered_version_7_uuids() -> None:
         assert before <= parsed.int >> 80 <= after  # the millisecond it was drawn in
     stamps = [uuid.UUID(text).int >> 80 for text in drawn]
     assert stamps == sorted(stamps)
+
+
+def test_the_walk_goes_to_the_workers_as_it_is_found(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the reader takes the first files before the walk is over; finish() walks the rest for
+    # the scan, and the reader then gets those back from the kept walk, each once, in order
+    from provenance.prefetch import _Walked
+    from provenance.walk import FileEntry
+
+    monkeypatch.setattr(EntrySpill, "BLOCK", 4)  # the kept walk goes to its temporary file
+    found: list[str] = []
+
+    def walk():  # type: ignore[no-untyped-def]
+        for n in range(23):
+            found.append(f"/r/{n:02}.png")
+            yield FileEntry(f"/r/{n:02}.png", 1, 1, n, 1)
+
+    walked = _Walked(walk())
+    reading = iter(walked)
+    first = [next(reading).path for _ in range(6)]
+    assert first == found  # only as far as the reader has asked
+    walked.finish()
+    assert len(walked.entries) == 23
+    rest = [entry.path for entry in reading]
+    assert first + rest == [f"/r/{n:02}.png" for n in range(23)]
+    assert [entry.path for entry in walked.entries] == first + rest
+    walked.entries.close()
