@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +27,8 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
     independent evidence: ``1 - prod(1 - c)`` over the winning signals.
     """
     signals = tuple(signals)
+    if not signals and not problems:
+        return _plain(media_type)
     ai_class: AiClass = max((s.ai_class for s in signals), key=_RANK.__getitem__, default="none")
     if ai_class == "none":
         return Verdict(
@@ -51,6 +54,13 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
         signals=signals,
         problems=tuple(problems),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _plain(media_type: str) -> Verdict:
+    """The verdict of a file with no mark and no problem, one per media type: most files of a
+    scan share it, and a worker's chunk of results then pickles it once (a frozen value)."""
+    return Verdict(ai_class="none", media_type=media_type)
 
 
 def _kind_rank(kind: str) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from provenance.detect import Signal, combine, manual_signal
+import pickle
+
+from provenance.detect import Signal, Verdict, combine, manual_signal
 
 
 def test_no_signals_is_none() -> None:
@@ -42,3 +44,14 @@ def test_confidence_grows_with_agreeing_signals() -> None:
     two = Signal(kind="xmp-iptc", ai_class="ai", confidence=0.8)
     assert combine([one], "image/png").confidence == 0.8
     assert combine([one, two], "image/png").confidence == 0.96
+
+
+def test_files_without_marks_share_one_verdict_per_media_type() -> None:
+    # a worker's chunk of results pickles the shared verdict once, not once per plain file
+    first, second = combine([], "image/png"), combine([], "image/png")
+    assert first is second and first == Verdict(ai_class="none", media_type="image/png")
+    assert combine([], "image/jpeg").media_type == "image/jpeg"
+    troubled = combine([], "image/png", ["PNG: truncated"])
+    assert troubled is not first and troubled.problems == ("PNG: truncated",)
+    loaded = pickle.loads(pickle.dumps([first, second]))
+    assert loaded[0] is loaded[1] and loaded[0] == first
