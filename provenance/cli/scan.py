@@ -6,8 +6,10 @@ loaded (prefetch.py), so this module imports the catalog and the scan only after
 
 from __future__ import annotations
 
+import gc
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +57,20 @@ def render_summary(result: ScanResult) -> str:
         f"{c.ai} AI assets, {c.tagged} tagged ({result.seconds:.1f}s)"
     )
     return "\n".join(lines)
+
+
+@contextmanager
+def _frozen() -> Iterator[None]:
+    """Leave what is loaded by now (modules, settings, the catalog's tables) out of garbage
+    collection while the scan runs: it lives as long as the command, and the collector
+    would walk it again and again while the scan makes hundreds of thousands of
+    short-lived objects (0.036 of 0.064 s of collection in a 20,000-file scan). Unfrozen
+    after, so a process that goes on (a test run) can still collect it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @click.command("scan")
@@ -119,12 +135,13 @@ def scan_command(
         from provenance.catalog import utcnow
         from provenance.scan import scan
 
+        catalog = app.catalog
         bar: Any = _progress_bar() if show_bar else nullcontext()
-        with bar as progress:
+        with bar as progress, _frozen():
             task = progress.add_task("scanning", total=None) if show_bar else None
             result = scan(
                 settings,
-                app.catalog,
+                catalog,
                 app.actor,
                 utcnow(),
                 deep=deep,

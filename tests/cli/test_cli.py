@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import tempfile
 from pathlib import Path
 
@@ -48,6 +50,30 @@ def test_scan_json_summary(runner: CliRunner, production: Path) -> None:
     result = runner.invoke(cli, ["scan", "--json", str(production)])
     summary = json.loads(result.stdout)
     assert summary["indexed"] == 2 and summary["ai"] == 1 and summary["roots"][0]["online"] is True
+
+
+def test_scan_leaves_what_was_loaded_out_of_collection_until_it_ends(
+    runner: CliRunner, production: Path
+) -> None:
+    # frozen while the scan records (seen from its log), collectable again after it
+    frozen: list[int] = []
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            frozen.append(gc.get_freeze_count())
+
+    watch, logger = Watch(logging.INFO), logging.getLogger("provenance.ingest")
+    level = logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.INFO)
+    try:
+        result = runner.invoke(cli, ["scan", str(production)])
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)
+    assert result.exit_code == 0, result.output
+    assert frozen and all(count > 0 for count in frozen)  # "indexed .../castle.png"
+    assert gc.get_freeze_count() == 0
 
 
 def test_show_prints_record_signals_and_history(runner: CliRunner, production: Path) -> None:
