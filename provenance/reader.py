@@ -165,8 +165,19 @@ def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
+#: How much lower the workers' CPU priority is than the catalog writer's (``nice``).
+WORKER_NICENESS = 10
+
+
 def _worker_setup() -> None:
-    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, and ends with its parent.
+    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, ends with its parent, and
+    yields the CPU to the catalog writer.
+
+    The writer (the parent) is a scan's critical path: its work is sequential, and the
+    workers used to finish reading 0.2 s before it finished writing, having taken a third of
+    its core meanwhile. At a lower priority they get what the writer leaves (they still fill
+    both cores), and a 20,000-file scan ends about 0.06 s sooner. On a busy editorial
+    server, other programs also come before them.
 
     Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
     shuts the workers down; a worker interrupted mid-task would only print a traceback. A
@@ -178,6 +189,8 @@ def _worker_setup() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     if sys.platform.startswith("linux"):
         import ctypes
 

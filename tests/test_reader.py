@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from provenance.hashing import hash_file
 from provenance.reader import (
     CHUNK_FILES,
+    WORKER_NICENESS,
     Failure,
     FileFacts,
     FileReader,
@@ -130,3 +132,11 @@ def test_few_files_are_spread_over_every_worker() -> None:
     assert reader._per_chunk(1_000_000) == reader._per_chunk(None) == CHUNK_FILES
     sizes = [len(c) for c in _chunks([f"/x/{n}.png" for n in range(100)], 13)]
     assert sizes == [13] * 7 + [9]
+
+
+def test_workers_yield_the_cpu_to_the_catalog_writer() -> None:
+    # the writer is the scan's critical path: the workers run at a lower priority
+    here = os.nice(0)
+    with FileReader(ReadOptions(), workers=2) as reader:
+        theirs = reader.submit(os.nice, 0).result()
+    assert theirs == min(19, here + WORKER_NICENESS)
