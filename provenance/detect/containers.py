@@ -18,6 +18,7 @@ _XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
 #: How much of the start and the end of an unstructured file the bare XMP scan reads.
 _SCAN_WINDOW = 4 * 1024 * 1024
 _MAX_BOXES = 100_000
+_RIFF_CHUNK = struct.Struct("<4sI")
 #: Formats without a walker of their own place for XMP: the bare packet scan covers them.
 _UNSTRUCTURED = (
     "application/pdf",
@@ -62,11 +63,12 @@ def walk_jpeg(data: Buffer, parts: Parts) -> None:
     position = 2
     size = len(data)
     while position < size:
-        header = bytes(data[position : position + 4])
-        if len(header) < 2 or header[0] != 0xFF:
+        # indexing bytes or a mapping gives an int, with no copy of the header
+        left = size - position
+        if left < 2 or data[position] != 0xFF:
             parts.problems.append(f"JPEG: no segment marker at offset {position}; walk stopped")
             return
-        marker = header[1]
+        marker = data[position + 1]
         if marker == 0xFF:  # fill byte
             position += 1
             continue
@@ -75,10 +77,10 @@ def walk_jpeg(data: Buffer, parts: Parts) -> None:
             continue
         if marker in (0xD9, 0xDA):
             return
-        if len(header) < 4:
+        if left < 4:
             parts.problems.append(f"JPEG: truncated segment header at offset {position}")
             return
-        length = struct.unpack(">H", header[2:4])[0]
+        length = data[position + 2] << 8 | data[position + 3]
         body_start, body_end = position + 4, position + 2 + length
         if length < 2 or body_end > size:
             parts.problems.append(f"JPEG: segment at offset {position} runs past the end")
@@ -108,7 +110,7 @@ def walk_riff(data: Buffer, parts: Parts) -> None:
     size = min(len(data), 8 + struct.unpack("<I", bytes(data[4:8]))[0])
     position = 12
     while position + 8 <= size:
-        chunk_id, length = struct.unpack("<4sI", bytes(data[position : position + 8]))
+        chunk_id, length = _RIFF_CHUNK.unpack_from(data, position)
         body_start, body_end = position + 8, position + 8 + length
         name = chunk_id.decode("latin-1")
         if body_end > len(data):

@@ -102,10 +102,11 @@ def _detect(
         hidden, trouble = _guard(problems, "stealth", lambda: read_stealth(data), nothing)
         problems.extend(trouble)
         signals.extend(_as_watermark(hidden, problems))
-    no_text: _Found = ([], [])
-    found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
-    signals.extend(found)
-    problems.extend(trouble)
+    if texts:
+        no_text: _Found = ([], [])
+        found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
+        signals.extend(found)
+        problems.extend(trouble)
     if sidecar:
         found, trouble = read_sidecars(Path(path))
         signals.extend(found)

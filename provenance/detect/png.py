@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _XMP_KEYWORD = "XML:com.adobe.xmp"
 _TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
+_CHUNK_HEADER = struct.Struct(">I4s")
 
 
 def walk_png(data: Buffer, parts: Parts) -> None:
@@ -25,11 +26,10 @@ def walk_png(data: Buffer, parts: Parts) -> None:
     position = len(_SIGNATURE)
     size = len(data)
     while position < size:
-        header = bytes(data[position : position + 8])
-        if len(header) < 8:
+        if size - position < 8:
             parts.problems.append(f"PNG: truncated chunk header at offset {position}")
             return
-        length, chunk_type = struct.unpack(">I4s", header)
+        length, chunk_type = _CHUNK_HEADER.unpack_from(data, position)
         body_start = position + 8
         name = chunk_type.decode("latin-1")
         if body_start + length > size:

@@ -185,6 +185,8 @@ def parse_a1111(text: str) -> dict[str, Any] | None:
     The format: prompt lines, an optional ``Negative prompt:`` line, then one line of
     ``Key: value`` pairs that starts with ``Steps:``.
     """
+    if "Steps: " not in text:  # most text is not parameters: the common case, cheaply
+        return None
     lines = text.strip().splitlines()
     if not lines:
         return None
