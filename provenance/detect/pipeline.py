@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from provenance.detect.buffers import Buffer, open_buffer
-from provenance.detect.c2pa import read_c2pa
 from provenance.detect.combine import combine
 from provenance.detect.containers import walk
 from provenance.detect.exif import exif_texts, read_exif_signals
@@ -20,7 +19,6 @@ from provenance.detect.rules import PathRule, read_path_rules
 from provenance.detect.sd_text import read_sd_text
 from provenance.detect.sidecar import read_sidecars
 from provenance.detect.sniff import sniff_media_type
-from provenance.detect.stealth import read_stealth
 from provenance.detect.xmp import TEXT_FIELDS, parse_xmp, read_xmp_signals
 
 log = logging.getLogger(__name__)
@@ -73,6 +71,10 @@ def _detect(
     parts = _guard(problems, "container walk", lambda: walk(data, media_type), Parts())
     problems.extend(parts.problems)
     if parts.c2pa_marker is not None:
+        # the C2PA library (and Pillow, below) load on first use: few files need them, and
+        # each worker process would pay for them at its start
+        from provenance.detect.c2pa import read_c2pa
+
         marker = parts.c2pa_marker
         empty: _Found = ([], [])
         found, trouble = _guard(
@@ -98,6 +100,8 @@ def _detect(
         signals.extend(read_exif_signals(exif))
         texts.extend(exif_texts(exif))
     if deep and media_type in ("image/png", "image/webp", "image/tiff"):
+        from provenance.detect.stealth import read_stealth
+
         nothing: tuple[list[TextEntry], list[str]] = ([], [])
         hidden, trouble = _guard(problems, "stealth", lambda: read_stealth(data), nothing)
         problems.extend(trouble)

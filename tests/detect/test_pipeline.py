@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import mmap
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,25 @@ def test_big_file_is_memory_mapped_and_agrees_with_bytes(tmp_path: Path) -> None
         from_mmap = detect_file(path, m)
     assert from_path == from_bytes == from_mmap
     assert from_path.ai_class == "ai"
+
+
+def test_c2pa_and_pillow_load_only_for_the_files_that_need_them(tmp_path: Path) -> None:
+    # each reader process would pay for them at its start; few files need them
+    plain, marked = tmp_path / "plate.png", tmp_path / "marked.png"
+    plain.write_bytes(_noise_image("PNG", size=16))
+    body = plain.read_bytes()
+    chunk = b"\x00\x00\x00\x04caBXjunk\x00\x00\x00\x00"  # a C2PA box (garbage, still a marker)
+    marked.write_bytes(body[:33] + chunk + body[33:])
+    script = (
+        "import sys\n"
+        "from provenance.detect import detect_file\n"
+        f"detect_file({str(plain)!r})\n"
+        "print('c2pa' in sys.modules, 'PIL' in sys.modules)\n"
+        f"detect_file({str(marked)!r})\n"
+        f"detect_file({str(plain)!r}, deep=True)\n"
+        "print('c2pa' in sys.modules, 'PIL' in sys.modules)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert shown[:2] == ["False False", "True True"]
