@@ -18,6 +18,7 @@ import contextlib
 import errno
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,10 @@ EVENT_FILTER: list[type[FileSystemEvent]] = [
 ]
 
 
+#: watchdog's warning when a watch group's callback is added again to a watch it holds
+_SAME_CALLBACK = r"Callback with id '.*' already exists for watch"
+
+
 @dataclass
 class _WatchGroup(InotifyWatchGroup):
     """watchdog's recursive inotify watch, reporting overflows and the watch limit.
@@ -80,6 +85,13 @@ class _WatchGroup(InotifyWatchGroup):
     """
 
     on_trouble: Trouble | None = None
+
+    def __post_init__(self) -> None:
+        # A folder moved within the root keeps its inotify watch (same inode) under its new
+        # path, and watchdog warns when the group adds its own callback to it again. It is
+        # the same callback; the warning would only alarm whoever reads the daemon's log.
+        warnings.filterwarnings("ignore", message=_SAME_CALLBACK, category=RuntimeWarning)
+        super().__post_init__()
 
     def on_queue_overflow(self) -> None:
         super().on_queue_overflow()

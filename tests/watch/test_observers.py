@@ -168,3 +168,22 @@ def test_watch_limit_on_the_root_raises_and_leaves_no_thread(
         watcher.start()
     assert raised.value.errno == errno.ENOSPC
     assert not watcher.is_alive()
+
+
+def test_a_folder_watched_again_under_a_new_path_gives_no_warning(
+    tmp_path: Path, changes: ChangeQueue, recwarn: pytest.WarningsRecorder
+) -> None:
+    # after a folder moves within the root, its watch (same inode) is added again under the
+    # new path; watchdog warned "Callback with id ... already exists" on the daemon's stderr
+    (tmp_path / "seq" / "sub").mkdir(parents=True)
+    watcher = RootWatcher(str(tmp_path), "native", QueueingHandler(str(tmp_path), changes))
+    watcher.start()
+    try:
+        observer = watcher.observer
+        assert isinstance(observer, NativeObserver)
+        (tmp_path / "seq").rename(tmp_path / "seq2")
+        group = next(iter(observer._emitters))._inotify  # type: ignore[attr-defined]
+        group._add_callback(str(tmp_path / "seq2" / "sub").encode())
+    finally:
+        watcher.stop()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
