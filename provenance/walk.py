@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fnmatch
 import functools
+import heapq
 import logging
 import os
 import pickle
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -53,6 +56,21 @@ class FileEntry(NamedTuple):
     sidecar: bool = False
 
 
+def _temporary_file() -> IO[bytes]:
+    """An unnamed temporary file (gone when closed, or when the process ends)."""
+    try:
+        return tempfile.TemporaryFile(prefix="provenance-walk-")
+    except OSError as exc:
+        raise _no_room(exc) from exc
+
+
+def _no_room(exc: OSError) -> ScanError:
+    return ScanError(
+        f"cannot keep the walk in a temporary file in {tempfile.gettempdir()} "
+        f"({exc.strerror or exc}); set TMPDIR to a folder with room"
+    )
+
+
 class EntrySpill:
     """File entries kept in an unnamed temporary file, not in memory: a scan of millions of
     files holds one block of them at a time (a few thousand; fewer never leave memory).
@@ -74,18 +92,15 @@ class EntrySpill:
             self._spill()
 
     def _spill(self) -> None:
+        if self._file is None:
+            # kept open across appends and reads; close() ends it (no name: gone on exit)
+            self._file = _temporary_file()
         try:
-            if self._file is None:
-                # kept open across appends and reads; close() ends it (no name: gone on exit)
-                self._file = tempfile.TemporaryFile(prefix="provenance-walk-")  # noqa: SIM115
             self._file.seek(0, os.SEEK_END)
             # plain tuples: a block pickles in one C call
             pickle.dump([tuple(e) for e in self._block], self._file, pickle.HIGHEST_PROTOCOL)
         except OSError as exc:
-            raise ScanError(
-                f"cannot keep the walk in a temporary file in {tempfile.gettempdir()} "
-                f"({exc.strerror or exc}); set TMPDIR to a folder with room"
-            ) from exc
+            raise _no_room(exc) from exc
         self._block = []
 
     def __len__(self) -> int:
@@ -150,8 +165,9 @@ def walk_files(
 
     That order (``a.txt`` < ``a/b.png`` < ``a0.png``: a folder's files and subfolders
     interleave) lets a scan merge the walk with the catalog's files sorted by path, so that
-    neither is held in memory whatever the tree size (scan.py). Only the listings of the
-    folders on the way down are held.
+    neither is held in memory whatever the tree size (scan.py). Only the names in the
+    folders on the way down are held, ``LISTING_RUN`` of each at most (a bigger folder's
+    wait in a temporary file).
 
     Symlinks are never followed (so a link cannot lead out of the root or into a loop);
     unreadable folders, invalid names and vanished entries are reported to ``on_skip(path,
@@ -162,83 +178,181 @@ def walk_files(
     skip = on_skip or (lambda path, reason: None)
     found = 0
     stack = [_listing(str(root), ignored, skip)]
-    while stack:
-        item = next(stack[-1], None)
-        if item is None:
-            stack.pop()
-            continue
-        entry, is_dir, sidecars = item
-        if is_dir:
-            stack.append(_listing(entry.path, ignored, skip))
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            skip(entry.path, "vanished during the scan")
-            continue
-        except OSError as exc:
-            skip(entry.path, f"cannot stat: {exc.strerror or exc}")
-            continue
-        if stat.S_ISREG(info.st_mode):
-            found += 1
-            if on_count is not None and found % WALK_REPORT_EVERY == 0:
-                on_count(found)
-            yield FileEntry(
-                entry.path,
-                info.st_size,
-                info.st_mtime_ns,
-                info.st_ino,
-                info.st_dev,
-                bool(sidecars) and _has_sidecar(entry.name, sidecars),
-            )
+    try:
+        while stack:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop().close()
+                continue
+            path, is_dir, sidecars = item
+            if is_dir:
+                stack.append(_listing(path, ignored, skip))
+                continue
+            try:
+                info = os.lstat(path)
+            except FileNotFoundError:
+                skip(path, "vanished during the scan")
+                continue
+            except OSError as exc:
+                skip(path, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat.S_ISREG(info.st_mode):
+                found += 1
+                if on_count is not None and found % WALK_REPORT_EVERY == 0:
+                    on_count(found)
+                yield FileEntry(
+                    path,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ino,
+                    info.st_dev,
+                    bool(sidecars) and sidecars.beside(path),
+                )
+    finally:
+        for listing in stack:  # a walk stopped early: the folders' temporary files go
+            listing.close()
 
 
-_Item = tuple[os.DirEntry[str], bool, frozenset[str]]
+#: A folder's entries are sorted this many at a time; a folder with more (a long image
+#: sequence) is sorted in runs kept in an unnamed temporary file and merged, so that even
+#: a folder of millions of files is never held in memory whole.
+LISTING_RUN = 50_000
+
+
+class _Sidecars:
+    """The ``.xmp`` names of a folder, as a sorted array of their hashes (8 bytes each, so a
+    folder of a million tagged frames costs 8 MB). A hash shared by another name only makes
+    the reader look for a sidecar that is not there."""
+
+    def __init__(self, hashes: array[int]) -> None:
+        self._hashes = array("q", sorted(hashes))
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def _has(self, name: str) -> bool:
+        key = hash(name)
+        at = bisect.bisect_left(self._hashes, key)
+        return at < len(self._hashes) and self._hashes[at] == key
+
+    def beside(self, path: str) -> bool:
+        """Whether ``NAME.EXT.xmp`` or ``NAME.xmp`` was listed beside the file at ``path``
+        (the names detect.sidecar.sidecar_paths looks for: pathlib's idea of a suffix)."""
+        name = path[path.rfind("/") + 1 :]
+        dot = name.rfind(".")
+        stem = name[:dot] if 0 < dot < len(name) - 1 else name
+        return self._has(name + ".xmp") or self._has(stem + ".xmp")
+
+
+_Item = tuple[str, bool, _Sidecars]
+_Key = tuple[str, bool]  # (name, and a slash for a folder: where its files sort; is a folder)
 
 
 def _listing(
     folder: str,
     ignored: Callable[[str], re.Match[str] | None],
     skip: Callable[[str, str], None],
-) -> Iterator[_Item]:
-    """The entries of ``folder`` worth a look, in path order: (entry, is a folder, the names
-    of the sidecars beside it). Symlinks and invalid names are reported here."""
+) -> Generator[_Item, None, None]:
+    """The entries of ``folder`` worth a look, in path order: (path, is a folder, the
+    sidecars beside it). Symlinks and invalid names are reported here. Only names are kept,
+    ``LISTING_RUN`` at a time in memory; a bigger folder's sorted runs wait in a temporary
+    file (closed when the listing ends or is closed)."""
+    runs = _Runs()
+    keys: list[_Key] = []
+    hashes = array("q")
     try:
         with os.scandir(folder) as iterator:
-            entries = list(iterator)
+            for entry in iterator:
+                key = _key(entry, hashes, ignored, skip)
+                if key is not None:
+                    keys.append(key)
+                    if len(keys) >= LISTING_RUN:
+                        keys.sort()
+                        runs.add(keys)
+                        keys = []
     except FileNotFoundError:
+        runs.close()
         skip(folder, "folder vanished during the scan")
-        return iter(())
+        return
     except OSError as exc:
+        runs.close()
         skip(folder, f"cannot list folder: {exc.strerror or exc}")
-        return iter(())
-    sidecars = frozenset(e.name for e in entries if e.name.endswith(".xmp"))
-    keyed: list[tuple[str, _Item]] = []
-    for entry in entries:
-        if ignored(entry.name) is not None:
-            continue
-        if not name_is_valid(entry.name):
-            skip(os.path.join(folder, entry.name), "file name is not valid UTF-8")
-            continue
+        return
+    keys.sort()
+    sidecars = _Sidecars(hashes)
+    prefix = folder if folder.endswith("/") else folder + "/"
+    try:
+        for name, is_dir in runs.merged(keys):
+            yield (prefix + name[:-1] if is_dir else prefix + name), is_dir, sidecars
+    finally:
+        runs.close()
+
+
+def _key(
+    entry: os.DirEntry[str],
+    hashes: array[int],
+    ignored: Callable[[str], re.Match[str] | None],
+    skip: Callable[[str, str], None],
+) -> _Key | None:
+    name = entry.name
+    if name.endswith(".xmp"):
+        hashes.append(hash(name))
+    if ignored(name) is not None:
+        return None
+    if not name_is_valid(name):
+        skip(entry.path, "file name is not valid UTF-8")
+        return None
+    try:
+        if entry.is_symlink():
+            _report_symlink(entry, skip)
+            return None
+        is_dir = entry.is_dir(follow_symlinks=False)
+    except OSError as exc:
+        skip(entry.path, f"cannot stat: {exc.strerror or exc}")
+        return None
+    # a folder sorts as its name and a slash: where the paths of its files sort
+    return (name + "/", True) if is_dir else (name, False)
+
+
+class _Runs:
+    """Sorted runs of a big folder's names, in an unnamed temporary file, merged back."""
+
+    BLOCK = 4096
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        #: each run: the offsets of its blocks
+        self._runs: list[list[int]] = []
+
+    def add(self, keys: list[_Key]) -> None:
+        if self._file is None:
+            self._file = _temporary_file()
+        offsets = []
         try:
-            if entry.is_symlink():
-                _report_symlink(entry, skip)
-                continue
-            is_dir = entry.is_dir(follow_symlinks=False)
+            self._file.seek(0, os.SEEK_END)
+            for start in range(0, len(keys), self.BLOCK):
+                offsets.append(self._file.tell())
+                pickle.dump(keys[start : start + self.BLOCK], self._file, pickle.HIGHEST_PROTOCOL)
         except OSError as exc:
-            skip(entry.path, f"cannot stat: {exc.strerror or exc}")
-            continue
-        # a folder sorts as its name and a slash: where the paths of its files sort
-        keyed.append((entry.name + "/" if is_dir else entry.name, (entry, is_dir, sidecars)))
-    keyed.sort(key=lambda pair: pair[0])
-    return (item for _, item in keyed)
+            raise _no_room(exc) from exc
+        self._runs.append(offsets)
 
+    def _read(self, offsets: list[int]) -> Iterator[_Key]:
+        assert self._file is not None
+        for offset in offsets:
+            self._file.seek(offset)
+            yield from pickle.load(self._file)
 
-def _has_sidecar(name: str, sidecars: frozenset[str]) -> bool:
-    # the names detect.sidecar.sidecar_paths looks for (pathlib's idea of a suffix)
-    dot = name.rfind(".")
-    stem = name[:dot] if 0 < dot < len(name) - 1 else name
-    return name + ".xmp" in sidecars or stem + ".xmp" in sidecars
+    def merged(self, last: list[_Key]) -> Iterator[_Key]:
+        """The runs and ``last`` (sorted, in memory) merged in order."""
+        if not self._runs:
+            return iter(last)
+        return heapq.merge(*(self._read(offsets) for offsets in self._runs), last)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _report_symlink(entry: os.DirEntry[str], skip: Callable[[str, str], None]) -> None:

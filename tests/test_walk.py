@@ -9,6 +9,7 @@ import pytest
 
 from provenance import walk
 from provenance.walk import EntrySpill, walk_files
+from tests.processes import need_proc
 
 
 def test_files_come_in_the_order_of_their_paths(tmp_path: Path) -> None:
@@ -77,3 +78,51 @@ def test_a_walk_says_how_many_files_it_has_found(
 def _files(folder: Path, count: int) -> None:
     for n in range(count):
         (folder / f"f{n:02d}.png").write_bytes(b"x" * n)
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_big_folder_is_sorted_in_runs_on_disk_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a folder of a long image sequence is never held in memory whole: its names are sorted
+    # some at a time, the runs kept in a temporary file and merged back in the same order
+    need_proc()
+    names = ["a.txt", "a/b.png", "a-b.png", "a0.png", "B.png", "é.png", "x.tmp"]
+    names += [f"frame_{n:03d}.exr" for n in range(20)]
+    names += ["frame_003.exr.xmp", "frame_005.xmp"]  # NAME.EXT.xmp and NAME.xmp sidecars
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    whole = [tuple(entry) for entry in walk_files(tmp_path)]
+    monkeypatch.setattr(walk, "LISTING_RUN", 3)
+    monkeypatch.setattr(walk._Runs, "BLOCK", 2)
+    before = _open_files()
+    walking = walk_files(tmp_path)
+    first = next(walking)
+    assert _open_files() == before + 1  # the runs of the root folder's names, on disk
+    in_runs = [tuple(first)] + [tuple(entry) for entry in walking]
+    assert _open_files() == before  # closed when the folder's listing ends
+    assert in_runs == whole
+    tagged = [Path(str(entry[0])).name for entry in in_runs if entry[5]]
+    assert tagged == ["frame_003.exr", "frame_005.exr"]
+    assert len(whole) == 26  # the sidecars and the .tmp left out
+
+
+def test_a_walk_stopped_early_leaves_no_temporary_file_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_proc()
+    monkeypatch.setattr(walk, "LISTING_RUN", 2)
+    (tmp_path / "seq").mkdir()
+    _files(tmp_path / "seq", 7)
+    _files(tmp_path, 5)
+    before = _open_files()
+    walking = walk_files(tmp_path)
+    next(walking)
+    next(walking)
+    assert _open_files() > before
+    walking.close()
+    assert _open_files() == before
