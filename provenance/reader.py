@@ -9,15 +9,11 @@ unless the deep check is on.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import mmap
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +25,7 @@ from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError
 from provenance.hashing import hash_bytes, hash_stream
 from provenance.walk import FileEntry
+from provenance.workers import default_workers, start_method, worker_setup
 
 if TYPE_CHECKING:
     from provenance.config import Settings
@@ -165,40 +162,6 @@ def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]
     return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
 
 
-#: How much lower the workers' CPU priority is than the catalog writer's (``nice``).
-WORKER_NICENESS = 10
-
-
-def _worker_setup() -> None:
-    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, ends with its parent, and
-    yields the CPU to the catalog writer.
-
-    The writer (the parent) is a scan's critical path: its work is sequential, and the
-    workers used to finish reading 0.2 s before it finished writing, having taken a third of
-    its core meanwhile. At a lower priority they get what the writer leaves (they still fill
-    both cores), and a 20,000-file scan ends about 0.06 s sooner. On a busy editorial
-    server, other programs also come before them.
-
-    Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
-    shuts the workers down; a worker interrupted mid-task would only print a traceback. A
-    forked worker inherits the daemon's SIGTERM and SIGHUP handlers, which only set the
-    daemon's flags: it takes the default action again. A parent killed outright (SIGKILL,
-    the OOM killer) cannot shut its workers down, and a worker waiting for work would wait
-    forever: on Linux it asks for SIGTERM when its parent dies.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _load_detectors() -> None:
     _detect("", b"", ReadOptions(sidecars=False), False)
 
@@ -231,24 +194,6 @@ def _job(file: str | FileEntry) -> tuple[str, int, bool]:
     return file.path, file.size, file.sidecar
 
 
-def start_method() -> str:
-    """Return how worker processes start.
-
-    ``fork`` while this process has no other thread and has not loaded the C2PA library (a
-    one-shot scan): the workers start at once with every module already loaded. Otherwise
-    ``forkserver``: forking beside running threads (the daemon's observers and scheduler, a
-    progress bar) is not safe, and the C2PA library's native state does not survive a fork
-    (every manifest then reads as "Context is not valid").
-    """
-    if (
-        threading.active_count() == 1
-        and "c2pa" not in sys.modules
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        return "fork"
-    return "forkserver"
-
-
 def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
     """Return the worker options these settings call for (``deep`` overrides the config)."""
     rules = tuple(
@@ -258,12 +203,6 @@ def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
         deep=settings.scan.deep if deep is None else deep,
         sidecars=settings.detect.sidecars,
         path_rules=rules,
-    )
-
-
-def default_workers() -> int:
-    return max(
-        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
 
 
@@ -399,7 +338,7 @@ class FileReader:
         if self._pool is None:
             context = multiprocessing.get_context(start_method())
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_worker_setup
+                max_workers=self.workers, mp_context=context, initializer=worker_setup
             )
         return self._pool
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from provenance.hashing import hash_file
 from provenance.reader import (
     CHUNK_FILES,
-    WORKER_NICENESS,
     Failure,
     FileFacts,
     FileReader,
@@ -16,6 +15,7 @@ from provenance.reader import (
     _chunks,
     read_file,
 )
+from provenance.workers import WORKER_NICENESS
 from tests.media import write_a1111_png, write_plain_png
 from tests.processes import need_proc, running
 from tests.watch.conftest import wait_for
@@ -61,7 +61,7 @@ def test_workers_fork_only_where_it_is_safe() -> None:
     import sys
 
     def method(code: str) -> str:
-        script = f"{code}\nfrom provenance.reader import start_method\nprint(start_method())"
+        script = f"{code}\nfrom provenance.workers import start_method\nprint(start_method())"
         return subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, check=True
         ).stdout.strip()

@@ -1,0 +1,67 @@
+"""The reader's worker processes: how they start, how each is set up, how many there are."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+
+#: How much lower the workers' CPU priority is than the catalog writer's (``nice``).
+WORKER_NICENESS = 10
+
+
+def worker_setup() -> None:
+    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, ends with its parent, and
+    yields the CPU to the catalog writer.
+
+    The writer (the parent) is a scan's critical path: its work is sequential, and the
+    workers used to finish reading 0.2 s before it finished writing, having taken a third of
+    its core meanwhile. At a lower priority they get what the writer leaves (they still fill
+    both cores), and a 20,000-file scan ends about 0.06 s sooner. On a busy editorial
+    server, other programs also come before them.
+
+    Ctrl-C reaches the whole process group: the parent stops the scan (or the daemon) and
+    shuts the workers down; a worker interrupted mid-task would only print a traceback. A
+    forked worker inherits the daemon's SIGTERM and SIGHUP handlers, which only set the
+    daemon's flags: it takes the default action again. A parent killed outright (SIGKILL,
+    the OOM killer) cannot shut its workers down, and a worker waiting for work would wait
+    forever: on Linux it asks for SIGTERM when its parent dies.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def start_method() -> str:
+    """Return how worker processes start.
+
+    ``fork`` while this process has no other thread and has not loaded the C2PA library (a
+    one-shot scan): the workers start at once with every module already loaded. Otherwise
+    ``forkserver``: forking beside running threads (the daemon's observers and scheduler, a
+    progress bar) is not safe, and the C2PA library's native state does not survive a fork
+    (every manifest then reads as "Context is not valid").
+    """
+    if (
+        threading.active_count() == 1
+        and "c2pa" not in sys.modules
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        return "fork"
+    return "forkserver"
+
+
+def default_workers() -> int:
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
