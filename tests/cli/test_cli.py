@@ -147,13 +147,18 @@ def test_scan_missing_folder_is_an_error(runner: CliRunner, tmp_path: Path) -> N
     assert result.stderr == f"error: {tmp_path / 'nowhere'}: no such folder\n"
 
 
+@pytest.mark.parametrize("big", ["walk", "folder"])
 def test_no_room_for_the_walk_is_one_error_line(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, big: str
 ) -> None:
-    # a big walk goes to a temporary file; where that cannot be written, say where and why
-    from provenance.walk import EntrySpill
+    # a big walk, or a big folder's names while they are sorted, go to a temporary file;
+    # where that cannot be written, say where and why
+    from provenance import walk
 
-    monkeypatch.setattr(EntrySpill, "BLOCK", 2)
+    if big == "walk":
+        monkeypatch.setattr(walk.EntrySpill, "BLOCK", 2)
+    else:
+        monkeypatch.setattr(walk, "LISTING_RUN", 2)
     not_a_folder = tmp_path / "tmp"
     not_a_folder.write_bytes(b"")
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
