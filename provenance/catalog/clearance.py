@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, exists, func, or_, select
 from sqlmodel import col
 
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.reports import ASSET_LINE_COLUMNS
 from provenance.catalog.store import Tx
@@ -179,10 +180,10 @@ def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
 def approval_refs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, str]:
     """Return asset id -> approval reference of the clearance in force, for those that have one."""
     found: dict[int, str] = {}
-    for start in range(0, len(asset_ids), 500):
+    for chunk in in_chunks(asset_ids):
         query = (
             select(_C.asset_id, _C.approval_ref)
-            .where(_C.asset_id.in_(list(asset_ids[start : start + 500])), _C.voided_at.is_(None))
+            .where(_C.asset_id.in_(list(chunk)), _C.voided_at.is_(None))
             .order_by(_C.id)
         )
         found.update((asset_id, ref) for asset_id, ref in tx.session.execute(query))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlmodel import Session, col
 
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset
 
 
@@ -69,7 +70,7 @@ class KnownQueries:
     def known_paths(self, paths: Sequence[str]) -> dict[str, KnownFile]:
         """Return path -> stat facts of the assets at ``paths`` (those the catalog knows)."""
         found: dict[str, KnownFile] = {}
-        for start in range(0, len(paths), 500):
+        for chunk in in_chunks(paths):
             query = select(
                 col(Asset.path),
                 col(Asset.id),
@@ -77,7 +78,7 @@ class KnownQueries:
                 col(Asset.mtime_ns),
                 col(Asset.inode),
                 col(Asset.present),
-            ).where(col(Asset.path).in_(paths[start : start + 500]))
+            ).where(col(Asset.path).in_(chunk))
             for row in self.session.execute(query):
                 found[row[0]] = KnownFile(row[1], row[2], row[3], row[4], row[5])
         return found

@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash, in_ranges
 from provenance.catalog.bulk import insert_rows
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.known import KnownQueries
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
 
@@ -53,8 +54,8 @@ class Tx(KnownQueries):
     def assets_by_ids(self, ids: Sequence[int]) -> dict[int, Asset]:
         """Return id -> asset for the ids that exist."""
         found: dict[int, Asset] = {}
-        for start in range(0, len(ids), 500):
-            query = select(Asset).where(col(Asset.id).in_(ids[start : start + 500]))
+        for chunk in in_chunks(ids):
+            query = select(Asset).where(col(Asset.id).in_(chunk))
             found.update((a.id, a) for a in self.session.execute(query).scalars() if a.id)
         return found
 
@@ -102,8 +103,8 @@ class Tx(KnownQueries):
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(
             self.session.connection().dialect.paramstyle
         )
-        for start in range(0, len(values), 500):
-            chunk = list(values[start : start + 500])
+        for part in in_chunks(values):
+            chunk = list(part)
             if mark is None or not chunk:
                 yield chunk
                 continue
@@ -208,8 +209,7 @@ class Tx(KnownQueries):
 
     def mark_missing(self, paths: Sequence[str], when: datetime) -> None:
         """Mark the assets at ``paths`` as not present (their rows and history stay)."""
-        for chunk_start in range(0, len(paths), 500):
-            chunk = paths[chunk_start : chunk_start + 500]
+        for chunk in in_chunks(paths):
             for asset in self.session.execute(
                 select(Asset).where(col(Asset.path).in_(chunk))
             ).scalars():
@@ -224,10 +224,10 @@ class Tx(KnownQueries):
     def signals_of_many(self, asset_ids: Sequence[int]) -> dict[int, list[SignalRow]]:
         """Return asset id -> its signals (oldest first), one query per 500 assets."""
         found: dict[int, list[SignalRow]] = {asset_id: [] for asset_id in asset_ids}
-        for start in range(0, len(asset_ids), 500):
+        for chunk in in_chunks(asset_ids):
             query = (
                 select(SignalRow)
-                .where(col(SignalRow.asset_id).in_(asset_ids[start : start + 500]))
+                .where(col(SignalRow.asset_id).in_(chunk))
                 .order_by(col(SignalRow.id))
             )
             for row in self.session.execute(query).scalars():

@@ -221,3 +221,13 @@ def test_postgresql_plans_each_probe_for_its_own_values(postgres_catalog: Catalo
             "SELECT count(*) FROM pg_prepared_statements"
         )
         assert prepared.scalar() == 0
+
+
+def test_long_lists_are_asked_for_in_slices_of_in_chunk() -> None:
+    from provenance.catalog.chunks import IN_CHUNK, in_chunks
+
+    values = list(range(2 * IN_CHUNK + 201))
+    slices = list(in_chunks(values))
+    assert [len(s) for s in slices] == [IN_CHUNK, IN_CHUNK, 201]
+    assert [v for s in slices for v in s] == values
+    assert list(in_chunks([])) == []
