@@ -13,6 +13,7 @@ import json
 import logging
 
 from provenance.catalog import Catalog
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.clearance import uncleared_ids
 from provenance.catalog.lifecycle import get_meta, set_meta
 from provenance.clearance.policy import ClearancePolicy
@@ -42,8 +43,8 @@ def refresh_risk(catalog: Catalog, policy: ClearancePolicy, *, force: bool = Fal
             return 0
         changed = 0
         ids = uncleared_ids(tx)
-        for start in range(0, len(ids), 500):  # a page at a time: never all of them loaded
-            for asset in tx.assets_by_ids(ids[start : start + 500]).values():
+        for page in in_chunks(ids):  # a page at a time: never all of them loaded
+            for asset in tx.assets_by_ids(page).values():
                 columns = policy.columns(asset.ai_class, asset.generator, asset.family, asset.facts)
                 if any(getattr(asset, name) != value for name, value in columns.items()):
                     for name, value in columns.items():
