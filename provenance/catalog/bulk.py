@@ -9,9 +9,9 @@ and ids are assigned under the write lock the transaction already holds (BEGIN I
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import is_not, itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table, insert, text
@@ -93,9 +93,45 @@ def insert_rows(
             for index, convert in fixes:
                 converted[index] = convert(converted[index])
             values[position] = tuple(converted)
-    quoted = ", ".join(f'"{name}"' for name in names)
-    marks = ", ".join("?" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", values)
+    # a NOT NULL column is always named: None there fails as it should, not as its default
+    unset = tuple(None if c.nullable else _NEVER_UNSET for c in columns)
+    for shape, group in _by_shape(values, unset, keep_order=not ids):
+        kept = [i for i, is_set in enumerate(shape) if is_set]
+        if len(kept) < len(names):
+            if len(kept) == 1:
+                group = [(value[kept[0]],) for value in group]
+            else:
+                group = list(map(itemgetter(*kept), group))
+        quoted = ", ".join(f'"{names[i]}"' for i in kept)
+        marks = ", ".join("?" for _ in kept)
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", group)
+
+
+_NEVER_UNSET = object()
+
+
+def _by_shape(
+    values: list[tuple[Any, ...]], unset: tuple[Any, ...], *, keep_order: bool
+) -> Iterator[tuple[tuple[bool, ...], list[tuple[Any, ...]]]]:
+    """Group rows by which of their values are set (``value[i] is not unset[i]``: None for a
+    nullable column), for inserts that leave the unset columns out: the table gives their
+    NULL.
+
+    The driver binds None through its adapter lookup, about 0.3 µs a value, where it binds
+    an int or a str directly; a plain file's row has ten of them, and binding them cost half
+    as much as inserting the row. With ``keep_order`` (the table numbers its rows in insert
+    order) only neighbouring rows of one shape go together; else all of a shape do.
+    """
+    groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+    previous: tuple[bool, ...] | None = None
+    for value in values:
+        shape = tuple(map(is_not, value, unset))
+        if keep_order and shape != previous and groups:
+            yield from groups.items()
+            groups = {}
+        groups.setdefault(shape, []).append(value)
+        previous = shape
+    yield from groups.items()
 
 
 def _cached(convert: _Converter) -> _Converter:

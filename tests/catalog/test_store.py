@@ -231,3 +231,77 @@ def test_long_lists_are_asked_for_in_slices_of_in_chunk() -> None:
     assert [len(s) for s in slices] == [IN_CHUNK, IN_CHUNK, 201]
     assert [v for s in slices for v in s] == values
     assert list(in_chunks([])) == []
+
+
+def test_bulk_rows_of_different_shapes_keep_their_values_and_order(catalog: Catalog) -> None:
+    # rows that leave different columns unset (None) go in as separate inserts on SQLite;
+    # what is read back, and the order of rows the table numbers itself, stay the same
+    rows = []
+    for n in range(6):
+        ai = n % 2 == 0
+        row = make_asset(f"/prod/shape{n}.png").model_dump(exclude={"id"})
+        row.update(
+            ai_class="ai" if ai else "none",
+            status="temporary" if ai else "not-ai",
+            generator="ComfyUI" if ai else None,
+            deadline=NOW + timedelta(days=n) if ai else None,
+            uid=f"uid-shape-{n}",
+        )
+        rows.append(row)
+    signals = [
+        {
+            "asset_id": 0,
+            "kind": "sd-text",
+            "ai_class": "ai",
+            "generator": "ComfyUI",
+            "family": "comfyui",
+            "model": f"model {n}" if n % 3 == 0 else None,
+            "prompt": None,
+            "parameters": {},
+            "confidence": 1.0,
+            "source": f"signal {n}",
+            "detail": {},
+            "found_at": NOW,
+        }
+        for n in range(7)
+    ]
+    with catalog.write() as tx:
+        tx.insert_assets(rows)
+        for signal in signals:
+            signal["asset_id"] = rows[0]["id"]
+        tx.insert_signals(signals)
+    assert [row["id"] for row in rows] == sorted(row["id"] for row in rows)
+    with catalog.read() as tx:
+        for row in rows:
+            asset = tx.asset_by_path(row["path"])
+            assert asset is not None
+            assert (asset.id, asset.uid, asset.generator, asset.deadline) == (
+                row["id"],
+                row["uid"],
+                row["generator"],
+                row["deadline"],
+            )
+        read = tx.signals_of(rows[0]["id"])
+    assert [(s.source, s.model) for s in sorted(read, key=lambda s: s.id or 0)] == [
+        (s["source"], s["model"]) for s in signals
+    ]
+
+
+def test_bulk_none_in_a_not_null_column_is_refused(catalog: Catalog) -> None:
+    row = make_asset("/prod/no-kind.png").model_dump(exclude={"id"})
+    with pytest.raises(Exception, match="(?i)null"), catalog.write() as tx:
+        tx.insert_assets([row])
+        tx.insert_signals(
+            [
+                {
+                    "asset_id": row["id"],
+                    "kind": None,
+                    "ai_class": "ai",
+                    "parameters": {},
+                    "confidence": 1.0,
+                    "source": "x",
+                    "detail": {},
+                    "found_at": NOW,
+                }
+            ]
+        )
