@@ -8,6 +8,7 @@ import pytest
 
 from provenance.audit import Actor, verify_chain
 from provenance.catalog import Asset, Catalog, SignalRow
+from provenance.errors import CatalogError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACTOR = Actor("tester", "host1")
@@ -289,19 +290,17 @@ def test_bulk_rows_of_different_shapes_keep_their_values_and_order(catalog: Cata
 
 def test_bulk_none_in_a_not_null_column_is_refused(catalog: Catalog) -> None:
     row = make_asset("/prod/no-kind.png").model_dump(exclude={"id"})
-    with pytest.raises(Exception, match="(?i)null"), catalog.write() as tx:
+    with catalog.write() as tx:
         tx.insert_assets([row])
-        tx.insert_signals(
-            [
-                {
-                    "asset_id": row["id"],
-                    "kind": None,
-                    "ai_class": "ai",
-                    "parameters": {},
-                    "confidence": 1.0,
-                    "source": "x",
-                    "detail": {},
-                    "found_at": NOW,
-                }
-            ]
-        )
+    signal = {
+        "asset_id": row["id"],
+        "kind": None,
+        "ai_class": "ai",
+        "parameters": {},
+        "confidence": 1.0,
+        "source": "x",
+        "detail": {},
+        "found_at": NOW,
+    }
+    with pytest.raises(CatalogError, match=r"(?i)null"), catalog.write() as tx:
+        tx.insert_signals([signal])
