@@ -19,13 +19,21 @@ class AssetIds:
     def __init__(self) -> None:
         self._pool = ""
         self._at = 0
+        self._ms = -1
+        self._prefix = ""
 
     def __call__(self) -> str:
         if self._at >= len(self._pool):
             self._pool, self._at = os.urandom(4096).hex(), 0
         h = self._pool[self._at : self._at + 32]
         self._at += 32
-        t = f"{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}"
+        ms = time.time_ns() // 1_000_000
+        if ms != self._ms:  # a scan gives out many ids in the same millisecond
+            t = f"{ms & 0xFFFF_FFFF_FFFF:012x}"
+            self._ms, self._prefix = ms, f"{t[:8]}-{t[8:12]}-7"
         # the version (7) and variant (10xx) bits, set on the hex digits
-        variant = "89ab"[int(h[16], 16) & 3]
-        return f"{t[:8]}-{t[8:12]}-7{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+        return f"{self._prefix}{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+#: the variant's hex digit (10xx) for a random one
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

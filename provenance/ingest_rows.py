@@ -54,7 +54,7 @@ def new_row(
 ) -> dict[str, Any]:
     """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
     verdict = facts.verdict
-    prompt, prompt_hash = policy.prompt(verdict.prompt)
+    prompt, prompt_hash = (None, None) if verdict.prompt is None else policy.prompt(verdict.prompt)
     return {
         "uid": uid,
         "path": facts.path,
