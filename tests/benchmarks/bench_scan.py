@@ -123,6 +123,9 @@ def peak_rss(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def timed(command: str | list[str], env: dict[str, str] | None = None) -> float:
+    # what the run before wrote (a fresh tree, a scan's tags and catalog) goes to the disk
+    # first, so that no run is timed beside the writing back of another's files
+    os.sync()
     start = time.perf_counter()
     subprocess.run(
         command,
