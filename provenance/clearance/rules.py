@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,8 +53,13 @@ class Conditions(_Strict):
     vendor_retains_inputs: tuple[TermsAnswer, ...] | None = None
     enterprise_agreement: bool | None = None
 
-    def given(self) -> dict[str, Any]:
-        """Return the conditions that are set, by name."""
+    def given(self) -> Mapping[str, Any]:
+        """Return the conditions that are set, by name (read-only)."""
+        return MappingProxyType(self._given)
+
+    @cached_property
+    def _given(self) -> dict[str, Any]:
+        # worked out once: every new AI asset is assessed against every rule
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 

@@ -103,3 +103,22 @@ def test_a_bad_rules_file_fails_the_command_with_its_line(
     result = run(config, "uncleared")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {rules_file}:3: rules.0.risk: ")
+
+
+def test_a_rules_conditions_are_read_only_and_the_rules_still_pickle() -> None:
+    # the set conditions are worked out once per rule (every new AI asset is assessed
+    # against every rule); what is handed out cannot change them, and a rule set that has
+    # been used still pickles (a policy may go to another process)
+    import pickle
+
+    from provenance.clearance.rules import Conditions
+
+    conditions = Conditions(talent=True, intended_use=("final",))
+    given = conditions.given()
+    assert dict(given) == {"talent": True, "intended_use": ("final",)}
+    with pytest.raises(TypeError):
+        given["talent"] = False  # type: ignore[index]
+    assert dict(conditions.given()) == dict(given)
+    again = pickle.loads(pickle.dumps(conditions))
+    assert again == Conditions(talent=True, intended_use=("final",))
+    assert dict(again.given()) == dict(given)
