@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from provenance.detect import PathRule, Verdict
-from provenance.errors import ReadError
+from provenance.errors import ReadError, ScanError
 from provenance.hashing import hash_bytes, hash_stream
 from provenance.walk import FileEntry
 from provenance.workers import default_workers, start_method, worker_setup
@@ -43,6 +43,10 @@ POOL_THRESHOLD = 16
 CHUNK_FILES = 128
 #: ... and at most this many bytes, so that big files are shared between the workers.
 CHUNK_BYTES = 32 * 1024 * 1024
+#: Files in a row whose reader died, each read alone in new processes, with no file read in
+#: between: then the readers themselves cannot run (the OOM killer takes each one), and the
+#: read stops with an error instead of starting new processes for every file left.
+DEATHS_IN_A_ROW = 5
 #: Chunks ``start`` sends before its first result is taken: some 8,000 small files, about
 #: as many as two workers read while a scan loads its catalog.
 AHEAD_CHUNKS = 64
@@ -213,6 +217,7 @@ class FileReader:
         self.options = options
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
+        self._deaths = 0  # files in a row whose reader died (see DEATHS_IN_A_ROW)
 
     def read_many(
         self, files: Sequence[str | FileEntry] | Iterable[str | FileEntry], count: int | None = None
@@ -288,9 +293,12 @@ class FileReader:
         """The results of the oldest chunk in flight, read again if its worker died."""
         chunk, future = window.popleft()
         try:
-            return future.result()
+            results = future.result()
         except BrokenProcessPool:
             pass
+        else:
+            self._deaths = 0
+            return results
         # A worker died (the OOM killer, or a SIGBUS: a big file truncated while it was
         # mapped) and took the pool, and every read in flight, with it. In a new pool this
         # chunk's files are read one at a time, nothing else in flight, so a file that kills
@@ -304,10 +312,20 @@ class FileReader:
 
     def _read_alone(self, path: str, sidecar: bool) -> FileFacts | Failure:
         try:
-            return self._ensure_pool().submit(_read_safely, path, self.options, sidecar).result()
+            result = self._ensure_pool().submit(_read_safely, path, self.options, sidecar).result()
         except BrokenProcessPool:
             self.close()
+            self._deaths += 1
+            if self._deaths >= DEATHS_IN_A_ROW:
+                self._deaths = 0
+                raise ScanError(
+                    f"reader processes keep dying ({DEATHS_IN_A_ROW} files in a row, the last "
+                    f"{path}); is the machine out of memory? (the system log says what killed "
+                    "them)"
+                ) from None
             return Failure(path, "its reader process died (truncated while it was read?)")
+        self._deaths = 0
+        return result
 
     @property
     def running(self) -> bool:

@@ -140,3 +140,48 @@ def test_workers_yield_the_cpu_to_the_catalog_writer() -> None:
     with FileReader(ReadOptions(), workers=2) as reader:
         theirs = reader.submit(os.nice, 0).result()
     assert theirs == min(19, here + WORKER_NICENESS)
+
+
+def test_readers_that_keep_dying_stop_the_read_with_one_error(tmp_path: Path) -> None:
+    # Something kills every reader process (the OOM killer, on a machine out of memory):
+    # each file is read again alone in new processes, and after DEATHS_IN_A_ROW files in a
+    # row whose reader died the read stops with a ScanError, instead of starting new
+    # processes for every file left. Here each read waits on a FIFO no one writes to, and
+    # another process kills the readers, as the OOM killer would (a thread here would make
+    # the pool start its processes through a fork server).
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from provenance.errors import ScanError
+    from provenance.reader import DEATHS_IN_A_ROW, POOL_THRESHOLD
+
+    need_proc()
+    fifos = []
+    for n in range(POOL_THRESHOLD + DEATHS_IN_A_ROW):  # enough to be read by the workers
+        fifo = tmp_path / f"never_{n}.png"
+        os.mkfifo(fifo)
+        fifos.append(str(fifo))
+    killer_code = (
+        "import os, signal, sys, time, pathlib\n"
+        "parent, me = int(sys.argv[1]), os.getpid()\n"
+        "while True:\n"
+        "    time.sleep(0.2)\n"
+        "    for f in pathlib.Path(f'/proc/{parent}/task').glob('*/children'):\n"
+        "        for pid in map(int, f.read_text().split()):\n"
+        "            if pid != me:\n"
+        "                try: os.kill(pid, signal.SIGKILL)\n"
+        "                except ProcessLookupError: pass\n"
+    )
+    started = time.monotonic()
+    with FileReader(ReadOptions(), workers=2) as reader:
+        killer = subprocess.Popen([sys.executable, "-c", killer_code, str(os.getpid())])
+        try:
+            with pytest.raises(ScanError, match=f"keep dying \\({DEATHS_IN_A_ROW} files in a row"):
+                list(reader.read_many(fifos))
+        finally:
+            killer.kill()
+            killer.wait()
+    assert time.monotonic() - started < 30
