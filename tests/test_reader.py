@@ -164,16 +164,20 @@ def test_readers_that_keep_dying_stop_the_read_with_one_error(tmp_path: Path) ->
         fifo = tmp_path / f"never_{n}.png"
         os.mkfifo(fifo)
         fifos.append(str(fifo))
+    # it kills the forked readers only (they have the test process's command line), not
+    # multiprocessing's resource tracker or fork server
     killer_code = (
         "import os, signal, sys, time, pathlib\n"
-        "parent, me = int(sys.argv[1]), os.getpid()\n"
+        "parent = int(sys.argv[1])\n"
+        "line = pathlib.Path(f'/proc/{parent}/cmdline').read_bytes()\n"
         "while True:\n"
         "    time.sleep(0.2)\n"
         "    for f in pathlib.Path(f'/proc/{parent}/task').glob('*/children'):\n"
         "        for pid in map(int, f.read_text().split()):\n"
-        "            if pid != me:\n"
-        "                try: os.kill(pid, signal.SIGKILL)\n"
-        "                except ProcessLookupError: pass\n"
+        "            try:\n"
+        "                if pathlib.Path(f'/proc/{pid}/cmdline').read_bytes() == line:\n"
+        "                    os.kill(pid, signal.SIGKILL)\n"
+        "            except (OSError, ProcessLookupError): pass\n"
     )
     started = time.monotonic()
     with FileReader(ReadOptions(), workers=2) as reader:
