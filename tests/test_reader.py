@@ -164,24 +164,39 @@ def test_readers_that_keep_dying_stop_the_read_with_one_error(tmp_path: Path) ->
         fifo = tmp_path / f"never_{n}.png"
         os.mkfifo(fifo)
         fifos.append(str(fifo))
-    # it kills the forked readers only (they have the test process's command line), not
-    # multiprocessing's resource tracker or fork server
+    # It kills the processes waiting to open a FIFO (the readers, whether forked here or by
+    # a fork server), never multiprocessing's own helpers. Should it find none for 5 s (a
+    # kernel that names the wait otherwise), it opens the FIFOs itself: the read then ends
+    # and the test fails instead of hanging.
     killer_code = (
         "import os, signal, sys, time, pathlib\n"
-        "parent = int(sys.argv[1])\n"
-        "line = pathlib.Path(f'/proc/{parent}/cmdline').read_bytes()\n"
+        "parent, folder = int(sys.argv[1]), sys.argv[2]\n"
+        "def below(pid):\n"
+        "    for f in pathlib.Path(f'/proc/{pid}/task').glob('*/children'):\n"
+        "        try: kids = list(map(int, f.read_text().split()))\n"
+        "        except OSError: continue\n"
+        "        for kid in kids:\n"
+        "            yield kid\n"
+        "            yield from below(kid)\n"
+        "last = time.monotonic()\n"
         "while True:\n"
         "    time.sleep(0.2)\n"
-        "    for f in pathlib.Path(f'/proc/{parent}/task').glob('*/children'):\n"
-        "        for pid in map(int, f.read_text().split()):\n"
-        "            try:\n"
-        "                if pathlib.Path(f'/proc/{pid}/cmdline').read_bytes() == line:\n"
-        "                    os.kill(pid, signal.SIGKILL)\n"
-        "            except (OSError, ProcessLookupError): pass\n"
+        "    for pid in list(below(parent)):\n"
+        "        try:\n"
+        "            if pathlib.Path(f'/proc/{pid}/wchan').read_text() == 'wait_for_partner':\n"
+        "                os.kill(pid, signal.SIGKILL)\n"
+        "                last = time.monotonic()\n"
+        "        except (OSError, ProcessLookupError): pass\n"
+        "    if time.monotonic() - last > 5:\n"
+        "        for fifo in pathlib.Path(folder).iterdir():\n"
+        "            try: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))\n"
+        "            except OSError: pass\n"
     )
     started = time.monotonic()
     with FileReader(ReadOptions(), workers=2) as reader:
-        killer = subprocess.Popen([sys.executable, "-c", killer_code, str(os.getpid())])
+        killer = subprocess.Popen(
+            [sys.executable, "-c", killer_code, str(os.getpid()), str(tmp_path)]
+        )
         try:
             with pytest.raises(ScanError, match=f"keep dying \\({DEATHS_IN_A_ROW} files in a row"):
                 list(reader.read_many(fifos))
