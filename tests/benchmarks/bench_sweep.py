@@ -1,14 +1,15 @@
-"""Benchmark: plan a sweep over 1,000,000 assets (10,000 due), then quarantine 500 real files.
+"""Benchmark: plan a sweep over 1,000,000 assets (10,000 due), quarantine 500 real files, clear 100.
 
 Run by hand (not part of the test run): ``python3 tests/benchmarks/bench_sweep.py [--url URL]``.
 With ``--url postgresql+psycopg://...`` the catalog is that (empty) PostgreSQL database, loaded
 with ``COPY``; without, a new SQLite file.
-Then `clear` approves 100 of the temporary assets (real files, re-hashed) in one call.
 Targets: planning < 5 s, acting on 500 quarantines < 5 s. Each figure is printed next to a
 peer measured in the same run on the same data, for a ratio:
 
 - planning vs. a bare indexed ``SELECT`` of the same due rows (what any plan must read);
-- acting vs. bare ``os.rename`` of the same 500 files (what any quarantine must do).
+- acting vs. bare ``os.rename`` of the same 500 files (what any quarantine must do);
+- ``clear`` of 100 temporary assets with real files, in one call, vs. hashing those files
+  (what any clearance bound to the content must do).
 """
 
 from __future__ import annotations
