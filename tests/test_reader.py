@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -140,6 +141,22 @@ def test_workers_yield_the_cpu_to_the_catalog_writer() -> None:
     with FileReader(ReadOptions(), workers=2) as reader:
         theirs = reader.submit(os.nice, 0).result()
     assert theirs == min(19, here + WORKER_NICENESS)
+
+
+def _collector_in_worker() -> tuple[bool, bool]:
+    return gc.isenabled(), gc.get_freeze_count() > 0
+
+
+def test_workers_forked_with_the_collector_off_collect() -> None:
+    # a scan forks its readers while it loads, with the collector off: each reader turns it
+    # on, and leaves what it inherited out of it
+    gc.disable()
+    try:
+        with FileReader(ReadOptions(), workers=2) as reader:
+            enabled, frozen = reader.submit(_collector_in_worker).result()
+    finally:
+        gc.enable()
+    assert enabled and frozen
 
 
 def test_readers_that_keep_dying_stop_the_read_with_one_error(tmp_path: Path) -> None:
