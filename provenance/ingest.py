@@ -153,7 +153,8 @@ class Ingest:
         # rebuild, which also looks for embedded tags) are read again here.
         tags: dict[str, TagRecord] = {}
         for facts in batch:
-            if rebuild or any(s.kind == "sidecar" for s in facts.verdict.signals):
+            signals = facts.verdict.signals
+            if rebuild or (signals and any(s.kind == "sidecar" for s in signals)):
                 tag = read_existing_tag(facts.path, self.context.tags)
                 if tag is not None:
                     tags[facts.path] = tag
@@ -231,13 +232,18 @@ class Ingest:
     ) -> Asset | None:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
-        moved_from = next(
-            (
-                a
-                for a in same_content
-                if a.status not in RETIRED and (not a.present or (vanished and a.path in vanished))
-            ),
-            None,
+        moved_from = (
+            next(
+                (
+                    a
+                    for a in same_content
+                    if a.status not in RETIRED
+                    and (not a.present or (vanished and a.path in vanished))
+                ),
+                None,
+            )
+            if same_content
+            else None
         )
         if moved_from is not None:
             old_path, was_missing = moved_from.path, not moved_from.present
@@ -260,8 +266,8 @@ class Ingest:
         if facts.content_hash in pending.by_hash:
             # the source needs its id before a copy can link to it
             touched.extend(pending.write(tx, actor, now))
-        source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or next(
-            (a for a in same_content if a.present), None
+        source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or (
+            next((a for a in same_content if a.present), None) if same_content else None
         )
         # a tag's asset id is taken over once (a rebuild), not by a copy made with its sidecar
         adopt = tag is not None and tag.asset_uid not in taken

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import is_not, itemgetter
 from typing import Any
 
@@ -71,7 +72,9 @@ def insert_rows(
     columns = [
         c
         for c in table.columns
-        if c.name != "id" and c.name in rows[0] and any(row[c.name] is not None for row in rows)
+        if c.name != "id"
+        and c.name in rows[0]
+        and any(map(is_not, map(itemgetter(c.name), rows), repeat(None)))
     ]
     if ids:
         start = connection.execute(
@@ -81,18 +84,9 @@ def insert_rows(
             row["id"] = start + offset
         columns.insert(0, table.c.id)
     names = [c.name for c in columns]
-    # one itemgetter for the row, then only the columns that need it are converted
-    take = itemgetter(*names)
-    fixes = [(i, _cached(_converter(c.type))) for i, c in enumerate(columns)]
-    fixes = [(i, convert) for i, convert in fixes if convert is not _same]
-    single = len(names) == 1  # itemgetter of one name returns the value, not a tuple
-    values = [(take(row),) for row in rows] if single else [take(row) for row in rows]
-    if fixes:
-        for position, value in enumerate(values):
-            converted = list(value)
-            for index, convert in fixes:
-                converted[index] = convert(converted[index])
-            values[position] = tuple(converted)
+    values = list(
+        zip(*(_column_values(rows, c.name, _converter(c.type)) for c in columns), strict=True)
+    )
     # a NOT NULL column is always named: None there fails as it should, not as its default
     unset = tuple(None if c.nullable else _NEVER_UNSET for c in columns)
     for shape, group in _by_shape(values, unset, keep_order=not ids):
@@ -134,17 +128,16 @@ def _by_shape(
     yield from groups.items()
 
 
-def _cached(convert: _Converter) -> _Converter:
-    """Timestamps repeat within a batch (every row of a scan has the same ``now``)."""
-    if convert is not _timestamp:
-        return convert
-    seen: dict[Any, Any] = {}
+def _column_values(rows: Sequence[dict[str, Any]], name: str, convert: _Converter) -> list[Any]:
+    """The ``name`` values of ``rows``, as the driver takes them.
 
-    def cached(value: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            seen[value] = result = convert(value)
-            return result
-
-    return cached
+    Column by column, so that the loops run in C: a timestamp or a flag is converted once
+    per distinct value (every row of a scan has the same ``now``), JSON once per row.
+    """
+    values = list(map(itemgetter(name), rows))
+    if convert is _same:
+        return values
+    if convert is _json:  # a dict or a list is no key
+        return list(map(convert, values))
+    converted = {value: convert(value) for value in set(values)}
+    return list(map(converted.__getitem__, values))
