@@ -45,6 +45,13 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
 
+#: Files per transaction among the last ``batch_size`` files of an ingest. A batch is
+#: recorded once its last file is read, so the last one is recorded while the readers have
+#: nothing left to read: a full batch of 2,000 files (about 0.05 s of the writer's CPU)
+#: made the end of a scan that much longer. In smaller batches, all but the last are
+#: recorded while the readers still read.
+TAIL_BATCH = 250
+
 
 @dataclass
 class IngestCounts:
@@ -121,7 +128,12 @@ class Ingest:
         batch: list[FileFacts] = []
         if results is None:
             results = reader.read_many(paths, count)
-        for result in results:
+        size = self.context.batch_size
+        # the last batch is recorded after the last file is read, while the readers wait:
+        # the files of the last full batch go in smaller ones, recorded as they are read
+        last = min(size, TAIL_BATCH)
+        tail_from = count - size if count is not None else None
+        for taken, result in enumerate(results, start=1):
             if progress is not None:
                 progress(1)
             if isinstance(result, Failure):
@@ -130,7 +142,9 @@ class Ingest:
             for problem in result.verdict.problems:
                 log.warning("%s: %s", result.path, problem)
             batch.append(result)
-            if len(batch) >= self.context.batch_size:
+            if len(batch) >= size or (
+                tail_from is not None and taken > tail_from and len(batch) >= last
+            ):
                 self._write_batch(batch, root_of, vanished, rebuild, reader)
                 batch = []
         if batch:

@@ -442,6 +442,27 @@ def test_files_that_are_not_ai_share_one_indexed_event(
     assert len(chain) == 2 and verify_chain(chain) is None
 
 
+def test_the_last_files_are_recorded_in_smaller_batches(
+    tmp_path: Path, root: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 files in batches of 6: a full batch, then, among the last 6 files, batches of 2
+    # (TAIL_BATCH), recorded while the readers still read (each plain batch is one event)
+    from provenance import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "TAIL_BATCH", 2)
+    for n in range(13):
+        write_plain_png(root / "plates" / f"p{n:02d}.png", color=f"#0000{n:02x}")
+    settings = settings_for(tmp_path, root).model_copy(
+        update={"scan": Settings().scan.model_copy(update={"batch_size": 6})}
+    )
+    assert run(settings, catalog).counts.indexed == 16
+    with catalog.read() as tx:
+        shared = [e.after["count"] for e in tx.all_events() if e.asset_id is None]
+    # the AI file (first in the walk) has its own event; 15 plain files: 5 + 5 (up to the
+    # last six files) + 2 + 2 + 1
+    assert shared == [5, 5, 2, 2, 1]
+
+
 def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
     tmp_path: Path, root: Path, catalog: Catalog
 ) -> None:
