@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from provenance.clearance_settings import ClearanceSettings
@@ -22,8 +21,11 @@ from provenance.job_settings import (
     parse_duration,
     parse_expiry,
 )
+from provenance.locations import CONFIG_ENV, STATE_DIR_ENV, default_state_dir, sqlite_catalog_url
 
 __all__ = [
+    "CONFIG_ENV",
+    "STATE_DIR_ENV",
     "CatalogSettings",
     "DaemonSettings",
     "PolicySettings",
@@ -38,9 +40,6 @@ __all__ = [
     "parse_expiry",
     "settings_from_mapping",
 ]
-
-CONFIG_ENV = "PROVENANCE_CONFIG"
-STATE_DIR_ENV = "PROVENANCE_STATE_DIR"
 
 
 class _Section(BaseModel):
@@ -151,10 +150,7 @@ class Settings(_Section):
     def state_path(self) -> Path:
         if self.state_dir is not None:
             return self.state_dir.expanduser()
-        env = os.environ.get(STATE_DIR_ENV)
-        if env:
-            return Path(env).expanduser()
-        return Path(platformdirs.user_state_dir("provenance"))
+        return default_state_dir()
 
     @property
     def report_dir(self) -> Path:
@@ -167,7 +163,7 @@ class Settings(_Section):
     def catalog_url(self) -> str:
         if self.catalog.url:
             return self.catalog.url
-        return f"sqlite:///{self.state_path / 'catalog.sqlite'}"
+        return sqlite_catalog_url(self.state_path)
 
     def with_roots(self, paths: list[Path]) -> Settings:
         """Return settings whose roots are ``paths`` when any are given (command-line roots win

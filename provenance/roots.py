@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from provenance.config import RootSettings
+if TYPE_CHECKING:
+    from provenance.config import RootSettings
 
 
 @dataclass(frozen=True)
@@ -18,15 +21,17 @@ class RootHealth:
 
 def check_root(root: RootSettings) -> RootHealth:
     """Return the health of ``root``: its folder must exist and its marker file, if any."""
-    path = root.path
+    return check_folder(root.path, root.marker)
+
+
+def check_folder(path: Path, marker: str = "") -> RootHealth:
+    """Return the health of the root folder ``path`` whose marker file is ``marker``."""
     if not path.exists():
         return RootHealth(False, f"{path} does not exist (not mounted?)")
     if not path.is_dir():
         return RootHealth(False, f"{path} is not a folder")
     if not os.access(path, os.R_OK | os.X_OK):
         return RootHealth(False, f"{path} cannot be read")
-    if root.marker and not (path / root.marker).exists():
-        return RootHealth(
-            False, f"marker file {root.marker} is missing under {path} (not mounted?)"
-        )
+    if marker and not (path / marker).exists():
+        return RootHealth(False, f"marker file {marker} is missing under {path} (not mounted?)")
     return RootHealth(True)

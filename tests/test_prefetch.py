@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -13,8 +16,8 @@ from provenance.catalog import Catalog, utcnow
 from provenance.cli import cli
 from provenance.config import RootSettings, Settings
 from provenance.ids import AssetIds
-from provenance.prefetch import catalog_knows_root, prefetch
-from provenance.reader import FileFacts, FileReader, ReadOptions
+from provenance.prefetch import Assumed, catalog_knows_root, prefetch
+from provenance.reader import FileFacts, FileReader, ReadOptions, read_options
 from provenance.scan import scan
 from provenance.walk import EntrySpill
 from tests.media import write_a1111_png, write_plain_png
@@ -190,3 +193,77 @@ def test_the_walk_goes_to_the_workers_as_it_is_found(tmp_path: Path, monkeypatch
     assert first + rest == [f"/r/{n:02}.png" for n in range(23)]
     assert [entry.path for entry in walked.entries] == first + rest
     walked.entries.close()
+
+
+def test_what_a_scan_without_config_assumes_is_what_the_defaults_say(tmp_path: Path) -> None:
+    # with no config file a scan starts reading before the settings load; what it assumes
+    # of them must be what they are (else it is dropped: Assumed.holds)
+    root = _root(tmp_path / "production", plain=1)
+    for deep in (None, False, True):
+        assumed = Assumed.without_config([root], deep)
+        assert assumed is not None
+        settings = Settings().with_roots([root])
+        assert assumed.options == read_options(settings, deep)
+        assert assumed.root == settings.roots[0].path
+        assert assumed.catalog_url == settings.catalog_url
+        assert assumed.holds(settings, deep, workers=2)
+
+
+def test_settings_other_than_assumed_drop_the_early_head_start(tmp_path: Path) -> None:
+    root = _root(tmp_path / "production", plain=1)
+    assumed = Assumed.without_config([root], None)
+    assert assumed is not None
+    defaults = Settings().with_roots([root])
+    differing = [
+        Settings.model_validate({"scan": {"ignore": ["*.png"]}}).with_roots([root]),
+        Settings.model_validate({"scan": {"workers": 3}}).with_roots([root]),
+        Settings.model_validate({"scan": {"deep": True}}).with_roots([root]),
+        Settings.model_validate({"detect": {"sidecars": False}}).with_roots([root]),
+        Settings(state_dir=tmp_path / "elsewhere").with_roots([root]),
+        Settings(roots=[RootSettings(path=root, marker=".mounted")]).with_roots([root]),
+        defaults.with_roots([tmp_path]),
+    ]
+    assert assumed.holds(defaults, None, workers=2)
+    assert not any(assumed.holds(settings, None, workers=2) for settings in differing)
+    assert not assumed.holds(defaults, True, workers=2)  # --deep, assumed without it
+
+
+def test_a_config_file_means_nothing_is_assumed(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    root = _root(tmp_path / "production", plain=1)
+    assert Assumed.without_config([], None) is None  # the roots are the config's
+    monkeypatch.setenv("PROVENANCE_CONFIG", str(tmp_path / "provenance.toml"))
+    assert Assumed.without_config([root], None) is None
+
+
+def test_a_scan_without_config_reads_before_it_loads_the_settings(tmp_path: Path) -> None:
+    # the readers are forked (and the first chunks sent) before pydantic and the settings'
+    # models load: seen from the command itself, run as a user runs it
+    root = _root(tmp_path / "production")
+    probe = (
+        "import os, sys\n"
+        "seen = []\n"
+        "os.register_at_fork(before=lambda: seen.append('provenance.config' in sys.modules))\n"
+        "from provenance.cli import main\n"
+        "try:\n"
+        "    main(['scan', sys.argv[1]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('loaded at first fork:', seen[0])\n"
+    )
+    env = {**os.environ, "PROVENANCE_STATE_DIR": str(tmp_path / "state")}
+    env.pop("PROVENANCE_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(root)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "21 new" in done.stdout and "loaded at first fork: False" in done.stdout
+    # with a config file, the settings load first
+    config = tmp_path / "provenance.toml"
+    config.write_text('[scan]\nignore = ["*.part"]\n')
+    env["PROVENANCE_CONFIG"] = str(config)
+    env["PROVENANCE_STATE_DIR"] = str(tmp_path / "state2")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(root)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "21 new" in done.stdout and "loaded at first fork: True" in done.stdout

@@ -54,6 +54,14 @@ class App:
         self._settings = value
 
     @property
+    def reads_no_config_file(self) -> bool:
+        """Whether the settings, not loaded yet, will be the defaults: no ``--config``, no
+        ``$PROVENANCE_CONFIG`` (a scan then starts reading before they load)."""
+        from provenance.locations import config_file_named
+
+        return self._settings is None and self.config_path is None and not config_file_named()
+
+    @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
             from provenance.catalog import Catalog

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,30 +152,49 @@ def _scan_command(
 ) -> None:
     import time
 
-    from provenance.prefetch import prefetch
+    from provenance.prefetch import Assumed, prefetch, prefetch_root
     from provenance.reader import FileReader, read_options
 
     began = time.monotonic()
     for path in paths:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
-    settings = app.settings.with_roots(list(paths))
-    if not settings.roots:
-        raise UserError(
-            "nothing to scan: give folders on the command line or set [[roots]] in the config"
-        )
-    app.settings = settings
     show_bar = sys.stderr.isatty() and not as_json
-    with FileReader(read_options(settings, deep), settings.scan.workers) as reader:
+    with ExitStack() as stack:
         # before the progress bar's thread, so that the workers can be forked; a line of its
         # own says how far the walk has come
-        first = str(settings.roots[0].path)
-        head = prefetch(
-            settings,
-            reader,
-            rebuild=rebuild,
-            on_count=(lambda n: _walking_line(first, n)) if show_bar else None,
-        )
+        def walking(root: Path) -> Callable[[int], None] | None:
+            return (lambda n: _walking_line(str(root), n)) if show_bar else None
+
+        # with no config file, the first folder is read before the settings load
+        assumed = Assumed.without_config(paths, deep) if app.reads_no_config_file else None
+        head = None
+        if assumed is not None:
+            reader = stack.enter_context(FileReader(assumed.options))
+            head = prefetch_root(
+                assumed.root,
+                reader,
+                catalog_url=assumed.catalog_url,
+                rebuild=rebuild,
+                on_count=walking(assumed.root),
+            )
+        settings = app.settings.with_roots(list(paths))
+        if not settings.roots:
+            raise UserError(
+                "nothing to scan: give folders on the command line or set [[roots]] in the config"
+            )
+        app.settings = settings
+        if assumed is None or not assumed.holds(settings, deep, reader.workers):
+            if assumed is not None:  # not what was assumed: read as the settings say
+                reader.close()
+                if head is not None:
+                    head.entries.close()
+            reader = stack.enter_context(
+                FileReader(read_options(settings, deep), settings.scan.workers)
+            )
+            head = prefetch(
+                settings, reader, rebuild=rebuild, on_count=walking(settings.roots[0].path)
+            )
         if show_bar:
             click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
         from provenance.catalog import utcnow
