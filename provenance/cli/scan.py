@@ -138,99 +138,88 @@ def scan_command(
     A root that is missing or whose marker file is gone is reported offline and left alone.
     """
     with _loading() as collect:
-        _scan_command(app, paths, deep, rebuild, dry_run, as_json, collect)
+        import time
 
+        from provenance.prefetch import Assumed, prefetch, prefetch_root
+        from provenance.reader import FileReader, read_options
 
-def _scan_command(
-    app: App,
-    paths: tuple[Path, ...],
-    deep: bool | None,
-    rebuild: bool,
-    dry_run: bool,
-    as_json: bool,
-    collect: bool,
-) -> None:
-    import time
+        began = time.monotonic()
+        for path in paths:
+            if not path.is_dir():
+                raise UserError(f"{path}: no such folder")
+        show_bar = sys.stderr.isatty() and not as_json
+        with ExitStack() as stack:
+            # before the progress bar's thread, so that the workers can be forked; a line of its
+            # own says how far the walk has come
+            def walking(root: Path) -> Callable[[int], None] | None:
+                return (lambda n: _walking_line(str(root), n)) if show_bar else None
 
-    from provenance.prefetch import Assumed, prefetch, prefetch_root
-    from provenance.reader import FileReader, read_options
+            # with no config file, the first folder is read before the settings load
+            assumed = Assumed.without_config(paths, deep) if app.reads_no_config_file else None
+            head = None
+            if assumed is not None:
+                reader = stack.enter_context(FileReader(assumed.options))
+                head = prefetch_root(
+                    assumed.root,
+                    reader,
+                    catalog_url=assumed.catalog_url,
+                    rebuild=rebuild,
+                    on_count=walking(assumed.root),
+                )
+            settings = app.settings.with_roots(list(paths))
+            if not settings.roots:
+                raise UserError(
+                    "nothing to scan: give folders on the command line or set [[roots]] in the "
+                    "config"
+                )
+            app.settings = settings
+            if assumed is None or not assumed.holds(settings, deep, reader.workers):
+                if assumed is not None:  # not what was assumed: read as the settings say
+                    reader.close()
+                    if head is not None:
+                        head.entries.close()
+                reader = stack.enter_context(
+                    FileReader(read_options(settings, deep), settings.scan.workers)
+                )
+                head = prefetch(
+                    settings, reader, rebuild=rebuild, on_count=walking(settings.roots[0].path)
+                )
+            if show_bar:
+                click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
+            from provenance.catalog import utcnow
+            from provenance.scan import scan
 
-    began = time.monotonic()
-    for path in paths:
-        if not path.is_dir():
-            raise UserError(f"{path}: no such folder")
-    show_bar = sys.stderr.isatty() and not as_json
-    with ExitStack() as stack:
-        # before the progress bar's thread, so that the workers can be forked; a line of its
-        # own says how far the walk has come
-        def walking(root: Path) -> Callable[[int], None] | None:
-            return (lambda n: _walking_line(str(root), n)) if show_bar else None
-
-        # with no config file, the first folder is read before the settings load
-        assumed = Assumed.without_config(paths, deep) if app.reads_no_config_file else None
-        head = None
-        if assumed is not None:
-            reader = stack.enter_context(FileReader(assumed.options))
-            head = prefetch_root(
-                assumed.root,
-                reader,
-                catalog_url=assumed.catalog_url,
-                rebuild=rebuild,
-                on_count=walking(assumed.root),
-            )
-        settings = app.settings.with_roots(list(paths))
-        if not settings.roots:
-            raise UserError(
-                "nothing to scan: give folders on the command line or set [[roots]] in the config"
-            )
-        app.settings = settings
-        if assumed is None or not assumed.holds(settings, deep, reader.workers):
-            if assumed is not None:  # not what was assumed: read as the settings say
-                reader.close()
-                if head is not None:
-                    head.entries.close()
-            reader = stack.enter_context(
-                FileReader(read_options(settings, deep), settings.scan.workers)
-            )
-            head = prefetch(
-                settings, reader, rebuild=rebuild, on_count=walking(settings.roots[0].path)
-            )
-        if show_bar:
-            click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
-        from provenance.catalog import utcnow
-        from provenance.scan import scan
-
-        catalog = app.catalog
-        bar: Any = _progress_bar() if show_bar else nullcontext()
-        with bar as progress, _scanning(collect):
-            task = progress.add_task("scanning", total=None) if show_bar else None
-            result = scan(
-                settings,
-                catalog,
-                app.actor,
-                utcnow(),
-                deep=deep,
-                rebuild=rebuild,
-                dry_run=dry_run,
-                on_total=(
-                    (lambda n: progress.update(task, total=n, description="scanning"))
-                    if show_bar
-                    else None
-                ),
-                progress=(lambda n: progress.advance(task, n)) if show_bar else None,
-                on_walk=(
-                    (lambda root, n: progress.update(task, description=f"walking: {n:,} files"))
-                    if show_bar
-                    else None
-                ),
-                reader=reader,
-                prefetched=head,
-            )
-    result.seconds = time.monotonic() - began  # the head start included
-    if as_json:
-        echo_json({"dry_run": dry_run, **result.as_dict()})
-    else:
-        prefix = "dry run: " if dry_run else ""
-        click.echo(prefix + render_summary(result))
-    if not any(r.online for r in result.roots):
-        raise UserError("every root is offline; nothing was scanned")
+            catalog = app.catalog
+            bar: Any = _progress_bar() if show_bar else nullcontext()
+            with bar as progress, _scanning(collect):
+                task = progress.add_task("scanning", total=None) if show_bar else None
+                result = scan(
+                    settings,
+                    catalog,
+                    app.actor,
+                    utcnow(),
+                    deep=deep,
+                    rebuild=rebuild,
+                    dry_run=dry_run,
+                    on_total=(
+                        (lambda n: progress.update(task, total=n, description="scanning"))
+                        if show_bar
+                        else None
+                    ),
+                    progress=(lambda n: progress.advance(task, n)) if show_bar else None,
+                    on_walk=(
+                        (lambda root, n: progress.update(task, description=f"walking: {n:,} files"))
+                        if show_bar
+                        else None
+                    ),
+                    reader=reader,
+                    prefetched=head,
+                )
+        result.seconds = time.monotonic() - began  # the head start included
+        if as_json:
+            echo_json({"dry_run": dry_run, **result.as_dict()})
+        else:
+            prefix = "dry run: " if dry_run else ""
+            click.echo(prefix + render_summary(result))
+        if not any(r.online for r in result.roots):
+            raise UserError("every root is offline; nothing was scanned")
