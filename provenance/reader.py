@@ -2,9 +2,9 @@
 
 This is the scan's hot path. Work runs in worker processes (both cores busy: BLAKE3 and the
 header parsers each need a CPU), each file is opened once, small files are read whole and
-handed to both the detectors and the hasher, and big files are mapped for the detectors
-(which touch only their headers) and hashed in streamed chunks. Pixels are never decoded
-unless the deep check is on.
+handed to both the detectors and the hasher, and bigger files are mapped: the detectors
+touch only their headers, and the hasher reads the page cache in place, a window at a time.
+Pixels are never decoded unless the deep check is on.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from provenance.detect import PathRule, Verdict
 from provenance.errors import ReadError, ScanError
-from provenance.hashing import hash_bytes, hash_stream
+from provenance.hashing import hash_bytes, hash_mapped
 from provenance.walk import FileEntry
 from provenance.workers import default_workers, start_method, worker_setup
 
@@ -34,8 +34,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Files up to this size are read whole; larger ones are mapped and hashed in chunks.
-WHOLE_READ_LIMIT = 16 * 1024 * 1024
+#: Files up to this size are read whole; larger ones are mapped, for the detectors and the
+#: hasher. Reading copies the file, mapping costs a fault per page range: measured on files
+#: in the page cache, a read costs less up to about 200 KiB and a mapping from there on
+#: (a third less CPU than reading at 4 MiB and over).
+WHOLE_READ_LIMIT = 256 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
 #: Files per task sent to a worker: one round trip per chunk instead of per file (fewer
@@ -97,10 +100,11 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
                 content_hash = hash_bytes(data)
                 verdict = _detect(path, data, options, sidecar)
             else:
+                # a file truncated meanwhile kills this process (SIGBUS): the reader
+                # replaces it and skips the file (FileReader._take)
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                     verdict = _detect(path, mapped, options, sidecar)
-                with os.fdopen(os.dup(fd), "rb") as stream:
-                    content_hash = hash_stream(stream)
+                content_hash = hash_mapped(fd, info.st_size)
             after = os.fstat(fd)
         finally:
             os.close(fd)

@@ -56,6 +56,64 @@ def test_big_file_is_hashed_in_chunks_and_still_detected(tmp_path: Path, monkeyp
     assert result.verdict.ai_class == "ai"
 
 
+def test_a_mapped_file_hashes_as_a_streamed_one_across_its_windows(tmp_path: Path) -> None:
+    import mmap
+
+    from provenance.hashing import hash_mapped
+
+    window = mmap.ALLOCATIONGRANULARITY
+    for size in (0, 1, window - 1, window, window + 1, 3 * window + window // 2):
+        path = tmp_path / f"file_{size}.bin"
+        path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert hash_mapped(fd, size, window) == hash_file(path), size
+        finally:
+            os.close(fd)
+
+
+def test_hashing_a_mapped_file_keeps_memory_flat(tmp_path: Path) -> None:
+    # a mapped page a process has read counts in its resident memory: a 192 MiB file mapped
+    # whole would take the reader's peak over the scan's 200 MB, one window at a time does not
+    import subprocess
+    import sys
+
+    need_proc()  # the peak is read from /proc: getrusage's is kept across exec on Linux,
+    # so a child of a big test process would report its parent's
+    path = tmp_path / "plate.mov"
+    with path.open("wb") as stream:
+        stream.truncate(192 * 1024 * 1024)  # sparse: the page cache fills as it is read
+    script = (
+        "import os, sys\n"
+        "from provenance.hashing import hash_mapped\n"
+        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+        "hash_mapped(fd, os.fstat(fd).st_size)\n"
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "print(int(peak.split()[1]) // 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True
+    )
+    assert int(out.stdout) < 100  # MiB: the interpreter, blake3 and one 16 MiB window
+
+
+def test_files_over_the_read_limit_are_mapped_and_read_alike(tmp_path: Path) -> None:
+    # a file just over the limit takes the mapped path, one just under it is read whole:
+    # same hash and verdict either way
+    from provenance.reader import WHOLE_READ_LIMIT
+
+    small = write_a1111_png(tmp_path / "small.png")
+    data = small.read_bytes()
+    for name, size in (("under.png", WHOLE_READ_LIMIT), ("over.png", WHOLE_READ_LIMIT + 1)):
+        # bytes after the PNG's end: a walk of its chunks stops at IEND
+        (tmp_path / name).write_bytes(data + b"\0" * (size - len(data)))
+        result = read_file(str(tmp_path / name), ReadOptions())
+        assert isinstance(result, FileFacts)
+        assert result.size == size
+        assert result.content_hash == hash_file(tmp_path / name)
+        assert result.verdict.ai_class == "ai"
+
+
 def test_workers_fork_only_where_it_is_safe() -> None:
     # a forked worker cannot use the C2PA library its parent loaded, nor inherit threads
     import subprocess
