@@ -78,8 +78,8 @@ class ScanSettings(_Section):
     deep: bool = False
     #: Worker processes for hashing and detection; 0 means one per core.
     workers: int = Field(default=0, ge=0)
-    #: Files recorded per catalog transaction (the last ``batch_size`` files of an ingest
-    #: go ``ingest.TAIL_BATCH`` at a time).
+    #: Files recorded per catalog transaction (among the last ``batch_size`` files of an
+    #: ingest, ``ingest.TAIL_BATCH`` are recorded at a time while the workers still read).
     batch_size: int = Field(default=2000, ge=1)
 
 

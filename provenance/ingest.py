@@ -34,7 +34,7 @@ from provenance.ingest_rows import (
     retire_path,
     signal_values,
 )
-from provenance.reader import Failure, FileFacts, FileReader
+from provenance.reader import Failure, FileFacts, FileReader, Reads
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tagging.sidecar import write_sidecars
@@ -45,11 +45,14 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
 
-#: Files per transaction among the last ``batch_size`` files of an ingest. A batch is
-#: recorded once its last file is read, so the last one is recorded while the readers have
-#: nothing left to read: a full batch of 2,000 files (about 0.05 s of the writer's CPU)
-#: made the end of a scan that much longer. In smaller batches, all but the last are
-#: recorded while the readers still read.
+#: Files in a batch recorded early among the last ``batch_size`` files of an ingest. A batch
+#: is recorded once its last file is read, so the last one is recorded while the readers
+#: have nothing left to read: a full batch of 2,000 files (about 0.05 s of the writer's CPU)
+#: made the end of a scan that much longer. So there, once a batch holds this many files
+#: and the next result is not read yet (the writer would wait for it), the batch is
+#: recorded. When results are waiting (the writer is behind the readers), batches stay
+#: full: a small one costs more per file (its queries, event and commit), and would only
+#: make the end later.
 TAIL_BATCH = 250
 
 
@@ -130,9 +133,11 @@ class Ingest:
             results = reader.read_many(paths, count)
         size = self.context.batch_size
         # the last batch is recorded after the last file is read, while the readers wait:
-        # the files of the last full batch go in smaller ones, recorded as they are read
+        # among the files of the last full batch, what is read is recorded while the
+        # workers read the rest (TAIL_BATCH); reads in this process have no one to wait for
         last = min(size, TAIL_BATCH)
         tail_from = count - size if count is not None else None
+        ready = results.ready if isinstance(results, Reads) else None
         for taken, result in enumerate(results, start=1):
             if progress is not None:
                 progress(1)
@@ -143,7 +148,11 @@ class Ingest:
                 log.warning("%s: %s", result.path, problem)
             batch.append(result)
             if len(batch) >= size or (
-                tail_from is not None and taken > tail_from and len(batch) >= last
+                ready is not None
+                and tail_from is not None
+                and taken > tail_from
+                and len(batch) >= last
+                and not ready()
             ):
                 self._write_batch(batch, root_of, vanished, rebuild, reader)
                 batch = []

@@ -271,20 +271,11 @@ class FileReader:
 
     def _read_in_pool(
         self, files: Iterable[str | FileEntry], in_flight: int, per_chunk: int = CHUNK_FILES
-    ) -> Iterator[FileFacts | Failure]:
+    ) -> Reads:
         # sends the first chunks now (not on the first next()), so reads start at once
         chunks = _chunks(files, per_chunk)
         window = deque(self._send(chunk) for chunk in itertools.islice(chunks, in_flight))
-        return self._drain(window, chunks)
-
-    def _drain(
-        self, window: deque[_Sent], chunks: Iterator[_Chunk]
-    ) -> Iterator[FileFacts | Failure]:
-        for chunk in chunks:
-            window.append(self._send(chunk))
-            yield from self._take(window)
-        while window:
-            yield from self._take(window)
+        return Reads(self, window, chunks)
 
     def _send(self, chunk: _Chunk) -> _Sent:
         try:
@@ -375,3 +366,31 @@ class FileReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class Reads(Iterator[FileFacts | Failure]):
+    """The results of files sent to the workers, in input order; another chunk of files goes
+    out as each one comes back, so that a bounded number are in flight."""
+
+    def __init__(self, reader: FileReader, window: deque[_Sent], chunks: Iterator[_Chunk]):
+        self._reader = reader
+        self._window = window
+        self._chunks = chunks
+        self._taken: deque[FileFacts | Failure] = deque()  # of a chunk come back
+
+    def __iter__(self) -> Reads:
+        return self
+
+    def __next__(self) -> FileFacts | Failure:
+        while not self._taken:
+            if not self._window:
+                raise StopIteration
+            chunk = next(self._chunks, None)
+            if chunk is not None:
+                self._window.append(self._reader._send(chunk))
+            self._taken.extend(self._reader._take(self._window))
+        return self._taken.popleft()
+
+    def ready(self) -> bool:
+        """Whether the next result (or the end) can be taken without waiting for a worker."""
+        return bool(self._taken) or not self._window or self._window[0][1].done()

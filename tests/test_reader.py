@@ -13,6 +13,7 @@ from provenance.reader import (
     FileFacts,
     FileReader,
     ReadOptions,
+    Reads,
     _chunks,
     read_file,
 )
@@ -112,6 +113,24 @@ def test_files_over_the_read_limit_are_mapped_and_read_alike(tmp_path: Path) -> 
         assert result.size == size
         assert result.content_hash == hash_file(tmp_path / name)
         assert result.verdict.ai_class == "ai"
+
+
+def test_reads_say_whether_the_next_result_is_in(tmp_path: Path) -> None:
+    # a worker waits at a FIFO until it is opened for writing: its result is not in till then
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+    paths = [str(write_plain_png(tmp_path / "plate.png")), str(fifo)]
+    with FileReader(ReadOptions(), workers=2) as reader:
+        reader.warm_up()  # two files: read in the pool only when it is up
+        reads = reader.read_many(paths)
+        assert isinstance(reads, Reads)
+        assert next(reads).path == paths[0]
+        assert not reads.ready()
+        os.close(os.open(fifo, os.O_WRONLY))  # the worker reads it: empty
+        wait_for(reads.ready, 10, "the FIFO's result")
+        assert next(reads).path == paths[1]
+        assert reads.ready()  # the end: taken without waiting
+        assert next(reads, None) is None
 
 
 def test_workers_fork_only_where_it_is_safe() -> None:
