@@ -8,7 +8,7 @@ for them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -68,6 +68,18 @@ class App:
 
             self._catalog = Catalog.open(self.settings.catalog_url)
         return self._catalog
+
+    def use_roots(self, paths: Sequence[Path], doing: str) -> Settings:
+        """Make the folders on the command line (if any) the roots, and return the settings;
+        UserError when there are no roots at all (``doing``: "scan", "watch")."""
+        settings = self.settings.with_roots(list(paths))
+        if not settings.roots:
+            raise UserError(
+                f"nothing to {doing}: give folders on the command line or set [[roots]] in "
+                "the config (--config FILE or PROVENANCE_CONFIG)"
+            )
+        self.settings = settings
+        return settings
 
     def settings_with_roots(self) -> Settings:
         """Return the settings; with no configured roots, the roots the catalog knows.

@@ -78,13 +78,7 @@ def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_uni
     for path in roots:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
-    settings = app.settings.with_roots(list(roots))
-    if not settings.roots:
-        raise UserError(
-            "nothing to watch: give folders on the command line or set [[roots]] "
-            "in the config (--config FILE or PROVENANCE_CONFIG)"
-        )
-    app.settings = settings
+    settings = app.use_roots(roots, "watch")
     lock = lock_for(settings)
     lock.acquire()
     try:

@@ -166,13 +166,7 @@ def scan_command(
                     rebuild=rebuild,
                     on_count=walking(assumed.root),
                 )
-            settings = app.settings.with_roots(list(paths))
-            if not settings.roots:
-                raise UserError(
-                    "nothing to scan: give folders on the command line or set [[roots]] in the "
-                    "config"
-                )
-            app.settings = settings
+            settings = app.use_roots(paths, "scan")
             if assumed is None or not assumed.holds(settings, deep, reader.workers):
                 if assumed is not None:  # not what was assumed: read as the settings say
                     reader.close()
