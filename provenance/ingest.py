@@ -45,14 +45,10 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int], None]
 
-#: Files in a batch recorded early among the last ``batch_size`` files of an ingest. A batch
-#: is recorded once its last file is read, so the last one is recorded while the readers
-#: have nothing left to read: a full batch of 2,000 files (about 0.05 s of the writer's CPU)
-#: made the end of a scan that much longer. So there, once a batch holds this many files
-#: and the next result is not read yet (the writer would wait for it), the batch is
-#: recorded. When results are waiting (the writer is behind the readers), batches stay
-#: full: a small one costs more per file (its queries, event and commit), and would only
-#: make the end later.
+#: Among the last ``batch_size`` files of an ingest, a batch of this many is recorded when
+#: the next result is not read yet, so that the last batch, recorded after the last read,
+#: is small (a full one, ~0.05 s of the writer's CPU, made the end that much later). While
+#: results wait (the writer is behind), batches stay full: a small one costs more a file.
 TAIL_BATCH = 250
 
 
@@ -132,9 +128,7 @@ class Ingest:
         if results is None:
             results = reader.read_many(paths, count)
         size = self.context.batch_size
-        # the last batch is recorded after the last file is read, while the readers wait:
-        # among the files of the last full batch, what is read is recorded while the
-        # workers read the rest (TAIL_BATCH); reads in this process have no one to wait for
+        # TAIL_BATCH; reads done in this process have no one to wait for
         last = min(size, TAIL_BATCH)
         tail_from = count - size if count is not None else None
         ready = results.ready if isinstance(results, Reads) else None

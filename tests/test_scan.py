@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -444,25 +443,32 @@ def test_files_that_are_not_ai_share_one_indexed_event(
 
 
 def _recorded_as_taken(
-    tmp_path: Path, catalog: Catalog, paths: list[str], feed: Callable[[list[int]], None] | None
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, pngs: int, fifos: int
 ) -> list[int]:
-    """Ingest ``paths`` (8 files, one per chunk, 2 workers) in batches of 4 and return how
-    many assets the catalog held as the ingest took each result. ``feed(taken)`` runs in a
-    thread beside the ingest (``taken`` grows by one as each result is taken); without it,
-    every read is done before the ingest takes the first."""
+    """Ingest ``pngs`` PNGs then ``fifos`` FIFOs (8 files, one per chunk, 2 workers) in
+    batches of 4, TAIL_BATCH 2, and return how many assets the catalog held as the ingest
+    took each result.
+
+    A worker waits at a FIFO until it is opened for writing. Each is opened 0.1 s after the
+    ingest took the file before it, so its result is never in when the ingest looks for it.
+    With no FIFO, every read is done before the ingest takes the first result.
+    """
     import threading
+    import time
 
     from sqlalchemy import text
 
+    from provenance import ingest as ingest_module
     from provenance.ingest import Ingest
     from provenance.reader import FileReader, ReadOptions
     from provenance.scan import ingest_context
     from tests.watch.conftest import wait_for
 
-    settings = settings_for(tmp_path, tmp_path).model_copy(
-        update={"scan": Settings().scan.model_copy(update={"batch_size": 4})}
-    )
-    ingest = Ingest(ingest_context(settings, catalog, ACTOR, NOW))
+    folder = tmp_path / "plates"
+    paths = [write_plain_png(folder / f"p{n}.png", color=f"#0000{n:02x}") for n in range(pngs)]
+    streams = [folder / f"stream{n}" for n in range(fifos)]
+    for stream in streams:
+        os.mkfifo(stream)
     taken: list[int] = []
     recorded: list[int] = []
 
@@ -471,67 +477,52 @@ def _recorded_as_taken(
             recorded.append(len(tx.session.execute(text("SELECT id FROM assets")).all()))
         taken.append(1)
 
+    def feed() -> None:
+        for n, stream in enumerate(streams):
+            wait_for(lambda n=n: len(taken) >= pngs + n, 10, "the file before it to be taken")
+            time.sleep(0.1)
+            # no write (that would change its mtime under the reader): it reads as empty
+            os.close(os.open(stream, os.O_WRONLY))
+
+    settings = settings_for(tmp_path, tmp_path).model_copy(
+        update={"scan": Settings().scan.model_copy(update={"batch_size": 4})}
+    )
+    ingest = Ingest(ingest_context(settings, catalog, ACTOR, NOW))
+    files = [str(path) for path in paths + streams]
+    monkeypatch.setattr(ingest_module, "TAIL_BATCH", 2)
     with FileReader(ReadOptions(), workers=2) as reader:
-        reader.warm_up()  # forked before a feeding thread starts
-        results = reader.read_many(paths)
-        if feed is None:
+        reader.warm_up()  # forked before the feeding thread starts
+        results = reader.read_many(files)
+        if streams:
+            threading.Thread(target=feed, daemon=True).start()
+        else:
             window = results._window  # type: ignore[attr-defined]
             wait_for(lambda: all(future.done() for _, future in window), 10, "the reads")
-        else:
-            threading.Thread(target=feed, args=(taken,), daemon=True).start()
         ingest.ingest(
             reader,
-            paths,
+            files,
             lambda _: str(tmp_path),
-            count=len(paths),
+            count=len(files),
             progress=progress,
             results=results,
         )
-    assert ingest.counts.indexed == len(paths)
+    assert ingest.counts.indexed == len(files)
     return recorded
 
 
 def test_the_last_files_are_recorded_early_while_the_next_is_still_being_read(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Among the last batch_size files, a batch of TAIL_BATCH files is recorded when the next
-    # result is not in yet, while the workers read it. The last six files here are FIFOs: a
-    # worker waits at each until it is opened for writing, which happens 0.1 s after the
-    # ingest took the file before it, so the next is never in when the ingest looks.
-    import time
-
-    from provenance import ingest as ingest_module
-    from tests.watch.conftest import wait_for
-
-    monkeypatch.setattr(ingest_module, "TAIL_BATCH", 2)
-    folder = tmp_path / "plates"
-    paths = [str(write_plain_png(folder / f"p{n}.png", color=f"#0000{n:02x}")) for n in range(2)]
-    fifos = [folder / f"stream{n}" for n in range(6)]
-    for fifo in fifos:
-        os.mkfifo(fifo)
-
-    def feed(taken: list[int]) -> None:
-        for n, fifo in enumerate(fifos):
-            wait_for(lambda n=n: len(taken) >= 2 + n, 10, "the file before it to be taken")
-            time.sleep(0.1)
-            # no write (that would change its mtime under the reader): it reads as empty
-            os.close(os.open(fifo, os.O_WRONLY))
-
-    recorded = _recorded_as_taken(tmp_path, catalog, paths + [str(f) for f in fifos], feed)
-    # 4 files (a full batch), then 2 and 2: each pair recorded while the next was read
-    assert recorded == [0, 0, 0, 0, 4, 4, 6, 6]
+    # among the last batch_size files, a batch of TAIL_BATCH is recorded when the next
+    # result is not in yet: while the workers read it. 4 files (a full batch), then 2 and 2
+    assert _recorded_as_taken(tmp_path, catalog, monkeypatch, 2, 6) == [0, 0, 0, 0, 4, 4, 6, 6]
 
 
 def test_the_last_files_go_in_full_batches_when_they_are_read_already(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the writer is behind the readers: smaller batches would cost more and end no sooner
-    from provenance import ingest as ingest_module
-
-    monkeypatch.setattr(ingest_module, "TAIL_BATCH", 2)
-    folder = tmp_path / "plates"
-    paths = [str(write_plain_png(folder / f"p{n}.png", color=f"#0000{n:02x}")) for n in range(8)]
-    assert _recorded_as_taken(tmp_path, catalog, paths, None) == [0, 0, 0, 0, 4, 4, 4, 4]
+    assert _recorded_as_taken(tmp_path, catalog, monkeypatch, 8, 0) == [0, 0, 0, 0, 4, 4, 4, 4]
 
 
 def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
