@@ -3,7 +3,7 @@
 Run by hand (not part of the test run):
 
     python3 tests/benchmarks/bench_scan.py [--files 20000] [--large 12] [--large-mb 200] [--keep DIR]
-        [--scale 200000]
+        [--repeat 5] [--scale 200000]
 
 It generates a tree of small PNG/JPEG/WebP images (about 1 in 10 with AI marks) and a few
 large media files, compiles provenance's bytecode if it is not (as `pip install .` does),
@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=12)
     parser.add_argument("--large-mb", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each timing (median)")
     parser.add_argument(
         "--scale",
         type=int,
