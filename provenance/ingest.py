@@ -128,7 +128,7 @@ class Ingest:
         if results is None:
             results = reader.read_many(paths, count)
         size = self.context.batch_size
-        # TAIL_BATCH; reads done in this process have no one to wait for
+        # TAIL_BATCH, where results say whether the next is in (a pool's Reads)
         last = min(size, TAIL_BATCH)
         tail_from = count - size if count is not None else None
         ready = results.ready if isinstance(results, Reads) else None

@@ -34,11 +34,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Files up to this size are read whole; larger ones are mapped, for the detectors and the
-#: hasher. Reading copies the file, mapping costs a fault per page range: measured on files
-#: in the page cache, a read costs less up to about 200 KiB and a mapping from there on
-#: (a third less CPU than reading at 4 MiB and over).
-WHOLE_READ_LIMIT = 256 * 1024
+#: In a worker process, files up to this size are read whole; larger ones are mapped, for
+#: the detectors and the hasher. Reading copies the file, mapping costs a fault per page
+#: range: measured on files in the page cache, a read costs less up to about 200 KiB and a
+#: mapping from there on (a third less CPU than reading at 4 MiB and over).
+MAP_LIMIT = 256 * 1024
+#: Files up to this size may be read in the calling process (a few files, or one worker),
+#: whole and never mapped; larger ones are read in a worker. A file truncated while it is
+#: mapped raises SIGBUS, which no Python code can catch: it kills a worker (replaced, the
+#: file skipped, ``FileReader._take``) but would take a scan or the daemon with it.
+WHOLE_READ_LIMIT = 16 * 1024 * 1024
 #: Below this many files the pool costs more than it saves.
 POOL_THRESHOLD = 16
 #: Files per task sent to a worker: one round trip per chunk instead of per file (fewer
@@ -85,23 +90,28 @@ class Failure:
     reason: str
 
 
-def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
+def read_file(
+    path: str, options: ReadOptions, sidecar: bool = True, *, in_worker: bool = False
+) -> FileFacts | Failure:
     """Return the facts of the file at ``path``, or a Failure saying why it was skipped.
 
     ``sidecar=False`` says the caller knows there is no sidecar beside the file (a scan's
-    walk lists the folder), which saves two failed opens per file.
+    walk lists the folder), which saves two failed opens per file. ``in_worker`` says this
+    runs in a reader's worker process, which may die of a file truncated under it; the
+    calling process reads only files up to ``WHOLE_READ_LIMIT`` (one that is bigger now
+    grew since the caller looked: it is still being written).
     """
     try:
         fd = os.open(path, os.O_RDONLY)  # not inherited (PEP 446)
         try:
             info = os.fstat(fd)
-            if info.st_size <= WHOLE_READ_LIMIT:
+            if info.st_size <= (MAP_LIMIT if in_worker else WHOLE_READ_LIMIT):
                 data: bytes | mmap.mmap = _read_all(fd, info.st_size)
                 content_hash = hash_bytes(data)
                 verdict = _detect(path, data, options, sidecar)
+            elif not in_worker:
+                return Failure(path, "changed while it was being read (still being written?)")
             else:
-                # a file truncated meanwhile kills this process (SIGBUS): the reader
-                # replaces it and skips the file (FileReader._take)
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                     verdict = _detect(path, mapped, options, sidecar)
                 content_hash = hash_mapped(fd, info.st_size)
@@ -157,17 +167,19 @@ def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions, sidecar: b
 _detect_file: Callable[..., Verdict] | None = None
 
 
-def _read_safely(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
+def _read_safely(
+    path: str, options: ReadOptions, sidecar: bool = True, in_worker: bool = False
+) -> FileFacts | Failure:
     # A worker must answer for every file: a parser bug on one hostile file is a skipped
     # file with its reason, not a dead scan.
     try:
-        return read_file(path, options, sidecar)
+        return read_file(path, options, sidecar, in_worker=in_worker)
     except Exception as exc:
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
 
 
 def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
-    return [_read_safely(path, options, sidecar) for path, sidecar in jobs]
+    return [_read_safely(path, options, sidecar, True) for path, sidecar in jobs]
 
 
 def _load_detectors() -> None:
@@ -200,6 +212,14 @@ def _job(file: str | FileEntry) -> tuple[str, int, bool]:
     if isinstance(file, str):
         return file, 0, True
     return file.path, file.size, file.sidecar
+
+
+def _size_of(path: str) -> int:
+    """The size of the file at ``path``; 0 if it cannot be told (reading it says why)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
@@ -259,8 +279,11 @@ class FileReader:
 
     def _read_here(self, files: Iterable[str | FileEntry]) -> Iterator[FileFacts | Failure]:
         for file in files:
-            path, _size, sidecar = _job(file)
-            yield _read_safely(path, self.options, sidecar)
+            path, size, sidecar = _job(file)
+            if (size or _size_of(path)) > WHOLE_READ_LIMIT:
+                yield self._read_alone(path, sidecar)  # mapped: in a worker (SIGBUS)
+            else:
+                yield _read_safely(path, self.options, sidecar)
 
     def _per_chunk(self, total: int | None) -> int:
         """Files per chunk: ``CHUNK_FILES``, or fewer so that ``total`` files make at least
@@ -307,7 +330,8 @@ class FileReader:
 
     def _read_alone(self, path: str, sidecar: bool) -> FileFacts | Failure:
         try:
-            result = self._ensure_pool().submit(_read_safely, path, self.options, sidecar).result()
+            future = self._ensure_pool().submit(_read_safely, path, self.options, sidecar, True)
+            result = future.result()
         except BrokenProcessPool:
             self.close()
             self._deaths += 1

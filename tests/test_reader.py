@@ -46,17 +46,6 @@ def test_file_deleted_before_reading_is_a_failure(tmp_path: Path) -> None:
     assert "vanished" in result.reason or "cannot" in result.reason
 
 
-def test_big_file_is_hashed_in_chunks_and_still_detected(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import provenance.reader as reader_module
-
-    monkeypatch.setattr(reader_module, "WHOLE_READ_LIMIT", 100)
-    path = write_a1111_png(tmp_path / "big.png")
-    result = read_file(str(path), ReadOptions())
-    assert isinstance(result, FileFacts)
-    assert result.content_hash == hash_file(path)
-    assert result.verdict.ai_class == "ai"
-
-
 def test_a_mapped_file_hashes_as_a_streamed_one_across_its_windows(tmp_path: Path) -> None:
     import mmap
 
@@ -98,21 +87,84 @@ def test_hashing_a_mapped_file_keeps_memory_flat(tmp_path: Path) -> None:
     assert int(out.stdout) < 100  # MiB: the interpreter, blake3 and one 16 MiB window
 
 
-def test_files_over_the_read_limit_are_mapped_and_read_alike(tmp_path: Path) -> None:
-    # a file just over the limit takes the mapped path, one just under it is read whole:
-    # same hash and verdict either way
-    from provenance.reader import WHOLE_READ_LIMIT
+def test_files_over_the_read_limit_are_mapped_in_a_worker_and_read_alike(
+    tmp_path: Path,
+) -> None:
+    # in a worker, a file just over MAP_LIMIT is mapped (for its hash too), one just under
+    # it is read whole: same hash and verdict either way
+    from provenance.reader import MAP_LIMIT
 
-    small = write_a1111_png(tmp_path / "small.png")
-    data = small.read_bytes()
-    for name, size in (("under.png", WHOLE_READ_LIMIT), ("over.png", WHOLE_READ_LIMIT + 1)):
+    data = write_a1111_png(tmp_path / "small.png").read_bytes()
+    for size in (MAP_LIMIT, MAP_LIMIT + 1, 3 * MAP_LIMIT):
+        path = tmp_path / f"plate_{size}.png"
         # bytes after the PNG's end: a walk of its chunks stops at IEND
-        (tmp_path / name).write_bytes(data + b"\0" * (size - len(data)))
-        result = read_file(str(tmp_path / name), ReadOptions())
+        path.write_bytes(data + b"\0" * (size - len(data)))
+        result = read_file(str(path), ReadOptions(), in_worker=True)
         assert isinstance(result, FileFacts)
         assert result.size == size
-        assert result.content_hash == hash_file(tmp_path / name)
+        assert result.content_hash == hash_file(path)
         assert result.verdict.ai_class == "ai"
+
+
+def test_this_process_maps_no_file_and_hands_big_ones_to_a_worker(tmp_path: Path) -> None:
+    # A file truncated under a mapping raises SIGBUS, which would kill a scan or the daemon:
+    # the calling process reads files whole, up to WHOLE_READ_LIMIT, and a few files read
+    # here (below POOL_THRESHOLD) go to a worker when they are bigger.
+    from provenance.reader import WHOLE_READ_LIMIT
+
+    data = write_a1111_png(tmp_path / "small.png").read_bytes()
+    under, over = tmp_path / "under.png", tmp_path / "over.png"
+    under.write_bytes(data + b"\0" * (WHOLE_READ_LIMIT - len(data)))
+    over.write_bytes(data + b"\0" * (WHOLE_READ_LIMIT + 1 - len(data)))
+    grown = read_file(str(over), ReadOptions())  # bigger than its caller saw: being written
+    assert isinstance(grown, Failure) and grown.reason.startswith("changed while")
+    with FileReader(ReadOptions(), workers=2) as reader:
+        assert isinstance(next(reader.read_many([str(under)])), FileFacts)
+        assert not reader.running  # read here
+        results = list(reader.read_many([str(under), str(over)]))
+        assert reader.running  # the big one went to a worker
+    for path, result in zip((under, over), results, strict=True):
+        assert isinstance(result, FileFacts)
+        assert result.content_hash == hash_file(path)
+        assert result.verdict.ai_class == "ai"
+
+
+def test_a_file_truncated_under_a_few_files_read_does_not_kill_the_reader(
+    tmp_path: Path,
+) -> None:
+    # a daemon's batch of a few files is read in its own process: a big file cut short
+    # again and again while it is read gives failures (or an error once the workers keep
+    # dying), never a SIGBUS in the process that reads
+    import subprocess
+    import sys
+
+    path = tmp_path / "render.exr"
+    size = 24 * 1024 * 1024
+    path.write_bytes(b"")
+    os.truncate(path, size)
+    cut = "import os, sys\nwhile True:\n    os.truncate(sys.argv[1], 0)\n"
+    cut += f"    os.truncate(sys.argv[1], {size})\n"
+    read = (
+        "import sys\n"
+        "from provenance.errors import ScanError\n"
+        "from provenance.reader import FileReader, ReadOptions\n"
+        "with FileReader(ReadOptions(sidecars=False), workers=2) as reader:\n"
+        "    for _ in range(60):\n"
+        "        try:\n"
+        "            list(reader.read_many([sys.argv[1]]))\n"
+        "        except ScanError:\n"
+        "            pass\n"
+        "print('alive')\n"
+    )
+    cutter = subprocess.Popen([sys.executable, "-c", cut, str(path)])
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", read, str(path)], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        cutter.kill()
+        cutter.wait()
+    assert done.returncode == 0 and done.stdout.strip() == "alive", done
 
 
 def test_reads_say_whether_the_next_result_is_in(tmp_path: Path) -> None:
