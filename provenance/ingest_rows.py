@@ -6,7 +6,7 @@ Plain values, not ORM objects, for new assets: a first scan inserts thousands at
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -166,7 +166,7 @@ class NewAsset:
         return self.ai_class != "none"
 
 
-_NEW_ASSET_FIELDS = tuple(NewAsset.__dataclass_fields__)
+_NEW_ASSET_FIELDS = tuple(f.name for f in fields(NewAsset))
 
 
 @dataclass

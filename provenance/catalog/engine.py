@@ -8,14 +8,14 @@ two writers queue instead of failing) or ``catalog.read()`` and call the methods
 from __future__ import annotations
 
 import logging
-import time
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -103,7 +103,7 @@ class Catalog:
         except ModuleNotFoundError as exc:
             raise CatalogError(
                 f"cannot open catalog {redact_url(url)}: {exc.name} is not installed "
-                "(pip install 'provenance[postgres]')"
+                "(pip install 'provenance-tracker[postgres]')"
             ) from exc
         return catalog
 
@@ -128,31 +128,37 @@ class Catalog:
             yield conn
 
     @contextmanager
-    def write(self, retries: int = 5) -> Iterator[Tx]:
-        """Yield a Tx in one write transaction, committed on exit, rolled back on error."""
-        attempt = 0
-        while True:
-            try:
-                with self._connection(write=True) as conn, Session(bind=conn) as session:
-                    tx = Tx(session, self.dialect)
-                    yield tx
-                    session.commit()
-                return
-            except OperationalError as exc:
-                # "database is locked" after the busy timeout; the transaction has not started
-                attempt += 1
-                if attempt > retries or "locked" not in str(exc):
-                    raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
-                log.warning("catalog busy, retrying (%d/%d)", attempt, retries)
-                time.sleep(0.2 * attempt)
-            except DBAPIError as exc:
-                raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
+    def write(self) -> Iterator[Tx]:
+        """Yield a Tx in one write transaction, committed on exit, rolled back on error.
+
+        On SQLite a second writer waits for the first (``BEGIN IMMEDIATE``, then the busy
+        timeout); one that waited ``SQLITE_BUSY_TIMEOUT_MS`` in vain gets a CatalogError
+        that says so. Raises CatalogError for any database error.
+        """
+        try:
+            with self._connection(write=True) as conn, Session(bind=conn) as session:
+                yield Tx(session, self.dialect)
+                session.commit()
+        except DBAPIError as exc:
+            if _is_busy(exc):
+                raise CatalogError(
+                    f"catalog write failed: {_first_line(exc)} (another process kept it busy "
+                    f"for {SQLITE_BUSY_TIMEOUT_MS // 1000} s: a long scan or sweep?)"
+                ) from exc
+            raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """Yield a Tx for reading; nothing it does is committed."""
         with self._connection(write=False) as conn, Session(bind=conn) as session:
             yield Tx(session, self.dialect)
+
+
+def _is_busy(exc: DBAPIError) -> bool:
+    """Whether SQLite gave up waiting for another connection (SQLITE_BUSY or SQLITE_LOCKED,
+    by the error code the driver reports, extended codes included)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _first_line(exc: BaseException) -> str:

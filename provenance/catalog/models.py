@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelConfig
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,7 +52,9 @@ class _Table(SQLModel):
     when first used (``model_dump``), not when the catalog loads. Every command that opens
     the catalog loads all seven tables, and few use either: 0.011 s less CPU at each start."""
 
-    model_config = SQLModelConfig(defer_build=True)
+    # a plain dict: pydantic's documented form of a model's config, and the type sqlmodel
+    # declares for it accepts it (pydantic's ConfigDict lacks sqlmodel's own keys)
+    model_config = {"defer_build": True}
 
 
 class Asset(_Table, table=True):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import importlib
 import logging
 import os
 import select
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -171,29 +168,8 @@ def _silence_stdout() -> None:
 
 
 def run() -> None:
-    """The ``provenance`` console script and ``python -m provenance``: ``main``, then leave
-    without tearing the interpreter down.
-
-    By then the command has closed the catalog and the workers, and the exit handlers
-    (logging, multiprocessing, finalizers) run as usual; only the freeing of every module
-    and object is skipped, which took about 0.1 s after a big scan. With another thread
-    still alive, the usual exit waits for it.
-    """
-    code: object = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    if threading.active_count() > 1:
-        raise SystemExit(code)
-    if code is not None and not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")  # what sys.exit does with a message
-        code = 1
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code or 0)
+    """The ``provenance`` console script and ``python -m provenance``."""
+    main()
 
 
 __all__ = ["cli", "main", "run"]

@@ -93,7 +93,11 @@ def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_uni
     finally:
         lock.release()
     if daemon.unfinished:
-        # a worker is still busy with the batch in hand: do not wait for it at exit
+        # The consumer did not finish its batch in time: its reads are still queued in the
+        # worker pool, and a normal exit would wait for every one of them (concurrent.futures
+        # joins its pools at exit, the reads of a whole batch on a slow share). os._exit is
+        # the documented way to leave without that wait; the workers end with their parent
+        # (workers.worker_setup) and the next start-up scan records what was left.
         logging.shutdown()
         os._exit(0)
 

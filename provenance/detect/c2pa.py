@@ -52,10 +52,13 @@ def _read_store(data: Buffer, media_type: str) -> dict[str, Any] | str | None:
             return None
         with reader:
             store = json.loads(reader.json())
+    except c2pa_sdk.C2paError.RemoteManifest:
+        return "manifest is stored remotely; not fetched (offline)"
     except c2pa_sdk.C2paError as exc:
+        # told apart by the SDK's error types only, never by its wording: a manifest the
+        # SDK refuses to fetch without raising RemoteManifest shows as unreadable (with its
+        # reason), and the XMP reader records the remote reference itself
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "remote" in message.lower():
-            return "manifest is stored remotely; not fetched (offline)"
         return f"manifest unreadable: {message[:200]}"
     except (ValueError, UnicodeDecodeError) as exc:
         return f"manifest JSON unreadable: {exc}"

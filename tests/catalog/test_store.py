@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from provenance.audit import Actor, verify_chain
-from provenance.catalog import Asset, Catalog, SignalRow
+from provenance.catalog import Asset, Catalog, SignalRow, engine
 from provenance.errors import CatalogError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -304,3 +306,26 @@ def test_bulk_none_in_a_not_null_column_is_refused(catalog: Catalog) -> None:
     }
     with pytest.raises(CatalogError, match=r"(?i)null"), catalog.write() as tx:
         tx.insert_signals([signal])
+
+
+def test_write_while_another_writer_holds_the_catalog_fails_with_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the busy catalog is told apart by SQLite's error code, not by its message
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "catalog.sqlite"
+    catalog = Catalog.open(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        busy = pytest.raises(CatalogError, match=r"catalog write failed: .*another process")
+        with busy, catalog.write() as tx:
+            tx.add(make_asset("/prod/a.png"))
+        other.rollback()
+        with catalog.write() as tx:
+            tx.add(make_asset("/prod/a.png"))
+        with catalog.read() as tx:
+            assert tx.asset_by_path("/prod/a.png") is not None
+    finally:
+        other.close()
+        catalog.close()

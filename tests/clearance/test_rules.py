@@ -63,12 +63,13 @@ def test_a_user_rules_file_replaces_the_built_in_one(
     assert "an escalation reference (--escalation REF) (STUDIO-1)" in result.stderr
 
 
-def test_bad_toml_is_reported_with_file_line_and_column(tmp_path: Path) -> None:
+def test_bad_toml_is_reported_with_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text('version = 1\n\n[[rules]]\nid = "X"\nrisk = high\n')
     with pytest.raises(ConfigError) as info:
         load_rules(path)
-    assert str(info.value).startswith(f"{path}:5:8: invalid TOML: ")
+    assert str(info.value).startswith(f"{path}: invalid TOML: ")
+    assert "line 5" in str(info.value)
 
 
 def test_bad_values_are_reported_with_file_line_and_key(tmp_path: Path) -> None:

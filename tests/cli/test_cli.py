@@ -282,8 +282,7 @@ def test_a_broken_pipe_that_is_not_the_output_is_an_error() -> None:
 def test_console_script_exits_with_the_commands_status_and_all_its_output(
     production: Path, tmp_path: Path
 ) -> None:
-    # `run` leaves without the interpreter's teardown: the status and every byte written
-    # must still come out
+    # the console script as a user runs it: its exit status and every byte it wrote
     import os
     import subprocess
     import sys
