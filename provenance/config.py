@@ -21,7 +21,13 @@ from provenance.job_settings import (
     parse_duration,
     parse_expiry,
 )
-from provenance.locations import CONFIG_ENV, STATE_DIR_ENV, default_state_dir, sqlite_catalog_url
+from provenance.locations import (
+    CONFIG_ENV,
+    STATE_DIR_ENV,
+    default_config_file,
+    default_state_dir,
+    sqlite_catalog_url,
+)
 
 __all__ = [
     "CONFIG_ENV",
@@ -239,15 +245,17 @@ def _milestone_problems(settings: Settings) -> list[str]:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Return settings from ``path``, else from ``$PROVENANCE_CONFIG``, else the defaults.
+    """Return settings from ``path``, else from ``$PROVENANCE_CONFIG``, else from the first
+    file of the search path that exists (``/etc/provenance/provenance.toml``, then the user's
+    config directory), else the defaults.
 
     Raises ConfigError naming the file (and key) for a missing file, bad TOML or bad values.
     """
     if path is None:
         env = os.environ.get(CONFIG_ENV)
-        if not env:
+        path = Path(env) if env else default_config_file()
+        if path is None:
             return Settings()
-        path = Path(env)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -147,7 +147,11 @@ class Daemon:
             now = time.monotonic()
             if self._reload:
                 self._reload = False
-                self._apply_reload()
+                self.notifier.reloading()
+                try:
+                    self._apply_reload()
+                finally:
+                    self.notifier.reloaded(self._summary())
             self._check_roots()
             if now >= next_status:
                 self._write_status("running")

@@ -1,6 +1,6 @@
 """Where the settings and the state live when no config file says: the environment, then the
-user's state directory. Light on purpose (no pydantic): a scan of folders given on the command
-line, with no config file, starts reading before the settings load (cli/scan.py)."""
+system's and the user's directories. Light on purpose (no pydantic): a scan of folders given on
+the command line, with no config file, starts reading before the settings load (cli/scan.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,15 @@ from pathlib import Path
 CONFIG_ENV = "PROVENANCE_CONFIG"
 #: Where the catalog, locks and logs live when the config does not say.
 STATE_DIR_ENV = "PROVENANCE_STATE_DIR"
+#: Set by systemd to the unit's ``StateDirectory=`` (``/var/lib/provenance``).
+SYSTEMD_STATE_ENV = "STATE_DIRECTORY"
+#: The server's config file, read when neither ``--config`` nor ``$PROVENANCE_CONFIG`` names
+#: one. A constant, not an environment variable: only root writes /etc, and nobody can point
+#: the daemon or another user's command at a file of their own through the environment
+#: (tests replace it with monkeypatch).
+SYSTEM_CONFIG = Path("/etc/provenance/provenance.toml")
+#: The file's name in the user's config directory (``~/.config/provenance/provenance.toml``).
+CONFIG_NAME = "provenance.toml"
 
 
 def config_file_named() -> bool:
@@ -18,11 +27,33 @@ def config_file_named() -> bool:
     return bool(os.environ.get(CONFIG_ENV))
 
 
+def config_search_path() -> list[Path]:
+    """The files looked for, in order, when no config file is named: the system's, then the
+    user's (XDG on Linux)."""
+    import platformdirs
+
+    return [SYSTEM_CONFIG, Path(platformdirs.user_config_dir("provenance")) / CONFIG_NAME]
+
+
+def default_config_file() -> Path | None:
+    """Return the first file of :func:`config_search_path` that exists, or None.
+
+    A folder that cannot be looked into (an account whose home is ``/nonexistent``) holds
+    no config file.
+    """
+    return next((path for path in config_search_path() if os.path.isfile(path)), None)
+
+
 def default_state_dir() -> Path:
-    """``$PROVENANCE_STATE_DIR``, else the user's state directory (XDG on Linux)."""
+    """``$PROVENANCE_STATE_DIR``, else systemd's ``$STATE_DIRECTORY``, else the user's state
+    directory (XDG on Linux)."""
     env = os.environ.get(STATE_DIR_ENV)
     if env:
         return Path(env).expanduser()
+    # systemd lists one folder per StateDirectory= entry, separated by colons
+    systemd = os.environ.get(SYSTEMD_STATE_ENV, "").split(":")[0]
+    if systemd:
+        return Path(systemd)
     import platformdirs
 
     return Path(platformdirs.user_state_dir("provenance"))

@@ -35,8 +35,8 @@ class PidLock:
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunningError naming the pid that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         # `provenance status` peeks with a shared lock for an instant; try a few times
         for attempt in range(5):
             try:
@@ -93,7 +93,7 @@ def daemon_pid(state_dir: Path) -> int | None:
 
 def write_status(state_dir: Path, status: dict[str, Any]) -> None:
     """Replace the status file atomically (a reader never sees half of it)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:

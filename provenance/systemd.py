@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import socket
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,68 @@ class Notifier:
     def ping(self) -> bool:
         return self.notify("WATCHDOG=1")
 
+    def reloading(self) -> bool:
+        """Tell systemd a reload began (it waits for READY=1); systemd 253 and later want the
+        CLOCK_MONOTONIC time of the start with it."""
+        now_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self.notify("RELOADING=1", f"MONOTONIC_USEC={now_usec}", "STATUS=reloading")
+
+    def reloaded(self, status: str) -> bool:
+        """Tell systemd the reload is over (whether the new config was taken or not)."""
+        return self.notify("READY=1", f"STATUS={status}")
+
     def stopping(self) -> bool:
         return self.notify("STOPPING=1", "STATUS=stopping")
 
 
-def unit_file(command: list[str], environment: Mapping[str, str] | None = None) -> str:
-    """Return a systemd service unit that runs ``command`` (absolute paths) as a notify service."""
-    env_lines = "".join(
-        f"Environment={shlex.quote(f'{key}={value}')}\n"
-        for key, value in (environment or {}).items()
+#: The account the printed unit runs the daemon as, unless told otherwise.
+SERVICE_ACCOUNT = "provenance"
+#: Where a home directory that protects nothing lives; a path under one of these is not
+#: hidden from the service (``ProtectHome=read-only`` instead of ``yes``).
+HOME_FOLDERS = (Path("/home"), Path("/root"), Path("/run/user"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What the printed unit says: the command, the account, the folders it writes."""
+
+    #: The command that runs the daemon (absolute paths).
+    command: list[str]
+    user: str = SERVICE_ACCOUNT
+    group: str = SERVICE_ACCOUNT
+    #: Folders the daemon writes besides its StateDirectory (the roots: sidecars and
+    #: quarantine; a state or report folder set in the config).
+    writes: tuple[Path, ...] = ()
+    #: Other folders it reads (the program itself, the config file).
+    reads: tuple[Path, ...] = ()
+
+    @property
+    def protect_home(self) -> str:
+        """``yes`` (home folders hidden) unless a folder it needs is under one."""
+        needed = [*self.writes, *self.reads]
+        under_home = any(path.is_relative_to(home) for path in needed for home in HOME_FOLDERS)
+        return "read-only" if under_home else "yes"
+
+    @property
+    def private_tmp(self) -> str:
+        """``yes`` (a /tmp of its own) unless a folder it writes is in the host's /tmp."""
+        temporary = (Path("/tmp"), Path("/var/tmp"))
+        in_tmp = any(path.is_relative_to(tmp) for path in self.writes for tmp in temporary)
+        return "no" if in_tmp else "yes"
+
+
+def unit_file(unit: Unit) -> str:
+    """Return a systemd service unit that runs the daemon as a hardened notify service.
+
+    The account needs no home: the state goes to ``StateDirectory=`` (systemd creates
+    ``/var/lib/provenance`` for it and passes ``$STATE_DIRECTORY``), the config is read from
+    ``ConfigurationDirectory=`` (``/etc/provenance``). The whole file system is read-only
+    (``ProtectSystem=strict``) but for the state and the roots (``ReadWritePaths=``, each
+    with ``-`` so that a root whose share is not mounted yet does not stop the start).
+    """
+    writes = "".join(
+        f"ReadWritePaths={_word('-' + str(path), specifiers=True)}\n"
+        for path in dict.fromkeys(unit.writes)
     )
     return f"""\
 [Unit]
@@ -79,17 +133,68 @@ After=network-online.target remote-fs.target
 [Service]
 Type=notify
 NotifyAccess=main
-ExecStart={shlex.join(command)}
+ExecStart={" ".join(_word(word, specifiers=True, variables=True) for word in unit.command)}
 ExecReload=/bin/kill -HUP $MAINPID
-{env_lines}Restart=on-failure
+Restart=on-failure
 RestartSec=5
 WatchdogSec={WATCHDOG_SECONDS}
 TimeoutStopSec=10
 KillMode=mixed
 
+# A service account with no home: the state in /var/lib/provenance ($STATE_DIRECTORY),
+# the config in /etc/provenance, every file the daemon creates there readable by it alone.
+User={_word(unit.user, specifiers=True)}
+Group={_word(unit.group, specifiers=True)}
+StateDirectory=provenance
+StateDirectoryMode=0700
+ConfigurationDirectory=provenance
+UMask=0077
+
+# Hardening: the daemon reads the roots, writes sidecars and quarantines there and keeps
+# its state; it needs nothing else of the system.
+ProtectSystem=strict
+{writes}ProtectHome={unit.protect_home}
+PrivateTmp={unit.private_tmp}
+PrivateDevices=yes
+PrivateMounts=yes
+NoNewPrivileges=yes
+CapabilityBoundingSet=
+RestrictSUIDSGID=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+ProtectProc=invisible
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+# PostgreSQL and SMTP are reached over the network. No MemoryDenyWriteExecute=: libraries
+# loaded through ctypes/cffi (c2pa) may need writable code pages.
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+
 [Install]
 WantedBy=multi-user.target
 """
+
+
+def _word(text: str, *, specifiers: bool = False, variables: bool = False) -> str:
+    """Return ``text`` as one word of a unit file setting: ``%`` (a specifier) and ``$`` (a
+    variable, in ExecStart=) doubled, quoted with C escapes when it holds a space or a quote."""
+    if specifiers:
+        text = text.replace("%", "%%")
+    if variables:
+        text = text.replace("$", "$$")
+    if not text or any(c.isspace() or c in "\"'\\;" for c in text):
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = escaped.replace("\n", "\\n").replace("\t", "\\t")
+        return f'"{escaped}"'
+    return text
 
 
 def provenance_command(argv0: str, which: str | None, python: str) -> list[str]:

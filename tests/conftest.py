@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from provenance import locations
 from provenance.catalog import Catalog
 from provenance.config import Settings
 
@@ -73,9 +74,13 @@ def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches the user's state directory or config."""
+    """No test touches the user's state directory or config, nor the system's config."""
     monkeypatch.setenv("PROVENANCE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("PROVENANCE_CONFIG", raising=False)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    monkeypatch.setattr(locations, "SYSTEM_CONFIG", tmp_path / "etc" / "provenance.toml")
 
 
 @pytest.fixture

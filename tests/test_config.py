@@ -147,3 +147,46 @@ def test_command_line_roots_win_and_none_given_keeps_the_configured_ones(tmp_pat
     chosen = settings.with_roots([tmp_path / "show_a", tmp_path / "show_b"])
     assert [r.path for r in chosen.roots] == [tmp_path / "show_a", tmp_path / "show_b"]
     assert chosen.roots[0].marker == ".mounted"  # a configured root keeps its settings
+
+
+def test_config_search_path_finds_the_system_file_then_the_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance import locations
+
+    system = locations.SYSTEM_CONFIG
+    user = tmp_path / "user-config" / "provenance" / "provenance.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[scan]\nworkers = 3\n")
+    assert load_settings(None).source == str(user)
+    assert load_settings(None).scan.workers == 3
+    system.parent.mkdir(parents=True)
+    system.write_text("[scan]\nworkers = 2\n")
+    assert load_settings(None).source == str(system)
+    assert load_settings(None).scan.workers == 2
+    # a file named by the environment or --config wins over the search path
+    named = tmp_path / "named.toml"
+    named.write_text("[scan]\nworkers = 1\n")
+    monkeypatch.setenv("PROVENANCE_CONFIG", str(named))
+    assert load_settings(None).scan.workers == 1
+
+
+def test_a_home_that_cannot_be_entered_holds_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    assert load_settings(None).source == "(defaults)"
+
+
+def test_commands_read_the_system_config_without_config_option(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from provenance import locations
+    from provenance.cli import cli
+
+    locations.SYSTEM_CONFIG.parent.mkdir(parents=True)
+    locations.SYSTEM_CONFIG.write_text(f'[[roots]]\npath = "{tmp_path}"\n')
+    result = CliRunner().invoke(cli, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert f'"path": "{tmp_path}"' in result.output

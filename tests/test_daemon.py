@@ -327,7 +327,6 @@ def test_print_unit(tmp_path: Path, runner: CliRunner) -> None:
     command = exec_start.removeprefix("ExecStart=").split()
     assert Path(command[0]).is_absolute()
     assert command[-3:] == ["--config", str(cfg), "daemon"]
-    assert f"Environment=PROVENANCE_STATE_DIR={tmp_path / 'state'}" in unit
 
 
 def test_notifier_speaks_to_an_abstract_socket() -> None:

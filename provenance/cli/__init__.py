@@ -116,7 +116,9 @@ def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> loggi
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="PROVENANCE_CONFIG",
-    help="TOML settings file (default: none, built-in defaults) [env: PROVENANCE_CONFIG].",
+    help="TOML settings file (default: /etc/provenance/provenance.toml, else "
+    "provenance.toml in the user's config directory, else built-in defaults) "
+    "[env: PROVENANCE_CONFIG].",
 )
 @click.option("-v", "--verbose", count=True, help="Log one line per change (INFO).")
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")

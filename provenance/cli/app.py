@@ -56,10 +56,16 @@ class App:
     @property
     def reads_no_config_file(self) -> bool:
         """Whether the settings, not loaded yet, will be the defaults: no ``--config``, no
-        ``$PROVENANCE_CONFIG`` (a scan then starts reading before they load)."""
-        from provenance.locations import config_file_named
+        ``$PROVENANCE_CONFIG``, no file on the search path (a scan then starts reading before
+        they load)."""
+        from provenance.locations import config_file_named, default_config_file
 
-        return self._settings is None and self.config_path is None and not config_file_named()
+        return (
+            self._settings is None
+            and self.config_path is None
+            and not config_file_named()
+            and default_config_file() is None
+        )
 
     @property
     def catalog(self) -> Catalog:

@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from provenance import locations
 from provenance.catalog import redact_url, utcnow
 from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.logjson import JsonFormatter
-from provenance.config import STATE_DIR_ENV, Settings, load_settings
+from provenance.config import Settings, load_settings
 from provenance.daemon import Daemon, lock_for
 from provenance.roots import check_root
 from provenance.runstate import daemon_pid, read_status
-from provenance.systemd import provenance_command, unit_file
+from provenance.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
 
 #: `provenance status` exit code when no daemon runs (as LSB init scripts and systemctl do).
 NOT_RUNNING = 3
@@ -38,15 +40,27 @@ def _log_for_daemon(log_format: str, debug: bool) -> None:
         root.setLevel(logging.INFO)
 
 
-def _unit(app: App, roots: tuple[Path, ...]) -> str:
+def _unit(app: App, roots: tuple[Path, ...], user: str, group: str | None) -> str:
+    settings = app.settings.with_roots([p.absolute() for p in roots])
     command = provenance_command(sys.argv[0], shutil.which("provenance"), sys.executable)
-    if app.config_path is not None:
-        command += ["--config", str(app.config_path.absolute())]
+    reads = [Path(command[0])]
+    # the service reads /etc/provenance/provenance.toml by itself; any other file is named
+    config = app.config_path or (Path(settings.source) if settings.source != "(defaults)" else None)
+    if config is not None and config.absolute() != locations.SYSTEM_CONFIG:
+        command += ["--config", str(config.absolute())]
+        reads.append(config.absolute())
     command += ["daemon", *(str(p.absolute()) for p in roots)]
-    environment = {}
-    if os.environ.get(STATE_DIR_ENV):
-        environment[STATE_DIR_ENV] = str(Path(os.environ[STATE_DIR_ENV]).absolute())
-    return unit_file(command, environment)
+    writes = [root.path for root in settings.roots]
+    if settings.state_dir is not None:
+        writes.append(settings.state_path.absolute())
+    if settings.report.out_dir is not None:
+        writes.append(settings.report_dir.absolute())
+    catalog = Path(settings.catalog.url.removeprefix("sqlite:///"))
+    if settings.catalog.url.startswith("sqlite:///") and catalog.is_absolute():
+        writes.append(catalog.parent)
+    return unit_file(
+        Unit(command, user=user, group=group or user, writes=tuple(writes), reads=tuple(reads))
+    )
 
 
 @click.command("daemon")
@@ -61,8 +75,22 @@ def _unit(app: App, roots: tuple[Path, ...]) -> str:
 @click.option(
     "--print-unit", is_flag=True, help="Print a systemd unit file for this daemon and exit."
 )
+@click.option(
+    "--user",
+    default=SERVICE_ACCOUNT,
+    show_default=True,
+    help="With --print-unit: the service account the unit runs the daemon as.",
+)
+@click.option("--group", help="With --print-unit: its group (default: the same name as --user).")
 @pass_app
-def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_unit: bool) -> None:
+def daemon_command(
+    app: App,
+    roots: tuple[Path, ...],
+    log_format: str,
+    print_unit: bool,
+    user: str,
+    group: str | None,
+) -> None:
     """Watch the roots (from the command line or the config) and catalog changes as they happen.
 
     Runs in the foreground (systemd supervises it: see --print-unit). At start-up every
@@ -72,8 +100,11 @@ def daemon_command(app: App, roots: tuple[Path, ...], log_format: str, print_uni
     finished); SIGHUP reloads the config.
     """
     if print_unit:
-        click.echo(_unit(app, roots), nl=False)
+        click.echo(_unit(app, roots, user, group), nl=False)
         return
+    context = click.get_current_context()
+    if group is not None or context.get_parameter_source("user") != ParameterSource.DEFAULT:
+        raise click.UsageError("--user and --group go with --print-unit")
     _log_for_daemon(log_format, app.debug)
     for path in roots:
         if not path.is_dir():

@@ -17,12 +17,14 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def replacing(
-    path: Path, like: os.stat_result | None = None, durable: bool = True
+    path: Path, like: os.stat_result | None = None, durable: bool = True, mode: int | None = None
 ) -> Iterator[BinaryIO]:
     """Yield a temp file beside ``path``; on a clean exit it replaces ``path`` atomically.
 
     ``like`` is the stat of the file being replaced: its permission bits are kept and, when
-    allowed, its owner. A new file gets the usual mode (0o666 less the umask). On any error
+    allowed, its owner. A new file gets ``mode`` when given, whatever the umask (the daemon
+    runs with umask 0077, yet its sidecars are for everyone who reads the file they
+    describe), else the usual mode (0o666 less the umask). On any error
     the temp file is removed, ``path`` is untouched and ``WriteError(path, reason)`` is
     raised (for example a read-only folder).
 
@@ -43,6 +45,8 @@ def replacing(
             handle.flush()
             if like is not None:
                 _copy_owner(fd, like, path)
+            elif mode is not None:
+                os.fchmod(fd, mode)
             if durable:
                 os.fsync(fd)
         os.replace(temp, path)
@@ -57,10 +61,14 @@ def replacing(
 
 
 def write_bytes(
-    path: Path, data: bytes, like: os.stat_result | None = None, durable: bool = True
+    path: Path,
+    data: bytes,
+    like: os.stat_result | None = None,
+    durable: bool = True,
+    mode: int | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` atomically (see ``replacing``)."""
-    with replacing(path, like, durable) as handle:
+    with replacing(path, like, durable, mode) as handle:
         handle.write(data)
 
 

@@ -95,8 +95,12 @@ def write_sidecar(
     untouched), a missing file or a folder we cannot write.
     """
     sidecar = sidecar_path(path, pattern)
-    if not path.exists():
-        raise WriteError(path, "file not found; no sidecar written")
+    try:
+        described = os.stat(path)
+    except FileNotFoundError:
+        raise WriteError(path, "file not found; no sidecar written") from None
+    except OSError as exc:
+        raise WriteError(path, f"cannot look at the file: {exc.strerror}") from exc
     existing = _read_existing(sidecar, WriteError)
     try:
         packet = merge_packet(existing, record)
@@ -111,8 +115,9 @@ def write_sidecar(
         return sidecar
     if existing is None:
         # a new sidecar is not synced to the disk: its record is in the catalog, and a
-        # re-scan writes a sidecar that a power cut left missing or empty again
-        write_bytes(sidecar, packet, durable=False)
+        # re-scan writes a sidecar that a power cut left missing or empty again. Whoever
+        # may read the file may read its sidecar (the daemon's own umask is 0077).
+        write_bytes(sidecar, packet, durable=False, mode=described.st_mode & 0o666)
     else:  # replacing one: the old content stays until the new one is on the disk
         write_bytes(sidecar, packet, os.stat(sidecar))
     log.info("tagged %s (sidecar %s)", path, sidecar.name)

@@ -1,0 +1,291 @@
+"""The daemon as a system service: the printed unit, and a run as a service account with no
+home, its state where systemd's ``StateDirectory=`` puts it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provenance.catalog import Catalog
+from provenance.cli import cli
+from provenance.config import Settings
+from provenance.systemd import Unit, unit_file
+from tests.media import write_a1111_png
+from tests.watch.conftest import wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _print_unit(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    monkeypatch.delenv("PROVENANCE_STATE_DIR")
+    result = runner.invoke(cli, [*args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _settings_of(unit: str) -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for key, _, value in (line.partition("=") for line in unit.splitlines())
+        if value and not key.startswith("#")
+    ]
+
+
+def test_print_unit_runs_a_hardened_service_account(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "provenance.toml"
+    config.write_text(
+        '[[roots]]\npath = "/srv/show a"\n[[roots]]\npath = "/mnt/show_b"\n'
+        '[report]\nout_dir = "/srv/reports"\n'
+    )
+    unit = _print_unit(runner, monkeypatch, "--config", str(config), "daemon", "--print-unit")
+    settings = _settings_of(unit)
+    for expected in [
+        ("Type", "notify"),
+        ("User", "provenance"),
+        ("Group", "provenance"),
+        ("StateDirectory", "provenance"),
+        ("ConfigurationDirectory", "provenance"),
+        ("UMask", "0077"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("NoNewPrivileges", "yes"),
+        ("PrivateTmp", "yes"),
+        ("WatchdogSec", "60"),
+        ("ExecReload", "/bin/kill -HUP $MAINPID"),
+    ]:
+        assert expected in settings, expected
+    writes = [value for key, value in settings if key == "ReadWritePaths"]
+    assert writes == ['"-/srv/show a"', "-/mnt/show_b", "-/srv/reports"]
+    exec_start = dict(settings)["ExecStart"].split()
+    assert Path(exec_start[0]).is_absolute()
+    assert exec_start[-3:] == ["--config", str(config), "daemon"]
+    assert not any(key == "Environment" for key, _ in settings)
+
+
+def test_print_unit_for_another_account_and_roots_under_home(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = _print_unit(
+        runner,
+        monkeypatch,
+        "daemon",
+        "/home/editor/show_%a",
+        "--print-unit",
+        "--user",
+        "media-svc",
+        "--group",
+        "post",
+    )
+    settings = _settings_of(unit)
+    assert ("User", "media-svc") in settings and ("Group", "post") in settings
+    # the home folders are only read-only, and the root is writable in them
+    assert ("ProtectHome", "read-only") in settings
+    assert ("ReadWritePaths", "-/home/editor/show_%%a") in settings
+    assert dict(settings)["ExecStart"].endswith(" daemon /home/editor/show_%%a")
+
+
+def test_unit_options_without_print_unit_are_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["daemon", "--user", "x", "/srv"])
+    assert result.exit_code == 2 and "--user and --group go with --print-unit" in result.output
+
+
+def test_a_root_in_tmp_keeps_the_hosts_tmp() -> None:
+    assert "PrivateTmp=no" in unit_file(Unit(["/usr/bin/provenance"], writes=(Path("/tmp/x"),)))
+
+
+def test_printed_unit_passes_systemd_analyze_verify(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    root = tmp_path / "show a"
+    root.mkdir()
+    unit = _print_unit(runner, monkeypatch, "daemon", str(root), "--print-unit")
+    path = tmp_path / "provenance.service"
+    path.write_text(unit)
+    checked = subprocess.run(
+        [analyze, "verify", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    # any warning (an unknown key, a bad value, a command that is not there) fails the test
+    assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
+
+
+def test_state_dir_comes_from_systemds_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROVENANCE_STATE_DIR")
+    monkeypatch.setenv("STATE_DIRECTORY", f"{tmp_path / 'state'}:{tmp_path / 'other'}")
+    assert Settings().state_path == tmp_path / "state"
+    assert Settings().catalog_url == f"sqlite:///{tmp_path / 'state' / 'catalog.sqlite'}"
+    monkeypatch.setenv("PROVENANCE_STATE_DIR", str(tmp_path / "mine"))
+    assert Settings().state_path == tmp_path / "mine"
+
+
+# --- a real run as a service account ------------------------------------------------------
+
+
+@pytest.fixture
+def service_account() -> Iterator[pwd.struct_passwd]:
+    """A system account with no home (``/nonexistent``), as the README tells to create."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a service account needs root (CI runs as root)")
+    useradd = shutil.which("useradd")
+    if useradd is None:
+        pytest.skip("useradd is not installed")
+    name = f"prov-svc-{os.getpid()}"
+    subprocess.run(
+        [useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent", name],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def _enterable(paths: list[Path]) -> Iterator[None]:
+    """Let other users pass through the folders above ``paths`` (o+x) for a while.
+
+    Where the interpreter was installed under root's 0700 home (pyenv), no other account can
+    start it; a service is installed elsewhere (a venv in /opt), but the test runs the
+    interpreter it has.
+    """
+    changed: dict[Path, int] = {}
+    for path in paths:
+        for folder in [path, *path.parents]:
+            mode = folder.stat().st_mode
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH and folder not in changed:
+                changed[folder] = stat.S_IMODE(mode)
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+    try:
+        yield
+    finally:
+        for folder, mode in changed.items():
+            folder.chmod(mode)
+
+
+def _messages(sock: socket.socket, until: float) -> Iterator[str]:
+    while time.monotonic() < until:
+        sock.settimeout(max(0.01, until - time.monotonic()))
+        try:
+            yield sock.recv(4096).decode()
+        except TimeoutError:
+            return
+
+
+def _wait_message(sock: socket.socket, needle: str, seconds: float) -> list[str]:
+    seen = []
+    for message in _messages(sock, time.monotonic() + seconds):
+        seen.append(message)
+        if needle in message.splitlines():
+            return seen
+    raise AssertionError(f"no {needle!r} from the daemon; it sent {seen}")
+
+
+def test_daemon_runs_as_a_service_account_with_no_home(
+    service_account: pwd.struct_passwd,
+) -> None:
+    uid, gid = service_account.pw_uid, service_account.pw_gid
+    with contextlib.ExitStack() as stack:
+        base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provenance-svc-")))
+        base.chmod(0o755)
+        # what systemd makes of StateDirectory=provenance: the account's own 0700 folder
+        state = base / "var-lib-provenance"
+        state.mkdir(mode=0o700)
+        os.chown(state, uid, gid)
+        root = base / "show_a"
+        root.mkdir()
+        write_a1111_png(root / "before.png")
+        for path in [root, *root.iterdir()]:
+            os.chown(path, uid, gid)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        stack.callback(notify.close)
+        notify.bind(str(base / "notify"))
+        (base / "notify").chmod(0o777)
+        stack.enter_context(_enterable([Path(sys.executable).resolve(), REPO]))
+        log = base / "daemon.log"
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/nonexistent",
+            "STATE_DIRECTORY": str(state),
+            "NOTIFY_SOCKET": str(base / "notify"),
+            "PYTHONPATH": str(REPO),
+        }
+        with open(log, "wb") as stream:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "provenance", "daemon", str(root)],
+                cwd="/",
+                env=env,
+                user=uid,
+                group=gid,
+                extra_groups=[],
+                umask=0o077,  # UMask=0077, as in the unit
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stream,
+            )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+        stack.callback(stop)
+        try:
+            _wait_message(notify, "READY=1", 30)
+            wait_for(
+                lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
+                30,
+                "the start-up scan",
+            )
+            assert process.poll() is None
+            process.send_signal(signal.SIGHUP)
+            reload = _wait_message(notify, "RELOADING=1", 10)[-1].splitlines()
+            assert any(line.startswith("MONOTONIC_USEC=") for line in reload)
+            _wait_message(notify, "READY=1", 10)
+            catalog = Catalog.open(f"sqlite:///{state / 'catalog.sqlite'}")
+            stack.callback(catalog.close)
+            with catalog.read() as tx:
+                asset = tx.asset_by_path(str(root / "before.png"))
+            assert asset is not None and asset.ai_class == "ai"
+        finally:
+            stop()
+        text = log.read_text()
+        assert process.returncode == 0, text
+        assert "Permission denied" not in text and "Traceback" not in text, text
+        # its state is where systemd said, the account's alone; nothing needed a home
+        made = list(state.rglob("*"))
+        assert {"catalog.sqlite", "daemon.lock", "daemon-status.json"} <= {p.name for p in made}
+        for path in [state, *made]:
+            info = path.lstat()
+            assert info.st_uid == uid, path
+            expected = 0o700 if stat.S_ISDIR(info.st_mode) else 0o600
+            assert stat.S_IMODE(info.st_mode) == expected, (path, oct(info.st_mode))
+        # its sidecars are for whoever reads the files they describe, umask 0077 or not
+        sidecar = root / "before.png.xmp"
+        assert stat.S_IMODE(sidecar.stat().st_mode) == stat.S_IMODE(
+            (root / "before.png").stat().st_mode
+        )
