@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from datetime import date
@@ -41,6 +42,8 @@ __all__ = [
     "ScheduleSettings",
     "Settings",
     "SmtpSettings",
+    "check_config",
+    "config_path",
     "load_settings",
     "parse_duration",
     "parse_expiry",
@@ -186,11 +189,40 @@ class Settings(_Section):
         return max(candidates, key=lambda r: len(r.path.parts), default=None)
 
 
+def _section_at(location: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """Return the settings model that holds the keys at ``location`` (e.g. ("roots", 0))."""
+    model: type[BaseModel] = Settings
+    for part in location:
+        if isinstance(part, int):
+            continue  # an item of a list of sections
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        if field is None:
+            return None
+        inner = getattr(field.annotation, "__args__", (field.annotation,))
+        nested = [t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def _did_you_mean(location: tuple[str | int, ...]) -> str:
+    """Return `` (did you mean "x"?)`` for an unknown key close to a known one, else ""."""
+    section = _section_at(location[:-1])
+    if section is None or not isinstance(location[-1], str):
+        return ""
+    known = [
+        field.alias or name for name, field in section.model_fields.items() if not field.exclude
+    ]
+    close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
 def _describe(error: dict[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
-        message = "unknown setting"
+        message = "unknown setting" + _did_you_mean(tuple(error["loc"]))
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     got = error.get("input")
@@ -244,6 +276,26 @@ def _milestone_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such config file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def config_path() -> Path | None:
+    """Return the file the settings come from when no ``--config`` is given:
+    ``$PROVENANCE_CONFIG``, else the first file of the search path, else None."""
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else default_config_file()
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Return settings from ``path``, else from ``$PROVENANCE_CONFIG``, else from the first
     file of the search path that exists (``/etc/provenance/provenance.toml``, then the user's
@@ -252,18 +304,32 @@ def load_settings(path: Path | None = None) -> Settings:
     Raises ConfigError naming the file (and key) for a missing file, bad TOML or bad values.
     """
     if path is None:
-        env = os.environ.get(CONFIG_ENV)
-        path = Path(env) if env else default_config_file()
+        path = config_path()
         if path is None:
             return Settings()
+    return settings_from_mapping(_read_toml(path), str(path))
+
+
+def check_config(path: Path) -> tuple[Settings | None, list[str]]:
+    """Return the settings of ``path`` (None if they do not load) and every problem found, as
+    ``file: key: problem`` lines: what loading reports, and roots that do not exist on this
+    machine (a root is looked for even when other settings are wrong)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such config file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+        data = _read_toml(path)
+    except ConfigError as exc:
+        return None, [str(exc)]
+    problems: list[str] = []
+    settings: Settings | None = None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    return settings_from_mapping(data, str(path))
+        settings = settings_from_mapping(data, str(path))
+    except ConfigError as exc:
+        problems += str(exc).splitlines()
+    roots = data.get("roots")
+    for index, root in enumerate(roots if isinstance(roots, list) else []):
+        folder = root.get("path") if isinstance(root, dict) else None
+        if not isinstance(folder, str) or not Path(folder).expanduser().is_absolute():
+            continue  # reported by the loading above
+        if not os.path.isdir(Path(folder).expanduser()):
+            what = "not a folder" if os.path.lexists(folder) else "no such folder"
+            problems.append(f"{path}: roots.{index}.path: {what} (got {folder!r})")
+    return settings, problems

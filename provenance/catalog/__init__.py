@@ -1,6 +1,6 @@
 """The catalog: SQLModel tables, migrations and the one place that speaks SQL."""
 
-from provenance.catalog.engine import Catalog, redact_url
+from provenance.catalog.engine import Catalog, redact_url, url_problem
 from provenance.catalog.known import KnownFile
 from provenance.catalog.models import (
     STATUSES,
@@ -29,5 +29,6 @@ __all__ = [
     "SignalRow",
     "Tx",
     "redact_url",
+    "url_problem",
     "utcnow",
 ]

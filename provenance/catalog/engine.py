@@ -38,6 +38,31 @@ def redact_url(url: str) -> str:
         return url.split(":", 1)[0] + "://..."
 
 
+def url_problem(url: str) -> str | None:
+    """Return why a catalog at ``url`` cannot be opened on this machine before any connection
+    is tried (a malformed URL, an unknown database, its driver not installed), or None."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown database or driver {url.split(':', 1)[0]!r}"
+    except ArgumentError:
+        return "not a database URL (e.g. postgresql+psycopg://user@host/provenance)"
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        driver = parsed.get_driver_name()
+        advice = (
+            " (install the postgres extra, or pip install 'psycopg[binary]')"
+            if driver == "psycopg"
+            else ""
+        )
+        return f"its driver {driver} is not installed: {exc}{advice}"
+    return None
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
