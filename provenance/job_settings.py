@@ -180,6 +180,14 @@ class ReportSettings(_Section):
     formats: list[ReportFormat] = Field(default_factory=_default_report_formats, min_length=1)
     #: Days before and after the run the report covers.
     days: int = Field(default=7, ge=1, le=366)
+    #: How long a report file is kept, by the date in its name (a duration; "" keeps every
+    #: one). Older ones are deleted each time the reports are written.
+    keep: str = "365d"
     smtp: SmtpSettings = SmtpSettings()
 
     _schedule = field_validator("schedule")(_check_cron)
+
+    @field_validator("keep")
+    @classmethod
+    def _keep_is_a_duration(cls, value: str) -> str:
+        return _check_duration(value) if value else value

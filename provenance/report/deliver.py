@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from provenance.catalog import Catalog
-from provenance.config import RootSettings, Settings, SmtpSettings
+from provenance.config import RootSettings, Settings, SmtpSettings, parse_duration
 from provenance.errors import ProvenanceError, ReportError
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
@@ -71,6 +73,46 @@ def write_text_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+_REPORT_NAME = re.compile(r"^provenance-report-(\d{4}-\d{2}-\d{2})\.(?:html|json|csv|md)$")
+
+
+def prune_reports(folder: Path, keep: timedelta, now: datetime) -> list[Path]:
+    """Delete the report files in ``folder`` dated more than ``keep`` before ``now`` (by the
+    date in their names); return the paths deleted.
+
+    Only regular files with a report's name are touched, through a descriptor of the folder
+    and without following a link; a file that cannot be deleted is logged and left.
+    """
+    oldest = (now - keep).date()
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        log.warning("cannot prune the reports in %s: %s", folder, exc.strerror or exc)
+        return []
+    deleted = []
+    try:
+        for name in sorted(os.listdir(fd)):
+            match = _REPORT_NAME.match(name)
+            if match is None or date.fromisoformat(match.group(1)) >= oldest:
+                continue
+            try:
+                if not stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    continue
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("cannot delete old report %s: %s", folder / name, exc.strerror)
+                continue
+            deleted.append(folder / name)
+            log.info("deleted report %s (older than report.keep)", folder / name)
+    finally:
+        os.close(fd)
+    return deleted
 
 
 def write_report_files(report: Report, formats: Sequence[str], folder: Path) -> list[Path]:
@@ -154,6 +196,8 @@ def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Deliv
     except SQLAlchemyError as exc:
         raise ReportError(f"cannot read the catalog for the report: {exc}") from exc
     files = write_report_files(report, settings.report.formats, settings.report_dir)
+    if settings.report.keep:
+        prune_reports(settings.report_dir, parse_duration(settings.report.keep), now)
     smtp = settings.report.smtp
     sent: list[str] = []
     if smtp.host and smtp.recipients:

@@ -239,3 +239,55 @@ def test_job_succeeds_again_at_the_next_run(
     assert run_weekly_report(broken, sqlite_catalog, AS_OF) is None
     assert run_weekly_report(good, sqlite_catalog, AS_OF) is not None
     assert len(inbox.messages) == 1
+
+
+def test_weekly_run_deletes_reports_older_than_report_keep(
+    sqlite_catalog: Catalog, tmp_path: Path
+) -> None:
+    populate(sqlite_catalog)
+    settings = _settings(tmp_path)
+    settings = settings.model_copy(
+        update={"report": settings.report.model_copy(update={"keep": "28d", "formats": ["md"]})}
+    )
+    folder = tmp_path / "state" / "reports"
+    folder.mkdir(parents=True)
+    kept = ["provenance-report-2026-11-02.md", "provenance-report-2026-11-23.csv"]
+    old = ["provenance-report-2026-11-01.html", "provenance-report-2025-06-02.json"]
+    others = ["notes-2020-01-01.md", "provenance-report-2020-01-01.md.bak"]
+    for name in [*kept, *old, *others]:
+        (folder / name).write_text("x")
+    (tmp_path / "outside.md").write_text("x")
+    (folder / "provenance-report-2020-01-06.md").symlink_to(tmp_path / "outside.md")
+    (folder / "provenance-report-2020-01-13.md").mkdir()
+    delivery = deliver_weekly(settings, sqlite_catalog, AS_OF)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(
+        [
+            *kept,
+            *others,
+            *(p.name for p in delivery.files),
+            "provenance-report-2020-01-06.md",  # a link: not a report this job wrote
+            "provenance-report-2020-01-13.md",
+        ]
+    )
+    assert (tmp_path / "outside.md").exists()
+
+
+def test_report_keep_empty_keeps_every_report(sqlite_catalog: Catalog, tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings = settings.model_copy(
+        update={"report": settings.report.model_copy(update={"keep": "", "formats": ["md"]})}
+    )
+    folder = tmp_path / "state" / "reports"
+    folder.mkdir(parents=True)
+    (folder / "provenance-report-2000-01-03.md").write_text("x")
+    deliver_weekly(settings, sqlite_catalog, AS_OF)
+    assert (folder / "provenance-report-2000-01-03.md").exists()
+
+
+def test_report_keep_must_be_a_duration(tmp_path: Path) -> None:
+    from provenance.config import settings_from_mapping
+    from provenance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"report\.keep: not a duration"):
+        settings_from_mapping({"report": {"keep": "forever"}}, "x.toml")
