@@ -278,7 +278,12 @@ class Ingest:
             )
             self.counts.moved += 1
             self.counts.restored += was_missing
-            log.info("moved %s -> %s", old_path, facts.path)
+            log.info(
+                "moved %s -> %s",
+                old_path,
+                facts.path,
+                extra=_fields("moved", moved_from.uid, facts.path, root, old_path=old_path),
+            )
             return moved_from
         if facts.content_hash in pending.by_hash:
             # the source needs its id before a copy can link to it
@@ -316,7 +321,13 @@ class Ingest:
         pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
         if row["ai_class"] != "none":
-            log.info("%s %s: %s", action, facts.path, reason)
+            log.info(
+                "%s %s: %s",
+                action,
+                facts.path,
+                reason,
+                extra=_fields(action, row["uid"], facts.path, root, ai_class=row["ai_class"]),
+            )
         return None
 
     def schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
@@ -373,7 +384,7 @@ class Ingest:
             after={"content_hash": facts.content_hash, "ai_class": asset.ai_class},
         )
         self.counts.modified += 1
-        log.info("modified %s", facts.path)
+        log.info("modified %s", facts.path, extra=_fields("modified", asset.uid, facts.path, root))
         return asset
 
     def mark_missing(self, paths: Iterable[str]) -> None:
@@ -394,6 +405,15 @@ class Ingest:
                     events.append(
                         EventSpec("missing", asset.id, asset.path, "file no longer at its path")
                     )
-                    log.info("missing %s", asset.path)
+                    log.info(
+                        "missing %s",
+                        asset.path,
+                        extra=_fields("missing", asset.uid, asset.path, asset.root),
+                    )
                 tx.record_many(actor, now, events)
                 self.counts.missing += len(events)
+
+
+def _fields(event: str, asset: str, path: str, root: str, **more: Any) -> dict[str, Any]:
+    """The structured fields of a change's log line (``--log-format json`` prints them)."""
+    return {"event": event, "asset": asset, "path": path, "root": root, **more}

@@ -98,12 +98,9 @@ def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> loggi
     handler = logging.StreamHandler(sys.stderr)
     handler._provenance = True  # type: ignore[attr-defined]
     handler.setLevel(level)
-    if log_format == "json":
-        from provenance.cli.logjson import JsonFormatter
+    from provenance.cli.logs import formatter_for
 
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(log_format, sys.stderr))
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)

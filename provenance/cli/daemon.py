@@ -16,7 +16,7 @@ from click.core import ParameterSource
 from provenance import locations
 from provenance.catalog import redact_url, utcnow
 from provenance.cli.app import App, UserError, echo_json, pass_app
-from provenance.cli.logjson import JsonFormatter
+from provenance.cli.logs import formatter_for
 from provenance.config import Settings, load_settings
 from provenance.daemon import Daemon, lock_for
 from provenance.roots import check_root
@@ -34,8 +34,7 @@ def _log_for_daemon(log_format: str, debug: bool) -> None:
         if getattr(handler, "_provenance", False):
             if not debug:
                 handler.setLevel(logging.INFO)
-            if log_format == "json":
-                handler.setFormatter(JsonFormatter())
+            handler.setFormatter(formatter_for(log_format, sys.stderr))
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
 

@@ -106,7 +106,13 @@ def finish_quarantine(
         before={"status": before},
         after={"status": "quarantined", "quarantine_path": entry.target, "rule": entry.rule},
     )
-    log.info("quarantined %s -> %s (%s)", asset.path, entry.target, entry.reason)
+    log.info(
+        "quarantined %s -> %s (%s)",
+        asset.path,
+        entry.target,
+        entry.reason,
+        extra={"event": "quarantined", "asset": asset.uid, "path": asset.path, "root": asset.root},
+    )
 
 
 def finish_purge(tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note: str = "") -> None:
@@ -135,7 +141,12 @@ def finish_purge(tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note:
         after={"status": "purged", "receipt": receipt},
     )
     log.info(
-        "purged %s (%s, %d bytes, rule %s)", asset.path, entry.content_hash, entry.size, entry.rule
+        "purged %s (%s, %d bytes, rule %s)",
+        asset.path,
+        entry.content_hash,
+        entry.size,
+        entry.rule,
+        extra={"event": "purged", "asset": asset.uid, "path": asset.path, "root": asset.root},
     )
 
 

@@ -44,7 +44,12 @@ def finish_restore(
         before={"status": before, "quarantine_path": entry.source},
         after={"status": asset.status, "path": asset.path},
     )
-    log.info("restored %s from %s", asset.path, entry.source)
+    log.info(
+        "restored %s from %s",
+        asset.path,
+        entry.source,
+        extra={"event": "restored", "asset": asset.uid, "path": asset.path, "root": asset.root},
+    )
 
 
 def restore(

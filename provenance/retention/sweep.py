@@ -319,7 +319,19 @@ def _apply_marks(
                     },
                 )
             )
-            log.info("%s %s (%s)", step.new_status, step.path, step.reason)
+            log.info(
+                "%s %s (%s)",
+                step.new_status,
+                step.path,
+                step.reason,
+                extra={
+                    "event": step.new_status,
+                    "asset": asset.uid,
+                    "path": step.path,
+                    "root": asset.root,
+                    "rule": step.rule,
+                },
+            )
             results.append(StepResult(step, True))
         tx.record_many(actor, now, events)
     return results
