@@ -22,15 +22,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
+from provenance.catalog.reports import status_counts
 from provenance.config import RootSettings, Settings
 from provenance.errors import ConfigError
+from provenance.ingest import IngestCounts
 from provenance.jobs import QueuedScheduler, register_jobs, start_jobs
+from provenance.metrics import RootMetrics, Snapshot, write_metrics
 from provenance.roots import check_root
 from provenance.runstate import LOCK_NAME, PidLock, write_status
 from provenance.systemd import Notifier
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the watchers and two writes of the status file.
 STATUS_INTERVAL = 2.0
+#: Seconds between two writes of the metrics file (it asks the catalog for its counts).
+METRICS_INTERVAL = 30.0
 #: A stop finishes within this many seconds of the signal (systemd's TimeoutStopSec is 10).
 STOP_BUDGET = 4.5
 LIMIT_ADVICE = (
@@ -81,6 +86,7 @@ class Daemon:
     notifier: Notifier = field(default_factory=Notifier)
     mounts: Callable[[], list[Mount]] = read_mounts
     status_interval: float = STATUS_INTERVAL
+    metrics_interval: float = METRICS_INTERVAL
     changes: ChangeQueue = field(default_factory=queue.SimpleQueue)
     roots: dict[str, _Root] = field(default_factory=dict)
     started_at: datetime | None = None
@@ -89,6 +95,8 @@ class Daemon:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _reload: bool = False
+    #: Times the kernel dropped events of a watched root (an inotify queue overflow).
+    events_lost: int = 0
     _consumer: Consumer | None = None
     #: The scheduler of reconcile, sweep, report and fixity (their bodies run on the consumer).
     jobs: QueuedScheduler | None = None
@@ -142,7 +150,7 @@ class Daemon:
         assert consumer is not None
         ping_every = self.notifier.watchdog_interval
         tick = min(self.status_interval, ping_every or self.status_interval)
-        next_status = 0.0
+        next_status = next_metrics = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             if self._reload:
@@ -157,6 +165,9 @@ class Daemon:
                 self._write_status("running")
                 self.notifier.status(self._summary())
                 next_status = now + self.status_interval
+            if now >= next_metrics:
+                self._write_metrics()
+                next_metrics = now + self.metrics_interval
             if not consumer.is_alive():
                 log.error(
                     "the consumer thread has stopped; exiting so that systemd restarts the daemon"
@@ -228,6 +239,7 @@ class Daemon:
     def _trouble(self, state: _Root, kind: str, detail: str) -> None:
         # runs on watchdog's inotify thread: only note and enqueue
         if kind == "overflow":
+            self.events_lost += 1
             log.warning(
                 "inotify queue overflowed under %s: events were lost, rescanning it (raise "
                 "fs.inotify.max_queued_events if this repeats)",
@@ -367,6 +379,42 @@ class Daemon:
             write_status(self.settings.state_path, self.status(state))
         except OSError as exc:
             log.warning("cannot write the status file in %s: %s", self.settings.state_path, exc)
+
+    def metrics(self) -> Snapshot:
+        """Return the numbers of ``metrics.prom``: this daemon's, and the catalog's counts."""
+        consumer = self._consumer
+        counts = IngestCounts()
+        if consumer is not None:
+            counts.add(consumer.recorder.counts)
+            counts.add(consumer.recorder.scanned)
+        now = self.clock()
+        with self.catalog.read() as tx:
+            ai_assets = status_counts(tx)
+            last_scans = {path: tx.last_scan(path) for path in self.roots}
+        roots = []
+        for path, state in self.roots.items():
+            last = last_scans[path]
+            finished = last.finished_at if last is not None else None
+            if finished is not None and finished.tzinfo is None:
+                finished = finished.replace(tzinfo=UTC)
+            age = (now - finished).total_seconds() if finished is not None else None
+            roots.append(RootMetrics(path, state.watcher is not None, state.online, age))
+        return Snapshot(
+            at=now.timestamp(),
+            started_at=(self.started_at or now).timestamp(),
+            queue=consumer.pending() if consumer is not None else 0,
+            files_ingested=counts.recorded,
+            read_errors=counts.skipped + (consumer.errors if consumer is not None else 0),
+            events_lost=self.events_lost,
+            roots=tuple(roots),
+            ai_assets=ai_assets,
+        )
+
+    def _write_metrics(self) -> None:
+        try:
+            write_metrics(self.settings.state_path, self.metrics())
+        except Exception as exc:  # metrics never stop the daemon (a catalog briefly away)
+            log.warning("cannot write the metrics in %s: %s", self.settings.state_path, exc)
 
     @contextmanager
     def _signals(self) -> Iterator[None]:

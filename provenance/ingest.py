@@ -77,6 +77,17 @@ class IngestCounts:
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
 
+    def add(self, other: IngestCounts) -> None:
+        """Add the numbers of ``other`` to these (its problems are not kept)."""
+        for name, value in other.__dict__.items():
+            if isinstance(value, int):
+                setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def recorded(self) -> int:
+        """Files recorded: new, modified, moved or copied."""
+        return self.indexed + self.modified + self.moved + self.copied
+
 
 @dataclass(frozen=True)
 class IngestContext:

@@ -97,6 +97,8 @@ class Recorder:
         self.actor = actor
         self.clock = clock
         self.counts = IngestCounts()
+        #: What the reconciliation scans did (the metrics add it to ``counts``).
+        self.scanned = IngestCounts()
         self.settings = settings
         self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
         self._reader.warm_up()
@@ -269,6 +271,7 @@ class Recorder:
             progress=progress,
         )
         c = result.counts
+        self.scanned.add(c)
         for root in result.roots:
             if root.online:
                 self._offline.discard(root.root)

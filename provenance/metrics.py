@@ -1,0 +1,88 @@
+"""The daemon's Prometheus metrics, as a node-exporter textfile (``metrics.prom``) beside its
+status file: no network port of its own.
+
+The values are gathered by the daemon into a :class:`Snapshot`; :func:`write_metrics` turns
+one into the text exposition format with prometheus_client (a registry of its own, never the
+library's global one) and replaces the file atomically (``write_to_textfile``: a temporary
+file in the same folder, renamed over the old one), so node-exporter never reads half a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+METRICS_NAME = "metrics.prom"
+
+
+@dataclass(frozen=True)
+class RootMetrics:
+    """What the metrics say of one root."""
+
+    path: str
+    watched: bool
+    online: bool
+    #: Seconds since its last scan finished, or None when it was never scanned.
+    last_scan_age: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The daemon's numbers at one moment (counters count since the daemon started)."""
+
+    #: Unix time of this snapshot.
+    at: float
+    started_at: float
+    queue: int
+    #: Files recorded: new, modified, moved or copied.
+    files_ingested: int
+    #: Files that could not be read or recorded (skipped), and batches that failed.
+    read_errors: int
+    #: Times the kernel dropped filesystem events (the root was rescanned).
+    events_lost: int
+    roots: tuple[RootMetrics, ...] = ()
+    #: AI assets by (root, status), from the catalog.
+    ai_assets: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+
+def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
+    """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, write_to_textfile
+
+    registry = CollectorRegistry(auto_describe=True)
+
+    def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
+        return Gauge(f"provenance_{name}", text, labels, registry=registry)
+
+    gauge("metrics_updated_timestamp_seconds", "When the daemon wrote these metrics.").set(
+        snapshot.at
+    )
+    gauge("daemon_start_timestamp_seconds", "When the daemon started.").set(snapshot.started_at)
+    gauge("queue_depth", "Changes waiting to be recorded (queued and settling).").set(
+        snapshot.queue
+    )
+    counters = {
+        "files_ingested": "Files recorded: new, modified, moved or copied.",
+        "read_errors": "Files that could not be read or recorded, and failed batches.",
+        "events_lost": "Times the kernel dropped filesystem events (the root was rescanned).",
+    }
+    for name, text in counters.items():
+        Counter(f"provenance_{name}", text, registry=registry).inc(getattr(snapshot, name))
+    watched = gauge("root_watched", "1 when the root is watched.", ("root",))
+    online = gauge("root_online", "1 when the root is online.", ("root",))
+    age = gauge(
+        "root_last_scan_age_seconds", "Seconds since the root's last scan finished.", ("root",)
+    )
+    for root in snapshot.roots:
+        watched.labels(root.path).set(int(root.watched))
+        online.labels(root.path).set(int(root.online))
+        if root.last_scan_age is not None:
+            age.labels(root.path).set(root.last_scan_age)
+    assets = gauge("ai_assets", "AI assets in the catalog by root and status.", ("root", "status"))
+    for (root_path, status), count in sorted(snapshot.ai_assets.items()):
+        assets.labels(root_path, status).set(count)
+    path = folder / METRICS_NAME
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_to_textfile(str(path), registry)
+    return path

@@ -1,0 +1,72 @@
+"""metrics.prom: the daemon's Prometheus metrics as a node-exporter textfile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from provenance.config import RootSettings
+from provenance.metrics import RootMetrics, Snapshot, write_metrics
+from tests.media import write_a1111_png, write_plain_png
+from tests.watch.conftest import Running, wait_for
+
+
+def _samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(path.read_text())
+        for sample in family.samples
+    }
+
+
+def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
+    snapshot = Snapshot(
+        at=1_800_000_000.0,
+        started_at=1_799_999_000.0,
+        queue=3,
+        files_ingested=120,
+        read_errors=2,
+        events_lost=1,
+        roots=(
+            RootMetrics("/mnt/show a", True, True, 42.5),
+            RootMetrics("/mnt/show_b", False, False, None),
+        ),
+        ai_assets={("/mnt/show a", "temporary"): 7, ("/mnt/show a", "flagged"): 1},
+    )
+    path = write_metrics(tmp_path / "state", snapshot)
+    assert path == tmp_path / "state" / "metrics.prom"
+    samples = _samples(path)
+    assert samples[("provenance_metrics_updated_timestamp_seconds", ())] == 1_800_000_000.0
+    assert samples[("provenance_queue_depth", ())] == 3
+    assert samples[("provenance_files_ingested_total", ())] == 120
+    assert samples[("provenance_read_errors_total", ())] == 2
+    assert samples[("provenance_events_lost_total", ())] == 1
+    assert samples[("provenance_root_last_scan_age_seconds", (("root", "/mnt/show a"),))] == 42.5
+    assert ("provenance_root_last_scan_age_seconds", (("root", "/mnt/show_b"),)) not in samples
+    assert samples[("provenance_root_watched", (("root", "/mnt/show_b"),))] == 0
+    assert samples[("provenance_root_online", (("root", "/mnt/show a"),))] == 1
+    temporary = ("provenance_ai_assets", (("root", "/mnt/show a"), ("status", "temporary")))
+    assert samples[temporary] == 7
+    assert [p.name for p in path.parent.iterdir()] == ["metrics.prom"]  # no temp file left
+
+
+def test_daemon_writes_its_metrics_beside_its_status(
+    tmp_path: Path, start_daemon: Callable[..., Running]
+) -> None:
+    root = tmp_path / "show"
+    write_a1111_png(root / "ai.png")
+    write_plain_png(root / "plain.png")
+    run = start_daemon(RootSettings(path=root))
+    state = tmp_path / "state"
+    wait_for(lambda: (state / "metrics.prom").exists(), 10, "metrics.prom")
+    assert (state / "daemon-status.json").exists()
+    run.idle()
+    samples = _samples(write_metrics(state, run.daemon.metrics()))
+    assert samples[("provenance_ai_assets", (("root", str(root)), ("status", "temporary")))] == 1
+    assert samples[("provenance_files_ingested_total", ())] == 2
+    assert samples[("provenance_queue_depth", ())] == 0
+    assert samples[("provenance_root_watched", (("root", str(root)),))] == 1
+    age = samples[("provenance_root_last_scan_age_seconds", (("root", str(root)),))]
+    assert 0 <= age < 60
