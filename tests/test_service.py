@@ -34,7 +34,7 @@ def _print_unit(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, *args: str) 
     monkeypatch.delenv("PROVENANCE_STATE_DIR")
     result = runner.invoke(cli, [*args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def _settings_of(unit: str) -> list[tuple[str, str]]:
@@ -43,6 +43,13 @@ def _settings_of(unit: str) -> list[tuple[str, str]]:
         for key, _, value in (line.partition("=") for line in unit.splitlines())
         if value and not key.startswith("#")
     ]
+
+
+def _protect_home() -> str:
+    """What ProtectHome= must be for this test's interpreter (pyenv keeps it under /root)."""
+    homes = [Path("/home"), Path("/root"), Path("/run/user")]
+    program = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    return "read-only" if any(p.is_relative_to(h) for p in program for h in homes) else "yes"
 
 
 def test_print_unit_runs_a_hardened_service_account(
@@ -63,7 +70,7 @@ def test_print_unit_runs_a_hardened_service_account(
         ("ConfigurationDirectory", "provenance"),
         ("UMask", "0077"),
         ("ProtectSystem", "strict"),
-        ("ProtectHome", "yes"),
+        ("ProtectHome", _protect_home()),
         ("NoNewPrivileges", "yes"),
         ("PrivateTmp", "yes"),
         ("WatchdogSec", "60"),
@@ -98,6 +105,21 @@ def test_print_unit_for_another_account_and_roots_under_home(
     assert ("ProtectHome", "read-only") in settings
     assert ("ReadWritePaths", "-/home/editor/show_%%a") in settings
     assert dict(settings)["ExecStart"].endswith(" daemon /home/editor/show_%%a")
+
+
+def test_print_unit_warns_of_a_program_the_account_cannot_reach(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = tmp_path / "closed"
+    (closed / "venv").mkdir(parents=True)
+    closed.chmod(0o700)
+    monkeypatch.setattr(sys, "prefix", str(closed / "venv"))
+    result = runner.invoke(cli, ["daemon", "/srv/show", "--print-unit"])
+    assert result.exit_code == 0
+    # pytest's own folder is root's alone too: the first closed folder above is named
+    assert result.stderr.startswith(f"warning: {closed / 'venv'} is under /")
+    assert "which other accounts cannot enter" in result.stderr
+    assert result.stdout.startswith("[Unit]")
 
 
 def test_unit_options_without_print_unit_are_a_usage_error(runner: CliRunner) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,17 @@ def _log_for_daemon(log_format: str, debug: bool) -> None:
 def _unit(app: App, roots: tuple[Path, ...], user: str, group: str | None) -> str:
     settings = app.settings.with_roots([p.absolute() for p in roots])
     command = provenance_command(sys.argv[0], shutil.which("provenance"), sys.executable)
-    reads = [Path(command[0])]
+    # the script, and the interpreter and libraries it runs (a venv links to its Python)
+    reads = [Path(command[0]), *(Path(p).resolve() for p in (sys.prefix, sys.base_prefix))]
+    for folder in dict.fromkeys(reads):
+        closed = _closed_folder(folder)
+        if closed is not None:
+            click.echo(
+                f"warning: {folder} is under {closed}, which other accounts cannot enter: the "
+                f"service account may not be able to run it (install provenance in a venv "
+                "outside home folders, e.g. /opt/provenance)",
+                err=True,
+            )
     # the service reads /etc/provenance/provenance.toml by itself; any other file is named
     config = app.config_path or (Path(settings.source) if settings.source != "(defaults)" else None)
     if config is not None and config.absolute() != locations.SYSTEM_CONFIG:
@@ -60,6 +71,17 @@ def _unit(app: App, roots: tuple[Path, ...], user: str, group: str | None) -> st
     return unit_file(
         Unit(command, user=user, group=group or user, writes=tuple(writes), reads=tuple(reads))
     )
+
+
+def _closed_folder(path: Path) -> Path | None:
+    """Return the first folder above ``path`` that other accounts may not pass through."""
+    for folder in reversed(path.absolute().parents):
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return folder
+        except OSError:
+            return None
+    return None
 
 
 @click.command("daemon")
