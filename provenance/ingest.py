@@ -85,8 +85,8 @@ class IngestCounts:
 
     @property
     def recorded(self) -> int:
-        """Files recorded: new, modified, moved or copied."""
-        return self.indexed + self.modified + self.moved + self.copied
+        """Files recorded: new (copies included), modified or moved."""
+        return self.indexed + self.modified + self.moved
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,16 @@ class Snapshot:
 
 def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
     """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path."""
-    from prometheus_client import CollectorRegistry, Counter, Gauge, write_to_textfile
+    from prometheus_client import (
+        CollectorRegistry,
+        Counter,
+        Gauge,
+        disable_created_metrics,
+        write_to_textfile,
+    )
 
+    # no `_created` sample beside each counter: the daemon's start time is a metric of its own
+    disable_created_metrics()
     registry = CollectorRegistry(auto_describe=True)
 
     def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:

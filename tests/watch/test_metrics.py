@@ -50,6 +50,7 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
     temporary = ("provenance_ai_assets", (("root", "/mnt/show a"), ("status", "temporary")))
     assert samples[temporary] == 7
     assert [p.name for p in path.parent.iterdir()] == ["metrics.prom"]  # no temp file left
+    assert not any(name.endswith("_created") for name, _labels in samples)
 
 
 def test_daemon_writes_its_metrics_beside_its_status(
@@ -58,6 +59,7 @@ def test_daemon_writes_its_metrics_beside_its_status(
     root = tmp_path / "show"
     write_a1111_png(root / "ai.png")
     write_plain_png(root / "plain.png")
+    write_plain_png(root / "copy.png")  # a copy is recorded once
     run = start_daemon(RootSettings(path=root))
     state = tmp_path / "state"
     wait_for(lambda: (state / "metrics.prom").exists(), 10, "metrics.prom")
@@ -65,7 +67,7 @@ def test_daemon_writes_its_metrics_beside_its_status(
     run.idle()
     samples = _samples(write_metrics(state, run.daemon.metrics()))
     assert samples[("provenance_ai_assets", (("root", str(root)), ("status", "temporary")))] == 1
-    assert samples[("provenance_files_ingested_total", ())] == 2
+    assert samples[("provenance_files_ingested_total", ())] == 3
     assert samples[("provenance_queue_depth", ())] == 0
     assert samples[("provenance_root_watched", (("root", str(root)),))] == 1
     age = samples[("provenance_root_last_scan_age_seconds", (("root", str(root)),))]
