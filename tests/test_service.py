@@ -243,7 +243,8 @@ def test_daemon_runs_as_a_service_account_with_no_home(
         stack.callback(notify.close)
         notify.bind(str(base / "notify"))
         (base / "notify").chmod(0o777)
-        stack.enter_context(_enterable([Path(sys.executable).resolve(), REPO]))
+        program = [Path(sys.executable), Path(sys.executable).resolve(), Path(sys.prefix)]
+        stack.enter_context(_enterable([*program, REPO]))
         log = base / "daemon.log"
         env = {
             "PATH": "/usr/bin:/bin",
