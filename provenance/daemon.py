@@ -40,7 +40,7 @@ from provenance.systemd import Notifier
 from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan
 from provenance.watch.consumer import Consumer
 from provenance.watch.mounts import Mount, WatchMode, read_mounts, watch_mode
-from provenance.watch.observers import RootWatcher
+from provenance.watch.observers import RootWatcher, watch_limit_reached
 from provenance.watch.record import Recorder
 
 log = logging.getLogger(__name__)
@@ -214,9 +214,8 @@ class Daemon:
         watcher = RootWatcher(
             state.path,
             state.mode,
-            QueueingHandler(state.path, self.changes),
+            QueueingHandler(state.path, self.changes, on_lost=self._note_lost),
             poll_interval=self.settings.daemon.poll_interval,
-            on_trouble=lambda kind, detail: self._trouble(state, kind, detail),
         )
         try:
             watcher.start()
@@ -236,25 +235,9 @@ class Daemon:
         state.watcher = watcher
         return True
 
-    def _trouble(self, state: _Root, kind: str, detail: str) -> None:
-        # runs on watchdog's inotify thread: only note and enqueue
-        if kind == "overflow":
-            self.events_lost += 1
-            log.warning(
-                "inotify queue overflowed under %s: events were lost, rescanning it (raise "
-                "fs.inotify.max_queued_events if this repeats)",
-                state.path,
-            )
-            self.changes.put(Rescan((state.path,), "inotify queue overflow"))
-        elif kind == "limit" and not state.limit_hit:
-            state.limit_hit = True
-            log.error(
-                "inotify watch limit reached: %s is not watched; %s. Polling %s meanwhile",
-                detail,
-                LIMIT_ADVICE,
-                state.path,
-            )
-            self._wake.set()
+    def _note_lost(self) -> None:
+        # on watchdog's thread, after the handler queued a rescan of the root
+        self.events_lost += 1
 
     def _went_offline(self, state: _Root, reason: str) -> None:
         if state.online:
@@ -269,7 +252,23 @@ class Daemon:
             state.watcher.stop()
             state.watcher = None
 
+    def _check_limit(self) -> None:
+        """Note the inotify watch limit on the roots watched natively: a folder created under
+        one of them may have gone unwatched (watchdog only logs it)."""
+        native = [s for s in self.roots.values() if s.mode == "native" and s.watcher is not None]
+        if not native or not watch_limit_reached(native[0].path):
+            return
+        for state in native:
+            state.limit_hit = True
+        log.error(
+            "inotify watch limit reached: new folders under %s may not be watched; %s. "
+            "Polling them meanwhile",
+            ", ".join(s.path for s in native),
+            LIMIT_ADVICE,
+        )
+
     def _check_roots(self) -> None:
+        self._check_limit()
         for state in self.roots.values():
             health = check_root(state.settings)
             if not health.online:
@@ -361,6 +360,7 @@ class Daemon:
             "catalog": redact_url(self.settings.catalog_url),
             "queue": consumer.pending() if consumer is not None else 0,
             "errors": consumer.errors if consumer is not None else 0,
+            "events_lost": self.events_lost,
             "counts": counts,
             "roots": [
                 {

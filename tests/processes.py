@@ -1,7 +1,8 @@
-"""Seeing a test's child processes through /proc (Linux): alive or not, and descendants."""
+"""Seeing a test's child processes through /proc (Linux), and running one under a kernel limit."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,26 @@ def descendants(pid: int) -> set[int]:
         for child in map(int, children.read_text().split()):
             found |= {child, *descendants(child)}
     return found
+
+
+def inotify_watches_limited_to(limit: int) -> list[str]:
+    """The command prefix that runs a command with at most ``limit`` inotify watches: a user
+    namespace of its own (unshare) whose ``max_inotify_watches`` is set to ``limit``, the
+    kernel's real limit, without touching the machine's. Skips where that is not permitted."""
+    prefix = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "sh",
+        "-c",
+        'echo "$0" > /proc/sys/user/max_inotify_watches && exec "$@"',
+        str(limit),
+    ]
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot limit inotify watches in a user namespace: {exc}")
+    if probe.returncode != 0:
+        reason = probe.stderr.decode(errors="replace").strip()
+        pytest.skip(f"cannot limit inotify watches in a user namespace: {reason}")
+    return prefix

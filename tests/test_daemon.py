@@ -20,7 +20,7 @@ from provenance.cli import cli
 from provenance.runstate import PidLock, daemon_pid, read_status
 from provenance.systemd import Notifier
 from tests.media import write_a1111_png, write_plain_png
-from tests.processes import descendants, need_proc, running
+from tests.processes import descendants, inotify_watches_limited_to, need_proc, running
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,13 @@ REPO = Path(__file__).resolve().parents[1]
 class DaemonProcess:
     """``python3 -m provenance daemon`` in a child process, its stderr collected in a file."""
 
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+    ) -> None:
         self.state = tmp_path / "state"
         self.log = tmp_path / f"daemon-{time.monotonic_ns()}.log"
         environ = {
@@ -40,7 +46,7 @@ class DaemonProcess:
         }
         with open(self.log, "wb") as stream:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "provenance", *args],
+                [*(prefix or []), sys.executable, "-m", "provenance", *args],
                 cwd=tmp_path,
                 env=environ,
                 stdout=subprocess.DEVNULL,
@@ -238,6 +244,77 @@ def test_sd_notify_ready_watchdog_and_stopping(
         while not any("STOPPING=1" in m for m in messages):
             messages.append(sock.recv(4096).decode())
         assert daemon.wait(5) == 0
+
+
+def test_a_real_inotify_overflow_rescans_the_root(
+    tmp_path: Path, root: Path, daemons: list[DaemonProcess]
+) -> None:
+    daemon = DaemonProcess(tmp_path, "--config", str(config(tmp_path, root)), "daemon")
+    daemons.append(daemon)
+    daemon.wait_ready()
+    # stopped, the daemon reads nothing: the kernel queues fs.inotify.max_queued_events
+    # events at most, then drops the rest with IN_Q_OVERFLOW
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    daemon.signal(signal.SIGSTOP)
+    try:
+        for i in range(limit // 2 + 1000):  # a create and a close-write each; never assets
+            (root / f"{i}.tmp").touch()
+        write_plain_png(root / "during.png")
+    finally:
+        daemon.signal(signal.SIGCONT)
+    wait_for(lambda: "events were lost" in daemon.text(), 20, "the overflow warning")
+    wait_for(
+        lambda: f"reconciliation scan of {root} (events lost" in daemon.text(), 20, "the rescan"
+    )
+    wait_for(lambda: _has(tmp_path, root / "during.png"), 20, "the file written meanwhile")
+    wait_for(
+        lambda: (read_status(tmp_path / "state") or {}).get("events_lost") == 1,
+        20,
+        "the status to count the loss",
+    )
+
+
+def test_watch_limit_at_start_falls_back_to_polling_with_advice(
+    tmp_path: Path, root: Path, daemons: list[DaemonProcess]
+) -> None:
+    for name in "abcd":
+        (root / name).mkdir()
+    daemon = DaemonProcess(
+        tmp_path,
+        "--config",
+        str(config(tmp_path, root)),
+        "daemon",
+        prefix=inotify_watches_limited_to(3),
+    )
+    daemons.append(daemon)
+    daemon.wait_ready()
+    assert "inotify watch limit reached" in daemon.text()
+    assert "fs.inotify.max_user_watches" in daemon.text()
+    write_plain_png(root / "c" / "seen.png")
+    wait_for(lambda: _has(tmp_path, root / "c" / "seen.png"), 20, "a file polled")
+
+
+def test_watch_limit_reached_by_a_new_folder_switches_to_polling(
+    tmp_path: Path, root: Path, daemons: list[DaemonProcess]
+) -> None:
+    (root / "a").mkdir()
+    daemon = DaemonProcess(
+        tmp_path,
+        "--config",
+        str(config(tmp_path, root)),
+        "daemon",
+        # the root and "a", one for the daemon's look at the limit, one spare
+        prefix=inotify_watches_limited_to(4),
+    )
+    daemons.append(daemon)
+    daemon.wait_ready()
+    assert "watch limit" not in daemon.text()
+    (root / "new").mkdir()  # takes the spare watch
+    (root / "newer").mkdir()  # cannot be watched: watchdog only logs it
+    write_plain_png(root / "newer" / "seen.png")
+    wait_for(lambda: "Polling them meanwhile" in daemon.text(), 20, "the switch to polling")
+    assert "fs.inotify.max_user_watches" in daemon.text()
+    wait_for(lambda: _has(tmp_path, root / "newer" / "seen.png"), 20, "the unwatched folder's file")
 
 
 def test_json_log_lines_and_the_start_up_line(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from watchdog.events import (
+    EventsLostEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -118,14 +119,32 @@ def change_of(root: str, event: FileSystemEvent) -> Change | None:
 
 
 class QueueingHandler(FileSystemEventHandler):
-    """Puts each event of one root on the queue as a Change; does nothing else."""
+    """Puts each event of one root on the queue as a Change, and a rescan of the root when
+    events were lost; does nothing else."""
 
-    def __init__(self, root: str, changes: ChangeQueue) -> None:
+    def __init__(
+        self, root: str, changes: ChangeQueue, on_lost: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.root = root
         self.changes = changes
+        #: How many times events of this root were lost (inotify queue overflows); each time
+        #: ``on_lost()`` hears of it too.
+        self.lost = 0
+        self.on_lost = on_lost
 
     def dispatch(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            self.lost += 1
+            log.warning(
+                "inotify queue overflowed under %s: events were lost, rescanning it (raise "
+                "fs.inotify.max_queued_events if this repeats)",
+                self.root,
+            )
+            self.changes.put(Rescan((self.root,), "events lost (inotify queue overflow)"))
+            if self.on_lost is not None:
+                self.on_lost()
+            return
         change = change_of(self.root, event)
         if change is not None:
             self.changes.put(change)

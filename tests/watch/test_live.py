@@ -77,8 +77,8 @@ def test_slow_write_is_read_once_when_it_holds_still(
             stream.write(source[start : start + step])
         time.sleep(QUIET / 4)
     assert time.monotonic() - began > QUIET
-    asset = daemon.wait_asset(target)
-    assert asset.size == len(source)
+    # (on inotify a read after one of the closes may record part of it first: see below)
+    daemon.wait_asset(target, size=len(source))
     daemon.idle()
     # every close makes a complete-looking file on inotify; the reads may record it once
     # and then as modified, never half of it as the last word

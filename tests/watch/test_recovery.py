@@ -1,21 +1,21 @@
-"""The daemon heals: dead watchers restart, lost events mean a rescan, hand scans run alongside."""
+"""The daemon heals: dead watchers restart, scheduled jobs catch up, hand scans run alongside.
+
+(A real inotify overflow and the real watch limit need a process of their own: test_daemon.)
+"""
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent, InotifyFD
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.config import RootSettings, Settings
 from provenance.scan import scan
-from provenance.watch.observers import NativeObserver
 from tests.media import write_plain_png
 from tests.watch.conftest import Running, wait_for
 
@@ -35,10 +35,12 @@ def _observer(daemon: Running, root: Path) -> object | None:
     return watcher.observer if watcher is not None else None
 
 
+@pytest.mark.parametrize("mode", ["native", "polling"])
 def test_stopped_emitter_is_restarted_and_its_root_rescanned(
-    root: Path, start_daemon: Start
+    root: Path, start_daemon: Start, mode: str
 ) -> None:
-    daemon = start_daemon(RootSettings(path=root, watch="native"))
+    # (a poller also stops itself when its share vanishes)
+    daemon = start_daemon(RootSettings(path=root, watch=mode))
     scans = daemon.scans(str(root))
     old = _observer(daemon, root)
     for emitter in list(old.emitters):  # type: ignore[attr-defined]
@@ -46,73 +48,6 @@ def test_stopped_emitter_is_restarted_and_its_root_rescanned(
     wait_for(lambda: _observer(daemon, root) not in (old, None), what="a new observer")
     wait_for(lambda: daemon.scans(str(root)) > scans, what="a rescan")
     daemon.wait_asset(write_plain_png(root / "after.png"))
-
-
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-@pytest.mark.parametrize(
-    "error",
-    [
-        FileNotFoundError(errno.ENOENT, "share gone"),  # watchdog's poller stops itself
-        RuntimeError("bug in a snapshot"),  # the poller's thread dies
-    ],
-)
-def test_poller_that_raises_is_restarted(root: Path, start_daemon: Start, error: Exception) -> None:
-    daemon = start_daemon(RootSettings(path=root, watch="polling"))
-    old = _observer(daemon, root)
-    emitter = next(iter(old.emitters))  # type: ignore[attr-defined]
-
-    def broken() -> None:
-        raise error
-
-    emitter._take_snapshot = broken  # the poller's next look at the share fails
-    wait_for(lambda: _observer(daemon, root) not in (old, None), what="a new observer")
-    daemon.wait_asset(write_plain_png(root / "after.png"))
-
-
-def test_inotify_overflow_rescans_the_root(root: Path, start_daemon: Start) -> None:
-    daemon = start_daemon(RootSettings(path=root, watch="native"))
-    scans = daemon.scans(str(root))
-    observer = _observer(daemon, root)
-    assert isinstance(observer, NativeObserver)
-    observer.inotify_fd.handle_event(InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))  # type: ignore[arg-type]
-    wait_for(lambda: daemon.scans(str(root)) > scans, what="a rescan")
-
-
-def test_watch_limit_falls_back_to_polling_with_advice(
-    root: Path,
-    start_daemon: Start,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def no_watches(self: InotifyFD, path: bytes, *args: object) -> object:
-        raise OSError(errno.ENOSPC, "inotify watch limit reached")
-
-    monkeypatch.setattr(InotifyFD, "add_callback", no_watches)
-    daemon = start_daemon(RootSettings(path=root, watch="native"))
-    assert daemon.daemon.roots[str(root)].mode == "polling"
-    assert any("fs.inotify.max_user_watches" in r.getMessage() for r in caplog.records)
-    daemon.wait_asset(write_plain_png(root / "seen.png"))
-
-
-def test_watch_limit_on_a_new_subfolder_switches_to_polling(
-    root: Path,
-    start_daemon: Start,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    daemon = start_daemon(RootSettings(path=root, watch="native"))
-    original = InotifyFD.add_callback
-
-    def limited(self: InotifyFD, path: bytes, *args: object) -> object:
-        if path.endswith(b"deep"):
-            raise OSError(errno.ENOSPC, "inotify watch limit reached")
-        return original(self, path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(InotifyFD, "add_callback", limited)
-    (root / "deep").mkdir()
-    wait_for(lambda: daemon.daemon.roots[str(root)].mode == "polling", what="polling")
-    assert any("max_user_watches" in r.getMessage() for r in caplog.records)
-    daemon.wait_asset(write_plain_png(root / "deep" / "seen.png"))
 
 
 def test_hand_scan_while_the_daemon_writes(root: Path, tmp_path: Path, start_daemon: Start) -> None:
