@@ -42,6 +42,16 @@ class PurgeError(ProvenanceError):
     """A sweep, quarantine, purge or restore refused or failed."""
 
 
+class ConfinementError(ProvenanceError):
+    """A path cannot be reached inside its root without following a link, or the file
+    found is not the one checked: the step is skipped with ``reason``, never "fixed"."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
 class ClearanceError(ProvenanceError):
     """A clearance was refused: not an approver, or evidence missing."""
 

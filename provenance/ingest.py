@@ -37,7 +37,7 @@ from provenance.ingest_rows import (
 from provenance.reader import Failure, FileFacts, FileReader, Reads
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
-from provenance.tagging.sidecar import write_sidecars
+from provenance.tagging.sidecar import SidecarJob, write_sidecars
 from provenance.tags import Taggable, TagOptions, read_existing_tag, sidecar_jobs, write_tags
 from provenance.walk import FileEntry
 
@@ -112,7 +112,7 @@ class Ingest:
     def __init__(self, context: IngestContext, counts: IngestCounts | None = None) -> None:
         self.context = context
         self.counts = counts or IngestCounts()
-        self._tagging: list[tuple[list[tuple[str, TagRecord]], Future[int]]] = []
+        self._tagging: list[tuple[list[SidecarJob], Future[int]]] = []
         self._uids = AssetIds()
 
     def ingest(

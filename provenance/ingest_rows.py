@@ -149,6 +149,7 @@ class NewAsset:
     id: int
     uid: str
     path: str
+    root: str
     ai_class: str
     status: str
     content_hash: str | None

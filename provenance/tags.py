@@ -14,9 +14,9 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog
 from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
-from provenance.hashing import hash_file
+from provenance.files.confined import open_root
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
-from provenance.tagging.sidecar import write_sidecars
+from provenance.tagging.sidecar import SidecarJob, write_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Taggable(Protocol):
     def uid(self) -> str: ...
     @property
     def path(self) -> str: ...
+    @property
+    def root(self) -> str: ...
     @property
     def ai_class(self) -> str: ...
     @property
@@ -86,8 +88,8 @@ def read_existing_tag(path: str, options: TagOptions) -> TagRecord | None:
 
 def sidecar_jobs(
     assets: Iterable[Taggable], catalog: Catalog
-) -> tuple[list[Taggable], list[tuple[str, TagRecord]]]:
-    """Return the AI assets among ``assets`` and a (path, record) sidecar job for each."""
+) -> tuple[list[Taggable], list[SidecarJob]]:
+    """Return the AI assets among ``assets`` and a (root, path, record) sidecar job for each."""
     due = [asset for asset in assets if asset.is_ai]
     # a cleared asset's tag carries its approval reference
     protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
@@ -95,7 +97,7 @@ def sidecar_jobs(
     if protected:
         with catalog.read() as tx:
             refs = approval_refs(tx, protected)
-    return due, [(a.path, tag_record(a, refs.get(a.id or 0))) for a in due]
+    return due, [(a.root, a.path, tag_record(a, refs.get(a.id or 0))) for a in due]
 
 
 def write_tags(
@@ -112,7 +114,7 @@ def write_tags(
     due, jobs = sidecar_jobs(assets, catalog)
     if not due:
         return 0
-    refs = {a.id: job[1].approval_ref for a, job in zip(due, jobs, strict=True)}
+    refs = {a.id: job[2].approval_ref for a, job in zip(due, jobs, strict=True)}
     pattern = options.sidecar_pattern
     if len(jobs) < 8:
         results = [write_sidecars([job], pattern) for job in jobs]
@@ -153,11 +155,11 @@ def _embed(
         if not allowed:
             log.debug("not embedding into %s: %s", path, kind)
         return
-    embed_xmp(path, tag_record(asset, approval_ref))
+    embed_xmp(path, tag_record(asset, approval_ref), root=asset.root)
     # The bytes changed: record the new identity so the file is not seen as modified
     # (and, once cleared, does not lose its clearance to our own tag).
-    info = path.stat()
-    new_hash = hash_file(path)
+    with open_root(asset.root) as top, top.open_file(path) as file, file.folder:
+        identity, new_hash = file.identity, file.content_hash()
     with catalog.write() as tx:
         current = tx.asset_by_path(asset.path)
         if current is None:
@@ -165,8 +167,8 @@ def _embed(
         before = {"content_hash": current.content_hash}
         if current.id is not None:
             rebind_clearance(tx, current.id, current.content_hash, new_hash)
-        current.content_hash, current.size = new_hash, info.st_size
-        current.mtime_ns, current.inode = info.st_mtime_ns, info.st_ino
+        current.content_hash, current.size = new_hash, identity.size
+        current.mtime_ns, current.inode = identity.mtime_ns, identity.inode
         tx.record(
             actor,
             "embedded",

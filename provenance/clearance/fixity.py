@@ -5,7 +5,9 @@ Run weekly by the daemon (``[schedule] fixity``, one node of a fleet) or once wi
 short one: ``fixity-failed`` (the hash the clearance names and the hash found) and
 ``clearance-voided`` (back to temporary with a deadline from its policy). One summary event
 per run: ``fixity-ok`` when every file matched, else ``fixity-failed`` with the counts.
-Nothing under an offline root is judged, and a missing file is reported, not voided.
+Nothing under an offline root is judged, and a missing file is reported, not voided. A file
+is read from its root's descriptor following no link: a link in its place, or a folder on
+its way swapped for one, is reported as not checked, never read through.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog
@@ -23,7 +24,8 @@ from provenance.clearance.clear import temporary_deadline
 from provenance.clearance.policy import clearance_policy
 from provenance.clearance.refresh import refresh_risk
 from provenance.config import Settings
-from provenance.hashing import hash_file
+from provenance.errors import ConfinementError
+from provenance.files.confined import open_root
 from provenance.roots import check_root
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,12 @@ def _offline_roots(settings: Settings) -> set[str]:
     return {str(root.path) for root in settings.roots if not check_root(root).online}
 
 
+def _hash_inside(root: str, path: str) -> str:
+    """Return the content hash of the file at ``path``, reached from ``root`` (no link)."""
+    with open_root(root) as top, top.open_file(path) as file, file.folder:
+        return file.content_hash()
+
+
 def run_fixity(settings: Settings, catalog: Catalog, actor: Actor, now: datetime) -> FixityReport:
     """Re-hash every present asset with a clearance in force; void the changed ones.
 
@@ -68,7 +76,10 @@ def run_fixity(settings: Settings, catalog: Catalog, actor: Actor, now: datetime
             report.unreadable.append({"path": path, "reason": "root is offline"})
             continue
         try:
-            found = hash_file(Path(path))
+            found = _hash_inside(root, path)
+        except ConfinementError as exc:
+            report.unreadable.append({"path": path, "reason": exc.reason})
+            continue
         except OSError as exc:
             report.unreadable.append({"path": path, "reason": exc.strerror or str(exc)})
             continue

@@ -45,6 +45,7 @@ def render_sweep(report: SweepReport) -> list[str]:
         f"recovered interrupted {r.operation} of {r.path}: {r.outcome} ({r.detail})"
         for r in report.recoveries
     ]
+    lines += [f"interrupted {w.operation} of {w.path} waits: {w.reason}" for w in report.waiting]
     for step in plan.steps:
         verb = VERBS.get(step.action, step.action)
         result = outcome.get(id(step))

@@ -11,7 +11,7 @@ from provenance.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from provenance.retention.hold import release
-    from provenance.retention.journal import Recovery, reconcile_journal
+    from provenance.retention.journal import Recovery, Waiting, reconcile_journal
     from provenance.retention.policy import AssetFacts, Decision, Rule, deadline_for, decide
     from provenance.retention.purge import PlannedStep, StepResult
     from provenance.retention.sweep import SweepPlan, SweepReport, apply_sweep, plan_sweep
@@ -22,6 +22,7 @@ _EXPORTS = {
     "release": "provenance.retention.hold",
     "Recovery": "provenance.retention.journal",
     "reconcile_journal": "provenance.retention.journal",
+    "Waiting": "provenance.retention.journal",
     "AssetFacts": "provenance.retention.policy",
     "Decision": "provenance.retention.policy",
     "Rule": "provenance.retention.policy",
@@ -47,6 +48,7 @@ __all__ = [
     "StepResult",
     "SweepPlan",
     "SweepReport",
+    "Waiting",
     "apply_sweep",
     "deadline_for",
     "decide",

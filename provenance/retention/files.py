@@ -1,22 +1,31 @@
-"""Where quarantined files go and whether a path is safe to touch (DESIGN rules 1 and 3).
+"""Where quarantined files go, and finding a planned file inside its root (DESIGN rules 1, 3).
 
-Every check here is made immediately before bytes are moved or deleted, on the real disk.
+Every file a sweep, purge or restore acts on is found here through
+``provenance.files.confined``: reached from its root's descriptor, no link followed, open
+and checked (regular file, same filesystem as its root, content hash) until the act.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from provenance.config import RootSettings, Settings
-from provenance.hashing import hash_file
+from provenance.errors import ConfinementError
+from provenance.files.confined import OpenFile, Root, open_root
 from provenance.roots import check_root
 
 #: Test hook: ``PROVENANCE_TEST_CRASH_AT=after-journal|after-rename|after-unlink`` makes the
 #: process kill itself (SIGKILL, no clean-up) at that point of a quarantine, purge or restore,
 #: so tests can prove that the journal recovers every interrupted step. Unset in real use.
 CRASH_ENV = "PROVENANCE_TEST_CRASH_AT"
+
+#: Called with the path of each file just before it is moved or deleted (after every check
+#: and the journal): tests pass one to change the tree at the worst moment. None in real use.
+BeforeAct = Callable[[str], None]
 
 
 def crash_point(name: str) -> None:
@@ -44,86 +53,61 @@ def sidecar_of(path: Path, pattern: str) -> Path:
     return path.with_name(pattern.format(name=path.name, stem=path.stem))
 
 
-def is_inside(path: Path, folder: Path) -> bool:
-    """Return whether ``path``, its folders' links resolved, is inside ``folder`` (resolved).
+class OpenRoots(contextlib.ExitStack):
+    """The roots a batch acts under, each opened once (and checked online) on first use."""
 
-    The file name itself is not resolved: a link is judged as the link (we never follow it).
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self._open: dict[str, Root] = {}
+
+    def get(self, root: str) -> Root:
+        """Return the open root ``root``; raises ConfinementError if unknown or offline."""
+        if root in self._open:
+            return self._open[root]
+        configured = root_of(self.settings, root)
+        if configured is None:
+            raise ConfinementError(root, "not a configured root")
+        health = check_root(configured)
+        if not health.online:
+            raise ConfinementError(root, f"root offline: {health.reason}")
+        opened = self.enter_context(open_root(configured.path))
+        self._open[root] = opened
+        return opened
+
+    def hold(self, file: OpenFile) -> OpenFile:
+        """Keep ``file`` and its folder open until the batch ends."""
+        self.callback(file.folder.close)
+        self.callback(file.close)
+        return file
+
+
+def find_file(roots: OpenRoots, root: str, path: str, expected_hash: str | None) -> OpenFile:
+    """Open the planned file ``path`` under ``root`` and check it; held open by ``roots``.
+
+    Raises ConfinementError: root offline, a link on the way, not a regular file, on
+    another filesystem than its root, or content other than ``expected_hash``.
     """
-    real_parent = Path(os.path.realpath(path.parent))
-    real_folder = Path(os.path.realpath(folder))
-    return (real_parent / path.name).is_relative_to(real_folder) and path.is_relative_to(folder)
-
-
-def unsafe_reason(path: Path, root: RootSettings | None, expected_hash: str | None) -> str | None:
-    """Return why ``path`` must not be moved or deleted now, or None when it is safe.
-
-    Safe means: its root is configured and online, it is a regular file (not a link)
-    inside the root with every link resolved, and its content still has ``expected_hash``.
-    """
-    if root is None:
-        return "not under a configured root"
-    health = check_root(root)
-    if not health.online:
-        return f"root offline: {health.reason}"
-    if not is_inside(path, root.path):
-        return "outside its root once links are resolved"
-    if path.is_symlink():
-        return "is a symbolic link (never followed)"
-    if not path.is_file():
-        return "file not found"
+    top = roots.get(root)
+    file = roots.hold(top.open_file(path))
+    if file.identity.device != top.device:
+        raise ConfinementError(path, "on another filesystem than its root; a move would be a copy")
     if expected_hash is not None:
         try:
-            actual = hash_file(path)
+            found = file.content_hash()
         except OSError as exc:
-            return f"cannot read: {exc.strerror or exc}"
-        if actual != expected_hash:
-            return "changed since planned; re-scan"
-    return None
+            raise ConfinementError(path, f"cannot read: {exc.strerror or exc}") from exc
+        if found != expected_hash:
+            raise ConfinementError(path, "changed since planned; re-scan")
+    return file
 
 
-def quarantine_problem(settings: Settings, root: RootSettings, path: Path) -> str | None:
-    """Return why ``path`` cannot be renamed into its root's quarantine folder, or None."""
-    folder = quarantine_folder(settings, root)
-    if folder.is_symlink():
-        return f"{folder} is a symbolic link; refusing to quarantine into it"
-    target = quarantine_target(settings, root, str(path))
-    if os.path.lexists(target):
-        return f"{target} already exists in quarantine"
+def find_sidecar(roots: OpenRoots, file: OpenFile, pattern: str) -> OpenFile | None:
+    """Open the sidecar beside ``file``, if it has one that is a regular file."""
+    name = sidecar_of(Path(file.name), pattern).name
     try:
-        if os.lstat(path).st_dev != os.stat(root.path).st_dev:
-            return "on another filesystem than its root; a move would be a copy"
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
-    return None
-
-
-def move_into(source: Path, target: Path, top: Path) -> None:
-    """Rename ``source`` to ``target`` (same filesystem, atomic), creating folders up to ``top``.
-
-    Raises FileExistsError rather than replace anything at ``target``.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not is_inside(target, top):
-        raise PermissionError(f"{target} resolves outside {top}")
-    if os.path.lexists(target):
-        raise FileExistsError(f"{target} exists")
-    os.rename(source, target)
-
-
-def move_back(source: Path, target: Path) -> None:
-    """Put ``source`` at ``target`` without ever replacing a file that appeared there.
-
-    A hard link fails if ``target`` exists (atomically), then the old name goes; where
-    hard links are not supported the existence check and the rename are separate steps.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError:
-        if os.path.lexists(target):
-            raise FileExistsError(f"{target} exists") from None
-        os.rename(source, target)
-        return
-    os.unlink(source)
+        sidecar = file.folder.open_file(name)
+    except ConfinementError:
+        return None
+    roots.callback(sidecar.close)
+    return sidecar

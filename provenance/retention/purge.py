@@ -3,19 +3,19 @@
 Each file goes through the same four steps, so a crash at any point is recoverable
 (``provenance.retention.journal.reconcile_journal``):
 
-1. re-check on disk: root online, inside the root with links resolved, not a link,
-   content hash unchanged since the sweep was planned;
+1. find the file from its root's descriptor (``retention.files.find_file``): root online,
+   no link on the way, a regular file on its root's filesystem, content hash unchanged
+   since the sweep was planned; it stays open until the act;
 2. in one transaction: re-check the catalog (same state, not cleared, not held, same
    hash) and journal the step as "planned";
-3. rename or delete the file and its sidecar;
+3. rename or delete the file and its sidecar, relative to the folders' descriptors, the
+   file checked with fstat immediately before (``provenance.files.confined``);
 4. in one transaction: update the asset, mark the journal entry "done", write the event.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,15 +25,16 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, Hold, JournalEntry, Tx
 from provenance.catalog.lifecycle import holds_covering, journal_entry
 from provenance.config import Settings
+from provenance.errors import ConfinementError
+from provenance.files.confined import OpenFile, move, unlink
 from provenance.retention.files import (
+    BeforeAct,
+    OpenRoots,
     crash_point,
-    move_into,
-    quarantine_folder,
-    quarantine_problem,
+    find_file,
+    find_sidecar,
     quarantine_target,
     root_of,
-    sidecar_of,
-    unsafe_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -106,17 +107,22 @@ def finish_quarantine(
         before={"status": before},
         after={"status": "quarantined", "quarantine_path": entry.target, "rule": entry.rule},
     )
-    log.info(
-        "quarantined %s -> %s (%s)",
-        asset.path,
-        entry.target,
-        entry.reason,
-        extra={"event": "quarantined", "asset": asset.uid, "path": asset.path, "root": asset.root},
-    )
+    log.info("quarantined %s -> %s (%s)", asset.path, entry.target, entry.reason)
 
 
-def finish_purge(tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note: str = "") -> None:
-    """Record a file's bytes as deleted, with a purge receipt; the row and history stay."""
+def finish_purge(
+    tx: Tx,
+    entry: JournalEntry,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    links_left: int | None = 0,
+) -> None:
+    """Record a file's bytes as deleted, with a purge receipt; the row and history stay.
+
+    ``links_left`` is how many other hard links still hold the bytes (the receipt then
+    says the bytes were not deleted); None when unknown (a step finished after a crash).
+    """
     asset = tx.asset_by_id(entry.asset_id)
     assert asset is not None
     before = asset.status
@@ -131,6 +137,12 @@ def finish_purge(tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note:
         "by": f"{actor.user}@{actor.host}",
         "at": now.isoformat(),
     }
+    if links_left:
+        receipt["bytes_deleted"] = False
+        receipt["other_links"] = links_left
+        note += f"; {links_left} other hard link(s) keep the bytes"
+    elif links_left is None:
+        receipt["bytes_deleted"] = None
     tx.record(
         actor,
         "purged",
@@ -141,12 +153,12 @@ def finish_purge(tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note:
         after={"status": "purged", "receipt": receipt},
     )
     log.info(
-        "purged %s (%s, %d bytes, rule %s)",
+        "purged %s (%s, %d bytes, rule %s)%s",
         asset.path,
         entry.content_hash,
         entry.size,
         entry.rule,
-        extra={"event": "purged", "asset": asset.uid, "path": asset.path, "root": asset.root},
+        note,
     )
 
 
@@ -185,60 +197,77 @@ def _journal(
 
 
 def quarantine_files(
-    catalog: Catalog, settings: Settings, steps: Sequence[PlannedStep], actor: Actor, now: datetime
+    catalog: Catalog,
+    settings: Settings,
+    steps: Sequence[PlannedStep],
+    actor: Actor,
+    now: datetime,
+    before_act: BeforeAct | None = None,
 ) -> list[StepResult]:
     """Move each planned file (and its sidecar) into its root's quarantine folder."""
     results: list[StepResult] = []
-    ready: list[tuple[PlannedStep, Path, Path | None, Path | None]] = []
+    ready: list[tuple[PlannedStep, OpenFile, OpenFile | None, Path]] = []
     pattern = settings.tagging.sidecar_pattern
-    for step in steps:
-        root = root_of(settings, step.root)
-        source = Path(step.path)
-        problem = unsafe_reason(source, root, step.content_hash)
-        if problem is None and root is not None:
-            problem = quarantine_problem(settings, root, source)
-        if problem is not None or root is None:
-            results.append(StepResult(step, False, problem or "no root"))
-            continue
-        sidecar = sidecar_of(source, pattern)
-        has_sidecar = sidecar.is_file() and not sidecar.is_symlink()
-        target = quarantine_target(settings, root, step.path)
-        ready.append(
-            (
-                step,
-                target,
-                sidecar if has_sidecar else None,
-                sidecar_of(target, pattern) if has_sidecar else None,
-            )
-        )
-    entries: list[tuple[PlannedStep, JournalEntry]] = []
-    with catalog.write() as tx:
-        for step, target, side, side_target in ready:
-            problem = recheck_in_catalog(tx, step)
-            if problem is not None:
-                results.append(StepResult(step, False, problem))
-                continue
-            entry = _journal(
-                tx, step, "quarantine", Path(step.path), target, side, side_target, now
-            )
-            entries.append((step, entry))
-        tx.flush()
-    crash_point("after-journal")
-    moved, failed = [], []
-    for step, entry in entries:
-        top = quarantine_folder(settings, root_of(settings, step.root))  # type: ignore[arg-type]
-        try:
-            move_into(Path(entry.source), Path(entry.target or ""), top)
-        except OSError as exc:
-            failed.append((step, entry, str(exc)))
-            continue
-        if entry.sidecar_source and entry.sidecar_target:
+    quarantine_dir = settings.retention.quarantine_dir
+    with OpenRoots(settings) as roots:
+        for step in steps:
+            root = root_of(settings, step.root)
             try:
-                move_into(Path(entry.sidecar_source), Path(entry.sidecar_target), top)
+                file = find_file(roots, step.root, step.path, step.content_hash)
+            except ConfinementError as exc:
+                results.append(StepResult(step, False, exc.reason))
+                continue
+            assert root is not None
+            target = quarantine_target(settings, root, step.path)
+            ready.append((step, file, find_sidecar(roots, file, pattern), target))
+        entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
+        with catalog.write() as tx:
+            for step, file, side, target in ready:
+                problem = recheck_in_catalog(tx, step)
+                if problem is not None:
+                    results.append(StepResult(step, False, problem))
+                    continue
+                side_target = target.with_name(side.name) if side else None
+                entry = _journal(
+                    tx,
+                    step,
+                    "quarantine",
+                    Path(step.path),
+                    target,
+                    side.path if side else None,
+                    side_target,
+                    now,
+                )
+                entries.append((step, entry, file, side))
+            tx.flush()
+        crash_point("after-journal")
+        moved, failed = [], []
+        for step, entry, file, side in entries:
+            if before_act is not None:
+                before_act(step.path)
+            top = roots.get(step.root)
+            names = top.parts(entry.target or "")
+            try:
+                if names[0] != quarantine_dir:
+                    raise ConfinementError(entry.target or "", "not in the quarantine folder")
+                folder = roots.enter_context(top.folder(names[:-1], create=True))
+                move(file, folder, names[-1])
+            except ConfinementError as exc:
+                failed.append((step, entry, exc.reason))
+                continue
+            except FileExistsError:
+                failed.append((step, entry, f"{entry.target} already exists in quarantine"))
+                continue
             except OSError as exc:
-                log.warning("sidecar of %s stays in place: %s", step.path, exc)
-        moved.append((step, entry))
-        crash_point("after-rename")
+                failed.append((step, entry, exc.strerror or str(exc)))
+                continue
+            if side is not None:
+                try:
+                    move(side, folder, Path(entry.sidecar_target or "").name)
+                except (ConfinementError, OSError) as exc:
+                    log.warning("sidecar of %s stays in place: %s", step.path, exc)
+            moved.append((step, entry))
+            crash_point("after-rename")
     return results + _settle(catalog, moved, failed, finish_quarantine, actor, now)
 
 
@@ -249,6 +278,7 @@ def _settle(
     finish: Callable[[Tx, JournalEntry, Actor, datetime], None],
     actor: Actor,
     now: datetime,
+    links: dict[int, int] | None = None,
 ) -> list[StepResult]:
     """Close the journal after the file steps: finish what was done, roll back what failed."""
     results: list[StepResult] = []
@@ -256,7 +286,10 @@ def _settle(
         for step, entry in done:
             current = journal_entry(tx, entry.id)  # type: ignore[arg-type]
             assert current is not None
-            finish(tx, current, actor, now)
+            if links is not None:
+                finish_purge(tx, current, actor, now, links_left=links.get(step.asset_id, 0))
+            else:
+                finish(tx, current, actor, now)
             results.append(StepResult(step, True))
         for step, entry, reason in failed:
             roll_back(tx, entry.id, now, reason)  # type: ignore[arg-type]
@@ -265,48 +298,65 @@ def _settle(
 
 
 def purge_files(
-    catalog: Catalog, settings: Settings, steps: Sequence[PlannedStep], actor: Actor, now: datetime
+    catalog: Catalog,
+    settings: Settings,
+    steps: Sequence[PlannedStep],
+    actor: Actor,
+    now: datetime,
+    before_act: BeforeAct | None = None,
 ) -> list[StepResult]:
     """Delete the bytes of each planned quarantined file (and its sidecar); keep the record."""
     results: list[StepResult] = []
-    ready: list[tuple[PlannedStep, Path, Path | None]] = []
+    ready: list[tuple[PlannedStep, OpenFile, OpenFile | None]] = []
     pattern = settings.tagging.sidecar_pattern
-    for step in steps:
-        root = root_of(settings, step.root)
-        if step.quarantine_path is None or root is None:
-            results.append(StepResult(step, False, "no quarantine path recorded"))
-            continue
-        source = Path(step.quarantine_path)
-        problem = unsafe_reason(source, root, step.content_hash)
-        if problem is None and not source.is_relative_to(quarantine_folder(settings, root)):
-            problem = "not inside the root's quarantine folder"
-        if problem is not None:
-            results.append(StepResult(step, False, problem))
-            continue
-        sidecar = sidecar_of(source, pattern)
-        ready.append(
-            (step, source, sidecar if sidecar.is_file() and not sidecar.is_symlink() else None)
-        )
-    entries: list[tuple[PlannedStep, JournalEntry]] = []
-    with catalog.write() as tx:
-        for step, source, side in ready:
-            problem = recheck_in_catalog(tx, step)
-            if problem is not None:
-                results.append(StepResult(step, False, problem))
+    quarantine_dir = settings.retention.quarantine_dir
+    with OpenRoots(settings) as roots:
+        for step in steps:
+            if step.quarantine_path is None:
+                results.append(StepResult(step, False, "no quarantine path recorded"))
                 continue
-            entries.append((step, _journal(tx, step, "purge", source, None, side, None, now)))
-        tx.flush()
-    crash_point("after-journal")
-    deleted, failed = [], []
-    for step, entry in entries:
-        try:
-            os.unlink(entry.source)
-        except OSError as exc:
-            failed.append((step, entry, exc.strerror or str(exc)))
-            continue
-        if entry.sidecar_source:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.sidecar_source)
-        deleted.append((step, entry))
-        crash_point("after-unlink")
-    return results + _settle(catalog, deleted, failed, finish_purge, actor, now)
+            try:
+                top = roots.get(step.root)
+                if top.parts(step.quarantine_path)[0] != quarantine_dir:
+                    raise ConfinementError(
+                        step.quarantine_path, "not inside the root's quarantine folder"
+                    )
+                file = find_file(roots, step.root, step.quarantine_path, step.content_hash)
+            except ConfinementError as exc:
+                results.append(StepResult(step, False, exc.reason))
+                continue
+            ready.append((step, file, find_sidecar(roots, file, pattern)))
+        entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
+        with catalog.write() as tx:
+            for step, file, side in ready:
+                problem = recheck_in_catalog(tx, step)
+                if problem is not None:
+                    results.append(StepResult(step, False, problem))
+                    continue
+                entry = _journal(
+                    tx, step, "purge", file.path, None, side.path if side else None, None, now
+                )
+                entries.append((step, entry, file, side))
+            tx.flush()
+        crash_point("after-journal")
+        deleted, failed = [], []
+        links: dict[int, int] = {}
+        for step, entry, file, side in entries:
+            if before_act is not None:
+                before_act(entry.source)
+            try:
+                links[step.asset_id] = unlink(file)
+            except ConfinementError as exc:
+                failed.append((step, entry, exc.reason))
+                continue
+            except OSError as exc:
+                failed.append((step, entry, exc.strerror or str(exc)))
+                continue
+            if side is not None:
+                try:
+                    unlink(side)
+                except (ConfinementError, OSError) as exc:
+                    log.warning("sidecar of %s stays in quarantine: %s", step.path, exc)
+            deleted.append((step, entry))
+            crash_point("after-unlink")
+    return results + _settle(catalog, deleted, failed, finish_purge, actor, now, links)

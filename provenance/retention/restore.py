@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -11,14 +10,15 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, JournalEntry, Tx
 from provenance.catalog.lifecycle import journal_entry
 from provenance.config import Settings
-from provenance.errors import PurgeError
+from provenance.errors import ConfinementError, PurgeError
+from provenance.files.confined import Folder, OpenFile, move
 from provenance.retention.files import (
+    BeforeAct,
+    OpenRoots,
     crash_point,
-    is_inside,
-    move_back,
-    root_of,
+    find_file,
+    find_sidecar,
     sidecar_of,
-    unsafe_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,14 @@ def restore(
     now: datetime,
     *,
     dry_run: bool = False,
+    before_act: BeforeAct | None = None,
 ) -> str:
     """Move a quarantined asset's file (and sidecar) back; return the one-line summary.
 
-    Raises PurgeError when the asset is not in quarantine, its root is offline, or a file
-    now exists at its original path (it is never overwritten).
+    A file whose bytes changed in quarantine is restored too (the next scan records the
+    change). Raises PurgeError when the asset is not in quarantine, its root is offline,
+    the file cannot be reached inside its root without following a link, or a file now
+    exists at its original path (it is never overwritten).
     """
     with catalog.read() as tx:
         asset = tx.asset_by_id(asset_id)
@@ -73,60 +76,90 @@ def restore(
         if asset.quarantine_path is None or asset.status not in ("quarantined", "held"):
             raise PurgeError(f"{asset.path}: not in quarantine (status {asset.status})")
         path, quarantined, content_hash = asset.path, asset.quarantine_path, asset.content_hash
-        status, size = asset.status, asset.size
-    root = root_of(settings, asset.root)
-    problem = unsafe_reason(Path(quarantined), root, content_hash)
-    if problem is None and root is not None and not is_inside(Path(path), root.path):
-        problem = "its original path is outside its root once links are resolved"
-    if problem is not None:
-        raise PurgeError(f"{path}: cannot restore from {quarantined}: {problem}")
-    if os.path.lexists(path):
-        raise PurgeError(
-            f"{path}: a file now exists at that path; not overwritten "
-            "(move it away, then restore again)"
-        )
-    pattern = settings.tagging.sidecar_pattern
-    sidecar = sidecar_of(Path(quarantined), pattern)
-    sidecar_back = sidecar_of(Path(path), pattern)
-    has_sidecar = sidecar.is_file() and not os.path.lexists(sidecar_back)
-    if dry_run:
-        return f"dry run: would restore {path} (from {quarantined})"
-    with catalog.write() as tx:
-        current = tx.asset_by_id(asset_id)
-        if current is None or current.status != status or current.quarantine_path != quarantined:
-            raise PurgeError(f"{path}: changed while restoring; try again")
-        entry = JournalEntry(
-            asset_id=asset_id,
-            operation="restore",
-            source=quarantined,
-            target=path,
-            sidecar_source=str(sidecar) if has_sidecar else None,
-            sidecar_target=str(sidecar_back) if has_sidecar else None,
-            content_hash=content_hash,
-            size=size,
-            reason="restore",
-            created_at=now,
-        )
-        tx.add(entry)
-        tx.flush()
-        entry_id = entry.id
-    crash_point("after-journal")
-    try:
-        move_back(Path(quarantined), Path(path))
-    except OSError as exc:
-        with catalog.write() as tx:
-            done = journal_entry(tx, entry_id)  # type: ignore[arg-type]
-            assert done is not None
-            done.state, done.finished_at = "rolled-back", now
-        raise PurgeError(f"{path}: cannot restore: {exc}") from exc
-    if has_sidecar:
+        status, size, root = asset.status, asset.size, asset.root
+    with OpenRoots(settings) as roots:
         try:
-            move_back(sidecar, sidecar_back)
-        except OSError as exc:
-            log.warning("sidecar of %s stays in quarantine: %s", path, exc)
-    crash_point("after-rename")
+            top = roots.get(root)
+            if top.parts(quarantined)[0] != settings.retention.quarantine_dir:
+                raise ConfinementError(quarantined, "not inside the root's quarantine folder")
+            file = find_file(roots, root, quarantined, None)
+            names = top.parts(path)
+        except ConfinementError as exc:
+            raise PurgeError(f"{path}: cannot restore from {quarantined}: {exc.reason}") from exc
+        folder: Folder | None = None  # a folder gone since is made again by the restore
+        try:
+            folder = roots.enter_context(top.folder(names[:-1]))
+        except ConfinementError as exc:
+            if exc.reason != "folder not found":
+                raise PurgeError(f"{path}: cannot restore to it: {exc.reason}") from exc
+        name = names[-1]
+        if folder is not None and folder.lstat(name) is not None:
+            raise PurgeError(
+                f"{path}: a file now exists at that path; not overwritten "
+                "(move it away, then restore again)"
+            )
+        changed = file.content_hash() != content_hash
+        note = "; its bytes changed in quarantine (the next scan records the change)"
+        sidecar = find_sidecar(roots, file, settings.tagging.sidecar_pattern)
+        sidecar_back = sidecar_of(Path(path), settings.tagging.sidecar_pattern)
+        if sidecar is not None and folder is not None and folder.lstat(sidecar_back.name):
+            sidecar = None  # never over a sidecar now beside the file
+        if dry_run:
+            return f"dry run: would restore {path} (from {quarantined}){note if changed else ''}"
+        with catalog.write() as tx:
+            current = tx.asset_by_id(asset_id)
+            if (
+                current is None
+                or current.status != status
+                or current.quarantine_path != quarantined
+            ):
+                raise PurgeError(f"{path}: changed while restoring; try again")
+            entry = JournalEntry(
+                asset_id=asset_id,
+                operation="restore",
+                source=quarantined,
+                target=path,
+                sidecar_source=str(sidecar.path) if sidecar else None,
+                sidecar_target=str(sidecar_back) if sidecar else None,
+                content_hash=content_hash,
+                size=size,
+                reason="restore",
+                created_at=now,
+            )
+            tx.add(entry)
+            tx.flush()
+            entry_id = entry.id
+        crash_point("after-journal")
+        if before_act is not None:
+            before_act(quarantined)
+        try:
+            if folder is None:
+                folder = roots.enter_context(top.folder(names[:-1], create=True))
+            move(file, folder, name)
+        except (ConfinementError, OSError) as exc:
+            with catalog.write() as tx:
+                done = journal_entry(tx, entry_id)  # type: ignore[arg-type]
+                assert done is not None
+                done.state, done.finished_at = "rolled-back", now
+            if isinstance(exc, FileExistsError):
+                raise PurgeError(
+                    f"{path}: a file now exists at that path; not overwritten "
+                    "(move it away, then restore again)"
+                ) from exc
+            reason = exc.reason if isinstance(exc, ConfinementError) else str(exc)
+            raise PurgeError(f"{path}: cannot restore: {reason}") from exc
+        if sidecar is not None:
+            _move_sidecar(sidecar, folder, sidecar_back.name, path)
+        crash_point("after-rename")
     with catalog.write() as tx:
         done = journal_entry(tx, entry_id)  # type: ignore[arg-type]
         assert done is not None
-        finish_restore(tx, done, actor, now)
-    return f"restored {path}"
+        finish_restore(tx, done, actor, now, note if changed else "")
+    return f"restored {path}{note if changed else ''}"
+
+
+def _move_sidecar(sidecar: OpenFile, folder: Folder, name: str, path: str) -> None:
+    try:
+        move(sidecar, folder, name)
+    except (ConfinementError, OSError) as exc:
+        log.warning("sidecar of %s stays in quarantine: %s", path, exc)

@@ -32,8 +32,9 @@ from provenance.catalog.lifecycle import (
 )
 from provenance.config import Settings
 from provenance.errors import PurgeError
+from provenance.retention.files import BeforeAct
 from provenance.retention.hold import HOLDABLE, hold_assets
-from provenance.retention.journal import Recovery, reconcile_journal
+from provenance.retention.journal import Recovery, Waiting, reconcile_journal, waiting_steps
 from provenance.retention.policy import (
     AssetFacts,
     Decision,
@@ -81,6 +82,8 @@ class SweepReport:
     dry_run: bool
     results: list[StepResult] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
+    #: Interrupted steps left pending (root offline, or another sweep holds it).
+    waiting: list[Waiting] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -116,6 +119,7 @@ class SweepReport:
             "rescheduled": len(self.plan.reschedule),
             "counts": self.counts(),
             "recovered": [r.__dict__ for r in self.recoveries],
+            "waiting": [w.__dict__ for w in self.waiting],
             "steps": steps,
         }
 
@@ -238,11 +242,18 @@ def _refusal(tx: Any, settings: Settings, steps: Sequence[PlannedStep], force: b
 
 
 def apply_sweep(
-    catalog: Catalog, settings: Settings, plan: SweepPlan, actor: Actor, now: datetime
+    catalog: Catalog,
+    settings: Settings,
+    plan: SweepPlan,
+    actor: Actor,
+    now: datetime,
+    *,
+    before_act: BeforeAct | None = None,
 ) -> list[StepResult]:
     """Carry out ``plan``; return one result per step (done, or skipped with the reason).
 
-    Raises PurgeError, having done nothing, when the plan was refused.
+    ``before_act`` is a test hook called with each file's path just before it is moved or
+    deleted. Raises PurgeError, having done nothing, when the plan was refused.
     """
     if plan.refused:
         raise PurgeError(plan.refused)
@@ -258,7 +269,8 @@ def apply_sweep(
     for action, act in (("quarantine", quarantine_files), ("purge", purge_files)):
         todo = [s for s in plan.steps if s.action == action]
         for start in range(0, len(todo), FILE_BATCH):
-            results += act(catalog, settings, todo[start : start + FILE_BATCH], actor, now)
+            batch = todo[start : start + FILE_BATCH]
+            results += act(catalog, settings, batch, actor, now, before_act)
     for result in results:
         if not result.done:
             log.warning("skipped %s %s: %s", result.step.action, result.step.path, result.reason)
@@ -346,6 +358,7 @@ def sweep(
     dry_run: bool = False,
     as_of: datetime | None = None,
     force: bool = False,
+    before_act: BeforeAct | None = None,
 ) -> SweepReport:
     """Reconcile interrupted steps, plan, and (unless a dry run) act; return the report.
 
@@ -353,9 +366,13 @@ def sweep(
     PurgeError when the plan is refused (too many files, or every AI asset of a root).
     """
     dry_run = dry_run or as_of is not None
-    recoveries = [] if dry_run else reconcile_journal(catalog, actor, now)
+    recoveries: list[Recovery] = []
+    if dry_run:
+        waiting = waiting_steps(catalog, settings)
+    else:
+        recoveries, waiting = reconcile_journal(catalog, settings, actor, now)
     plan = plan_sweep(catalog, settings, now, as_of=as_of, force=force)
-    report = SweepReport(plan=plan, dry_run=dry_run, recoveries=recoveries)
+    report = SweepReport(plan=plan, dry_run=dry_run, recoveries=recoveries, waiting=waiting)
     if not dry_run:
-        report.results = apply_sweep(catalog, settings, plan, actor, now)
+        report.results = apply_sweep(catalog, settings, plan, actor, now, before_act=before_act)
     return report

@@ -15,13 +15,12 @@ from __future__ import annotations
 import io
 import logging
 import os
-import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from provenance.errors import ReadError, WriteError
+from provenance.errors import ConfinementError, ReadError, WriteError
+from provenance.files.confined import OpenFile, open_root
 from provenance.tagging import _jpeg, _png
-from provenance.tagging._atomic import replacing
 from provenance.tagging._layout import FormatError, Layout
 from provenance.tagging._xmp import PacketError, merge_packet, read_packet, refers_to_c2pa
 from provenance.tagging.record import TagRecord
@@ -96,23 +95,39 @@ def _copy(source: BinaryIO, start: int, end: int | None, out: BinaryIO, path: Pa
             remaining -= len(block)
 
 
-def embed_xmp(path: Path, record: TagRecord, *, dry_run: bool = False) -> None:
+def _open_to_rewrite(path: Path, root: Path | str | None) -> OpenFile:
+    """Open the file at ``path`` from ``root`` (its own folder without one), no link followed."""
+    try:
+        with open_root(root if root is not None else path.parent) as top:
+            if root is not None:
+                return top.open_file(path)
+            folder = top.folder([])
+            try:
+                return folder.open_file(path.name)
+            except BaseException:
+                folder.close()
+                raise
+    except ConfinementError as exc:
+        if exc.reason == "not a regular file" or "symbolic link" in exc.reason:
+            raise WriteError(
+                path, f"not a regular file (symbolic links are not rewritten): {exc.reason}"
+            ) from exc
+        raise WriteError(path, f"not rewritten: {exc.reason}") from exc
+
+
+def embed_xmp(
+    path: Path, record: TagRecord, *, root: Path | str | None = None, dry_run: bool = False
+) -> None:
     """Write ``record`` into the file's own XMP packet, merging with what is there.
 
+    The file is reached from ``root`` following no link (its own folder when no root is
+    given), read through that open file, and replaced in its folder only if its name still
+    leads to it, unchanged, just before the replace (``provenance.files.confined``).
     Raises WriteError when the format is not supported, the file carries a C2PA manifest,
     it is a symbolic link, its structure or XMP is broken, or it changed during the write.
     """
-    try:
-        info = path.lstat()
-    except OSError as exc:
-        raise WriteError(path, f"cannot stat: {exc.strerror}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise WriteError(path, "not a regular file (symbolic links are not rewritten)")
-    try:
-        source = path.open("rb")
-    except OSError as exc:
-        raise WriteError(path, f"cannot read: {exc.strerror}") from exc
-    with source:
+    opened = _open_to_rewrite(path, root)
+    with opened, opened.folder, opened.stream() as source:
         try:
             kind, layout = _layout(source)
         except FormatError as exc:
@@ -133,7 +148,8 @@ def embed_xmp(path: Path, record: TagRecord, *, dry_run: bool = False) -> None:
         if dry_run:
             log.info("dry run: would embed XMP in %s", path)
             return
-        with replacing(path, like=info) as out:
+        like = os.fstat(opened.fd)
+        with opened.folder.replacing(opened.name, like, expect=opened) as out:
             out.write(layout.head)
             for index, (start, end) in enumerate(layout.parts):
                 if index == layout.insert_at and layout.xmp_index is None:
@@ -145,13 +161,6 @@ def embed_xmp(path: Path, record: TagRecord, *, dry_run: bool = False) -> None:
             if layout.insert_at == len(layout.parts) and layout.xmp_index is None:
                 out.write(part)
             _copy(source, layout.rest, None, out, path)
-            now = os.stat(path)
-            if (now.st_ino, now.st_size, now.st_mtime_ns) != (
-                info.st_ino,
-                info.st_size,
-                info.st_mtime_ns,
-            ):
-                raise WriteError(path, "file changed while it was being tagged; not replaced")
     log.info("tagged %s (embedded XMP)", path)
 
 

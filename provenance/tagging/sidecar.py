@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from provenance.errors import ConfigError, ProvenanceError, ReadError, WriteError
-from provenance.tagging._atomic import write_bytes
+from provenance.errors import ConfigError, ConfinementError, ProvenanceError, ReadError, WriteError
+from provenance.files.confined import Folder, open_root
 from provenance.tagging._xmp import PacketError, merge_packet, read_packet
 from provenance.tagging.record import NS_PROVENANCE, TagRecord
 
@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 
 DEFAULT_PATTERN = "{name}.xmp"
+
+#: One sidecar to write: (root, file path, record).
+SidecarJob = tuple[str, str, TagRecord]
 
 
 def sidecar_path(path: Path, pattern: str = DEFAULT_PATTERN) -> Path:
@@ -81,10 +84,38 @@ def _read_existing(sidecar: Path, error: type[ReadError] | type[WriteError]) -> 
     return data if data.strip() else None
 
 
+def _existing_in(folder: Folder, name: str) -> tuple[bytes | None, os.stat_result | None]:
+    """Return the sidecar ``name`` of ``folder`` (bytes and stat) as ``_read_existing`` does,
+    read through the open folder: never a link, a folder or a huge file."""
+    info = folder.lstat(name)
+    sidecar = folder.path / name
+    if info is None:
+        return None, None
+    if stat.S_ISLNK(info.st_mode):
+        raise WriteError(sidecar, "sidecar is a symbolic link; not following it")
+    if not stat.S_ISREG(info.st_mode):
+        raise WriteError(sidecar, "sidecar path exists and is not a regular file")
+    try:
+        with folder.open_file(name) as file:
+            data = file.read(MAX_SIDECAR_BYTES)
+    except ConfinementError as exc:
+        raise WriteError(sidecar, exc.reason) from exc
+    return (data if data.strip() else None), info
+
+
 def write_sidecar(
-    path: Path, record: TagRecord, pattern: str = DEFAULT_PATTERN, *, dry_run: bool = False
+    path: Path,
+    record: TagRecord,
+    pattern: str = DEFAULT_PATTERN,
+    *,
+    root: Path | str | None = None,
+    dry_run: bool = False,
 ) -> Path:
     """Write ``record`` to the sidecar of ``path`` and return the sidecar's path.
+
+    The sidecar's folder is reached from ``root`` one folder at a time, following no link
+    (``provenance.files.confined``); every caller in the package passes the file's root.
+    Without one, the file's own folder is the root (for tools and tests).
 
     An existing sidecar from another tool (darktable, Lightroom, Capture One) is merged,
     never clobbered: its elements, attributes and comments stay, only our properties
@@ -92,48 +123,51 @@ def write_sidecar(
     is atomic; only a sidecar that replaces another is synced to the disk. With
     ``dry_run`` nothing is written, but an existing sidecar is still
     checked. Raises WriteError for a malformed or hostile existing sidecar (left
-    untouched), a missing file or a folder we cannot write.
+    untouched), a missing file, a folder we cannot write or cannot reach without
+    following a link.
     """
     sidecar = sidecar_path(path, pattern)
     try:
-        described = os.stat(path)
-    except FileNotFoundError:
-        raise WriteError(path, "file not found; no sidecar written") from None
-    except OSError as exc:
-        raise WriteError(path, f"cannot look at the file: {exc.strerror}") from exc
-    existing = _read_existing(sidecar, WriteError)
-    try:
-        packet = merge_packet(existing, record)
-    except PacketError as exc:
-        raise WriteError(sidecar, f"existing sidecar left untouched: {exc}") from exc
-    _warn_if_another_asset(sidecar, existing, record)
-    if existing == packet:
-        log.debug("%s: sidecar already up to date", sidecar)
-        return sidecar
-    if dry_run:
-        log.info("dry run: would write sidecar %s", sidecar)
-        return sidecar
-    if existing is None:
+        with open_root(root if root is not None else path.parent) as top:
+            folder = top.folder(top.parts(path)[:-1]) if root is not None else top.folder([])
+    except ConfinementError as exc:
+        raise WriteError(path, f"no sidecar written: {exc}") from exc
+    with folder:
+        info = folder.lstat(path.name)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            raise WriteError(path, "file not found; no sidecar written")
+        existing, existing_info = _existing_in(folder, sidecar.name)
+        try:
+            packet = merge_packet(existing, record)
+        except PacketError as exc:
+            raise WriteError(sidecar, f"existing sidecar left untouched: {exc}") from exc
+        _warn_if_another_asset(sidecar, existing, record)
+        if existing == packet:
+            log.debug("%s: sidecar already up to date", sidecar)
+            return sidecar
+        if dry_run:
+            log.info("dry run: would write sidecar %s", sidecar)
+            return sidecar
         # a new sidecar is not synced to the disk: its record is in the catalog, and a
-        # re-scan writes a sidecar that a power cut left missing or empty again. Whoever
-        # may read the file may read its sidecar (the daemon's own umask is 0077).
-        write_bytes(sidecar, packet, durable=False, mode=described.st_mode & 0o666)
-    else:  # replacing one: the old content stays until the new one is on the disk
-        write_bytes(sidecar, packet, os.stat(sidecar))
+        # re-scan writes a sidecar that a power cut left missing or empty again; one that
+        # replaces another is (the old content stays until the new one is on the disk)
+        durable = existing is not None
+        with folder.replacing(sidecar.name, existing_info, durable=durable) as handle:
+            handle.write(packet)
     log.info("tagged %s (sidecar %s)", path, sidecar.name)
     return sidecar
 
 
-def write_sidecars(jobs: list[tuple[str, TagRecord]], pattern: str = DEFAULT_PATTERN) -> int:
-    """Write each (file path, record) sidecar; return how many were written.
+def write_sidecars(jobs: list[SidecarJob], pattern: str = DEFAULT_PATTERN) -> int:
+    """Write each (root, file path, record) sidecar; return how many were written.
 
     A scan runs this in its reader's worker processes, off the catalog writer's path. A
     sidecar that cannot be written is logged and skipped (the catalog is the source of truth).
     """
     written = 0
-    for path, record in jobs:
+    for root, path, record in jobs:
         try:
-            write_sidecar(Path(path), record, pattern)
+            write_sidecar(Path(path), record, pattern, root=root)
         except (ProvenanceError, OSError) as exc:
             log.warning("cannot write tag for %s: %s", path, exc)
             continue

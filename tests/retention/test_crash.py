@@ -19,7 +19,15 @@ from provenance.audit import verify_chain
 from provenance.catalog import Asset, Catalog
 from provenance.catalog.lifecycle import open_journal_entries
 from provenance.retention import reconcile_journal
-from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, reload, write_config
+from tests.retention.helpers import (
+    ACTOR,
+    DAY,
+    T0,
+    MakeAsset,
+    reload,
+    retention_settings,
+    write_config,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,7 +103,8 @@ def test_quarantine_killed_midway_is_reconciled(
     assert child.returncode == -signal.SIGKILL, child.stderr
     with catalog.read() as tx:
         assert len(open_journal_entries(tx)) == 2
-    recoveries = reconcile_journal(catalog, ACTOR, T0 + 9000 * DAY)
+    settings = retention_settings(tmp_path, root)
+    recoveries, _ = reconcile_journal(catalog, settings, ACTOR, T0 + 9000 * DAY)
     assert len(recoveries) == 2
     assert [reload(catalog, a.id).status for a in assets] == expected
     assert_consistent(catalog, assets)
@@ -128,7 +137,7 @@ def test_purge_killed_midway_is_reconciled(
             row.quarantined_at = T0  # type: ignore[union-attr]
     child = run_cli(config, "sweep", crash_at=point)
     assert child.returncode == -signal.SIGKILL, child.stderr
-    reconcile_journal(catalog, ACTOR, T0 + 9000 * DAY)
+    reconcile_journal(catalog, retention_settings(tmp_path, root), ACTOR, T0 + 9000 * DAY)
     assert reload(catalog, assets[0].id).status == expected
     assert_consistent(catalog, assets)
     if expected == "purged":
@@ -154,6 +163,6 @@ def test_restore_killed_midway_is_reconciled(
     assert run_cli(config, "sweep").returncode == 0
     child = run_cli(config, "restore", assets[0].path, crash_at=point)
     assert child.returncode == -signal.SIGKILL, child.stderr
-    reconcile_journal(catalog, ACTOR, T0 + 9000 * DAY)
+    reconcile_journal(catalog, retention_settings(tmp_path, root), ACTOR, T0 + 9000 * DAY)
     assert reload(catalog, assets[0].id).status == expected
     assert_consistent(catalog, assets)

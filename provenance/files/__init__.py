@@ -1,0 +1,1 @@
+"""Files on production storage: changes confined to a root (``confined``)."""

@@ -1,0 +1,423 @@
+"""The only code that changes the tree: moves, deletes and creates confined to a root.
+
+Every path below a root is reached one folder at a time from a descriptor of the root,
+each folder opened with ``O_NOFOLLOW | O_DIRECTORY``; the act (rename, unlink, mkdir, a
+new file) is relative to those descriptors (``dir_fd=``), so a folder swapped for a
+symbolic link, even a moment before the act, cannot lead it out of the root: the walk
+fails instead, and the step is refused with a reason (``ConfinementError``), never "fixed".
+The file acted on is opened without following a link and checked with ``fstat`` (device,
+inode, size, mtime) immediately before the act, and its name is checked to still be that
+file. A path string is resolved once; what was found is held as descriptors until the act.
+
+What is left: someone with write access to a folder can rename another file of theirs to
+the name we are about to act on in the instant between our last check and the act (no
+system call renames or deletes "this open file"). That file is one they could delete
+themselves, and it is inside the root; a move is checked afterwards and undone if it
+moved the wrong file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from provenance.errors import ConfinementError, WriteError
+from provenance.hashing import CHUNK_SIZE, PREFIX
+
+log = logging.getLogger(__name__)
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: A file is opened for reading without following a link and without blocking on a FIFO.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_RENAME_NOREPLACE = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+_renameat2 = getattr(_libc, "renameat2", None)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What says a file is still the one checked: device, inode, size and mtime."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> Identity:
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def same_file(self, info: os.stat_result) -> bool:
+        return (self.device, self.inode) == (info.st_dev, info.st_ino)
+
+
+class Folder:
+    """An open folder inside a root (its descriptor); ``path`` is for messages only."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd
+        self.path = path
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> Folder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """Return the entry ``name`` as it is (a link is not followed), None if absent."""
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def open_file(self, name: str) -> OpenFile:
+        """Open the regular file ``name`` here for reading; never a link, FIFO or device.
+
+        Raises ConfinementError with the reason (not found, a link, not a regular file).
+        """
+        _check_name(name)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=self.fd)
+        except FileNotFoundError:
+            raise ConfinementError(self.path / name, "file not found") from None
+        except OSError as exc:
+            info = self.lstat(name)
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                raise ConfinementError(
+                    self.path / name, "is a symbolic link (never followed)"
+                ) from None
+            raise ConfinementError(self.path / name, f"cannot open: {exc.strerror}") from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ConfinementError(self.path / name, "not a regular file")
+        return OpenFile(fd, self, name, Identity.of(info), info.st_nlink)
+
+    def check_still(self, name: str, file: OpenFile) -> None:
+        """Raise ConfinementError unless ``name`` here is still ``file``, unchanged.
+
+        This is the check made immediately before an act: the open file's size and mtime
+        are what they were when it was checked, and the name still leads to it.
+        """
+        now = os.fstat(file.fd)
+        if Identity.of(now) != file.identity:
+            raise ConfinementError(self.path / name, "changed since checked; re-scan")
+        entry = self.lstat(name)
+        if entry is None or not file.identity.same_file(entry):
+            raise ConfinementError(self.path / name, "replaced by another file since checked")
+
+    @contextlib.contextmanager
+    def replacing(
+        self,
+        name: str,
+        like: os.stat_result | None = None,
+        *,
+        durable: bool = True,
+        expect: OpenFile | None = None,
+    ) -> Iterator[BinaryIO]:
+        """Yield a new file beside ``name``; on a clean exit it replaces ``name`` atomically.
+
+        ``like`` is the stat of the file being replaced: its permission bits are kept and,
+        when allowed, its owner. ``expect`` is the file that ``name`` must still be just
+        before the replace (checked as ``check_still`` does); None means whatever is there.
+        ``durable`` syncs the content and the rename to the disk. On any error the new
+        file is removed, ``name`` is untouched and WriteError(path, reason) is raised.
+        """
+        _check_name(name)
+        target = self.path / name
+        temp = f".{name}.{secrets.token_hex(4)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(temp, flags, 0o666, dir_fd=self.fd)
+        except OSError as exc:
+            raise WriteError(
+                target, f"cannot create a file in {self.path}: {exc.strerror}"
+            ) from exc
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+                handle.flush()
+                if like is not None:
+                    _copy_owner(fd, like, target)
+                if durable:
+                    os.fsync(fd)
+            if expect is not None:
+                self.check_still(name, expect)
+            os.replace(temp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except ConfinementError as exc:
+            _remove_quietly(self, temp)
+            raise WriteError(target, f"not replaced: {exc.reason}") from exc
+        except OSError as exc:
+            _remove_quietly(self, temp)
+            raise WriteError(target, f"cannot write: {exc.strerror or exc}") from exc
+        except BaseException:
+            _remove_quietly(self, temp)
+            raise
+        if durable:
+            try:
+                os.fsync(self.fd)
+            except OSError as exc:  # some filesystems cannot sync a folder, which is fine
+                log.debug("%s: cannot fsync folder: %s", self.path, exc)
+
+
+@dataclass
+class OpenFile:
+    """A regular file opened (read-only, no link followed) in ``folder`` as ``name``."""
+
+    fd: int
+    folder: Folder
+    name: str
+    identity: Identity
+    links: int
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path / self.name
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> OpenFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def content_hash(self) -> str:
+        """Return the content hash of this open file (what it holds, not what a name does)."""
+        from blake3 import blake3
+
+        hasher = blake3()
+        offset = 0
+        while True:
+            block = os.pread(self.fd, CHUNK_SIZE, offset)
+            if not block:
+                break
+            hasher.update(block)
+            offset += len(block)
+        return PREFIX + hasher.hexdigest()
+
+    def read(self, limit: int) -> bytes:
+        """Return the whole file; raises ConfinementError when it holds more than ``limit``."""
+        data = os.pread(self.fd, limit + 1, 0)
+        if len(data) > limit:
+            raise ConfinementError(self.path, f"larger than {limit} bytes")
+        return data
+
+    def stream(self) -> BinaryIO:
+        """Return a binary stream over this file (closing it leaves the descriptor open)."""
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        return open(self.fd, "rb", closefd=False)
+
+
+class Root:
+    """An open root folder: the descriptor every path below it is reached from."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ConfinementError(self.path, f"root cannot be opened: {exc.strerror}") from exc
+        self.device = os.fstat(self.fd).st_dev
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> Root:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def parts(self, path: str | Path) -> list[str]:
+        """Return the names from the root down to ``path`` (absolute, below the root).
+
+        Raises ConfinementError for a path outside the root or one with ``.`` or ``..``.
+        """
+        text = os.fspath(path)
+        prefix = str(self.path).rstrip("/") + "/"
+        if not text.startswith(prefix):
+            raise ConfinementError(path, f"not inside the root {self.path}")
+        names = text[len(prefix) :].split("/")
+        for name in names:
+            _check_name(name)
+        return names
+
+    def folder(self, names: list[str], *, create: bool = False) -> Folder:
+        """Open the folder ``names`` below the root, one folder at a time, no link followed.
+
+        With ``create``, missing folders are made (``mkdirat``) and opened the same way, so
+        a link put in place of a new folder is refused too. Raises ConfinementError.
+        """
+        fd = os.dup(self.fd)
+        here = self.path
+        try:
+            for name in names:
+                _check_name(name)
+                try:
+                    child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise ConfinementError(here / name, "folder not found") from None
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, 0o777, dir_fd=fd)
+                    child = self._open_child(fd, here, name)
+                except OSError as exc:
+                    raise _folder_problem(fd, here, name, exc) from None
+                os.close(fd)
+                fd, here = child, here / name
+        except BaseException:
+            os.close(fd)
+            raise
+        return Folder(fd, here)
+
+    def _open_child(self, fd: int, here: Path, name: str) -> int:
+        try:
+            return os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+        except OSError as exc:
+            raise _folder_problem(fd, here, name, exc) from None
+
+    def locate(self, path: str | Path, *, create: bool = False) -> tuple[Folder, str]:
+        """Return the open folder holding ``path`` and the name of ``path`` in it."""
+        names = self.parts(path)
+        return self.folder(names[:-1], create=create), names[-1]
+
+    def open_file(self, path: str | Path) -> OpenFile:
+        """Open the regular file at ``path`` below the root (its folder stays open with it)."""
+        folder, name = self.locate(path)
+        try:
+            return folder.open_file(name)
+        except BaseException:
+            folder.close()
+            raise
+
+
+def open_root(path: Path | str) -> Root:
+    """Open the root folder ``path`` (the one path taken as configured, links and all)."""
+    return Root(Path(path))
+
+
+def move(file: OpenFile, target: Folder, name: str) -> None:
+    """Rename ``file`` (open in its folder) to ``name`` in ``target``; never replace a file.
+
+    The file is checked just before (``check_still``) and the moved entry after: had
+    another file taken its name in between, that one is put back and ConfinementError is
+    raised. Raises FileExistsError when ``name`` exists in ``target``.
+    """
+    _check_name(name)
+    source = file.folder
+    source.check_still(file.name, file)
+    _rename_noreplace(source.fd, file.name, target.fd, name)
+    moved = target.lstat(name)
+    if moved is None or not file.identity.same_file(moved):
+        with contextlib.suppress(OSError):
+            _rename_noreplace(target.fd, name, source.fd, file.name)
+        raise ConfinementError(file.path, "replaced by another file during the move; put back")
+    file.folder, file.name = target, name
+
+
+def unlink(file: OpenFile) -> int:
+    """Delete the name of ``file``, checked just before; return the links left to its bytes.
+
+    More than 0 means another hard link keeps the bytes on the disk.
+    """
+    file.folder.check_still(file.name, file)
+    os.unlink(file.name, dir_fd=file.folder.fd)
+    return os.fstat(file.fd).st_nlink
+
+
+def remove(folder: Folder, name: str) -> bool:
+    """Delete the entry ``name`` of ``folder`` if it is a regular file; return whether it was.
+
+    For what has no identity to check (a sidecar, a leftover temp file): a link or a
+    folder is left alone.
+    """
+    _check_name(name)
+    info = folder.lstat(name)
+    if info is None or not stat.S_ISREG(info.st_mode):
+        return False
+    os.unlink(name, dir_fd=folder.fd)
+    return True
+
+
+def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) -> None:
+    """Rename without ever replacing: ``renameat2(RENAME_NOREPLACE)``, else a hard link then
+    unlink (both fail if the target exists), else (no hard links) check then rename."""
+    if _renameat2 is not None:
+        done = _renameat2(
+            source_fd, os.fsencode(source), target_fd, os.fsencode(target), _RENAME_NOREPLACE
+        )
+        if done == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), target)
+    try:
+        os.link(source, target, src_dir_fd=source_fd, dst_dir_fd=target_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        if _exists(target_fd, target):
+            raise FileExistsError(errno.EEXIST, "exists", target) from None
+        os.rename(source, target, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+        return
+    os.unlink(source, dir_fd=source_fd)
+
+
+def _exists(fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _check_name(name: str) -> None:
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise ConfinementError(name, "not a plain name inside the root")
+
+
+def _folder_problem(fd: int, here: Path, name: str, exc: OSError) -> ConfinementError:
+    try:
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except OSError:
+        return ConfinementError(here / name, f"cannot open folder: {exc.strerror}")
+    if stat.S_ISLNK(info.st_mode):
+        return ConfinementError(here / name, "folder is a symbolic link (never followed)")
+    if not stat.S_ISDIR(info.st_mode):
+        return ConfinementError(here / name, "not a folder")
+    return ConfinementError(here / name, f"cannot open folder: {exc.strerror}")
+
+
+def _copy_owner(fd: int, like: os.stat_result, path: Path) -> None:
+    if (like.st_uid, like.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(fd, like.st_uid, like.st_gid)
+        except PermissionError:
+            log.debug("%s: cannot keep owner %d:%d (not permitted)", path, like.st_uid, like.st_gid)
+    os.fchmod(fd, like.st_mode & 0o7777)
+
+
+def _remove_quietly(folder: Folder, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=folder.fd)

@@ -1,0 +1,139 @@
+"""Changes confined to a root: no link followed, the file checked just before the act."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from provenance.errors import ConfinementError, WriteError
+from provenance.files.confined import move, open_root, unlink
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path]:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "shots").mkdir(parents=True)
+    outside.mkdir()
+    (root / "shots" / "a.png").write_bytes(b"a")
+    (outside / "a.png").write_bytes(b"a")
+    return root, outside
+
+
+def test_a_folder_that_is_a_link_is_never_followed(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    (root / "linked").symlink_to(outside)
+    with open_root(root) as top, pytest.raises(ConfinementError) as caught:
+        top.open_file(root / "linked" / "a.png")
+    assert caught.value.reason == "folder is a symbolic link (never followed)"
+
+
+def test_a_file_that_is_a_link_is_never_opened(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    (root / "shots" / "b.png").symlink_to(outside / "a.png")
+    with open_root(root) as top, pytest.raises(ConfinementError) as caught:
+        top.open_file(root / "shots" / "b.png")
+    assert caught.value.reason == "is a symbolic link (never followed)"
+
+
+def test_a_fifo_is_not_a_regular_file(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    os.mkfifo(root / "shots" / "pipe.png")
+    with open_root(root) as top, pytest.raises(ConfinementError) as caught:
+        top.open_file(root / "shots" / "pipe.png")
+    assert caught.value.reason == "not a regular file"
+
+
+def test_paths_outside_the_root_or_with_dot_dot_are_refused(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    with open_root(root) as top:
+        for path in (outside / "a.png", f"{root}/shots/../../outside/a.png", f"{root}/./a"):
+            with pytest.raises(ConfinementError):
+                top.parts(path)
+
+
+def test_created_folders_refuse_a_link_put_in_their_place(tree: tuple[Path, Path]) -> None:
+    root, outside = tree
+    (root / "q").symlink_to(outside)
+    with open_root(root) as top, pytest.raises(ConfinementError):
+        top.folder(["q", "shots"], create=True)
+    assert sorted(p.name for p in outside.iterdir()) == ["a.png"]
+
+
+def test_move_never_replaces_a_file(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    (root / "q").mkdir()
+    (root / "q" / "a.png").write_bytes(b"other")
+    with (
+        open_root(root) as top,
+        top.open_file(root / "shots" / "a.png") as file,
+        top.folder(["q"]) as target,
+    ):
+        with pytest.raises(FileExistsError):
+            move(file, target, "a.png")
+        file.folder.close()
+    assert (root / "q" / "a.png").read_bytes() == b"other"
+    assert (root / "shots" / "a.png").read_bytes() == b"a"
+
+
+def test_a_file_replaced_after_its_check_is_not_moved_or_deleted(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
+        replacement = root / "shots" / "new.png"
+        replacement.write_bytes(b"a")
+        os.replace(replacement, root / "shots" / "a.png")  # same content, another inode
+        with top.folder(["q"], create=True) as target, pytest.raises(ConfinementError) as caught:
+            move(file, target, "a.png")
+        assert caught.value.reason == "replaced by another file since checked"
+        with pytest.raises(ConfinementError):
+            unlink(file)
+        file.folder.close()
+    assert (root / "shots" / "a.png").read_bytes() == b"a"
+
+
+def test_a_file_changed_after_its_check_is_not_deleted(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
+        (root / "shots" / "a.png").write_bytes(b"changed")
+        with pytest.raises(ConfinementError, match="changed since checked"):
+            unlink(file)
+        file.folder.close()
+    assert (root / "shots" / "a.png").read_bytes() == b"changed"
+
+
+def test_a_folder_swapped_for_a_link_after_it_was_opened_keeps_the_act_inside(
+    tree: tuple[Path, Path],
+) -> None:
+    root, outside = tree
+    with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
+        os.rename(root / "shots", root / "shots.real")
+        (root / "shots").symlink_to(outside)
+        links = unlink(file)
+        file.folder.close()
+    assert links == 0
+    assert not (root / "shots.real" / "a.png").exists()
+    assert (outside / "a.png").read_bytes() == b"a"
+
+
+def test_unlink_says_when_other_hard_links_keep_the_bytes(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    os.link(root / "shots" / "a.png", root / "a-copy.png")
+    with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
+        assert unlink(file) == 1
+        file.folder.close()
+
+
+def test_replacing_refuses_a_file_replaced_meanwhile(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
+        (root / "shots" / "a.png").unlink()
+        (root / "shots" / "a.png").write_bytes(b"theirs")
+        with (
+            pytest.raises(WriteError, match="replaced by another file"),
+            file.folder.replacing("a.png", expect=file) as out,
+        ):
+            out.write(b"ours")
+        file.folder.close()
+    assert (root / "shots" / "a.png").read_bytes() == b"theirs"
+    assert sorted(p.name for p in (root / "shots").iterdir()) == ["a.png"]
