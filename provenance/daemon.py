@@ -1,10 +1,11 @@
 """The daemon: watchers + one consumer + the catalog, run in the foreground under systemd.
 
-Start-up takes the pid lock, starts a watcher per root and the consumer, queues a
-reconciliation scan of every root (changes made while the daemon was down), then tells
-systemd it is ready. The main thread then only looks after things: it restarts a dead
-watcher (and rescans its root), stops watching a root while it is offline, writes the status
-file and pings systemd's watchdog. Scheduled jobs (reconcile, sweep, report, fixity: see
+Start-up takes the pid lock, starts a watcher per root and the consumer, queues the
+settling of interrupted moves and deletes (the journal) and then a reconciliation scan of
+every root (changes made while the daemon was down), then tells systemd it is ready. The
+main thread then only looks after things: it restarts a dead watcher (and rescans its
+root), stops watching a root while it is offline, writes the status file and pings
+systemd's watchdog. Scheduled jobs (reconcile, sweep, report, fixity: see
 ``provenance.jobs``) fire on APScheduler's thread and run on the consumer. Signals set a
 flag: SIGTERM/SIGINT stop (the batch in hand is finished), SIGHUP reloads the config.
 """
@@ -34,10 +35,11 @@ from provenance.errors import ConfigError
 from provenance.ingest import IngestCounts
 from provenance.jobs import QueuedScheduler, register_jobs, start_jobs
 from provenance.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.retention.journal import settle_interrupted
 from provenance.roots import check_root
 from provenance.runstate import LOCK_NAME, PidLock, write_status
 from provenance.systemd import Notifier
-from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan
+from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan, RunJob
 from provenance.watch.consumer import Consumer
 from provenance.watch.mounts import Mount, WatchMode, read_mounts, watch_mode
 from provenance.watch.observers import RootWatcher, watch_limit_reached
@@ -133,8 +135,9 @@ class Daemon:
         for state in self.roots.values():
             self._watch(state)
         self.jobs = start_jobs(self.settings, self.catalog, self.changes.put)
-        self.changes.put(
-            Rescan((), "start-up: catching up on changes made while the daemon was down")
+        # interrupted moves and deletes are settled before the first scan looks at the tree
+        self._settle_then_scan(
+            (), "start-up: catching up on changes made while the daemon was down"
         )
         log.info(
             "provenance daemon started (pid %d): config %s, catalog %s, roots: %s",
@@ -282,10 +285,22 @@ class Daemon:
                 if self._watch(state):
                     if was_offline:
                         log.info("root %s is back online: watching it again", state.path)
-                    self.changes.put(Rescan((state.path,), "watching resumed"))
+                    self._settle_then_scan((state.path,), "watching resumed")
             elif not state.watcher.is_alive():
                 log.warning("the watcher of %s died; restarting it", state.path)
                 self._restart(state, "watcher restarted")
+
+    def _settle_then_scan(self, roots: tuple[str, ...], reason: str) -> None:
+        """Queue for the consumer: settle the interrupted steps under ``roots`` (all when
+        empty; a root still offline keeps them pending), then rescan those roots."""
+
+        def body() -> None:
+            try:
+                settle_interrupted(self.catalog, self.settings, self.actor, self.clock(), roots)
+            finally:
+                self.changes.put(Rescan(roots, reason))
+
+        self.changes.put(RunJob("settle interrupted steps", body))
 
     def _restart(self, state: _Root, reason: str) -> None:
         if state.watcher is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
+from provenance.catalog.lifecycle import assets_in_flight
 from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.ids import AssetIds
@@ -409,8 +410,9 @@ class Ingest:
             chunk = pending[start : start + self.context.batch_size]
             with self.context.catalog.write() as tx:
                 events = []
+                in_flight = assets_in_flight(tx)  # being moved: settled by the journal
                 for asset in tx.assets_by_paths(chunk).values():
-                    if not asset.present:
+                    if not asset.present or asset.id in in_flight:
                         continue
                     asset.present, asset.missing_since = False, now
                     events.append(

@@ -142,7 +142,7 @@ class Scheduler:
 
 
 def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
-    """Register the fleet-wide sweep on ``[schedule] sweep`` (default: hourly)."""
+    """Register the sweep on ``[schedule] sweep`` (default: hourly); one at a time per root."""
     from provenance.retention.sweep import sweep
 
     def body() -> None:
@@ -153,12 +153,9 @@ def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -
             return
         log.info("scheduled sweep: %s", report.counts() or "nothing due")
 
-    scheduler.register(
-        "sweep",
-        settings.schedule.sweep,
-        body,
-        lock=lambda name: fleet_lock(catalog, name, settings.state_path),
-    )
+    # no fleet-wide lock: the sweep takes the lock of each root it works under, so a node
+    # whose roots differ from the one sweeping is never held up
+    scheduler.register("sweep", settings.schedule.sweep, body)
 
 
 def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:

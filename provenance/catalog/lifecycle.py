@@ -158,6 +158,13 @@ def open_journal_entries(tx: Tx) -> list[JournalEntry]:
     return list(tx.session.execute(query).scalars())
 
 
+def assets_in_flight(tx: Tx) -> set[int]:
+    """Return the ids of assets with a step journaled and not finished (their file may be
+    at neither place the catalog says until the step is settled)."""
+    query = select(col(JournalEntry.asset_id)).where(col(JournalEntry.state) == "planned")
+    return {row[0] for row in tx.session.execute(query)}
+
+
 def journal_entry(tx: Tx, entry_id: int) -> JournalEntry | None:
     return tx.session.get(JournalEntry, entry_id)
 

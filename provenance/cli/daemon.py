@@ -20,6 +20,7 @@ from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.logs import formatter_for
 from provenance.config import Settings, load_settings
 from provenance.daemon import Daemon, lock_for
+from provenance.retention.journal import waiting_steps
 from provenance.roots import check_root
 from provenance.runstate import daemon_pid, read_status
 from provenance.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
@@ -188,6 +189,7 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
                 }
             )
         counts = tx.count_by_status()
+    waiting = waiting_steps(app.catalog, settings)
     return {
         "running": pid is not None,
         "pid": pid if pid and pid > 0 else None,
@@ -196,6 +198,7 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
         "daemon": written,
         "roots": roots,
         "counts": counts,
+        "interrupted": [w.__dict__ for w in waiting],
     }
 
 
@@ -219,6 +222,10 @@ def _render(status: dict[str, Any]) -> str:
         lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(status["counts"].items())) or "none"
     lines.append(f"assets: {counts}")
+    lines += [
+        f"interrupted {w['operation']} of {w['path']} waits: {w['reason']}"
+        for w in status["interrupted"]
+    ]
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ def render_sweep(report: SweepReport) -> list[str]:
     prefix = "dry run: would " if report.dry_run else ""
     outcome = {id(r.step): r for r in report.results}
     lines = [f"root offline, left alone: {root} ({why})" for root, why in plan.offline.items()]
+    lines += [f"root busy, left alone: {root} ({why})" for root, why in plan.busy.items()]
     lines += [
         f"recovered interrupted {r.operation} of {r.path}: {r.outcome} ({r.detail})"
         for r in report.recoveries
@@ -83,15 +84,22 @@ def _planned(report: SweepReport) -> dict[str, int]:
     is_flag=True,
     help="Run even past retention.max_actions_per_run or when every AI asset of a root would go.",
 )
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Purge quarantined files whose bytes changed there too (they are skipped otherwise).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and outcome as JSON.")
 @pass_app
 def sweep_command(
-    app: App, dry_run: bool, as_of: datetime | None, force: bool, as_json: bool
+    app: App, dry_run: bool, as_of: datetime | None, force: bool, changed: bool, as_json: bool
 ) -> None:
     """Flag, quarantine and purge AI assets whose policy deadline has passed.
 
     Each file is re-checked just before it is touched (still due, not cleared or held,
-    unchanged, inside its root, root online). Interrupted moves are settled first.
+    unchanged, inside its root, root online). Interrupted moves are settled first. A file
+    whose bytes changed in quarantine is listed for you to decide: `provenance restore`
+    it, or purge it anyway with --changed.
     """
     report = sweep(
         app.catalog,
@@ -101,6 +109,7 @@ def sweep_command(
         dry_run=dry_run,
         as_of=_as_of(as_of),
         force=force,
+        purge_changed=changed,
     )
     if as_json:
         echo_json(report.as_dict())

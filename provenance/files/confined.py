@@ -129,12 +129,15 @@ class Folder:
         *,
         durable: bool = True,
         expect: OpenFile | None = None,
+        mode: int | None = None,
     ) -> Iterator[BinaryIO]:
         """Yield a new file beside ``name``; on a clean exit it replaces ``name`` atomically.
 
         ``like`` is the stat of the file being replaced: its permission bits are kept and,
-        when allowed, its owner. ``expect`` is the file that ``name`` must still be just
-        before the replace (checked as ``check_still`` does); None means whatever is there.
+        when allowed, its owner. A new file gets ``mode`` when given, whatever the umask,
+        else the usual mode (0o666 less the umask). ``expect`` is the file that ``name``
+        must still be just before the replace (checked as ``check_still`` does); None
+        means whatever is there.
         ``durable`` syncs the content and the rename to the disk. On any error the new
         file is removed, ``name`` is untouched and WriteError(path, reason) is raised.
         """
@@ -154,6 +157,8 @@ class Folder:
                 handle.flush()
                 if like is not None:
                     _copy_owner(fd, like, target)
+                elif mode is not None:
+                    os.fchmod(fd, mode)
                 if durable:
                     os.fsync(fd)
             if expect is not None:

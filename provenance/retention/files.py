@@ -19,9 +19,11 @@ from provenance.files.confined import OpenFile, Root, open_root
 from provenance.roots import check_root
 
 #: Test hook: ``PROVENANCE_TEST_CRASH_AT=after-journal|after-rename|after-unlink`` makes the
-#: process kill itself (SIGKILL, no clean-up) at that point of a quarantine, purge or restore,
-#: so tests can prove that the journal recovers every interrupted step. Unset in real use.
+#: process kill itself (SIGKILL, no clean-up) at that point of a quarantine, purge or restore
+#: (``after-rename#7``: the 7th time it passes there), so tests can prove that the journal
+#: recovers every interrupted step. Unset in real use.
 CRASH_ENV = "PROVENANCE_TEST_CRASH_AT"
+_passed: dict[str, int] = {}
 
 #: Called with the path of each file just before it is moved or deleted (after every check
 #: and the journal): tests pass one to change the tree at the worst moment. None in real use.
@@ -30,7 +32,12 @@ BeforeAct = Callable[[str], None]
 
 def crash_point(name: str) -> None:
     """Die here, as a power cut would, when the test hook names this point."""
-    if os.environ.get(CRASH_ENV) == name:
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted or not wanted.startswith(name):
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    point, _, count = wanted.partition("#")
+    if point == name and _passed[name] >= int(count or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

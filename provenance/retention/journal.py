@@ -20,6 +20,7 @@ from datetime import datetime
 from provenance.audit import Actor
 from provenance.catalog import Catalog, JournalEntry, Tx
 from provenance.catalog.lifecycle import journal_entry, open_journal_entries
+from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import Root, move, remove, unlink
@@ -220,3 +221,15 @@ def waiting_steps(
                 )
             )
     return waiting
+
+
+def settle_interrupted(
+    catalog: Catalog, settings: Settings, actor: Actor, now: datetime, roots: Collection[str] = ()
+) -> tuple[list[Recovery], list[Waiting]]:
+    """Settle the interrupted steps under ``roots`` (every online root when empty) whose
+    sweep lock no other process holds: what the daemon does at start-up, before its first
+    scan, and when a root comes back online."""
+    wanted = [str(r.path) for r in settings.roots if not roots or str(r.path) in roots]
+    online = [root for root in wanted if _why_waiting(settings, root, None) is None]
+    with root_locks(catalog, online, settings.state_path) as held:
+        return reconcile_journal(catalog, settings, actor, now, roots=held)

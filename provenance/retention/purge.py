@@ -16,6 +16,7 @@ Each file goes through the same four steps, so a crash at any point is recoverab
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,7 +108,13 @@ def finish_quarantine(
         before={"status": before},
         after={"status": "quarantined", "quarantine_path": entry.target, "rule": entry.rule},
     )
-    log.info("quarantined %s -> %s (%s)", asset.path, entry.target, entry.reason)
+    log.info(
+        "quarantined %s -> %s (%s)",
+        asset.path,
+        entry.target,
+        entry.reason,
+        extra={"event": "quarantined", "asset": asset.uid, "path": asset.path, "root": asset.root},
+    )
 
 
 def finish_purge(
@@ -117,6 +124,7 @@ def finish_purge(
     now: datetime,
     note: str = "",
     links_left: int | None = 0,
+    found_hash: str | None = None,
 ) -> None:
     """Record a file's bytes as deleted, with a purge receipt; the row and history stay.
 
@@ -128,7 +136,7 @@ def finish_purge(
     before = asset.status
     asset.status, asset.purged_at = "purged", now
     entry.state, entry.finished_at = "done", now
-    receipt = {
+    receipt: dict[str, object] = {
         "path": asset.path,
         "quarantine_path": entry.source,
         "content_hash": entry.content_hash,
@@ -137,6 +145,9 @@ def finish_purge(
         "by": f"{actor.user}@{actor.host}",
         "at": now.isoformat(),
     }
+    if found_hash is not None:
+        receipt["found_hash"] = found_hash
+        note += "; its bytes had changed in quarantine (purged with --changed)"
     if links_left:
         receipt["bytes_deleted"] = False
         receipt["other_links"] = links_left
@@ -159,6 +170,15 @@ def finish_purge(
         entry.size,
         entry.rule,
         note,
+        extra={"event": "purged", "asset": asset.uid, "path": asset.path, "root": asset.root},
+    )
+
+
+def changed_in_quarantine(path: str) -> str:
+    """The reason a changed quarantined file is left for a person to decide."""
+    return (
+        "its bytes changed in quarantine: restore it (provenance restore "
+        f"{shlex.quote(path)}) or purge it anyway (provenance sweep --changed)"
     )
 
 
@@ -278,7 +298,7 @@ def _settle(
     finish: Callable[[Tx, JournalEntry, Actor, datetime], None],
     actor: Actor,
     now: datetime,
-    links: dict[int, int] | None = None,
+    purged: tuple[dict[int, int], dict[int, str]] | None = None,
 ) -> list[StepResult]:
     """Close the journal after the file steps: finish what was done, roll back what failed."""
     results: list[StepResult] = []
@@ -286,8 +306,16 @@ def _settle(
         for step, entry in done:
             current = journal_entry(tx, entry.id)  # type: ignore[arg-type]
             assert current is not None
-            if links is not None:
-                finish_purge(tx, current, actor, now, links_left=links.get(step.asset_id, 0))
+            if purged is not None:
+                links, changed = purged
+                finish_purge(
+                    tx,
+                    current,
+                    actor,
+                    now,
+                    links_left=links.get(step.asset_id, 0),
+                    found_hash=changed.get(step.asset_id),
+                )
             else:
                 finish(tx, current, actor, now)
             results.append(StepResult(step, True))
@@ -304,9 +332,16 @@ def purge_files(
     actor: Actor,
     now: datetime,
     before_act: BeforeAct | None = None,
+    purge_changed: bool = False,
 ) -> list[StepResult]:
-    """Delete the bytes of each planned quarantined file (and its sidecar); keep the record."""
+    """Delete the bytes of each planned quarantined file (and its sidecar); keep the record.
+
+    A file whose bytes changed in quarantine is skipped, with the choice a person has
+    (restore it, or purge it anyway), unless ``purge_changed`` says to purge it anyway:
+    its receipt then names the hash of the bytes deleted.
+    """
     results: list[StepResult] = []
+    changed: dict[int, str] = {}
     ready: list[tuple[PlannedStep, OpenFile, OpenFile | None]] = []
     pattern = settings.tagging.sidecar_pattern
     quarantine_dir = settings.retention.quarantine_dir
@@ -321,10 +356,19 @@ def purge_files(
                     raise ConfinementError(
                         step.quarantine_path, "not inside the root's quarantine folder"
                     )
-                file = find_file(roots, step.root, step.quarantine_path, step.content_hash)
+                file = find_file(roots, step.root, step.quarantine_path, None)
+                found = file.content_hash()
             except ConfinementError as exc:
                 results.append(StepResult(step, False, exc.reason))
                 continue
+            except OSError as exc:
+                results.append(StepResult(step, False, f"cannot read: {exc.strerror or exc}"))
+                continue
+            if found != step.content_hash:
+                if not purge_changed:
+                    results.append(StepResult(step, False, changed_in_quarantine(step.path)))
+                    continue
+                changed[step.asset_id] = found
             ready.append((step, file, find_sidecar(roots, file, pattern)))
         entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
         with catalog.write() as tx:
@@ -359,4 +403,4 @@ def purge_files(
                     log.warning("sidecar of %s stays in quarantine: %s", step.path, exc)
             deleted.append((step, entry))
             crash_point("after-unlink")
-    return results + _settle(catalog, deleted, failed, finish_purge, actor, now, links)
+    return results + _settle(catalog, deleted, failed, finish_purge, actor, now, (links, changed))

@@ -9,6 +9,7 @@ from pathlib import Path
 from provenance.audit import Actor
 from provenance.catalog import Catalog, JournalEntry, Tx
 from provenance.catalog.lifecycle import journal_entry
+from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import ConfinementError, PurgeError
 from provenance.files.confined import Folder, OpenFile, move
@@ -78,6 +79,9 @@ def restore(
         path, quarantined, content_hash = asset.path, asset.quarantine_path, asset.content_hash
         status, size, root = asset.status, asset.size, asset.root
     with OpenRoots(settings) as roots:
+        held = roots.enter_context(root_locks(catalog, [root], settings.state_path))
+        if not held and not dry_run:
+            raise PurgeError(f"{path}: a sweep is running under {root}; restore it once it ends")
         try:
             top = roots.get(root)
             if top.parts(quarantined)[0] != settings.retention.quarantine_dir:

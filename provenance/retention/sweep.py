@@ -12,7 +12,7 @@ that move or delete bytes (``purge.py``), each re-checked immediately before it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from provenance.catalog.lifecycle import (
     set_deadlines,
     set_meta,
 )
+from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import PurgeError
 from provenance.retention.files import BeforeAct
@@ -57,6 +58,7 @@ from provenance.roots import check_root
 log = logging.getLogger(__name__)
 
 FINGERPRINT_KEY = "retention_fingerprint"
+BUSY = "another sweep is running under it"
 BATCH = 500
 FILE_BATCH = 100
 
@@ -68,6 +70,8 @@ class SweepPlan:
     now: datetime
     steps: list[PlannedStep] = field(default_factory=list)
     offline: dict[str, str] = field(default_factory=dict)
+    #: Online roots left alone because another sweep holds their lock.
+    busy: dict[str, str] = field(default_factory=dict)
     reschedule: list[tuple[int, datetime | None, str | None]] = field(default_factory=list)
     fingerprint: str = ""
     refused: str | None = None
@@ -116,6 +120,7 @@ class SweepReport:
             "as_of": self.plan.as_of.isoformat() if self.plan.as_of else None,
             "refused": self.plan.refused,
             "offline_roots": self.plan.offline,
+            "busy_roots": self.plan.busy,
             "rescheduled": len(self.plan.reschedule),
             "counts": self.counts(),
             "recovered": [r.__dict__ for r in self.recoveries],
@@ -164,14 +169,22 @@ def plan_sweep(
     *,
     as_of: datetime | None = None,
     force: bool = False,
+    held: Collection[str] | None = None,
 ) -> SweepPlan:
-    """Return the plan of a sweep at ``now`` (or the forecast up to ``as_of``); writes nothing."""
+    """Return the plan of a sweep at ``now`` (or the forecast up to ``as_of``); writes nothing.
+
+    ``held`` names the roots whose sweep lock the caller holds: any other online root is
+    left alone (busy). None plans every online root (a dry run).
+    """
     rules = rules_from_settings(settings)
     plan = SweepPlan(now=now, as_of=as_of)
     online = {}
     for root in settings.roots:
         health = check_root(root)
-        if health.online:
+        if health.online and held is not None and str(root.path) not in held:
+            plan.busy[str(root.path)] = BUSY
+            log.warning("root %s: %s; nothing under it is swept by this run", root.path, BUSY)
+        elif health.online:
             online[str(root.path)] = root
         else:
             plan.offline[str(root.path)] = health.reason
@@ -249,8 +262,12 @@ def apply_sweep(
     now: datetime,
     *,
     before_act: BeforeAct | None = None,
+    purge_changed: bool = False,
 ) -> list[StepResult]:
     """Carry out ``plan``; return one result per step (done, or skipped with the reason).
+
+    ``purge_changed`` purges quarantined files whose bytes changed there too (a person
+    decided so, `provenance sweep --changed`); otherwise they are skipped and listed.
 
     ``before_act`` is a test hook called with each file's path just before it is moved or
     deleted. Raises PurgeError, having done nothing, when the plan was refused.
@@ -266,11 +283,14 @@ def apply_sweep(
     marks = [s for s in plan.steps if s.action in ("warn", "flag")]
     for start in range(0, len(marks), BATCH):
         results += _apply_marks(catalog, marks[start : start + BATCH], actor, now)
-    for action, act in (("quarantine", quarantine_files), ("purge", purge_files)):
-        todo = [s for s in plan.steps if s.action == action]
-        for start in range(0, len(todo), FILE_BATCH):
-            batch = todo[start : start + FILE_BATCH]
-            results += act(catalog, settings, batch, actor, now, before_act)
+    todo = [s for s in plan.steps if s.action == "quarantine"]
+    for start in range(0, len(todo), FILE_BATCH):
+        batch = todo[start : start + FILE_BATCH]
+        results += quarantine_files(catalog, settings, batch, actor, now, before_act)
+    todo = [s for s in plan.steps if s.action == "purge"]
+    for start in range(0, len(todo), FILE_BATCH):
+        batch = todo[start : start + FILE_BATCH]
+        results += purge_files(catalog, settings, batch, actor, now, before_act, purge_changed)
     for result in results:
         if not result.done:
             log.warning("skipped %s %s: %s", result.step.action, result.step.path, result.reason)
@@ -359,20 +379,27 @@ def sweep(
     as_of: datetime | None = None,
     force: bool = False,
     before_act: BeforeAct | None = None,
+    purge_changed: bool = False,
 ) -> SweepReport:
     """Reconcile interrupted steps, plan, and (unless a dry run) act; return the report.
+
+    The sweep works only under the roots whose sweep lock it takes (``root_locks``): a
+    root another sweep is working under (the daemon's, a command's, another node's) is
+    left alone by this run, and its interrupted steps are that sweep's to settle.
 
     ``as_of`` forecasts what will have happened by then and implies a dry run. Raises
     PurgeError when the plan is refused (too many files, or every AI asset of a root).
     """
     dry_run = dry_run or as_of is not None
-    recoveries: list[Recovery] = []
     if dry_run:
-        waiting = waiting_steps(catalog, settings)
-    else:
-        recoveries, waiting = reconcile_journal(catalog, settings, actor, now)
-    plan = plan_sweep(catalog, settings, now, as_of=as_of, force=force)
-    report = SweepReport(plan=plan, dry_run=dry_run, recoveries=recoveries, waiting=waiting)
-    if not dry_run:
-        report.results = apply_sweep(catalog, settings, plan, actor, now, before_act=before_act)
+        plan = plan_sweep(catalog, settings, now, as_of=as_of, force=force)
+        return SweepReport(plan=plan, dry_run=True, waiting=waiting_steps(catalog, settings))
+    online = [str(root.path) for root in settings.roots if check_root(root).online]
+    with root_locks(catalog, online, settings.state_path) as held:
+        recoveries, waiting = reconcile_journal(catalog, settings, actor, now, roots=held)
+        plan = plan_sweep(catalog, settings, now, force=force, held=held)
+        report = SweepReport(plan=plan, dry_run=False, recoveries=recoveries, waiting=waiting)
+        report.results = apply_sweep(
+            catalog, settings, plan, actor, now, before_act=before_act, purge_changed=purge_changed
+        )
     return report

@@ -151,8 +151,10 @@ def write_sidecar(
         # a new sidecar is not synced to the disk: its record is in the catalog, and a
         # re-scan writes a sidecar that a power cut left missing or empty again; one that
         # replaces another is (the old content stays until the new one is on the disk)
+        # Whoever may read the file may read its sidecar (the daemon's own umask is 0077).
         durable = existing is not None
-        with folder.replacing(sidecar.name, existing_info, durable=durable) as handle:
+        mode = info.st_mode & 0o666
+        with folder.replacing(sidecar.name, existing_info, durable=durable, mode=mode) as handle:
             handle.write(packet)
     log.info("tagged %s (sidecar %s)", path, sidecar.name)
     return sidecar

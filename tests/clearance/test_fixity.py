@@ -93,3 +93,20 @@ def test_fixity_reassesses_risk_when_the_tools_registry_changes(
     asset = asset_at(catalog, poster)
     assert asset.tool_status == "approved" and asset.risk == "low"
     assert asset.risk_rules == "NFX-INTRO"
+
+
+def test_fixity_never_follows_a_link_out_of_the_root(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    config, poster = _cleared(tmp_path, root, catalog)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / poster.name).write_bytes(poster.read_bytes())  # an exact copy, outside
+    poster.parent.rename(root / "finals.real")
+    poster.parent.symlink_to(outside)
+    result = run(config, "fixity", "--json")
+    report = json.loads(result.stdout)
+    assert report["checked"] == 0 and report["ok"] == 0
+    assert report["unreadable"] == [
+        {"path": str(poster), "reason": "folder is a symbolic link (never followed)"}
+    ]

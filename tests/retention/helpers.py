@@ -120,17 +120,27 @@ def root_settings(root: Path) -> RootSettings:
     return RootSettings(path=root)
 
 
-def write_config(tmp_path: Path, root: Path, catalog: Catalog, **retention: Any) -> Path:
+def write_config(
+    tmp_path: Path,
+    root: Path,
+    catalog: Catalog,
+    *,
+    marker: str = "",
+    state: str = "state",
+    name: str = "provenance.toml",
+    **retention: Any,
+) -> Path:
     """A config file naming the root and the catalog under test, for CLI and subprocess runs."""
     import json
 
     retention.setdefault("policies", [PURGE_POLICY])
     lines = [
-        f"state_dir = {json.dumps(str(tmp_path / 'state'))}",
+        f"state_dir = {json.dumps(str(tmp_path / state))}",
         "[catalog]",
         f"url = {json.dumps(catalog.url)}",
         "[[roots]]",
         f"path = {json.dumps(str(root))}",
+        f"marker = {json.dumps(marker)}",
         "[retention]",
     ]
     policies = retention.pop("policies")
@@ -138,6 +148,6 @@ def write_config(tmp_path: Path, root: Path, catalog: Catalog, **retention: Any)
     for policy in policies:
         lines.append("[[retention.policies]]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in policy.items()]
-    path = tmp_path / "provenance.toml"
+    path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
+from provenance.retention.restore import restore
 from provenance.retention.sweep import sweep
 from tests.retention.helpers import (
     ACTOR,
@@ -118,6 +120,63 @@ def test_purge_skips_a_quarantined_file_that_changed(
     moved.write_bytes(b"someone edited the quarantined copy")
     report = sweep(catalog, settings_purge, ACTOR, T0 + 60 * DAY)
     (purge,) = [r for r in report.results if r.step.action == "purge"]
-    assert (purge.done, purge.reason) == (False, "changed since planned; re-scan")
+    assert (purge.done, purge.reason) == (
+        False,
+        f"its bytes changed in quarantine: restore it (provenance restore {flagged.path}) "  # type: ignore[attr-defined]
+        "or purge it anyway (provenance sweep --changed)",
+    )
     assert moved.is_file()
     assert status_of(catalog, flagged.id) == "quarantined"  # type: ignore[attr-defined]
+
+
+def test_a_file_changed_in_quarantine_is_purged_with_changed_and_its_receipt_says_so(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    flagged, _ = due_files(make_asset)
+    config = write_config(tmp_path, root, catalog)
+    assert runner.invoke(cli, ["--config", str(config), "sweep"]).exit_code == 0
+    moved = Path(reload(catalog, flagged.id).quarantine_path or "")  # type: ignore[attr-defined]
+    moved.write_bytes(b"someone edited the quarantined copy")
+    with catalog.write() as tx:
+        row = tx.asset_by_id(flagged.id)  # type: ignore[attr-defined]
+        row.quarantined_at = T0  # type: ignore[union-attr]
+    result = runner.invoke(cli, ["--config", str(config), "sweep"])
+    assert "its bytes changed in quarantine" in result.stdout
+    assert moved.is_file()
+    result = runner.invoke(cli, ["--config", str(config), "sweep", "--changed"])
+    assert result.exit_code == 0, result.stderr
+    assert not moved.exists()
+    with catalog.read() as tx:
+        last = tx.events_of(flagged.id)[-1]  # type: ignore[attr-defined]
+    assert last.action == "purged"
+    assert last.after["receipt"]["found_hash"] != flagged.content_hash  # type: ignore[attr-defined]
+    assert "changed in quarantine" in last.reason
+
+
+def test_a_file_changed_in_quarantine_can_be_restored(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings
+) -> None:
+    flagged, _ = due_files(make_asset)
+    sweep(catalog, settings_purge, ACTOR, T0 + 40 * DAY)
+    moved = Path(reload(catalog, flagged.id).quarantine_path or "")  # type: ignore[attr-defined]
+    moved.write_bytes(b"someone edited the quarantined copy")
+    said = restore(catalog, settings_purge, flagged.id, ACTOR, T0 + 41 * DAY)  # type: ignore[attr-defined]
+    assert said.endswith("its bytes changed in quarantine (the next scan records the change)")
+    assert (root / "shots" / "a.png").read_bytes() == b"someone edited the quarantined copy"
+    assert status_of(catalog, flagged.id) == "flagged"  # type: ignore[attr-defined]
+
+
+def test_purge_receipt_says_when_other_hard_links_keep_the_bytes(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings
+) -> None:
+    flagged, _ = due_files(make_asset)
+    os.link(root / "shots" / "a.png", root / "a-second-name.png")
+    sweep(catalog, settings_purge, ACTOR, T0 + 40 * DAY)
+    report = sweep(catalog, settings_purge, ACTOR, T0 + 60 * DAY)
+    assert [r.done for r in report.results if r.step.action == "purge"] == [True]
+    with catalog.read() as tx:
+        last = tx.events_of(flagged.id)[-1]  # type: ignore[attr-defined]
+    assert last.after["receipt"]["bytes_deleted"] is False
+    assert last.after["receipt"]["other_links"] == 1
+    assert "1 other hard link(s) keep the bytes" in last.reason
+    assert (root / "a-second-name.png").is_file()
