@@ -180,7 +180,14 @@ def service_account() -> Iterator[pwd.struct_passwd]:
     try:
         yield pwd.getpwnam(name)
     finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+        # userdel refuses while a process of the account lives (the daemon's workers end
+        # just after it): try again for a while
+        deadline = time.monotonic() + 15
+        while (
+            subprocess.run(["userdel", name], check=False, capture_output=True).returncode != 0
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager
