@@ -285,7 +285,7 @@ def test_daemon_runs_as_a_service_account_with_no_home(
 
         stack.callback(stop)
         try:
-            _wait_message(notify, "READY=1", 30)
+            _wait_message(notify, "READY=1", 60)
             wait_for(
                 lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
                 30,
@@ -293,9 +293,9 @@ def test_daemon_runs_as_a_service_account_with_no_home(
             )
             assert process.poll() is None
             process.send_signal(signal.SIGHUP)
-            reload = _wait_message(notify, "RELOADING=1", 10)[-1].splitlines()
+            reload = _wait_message(notify, "RELOADING=1", 30)[-1].splitlines()
             assert any(line.startswith("MONOTONIC_USEC=") for line in reload)
-            _wait_message(notify, "READY=1", 10)
+            _wait_message(notify, "READY=1", 30)
             catalog = Catalog.open(f"sqlite:///{state / 'catalog.sqlite'}")
             stack.callback(catalog.close)
             with catalog.read() as tx:

@@ -116,7 +116,7 @@ def test_daemon_json_log_under_journald(tmp_path: Path) -> None:
     try:
         wait_for(
             lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
-            30,
+            60,
             "the start-up scan",
         )
     finally:
