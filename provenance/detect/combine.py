@@ -16,6 +16,20 @@ log = logging.getLogger(__name__)
 #: overrides the naming (not the class) whenever it is present.
 KIND_ORDER = ("c2pa", "sd-text", "watermark", "xmp-iptc", "exif", "sidecar", "path-rule")
 _RANK: dict[AiClass, int] = {"none": 0, "partial": 1, "ai": 2}
+#: Generators built on another one: family -> the families it runs on or forks. When marks
+#: of both agree on the class, the more specific one names the file, whatever its kind
+#: (SwarmUI drives ComfyUI and its files carry both a SwarmUI block and a ComfyUI graph;
+#: Civitai's generator runs A1111- and ComfyUI-style pipelines; RuinedFooocus forks
+#: Fooocus; Forge and SD.Next report themselves as A1111 text).
+REFINES: dict[str, tuple[str, ...]] = {
+    "swarmui": ("comfyui",),
+    "civitai": ("a1111", "comfyui"),
+    "ruinedfooocus": ("fooocus",),
+    "invokeai": ("stability",),
+    "a1111": ("stability",),
+    "comfyui": ("stability",),
+    "fooocus": ("stability",),
+}
 
 
 def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] = ()) -> Verdict:
@@ -23,7 +37,8 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
 
     Any ``ai`` signal makes the file ``ai``; else any ``partial`` makes it ``partial``; else
     ``none``. The generator, family, model and prompt come from the strongest signal of the
-    winning class (``KIND_ORDER``), gaps filled from the next ones. Confidence is that of
+    winning class (``KIND_ORDER``), gaps filled from the next ones; a signal whose family
+    another winning signal refines (``REFINES``) comes after all the others. Confidence is that of
     independent evidence: ``1 - prod(1 - c)`` over the winning signals.
     """
     signals = tuple(signals)
@@ -34,9 +49,10 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
         return Verdict(
             ai_class="none", media_type=media_type, signals=signals, problems=tuple(problems)
         )
+    agreeing = [s for s in signals if s.ai_class == ai_class and s.kind != "manual"]
+    refined = {base for s in agreeing for base in REFINES.get(s.family or "", ())}
     winners = sorted(
-        (s for s in signals if s.ai_class == ai_class and s.kind != "manual"),
-        key=lambda s: (_kind_rank(s.kind), -s.confidence),
+        agreeing, key=lambda s: (s.family in refined, _kind_rank(s.kind), -s.confidence)
     )
     manual = [s for s in signals if s.kind == "manual"]
     ordered = manual + winners

@@ -13,6 +13,7 @@ from provenance.detect.buffers import Buffer, open_buffer
 from provenance.detect.combine import combine
 from provenance.detect.containers import walk
 from provenance.detect.exif import exif_texts, read_exif_signals
+from provenance.detect.generator_json import read_generator_json
 from provenance.detect.model import Signal, Verdict
 from provenance.detect.parts import Parts, TextEntry
 from provenance.detect.rules import PathRule, read_path_rules
@@ -111,6 +112,12 @@ def _detect(
         found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
         signals.extend(found)
         problems.extend(trouble)
+        known = [signal.source for signal in found]
+        found, trouble = _guard(
+            problems, "generator JSON", lambda: read_generator_json(texts, known), no_text
+        )
+        signals.extend(found)
+        problems.extend(problem for problem in trouble if problem not in problems)
     if sidecar:
         found, trouble = read_sidecars(Path(path))
         signals.extend(found)

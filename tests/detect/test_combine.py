@@ -55,3 +55,26 @@ def test_files_without_marks_share_one_verdict_per_media_type() -> None:
     assert troubled is not first and troubled.problems == ("PNG: truncated",)
     loaded = pickle.loads(pickle.dumps([first, second]))
     assert loaded[0] is loaded[1] and loaded[0] == first
+
+
+def test_more_specific_generator_names_the_file_whatever_the_order() -> None:
+    comfy = Signal(kind="sd-text", ai_class="ai", generator="ComfyUI", family="comfyui", model="a")
+    swarm = Signal(kind="sd-text", ai_class="ai", generator="SwarmUI", family="swarmui")
+    for signals in ([comfy, swarm], [swarm, comfy]):
+        verdict = combine(signals, "image/png")
+        assert (verdict.generator, verdict.family, verdict.model) == ("SwarmUI", "swarmui", "a")
+
+
+def test_refined_family_yields_even_to_a_weaker_kind() -> None:
+    xmp = Signal(kind="xmp-iptc", ai_class="ai", generator="ComfyUI", family="comfyui")
+    exif = Signal(kind="exif", ai_class="ai", generator="SwarmUI 0.9", family="swarmui")
+    assert combine([xmp, exif], "image/png").family == "swarmui"
+
+
+def test_refines_table_names_known_families_only() -> None:
+    from provenance.detect.combine import REFINES
+
+    for specific, bases in REFINES.items():
+        assert specific not in bases
+        for base in bases:
+            assert specific not in REFINES.get(base, ()), "a cycle makes the order meaningless"
