@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import c2pa as c2pa_sdk
 
 from provenance.detect.buffers import Buffer, BufferStream
+from provenance.detect.c2pa_claims import ClaimMatch, actions, match_claim
 from provenance.detect.model import AiClass, Signal
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
 
@@ -21,6 +22,7 @@ _OFFLINE_SETTINGS = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": Fa
 _MAX_DEPTH = 16
 _RANK: dict[AiClass, int] = {"none": 0, "partial": 1, "ai": 2}
 _CREATED = ("c2pa.created",)
+_Found = tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None, ClaimMatch | None]
 
 
 @functools.cache
@@ -40,7 +42,7 @@ def read_c2pa(data: Buffer, media_type: str, marker: str) -> tuple[list[Signal],
         return [], [f"C2PA ({marker}): {store}"]
     if store is None:
         return [], []
-    return [_signal_from_store(store, marker)], []
+    return [signal_from_store(store, marker)], []
 
 
 def _read_store(data: Buffer, media_type: str) -> dict[str, Any] | str | None:
@@ -67,47 +69,53 @@ def _read_store(data: Buffer, media_type: str) -> dict[str, Any] | str | None:
     return store if isinstance(store, dict) else "manifest store is not a JSON object"
 
 
-def _signal_from_store(store: Mapping[str, Any], marker: str) -> Signal:
+def signal_from_store(store: Mapping[str, Any], marker: str) -> Signal:
+    """Return the C2PA signal of a manifest store as the SDK reports it (parsed JSON)."""
     manifests = store.get("manifests") or {}
     active = store.get("active_manifest")
-    ai_class, manifest, action = _classify(manifests, active, set(), 0)
+    ai_class, manifest, action, claim = _classify(manifests, active, set(), 0)
     detail = _validation_detail(store, manifests.get(active) or {})
-    generator, family = _name_generator(manifest or manifests.get(active) or {}, action)
+    generator, family = _name_generator(manifest or manifests.get(active) or {}, action, claim)
     parameters: dict[str, Any] = {}
     if action is not None:
         parameters["action"] = action.get("action")
         parameters["digital_source_type"] = source_type_term(
             str(action.get("digitalSourceType", ""))
         )
+    if claim is not None:
+        parameters["claim"] = f"{claim.claim.field}: {claim.value[:200]}"
+    confidence = 0.0 if ai_class == "none" else 0.9 if claim is not None else 0.99
     return Signal(
         kind="c2pa",
         ai_class=ai_class,
         generator=generator,
         family=family,
         parameters=parameters,
-        confidence=0.99 if ai_class != "none" else 0.0,
+        confidence=confidence,
         source=f"C2PA manifest ({marker})",
         detail=detail,
     )
 
 
-def _classify(
-    manifests: Mapping[str, Any], label: Any, seen: set[str], depth: int
-) -> tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None]:
+def _classify(manifests: Mapping[str, Any], label: Any, seen: set[str], depth: int) -> _Found:
     """Return the class of one manifest, following its ingredients.
 
     Own actions: ``c2pa.created`` with a trained source type is ``ai``; a trained source
-    type on any other action (an edit) or a composite type is ``partial``. A ``parentOf``
-    ingredient passes its class on (an edit of an AI image is still AI); a ``componentOf``
-    ingredient that is AI makes this file at most ``partial``. Also returns the manifest and
-    action that decided, to name the generator.
+    type on any other action (an edit) or a composite type is ``partial``. When no own
+    action states a source type at all, the generator-claim table decides
+    (:mod:`provenance.detect.c2pa_claims`). A ``parentOf`` ingredient passes its class on
+    (an edit of an AI image is still AI); a ``componentOf`` ingredient that is AI makes
+    this file at most ``partial``. Also returns the manifest, action and table entry that
+    decided, to name the generator.
     """
     manifest = manifests.get(label) if isinstance(label, str) else None
     if not isinstance(manifest, Mapping) or label in seen or depth > _MAX_DEPTH:
-        return "none", None, None
+        return "none", None, None, None
     seen.add(label)
-    best: tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None] = ("none", None, None)
-    for action in _actions(manifest):
+    best: _Found = ("none", None, None, None)
+    stated = False
+    for action in actions(manifest):
+        stated = stated or bool(action.get("digitalSourceType"))
         found = classify_source_type(str(action.get("digitalSourceType", "")))
         if found is None or found == "none":
             continue
@@ -117,7 +125,15 @@ def _classify(
         better = _RANK[found] > _RANK[best[0]]
         named = _RANK[found] == _RANK[best[0]] and bool(action.get("softwareAgent"))
         if better or (named and not (best[2] or {}).get("softwareAgent")):
-            best = (found, manifest, action)
+            best = (found, manifest, action, None)
+    if not stated:
+        claim = match_claim(manifest)
+        if claim is not None:
+            found = claim.claim.ai_class
+            on_edit = claim.action is not None and claim.action.get("action") not in _CREATED
+            if found == "ai" and claim.claim.field == "software_agent" and on_edit:
+                found = "partial"
+            best = (found, manifest, None, claim)
     for ingredient in manifest.get("ingredients") or ():
         if not isinstance(ingredient, Mapping):
             continue
@@ -126,29 +142,18 @@ def _classify(
         if found == "ai" and ingredient.get("relationship") != "parentOf":
             found = "partial"
         if _RANK[found] > _RANK[best[0]]:
-            best = (found, inherited[1], inherited[2])
+            best = (found, *inherited[1:])
     return best
 
 
-def _actions(manifest: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for assertion in manifest.get("assertions") or ():
-        if not isinstance(assertion, Mapping):
-            continue
-        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
-            continue
-        data = assertion.get("data")
-        for action in (data or {}).get("actions") or () if isinstance(data, Mapping) else ():
-            if isinstance(action, Mapping):
-                yield action
-
-
 def _name_generator(
-    manifest: Mapping[str, Any], action: Mapping[str, Any] | None
+    manifest: Mapping[str, Any], action: Mapping[str, Any] | None, claim: ClaimMatch | None
 ) -> tuple[str | None, str | None]:
-    """Name the tool: the AI action's softwareAgent, else the claim generator.
+    """Name the tool: a claim-table entry's name, else the AI action's softwareAgent, else
+    the claim generator.
 
-    The family comes from the first of agent, claim generator and signer that names a
-    known generator (Microsoft's agent says only "Image Creator from Designer").
+    The family is the entry's, else that of the first of agent, claim generator and signer
+    that names a known generator (Microsoft's agent says only "Image Creator from Designer").
     """
     agent = action.get("softwareAgent") if action is not None else None
     if isinstance(agent, Mapping):
@@ -161,12 +166,12 @@ def _name_generator(
         names.append(str(manifest["claim_generator"]).split(" ")[0])
     signature = manifest.get("signature_info") or {}
     issuer = str(signature.get("issuer", "")) if isinstance(signature, Mapping) else ""
-    family = None
-    for name in [*names, issuer]:
-        known = find_generator(name)
-        if known is not None:
-            family = known.family
-            break
+    family = claim.claim.family if claim is not None else None
+    if family is None:
+        known = (find_generator(name) for name in [*names, issuer])
+        family = next((generator.family for generator in known if generator), None)
+    if claim is not None and claim.claim.generator:
+        return claim.claim.generator, family
     return (names[0] if names else None), family
 
 
