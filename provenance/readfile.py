@@ -99,6 +99,11 @@ def read_file(
         return Failure(path, f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
         return Failure(path, "changed while it was being read (still being written?)")
+    if any(signal.detail.get("content_hash") for signal in verdict.signals):
+        # our own sidecar counts only for the content it was written for
+        from provenance.detect.sidecar import bind_sidecars
+
+        verdict = bind_sidecars(verdict, content_hash)
     return FileFacts(
         path=path,
         size=info.st_size,

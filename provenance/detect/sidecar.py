@@ -6,11 +6,18 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from provenance.detect.model import Signal
+from provenance.detect.combine import combine
+from provenance.detect.model import Signal, Verdict
 from provenance.detect.parts import MAX_BLOCK, Block
 from provenance.detect.xmp import parse_xmp, read_xmp_signals
 
 log = logging.getLogger(__name__)
+
+#: Our own tag's namespace (schema/xmp-namespace.md): a sidecar that has its ContentHash was
+#: written by provenance for one content, and is evidence about that content only.
+_OWN = "http://ns.provenance-tool.org/xmp/1.0/"
+_CONTENT_HASH = f"{{{_OWN}}}ContentHash"
+_ASSET_ID = f"{{{_OWN}}}AssetId"
 
 
 def sidecar_paths(path: Path) -> list[Path]:
@@ -44,8 +51,49 @@ def read_sidecars(path: Path) -> tuple[list[Signal], list[str]]:
         source = f"sidecar {candidate.name}"
         properties, found = parse_xmp(Block(data, source))
         problems.extend(found)
+        bound = _binding(properties, candidate.name)
         signals.extend(
-            dataclasses.replace(signal, kind="sidecar")
+            dataclasses.replace(signal, kind="sidecar", detail={**signal.detail, **bound})
             for signal in read_xmp_signals(properties, source)
         )
     return signals, problems
+
+
+def _binding(properties: dict[str, list[str]], name: str) -> dict[str, str]:
+    """Return the content hash and asset id our own tag was written for ({} if not ours)."""
+    content_hash = properties.get(_CONTENT_HASH)
+    if not content_hash:
+        return {}
+    asset_id = properties.get(_ASSET_ID)
+    return {
+        "content_hash": content_hash[0],
+        "asset_id": asset_id[0] if asset_id else "",
+        "sidecar": name,
+    }
+
+
+def bind_sidecars(verdict: Verdict, content_hash: str) -> Verdict:
+    """Return ``verdict`` without the evidence of our own sidecars written for other content.
+
+    A sidecar provenance wrote records the content hash of its file. When the file beside
+    it now holds other bytes (a new file saved under an old AI file's name, or the AI file
+    edited), that sidecar says nothing about it: its signals are dropped and a problem
+    names it. Other tools' sidecars carry no binding and are kept.
+    """
+    stale = [
+        signal
+        for signal in verdict.signals
+        if signal.kind == "sidecar"
+        and signal.detail.get("content_hash") not in (None, content_hash)
+    ]
+    if not stale:
+        return verdict
+    problems = list(verdict.problems)
+    for name, recorded in {s.detail["sidecar"]: s.detail["content_hash"] for s in stale}.items():
+        problems.append(
+            f"sidecar {name}: written for other content ({recorded[:24]}...), not this"
+            " file's; ignored as evidence (left over from a renamed or replaced file?)"
+        )
+    dropped = {id(signal) for signal in stale}
+    kept = [signal for signal in verdict.signals if id(signal) not in dropped]
+    return combine(kept, verdict.media_type, problems)
