@@ -362,7 +362,9 @@ class Ingest:
         was_present = asset.present
         old_hash, old_class = asset.content_hash, asset.ai_class
         apply_stat(asset, facts, root, now)
-        if old_hash == facts.content_hash and old_class == facts.verdict.ai_class:
+        verdict = facts.verdict
+        same_reading = (old_class, asset.family) == (verdict.ai_class, verdict.family)
+        if old_hash == facts.content_hash and same_reading:
             if not was_present:
                 tx.record(actor, "reappeared", now, asset=asset, reason="file is back at its path")
                 self.counts.restored += 1
@@ -391,7 +393,9 @@ class Ingest:
             "modified",
             now,
             asset=asset,
-            reason="content changed",
+            reason="content changed"
+            if old_hash != facts.content_hash
+            else "read again with other detection settings",
             before={"content_hash": old_hash, "ai_class": old_class},
             after={"content_hash": facts.content_hash, "ai_class": asset.ai_class},
         )

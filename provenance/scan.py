@@ -13,6 +13,7 @@ from provenance.catalog import Catalog, ScanRun
 from provenance.catalog.known import KnownFile
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
+from provenance.detect.fingerprint import detection_fingerprint
 from provenance.ingest import Ingest, IngestContext, IngestCounts
 from provenance.ingest_rows import RETIRED
 from provenance.prefetch import Prefetch
@@ -268,6 +269,12 @@ def _scan_root(
             health.reason,
         )
         return RootResult(root_path, False, health.reason)
+    fingerprint = detection_fingerprint(
+        deep=reader.options.deep,
+        sidecars=reader.options.sidecars,
+        path_rules=reader.options.path_rules,
+    )
+    reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint)
     known = _Known(_known_in_order(context.catalog, root_path))
     started_at = context.now
     results: Iterator[FileFacts | Failure] | None = None
@@ -278,7 +285,7 @@ def _scan_root(
         if known.empty:  # as it was when the head start was decided: every file is new
             plan = _Plan(todo=prefetched.entries, files=len(prefetched.entries))
         else:  # a rebuild, or another process recorded some of these files meanwhile
-            plan = _plan(prefetched.entries, known, ingest, rebuild)
+            plan = _plan(prefetched.entries, known, ingest, reread)
             if len(plan.todo) < plan.files:
                 results = _only(results, plan.todo)
     else:
@@ -286,7 +293,7 @@ def _scan_root(
             reader.warm_up(wait=False)  # a new root is read in full: start the workers now
         counted = (lambda files: on_walk(root_path, files)) if on_walk is not None else None
         walk = walk_files(root.path, settings.scan.ignore, ingest.counts.skip, counted)
-        plan = _plan(walk, known, ingest, rebuild)
+        plan = _plan(walk, known, ingest, reread)
     vanished = known.vanished
     if on_total is not None:
         on_total(len(plan.todo))
@@ -324,10 +331,22 @@ def _scan_root(
                     started_at=started_at,
                     finished_at=context.now,
                     online=True,
-                    counts={"files": plan.files, "read": len(plan.todo)},
+                    counts={"files": plan.files, "read": len(plan.todo), "detect": fingerprint},
                 )
             )
     return RootResult(root_path, True, "", plan.files)
+
+
+def _settings_changed(catalog: Catalog, root: str, fingerprint: str) -> bool:
+    """Say whether the root's last scan judged its files with other detection settings
+    (path rules, ``deep``, sidecars, the generator tables or the detectors themselves):
+    then every file is read again, and a verdict that changes is recorded."""
+    with catalog.read() as tx:
+        last = tx.last_scan(root)
+    if last is None or (last.counts or {}).get("detect") == fingerprint:
+        return False
+    log.info("root %s: detection settings changed since its last scan; reading it again", root)
+    return True
 
 
 def _restore_missing_tags(ingest: Ingest, untagged: list[int]) -> None:

@@ -40,7 +40,12 @@ ALWAYS_IGNORED = (
     ".Trash-*",
     ".nfs*",
     "*.xmp",
+    "*.c2pa",
+    "*.swarm.json",
 )
+#: Names of the files that describe the file beside them (see ``detect.sidecar`` and
+#: ``detect.beside``): the walk notes them, and the reader looks for them only then.
+_SIDECAR_SUFFIXES = (".xmp", ".c2pa", ".swarm.json")
 
 
 class FileEntry(NamedTuple):
@@ -51,8 +56,8 @@ class FileEntry(NamedTuple):
     mtime_ns: int
     inode: int
     device: int
-    #: Whether an XMP sidecar (``NAME.EXT.xmp`` or ``NAME.xmp``) was listed beside the file;
-    #: the reader skips looking for one when the walk saw none.
+    #: Whether a sidecar (``NAME.EXT.xmp`` or ``NAME.xmp``, or a ``.c2pa`` or ``.swarm.json``)
+    #: was listed beside the file; the reader skips looking for one when the walk saw none.
     sidecar: bool = False
 
 
@@ -236,12 +241,15 @@ class _Sidecars:
         return at < len(self._hashes) and self._hashes[at] == key
 
     def beside(self, path: str) -> bool:
-        """Whether ``NAME.EXT.xmp`` or ``NAME.xmp`` was listed beside the file at ``path``
-        (the names detect.sidecar.sidecar_paths looks for: pathlib's idea of a suffix)."""
+        """Whether ``NAME.EXT.xmp`` or ``NAME.xmp`` (or such a ``.c2pa`` or ``.swarm.json``)
+        was listed beside the file at ``path`` (the names detect.sidecar.sidecar_paths and
+        detect.beside look for: pathlib's idea of a suffix)."""
         name = path[path.rfind("/") + 1 :]
         dot = name.rfind(".")
         stem = name[:dot] if 0 < dot < len(name) - 1 else name
-        return self._has(name + ".xmp") or self._has(stem + ".xmp")
+        return any(
+            self._has(name + suffix) or self._has(stem + suffix) for suffix in _SIDECAR_SUFFIXES
+        )
 
 
 _Item = tuple[str, bool, _Sidecars]
@@ -295,7 +303,7 @@ def _key(
     skip: Callable[[str, str], None],
 ) -> _Key | None:
     name = entry.name
-    if name.endswith(".xmp"):
+    if name.endswith(_SIDECAR_SUFFIXES):
         hashes.append(hash(name))
     if ignored(name) is not None:
         return None

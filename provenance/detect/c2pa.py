@@ -30,14 +30,23 @@ def _offline_context() -> c2pa_sdk.Context:
     return c2pa_sdk.Context(settings=c2pa_sdk.Settings.from_dict(_OFFLINE_SETTINGS))
 
 
-def read_c2pa(data: Buffer, media_type: str, marker: str) -> tuple[list[Signal], list[str]]:
+@functools.cache
+def supported_media_types() -> frozenset[str]:
+    """Return the MIME types (and extensions) the installed C2PA library reads."""
+    return frozenset(c2pa_sdk.Reader.get_supported_mime_types())
+
+
+def read_c2pa(
+    data: Buffer, media_type: str, marker: str, manifest: bytes | None = None
+) -> tuple[list[Signal], list[str]]:
     """Return the C2PA signal of a file whose container walk saw a manifest ``marker``.
 
-    Signature and trust results go to ``Signal.detail``; an untrusted or expired
-    certificate (usual offline) does not change the AI verdict. A manifest that cannot be
-    read at all is a problem, not an exception.
+    ``manifest`` is a manifest store kept beside the file (a ``.c2pa`` sidecar), read
+    against the file's bytes. Signature and trust results go to ``Signal.detail``; an
+    untrusted or expired certificate (usual offline) does not change the AI verdict. A
+    manifest that cannot be read at all is a problem, not an exception.
     """
-    store = _read_store(data, media_type)
+    store = _read_store(data, media_type, manifest)
     if isinstance(store, str):
         return [], [f"C2PA ({marker}): {store}"]
     if store is None:
@@ -45,11 +54,15 @@ def read_c2pa(data: Buffer, media_type: str, marker: str) -> tuple[list[Signal],
     return [signal_from_store(store, marker)], []
 
 
-def _read_store(data: Buffer, media_type: str) -> dict[str, Any] | str | None:
+def _read_store(
+    data: Buffer, media_type: str, manifest: bytes | None
+) -> dict[str, Any] | str | None:
     """Return the manifest store as JSON, None if there is none, or a problem string."""
     stream = BufferStream(data)
+    # a type the library does not know is left for it to find in the bytes
+    known = media_type if media_type in supported_media_types() else None
     try:
-        reader = c2pa_sdk.Reader.try_create(media_type, stream, None, _offline_context())
+        reader = c2pa_sdk.Reader.try_create(known, stream, manifest, _offline_context())
         if reader is None:
             return None
         with reader:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import struct
 
+from provenance.detect.av import read_movie_metadata, walk_flac, walk_id3, walk_matroska
 from provenance.detect.buffers import Buffer
 from provenance.detect.parts import MAX_BLOCK, Block, Parts, TextEntry
 from provenance.detect.png import walk_png
@@ -28,6 +29,20 @@ _UNSTRUCTURED = (
     "video/mp4",
     "video/quicktime",
 )
+#: Formats the C2PA library reads and no walker here knows the manifest's place in: their
+#: head and tail are searched for a manifest store's JUMBF description box (``jumd`` with
+#: the label ``c2pa``), or SVG's ``<c2pa:manifest>`` element.
+_C2PA_SEARCHED = (
+    "application/octet-stream",
+    "application/c2pa",
+    "audio/flac",
+    "audio/mpeg",
+    "image/gif",
+    "image/jxl",
+    "image/svg+xml",
+    "image/tiff",
+    "video/x-msvideo",
+)
 
 
 def walk(data: Buffer, media_type: str) -> Parts:
@@ -39,8 +54,14 @@ def walk(data: Buffer, media_type: str) -> Parts:
         walk_jpeg(data, parts)
     elif media_type in ("image/webp", "audio/wav"):
         walk_riff(data, parts)
-    elif media_type in ("video/mp4", "video/quicktime", "image/heic", "image/avif"):
+    elif media_type in ("video/mp4", "video/quicktime", "audio/mp4", "image/heic", "image/avif"):
         walk_bmff(data, parts)
+    elif media_type in ("video/webm", "video/x-matroska"):
+        walk_matroska(data, parts)
+    elif media_type == "audio/mpeg":
+        walk_id3(data, parts)
+    elif media_type == "audio/flac":
+        walk_flac(data, parts)
     elif media_type == "image/tiff":
         parts.add_exif(data, 0, len(data), "TIFF IFD0")
     elif media_type == "application/rdf+xml":
@@ -52,6 +73,8 @@ def walk(data: Buffer, media_type: str) -> Parts:
         parts.c2pa_marker = "PDF c2pa manifest"
     if not parts.xmp and media_type in _UNSTRUCTURED:
         _scan_bare_xmp(data, parts)
+    if parts.c2pa_marker is None and media_type in _C2PA_SEARCHED:
+        _search_c2pa(data, media_type, parts)
     return parts
 
 
@@ -151,7 +174,9 @@ def walk_bmff(data: Buffer, parts: Parts) -> None:
                 " the end; file truncated"
             )
             return
-        if box_type == b"uuid":
+        if box_type == b"moov":
+            read_movie_metadata(data, position + header, position + box_size, parts)
+        elif box_type == b"uuid":
             uuid = bytes(data[position + header : position + header + 16])
             if uuid == _C2PA_UUID:
                 parts.c2pa_marker = "BMFF uuid c2pa"
@@ -178,3 +203,24 @@ def _scan_bare_xmp(data: Buffer, parts: Parts) -> None:
             return
         parts.xmp.append(Block(bytes(data[found : close + 12]), "bare XMP packet"))
         return
+
+
+def _search_c2pa(data: Buffer, media_type: str, parts: Parts) -> None:
+    """Note a C2PA manifest store found by its JUMBF label near the start or end of a file."""
+    size = len(data)
+    windows = [(0, min(size, _SCAN_WINDOW))]
+    if size > _SCAN_WINDOW:
+        windows.append((max(_SCAN_WINDOW, size - _SCAN_WINDOW), size))
+    for start, end in windows:
+        if media_type == "image/svg+xml":
+            if data.find(b"c2pa:manifest", start, end) != -1:
+                parts.c2pa_marker = "SVG c2pa:manifest"
+                return
+            continue
+        found = data.find(b"jumd", start, end)
+        while found != -1:
+            # jumd, a 16-byte content type, a toggles byte, then the label
+            if bytes(data[found + 21 : found + 25]) == b"c2pa":
+                parts.c2pa_marker = f"{media_type} JUMBF c2pa"
+                return
+            found = data.find(b"jumd", found + 4, end)

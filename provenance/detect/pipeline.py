@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from provenance.detect.beside import read_beside
 from provenance.detect.buffers import Buffer, open_buffer
 from provenance.detect.combine import combine
 from provenance.detect.containers import walk
@@ -107,6 +108,7 @@ def _detect(
         hidden, trouble = _guard(problems, "stealth", lambda: read_stealth(data), nothing)
         problems.extend(trouble)
         signals.extend(_as_watermark(hidden, problems))
+    no_found: _Found = ([], [])
     if texts:
         no_text: _Found = ([], [])
         found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
@@ -120,6 +122,11 @@ def _detect(
         problems.extend(problem for problem in trouble if problem not in problems)
     if sidecar:
         found, trouble = read_sidecars(Path(path))
+        signals.extend(found)
+        problems.extend(trouble)
+        found, trouble = _guard(
+            problems, "sidecar", lambda: read_beside(Path(path), data, media_type), no_found
+        )
         signals.extend(found)
         problems.extend(trouble)
     if path_rules:

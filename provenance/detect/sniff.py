@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 _QUICKTIME_BRANDS = (b"qt  ",)
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
 _AVIF_BRANDS = (b"avif", b"avis")
+_AUDIO_BRANDS = (b"M4A ", b"M4B ")
+#: JPEG XL: a bare codestream, or the ISO-BMFF-style container's signature box.
+_JXL_SIGNATURES = (b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")
 
 
 def sniff_media_type(data: Buffer) -> str:
@@ -29,6 +32,18 @@ def sniff_media_type(data: Buffer) -> str:
         return "image/webp"
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith(_JXL_SIGNATURES):
+        return "image/jxl"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
+        return "audio/mpeg"  # an ID3v2 tag, or an MPEG audio layer III frame header
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm" if b"webm" in head else "video/x-matroska"
+    if head[4:8] == b"jumb":
+        return "application/c2pa"  # a bare C2PA manifest store (a .c2pa file)
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "image/gif"
     if head.startswith((b"II*\x00", b"MM\x00*")):
@@ -41,11 +56,15 @@ def sniff_media_type(data: Buffer) -> str:
             return "image/heic"
         if brand in _AVIF_BRANDS:
             return "image/avif"
+        if brand in _AUDIO_BRANDS:
+            return "audio/mp4"
         return "video/mp4"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
     if head.startswith(b"v/1\x01"):
         return "image/x-exr"
+    if _is_svg(head, data):
+        return "image/svg+xml"
     if _is_xmp_packet(head, data):
         return "application/rdf+xml"
     return "application/octet-stream"
@@ -58,4 +77,15 @@ def _is_xmp_packet(head: bytes, data: Buffer) -> bool:
         return True
     if stripped.startswith((b"<?xml", b"<rdf:RDF")):
         return b"xmpmeta" in bytes(data[:4096]) or b"rdf:RDF" in bytes(data[:4096])
+    return False
+
+
+def _is_svg(head: bytes, data: Buffer) -> bool:
+    """Say whether the content is an SVG document (its root element ``<svg``)."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<svg"):
+        return True
+    if stripped.startswith((b"<?xml", b"<!DOCTYPE svg", b"<!--")):
+        window = bytes(data[:4096])
+        return b"<svg" in window and b"xmpmeta" not in window[: window.find(b"<svg")]
     return False

@@ -1,0 +1,36 @@
+"""A digest of everything besides a file's bytes that decides its verdict: the detectors'
+version, the packaged generator tables, ``deep``, sidecars and the path rules. A scan
+records it per root; when it differs, the root's files are read again (no rebuild)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+
+from provenance.detect.c2pa_claims import table_digest
+from provenance.detect.rules import PathRule
+
+log = logging.getLogger(__name__)
+
+#: Raised whenever a reader learns to see a mark it did not see before, so that files a
+#: scan already judged are judged again by the new readers.
+DETECTORS_VERSION = 2
+
+
+def detection_fingerprint(*, deep: bool, sidecars: bool, path_rules: Sequence[PathRule]) -> str:
+    """Return a short, stable digest of the detection settings and tables.
+
+    Example: the same settings give the same digest in every process; adding a path rule,
+    turning ``deep`` on or editing ``c2pa-generators.toml`` gives another.
+    """
+    facts = {
+        "detectors": DETECTORS_VERSION,
+        "c2pa_claims": table_digest(),
+        "deep": deep,
+        "sidecars": sidecars,
+        "path_rules": [[rule.glob, rule.tool, rule.model] for rule in path_rules],
+    }
+    encoded = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
