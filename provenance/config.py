@@ -100,10 +100,24 @@ class PathRuleSettings(_Section):
     model: str | None = None
 
 
+class C2paSettings(_Section):
+    """Whose C2PA signatures are trusted (recorded per signal apart from the AI verdict)."""
+
+    #: PEM files of trust anchors (the C2PA trust list saved to a file, a studio's own CA),
+    #: read offline when a scan or the daemon starts.
+    trust_anchors: list[Path] = Field(default_factory=list)
+    #: Signer names (the certificate's organization, as `show` lists it) trusted without an
+    #: anchor when their signature is valid.
+    allowed_signers: list[str] = Field(default_factory=list)
+    #: Signer names never trusted, whatever anchors say.
+    blocked_signers: list[str] = Field(default_factory=list)
+
+
 class DetectSettings(_Section):
     #: Read third-party .xmp sidecars beside files as a signal.
     sidecars: bool = True
     path_rules: list[PathRuleSettings] = Field(default_factory=list)
+    c2pa: C2paSettings = C2paSettings()
 
 
 class TaggingSettings(_Section):

@@ -12,10 +12,12 @@ import mmap
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.detect import PathRule, Verdict
-from provenance.errors import ReadError
+from provenance.detect.trust import NO_TRUST, C2paTrust
+from provenance.errors import ConfigError, ReadError
 from provenance.hashing import hash_bytes, hash_mapped
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ class ReadOptions:
     deep: bool = False
     sidecars: bool = True
     path_rules: tuple[PathRule, ...] = ()
+    c2pa_trust: C2paTrust = NO_TRUST
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions, sidecar: b
         deep=options.deep,
         path_rules=options.path_rules,
         sidecar=options.sidecars and sidecar,
+        c2pa_trust=options.c2pa_trust,
     )
 
 
@@ -150,11 +154,31 @@ def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
     rules = tuple(
         PathRule(glob=r.glob, tool=r.tool, model=r.model) for r in settings.detect.path_rules
     )
+    trust = settings.detect.c2pa
     return ReadOptions(
         deep=settings.scan.deep if deep is None else deep,
         sidecars=settings.detect.sidecars,
         path_rules=rules,
+        c2pa_trust=C2paTrust(
+            anchors=_read_anchors(trust.trust_anchors),
+            allowed=tuple(trust.allowed_signers),
+            blocked=tuple(trust.blocked_signers),
+        ),
     )
+
+
+def _read_anchors(paths: list[Path]) -> str:
+    """Return the PEM text of the trust anchor files, read once, offline, at start-up."""
+    texts = []
+    for path in paths:
+        try:
+            text = path.expanduser().read_text(encoding="ascii")
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"detect.c2pa.trust_anchors: cannot read {path} ({exc})") from exc
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ConfigError(f"detect.c2pa.trust_anchors: {path} holds no PEM certificate")
+        texts.append(text.strip() + "\n")
+    return "".join(texts)
 
 
 def load_detectors() -> None:

@@ -273,6 +273,7 @@ def _scan_root(
         deep=reader.options.deep,
         sidecars=reader.options.sidecars,
         path_rules=reader.options.path_rules,
+        c2pa_trust=reader.options.c2pa_trust,
     )
     reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint)
     known = _Known(_known_in_order(context.catalog, root_path))

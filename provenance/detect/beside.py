@@ -13,6 +13,7 @@ from provenance.detect.buffers import Buffer
 from provenance.detect.model import Signal
 from provenance.detect.parts import MAX_BLOCK, TextEntry
 from provenance.detect.sd_text import read_sd_text
+from provenance.detect.trust import NO_TRUST, C2paTrust
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def swarm_sidecar_paths(path: Path) -> list[Path]:
     return [path.with_suffix(".swarm.json"), path.with_name(path.name + ".swarm.json")]
 
 
-def read_beside(path: Path, data: Buffer, media_type: str) -> tuple[list[Signal], list[str]]:
+def read_beside(
+    path: Path, data: Buffer, media_type: str, trust: C2paTrust = NO_TRUST
+) -> tuple[list[Signal], list[str]]:
     """Return the signals (kind ``sidecar``) of a ``.c2pa`` or ``.swarm.json`` file beside
     ``path``. Only regular files are opened, none followed through a symlink, none read
     past ``MAX_BLOCK`` bytes."""
@@ -46,7 +49,8 @@ def read_beside(path: Path, data: Buffer, media_type: str) -> tuple[list[Signal]
             continue
         from provenance.detect.c2pa import read_c2pa  # the C2PA library loads on first use
 
-        found, trouble = read_c2pa(data, media_type, f"sidecar {candidate.name}", manifest)
+        marker = f"sidecar {candidate.name}"
+        found, trouble = read_c2pa(data, media_type, marker, manifest, trust)
         signals.extend(dataclasses.replace(signal, kind="sidecar") for signal in found)
         problems.extend(trouble)
         break

@@ -13,6 +13,7 @@ import c2pa as c2pa_sdk
 from provenance.detect.buffers import Buffer, BufferStream
 from provenance.detect.c2pa_claims import ClaimMatch, actions, match_claim
 from provenance.detect.model import AiClass, Signal
+from provenance.detect.trust import NO_TRUST, C2paTrust, judge_trust
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,13 @@ _Found = tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None, Clai
 
 
 @functools.cache
-def _offline_context() -> c2pa_sdk.Context:
-    return c2pa_sdk.Context(settings=c2pa_sdk.Settings.from_dict(_OFFLINE_SETTINGS))
+def _offline_context(anchors: str = "") -> c2pa_sdk.Context:
+    """Return the SDK context: offline, and checking trust against ``anchors`` (PEM) if any."""
+    settings: dict[str, Any] = {"verify": dict(_OFFLINE_SETTINGS["verify"])}
+    if anchors:
+        settings["verify"]["verify_trust"] = True
+        settings["trust"] = {"user_anchors": anchors}
+    return c2pa_sdk.Context(settings=c2pa_sdk.Settings.from_dict(settings))
 
 
 @functools.cache
@@ -37,32 +43,37 @@ def supported_media_types() -> frozenset[str]:
 
 
 def read_c2pa(
-    data: Buffer, media_type: str, marker: str, manifest: bytes | None = None
+    data: Buffer,
+    media_type: str,
+    marker: str,
+    manifest: bytes | None = None,
+    trust: C2paTrust = NO_TRUST,
 ) -> tuple[list[Signal], list[str]]:
     """Return the C2PA signal of a file whose container walk saw a manifest ``marker``.
 
     ``manifest`` is a manifest store kept beside the file (a ``.c2pa`` sidecar), read
-    against the file's bytes. Signature and trust results go to ``Signal.detail``; an
+    against the file's bytes. Signature and trust results go to ``Signal.detail`` (its
+    ``trust`` is ``trusted``, ``untrusted`` or ``invalid``, judged with ``trust``); an
     untrusted or expired certificate (usual offline) does not change the AI verdict. A
     manifest that cannot be read at all is a problem, not an exception.
     """
-    store = _read_store(data, media_type, manifest)
+    store = _read_store(data, media_type, manifest, trust.anchors)
     if isinstance(store, str):
         return [], [f"C2PA ({marker}): {store}"]
     if store is None:
         return [], []
-    return [signal_from_store(store, marker)], []
+    return [signal_from_store(store, marker, trust)], []
 
 
 def _read_store(
-    data: Buffer, media_type: str, manifest: bytes | None
+    data: Buffer, media_type: str, manifest: bytes | None, anchors: str
 ) -> dict[str, Any] | str | None:
     """Return the manifest store as JSON, None if there is none, or a problem string."""
     stream = BufferStream(data)
     # a type the library does not know is left for it to find in the bytes
     known = media_type if media_type in supported_media_types() else None
     try:
-        reader = c2pa_sdk.Reader.try_create(known, stream, manifest, _offline_context())
+        reader = c2pa_sdk.Reader.try_create(known, stream, manifest, _offline_context(anchors))
         if reader is None:
             return None
         with reader:
@@ -82,12 +93,13 @@ def _read_store(
     return store if isinstance(store, dict) else "manifest store is not a JSON object"
 
 
-def signal_from_store(store: Mapping[str, Any], marker: str) -> Signal:
+def signal_from_store(store: Mapping[str, Any], marker: str, trust: C2paTrust = NO_TRUST) -> Signal:
     """Return the C2PA signal of a manifest store as the SDK reports it (parsed JSON)."""
     manifests = store.get("manifests") or {}
     active = store.get("active_manifest")
     ai_class, manifest, action, claim = _classify(manifests, active, set(), 0)
     detail = _validation_detail(store, manifests.get(active) or {})
+    detail["trust"] = judge_trust(detail["validation_state"], detail["signer"], trust)
     generator, family = _name_generator(manifest or manifests.get(active) or {}, action, claim)
     parameters: dict[str, Any] = {}
     if action is not None:

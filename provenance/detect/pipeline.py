@@ -21,6 +21,7 @@ from provenance.detect.rules import PathRule, read_path_rules
 from provenance.detect.sd_text import read_sd_text
 from provenance.detect.sidecar import read_sidecars
 from provenance.detect.sniff import sniff_media_type
+from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.detect.xmp import TEXT_FIELDS, parse_xmp, read_xmp_signals
 
 log = logging.getLogger(__name__)
@@ -50,22 +51,29 @@ def detect_file(
     deep: bool = False,
     path_rules: Sequence[PathRule] = (),
     sidecar: bool = True,
+    c2pa_trust: C2paTrust = NO_TRUST,
 ) -> Verdict:
     """Return the verdict for the file at ``path`` from its headers, sidecar and path.
 
     ``data`` is the whole content when the caller already holds it (bytes, or an mmap for
     a big file); readers only slice it. Pixels are decoded only with ``deep=True`` (the
-    stealth LSB check). Raises ReadError only when the file cannot be read at all;
-    malformed parts are skipped and listed in ``Verdict.problems``.
+    stealth LSB check); ``c2pa_trust`` says whose C2PA signatures are trusted. Raises
+    ReadError only when the file cannot be read at all; malformed parts are skipped and
+    listed in ``Verdict.problems``.
     """
     if data is None:
         with open_buffer(Path(path)) as content:
-            return _detect(path, content, deep=deep, path_rules=path_rules, sidecar=sidecar)
-    return _detect(path, data, deep=deep, path_rules=path_rules, sidecar=sidecar)
+            return _detect(path, content, deep, path_rules, sidecar, c2pa_trust)
+    return _detect(path, data, deep, path_rules, sidecar, c2pa_trust)
 
 
 def _detect(
-    path: Path | str, data: Buffer, *, deep: bool, path_rules: Sequence[PathRule], sidecar: bool
+    path: Path | str,
+    data: Buffer,
+    deep: bool,
+    path_rules: Sequence[PathRule],
+    sidecar: bool,
+    trust: C2paTrust,
 ) -> Verdict:
     media_type = sniff_media_type(data)
     problems: list[str] = [] if len(data) else ["file is empty"]
@@ -80,7 +88,7 @@ def _detect(
         marker = parts.c2pa_marker
         empty: _Found = ([], [])
         found, trouble = _guard(
-            problems, "C2PA", lambda: read_c2pa(data, media_type, marker), empty
+            problems, "C2PA", lambda: read_c2pa(data, media_type, marker, None, trust), empty
         )
         signals.extend(found)
         problems.extend(trouble)
@@ -125,7 +133,10 @@ def _detect(
         signals.extend(found)
         problems.extend(trouble)
         found, trouble = _guard(
-            problems, "sidecar", lambda: read_beside(Path(path), data, media_type), no_found
+            problems,
+            "sidecar",
+            lambda: read_beside(Path(path), data, media_type, trust),
+            no_found,
         )
         signals.extend(found)
         problems.extend(trouble)
