@@ -1,0 +1,141 @@
+"""Stress: many more race trials than the test run, and what confinement costs a quarantine.
+
+Run by hand (not part of the test run):
+``python3 tests/benchmarks/bench_races.py [--rounds 400] [--url URL]``.
+
+1. The race harness of ``tests/retention/test_races.py`` for ``--rounds`` rounds: a thread
+   swaps folders (the shots folder, the quarantine and its subfolder) for links to bait
+   outside the root and inside it, in a tight loop, while sweeps (quarantine, purge),
+   restores and sidecar writes run. Prints the trials run and checks that nothing outside
+   the root was touched or created.
+2. 500 quarantines through the sweep (descriptors from the root, fstat checks, journal)
+   beside bare ``os.rename`` of the same 500 files (what any quarantine must do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from provenance.catalog import Asset, Catalog
+from provenance.hashing import hash_file
+from provenance.retention.sweep import sweep
+from tests.retention.helpers import ACTOR, DAY, T0, retention_settings
+from tests.retention.test_races import QUARANTINE, Swapper, bait_all, run_trials, snapshot
+
+
+def maker(catalog: Catalog, root: Path) -> Any:
+    """The ``make_asset`` fixture of the retention tests, outside pytest."""
+
+    def make(relative: str, *, status: str = "temporary", sidecar: bool = False, **fields: Any):  # type: ignore[no-untyped-def]
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"bytes of {path.name}".encode())
+        if sidecar:
+            path.with_name(path.name + ".xmp").write_bytes(b"<x:xmpmeta/>")
+        info = path.stat()
+        fields.setdefault("first_seen", T0)
+        asset = Asset(
+            uid=str(uuid.uuid4()),
+            path=str(path),
+            root=str(root),
+            size=info.st_size,
+            mtime_ns=info.st_mtime_ns,
+            inode=info.st_ino,
+            device=info.st_dev,
+            content_hash=hash_file(path),
+            ai_class="ai",
+            status=status,
+            last_seen=fields["first_seen"],
+            **fields,
+        )
+        with catalog.write() as tx:
+            tx.add(asset)
+            tx.flush()
+        return asset
+
+    return make
+
+
+def stress(catalog: Catalog, work: Path, rounds: int) -> None:
+    root, outside = work / "show_a", work / "outside"
+    for folder in (root / "shots", root / "other", root / QUARANTINE / "shots", outside):
+        folder.mkdir(parents=True, exist_ok=True)
+    (outside / "quarantine").mkdir(exist_ok=True)
+    settings = retention_settings(work, root)
+    bait_all(outside, rounds, 3)
+    before = snapshot(outside)
+    swapper = Swapper(
+        [root / "shots", root / QUARANTINE / "shots", root / QUARANTINE],
+        [outside, outside / "quarantine", root / "other"],
+    )
+    started = time.perf_counter()
+    with swapper.running():
+        counts = run_trials(
+            catalog, settings, maker(catalog, root), root, outside, rounds, pause=swapper.lock
+        )
+    elapsed = time.perf_counter() - started
+    trials = counts["sweeps"] + counts["restores"] + counts["sidecars"]
+    untouched = snapshot(outside) == before
+    print(
+        f"race stress: {rounds} rounds, {trials} trials ({counts['sweeps']} sweeps, "
+        f"{counts['restores']} restores, {counts['sidecars']} sidecar writes), "
+        f"{counts['done']} files acted on, {counts['refused']} refused, {swapper.swaps} swaps, "
+        f"{elapsed:.1f} s; outside the root untouched: {untouched}"
+    )
+    if not untouched:
+        raise SystemExit("FAILED: a file outside the root was touched")
+
+
+def cost(catalog: Catalog, work: Path, count: int = 500) -> None:
+    root = work / "cost"
+    settings = retention_settings(work, root, max_actions_per_run=count)
+    make = maker(catalog, root)
+    for n in range(count):
+        make(f"shots/{n // 100}/f{n}.png", status="flagged", flagged_at=T0)
+    started = time.perf_counter()
+    report = sweep(catalog, settings, ACTOR, T0 + 90 * DAY, force=True)
+    ours = time.perf_counter() - started
+    assert sum(r.done for r in report.results) == count
+    peer_root = work / "peer"
+    for n in range(count):
+        path = peer_root / f"shots/{n // 100}/f{n}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    started = time.perf_counter()
+    for n in range(count):
+        target = peer_root / QUARANTINE / f"shots/{n // 100}/f{n}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(peer_root / f"shots/{n // 100}/f{n}.png", target)
+    peer = time.perf_counter() - started
+    print(
+        f"{count} quarantines: sweep {ours:.2f} s (confined, checked, journaled) vs. bare "
+        f"os.rename {peer:.2f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument("--url", help="an empty PostgreSQL database (default: a SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        catalog = Catalog.open(args.url or f"sqlite:///{work / 'catalog.sqlite'}")
+        try:
+            stress(catalog, work, args.rounds)
+            cost(catalog, work)
+        finally:
+            catalog.close()
+
+
+if __name__ == "__main__":
+    main()
