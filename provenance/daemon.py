@@ -3,15 +3,18 @@
 Start-up takes the pid lock, starts a watcher per root and the consumer, queues the
 settling of interrupted moves and deletes (the journal) and then a reconciliation scan of
 every root (changes made while the daemon was down), then tells systemd it is ready. The
-main thread then only looks after things: it restarts a dead watcher (and rescans its
-root), stops watching a root while it is offline, writes the status file and pings
-systemd's watchdog. Scheduled jobs (reconcile, sweep, report, fixity: see
-``provenance.jobs``) fire on APScheduler's thread and run on the consumer. Signals set a
-flag: SIGTERM/SIGINT stop (the batch in hand is finished), SIGHUP reloads the config.
+main thread then only looks after things: each root's watcher must prove it hears
+(``watch.hearing``: a canary, the root's identity), and one that is dead or deaf is
+restarted and its root rescanned; a root is not watched while it is offline; it writes the
+status file, and pings systemd's watchdog only while the consumer makes progress. Scheduled
+jobs (reconcile, sweep, report, fixity: see ``provenance.jobs``) fire on APScheduler's
+thread and run on the consumer. Signals set a flag: SIGTERM/SIGINT stop (the batch in hand
+is finished), SIGHUP reloads the config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -23,7 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -36,12 +40,20 @@ from provenance.ingest import IngestCounts
 from provenance.jobs import QueuedScheduler, register_jobs, start_jobs
 from provenance.metrics import RootMetrics, Snapshot, write_metrics
 from provenance.retention.journal import settle_interrupted
-from provenance.roots import check_root
+from provenance.roots import RootHealth, check_root
 from provenance.runstate import LOCK_NAME, PidLock, write_status
 from provenance.systemd import Notifier
 from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan, RunJob
 from provenance.watch.consumer import Consumer
-from provenance.watch.mounts import Mount, WatchMode, read_mounts, watch_mode
+from provenance.watch.hearing import (
+    CANARY_TIMEOUT,
+    PROOF_INTERVAL,
+    Deafness,
+    Hearing,
+    canary_timeout,
+    identity_of,
+)
+from provenance.watch.mounts import Mount, WatchMode, mount_of, read_mounts, watch_mode
 from provenance.watch.observers import RootWatcher, watch_limit_reached
 from provenance.watch.record import Recorder
 
@@ -53,6 +65,14 @@ STATUS_INTERVAL = 2.0
 METRICS_INTERVAL = 30.0
 #: A stop finishes within this many seconds of the signal (systemd's TimeoutStopSec is 10).
 STOP_BUDGET = 4.5
+#: Seconds the STATUS= line tells of a deaf watcher restarted.
+DEAF_SHOWN_FOR = 600.0
+#: Without systemd's watchdog, a consumer stuck this many seconds is logged.
+STALL_LOG = 60.0
+#: A root watched natively that loses this many canaries within LOST_CANARY_WINDOW seconds is
+#: polled instead: inotify does not work well there.
+CANARIES_BEFORE_POLLING = 2
+LOST_CANARY_WINDOW = 600.0
 LIMIT_ADVICE = (
     "raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=1048576, and "
     'in /etc/sysctl.d/ to keep it) or set watch = "polling" for this root'
@@ -69,10 +89,33 @@ class _Root:
     online: bool = True
     reason: str = ""
     limit_hit: bool = False
+    #: The mount point of the filesystem the root was last watched on.
+    mount_point: str = ""
+    #: The proofs that the watcher hears (one per start of a watcher).
+    hearing: Hearing | None = None
+    handler: QueueingHandler | None = None
+    #: Watchers restarted because they were deaf; the last reason, and when.
+    deaf_restarts: int = 0
+    last_deaf: str = ""
+    last_deaf_at: datetime | None = None
+    #: When (monotonic) its canaries were lost lately; events lost by the watchers stopped.
+    canaries_lost: list[float] = field(default_factory=list)
+    lost_earlier: int = 0
 
     @property
     def path(self) -> str:
         return str(self.settings.path)
+
+    @property
+    def events_lost(self) -> int:
+        return self.lost_earlier + (self.handler.lost if self.handler is not None else 0)
+
+    @property
+    def hears(self) -> bool | None:
+        """Whether the watcher proved it hears since it started (None: not proven yet)."""
+        if self.watcher is None or self.hearing is None:
+            return False
+        return True if self.hearing.proved_at is not None else None
 
 
 @dataclass
@@ -89,6 +132,10 @@ class Daemon:
     mounts: Callable[[], list[Mount]] = read_mounts
     status_interval: float = STATUS_INTERVAL
     metrics_interval: float = METRICS_INTERVAL
+    #: Seconds between two canaries of a root that hears, and the least a canary may take to
+    #: come back (watch.hearing).
+    proof_interval: float = PROOF_INTERVAL
+    canary_timeout: float = CANARY_TIMEOUT
     changes: ChangeQueue = field(default_factory=queue.SimpleQueue)
     roots: dict[str, _Root] = field(default_factory=dict)
     started_at: datetime | None = None
@@ -100,6 +147,11 @@ class Daemon:
     #: Times the kernel dropped events of a watched root (an inotify queue overflow).
     events_lost: int = 0
     _consumer: Consumer | None = None
+    #: The consumer's last progress mark, when (monotonic) it last moved, whether a stall was
+    #: logged.
+    _progress: tuple[float, float] = (0.0, 0.0)
+    _progress_at: float = 0.0
+    _stall_logged: bool = False
     #: The scheduler of reconcile, sweep, report and fixity (their bodies run on the consumer).
     jobs: QueuedScheduler | None = None
 
@@ -176,10 +228,38 @@ class Daemon:
                     "the consumer thread has stopped; exiting so that systemd restarts the daemon"
                 )
                 raise SystemExit(1)
-            if ping_every is not None:
-                self.notifier.ping()
+            if self._consumer_progresses(now, ping_every) and ping_every is not None:
+                self.notifier.ping()  # never on a timer alone: systemd restarts a stuck daemon
             self._wake.wait(tick)
             self._wake.clear()
+
+    def _consumer_progresses(self, now: float, ping_every: float | None) -> bool:
+        """Return whether the consumer made progress since the last look (it waits for work,
+        went round its loop, read a file, or used CPU), and log when it has made none for long."""
+        consumer = self._consumer
+        assert consumer is not None
+        mark = consumer.progress_mark()
+        if consumer.waiting or mark != self._progress or not self._progress_at:
+            self._progress, self._progress_at = mark, now
+            if self._stall_logged:
+                self._stall_logged = False
+                log.info("the consumer makes progress again")
+            return True
+        stalled = now - self._progress_at
+        if not self._stall_logged and stalled >= (2 * ping_every if ping_every else STALL_LOG):
+            self._stall_logged = True
+            log.error(
+                "the consumer has made no progress for %.1fs (%s); %s",
+                stalled,
+                consumer.doing or "idle",
+                "systemd's watchdog restarts the daemon if it stays stuck"
+                if ping_every
+                else "restart the daemon if it stays stuck",
+            )
+        return False
+
+    def _stalled_for(self) -> float:
+        return time.monotonic() - self._progress_at if self._stall_logged else 0.0
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + STOP_BUDGET
@@ -188,9 +268,7 @@ class Daemon:
         if self.jobs is not None:
             self.jobs.shutdown()
         for state in self.roots.values():
-            if state.watcher is not None:
-                state.watcher.stop(timeout=1.0)
-                state.watcher = None
+            self._unwatch(state, timeout=1.0)
         if self._consumer is not None:
             self._consumer.stop()
             self._consumer.join(max(0.1, deadline - time.monotonic()))
@@ -207,19 +285,38 @@ class Daemon:
         state = self.roots.get(root)
         return state is not None and state.mode == "native"
 
-    def _watch(self, state: _Root) -> bool:
-        """Start watching a root that is online; return whether it is watched."""
+    def _health(self, state: _Root, mounts: list[Mount]) -> RootHealth:
+        """Return the root's health: ``check_root``'s, and offline while the filesystem it was
+        watched on is not mounted (its mount point then shows the folder underneath)."""
         health = check_root(state.settings)
+        points = {m.point for m in mounts}
+        if health.online and points and state.mount_point not in ("", "/", *points):
+            return RootHealth(False, f"its filesystem, mounted at {state.mount_point}, is gone")
+        return health
+
+    def _watch(self, state: _Root, mounts: list[Mount] | None = None) -> bool:
+        """Start watching a root that is online; return whether it is watched."""
+        mounts = self.mounts() if mounts is None else mounts
+        health = self._health(state, mounts)
         if not health.online:
             self._went_offline(state, health.reason)
             return False
         state.online, state.reason = True, ""
-        watcher = RootWatcher(
+        resolved = Path(state.path)
+        with contextlib.suppress(OSError):
+            resolved = resolved.resolve()
+        mount = mount_of(resolved, mounts)
+        state.mount_point = mount.point if mount is not None else ""
+        poll_interval = self.settings.daemon.poll_interval
+        hearing = Hearing(
             state.path,
-            state.mode,
-            QueueingHandler(state.path, self.changes, on_lost=self._note_lost),
-            poll_interval=self.settings.daemon.poll_interval,
+            identity_of(state.path),  # before the watch is set: a remount meanwhile shows
+            timeout=self.canary_timeout,
+            interval=self.proof_interval,
         )
+        handler = QueueingHandler(state.path, self.changes, hearing, on_lost=self._note_lost)
+        watcher = RootWatcher(state.path, state.mode, handler, poll_interval=poll_interval)
+        began = time.monotonic()
         try:
             watcher.start()
         except OSError as exc:
@@ -235,12 +332,28 @@ class Daemon:
                 "cannot watch %s (%s); retrying every %.0fs", state.path, exc, self.status_interval
             )
             return False
-        state.watcher = watcher
+        hearing.timeout = canary_timeout(
+            time.monotonic() - began,
+            poll_interval if state.mode == "polling" else None,
+            self.canary_timeout,
+        )
+        state.watcher, state.hearing, state.handler = watcher, hearing, handler
         return True
 
     def _note_lost(self) -> None:
         # on watchdog's thread, after the handler queued a rescan of the root
         self.events_lost += 1
+
+    def _unwatch(self, state: _Root, timeout: float = 3.0) -> None:
+        """Stop the root's watcher, if any, and take back its canary."""
+        watcher, hearing, handler = state.watcher, state.hearing, state.handler
+        state.watcher = state.hearing = state.handler = None
+        if watcher is not None:
+            watcher.stop(timeout)
+        if hearing is not None:
+            hearing.close()
+        if handler is not None:
+            state.lost_earlier += handler.lost
 
     def _went_offline(self, state: _Root, reason: str) -> None:
         if state.online:
@@ -251,9 +364,7 @@ class Daemon:
                 reason,
             )
         state.online, state.reason = False, reason
-        if state.watcher is not None:
-            state.watcher.stop()
-            state.watcher = None
+        self._unwatch(state)
 
     def _check_limit(self) -> None:
         """Note the inotify watch limit on the roots watched natively: a folder created under
@@ -272,8 +383,9 @@ class Daemon:
 
     def _check_roots(self) -> None:
         self._check_limit()
+        mounts = self.mounts()
         for state in self.roots.values():
-            health = check_root(state.settings)
+            health = self._health(state, mounts)
             if not health.online:
                 self._went_offline(state, health.reason)
                 continue
@@ -282,13 +394,52 @@ class Daemon:
                 self._restart(state, "switched to polling after the inotify watch limit")
             elif state.watcher is None:
                 was_offline = not state.online
-                if self._watch(state):
+                if self._watch(state, mounts):
                     if was_offline:
                         log.info("root %s is back online: watching it again", state.path)
                     self._settle_then_scan((state.path,), "watching resumed")
             elif not state.watcher.is_alive():
                 log.warning("the watcher of %s died; restarting it", state.path)
                 self._restart(state, "watcher restarted")
+            else:
+                self._prove(state)
+
+    def _prove(self, state: _Root) -> None:
+        hearing = state.hearing
+        assert hearing is not None
+        proved_at = hearing.proved_at
+        deaf = hearing.check(time.monotonic())
+        if deaf is not None:
+            self._deaf(state, deaf)
+        elif proved_at is None and hearing.proved_at is not None:
+            log.info(
+                "root %s hears (%s)",
+                state.path,
+                "its canary came back"
+                if hearing.proof == "canary"
+                else "proved by its device and inode: no canary can be written there",
+            )
+
+    def _deaf(self, state: _Root, deaf: Deafness) -> None:
+        state.deaf_restarts += 1
+        state.last_deaf, state.last_deaf_at = str(deaf), self.clock()
+        now = time.monotonic()
+        if deaf.kind == "canary":
+            state.canaries_lost.append(now)
+        state.canaries_lost = [t for t in state.canaries_lost if now - t < LOST_CANARY_WINDOW]
+        log.warning(
+            "root %s is not heard: %s; restarting its watcher and rescanning it", state.path, deaf
+        )
+        if state.mode == "native" and len(state.canaries_lost) >= CANARIES_BEFORE_POLLING:
+            log.error(
+                "root %s: inotify lost %d canaries there within %.0f minutes; polling it from "
+                "now on",
+                state.path,
+                len(state.canaries_lost),
+                LOST_CANARY_WINDOW / 60,
+            )
+            state.mode = "polling"
+        self._restart(state, f"watcher not heard: {deaf}")
 
     def _settle_then_scan(self, roots: tuple[str, ...], reason: str) -> None:
         """Queue for the consumer: settle the interrupted steps under ``roots`` (all when
@@ -303,15 +454,16 @@ class Daemon:
         self.changes.put(RunJob("settle interrupted steps", body))
 
     def _restart(self, state: _Root, reason: str) -> None:
-        if state.watcher is not None:
-            state.watcher.stop()
-            state.watcher = None
+        self._unwatch(state)
         if self._watch(state):
             self.changes.put(Rescan((state.path,), reason))
 
     # --- reload -----------------------------------------------------------------------------
 
     def _apply_reload(self) -> None:
+        for watched in self.roots.values():
+            if watched.hearing is not None:
+                watched.hearing.prove_now()  # every root proves again that it hears
         if self.reload_settings is None:
             return
         try:
@@ -332,17 +484,15 @@ class Daemon:
             except ValueError as exc:
                 log.error("schedule not reloaded: %s", exc)
         for path in old_roots.keys() - new_roots.keys():
-            removed = self.roots.pop(path)
-            if removed.watcher is not None:
-                removed.watcher.stop()
+            self._unwatch(self.roots.pop(path))
             log.info("root %s removed: no longer watched", path)
         mounts = self.mounts()
         for path, root in new_roots.items():
             if old_roots.get(path) == root:
                 continue
             state = self.roots.pop(path, None)
-            if state is not None and state.watcher is not None:
-                state.watcher.stop()
+            if state is not None:
+                self._unwatch(state)
             self.roots[path] = _Root(root, watch_mode(root, mounts))
             if self._watch(self.roots[path]):
                 self.changes.put(Rescan((path,), "root added by a reload"))
@@ -355,10 +505,26 @@ class Daemon:
     # --- status -----------------------------------------------------------------------------
 
     def _summary(self) -> str:
+        """Return the STATUS= line: e.g. "watching 3 of 3 roots; 0 changes pending"."""
         consumer = self._consumer
         pending = consumer.pending() if consumer is not None else 0
-        watched = sum(1 for s in self.roots.values() if s.watcher is not None)
-        return f"watching {watched} of {len(self.roots)} roots; {pending} changes pending"
+        watched = [s for s in self.roots.values() if s.watcher is not None]
+        parts = [f"watching {len(watched)} of {len(self.roots)} roots"]
+        parts.append(f"{pending} changes pending")
+        if unproven := sum(1 for s in watched if s.hears is None):
+            parts.append(f"{unproven} not proven to hear yet")
+        now = self.clock()
+        for state in self.roots.values():
+            if state.last_deaf_at is not None:
+                ago = (now - state.last_deaf_at).total_seconds()
+                if ago < DEAF_SHOWN_FOR:
+                    parts.append(
+                        f"{state.path} was not heard {ago:.0f}s ago ({state.last_deaf}): "
+                        "watcher restarted"
+                    )
+        if stalled := self._stalled_for():
+            parts.append(f"consumer stuck for {stalled:.0f}s")
+        return "; ".join(parts)
 
     def status(self, state: str) -> dict[str, Any]:
         """Return what ``provenance status`` shows about this daemon."""
@@ -377,16 +543,28 @@ class Daemon:
             "errors": consumer.errors if consumer is not None else 0,
             "events_lost": self.events_lost,
             "counts": counts,
-            "roots": [
-                {
-                    "path": s.path,
-                    "mode": s.mode,
-                    "watching": s.watcher is not None,
-                    "online": s.online,
-                    "reason": s.reason,
-                }
-                for s in self.roots.values()
-            ],
+            "consumer_stalled_for": round(self._stalled_for(), 1),
+            "roots": [self._root_status(s) for s in self.roots.values()],
+        }
+
+    def _root_status(self, state: _Root) -> dict[str, Any]:
+        hearing = state.hearing
+        proved_at = None
+        if hearing is not None and hearing.proved_at is not None:
+            proved_at = self.clock() - timedelta(seconds=time.monotonic() - hearing.proved_at)
+        return {
+            "path": state.path,
+            "mode": state.mode,
+            "watching": state.watcher is not None,
+            "online": state.online,
+            "reason": state.reason,
+            "hears": state.hears,
+            "proof": hearing.proof if hearing is not None else None,
+            "proved_at": proved_at,
+            "deaf_restarts": state.deaf_restarts,
+            "last_deaf": state.last_deaf,
+            "last_deaf_at": state.last_deaf_at,
+            "events_lost": state.events_lost,
         }
 
     def _write_status(self, state: str) -> None:

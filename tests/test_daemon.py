@@ -348,10 +348,14 @@ def test_status_shows_the_running_daemon_and_its_roots(
     daemon = DaemonProcess(tmp_path, "--config", str(cfg), "daemon")
     daemons.append(daemon)
     daemon.wait_ready()
-    # the daemon rewrites its status file every 2 s: wait for one written after the start-up scan
-    wait_for(
-        lambda: (read_status(tmp_path / "state") or {}).get("queue", 1) == 0, 10, "an idle status"
-    )
+
+    # the daemon rewrites its status file every 2 s: wait for one written after the start-up
+    # scan and the root's first proof that it hears
+    def idle_and_heard() -> bool:
+        written = read_status(tmp_path / "state") or {}
+        return written.get("queue", 1) == 0 and all(r["hears"] for r in written["roots"])
+
+    wait_for(idle_and_heard, 10, "an idle status")
     result = runner.invoke(cli, ["--config", str(cfg), "status", "--json"])
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
@@ -363,12 +367,16 @@ def test_status_shows_the_running_daemon_and_its_roots(
         and shown["online"]
         and shown["watching"]
         and shown["mode"] == "native"
+        and shown["hears"]
+        and shown["proof"] == "canary"
+        and shown["deaf_restarts"] == 0
     )
     assert shown["last_scan"] is not None and shown["last_scan_files"] == 1
     assert status["daemon"]["queue"] == 0
     text = runner.invoke(cli, ["--config", str(cfg), "status"])
     assert f"daemon: running (pid {daemon.process.pid}" in text.output
-    assert f"{root}: online, watched (native), last scan" in text.output
+    assert f"{root}: online, watched (native), hears (canary " in text.output
+    assert "ago), last scan" in text.output
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(5) == 0
     assert daemon_pid(tmp_path / "state") is None

@@ -175,11 +175,19 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
             root = configured.get(path)
             health = check_root(root) if root is not None else None
             last = tx.last_scan(path)
+            shown = watched.get(path, {})
             roots.append(
                 {
                     "path": path,
-                    "mode": watched.get(path, {}).get("mode"),
-                    "watching": watched.get(path, {}).get("watching", False),
+                    "mode": shown.get("mode"),
+                    "watching": shown.get("watching", False),
+                    # whether its watcher proved it hears (None: not yet), and how
+                    "hears": shown.get("hears", False),
+                    "proof": shown.get("proof"),
+                    "proved_at": shown.get("proved_at"),
+                    "deaf_restarts": shown.get("deaf_restarts", 0),
+                    "last_deaf": shown.get("last_deaf", ""),
+                    "last_deaf_at": shown.get("last_deaf_at"),
                     "online": health.online if health else watched[path].get("online"),
                     "reason": health.reason if health else watched[path].get("reason", ""),
                     "last_scan": last.finished_at if last is not None else None,
@@ -202,6 +210,21 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
     }
 
 
+def _hearing(root: dict[str, Any], now: datetime) -> str:
+    """How a watched root proved it hears, e.g. "hears (canary 12s ago)"."""
+    if root["hears"]:
+        how = "canary" if root["proof"] == "canary" else "device and inode"
+        text = f"hears ({how} {_age(root['proved_at'], now)})"
+    else:
+        text = "NOT PROVEN to hear yet"
+    if root["deaf_restarts"]:
+        text += (
+            f", restarted {root['deaf_restarts']} times as deaf "
+            f"(last {_age(root['last_deaf_at'], now)}: {root['last_deaf']})"
+        )
+    return text
+
+
 def _render(status: dict[str, Any]) -> str:
     now = utcnow()
     daemon = status["daemon"] or {}
@@ -211,12 +234,16 @@ def _render(status: dict[str, Any]) -> str:
             f"status written {_age(daemon.get('updated_at'), now)}); "
             f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}"
         ]
+        if daemon.get("consumer_stalled_for"):
+            lines[0] += f"; STUCK: no progress for {daemon['consumer_stalled_for']:.0f}s"
     else:
         lines = [f"daemon: not running on this host (state dir {status['state_dir']})"]
     lines.append(f"catalog: {status['catalog']}")
     for root in status["roots"]:
         health = "online" if root["online"] else f"OFFLINE ({root['reason']})"
         watch = f"watched ({root['mode']})" if root["watching"] else "not watched"
+        if root["watching"]:
+            watch += ", " + _hearing(root, now)
         last = root["last_scan"] or "never"
         files = f", {root['last_scan_files']} files" if root["last_scan_files"] is not None else ""
         lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")

@@ -13,7 +13,7 @@ import queue
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from watchdog.events import (
     EventsLostEvent,
@@ -26,6 +26,9 @@ from watchdog.events import (
 )
 
 from provenance.config import Settings
+
+if TYPE_CHECKING:
+    from provenance.watch.hearing import Hearing
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +123,28 @@ def change_of(root: str, event: FileSystemEvent) -> Change | None:
 
 class QueueingHandler(FileSystemEventHandler):
     """Puts each event of one root on the queue as a Change, and a rescan of the root when
-    events were lost; does nothing else."""
+    events were lost; hands the canaries' events to the root's hearing; does nothing else."""
 
     def __init__(
-        self, root: str, changes: ChangeQueue, on_lost: Callable[[], None] | None = None
+        self,
+        root: str,
+        changes: ChangeQueue,
+        hearing: Hearing | None = None,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.root = root
         self.changes = changes
+        #: Takes the events of the daemon's canaries (watch.hearing): they never reach the queue.
+        self.hearing = hearing
         #: How many times events of this root were lost (inotify queue overflows); each time
         #: ``on_lost()`` hears of it too.
         self.lost = 0
         self.on_lost = on_lost
 
     def dispatch(self, event: FileSystemEvent) -> None:
+        if self.hearing is not None and self.hearing.note(event):
+            return
         if isinstance(event, EventsLostEvent):
             self.lost += 1
             log.warning(

@@ -9,6 +9,7 @@ reconciliation scan).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -70,6 +71,12 @@ class Consumer(threading.Thread):
         self._stopping = threading.Event()
         self._worked = False
         self._last_work = 0.0
+        #: When (monotonic) the consumer last went round its loop or read a file in a scan.
+        self.beat_at = monotonic()
+        #: What the consumer is busy with ("" when idle), for the log of a stall.
+        self.doing = ""
+        #: Whether it waits for work on the queue (idle, not stuck).
+        self.waiting = False
 
     # --- called from other threads ------------------------------------------------------
 
@@ -82,11 +89,25 @@ class Consumer(threading.Thread):
         """Return how many changes wait: queued, and settling (approximate, for the status)."""
         return self.changes.qsize() + len(self.settler)
 
+    def progress_mark(self) -> tuple[float, float]:
+        """Return (last beat, CPU seconds this thread has used): while either moves, the
+        consumer makes progress (a long job without beats still uses CPU; a consumer blocked
+        on a lock or a hung share uses none)."""
+        cpu = 0.0
+        if self.ident is not None and self.is_alive():
+            with contextlib.suppress(OSError):
+                cpu = time.clock_gettime(time.pthread_getcpuclockid(self.ident))
+        return self.beat_at, cpu
+
+    def beat(self) -> None:
+        self.beat_at = self.monotonic()
+
     # --- the loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
         log.debug("consumer started")
         while not self._stopping.is_set():
+            self.beat()
             self._guarded(self._step, "batch")
         self.recorder.close()
         log.debug("consumer stopped")
@@ -123,8 +144,11 @@ class Consumer(threading.Thread):
         if rescans:
             self._rescan(rescans)
         for job in jobs:
+            self.doing = f"job {job.name}"
             self._guarded(job.run, f"job {job.name}")
+        self.doing = "recording"
         self._record_due()
+        self.doing = ""
         now = self.monotonic()
         if items or rescans or len(self.settler):
             self._worked, self._last_work = True, now
@@ -134,12 +158,15 @@ class Consumer(threading.Thread):
             self._worked = False
 
     def _take(self, timeout: float) -> list[Item]:
+        self.waiting = True
         try:
             items = (
                 [self.changes.get(timeout=timeout)] if timeout > 0 else [self.changes.get_nowait()]
             )
         except queue.Empty:
             return []
+        finally:
+            self.waiting = False
         while len(items) < MAX_DRAIN:
             try:
                 items.append(self.changes.get_nowait())
@@ -220,10 +247,10 @@ class Consumer(threading.Thread):
         elif source_ok and dest_ok:
             self.settler.moved(root, change.path, change.dest, now)
         elif dest_ok:
-            # moved in from elsewhere: settles like a new file (its source may show up as a
-            # delete in a moment, and then this is a move)
+            # moved in from elsewhere: complete, but its source may show up as a delete in a
+            # moment, and then this is a move
             self.settler.touched(
-                root, change.dest, now, "created", waits_for_close=self.waits_for_close(root)
+                root, change.dest, now, "moved_in", waits_for_close=self.waits_for_close(root)
             )
         elif source_ok:
             self.settler.deleted(root, change.path, now)
@@ -236,7 +263,13 @@ class Consumer(threading.Thread):
         if all(r.roots for r in rescans):
             roots = tuple(sorted({root for r in rescans for root in r.roots}))
         reason = "; ".join(sorted({r.reason for r in rescans}))
-        self._guarded(lambda: self.recorder.rescan(roots, reason, self._stopping.is_set), "rescan")
+
+        def should_stop() -> bool:  # asked at every file the scan walks past or reads
+            self.beat()
+            return self._stopping.is_set()
+
+        self.doing = f"reconciliation scan ({reason})"
+        self._guarded(lambda: self.recorder.rescan(roots, reason, should_stop), "rescan")
 
     def _reload(self, settings: Settings) -> None:
         for gone in self._roots() - {str(r.path) for r in settings.roots}:

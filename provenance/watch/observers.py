@@ -38,7 +38,7 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.inotify import InotifyObserver
 from watchdog.observers.polling import PollingObserver
 
@@ -79,6 +79,8 @@ class RootWatcher:
         self.handler = handler
         self.poll_interval = poll_interval
         self.observer: BaseObserver | None = None
+        #: The observer's watch of the root (while started).
+        self.watch: ObservedWatch | None = None
 
     def start(self) -> None:
         """Start watching; raises OSError when the root cannot be watched (ENOSPC: the inotify
@@ -91,17 +93,19 @@ class RootWatcher:
         else:
             observer = PollingObserver(timeout=self.poll_interval)
         try:
-            observer.schedule(self.handler, self.path, recursive=True, event_filter=EVENT_FILTER)
+            watch = observer.schedule(
+                self.handler, self.path, recursive=True, event_filter=EVENT_FILTER
+            )
             observer.start()
         except BaseException:
             _stop(observer, 3.0)
             raise
-        self.observer = observer
+        self.observer, self.watch = observer, watch
         log.debug("watching %s (%s)", self.path, self.mode)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Stop the observer and its emitter; waits up to ``timeout`` seconds for each."""
-        observer, self.observer = self.observer, None
+        observer, self.observer, self.watch = self.observer, None, None
         if observer is not None:
             _stop(observer, timeout)
 

@@ -269,6 +269,7 @@ class Recorder:
             self.actor,
             self.clock(),
             progress=progress,
+            on_walk=lambda _root, files: progress(files),
         )
         c = result.counts
         self.scanned.add(c)

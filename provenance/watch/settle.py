@@ -2,7 +2,9 @@
 
 Events for a path fold into one pending entry, which is ready:
 
-- at once when the file was closed after writing (inotify's close-write) or moved into place;
+- at once when the file was closed after writing (inotify's close-write) or renamed into place;
+- on inotify, when it was moved in from outside the watched tree: complete, once
+  ``pairing_wait`` has passed (its source may show up as a delete meanwhile: then it is a move);
 - on inotify, when it was written to (IN_MODIFY) and not closed yet: at its close, or after
   ``unclosed_grace`` of silence (a writer that keeps a file open and pauses is waited for);
 - otherwise (polling; or on inotify a file that appeared with content but no write, as a
@@ -54,8 +56,9 @@ class Gone:
     is_dir: bool = False
 
 
-#: What happened to a file: "created" and "attrib" carry no content write.
-Event = Literal["created", "modified", "attrib", "closed", "placed"]
+#: What happened to a file: "created" and "attrib" carry no content write; "placed" is a file
+#: renamed into place, "moved_in" one moved in from outside the watched tree.
+Event = Literal["created", "modified", "attrib", "closed", "placed", "moved_in"]
 
 
 @dataclass
@@ -69,6 +72,8 @@ class _Pending:
     moved_from: str = ""
     seen: tuple[int, int] | None = None
     stable_since: float = 0.0
+    #: A complete file is read no sooner than this.
+    ready_at: float = 0.0
 
 
 @dataclass
@@ -119,8 +124,9 @@ class Settler:
         entry.last_event = now
         entry.waits_for_close = waits_for_close
         entry.moved_from = moved_from or entry.moved_from
-        if event in ("closed", "placed"):
+        if event in ("closed", "placed", "moved_in"):
             entry.complete, entry.writing = True, False
+            entry.ready_at = now + self.pairing_wait if event == "moved_in" else now
         elif event == "modified":
             entry.complete, entry.writing = False, True
         elif event == "created":
@@ -183,7 +189,7 @@ class Settler:
     def _state(self, path: str, entry: _Pending, now: float) -> str:
         """Return "ready", "wait", or "drop" (not a regular file now: a delete event follows)."""
         if entry.complete:
-            return "ready"
+            return "ready" if now >= entry.ready_at else "wait"
         silent = now - entry.last_event
         if silent < self._silence_needed(entry):
             return "wait"
@@ -210,7 +216,10 @@ class Settler:
         times = []
         for entry in self._files.values():
             if entry.complete:
-                return 0.0
+                if entry.ready_at <= now:
+                    return 0.0
+                times.append(entry.ready_at)
+                continue
             wait = self._silence_needed(entry)
             times.append(max(entry.last_event + wait, entry.stable_since + self.quiet_period))
         for deleted in self._deleted.values():

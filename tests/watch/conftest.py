@@ -15,6 +15,7 @@ from provenance.catalog import Asset, Catalog, utcnow
 from provenance.config import CatalogSettings, DaemonSettings, RootSettings, Settings
 from provenance.daemon import Daemon
 from provenance.systemd import Notifier
+from provenance.watch.hearing import CANARY_TIMEOUT, PROOF_INTERVAL
 
 ACTOR = Actor("daemon", "host1")
 QUIET = 0.2
@@ -118,6 +119,9 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         *roots: RootSettings,
         notifier: Notifier | None = None,
         catalog_settings: CatalogSettings | None = None,
+        proof_interval: float = PROOF_INTERVAL,
+        canary_timeout: float = CANARY_TIMEOUT,
+        status_interval: float = 0.1,
         **daemon: Any,
     ) -> Running:
         options = {"quiet_period": QUIET, "poll_interval": 0.1, **daemon}
@@ -131,7 +135,14 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         catalog = Catalog.open(settings.catalog_url)
         catalogs.append(catalog)
         instance = Daemon(
-            settings, catalog, ACTOR, utcnow, notifier=notifier or Notifier({}), status_interval=0.1
+            settings,
+            catalog,
+            ACTOR,
+            utcnow,
+            notifier=notifier or Notifier({}),
+            status_interval=status_interval,
+            proof_interval=proof_interval,
+            canary_timeout=canary_timeout,
         )
         run = Running(instance, catalog)
         running.append(run)

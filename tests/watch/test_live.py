@@ -41,6 +41,22 @@ def test_new_file_is_cataloged_and_tagged(root: Path, mode: str, start_daemon: S
     assert asset.risk is not None and asset.tool_status == "unknown"
 
 
+@pytest.mark.parametrize("how", ["copied", "moved in"])
+def test_a_file_dropped_into_a_root_is_recorded_within_2s(
+    root: Path, tmp_path: Path, start_daemon: Start, how: str
+) -> None:
+    daemon = start_daemon(RootSettings(path=root, watch="native"), quiet_period=2.0)  # default
+    source = write_a1111_png(tmp_path / "elsewhere" / "castle.png")
+    dropped = root / "castle.png"
+    began = time.monotonic()
+    if how == "copied":
+        shutil.copyfile(source, dropped)
+    else:
+        source.rename(dropped)
+    daemon.wait_asset(dropped, timeout=2.0)
+    assert time.monotonic() - began < 2.0
+
+
 def test_changes_made_while_down_are_caught_up_at_start(root: Path, start_daemon: Start) -> None:
     plate = write_plain_png(root / "plate.png")
     daemon = start_daemon(RootSettings(path=root))

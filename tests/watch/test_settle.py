@@ -88,6 +88,23 @@ def test_moved_in_file_on_inotify_waits_for_the_move_to_pair() -> None:
     assert ready_paths(s, 1.25) == ["/r/a"]
 
 
+def test_file_moved_in_from_outside_is_complete_once_the_move_could_pair() -> None:
+    s = settler(Disk())  # no stat needed: a rename is atomic, the file is whole
+    s.touched("/r", "/r/a", 0.0, "moved_in", waits_for_close=True)
+    assert s.next_due(0.0) == 1.0
+    assert ready_paths(s, 0.9) == []
+    assert ready_paths(s, 1.0) == ["/r/a"]
+
+
+def test_file_moved_in_then_written_waits_for_its_close() -> None:
+    s = settler(Disk())
+    s.touched("/r", "/r/a", 0.0, "moved_in", waits_for_close=True)
+    s.touched("/r", "/r/a", 0.5, "modified", waits_for_close=True)
+    assert ready_paths(s, 2.0) == []
+    s.touched("/r", "/r/a", 3.0, "closed", waits_for_close=True)
+    assert ready_paths(s, 3.0) == ["/r/a"]
+
+
 def test_empty_new_file_on_inotify_waits_for_its_writer() -> None:
     disk = Disk()
     s = settler(disk)
