@@ -90,6 +90,12 @@ class ScanSettings(_Section):
     #: Files recorded per catalog transaction (among the last ``batch_size`` files of an
     #: ingest, ``ingest.TAIL_BATCH`` are recorded at a time while the workers still read).
     batch_size: int = Field(default=2000, ge=1)
+    #: Seconds of wall time a worker may spend on one file (plus one per 25 MiB of it);
+    #: past that the worker is stopped and replaced, and the file skipped with the reason.
+    read_seconds: float = Field(default=30.0, gt=0)
+    #: MiB of memory a worker may take for one file besides what it starts with; past that
+    #: the read fails and the file is skipped with the reason (0: no limit).
+    read_memory_mb: int = Field(default=512, ge=0)
 
 
 class PathRuleSettings(_Section):

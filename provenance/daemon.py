@@ -522,6 +522,9 @@ class Daemon:
                         f"{state.path} was not heard {ago:.0f}s ago ({state.last_deaf}): "
                         "watcher restarted"
                     )
+        kept, error = consumer.kept() if consumer is not None else (0, "")
+        if kept:
+            parts.append(f"{kept} kept for the catalog ({error})")
         if stalled := self._stalled_for():
             parts.append(f"consumer stuck for {stalled:.0f}s")
         return "; ".join(parts)
@@ -542,6 +545,8 @@ class Daemon:
             "queue": consumer.pending() if consumer is not None else 0,
             "errors": consumer.errors if consumer is not None else 0,
             "events_lost": self.events_lost,
+            "backlog": consumer.kept()[0] if consumer is not None else 0,
+            "last_error": consumer.kept()[1] if consumer is not None else "",
             "counts": counts,
             "consumer_stalled_for": round(self._stalled_for(), 1),
             "roots": [self._root_status(s) for s in self.roots.values()],
@@ -600,6 +605,7 @@ class Daemon:
             read_errors=counts.skipped + (consumer.errors if consumer is not None else 0),
             events_lost=self.events_lost,
             roots=tuple(roots),
+            backlog=consumer.kept()[0] if consumer is not None else 0,
             ai_assets=ai_assets,
         )
 

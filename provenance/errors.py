@@ -17,6 +17,11 @@ class CatalogError(ProvenanceError):
     """The catalog cannot be opened, migrated or written."""
 
 
+class RowRefusedError(CatalogError):
+    """The catalog refused a value of a row (bad data, a constraint): the same write would
+    fail again, while the catalog itself is fine; the rows of the batch are written apart."""
+
+
 class MetadataError(ProvenanceError):
     """A file's metadata could not be read or written."""
 

@@ -11,6 +11,7 @@ while their root is offline. Tags are written after each batch commits.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.catalog.lifecycle import assets_in_flight
 from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
+from provenance.errors import RowRefusedError
 from provenance.ids import AssetIds
 from provenance.ingest_rows import (
     RETIRED,
@@ -70,6 +72,8 @@ class IngestCounts:
     problems: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, path: str, reason: str) -> None:
+        # a name that is not UTF-8 is shown with its bytes escaped (it is printed as JSON)
+        path = os.fsencode(path).decode("utf-8", "backslashreplace")
         log.warning("skipped %s: %s", path, reason)
         self.skipped += 1
         if len(self.problems) < 1000:
@@ -190,6 +194,27 @@ class Ingest:
         return tags
 
     def _write_batch(
+        self,
+        batch: Sequence[FileFacts],
+        root_of: Callable[[str], str],
+        vanished: set[str] | None,
+        rebuild: bool,
+        reader: FileReader,
+    ) -> None:
+        """Record a batch; when the catalog refuses a row, record its halves apart, so that
+        one bad row costs its own file only (skipped with the reason), never the batch."""
+        try:
+            self._write_rows(batch, root_of, vanished, rebuild, reader)
+        except RowRefusedError as exc:
+            if len(batch) == 1:
+                self.counts.skip(batch[0].path, f"not recorded: {exc}")
+                return
+            log.debug("a batch of %d files was refused (%s); writing its halves", len(batch), exc)
+            half = len(batch) // 2
+            self._write_batch(batch[:half], root_of, vanished, rebuild, reader)
+            self._write_batch(batch[half:], root_of, vanished, rebuild, reader)
+
+    def _write_rows(
         self,
         batch: Sequence[FileFacts],
         root_of: Callable[[str], str],

@@ -42,6 +42,8 @@ class Snapshot:
     #: Times the kernel dropped filesystem events (the root was rescanned).
     events_lost: int
     roots: tuple[RootMetrics, ...] = ()
+    #: Changes kept for the catalog, which could not take them yet (watch.backlog).
+    backlog: int = 0
     #: AI assets by (root, status), from the catalog.
     ai_assets: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
@@ -69,6 +71,9 @@ def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
     gauge("daemon_start_timestamp_seconds", "When the daemon started.").set(snapshot.started_at)
     gauge("queue_depth", "Changes waiting to be recorded (queued and settling).").set(
         snapshot.queue
+    )
+    gauge("backlog", "Changes kept until the catalog takes them (spooled, retried).").set(
+        snapshot.backlog
     )
     counters = {
         "files_ingested": "Files recorded: new, modified, moved or copied.",

@@ -2,8 +2,11 @@
 
 This is the scan's hot path. Work runs in worker processes (both cores busy: BLAKE3 and the
 header parsers each need a CPU), files go to them in chunks, a bounded number in flight,
-and their results come back in input order; a worker that dies is replaced and its files
-are read again, one at a time, so that the one that killed it is the one skipped.
+and their results come back in input order. No file is read in the calling process (a scan
+or the daemon): a hostile file costs at most a worker. Each file has a budget: wall time
+(a worker past it is ended by the kernel, workers.arm_budget) and memory (an allocation
+past it fails). A worker that dies is replaced and its files are read again, one at a
+time, so that the one that killed it is the one skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +25,6 @@ from typing import Any, TypeVar
 from provenance.errors import ScanError
 from provenance.readfile import (
     MAP_LIMIT,
-    WHOLE_READ_LIMIT,
     Failure,
     FileFacts,
     ReadOptions,
@@ -30,45 +33,57 @@ from provenance.readfile import (
     read_options,
 )
 from provenance.walk import FileEntry
-from provenance.workers import default_workers, start_method, worker_setup
+from provenance.workers import (
+    arm_budget,
+    default_workers,
+    disarm_budget,
+    start_method,
+    worker_setup,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Below this many files the pool costs more than it saves.
-POOL_THRESHOLD = 16
 #: Files per task sent to a worker: one round trip per chunk instead of per file (fewer
 #: when there are few files, so that every worker gets some).
 CHUNK_FILES = 128
 #: ... and at most this many bytes, so that big files are shared between the workers.
 CHUNK_BYTES = 32 * 1024 * 1024
-#: Files in a row whose reader died, each read alone in new processes, with no file read in
-#: between: then the readers themselves cannot run (the OOM killer takes each one), and the
-#: read stops with an error instead of starting new processes for every file left.
+#: Files in a row whose reader died within its budget, each read alone in new processes,
+#: with no file read in between: then a new reader is asked to load its detectors, and if
+#: it dies too the readers themselves cannot run (the OOM killer takes each one): the read
+#: stops with an error instead of starting new processes for every file left.
 DEATHS_IN_A_ROW = 5
 #: Chunks ``start`` sends before its first result is taken: some 8,000 small files, about
 #: as many as two workers read while a scan loads its catalog.
 AHEAD_CHUNKS = 64
 
 
-def _read_safely(
-    path: str, options: ReadOptions, sidecar: bool = True, in_worker: bool = False
+def _read_in_worker(
+    path: str, size: int, sidecar: bool, options: ReadOptions
 ) -> FileFacts | Failure:
+    """Read one file in a worker, within its budget (the worker ends past its time)."""
     # A worker must answer for every file: a parser bug on one hostile file is a skipped
     # file with its reason, not a dead scan.
+    arm_budget(options.budget(size or _size_of(path)))
     try:
-        return read_file(path, options, sidecar, in_worker=in_worker)
+        return read_file(path, options, sidecar)
+    except MemoryError:
+        return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
     except Exception as exc:
-        return Failure(path, f"unexpected {type(exc).__name__}: {exc}")
+        return Failure(path, f"unexpected {type(exc).__name__}: {exc}"[:500])
+    finally:
+        disarm_budget()
 
 
 def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
-    return [_read_safely(path, options, sidecar, True) for path, sidecar in jobs]
+    return [_read_in_worker(path, size, sidecar, options) for path, size, sidecar in jobs]
 
 
-#: (path, whether to look for sidecars) of the files of one round trip to a worker
-_Chunk = list[tuple[str, bool]]
+#: (path, size if known else 0, whether to look for sidecars) of the files of one round
+#: trip to a worker
+_Chunk = list[tuple[str, int, bool]]
 #: a chunk sent, and its results to come
 _Sent = tuple[_Chunk, "Future[list[FileFacts | Failure]]"]
 
@@ -79,7 +94,7 @@ def _chunks(files: Iterable[str | FileEntry], per_chunk: int = CHUNK_FILES) -> I
     chunk_bytes = 0
     for file in files:
         path, size, sidecar = _job(file)
-        chunk.append((path, sidecar))
+        chunk.append((path, size, sidecar))
         chunk_bytes += size
         if len(chunk) >= per_chunk or chunk_bytes >= CHUNK_BYTES:
             yield chunk
@@ -98,7 +113,7 @@ def _job(file: str | FileEntry) -> tuple[str, int, bool]:
 def _size_of(path: str) -> int:
     """The size of the file at ``path``; 0 if it cannot be told (reading it says why)."""
     try:
-        return os.stat(path).st_size
+        return os.lstat(path).st_size
     except OSError:
         return 0
 
@@ -126,10 +141,6 @@ class FileReader:
         total = (
             count if count is not None else (len(files) if isinstance(files, Sequence) else None)
         )
-        if self.workers == 1 or (
-            self._pool is None and total is not None and total < POOL_THRESHOLD
-        ):
-            return self._read_here(files)
         return self._read_in_pool(files, self.workers * 16, self._per_chunk(total))
 
     def start(
@@ -141,18 +152,8 @@ class FileReader:
         For a caller with other work to do before it takes the first result: a scan starts
         reading a new root, then loads the catalog while the workers read.
         """
-        if self.workers == 1:
-            return self._read_here(files)
         total = len(files) if isinstance(files, Sized) else None
         return self._read_in_pool(files, ahead, self._per_chunk(total))
-
-    def _read_here(self, files: Iterable[str | FileEntry]) -> Iterator[FileFacts | Failure]:
-        for file in files:
-            path, size, sidecar = _job(file)
-            if (size or _size_of(path)) > WHOLE_READ_LIMIT:
-                yield self._read_alone(path, sidecar)  # mapped: in a worker (SIGBUS)
-            else:
-                yield _read_safely(path, self.options, sidecar)
 
     def _per_chunk(self, total: int | None) -> int:
         """Files per chunk: ``CHUNK_FILES``, or fewer so that ``total`` files make at least
@@ -186,34 +187,49 @@ class FileReader:
         else:
             self._deaths = 0
             return results
-        # A worker died (the OOM killer, or a SIGBUS: a big file truncated while it was
-        # mapped) and took the pool, and every read in flight, with it. In a new pool this
-        # chunk's files are read one at a time, nothing else in flight, so a file that kills
-        # its reader again is the one skipped; then the rest of the window is sent again.
+        # A worker died (past a file's time budget, the OOM killer, or a SIGBUS: a big file
+        # truncated while it was mapped) and took the pool, and every read in flight, with
+        # it. In a new pool this chunk's files are read one at a time, nothing else in
+        # flight, so a file that kills its reader again is the one skipped; then the rest
+        # of the window is sent again.
         log.warning("a reader process died; reading its files again in new processes")
         self.close()
-        results = [self._read_alone(path, sidecar) for path, sidecar in chunk]
+        results = [self._read_alone(path, size, sidecar) for path, size, sidecar in chunk]
         for index, (pending, _) in enumerate(window):
             window[index] = self._send(pending)
         return results
 
-    def _read_alone(self, path: str, sidecar: bool) -> FileFacts | Failure:
+    def _read_alone(self, path: str, size: int, sidecar: bool) -> FileFacts | Failure:
+        budget = self.options.budget(size or _size_of(path))
+        started = time.monotonic()
         try:
-            future = self._ensure_pool().submit(_read_safely, path, self.options, sidecar, True)
+            future = self._ensure_pool().submit(_read_in_worker, path, size, sidecar, self.options)
             result = future.result()
         except BrokenProcessPool:
             self.close()
+            if time.monotonic() - started >= budget:
+                return Failure(path, f"took longer than its {budget:.3g} s budget; not read")
             self._deaths += 1
             if self._deaths >= DEATHS_IN_A_ROW:
                 self._deaths = 0
-                raise ScanError(
-                    f"reader processes keep dying ({DEATHS_IN_A_ROW} files in a row, the last "
-                    f"{path}); is the machine out of memory? (the system log says what killed "
-                    "them)"
-                ) from None
-            return Failure(path, "its reader process died (truncated while it was read?)")
+                self._check_readers_run(path)
+            return Failure(
+                path, "its reader process died (truncated while it was read, or out of memory?)"
+            )
         self._deaths = 0
         return result
+
+    def _check_readers_run(self, path: str) -> None:
+        """Raise ScanError when a new reader dies before it has read a file at all."""
+        try:
+            self._ensure_pool().submit(load_detectors).result()
+        except BrokenProcessPool:
+            self.close()
+            raise ScanError(
+                f"reader processes keep dying ({DEATHS_IN_A_ROW} files in a row, the last "
+                f"{path}, then one that read no file); is the machine out of memory? (the "
+                "system log says what killed them)"
+            ) from None
 
     @property
     def running(self) -> bool:
@@ -232,8 +248,6 @@ class FileReader:
         """Start the worker processes now and load the detectors in each, so that the first
         big batch does not wait for them. The daemon waits for it; a scan of a root the
         catalog has never seen starts it (``wait=False``) and walks the root meanwhile."""
-        if self.workers == 1:
-            return
         pool = self._ensure_pool()
         futures = [pool.submit(load_detectors) for _ in range(self.workers)]
         if wait:
@@ -244,7 +258,10 @@ class FileReader:
         if self._pool is None:
             context = multiprocessing.get_context(start_method())
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=worker_setup
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=worker_setup,
+                initargs=(self.options.memory_mb,),
             )
         return self._pool
 
@@ -291,7 +308,6 @@ class Reads(Iterator[FileFacts | Failure]):
 
 __all__ = [
     "MAP_LIMIT",
-    "WHOLE_READ_LIMIT",
     "Failure",
     "FileFacts",
     "FileReader",

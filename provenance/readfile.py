@@ -1,9 +1,10 @@
 """Read one file: detect marks from its headers and hash its content, opening it once.
 
-Small files are read whole and handed to both the detectors and the hasher. In a reader's
-worker process bigger files are mapped: the detectors touch only their headers, and the
-hasher reads the page cache in place, a window at a time. The calling process maps no file
-(see ``WHOLE_READ_LIMIT``). Pixels are never decoded unless the deep check is on.
+Only a reader's worker process reads a file (reader.py), within a budget: ``seconds`` of
+wall time (plus time for its size) and ``memory_mb`` of memory (workers.py sets both).
+Small files are read whole and handed to both the detectors and the hasher. Bigger files
+are mapped: the detectors touch only their headers, and the hasher reads the page cache in
+place, a window at a time. Pixels are never decoded unless the deep check is on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.detect import PathRule, Verdict
+from provenance.detect.buffers import NotRegularFileError, open_regular
+from provenance.detect.clean import clean_verdict
 from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.errors import ConfigError, ReadError
 from provenance.hashing import hash_bytes, hash_mapped
@@ -28,11 +31,9 @@ if TYPE_CHECKING:
 #: range: measured on files in the page cache, a read costs less up to about 200 KiB and a
 #: mapping from there on (a third less CPU than reading at 4 MiB and over).
 MAP_LIMIT = 256 * 1024
-#: Files up to this size may be read in the calling process (a few files, or one worker),
-#: whole and never mapped; larger ones are read in a worker. A file truncated while it is
-#: mapped raises SIGBUS, which no Python code can catch: it kills a worker (replaced, the
-#: file skipped, ``FileReader._take``) but would take a scan or the daemon with it.
-WHOLE_READ_LIMIT = 16 * 1024 * 1024
+#: The slowest a file's content is expected to come in: a file's time budget is
+#: ``ReadOptions.seconds`` plus its size at this rate (hashing a big video takes time).
+SLOWEST_BYTES_PER_SECOND = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ class ReadOptions:
     sidecars: bool = True
     path_rules: tuple[PathRule, ...] = ()
     c2pa_trust: C2paTrust = NO_TRUST
+    #: wall time a worker may spend on one file, besides the time its size takes
+    seconds: float = 30.0
+    #: memory a worker may use besides what it started with (0: no limit)
+    memory_mb: int = 512
+
+    def budget(self, size: int) -> float:
+        """Seconds a worker may spend on a file of ``size`` bytes before it is stopped."""
+        return self.seconds + size / SLOWEST_BYTES_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -66,27 +75,21 @@ class Failure:
     reason: str
 
 
-def read_file(
-    path: str, options: ReadOptions, sidecar: bool = True, *, in_worker: bool = False
-) -> FileFacts | Failure:
+def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
     """Return the facts of the file at ``path``, or a Failure saying why it was skipped.
 
     ``sidecar=False`` says the caller knows there is no sidecar beside the file (a scan's
-    walk lists the folder), which saves two failed opens per file. ``in_worker`` says this
-    runs in a reader's worker process, which may die of a file truncated under it; the
-    calling process reads only files up to ``WHOLE_READ_LIMIT`` (one that is bigger now
-    grew since the caller looked: it is still being written).
+    walk lists the folder), which saves two failed opens per file. Only for a reader's
+    worker process: a file truncated while it is mapped raises SIGBUS, which no Python code
+    can catch (it kills the worker, which is replaced and the file skipped).
     """
     try:
-        fd = os.open(path, os.O_RDONLY)  # not inherited (PEP 446)
+        fd, info = open_regular(path)  # regular files only, no symlink, no wait
         try:
-            info = os.fstat(fd)
-            if info.st_size <= (MAP_LIMIT if in_worker else WHOLE_READ_LIMIT):
+            if info.st_size <= MAP_LIMIT:
                 data: bytes | mmap.mmap = _read_all(fd, info.st_size)
                 content_hash = hash_bytes(data)
                 verdict = _detect(path, data, options, sidecar)
-            elif not in_worker:
-                return Failure(path, "changed while it was being read (still being written?)")
             else:
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                     verdict = _detect(path, mapped, options, sidecar)
@@ -95,6 +98,8 @@ def read_file(
         finally:
             os.close(fd)
     except ReadError as exc:
+        return Failure(path, exc.reason)
+    except NotRegularFileError as exc:
         return Failure(path, exc.reason)
     except FileNotFoundError:
         return Failure(path, "vanished before it could be read")
@@ -136,7 +141,7 @@ def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions, sidecar: b
         from provenance.detect import detect_file  # loaded on first use (see detect/__init__)
 
         _detect_file = detect_file
-    return _detect_file(
+    verdict = _detect_file(
         path,
         data,
         deep=options.deep,
@@ -144,6 +149,7 @@ def _detect(path: str, data: bytes | mmap.mmap, options: ReadOptions, sidecar: b
         sidecar=options.sidecars and sidecar,
         c2pa_trust=options.c2pa_trust,
     )
+    return clean_verdict(verdict)  # no NUL, lone surrogate or huge value reaches a catalog
 
 
 _detect_file: Callable[..., Verdict] | None = None
@@ -164,6 +170,8 @@ def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
             allowed=tuple(trust.allowed_signers),
             blocked=tuple(trust.blocked_signers),
         ),
+        seconds=settings.scan.read_seconds,
+        memory_mb=settings.scan.read_memory_mb,
     )
 
 

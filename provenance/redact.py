@@ -19,7 +19,6 @@ from typing import Any
 
 MODES = ("full", "redacted", "hash", "none")
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # a country code or an area code in brackets or followed by a separator, then two groups:
 # "+44 20 7946 0958", "(555) 123-4567", "555-123-4567"; not "1024x768" or a bare seed
 _PHONE = re.compile(
@@ -41,9 +40,59 @@ def prompt_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _replace_emails(text: str) -> str:
+    """Return ``text`` with each ``local@domain.tld`` replaced by ``[EMAIL]``.
+
+    Found from each ``@`` outwards, in time linear in the text: a prompt is the file's, and
+    the pattern ``[\\w.+-]+@...`` took minutes on a long run of letters with no ``@``.
+    The local part is the run of word characters, dots, pluses and hyphens before the
+    ``@``; the domain two or more dot-separated labels of word characters and hyphens.
+    """
+    if "@" not in text:
+        return text
+    out: list[str] = []
+    done = 0  # text[:done] is in ``out``
+    at = text.find("@")
+    while at >= 0:
+        start = at
+        while start > done and _is_local(text[start - 1]):
+            start -= 1
+        end = _domain_end(text, at + 1)
+        if start < at and end > at + 1:
+            out.append(text[done:start])
+            out.append("[EMAIL]")
+            done = end
+        at = text.find("@", max(at + 1, done))
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _is_local(character: str) -> bool:
+    return character.isalnum() or character in "_.+-"
+
+
+def _domain_end(text: str, start: int) -> int:
+    """Where a domain of two or more labels starting at ``start`` ends; ``start`` if none."""
+    labels, position, end = 0, start, start
+    while True:
+        label_end = position
+        while label_end < len(text) and (text[label_end].isalnum() or text[label_end] in "_-"):
+            label_end += 1
+        if label_end == position:
+            break
+        labels += 1
+        if labels >= 2:
+            end = label_end
+        if label_end < len(text) and text[label_end] == ".":
+            position = label_end + 1
+        else:
+            break
+    return end
+
+
 def redact_text(text: str, names: Sequence[str] = ()) -> str:
     """Return ``text`` with e-mails, phone numbers and ``names`` replaced by typed tokens."""
-    text = _EMAIL.sub("[EMAIL]", text)
+    text = _replace_emails(text)
     text = _PHONE.sub("[PHONE]", text)
     pattern = _names_pattern(tuple(names))
     return pattern.sub("[NAME]", text) if pattern is not None else text

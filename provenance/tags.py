@@ -16,6 +16,7 @@ from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
 from provenance.files.confined import open_root
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
+from provenance.tagging.record import AI_CLASSES
 from provenance.tagging.sidecar import SidecarJob, write_sidecars
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def sidecar_jobs(
     assets: Iterable[Taggable], catalog: Catalog
 ) -> tuple[list[Taggable], list[SidecarJob]]:
     """Return the AI assets among ``assets`` and a (root, path, record) sidecar job for each."""
-    due = [asset for asset in assets if asset.is_ai]
+    # an unreadable mark (``suspect``) is no AI claim to write beside the file
+    due = [asset for asset in assets if asset.ai_class in AI_CLASSES]
     # a cleared asset's tag carries its approval reference
     protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
     refs: dict[int, str] = {}

@@ -14,9 +14,10 @@ import threading
 WORKER_NICENESS = 10
 
 
-def worker_setup() -> None:
-    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, ends with its parent, and
-    yields the CPU to the catalog writer.
+def worker_setup(memory_mb: int = 0) -> None:
+    """Set up a worker process: it ignores Ctrl-C, ends on SIGTERM, ends with its parent,
+    yields the CPU to the catalog writer, may take ``memory_mb`` MiB more than it started
+    with, and is ended by SIGALRM (a file's time budget, ``arm_budget``).
 
     The writer (the parent) is a scan's critical path: its work is sequential, and the
     workers used to finish reading 0.2 s before it finished writing, having taken a third of
@@ -39,6 +40,9 @@ def worker_setup() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    if memory_mb > 0:
+        limit_memory(memory_mb)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     if sys.platform.startswith("linux"):
@@ -47,6 +51,50 @@ def worker_setup() -> None:
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def limit_memory(memory_mb: int) -> None:
+    """Let this process take at most ``memory_mb`` MiB of data memory more than it holds now.
+
+    RLIMIT_DATA counts the heap and private writable mappings (what parsers allocate), not
+    a file mapped read-only: a big file is still mapped whole. An allocation past the
+    limit fails (MemoryError in Python) instead of the OOM killer taking the process, or
+    the machine. A forked worker holds its parent's memory too, hence "more than now".
+    """
+    import resource
+
+    limit = _data_bytes() + memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def _data_bytes() -> int:
+    """The data memory this process holds (VmData), 0 where that cannot be told."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def arm_budget(seconds: float) -> None:
+    """End this worker ``seconds`` from now unless ``disarm_budget`` comes first.
+
+    The kernel delivers SIGALRM, whose default action ends the process whatever it is
+    doing, even inside a C parser that holds the GIL; the reader replaces the worker and
+    skips the file (reader.py).
+    """
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+
+
+def disarm_budget() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def start_method() -> str:

@@ -129,15 +129,21 @@ def xmp_packet(*, digital_source_type: str | None = None, creator_tool: str | No
 
 
 def jpeg(
-    *, exif: bytes | None = None, xmp: str | None = None, size: tuple[int, int] = (16, 16)
+    *,
+    exif: bytes | None = None,
+    xmp: str | bytes | None = None,
+    size: tuple[int, int] = (16, 16),
+    comment: bytes | None = None,
 ) -> bytes:
-    """Return a JPEG written by Pillow, with an EXIF block and/or an XMP packet."""
+    """Return a JPEG written by Pillow, with an EXIF block, an XMP packet and/or a COM."""
     buffer = io.BytesIO()
     options: dict[str, object] = {}
     if exif is not None:
         options["exif"] = exif
     if xmp is not None:
-        options["xmp"] = xmp.encode("utf-8")
+        options["xmp"] = xmp.encode("utf-8") if isinstance(xmp, str) else xmp
+    if comment is not None:
+        options["comment"] = comment
     Image.new("RGB", size, "gray").save(buffer, "JPEG", **options)
     return buffer.getvalue()
 

@@ -52,3 +52,12 @@ def inotify_watches_limited_to(limit: int) -> list[str]:
         reason = probe.stderr.decode(errors="replace").strip()
         pytest.skip(f"cannot limit inotify watches in a user namespace: {reason}")
     return prefix
+
+
+def fork_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the readers fork from this process, whatever it loaded (an earlier test may have
+    loaded the C2PA library, which makes them start from a fork server): a test that sets
+    what the forked readers inherit needs them forked. No C2PA file is read after it."""
+    import provenance.reader
+
+    monkeypatch.setattr(provenance.reader, "start_method", lambda: "fork")

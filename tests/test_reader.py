@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import time
 from pathlib import Path
+
+import pytest
 
 from provenance.hashing import hash_file
 from provenance.reader import (
@@ -19,7 +23,7 @@ from provenance.reader import (
 )
 from provenance.workers import WORKER_NICENESS
 from tests.media import write_a1111_png, write_plain_png
-from tests.processes import need_proc, running
+from tests.processes import fork_readers, need_proc, running
 from tests.watch.conftest import wait_for
 
 
@@ -99,34 +103,22 @@ def test_files_over_the_read_limit_are_mapped_in_a_worker_and_read_alike(
         path = tmp_path / f"plate_{size}.png"
         # bytes after the PNG's end: a walk of its chunks stops at IEND
         path.write_bytes(data + b"\0" * (size - len(data)))
-        result = read_file(str(path), ReadOptions(), in_worker=True)
+        result = read_file(str(path), ReadOptions())
         assert isinstance(result, FileFacts)
         assert result.size == size
         assert result.content_hash == hash_file(path)
         assert result.verdict.ai_class == "ai"
 
 
-def test_this_process_maps_no_file_and_hands_big_ones_to_a_worker(tmp_path: Path) -> None:
-    # A file truncated under a mapping raises SIGBUS, which would kill a scan or the daemon:
-    # the calling process reads files whole, up to WHOLE_READ_LIMIT, and a few files read
-    # here (below POOL_THRESHOLD) go to a worker when they are bigger.
-    from provenance.reader import WHOLE_READ_LIMIT
-
-    data = write_a1111_png(tmp_path / "small.png").read_bytes()
-    under, over = tmp_path / "under.png", tmp_path / "over.png"
-    under.write_bytes(data + b"\0" * (WHOLE_READ_LIMIT - len(data)))
-    over.write_bytes(data + b"\0" * (WHOLE_READ_LIMIT + 1 - len(data)))
-    grown = read_file(str(over), ReadOptions())  # bigger than its caller saw: being written
-    assert isinstance(grown, Failure) and grown.reason.startswith("changed while")
-    with FileReader(ReadOptions(), workers=2) as reader:
-        assert isinstance(next(reader.read_many([str(under)])), FileFacts)
-        assert not reader.running  # read here
-        results = list(reader.read_many([str(under), str(over)]))
-        assert reader.running  # the big one went to a worker
-    for path, result in zip((under, over), results, strict=True):
-        assert isinstance(result, FileFacts)
-        assert result.content_hash == hash_file(path)
-        assert result.verdict.ai_class == "ai"
+def test_no_file_is_read_in_this_process(tmp_path: Path) -> None:
+    # one small file, with one worker: still read in a worker (a hostile file costs a worker,
+    # never the scan or the daemon)
+    path = write_a1111_png(tmp_path / "small.png")
+    with FileReader(ReadOptions(), workers=1) as reader:
+        assert not reader.running
+        (result,) = reader.read_many([str(path)])
+        assert reader.running
+    assert isinstance(result, FileFacts) and result.verdict.ai_class == "ai"
 
 
 def test_a_file_truncated_under_a_few_files_read_does_not_kill_the_reader(
@@ -167,19 +159,26 @@ def test_a_file_truncated_under_a_few_files_read_does_not_kill_the_reader(
     assert done.returncode == 0 and done.stdout.strip() == "alive", done
 
 
+def _wait_for(gate: str) -> None:
+    while not os.path.exists(gate):
+        time.sleep(0.01)
+
+
 def test_reads_say_whether_the_next_result_is_in(tmp_path: Path) -> None:
-    # a worker waits at a FIFO until it is opened for writing: its result is not in till then
-    fifo = tmp_path / "stream"
-    os.mkfifo(fifo)
-    paths = [str(write_plain_png(tmp_path / "plate.png")), str(fifo)]
+    # both workers wait for a gate file before reading: no result is in till it exists
+    gate = tmp_path / "gate"
+    paths = [str(write_plain_png(tmp_path / f"plate{n}.png")) for n in range(2)]
     with FileReader(ReadOptions(), workers=2) as reader:
-        reader.warm_up()  # two files: read in the pool only when it is up
+        reader.warm_up()
+        for _ in range(2):
+            reader.submit(_wait_for, str(gate))
         reads = reader.read_many(paths)
         assert isinstance(reads, Reads)
-        assert next(reads).path == paths[0]
         assert not reads.ready()
-        os.close(os.open(fifo, os.O_WRONLY))  # the worker reads it: empty
-        wait_for(reads.ready, 10, "the FIFO's result")
+        gate.touch()
+        wait_for(reads.ready, 30, "the first result")
+        assert next(reads).path == paths[0]
+        wait_for(reads.ready, 30, "the second result")
         assert next(reads).path == paths[1]
         assert reads.ready()  # the end: taken without waiting
         assert next(reads, None) is None
@@ -288,65 +287,30 @@ def test_workers_forked_with_the_collector_off_collect() -> None:
     assert enabled and frozen
 
 
-def test_readers_that_keep_dying_stop_the_read_with_one_error(tmp_path: Path) -> None:
+def _killed(*args: object, **kwargs: object) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_readers_that_keep_dying_stop_the_read_with_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Something kills every reader process (the OOM killer, on a machine out of memory):
     # each file is read again alone in new processes, and after DEATHS_IN_A_ROW files in a
     # row whose reader died the read stops with a ScanError, instead of starting new
-    # processes for every file left. Here each read waits on a FIFO no one writes to, and
-    # another process kills the readers, as the OOM killer would (a thread here would make
-    # the pool start its processes through a fork server).
-    import subprocess
-    import sys
-    import time
-
-    import pytest
-
+    # processes for every file left. Here the detectors the forked readers inherit kill
+    # their own process, as the OOM killer would (this process has no thread: the readers
+    # are forked, not started by a fork server).
+    from provenance import readfile
     from provenance.errors import ScanError
-    from provenance.reader import DEATHS_IN_A_ROW, POOL_THRESHOLD
+    from provenance.reader import DEATHS_IN_A_ROW
 
-    need_proc()
-    fifos = []
-    for n in range(POOL_THRESHOLD + DEATHS_IN_A_ROW):  # enough to be read by the workers
-        fifo = tmp_path / f"never_{n}.png"
-        os.mkfifo(fifo)
-        fifos.append(str(fifo))
-    # It kills the processes waiting to open a FIFO (the readers, whether forked here or by
-    # a fork server), never multiprocessing's own helpers. Should it find none for 5 s (a
-    # kernel that names the wait otherwise), it opens the FIFOs itself: the read then ends
-    # and the test fails instead of hanging.
-    killer_code = (
-        "import os, signal, sys, time, pathlib\n"
-        "parent, folder = int(sys.argv[1]), sys.argv[2]\n"
-        "def below(pid):\n"
-        "    for f in pathlib.Path(f'/proc/{pid}/task').glob('*/children'):\n"
-        "        try: kids = list(map(int, f.read_text().split()))\n"
-        "        except OSError: continue\n"
-        "        for kid in kids:\n"
-        "            yield kid\n"
-        "            yield from below(kid)\n"
-        "last = time.monotonic()\n"
-        "while True:\n"
-        "    time.sleep(0.2)\n"
-        "    for pid in list(below(parent)):\n"
-        "        try:\n"
-        "            if pathlib.Path(f'/proc/{pid}/wchan').read_text() == 'wait_for_partner':\n"
-        "                os.kill(pid, signal.SIGKILL)\n"
-        "                last = time.monotonic()\n"
-        "        except (OSError, ProcessLookupError): pass\n"
-        "    if time.monotonic() - last > 5:\n"
-        "        for fifo in pathlib.Path(folder).iterdir():\n"
-        "            try: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))\n"
-        "            except OSError: pass\n"
-    )
+    paths = [str(write_plain_png(tmp_path / f"plate_{n}.png")) for n in range(2 * DEATHS_IN_A_ROW)]
+    fork_readers(monkeypatch)
+    monkeypatch.setattr(readfile, "_detect_file", _killed)
     started = time.monotonic()
-    with FileReader(ReadOptions(), workers=2) as reader:
-        killer = subprocess.Popen(
-            [sys.executable, "-c", killer_code, str(os.getpid()), str(tmp_path)]
-        )
-        try:
-            with pytest.raises(ScanError, match=f"keep dying \\({DEATHS_IN_A_ROW} files in a row"):
-                list(reader.read_many(fifos))
-        finally:
-            killer.kill()
-            killer.wait()
+    with (
+        FileReader(ReadOptions(), workers=2) as reader,
+        pytest.raises(ScanError, match=f"keep dying \\({DEATHS_IN_A_ROW} files in a row"),
+    ):
+        list(reader.read_many(paths))
     assert time.monotonic() - started < 30

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from provenance.config import RootSettings, Settings
 from provenance.scan import scan
 from provenance.walk import EntrySpill
 from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
+from tests.processes import fork_readers
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACTOR = Actor("tester", "host1")
@@ -442,16 +445,27 @@ def test_files_that_are_not_ai_share_one_indexed_event(
     assert len(chain) == 2 and verify_chain(chain) is None
 
 
+def _detect_after_gate(path: str, data: Any, **options: Any) -> Any:
+    """Detect as the readers do, once the gate file of a ``stream`` file exists."""
+    from provenance.detect import detect_file
+
+    if Path(path).name.startswith("stream"):
+        while not Path(f"{path}.go").exists():
+            time.sleep(0.01)
+    return detect_file(path, data, **options)
+
+
 def _recorded_as_taken(
     tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, pngs: int, fifos: int
 ) -> list[int]:
-    """Ingest ``pngs`` PNGs then ``fifos`` FIFOs (8 files, one per chunk, 2 workers) in
-    batches of 4, TAIL_BATCH 2, and return how many assets the catalog held as the ingest
-    took each result.
+    """Ingest ``pngs`` PNGs then ``fifos`` slow PNGs (8 files, one per chunk, 2 workers)
+    in batches of 4, TAIL_BATCH 2, and return how many assets the catalog held as the
+    ingest took each result.
 
-    A worker waits at a FIFO until it is opened for writing. Each is opened 0.1 s after the
-    ingest took the file before it, so its result is never in when the ingest looks for it.
-    With no FIFO, every read is done before the ingest takes the first result.
+    A worker reads a slow file only once its gate file exists. Each gate is made 0.1 s
+    after the ingest took the file before it, so its result is never in when the ingest
+    looks for it. With no slow file, every read is done before the ingest takes the first
+    result.
     """
     import threading
     import time
@@ -459,6 +473,7 @@ def _recorded_as_taken(
     from sqlalchemy import text
 
     from provenance import ingest as ingest_module
+    from provenance import readfile
     from provenance.ingest import Ingest
     from provenance.reader import FileReader, ReadOptions
     from provenance.scan import ingest_context
@@ -466,9 +481,9 @@ def _recorded_as_taken(
 
     folder = tmp_path / "plates"
     paths = [write_plain_png(folder / f"p{n}.png", color=f"#0000{n:02x}") for n in range(pngs)]
-    streams = [folder / f"stream{n}" for n in range(fifos)]
-    for stream in streams:
-        os.mkfifo(stream)
+    streams = [write_plain_png(folder / f"stream{n}.png") for n in range(fifos)]
+    fork_readers(monkeypatch)
+    monkeypatch.setattr(readfile, "_detect_file", _detect_after_gate)  # the forked readers'
     taken: list[int] = []
     recorded: list[int] = []
 
@@ -481,8 +496,7 @@ def _recorded_as_taken(
         for n, stream in enumerate(streams):
             wait_for(lambda n=n: len(taken) >= pngs + n, 10, "the file before it to be taken")
             time.sleep(0.1)
-            # no write (that would change its mtime under the reader): it reads as empty
-            os.close(os.open(stream, os.O_WRONLY))
+            Path(f"{stream}.go").touch()
 
     settings = settings_for(tmp_path, tmp_path).model_copy(
         update={"scan": Settings().scan.model_copy(update={"batch_size": 4})}

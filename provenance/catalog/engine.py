@@ -15,13 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from provenance.catalog.migrations import migrate
 from provenance.catalog.store import Tx
-from provenance.errors import CatalogError
+from provenance.errors import CatalogError, RowRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +164,15 @@ class Catalog:
 
         On SQLite a second writer waits for the first (``BEGIN IMMEDIATE``, then the busy
         timeout); one that waited ``SQLITE_BUSY_TIMEOUT_MS`` in vain gets a CatalogError
-        that says so. Raises CatalogError for any database error.
+        that says so. Raises RowRefusedError when the catalog refuses a value of a row (the
+        same write would fail again), CatalogError for any other database error.
         """
         try:
             with self._connection(write=True) as conn, Session(bind=conn) as session:
                 yield Tx(session, self.dialect)
                 session.commit()
+        except (DataError, IntegrityError) as exc:
+            raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
         except DBAPIError as exc:
             if _is_busy(exc):
                 raise CatalogError(
@@ -171,12 +180,20 @@ class Catalog:
                     f"for {SQLITE_BUSY_TIMEOUT_MS // 1000} s: a long scan or sweep?)"
                 ) from exc
             raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
+        except (StatementError, UnicodeError) as exc:
+            # a value that could not even be sent (bound): the data's fault
+            raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """Yield a Tx for reading; nothing it does is committed."""
-        with self._connection(write=False) as conn, Session(bind=conn) as session:
-            yield Tx(session, self.dialect)
+        """Yield a Tx for reading; nothing it does is committed.
+
+        Raises CatalogError when the catalog cannot be read (down, unreachable)."""
+        try:
+            with self._connection(write=False) as conn, Session(bind=conn) as session:
+                yield Tx(session, self.dialect)
+        except DBAPIError as exc:
+            raise CatalogError(f"catalog read failed: {_first_line(exc)}") from exc
 
 
 def _is_busy(exc: DBAPIError) -> bool:

@@ -232,10 +232,13 @@ def _render(status: dict[str, Any]) -> str:
         lines = [
             f"daemon: running (pid {status['pid']}, since {daemon.get('started_at', '?')}, "
             f"status written {_age(daemon.get('updated_at'), now)}); "
-            f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}"
+            f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}, "
+            f"backlog {daemon.get('backlog', 0)}"
         ]
         if daemon.get("consumer_stalled_for"):
             lines[0] += f"; STUCK: no progress for {daemon['consumer_stalled_for']:.0f}s"
+        if daemon.get("last_error"):
+            lines.append(f"catalog error: {daemon['last_error']} (changes kept, retried)")
     else:
         lines = [f"daemon: not running on this host (state dir {status['state_dir']})"]
     lines.append(f"catalog: {status['catalog']}")

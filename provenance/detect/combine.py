@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 #: then what sits beside the file, then configuration. A manual tag is a person's word and
 #: overrides the naming (not the class) whenever it is present.
 KIND_ORDER = ("c2pa", "sd-text", "watermark", "xmp-iptc", "exif", "sidecar", "path-rule")
-_RANK: dict[AiClass, int] = {"none": 0, "partial": 1, "ai": 2}
+_RANK: dict[AiClass, int] = {"none": 0, "suspect": 1, "partial": 2, "ai": 3}
 #: Generators built on another one: family -> the families it runs on or forks. When marks
 #: of both agree on the class, the more specific one names the file, whatever its kind
 #: (SwarmUI drives ComfyUI and its files carry both a SwarmUI block and a ComfyUI graph;
@@ -36,9 +36,10 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
     """Return the verdict of a file's signals.
 
     Any ``ai`` signal makes the file ``ai``; else any ``partial`` makes it ``partial``; else
-    ``none``. The generator, family, model and prompt come from the strongest signal of the
-    winning class (``KIND_ORDER``), gaps filled from the next ones; a signal whose family
-    another winning signal refines (``REFINES``) comes after all the others. Confidence is that of
+    any ``suspect`` (an unreadable mark) makes it ``suspect``; else ``none``. The generator,
+    family, model and prompt come from the strongest signal of the winning class
+    (``KIND_ORDER``), gaps filled from the next ones; a signal whose family another winning
+    signal refines (``REFINES``) comes after all the others. Confidence is that of
     independent evidence: ``1 - prod(1 - c)`` over the winning signals.
     """
     signals = tuple(signals)

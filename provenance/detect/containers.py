@@ -108,7 +108,7 @@ def walk_jpeg(data: Buffer, parts: Parts) -> None:
         if length < 2 or body_end > size:
             parts.problems.append(f"JPEG: segment at offset {position} runs past the end")
             return
-        if marker in (0xE1, 0xEB, 0xFE):
+        if marker in (0xE1, 0xEB, 0xFE) and parts.take(length, f"JPEG segment {marker:#x}"):
             _read_jpeg_segment(marker, bytes(data[body_start:body_end]), parts)
         position = body_end
     parts.problems.append("JPEG: file ends before the image data")

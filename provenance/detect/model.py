@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-AiClass = Literal["ai", "partial", "none"]
+#: ``suspect``: a mark is there but cannot be read (a C2PA manifest that does not parse):
+#: not a verdict of AI, but evidence a person must look at (the asset stays uncleared).
+AiClass = Literal["ai", "partial", "suspect", "none"]
 
 #: The signal kinds, as stored in the catalog and written to JSON.
 SIGNAL_KINDS = (
@@ -48,8 +50,9 @@ class Signal:
 class Verdict:
     """The combined reading of a file's signals.
 
-    ``ai_class`` is ``"ai"`` (generated), ``"partial"`` (a composite or an AI edit step)
-    or ``"none"``; ``media_type`` is sniffed from the file's magic bytes, not its name.
+    ``ai_class`` is ``"ai"`` (generated), ``"partial"`` (a composite or an AI edit step),
+    ``"suspect"`` (a mark present but unreadable) or ``"none"``; ``media_type`` is sniffed
+    from the file's magic bytes, not its name.
     """
 
     ai_class: AiClass

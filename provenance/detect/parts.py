@@ -12,6 +12,11 @@ log = logging.getLogger(__name__)
 
 #: The largest text, XMP or EXIF block we decode; bigger blocks are skipped with a problem.
 MAX_BLOCK = 16 * 1024 * 1024
+#: The most text, XMP and EXIF one file may give, all its blocks together, inflated: a
+#: cap per block alone let a 4 MB PNG of many compressed chunks inflate to 4 GB.
+MAX_FILE_TEXT = 16 * 1024 * 1024
+#: The most text, XMP and EXIF blocks one file may give (a generator writes a handful).
+MAX_FILE_BLOCKS = 1000
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,31 @@ class Parts:
     #: Where a C2PA manifest store seems to sit (e.g. ``"PNG caBX"``), None if nowhere.
     c2pa_marker: str | None = None
     problems: list[str] = field(default_factory=list)
+    #: bytes of text, XMP and EXIF this file may still give (see ``MAX_FILE_TEXT``)
+    text_left: int = MAX_FILE_TEXT
+    #: blocks this file may still give (see ``MAX_FILE_BLOCKS``)
+    blocks_left: int = MAX_FILE_BLOCKS
+
+    @property
+    def over_cap(self) -> bool:
+        """Whether the walk skipped blocks for the file's caps (or stopped early): such a
+        file's pixels are not decoded either (Pillow walks every chunk again, slowly)."""
+        return self.text_left < 0
+
+    def take(self, size: int, source: str) -> bool:
+        """Count a block of ``size`` bytes against the file's caps; False (and a problem,
+        once) when it does not fit, and the block and every later one are skipped."""
+        if size <= self.text_left and self.blocks_left > 0:
+            self.text_left -= size
+            self.blocks_left -= 1
+            return True
+        if self.text_left >= 0:
+            self.problems.append(
+                f"{source}: the file's metadata is over its cap ({MAX_FILE_TEXT} bytes,"
+                f" {MAX_FILE_BLOCKS} blocks); this block and the rest skipped"
+            )
+            self.text_left = -1
+        return False
 
     def add_exif(self, data: Buffer, start: int, end: int, source: str) -> None:
         """Read the TIFF structure at ``data[start:end]`` (its tags and XMP tag 700)."""

@@ -86,12 +86,16 @@ def _detect(
         from provenance.detect.c2pa import read_c2pa
 
         marker = parts.c2pa_marker
+        before = len(problems)
         empty: _Found = ([], [])
         found, trouble = _guard(
             problems, "C2PA", lambda: read_c2pa(data, media_type, marker, None, trust), empty
         )
         signals.extend(found)
         problems.extend(trouble)
+        if not found and len(problems) > before:
+            # a manifest is there and cannot be read: evidence for a person, not nothing
+            signals.append(_unreadable_mark("c2pa", marker, problems[-1]))
     texts = list(parts.texts)
     for block in parts.xmp:
         properties, trouble = parse_xmp(block)
@@ -109,7 +113,9 @@ def _detect(
     for exif in parts.exif:
         signals.extend(read_exif_signals(exif))
         texts.extend(exif_texts(exif))
-    if deep and media_type in ("image/png", "image/webp", "image/tiff"):
+    if deep and parts.over_cap:
+        problems.append("stealth: pixels not decoded (the file is over its metadata caps)")
+    elif deep and media_type in ("image/png", "image/webp", "image/tiff"):
         from provenance.detect.stealth import read_stealth
 
         nothing: tuple[list[TextEntry], list[str]] = ([], [])
@@ -145,6 +151,17 @@ def _detect(
     for problem in problems:
         log.debug("%s: %s", path, problem)
     return combine(signals, media_type, problems)
+
+
+def _unreadable_mark(kind: str, where: str, problem: str) -> Signal:
+    """The signal of a mark that is present but cannot be read (class ``suspect``)."""
+    return Signal(
+        kind=kind,
+        ai_class="suspect",
+        confidence=0.5,
+        source=where,
+        detail={"unreadable": problem[:300]},
+    )
 
 
 def _as_watermark(hidden: list[TextEntry], problems: list[str]) -> list[Signal]:

@@ -15,6 +15,8 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _XMP_KEYWORD = "XML:com.adobe.xmp"
 _TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
 _CHUNK_HEADER = struct.Struct(">I4s")
+#: Chunks walked at most: a file of millions of empty chunks is not walked to its end.
+MAX_CHUNKS = 100_000
 
 
 def walk_png(data: Buffer, parts: Parts) -> None:
@@ -25,7 +27,9 @@ def walk_png(data: Buffer, parts: Parts) -> None:
     """
     position = len(_SIGNATURE)
     size = len(data)
-    while position < size:
+    for _ in range(MAX_CHUNKS):
+        if position >= size:
+            break
         if size - position < 8:
             parts.problems.append(f"PNG: truncated chunk header at offset {position}")
             return
@@ -39,12 +43,15 @@ def walk_png(data: Buffer, parts: Parts) -> None:
             )
             return
         if chunk_type in _TEXT_TYPES or chunk_type == b"eXIf":
-            if length > MAX_BLOCK:
+            if parts.over_cap:
+                pass  # said once, in Parts.take
+            elif length > MAX_BLOCK:
                 parts.problems.append(
                     f"PNG: {name!r} chunk of {length} bytes is over the {MAX_BLOCK} byte cap;"
                     " skipped"
                 )
-            else:
+            # compressed text counts as it inflates (``_inflate``), the rest as it is
+            elif chunk_type in (b"zTXt", b"iTXt") or parts.take(length, f"PNG {name!r} chunk"):
                 body = bytes(data[body_start : body_start + length])
                 _read_chunk(chunk_type, body, parts)
         elif chunk_type == b"caBX":
@@ -52,6 +59,10 @@ def walk_png(data: Buffer, parts: Parts) -> None:
         elif chunk_type == b"IEND":
             return
         position = body_start + length + 4
+    else:
+        parts.problems.append(f"PNG: over {MAX_CHUNKS} chunks; the rest not read")
+        parts.text_left = -1
+        return
     parts.problems.append("PNG: no IEND chunk; file truncated")
 
 
@@ -65,7 +76,7 @@ def _read_chunk(chunk_type: bytes, body: bytes, parts: Parts) -> None:
             _add_text(parts, keyword, text.decode("latin-1"), "tEXt")
         elif chunk_type == b"zTXt":
             keyword, rest = _split_keyword(body)
-            text = inflate_capped(rest[1:], f"zTXt {keyword!r}")
+            text = _inflate(parts, rest[1:], f"zTXt {keyword!r}")
             _add_text(parts, keyword, text.decode("latin-1"), "zTXt")
         else:
             _read_itxt(body, parts)
@@ -82,7 +93,9 @@ def _read_itxt(body: bytes, parts: Parts) -> None:
     translated_end = rest.index(b"\x00", language_end + 1)
     payload = rest[translated_end + 1 :]
     if compressed:
-        payload = inflate_capped(payload, f"iTXt {keyword!r}")
+        payload = _inflate(parts, payload, f"iTXt {keyword!r}")
+    elif not parts.take(len(payload), f"iTXt {keyword!r}"):
+        return
     if keyword == _XMP_KEYWORD:
         parts.xmp.append(Block(payload, "PNG iTXt 'XML:com.adobe.xmp'"))
         return
@@ -106,6 +119,26 @@ def _split_keyword(body: bytes) -> tuple[str, bytes]:
     return body[:end].decode("latin-1"), body[end + 1 :]
 
 
+def _inflate(parts: Parts, compressed: bytes, what: str) -> bytes:
+    """Inflate a chunk's text within what the file may still give (``Parts.take``)."""
+    room = min(MAX_BLOCK, max(parts.text_left, 0))
+    if room == 0 or parts.blocks_left <= 0:  # (a cap of 0 would mean none to zlib)
+        parts.take(1, what)
+        raise InflatesPastCapError(f"{what}: the file's metadata cap is reached")
+    try:
+        text = inflate_capped(compressed, what, room)
+    except InflatesPastCapError:
+        if room < MAX_BLOCK:
+            parts.take(room + 1, what)  # over the file's cap: say so, once
+        raise
+    parts.take(len(text), what)
+    return text
+
+
+class InflatesPastCapError(ValueError):
+    """Compressed text that inflates past its cap (a zlib bomb, or the file's cap)."""
+
+
 def inflate_capped(compressed: bytes, what: str, cap: int = MAX_BLOCK) -> bytes:
     """Return ``compressed`` inflated, raising ValueError past ``cap`` bytes (a zlib bomb)."""
     inflater = zlib.decompressobj()
@@ -114,5 +147,5 @@ def inflate_capped(compressed: bytes, what: str, cap: int = MAX_BLOCK) -> bytes:
     except zlib.error as exc:
         raise ValueError(f"{what}: corrupt compressed text ({exc})") from exc
     if inflater.unconsumed_tail:
-        raise ValueError(f"{what}: inflates to more than {cap} bytes")
+        raise InflatesPastCapError(f"{what}: inflates to more than {cap} bytes")
     return result

@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 
 #: JSON larger than this is not parsed (a generator's metadata is kilobytes, rarely MBs).
 MAX_JSON = 8 * 1024 * 1024
-_A1111_PAIR = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
 _COMFY_PREFIX = re.compile(r"^\s*(workflow|prompt)\s*:\s*(?=\{)", re.IGNORECASE)
 
 
@@ -193,9 +192,7 @@ def parse_a1111(text: str) -> dict[str, Any] | None:
     index = max((i for i, line in enumerate(lines) if line.startswith("Steps: ")), default=-1)
     if index < 0:
         return None
-    settings = dict(
-        (key.strip(), value.strip().strip('"')) for key, value in _A1111_PAIR.findall(lines[index])
-    )
+    settings = a1111_settings(lines[index])
     if "Sampler" not in settings and "Seed" not in settings:
         return None
     head = "\n".join(lines[:index])
@@ -213,6 +210,67 @@ def parse_a1111(text: str) -> dict[str, Any] | None:
         "version": settings.get("Version"),
     }
     return {key: value for key, value in fields.items() if value is not None or key == "prompt"}
+
+
+def a1111_settings(line: str) -> dict[str, str]:
+    """Return the ``Key: value`` pairs of an A1111 settings line, in time linear in its length.
+
+    A value is quoted (``"a: b, c"``, commas and escapes inside) or runs to the next comma.
+    Parsed by finding separators, never by a pattern: the text is the file's, and a pattern
+    that backtracks turned a long run of letters with no colon into minutes of work.
+    Example: ``'Steps: 20, Sampler: Euler a, Lora hashes: "x: 1, y: 2"'`` ->
+    ``{"Steps": "20", "Sampler": "Euler a", "Lora hashes": "x: 1, y: 2"}``.
+    """
+    settings: dict[str, str] = {}
+    position, end = 0, len(line)
+    while position < end:
+        colon = line.find(":", position)
+        if colon < 0:
+            break
+        key = _key_before(line, position, colon)
+        start = colon + 1
+        while start < end and line[start].isspace():
+            start += 1
+        stop = -1
+        if start < end and line[start] == '"':
+            close = _closing_quote(line, start + 1)
+            after = close + 1
+            while 0 < after < end and line[after] == " ":
+                after += 1
+            if close > 0 and (after >= end or line[after] == ","):
+                stop, position = close + 1, after + 1
+        if stop < 0:
+            comma = line.find(",", start)
+            stop = end if comma < 0 else comma
+            position = stop + 1
+        if key:
+            settings.setdefault(key, line[start:stop].strip().strip('"'))
+    return settings
+
+
+def _key_before(line: str, start: int, colon: int) -> str:
+    """The key that ends at ``colon``: the longest run of word characters, spaces, hyphens
+    and slashes before it that starts with a word character ("" if there is none)."""
+    first = colon
+    while first > start and (line[first - 1].isalnum() or line[first - 1] in "_ -/"):
+        first -= 1
+    while first < colon and not (line[first].isalnum() or line[first] == "_"):
+        first += 1
+    return line[first:colon].strip()
+
+
+def _closing_quote(line: str, start: int) -> int:
+    """The index of the quote that closes a string opened before ``start``; -1 if none.
+    A quote preceded by an odd number of backslashes is escaped."""
+    position = start
+    while (quote := line.find('"', position)) >= 0:
+        backslashes = 0
+        while quote - backslashes - 1 >= start and line[quote - backslashes - 1] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return quote
+        position = quote + 1
+    return -1
 
 
 def _a1111_generator(text: str, fields: Mapping[str, Any]) -> tuple[str, str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
+from provenance.detect.buffers import NotRegularFileError, open_regular
 from provenance.detect.combine import combine
 from provenance.detect.model import Signal, Verdict
 from provenance.detect.parts import MAX_BLOCK, Block
@@ -36,9 +38,13 @@ def read_sidecars(path: Path) -> tuple[list[Signal], list[str]]:
     problems: list[str] = []
     for candidate in sidecar_paths(path):
         try:
-            with candidate.open("rb") as handle:
+            fd, _ = open_regular(candidate)
+            with os.fdopen(fd, "rb") as handle:
                 data = handle.read(MAX_BLOCK + 1)
         except FileNotFoundError:
+            continue
+        except NotRegularFileError as exc:
+            problems.append(f"sidecar {candidate.name}: {exc.reason}")
             continue
         except OSError as exc:
             problems.append(f"sidecar {candidate.name}: cannot be read ({exc.strerror})")

@@ -26,6 +26,13 @@ _MAGIC_BITS = 15 * 8
 _LENGTH_BITS = 32
 #: Only 0/1 survive: each byte of a channel becomes its least significant bit as ASCII.
 _LSB_TABLE = bytes(ord("0") + (value & 1) for value in range(256))
+#: Images of more pixels are not decoded: decoding costs some 15 bytes a pixel (4096 x
+#: 4096 fits in about 256 MB), and a small file can claim a huge, compressible image.
+MAX_PIXELS = 4096 * 4096
+
+
+class TooManyPixelsError(ValueError):
+    """The image is bigger than the deep check decodes."""
 
 
 def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
@@ -40,6 +47,8 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notices about odd EXIF or palettes
             planes = _decode_planes(data)
+    except TooManyPixelsError as exc:
+        return [], [f"stealth: {exc}; not decoded"]
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return [], [f"stealth: pixels cannot be decoded ({exc})"]
     for mode, bits in planes:
@@ -62,6 +71,9 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
 
 def _decode_planes(data: Buffer) -> list[tuple[str, bytes]]:
     with BufferStream(data) as stream, Image.open(cast(IO[bytes], stream)) as image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise TooManyPixelsError(f"{width}x{height} is over {MAX_PIXELS} pixels")
         image.load()
         return _planes(image)
 

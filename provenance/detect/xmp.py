@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -41,6 +42,10 @@ TEXT_FIELDS = {
 }
 
 XmpProperties = dict[str, list[str]]
+#: Elements of a packet parsed at most (some 1 s of parsing; a packet holds dozens).
+MAX_ELEMENTS = 100_000
+#: How far into a packet its XML declaration may end (it is the first thing in it).
+_DECLARATION_SPAN = 256
 _ENCODING_DECLARATION = re.compile(r"(?<=<\?xml)([^>]*?)\s+encoding=[\"'][^\"']*[\"']")
 
 
@@ -54,7 +59,9 @@ def parse_xmp(block: Block) -> tuple[XmpProperties, list[str]]:
         return {}, [f"XMP ({block.source}): packet over the {MAX_BLOCK} byte cap; skipped"]
     text = _as_utf8(block.data)
     try:
-        root = SafeET.fromstring(text, forbid_dtd=True)
+        root = _parse_capped(text)
+    except _TooManyElementsError:
+        return {}, [f"XMP ({block.source}): over {MAX_ELEMENTS} elements; skipped"]
     except defusedxml.DefusedXmlException as exc:
         return {}, [f"XMP ({block.source}): refused hostile XML ({type(exc).__name__})"]
     except (ET.ParseError, ValueError) as exc:
@@ -71,6 +78,25 @@ def parse_xmp(block: Block) -> tuple[XmpProperties, list[str]]:
     return properties, []
 
 
+class _TooManyElementsError(ValueError):
+    pass
+
+
+def _parse_capped(text: bytes) -> ET.Element:
+    """Parse a packet, stopping past ``MAX_ELEMENTS`` (a packet of millions of tiny
+    elements is linear but would cost a worker minutes)."""
+    root: ET.Element | None = None
+    events = SafeET.iterparse(io.BytesIO(text), events=("start",), forbid_dtd=True)
+    for count, (_, element) in enumerate(events):
+        if root is None:
+            root = element
+        if count >= MAX_ELEMENTS:
+            raise _TooManyElementsError
+    if root is None:
+        raise ValueError("no element")
+    return root
+
+
 def _as_utf8(data: bytes) -> bytes:
     """Return the packet as UTF-8: some writers store XMP as UTF-16 (either byte order)."""
     head = data[:2]
@@ -84,7 +110,10 @@ def _as_utf8(data: bytes) -> bytes:
     if encoding is None:
         return data.strip(b"\x00 \t\r\n")
     text = data.decode(encoding, errors="replace").strip("\x00 \t\r\n\ufeff")
-    return _ENCODING_DECLARATION.sub(r"\1", text, count=1).encode("utf-8")
+    # the declaration is at the start: the pattern sees only that (it is not linear in
+    # a long run of spaces, and the rest of the packet is the file's)
+    start, rest = text[:_DECLARATION_SPAN], text[_DECLARATION_SPAN:]
+    return (_ENCODING_DECLARATION.sub(r"\1", start, count=1) + rest).encode("utf-8")
 
 
 def _values(element: ET.Element) -> list[str]:

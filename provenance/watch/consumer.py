@@ -2,9 +2,11 @@
 
 Handlers on watchdog's threads only enqueue (``watch.changes``); this consumer folds the
 changes into the settler, and each time files are ready it records them in one batch
-through the recorder. Its loop is the daemon's one broad ``except``: a bug met on one file
-is logged with its traceback and the daemon goes on (the file is caught by the next
-reconciliation scan).
+through the recorder. A batch the catalog cannot take (down, disk full) is kept in the
+backlog (``watch.backlog``, spooled to the state directory) and tried again until it is
+recorded. Its loop is the daemon's one broad ``except``: a bug met on one file is logged
+with its traceback and the daemon goes on (the file is caught by the next reconciliation
+scan).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from provenance.config import Settings
+from provenance.errors import CatalogError
 from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
+from provenance.watch.backlog import SPOOL_NAME, Backlog
 from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, RunJob, Stop
 from provenance.watch.record import Recorder, ScanInterruptedError, release_memory
-from provenance.watch.settle import Event, Ready, Settler
+from provenance.watch.settle import Event, Gone, Ready, Settler
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ class Consumer(threading.Thread):
         self.settings = settings
         self.errors = 0
         self.batches = 0
+        self.backlog = Backlog(settings.state_path / SPOOL_NAME)
         self._stopping = threading.Event()
         self._worked = False
         self._last_work = 0.0
@@ -101,6 +106,10 @@ class Consumer(threading.Thread):
 
     def beat(self) -> None:
         self.beat_at = self.monotonic()
+
+    def kept(self) -> tuple[int, str]:
+        """Return how many changes wait for the catalog (the backlog), and the last error."""
+        return len(self.backlog), self.backlog.last_error
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -150,7 +159,7 @@ class Consumer(threading.Thread):
         self._record_due()
         self.doing = ""
         now = self.monotonic()
-        if items or rescans or len(self.settler):
+        if items or rescans or len(self.settler) or self.backlog:
             self._worked, self._last_work = True, now
         elif self._worked and now - self._last_work >= IDLE_BEFORE_RELEASE:
             # a burst or a scan grows the heap; an idle daemon should be small again
@@ -177,9 +186,28 @@ class Consumer(threading.Thread):
     def _record_due(self) -> None:
         now = self.monotonic()
         ready, gone = self.settler.pop_due(now, limit=self.settings.scan.batch_size)
+        kept = 0
+        if self.backlog:
+            if not self.backlog.is_due(now):
+                self.backlog.hold(ready, gone)  # the catalog is still out: no try yet
+                return
+            kept_ready, kept_gone = self.backlog.take()
+            kept = len(kept_ready) + len(kept_gone)
+            ready, gone = kept_ready + ready, kept_gone + gone
         if not ready and not gone:
             return
         self.batches += 1
+        try:
+            self._record(ready, gone)
+        except CatalogError as exc:
+            # nothing is dropped: kept (and spooled), tried again after a pause
+            self.backlog.keep(ready, gone, str(exc), self.monotonic())
+            return
+        if kept:
+            self.backlog.recorded(kept)
+
+    def _record(self, ready: list[Ready], gone: list[Gone]) -> None:
+        """Record ready files and deletes; raises CatalogError when the catalog is out."""
         if ready:
             files, folders = self.settler.deleted_paths()
             vanished = {g.path for g in gone if not g.is_dir} | files
@@ -189,7 +217,9 @@ class Consumer(threading.Thread):
             for item in self._record_ready(ready, vanished):
                 self.settler.retry(item, self.monotonic())
         if gone:
-            self._guarded(lambda: self.recorder.record_gone(gone), "recording deletes")
+            self._passing_catalog_errors(
+                lambda: self.recorder.record_gone(gone), "recording deletes"
+            )
 
     def _record_ready(self, ready: list[Ready], vanished: set[str]) -> list[Ready]:
         unsettled: list[Ready] = []
@@ -198,17 +228,31 @@ class Consumer(threading.Thread):
             unsettled.extend(self.recorder.record_ready(ready, vanished))
 
         errors = self.errors
-        self._guarded(whole_batch, f"recording {len(ready)} files")
+        self._passing_catalog_errors(whole_batch, f"recording {len(ready)} files")
         if self.errors > errors and len(ready) > 1:
             # one bad file must not cost the others: record them one by one
             for item in ready:
-                self._guarded(
+                self._passing_catalog_errors(
                     lambda item=item: unsettled.extend(  # type: ignore[misc]
                         self.recorder.record_ready([item], vanished)
                     ),
                     f"recording {item.path}",
                 )
         return unsettled
+
+    def _passing_catalog_errors(self, action: Callable[[], None], what: str) -> None:
+        """``_guarded``, but a catalog that is out (CatalogError) is the caller's to handle."""
+        caught: list[CatalogError] = []
+
+        def run() -> None:
+            try:
+                action()
+            except CatalogError as exc:
+                caught.append(exc)
+
+        self._guarded(run, what)
+        if caught:
+            raise caught[0]
 
     # --- changes --------------------------------------------------------------------------
 

@@ -83,3 +83,33 @@ def test_a_scan_stores_prompts_as_configured(
     assert signal.prompt == (asset_prompt if signal_prompt == "same" else signal_prompt)
     negative = signal.parameters.get("negative_prompt")
     assert negative == {"redacted": "[EMAIL]", "full": "jane@x.example"}.get(mode)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "bait",
+    # as long as a stored prompt may be (detect.clean.MAX_TEXT): quadratic work on it took
+    # minutes; linear work takes milliseconds
+    ["x" * 65_536, "x" * 32_000 + "@" + "y" * 32_000, "a@" * 32_768, "a@b." * 16_384],
+    ids=["letters", "one-at", "many-ats", "dots"],
+)
+def test_redacting_a_hostile_prompt_takes_linear_time(bait: str) -> None:
+    # a prompt is the file's: the e-mail pattern took minutes on a long run of letters
+    import time
+
+    started = time.perf_counter()
+    redact_text(bait)
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to john.doe+x@example.co.uk today", "write to [EMAIL] today"),
+        ("a@b.c@d.e", "[EMAIL]@d.e"),
+        ("a@b..c and x@y", "a@b..c and x@y"),
+        ("end a@b.c.", "end [EMAIL]."),
+    ],
+)
+def test_emails_are_found_as_the_pattern_found_them(text: str, expected: str) -> None:
+    assert redact_text(text) == expected

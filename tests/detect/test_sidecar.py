@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,23 @@ def test_a_sidecar_file_itself_is_read_as_xmp(tmp_path: Path) -> None:
     verdict = detect_file(path)
     assert verdict.media_type == "application/rdf+xml"
     assert verdict.ai_class == "ai"
+
+
+def test_a_fifo_named_like_a_sidecar_is_refused_without_waiting(tmp_path: Path) -> None:
+    image = tmp_path / "poster.png"
+    image.write_bytes(plain_png())
+    os.mkfifo(tmp_path / "poster.png.xmp")
+    verdict = detect_file(image)
+    assert verdict.ai_class == "none"
+    assert any("poster.png.xmp: is not a regular file (a FIFO)" in p for p in verdict.problems)
+
+
+def test_a_symlinked_sidecar_is_not_followed(tmp_path: Path) -> None:
+    image = tmp_path / "poster.png"
+    image.write_bytes(plain_png())
+    elsewhere = tmp_path / "secret.txt"
+    elsewhere.write_text(AI_PACKET, encoding="utf-8")
+    (tmp_path / "poster.xmp").symlink_to(elsewhere)
+    verdict = detect_file(image)
+    assert verdict.ai_class == "none"
+    assert any("poster.xmp: is a symlink; not followed" in p for p in verdict.problems)

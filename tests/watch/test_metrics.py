@@ -34,12 +34,14 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
             RootMetrics("/mnt/show_b", False, False, None),
         ),
         ai_assets={("/mnt/show a", "temporary"): 7, ("/mnt/show a", "flagged"): 1},
+        backlog=5,
     )
     path = write_metrics(tmp_path / "state", snapshot)
     assert path == tmp_path / "state" / "metrics.prom"
     samples = _samples(path)
     assert samples[("provenance_metrics_updated_timestamp_seconds", ())] == 1_800_000_000.0
     assert samples[("provenance_queue_depth", ())] == 3
+    assert samples[("provenance_backlog", ())] == 5
     assert samples[("provenance_files_ingested_total", ())] == 120
     assert samples[("provenance_read_errors_total", ())] == 2
     assert samples[("provenance_events_lost_total", ())] == 1
