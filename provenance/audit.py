@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
-import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# Actor lives in provenance.identity; the services import it from here, beside the events.
+from provenance.identity import Actor as Actor
+
 GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the real OS user and host (never a flag a user could set)."""
-
-    user: str
-    host: str
-
-    @classmethod
-    def current(cls) -> Actor:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = str(os.getuid())
-        return cls(user=user, host=socket.gethostname())
 
 
 def _canonical(value: Any) -> str:

@@ -8,6 +8,7 @@ asset to the lifecycle: the next sweep decides its state again from its policy.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -55,9 +56,17 @@ def hold(
     *,
     dry_run: bool = False,
 ) -> list[str]:
-    """Place a hold on each path; return one line per path saying what it covers."""
+    """Place a hold on each path; return one line per path saying what it covers.
+
+    Raises PurgeError, before anything is held, for a path that is neither on disk nor
+    known to the catalog (a typo would otherwise hold nothing and say so quietly).
+    """
     if not reason.strip():
         raise PurgeError("a hold needs a reason (--reason TEXT)")
+    with catalog.read() as tx:
+        for path in paths:
+            if not os.path.lexists(path) and next(assets_at_or_under(tx, path), None) is None:
+                raise PurgeError(f"{path}: no such file or folder, and no asset at or under it")
     lines = []
     for path in paths:
         if dry_run:

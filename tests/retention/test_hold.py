@@ -85,6 +85,7 @@ def test_release_of_a_path_never_held_is_an_error(
     catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, root, catalog)
+    (root / "legal").mkdir()
     runner.invoke(cli, ["--config", str(config), "hold", str(root / "legal"), "--reason", "m"])
     result = runner.invoke(cli, ["--config", str(config), "release", str(root / "legal" / "x")])
     assert result.exit_code == 1
@@ -101,3 +102,27 @@ def test_hold_needs_a_reason(
     result = runner.invoke(cli, ["--config", str(config), "hold", str(root)])
     assert result.exit_code == 2
     assert "--reason" in result.stderr
+
+
+def test_hold_on_a_path_that_does_not_exist_is_an_error(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    asset = make_asset("legal/a.png")
+    config = write_config(tmp_path, root, catalog)
+    typo = root / "legall"
+    result = runner.invoke(
+        cli, ["--config", str(config), "hold", str(root / "legal"), str(typo), "--reason", "m"]
+    )
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"error: {typo}: no such file or folder, and no asset at or under it\n"
+    assert status_of(catalog, asset.id) == "temporary"
+
+
+def test_hold_on_a_quarantined_file_gone_from_its_path_is_allowed(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    asset = make_asset("legal/a.png", status="flagged", flagged_at=T0 + 30 * DAY)
+    Path(asset.path).unlink()
+    config = write_config(tmp_path, root, catalog)
+    result = runner.invoke(cli, ["--config", str(config), "hold", asset.path, "--reason", "m"])
+    assert (result.exit_code, result.stdout) == (0, f"held {asset.path} (1 assets)\n")

@@ -245,6 +245,7 @@ def test_held_folder_holds_files_that_arrive_later(
 ) -> None:
     from provenance.retention.hold import hold
 
+    (root / "legal").mkdir()  # an empty folder: a hold on a path that does not exist is refused
     hold(catalog, [str(root / "legal")], "litigation 42", ACTOR, T0)
     later = make_asset("legal/new.png")
     make_asset("other.png", first_seen=T0 + 500 * DAY)

@@ -1,0 +1,50 @@
+"""Who acts, as the kernel says: the real uid's user name, its real groups, and the host.
+
+Never an environment variable (``LOGNAME``, ``USER``: what ``getpass.getuser()`` reads first)
+and never a flag: anyone can set those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the real OS user and host (never a flag a user could set)."""
+
+    user: str
+    host: str
+
+    @classmethod
+    def current(cls) -> Actor:
+        """Return the process's real user (its passwd name, else its numeric uid) and host."""
+        return cls(user=user_name(os.getuid()), host=socket.gethostname())
+
+
+def user_name(uid: int) -> str:
+    """Return the passwd name of ``uid``, or the uid as text when it has no entry."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def current_groups() -> frozenset[str]:
+    """Return the names of the groups this process runs with (real, effective and
+    supplementary) and its user's primary group; a group id with no name is left out."""
+    ids = set(os.getgroups()) | {os.getgid(), os.getegid()}
+    with contextlib.suppress(KeyError):
+        ids.add(pwd.getpwuid(os.getuid()).pw_gid)
+    names = set()
+    for gid in ids:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return frozenset(names)
