@@ -62,3 +62,37 @@ def default_state_dir() -> Path:
 def sqlite_catalog_url(state_dir: Path) -> str:
     """The URL of the embedded catalog in ``state_dir``."""
     return f"sqlite:///{state_dir / 'catalog.sqlite'}"
+
+
+#: The state directory and every file in it are the owner's alone, whatever the umask: the
+#: catalog holds talent names, personal-data flags, prompts and the audit key.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and any missing parents) and make it 0700 when this user owns it;
+    return it. An existing state directory left open by an older release is closed."""
+    path.mkdir(parents=True, exist_ok=True)
+    _restrict(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty if it is missing (never following a link) and make it 0600 when
+    this user owns it; return it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        fd = None
+    if fd is not None:
+        os.close(fd)
+    _restrict(path, PRIVATE_FILE_MODE)
+    return path
+
+
+def _restrict(path: Path, mode: int) -> None:
+    """chmod ``path`` to ``mode`` if it is ours and not already so (another owner's stays)."""
+    info = os.lstat(path)
+    if info.st_uid == os.geteuid() and (info.st_mode & 0o777) != mode:
+        os.chmod(path, mode, follow_symlinks=False)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import ProvenanceError
+from provenance.locations import PRIVATE_FILE_MODE, private_dir
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon-status.json"
@@ -35,8 +36,8 @@ class PidLock:
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunningError naming the pid that holds it."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         # `provenance status` peeks with a shared lock for an instant; try a few times
         for attempt in range(5):
             try:
@@ -93,7 +94,7 @@ def daemon_pid(state_dir: Path) -> int | None:
 
 def write_status(state_dir: Path, status: dict[str, Any]) -> None:
     """Replace the status file atomically (a reader never sees half of it)."""
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(state_dir)
     fd, temp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:

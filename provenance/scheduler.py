@@ -26,6 +26,7 @@ from provenance.catalog import Catalog, utcnow
 from provenance.catalog.locks import fleet_lock
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
+from provenance.locations import private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Scheduler:
     """Owns an APScheduler BackgroundScheduler with a persistent job store."""
 
     def __init__(self, state_dir: Path, timezone: str = "") -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_file(private_dir(state_dir) / JOBSTORE_FILE)
         self.key = str(state_dir.resolve())
         self.zone: tzinfo | None = ZoneInfo(timezone) if timezone else None
         store = SQLAlchemyJobStore(url=f"sqlite:///{state_dir / JOBSTORE_FILE}")

@@ -28,6 +28,7 @@ from sqlmodel import Session, create_engine
 from provenance.catalog.migrations import migrate
 from provenance.catalog.store import Tx
 from provenance.errors import CatalogError, RowRefusedError
+from provenance.locations import private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def url_problem(url: str) -> str | None:
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _make_private(Path(path).expanduser())
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -107,6 +108,19 @@ def _server_engine(url: str) -> Engine:
     # Unprepared, each query is planned for its own values and the table's size now.
     options = {"prepare_threshold": None} if make_url(url).get_driver_name() == "psycopg" else {}
     return create_engine(url, pool_pre_ping=True, connect_args=options)
+
+
+def _make_private(database: Path) -> None:
+    """Create the SQLite file 0600 (in a 0700 folder, if the folder is new) before SQLite
+    opens it: SQLite gives its -wal and -shm files the database's mode. The files of a
+    catalog written by an older release are made 0600 too."""
+    if not database.parent.exists():
+        private_dir(database.parent)
+    private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = database.with_name(database.name + suffix)
+        if companion.exists():
+            private_file(companion)
 
 
 class Catalog:

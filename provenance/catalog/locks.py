@@ -23,6 +23,7 @@ from typing import IO
 from sqlalchemy import Connection, text
 
 from provenance.catalog.engine import Catalog
+from provenance.locations import private_dir, private_file
 
 
 def lock_key(name: str) -> int:
@@ -46,8 +47,8 @@ def fleet_lock(catalog: Catalog, name: str, state_dir: Path) -> Iterator[bool]:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with (state_dir / f"{name}.lock").open("a") as handle:
+    path = private_file(private_dir(state_dir) / f"{name}.lock")
+    with path.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -71,7 +71,10 @@ class App:
     def catalog(self) -> Catalog:
         if self._catalog is None:
             from provenance.catalog import Catalog
+            from provenance.locations import private_dir
 
+            if not self.settings.catalog.url:  # the catalog in the state directory
+                private_dir(self.settings.state_path)
             self._catalog = Catalog.open(self.settings.catalog_url)
         return self._catalog
 
