@@ -63,3 +63,11 @@ class ClearanceError(ProvenanceError):
 
 class ReportError(ProvenanceError):
     """The weekly report could not be written or e-mailed."""
+
+
+class AuditError(ProvenanceError):
+    """The audit trail cannot be written or does not verify (key, anchor, chain, state)."""
+
+
+class PermissionDeniedError(ProvenanceError):
+    """The caller's roles do not allow the action."""

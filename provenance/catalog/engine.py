@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,14 +26,20 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from provenance.audit import ANCHORED_ACTIONS
+from provenance.audit.anchor import Anchor, now_text, write_anchor
+from provenance.audit.keys import AuditKey, KeyRing, create_keys, key_path, read_keys
 from provenance.catalog.migrations import migrate
+from provenance.catalog.models import utcnow
 from provenance.catalog.store import Tx
-from provenance.errors import CatalogError, RowRefusedError
-from provenance.locations import private_dir, private_file
+from provenance.errors import AuditError, CatalogError, RowRefusedError
+from provenance.locations import default_state_dir, private_dir, private_file
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Seconds between two anchors of the chain's head when no step forces one.
+ANCHOR_EVERY = 3600
 
 
 def redact_url(url: str) -> str:
@@ -124,21 +131,29 @@ def _make_private(database: Path) -> None:
 
 
 class Catalog:
-    """The source of truth: owns the engine; hands out short transactions."""
+    """The source of truth: owns the engine; hands out short transactions.
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    ``state_dir`` holds the audit key that signs every event and the file the chain's head is
+    anchored in (``provenance.audit``); by default the user's state directory.
+    """
+
+    def __init__(self, engine: Engine, url: str, state_dir: Path | None = None) -> None:
         self.engine = engine
         self.url = url
+        self.state_dir = state_dir if state_dir is not None else default_state_dir()
+        self._keys: KeyRing | None = None
+        #: When this process last anchored the chain's head (monotonic seconds).
+        self._anchored_at: float | None = None
 
     @classmethod
-    def open(cls, url: str) -> Catalog:
+    def open(cls, url: str, state_dir: Path | None = None) -> Catalog:
         """Open (creating or upgrading) the catalog at ``url``.
 
         Raises CatalogError with the URL (password hidden) when it cannot be opened.
         """
         try:
             engine = _sqlite_engine(url) if url.startswith("sqlite") else _server_engine(url)
-            catalog = cls(engine, url)
+            catalog = cls(engine, url, state_dir)
             with catalog._connection(write=True) as conn, conn.begin():
                 migrate(conn)
         except (SQLAlchemyError, OSError) as exc:
@@ -172,6 +187,51 @@ class Catalog:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
             yield conn
 
+    def signing_key(self, events: int) -> AuditKey:
+        """Return the key that signs new events, making the key file on first use.
+
+        ``events``: how many events the chain holds (those a new key file leaves
+        unauthenticated). Raises AuditError when the key file is gone but the chain's newest
+        event is signed: a lost key is never replaced silently (``audit new-key --lost``).
+        """
+        if self._keys is None:
+            path = key_path(self.state_dir)
+            ring = read_keys(path)
+            if ring is None:
+                with self.read() as tx:
+                    signed = tx.newest_key_id()
+                if signed is not None:
+                    raise AuditError(
+                        f"{path}: the audit key file is missing, but the catalog's events are "
+                        f"signed (key {signed}): restore the file from its backup, or run "
+                        "`provenance audit new-key --lost` (see README, Audit trail)"
+                    )
+                ring = create_keys(path, events, utcnow())
+                log.info("made a new audit key file %s (back it up)", path)
+            self._keys = ring
+        return self._keys.current
+
+    def forget_keys(self) -> None:
+        """Read the key file again before the next event (after a rotation)."""
+        self._keys = None
+
+    def anchor(self, head: tuple[int, str], why: str) -> None:
+        """Write the chain's head outside the catalog (``provenance.audit.anchor``)."""
+        count, head_hash = head
+        write_anchor(self.state_dir, Anchor(now_text(utcnow()), count, head_hash, why))
+        self._anchored_at = time.monotonic()
+
+    def _anchor_after(self, head: tuple[int, str], actions: list[str]) -> None:
+        """Anchor after a commit with a destructive or deciding step, else at most hourly."""
+        decisive = sorted(set(actions) & set(ANCHORED_ACTIONS))
+        due = self._anchored_at is None or time.monotonic() - self._anchored_at >= ANCHOR_EVERY
+        if not decisive and not due:
+            return
+        try:
+            self.anchor(head, ",".join(decisive) or "hourly")
+        except AuditError as exc:  # the events are committed; the next anchor covers them
+            log.error("%s", exc)
+
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """Yield a Tx in one write transaction, committed on exit, rolled back on error.
@@ -179,11 +239,16 @@ class Catalog:
         On SQLite a second writer waits for the first (``BEGIN IMMEDIATE``, then the busy
         timeout); one that waited ``SQLITE_BUSY_TIMEOUT_MS`` in vain gets a CatalogError
         that says so. Raises RowRefusedError when the catalog refuses a value of a row (the
-        same write would fail again), CatalogError for any other database error.
+        same write would fail again), CatalogError for any other database error. The events
+        the transaction recorded are appended, signed, just before the commit; the chain's
+        head is then anchored when a step was destructive or deciding (or an hour passed).
         """
         try:
             with self._connection(write=True) as conn, Session(bind=conn) as session:
-                yield Tx(session, self.dialect)
+                tx = Tx(session, self.dialect, self.signing_key)
+                yield tx
+                actions = tx.pending_actions
+                head = tx.finish()
                 session.commit()
         except (DataError, IntegrityError) as exc:
             raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
@@ -197,6 +262,8 @@ class Catalog:
         except (StatementError, UnicodeError) as exc:
             # a value that could not even be sent (bound): the data's fault
             raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
+        if head is not None:
+            self._anchor_after(head, actions)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -86,6 +86,19 @@ def _v7_fewer_indexes(conn: Connection) -> None:
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
+def _v8_keyed_audit(conn: Connection) -> None:
+    """v8: keyed audit: each event's place in the chain, state digest, key id and HMAC."""
+    columns = {c["name"] for c in inspect(conn).get_columns("events")}
+    for name, kind in (
+        ("seq", "BIGINT"),
+        ("state", "VARCHAR(64)"),
+        ("key_id", "VARCHAR(16)"),
+        ("mac", "VARCHAR(64)"),
+    ):
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE events ADD COLUMN {name} {kind}"))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -94,6 +107,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v5_clearance,
     _v6_report_index,
     _v7_fewer_indexes,
+    _v8_keyed_audit,
 ]
 LATEST = len(STEPS) + 1
 

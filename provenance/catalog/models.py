@@ -159,6 +159,13 @@ class Event(_Table, table=True):
     after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    #: Keyed audit (see ``provenance.audit.keys``): the event's place in the chain (1, 2, ...),
+    #: a digest of the state its asset or hold was left in, the key that signed it and the
+    #: HMAC. Unset on events written before the audit key existed.
+    seq: int | None = Field(default=None, sa_type=BigInteger)
+    state: str | None = Field(default=None, max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class ScanRun(_Table, table=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash, in_ranges
+from provenance.audit.keys import AuditKey
 from provenance.catalog.bulk import insert_rows
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.known import KnownQueries
@@ -38,10 +39,16 @@ class EventSpec:
 class Tx(KnownQueries):
     """The queries of one transaction. Rows it returns stay usable after it ends."""
 
-    def __init__(self, session: Session, dialect: str) -> None:
+    def __init__(
+        self, session: Session, dialect: str, signer: Callable[[int], AuditKey] | None = None
+    ) -> None:
         self.session = session
         self.dialect = dialect
         session.expire_on_commit = False
+        #: Returns the key that signs new events, given how many events the chain holds.
+        self._signer = signer
+        #: Events recorded in this transaction, appended by ``finish`` just before commit.
+        self._pending: list[tuple[Actor, datetime, EventSpec]] = []
 
     # --- assets -------------------------------------------------------------------------
 
@@ -276,18 +283,45 @@ class Tx(KnownQueries):
         )
 
     def record_many(self, actor: Actor, at: datetime, specs: Sequence[EventSpec]) -> None:
-        """Append events in order, each chained to the one before, in one statement."""
-        if not specs:
-            return
+        """Record events in order; they are appended to the chain, each signed, when the
+        transaction commits (``finish``), so that each carries the state it left."""
+        self._pending.extend((actor, at, spec) for spec in specs)
+
+    @property
+    def pending_actions(self) -> list[str]:
+        return [spec.action for _actor, _at, spec in self._pending]
+
+    def finish(self) -> tuple[int, str] | None:
+        """Append the events recorded in this transaction to the chain, each chained to the
+        one before, with the state digest of its asset or hold and its HMAC, in one
+        statement (serialized across writers). Return the chain's new head (events, hash),
+        or None when nothing was recorded. Called by ``Catalog.write`` before it commits.
+        """
+        from provenance.catalog.attest import HOLD_ACTIONS, asset_states, hold_states
+
+        if not self._pending:
+            return None
         self.session.flush()
         if self.dialect == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
         last = self.session.execute(
-            select(col(Event.hash)).order_by(col(Event.id).desc()).limit(1)
+            select(col(Event.hash), col(Event.seq)).order_by(col(Event.id).desc()).limit(1)
         ).first()
         prev = last[0] if last else GENESIS
+        if last is None:
+            seq = 0
+        elif last[1] is not None:
+            seq = int(last[1])
+        else:  # the first keyed event after events written before the audit key
+            seq = int(self.session.execute(select(func.count()).select_from(Event)).scalar_one())
+        key = self._signer(seq) if self._signer is not None else None
+        specs = [spec for _actor, _at, spec in self._pending]
+        assets = asset_states(self, [s.asset_id for s in specs if s.asset_id is not None])
+        holds = hold_states(
+            self, [s.path for s in specs if s.action in HOLD_ACTIONS and s.path is not None]
+        )
         rows = []
-        for spec in specs:
+        for actor, at, spec in self._pending:
             fields: dict[str, Any] = {
                 "asset_id": spec.asset_id,
                 "at": at,
@@ -300,9 +334,47 @@ class Tx(KnownQueries):
                 "after": spec.after,
             }
             digest = event_hash(prev, fields)
-            rows.append({**fields, "prev_hash": prev, "hash": digest})
+            seq += 1
+            if spec.asset_id is not None:
+                state = assets.get(spec.asset_id)
+            elif spec.action in HOLD_ACTIONS and spec.path is not None:
+                state = holds.get(spec.path)
+            else:
+                state = None
+            signed = {
+                "seq": seq,
+                "state": state,
+                "key_id": key.key_id if key else None,
+                "mac": key.sign(seq, state, digest) if key else None,
+            }
+            rows.append({**fields, "prev_hash": prev, "hash": digest, **signed})
             prev = digest
+        self._pending.clear()
         insert_rows(self.session, Event.__table__, rows, ids=False)  # type: ignore[attr-defined]
+        return seq, prev
+
+    def chain_head(self) -> tuple[int, str]:
+        """Return the chain's head: how many events it holds and the newest one's hash."""
+        last = self.session.execute(
+            select(col(Event.hash), col(Event.seq)).order_by(col(Event.id).desc()).limit(1)
+        ).first()
+        if last is None:
+            return 0, GENESIS
+        if last[1] is not None:
+            return int(last[1]), last[0]
+        return int(
+            self.session.execute(select(func.count()).select_from(Event)).scalar_one()
+        ), last[0]
+
+    def newest_key_id(self) -> str | None:
+        """Return the key id of the newest signed event, or None when no event is signed."""
+        query = (
+            select(col(Event.key_id))
+            .where(col(Event.key_id).is_not(None))
+            .order_by(col(Event.id).desc())
+            .limit(1)
+        )
+        return self.session.execute(query).scalars().first()
 
     def events_of(self, asset_id: int) -> list[Event]:
         """Return the history of one asset, oldest first: its own events and, for a file

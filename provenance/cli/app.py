@@ -75,7 +75,7 @@ class App:
 
             if not self.settings.catalog.url:  # the catalog in the state directory
                 private_dir(self.settings.state_path)
-            self._catalog = Catalog.open(self.settings.catalog_url)
+            self._catalog = Catalog.open(self.settings.catalog_url, self.settings.state_path)
         return self._catalog
 
     def use_roots(self, paths: Sequence[Path], doing: str) -> Settings:

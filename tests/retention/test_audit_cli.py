@@ -39,7 +39,8 @@ def test_intact_chain_verifies(
     history: Catalog, root: Path, runner: CliRunner, tmp_path: Path
 ) -> None:
     result = verify(runner, write_config(tmp_path, root, history))
-    assert (result.exit_code, result.stdout) == (0, "audit chain intact: 5 events\n")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("audit chain intact: 5 events (5 signed with key k")
 
 
 @pytest.mark.parametrize(

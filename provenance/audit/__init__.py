@@ -14,6 +14,25 @@ from provenance.identity import Actor as Actor
 
 GENESIS = "0" * 64
 
+#: Actions after which the chain's head is anchored at once (destructive or deciding steps);
+#: other writes anchor it at most hourly (``provenance.catalog.engine``).
+ANCHORED_ACTIONS = (
+    "quarantined",
+    "purged",
+    "restored",
+    "cleared",
+    "revoked",
+    "clearance-voided",
+    "held",
+    "released",
+    "hold placed",
+    "hold released",
+    "tagged",
+    "facts-declared",
+    "audit-key-rotated",
+    "audit-key-replaced",
+)
+
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
