@@ -16,6 +16,7 @@ from provenance.config import Settings
 from provenance.scheduler import (
     LockFactory,
     Scheduler,
+    register_anchor,
     register_fixity,
     register_report,
     register_sweep,
@@ -51,6 +52,7 @@ def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catal
     register_sweep(scheduler, settings, catalog)
     register_report(scheduler, settings, catalog)
     register_fixity(scheduler, settings, catalog)
+    register_anchor(scheduler, catalog)
 
 
 def start_jobs(

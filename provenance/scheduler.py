@@ -159,6 +159,24 @@ def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -
     scheduler.register("sweep", settings.schedule.sweep, body)
 
 
+#: When every node anchors its catalog's audit head (hourly; see ``provenance.audit.anchor``).
+ANCHOR_CRON = "30 * * * *"
+
+
+def register_anchor(scheduler: Scheduler, catalog: Catalog) -> None:
+    """Register the hourly anchor of the audit chain's head (each node, in its state dir)."""
+
+    def body() -> None:
+        with catalog.read() as tx:
+            head = tx.chain_head()
+        try:
+            catalog.anchor(head, "hourly")
+        except ProvenanceError as exc:
+            log.error("audit anchor not written: %s", exc)
+
+    scheduler.register("anchor", ANCHOR_CRON, body)
+
+
 def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
     """Register the fleet-wide weekly report on ``[report] schedule`` (default: Monday 07:00).
 

@@ -223,3 +223,33 @@ def test_a_failing_report_job_is_logged_and_the_scheduler_goes_on(
     scheduler.run_soon("after")
     wait_for(lambda: runs == ["after"])
     assert scheduler.next_run("report") is not None
+
+
+def test_scheduled_anchor_writes_the_audit_head_hourly(
+    catalog: Catalog, tmp_path: Path, schedulers: list[Scheduler]
+) -> None:
+    from provenance.audit import Actor
+    from provenance.catalog import utcnow
+    from provenance.scheduler import register_anchor
+
+    with catalog.write() as tx:
+        tx.record(Actor("tester", "host1"), "indexed", utcnow(), path="/prod/a.png")
+    anchors = tmp_path / "state" / "audit-anchors"
+    before = len(anchors.read_text().splitlines())
+    scheduler = Scheduler(tmp_path / "state")
+    register_anchor(scheduler, catalog)
+    assert scheduler.jobs["anchor"].cron == "30 * * * *"
+    scheduler.start()
+    schedulers.append(scheduler)
+    scheduler.run_soon("anchor")
+    wait_for(lambda: len(anchors.read_text().splitlines()) == before + 1)
+    assert (
+        anchors.read_text()
+        .splitlines()[-1]
+        .endswith(" events=1 head=" + _head(catalog) + " why=hourly")
+    )
+
+
+def _head(catalog: Catalog) -> str:
+    with catalog.read() as tx:
+        return tx.chain_head()[1]

@@ -82,7 +82,13 @@ def test_scheduled_reconciliation_scans_again(root: Path, start_daemon: Start) -
     daemon = start_daemon(RootSettings(path=root))
     scans = daemon.scans(str(root))
     jobs = daemon.daemon.jobs
-    assert jobs is not None and set(jobs.jobs) == {"reconcile", "sweep", "report", "fixity"}
+    assert jobs is not None and set(jobs.jobs) == {
+        "reconcile",
+        "sweep",
+        "report",
+        "fixity",
+        "anchor",
+    }
     write_plain_png(root / "unseen.png")
     jobs.run_soon("reconcile")  # as at 02:00 ([schedule] reconcile)
     wait_for(lambda: daemon.scans(str(root)) > scans, what="the scheduled scan")
