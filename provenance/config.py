@@ -29,6 +29,7 @@ from provenance.locations import (
     default_state_dir,
     sqlite_catalog_url,
 )
+from provenance.role_settings import RoleSettings
 
 __all__ = [
     "CONFIG_ENV",
@@ -169,6 +170,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     report: ReportSettings = ReportSettings()
     clearance: ClearanceSettings = ClearanceSettings()
+    roles: RoleSettings = RoleSettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow
-from provenance.clearance.assess import Facts
-from provenance.clearance.policy import clearance_policy
+from provenance.clearance.assess import Facts, assess
+from provenance.clearance.policy import ClearancePolicy, clearance_policy
+from provenance.clearance.rules import RISKS
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
 from provenance.ingest import Ingest, initial_status
 from provenance.reader import FileReader, read_options
+from provenance.roles import Grants, require
 from provenance.scan import ingest_context, tag_options
 from provenance.tags import TagOptions, write_tags
 
@@ -33,6 +35,19 @@ class ManualTag:
     facts: Facts = field(default_factory=Facts)
 
 
+def lowers(policy: ClearancePolicy, asset: Asset, facts: Facts) -> bool:
+    """Whether declaring ``facts`` would lower what clearing ``asset`` needs: a rule that
+    fires now would no longer fire, or the risk would drop (another intended use than final
+    does). Pure."""
+    current = Facts.from_mapping(asset.facts)
+    tool = policy.tool_for(asset.generator, asset.family)
+    before = assess(current.for_clearance(), tool, policy.rules)
+    after = assess(current.merged(facts).for_clearance(), tool, policy.rules)
+    return not set(before.rule_ids) <= set(after.rule_ids) or RISKS.index(after.risk) < RISKS.index(
+        before.risk
+    )
+
+
 def _root_of(settings: Settings, path: Path) -> str:
     root = settings.root_for(path)
     return str(root.path) if root is not None else str(path.parent)
@@ -47,10 +62,13 @@ def tag_files(
     tag: ManualTag,
     *,
     dry_run: bool = False,
+    grants: Grants | None = None,
 ) -> list[Asset]:
     """Mark each file as AI output of ``tag.tool``; catalog files it does not know yet.
 
-    Returns the assets as tagged. Raises ProvenanceError for a path that is not a file.
+    Returns the assets as tagged. Raises ProvenanceError for a path that is not a file, and
+    PermissionDeniedError (nothing changed) when facts would lower what a clearance of a
+    file needs and ``grants`` lack the approver role.
     """
     for path in paths:
         if not Path(path).is_file():
@@ -89,6 +107,12 @@ def tag_files(
                 "status": asset.status,
                 "facts": asset.facts or {},
             }
+            if lowers(policy, asset, tag.facts):
+                require(
+                    grants,
+                    "tag-lowering",
+                    f"declare these facts for {path}: they lower what its clearance needs",
+                )
             declared = Facts.from_mapping(asset.facts).merged(tag.facts).as_mapping()
             asset.facts = declared or None
             if tag.tool is None:

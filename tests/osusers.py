@@ -33,6 +33,8 @@ for module in pkgutil.walk_packages(provenance.__path__, "provenance."):
     if not module.name.endswith("__main__"):
         importlib.import_module(module.name)
 import sqlalchemy.dialects.sqlite, sqlalchemy.dialects.postgresql, sqlite3
+import encodings.ascii, encodings.latin_1, encodings.utf_8, encodings.idna
+import importlib.metadata, importlib.readers, importlib.resources.readers
 try:
     import psycopg
 except ImportError:

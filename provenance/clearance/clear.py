@@ -18,7 +18,6 @@ from pathlib import Path
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, Clearance, Tx
 from provenance.catalog.clearance import active_clearance, add_clearance
-from provenance.clearance.approvers import check_approver
 from provenance.clearance.assess import Evidence, Missing, missing
 from provenance.clearance.binding import void
 from provenance.clearance.explain import clearance_assessment, is_labelled
@@ -156,11 +155,10 @@ def clear(
 ) -> list[ClearOutcome]:
     """Clear the assets at ``paths`` as final deliverables; return one outcome per asset.
 
-    With ``dry_run`` nothing changes and every problem is in the outcomes (an approver
-    problem raises even then: it says who may clear). Raises ClearanceError listing every
-    problem otherwise.
+    With ``dry_run`` nothing changes and every problem is in the outcomes. Raises
+    ClearanceError listing every problem otherwise. Who may clear is the caller's check
+    (``provenance.roles``: the approver role).
     """
-    check_approver(actor.user, settings.clearance)
     if not dry_run and not (request.approval_ref or "").strip():
         raise ClearanceError(
             "no approval reference: clearing needs --approval REF, the written approval (NFX-INTRO)"
@@ -286,7 +284,6 @@ def revoke(
 
     The asset goes back to temporary with a deadline from its retention policy.
     """
-    check_approver(actor.user, settings.clearance, "revoke")
     if not reason.strip():
         raise ClearanceError("a revocation needs a reason (--reason TEXT)")
     lines: list[str] = []

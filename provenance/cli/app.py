@@ -20,6 +20,7 @@ from provenance.audit import Actor
 if TYPE_CHECKING:
     from provenance.catalog import Catalog
     from provenance.config import Settings
+    from provenance.roles import Grants
 
 
 class UserError(click.ClickException):
@@ -40,6 +41,7 @@ class App:
     debug: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, repr=False)
+    _grants: Grants | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -111,6 +113,24 @@ class App:
     def actor(self) -> Actor:
         return Actor.current()
 
+    @property
+    def grants(self) -> Grants:
+        """The roles of the user running the command on this catalog (``provenance.roles``)."""
+        if self._grants is None:
+            from provenance.roles import caller_grants
+
+            source = Path(self.settings.source)
+            self._grants = caller_grants(
+                source if source.is_file() else None, catalog_owner(self.settings.catalog_url)
+            )
+        return self._grants
+
+    def authorize(self, action: str) -> None:
+        """Raise PermissionDeniedError unless the user's roles allow ``action``."""
+        from provenance.roles import require
+
+        require(self.grants, action)
+
     def close(self) -> None:
         if self._catalog is not None:
             self._catalog.close()
@@ -147,3 +167,21 @@ def resolve_path(path: Path) -> str:
     return (
         str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
     )
+
+
+def catalog_owner(url: str) -> int | None:
+    """Return the uid owning a SQLite catalog (the caller's, for one not made yet), or None
+    for a server catalog, which is always shared."""
+    import os
+
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.split("///", 1)[1]).expanduser()
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_uid if candidate == path else os.getuid()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+    return os.getuid()

@@ -33,6 +33,7 @@ def audit_group() -> None:
 def verify_command(app: App) -> None:
     """Check every event's link, MAC and the anchored heads, and that the state tables agree
     with the events (exit 1 and one line on the first problem)."""
+    app.authorize("audit verify")
     catalog = app.catalog
     ring = read_keys(key_path(catalog.state_dir))
     anchors = read_anchors(catalog.state_dir)
@@ -63,6 +64,7 @@ def _detail(verdict: Verdict, has_keys: bool) -> str:
 @pass_app
 def rotate_key_command(app: App) -> None:
     """Sign new events with a new key; the old keys stay in the key file to check old events."""
+    app.authorize("audit key")
     catalog = app.catalog
     ring = add_key(key_path(catalog.state_dir), utcnow())
     catalog.forget_keys()
@@ -77,6 +79,7 @@ def rotate_key_command(app: App) -> None:
 def new_key_command(app: App, lost: bool) -> None:
     """Start a new key file after the old one was lost. The events already in the catalog
     are then checked by their chain and the anchors only, and an event says so."""
+    app.authorize("audit key")
     catalog = app.catalog
     path = key_path(catalog.state_dir)
     if read_keys(path) is not None:
@@ -101,6 +104,7 @@ def new_key_command(app: App, lost: bool) -> None:
 @pass_app
 def anchor_command(app: App) -> None:
     """Write the chain's head (events, newest hash) to the anchor file and the system log."""
+    app.authorize("audit key")
     catalog = app.catalog
     with catalog.read() as tx:
         head = tx.chain_head()
@@ -121,6 +125,7 @@ def anchor_command(app: App) -> None:
 @pass_app
 def log_command(app: App, target: str | None, limit: int, as_json: bool) -> None:
     """Show the history of one asset (a path or an asset id), or the most recent events."""
+    app.authorize("log")
     with app.catalog.read() as tx:
         if target is not None:
             asset = find_asset(tx, target)

@@ -48,10 +48,12 @@ def clear_command(
 ) -> None:
     """Clear AI files (or every AI file under folders) as final deliverables.
 
-    Only approvers ([clearance] approvers, approver_groups) may clear. The clearance records
+    Only approvers (the approver role: [roles.approver], or [clearance] approvers and
+    approver_groups, in a config the service trusts) may clear. The clearance records
     the evidence, who and when, and binds to the file's content: a changed file loses it.
     Refused, with the rule ids, when the asset's facts call for evidence not given.
     """
+    app.authorize("clear")
     request = ClearRequest(approval_ref, note, consent_refs, escalation_ref, label)
     outcomes = clear(
         app.settings,
@@ -110,6 +112,7 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 
     Each goes back to temporary with a deadline from its retention policy.
     """
+    app.authorize("revoke")
     for line in revoke(
         app.settings_with_roots(),
         app.catalog,
@@ -128,6 +131,7 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 @pass_app
 def uncleared_command(app: App, under: Path | None, as_json: bool) -> None:
     """List AI assets not cleared, with their risk and the evidence a clearance needs."""
+    app.authorize("uncleared")
     policy = clearance_policy(app.settings)
     with app.catalog.read() as tx:
         rows = _uncleared_rows(tx, resolve_path(under) if under else None, policy)
@@ -179,6 +183,7 @@ def fixity_command(app: App, as_json: bool) -> None:
 
     Exit status 1 when any cleared file changed.
     """
+    app.authorize("fixity")
     report = run_fixity(app.settings_with_roots(), app.catalog, app.actor, utcnow())
     if as_json:
         echo_json(report.as_dict())

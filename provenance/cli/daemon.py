@@ -128,6 +128,7 @@ def daemon_command(
     if group is not None or context.get_parameter_source("user") != ParameterSource.DEFAULT:
         raise click.UsageError("--user and --group go with --print-unit")
     _log_for_daemon(log_format, app.debug)
+    app.authorize("scan")
     for path in roots:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
@@ -267,6 +268,7 @@ def status_command(app: App, as_json: bool) -> None:
 
     Exits 3 when no daemon runs (as systemctl status does).
     """
+    app.authorize("status")
     status = _status(app.settings, app)
     if as_json:
         echo_json(status)

@@ -23,6 +23,7 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 
     Files that arrive under a held folder later are held too.
     """
+    app.authorize("hold")
     for line in hold(
         app.catalog, [resolve_path(p) for p in paths], reason, app.actor, utcnow(), dry_run=dry_run
     ):
@@ -35,6 +36,7 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 @pass_app
 def release_command(app: App, paths: tuple[Path, ...], dry_run: bool) -> None:
     """Release holds; the next sweep decides each asset's state from its policy again."""
+    app.authorize("release")
     for line in release(
         app.catalog, [resolve_path(p) for p in paths], app.actor, utcnow(), dry_run=dry_run
     ):

@@ -55,6 +55,7 @@ def list_command(
     as_json: bool,
 ) -> None:
     """List assets in the catalog, by path."""
+    app.authorize("list")
     under_path = resolve_path(under) if under is not None else None
     with app.catalog.read() as tx:
         assets = tx.list_assets(
@@ -132,6 +133,7 @@ def render_show(record: dict[str, Any]) -> str:
 @pass_app
 def show_command(app: App, target: str, as_json: bool) -> None:
     """Show the whole record of one asset (a path or an asset id) and its history."""
+    app.authorize("show")
     with app.catalog.read() as tx:
         asset = find_asset(tx, target)
         assert asset.id is not None

@@ -65,6 +65,7 @@ def report_command(
 
     Paths in the suggested commands are shell-quoted; prompts are never included.
     """
+    app.authorize("report")
     settings = app.settings
     when = _as_of(as_of)
     if send:

@@ -183,6 +183,7 @@ def scan_command(
             from provenance.catalog import utcnow
             from provenance.scan import scan
 
+            app.authorize("scan")
             catalog = app.catalog
             bar: Any = _progress_bar() if show_bar else nullcontext()
             with bar as progress, _scanning(collect):

@@ -101,6 +101,7 @@ def sweep_command(
     whose bytes changed in quarantine is listed for you to decide: `provenance restore`
     it, or purge it anyway with --changed.
     """
+    app.authorize("sweep")
     report = sweep(
         app.catalog,
         app.settings_with_roots(),
@@ -128,6 +129,7 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
     Refuses to overwrite a file that now exists at that path. The asset is flagged again
     with a fresh grace period: clear or hold it, or a later sweep quarantines it again.
     """
+    app.authorize("restore")
     with app.catalog.read() as tx:
         asset = find_asset(tx, target)
     assert asset.id is not None

@@ -60,6 +60,7 @@ def tag_command(
     --tool may be left out when only facts are declared about files already known as AI.
     Facts add to what was declared before; they are never removed by a later tag.
     """
+    app.authorize("tag")
     targets = [resolve_path(p) for p in paths]
     facts = Facts(
         intended_use=intended_use,
@@ -83,6 +84,7 @@ def tag_command(
         targets,
         ManualTag(tool=tool, model=model, prompt=prompt, facts=facts),
         dry_run=dry_run,
+        grants=app.grants,
     )
     if dry_run:
         for target in targets:
