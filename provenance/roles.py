@@ -9,8 +9,9 @@ Where roles come from (the caller is the real uid, ``provenance.identity``):
   directory, no daemon between). They own everything they act on, so they hold every role
   but approver by default; approver (clearing is a decision with legal weight) is given
   like any role, in a config file owned by root or by the caller.
-- **Shared catalog**: a catalog the caller does not own (the service's SQLite file, or any
-  PostgreSQL catalog). Roles come only from the service's own configuration: the system
+- **Shared catalog**: a catalog the caller does not own (the service's SQLite file, or a
+  PostgreSQL catalog named by a config file someone else owns: whoever holds its
+  credentials owns the connection). Roles come only from the service's own configuration: the system
   config (``SYSTEM_CONFIG``), or a config file owned by root or by the catalog's owner,
   writable by no one else. A ``--config`` the caller wrote grants nothing.
 
@@ -181,7 +182,8 @@ def _read_table(path: Path) -> Mapping[str, Any]:
 
 def caller_grants(config_path: Path | None, catalog_owner: int | None) -> Grants:
     """Return the roles of the process's real user on a catalog owned by ``catalog_owner``
-    (the SQLite file's owner; None for a server catalog, which is always shared).
+    (the SQLite file's owner, or the owner of the config naming a server catalog; None:
+    nobody known, so shared).
 
     ``config_path``: the config file the caller named (``--config``), trusted only when root
     (or, on a shared catalog, the catalog's owner; in single-user mode, the caller) owns it.

@@ -54,7 +54,7 @@ def test_single_user_mode_holds_every_role_but_approver(
     grants = caller_grants(None, os.getuid())
     assert grants.mode == "single-user"
     assert grants.roles == frozenset(Role) - {Role.APPROVER}
-    assert caller_grants(None, None).roles == frozenset()  # a server catalog is shared
+    assert caller_grants(None, None).roles == frozenset()  # an owner nobody knows: shared
 
 
 def test_a_group_or_other_writable_config_grants_nothing(

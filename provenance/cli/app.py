@@ -120,9 +120,8 @@ class App:
             from provenance.roles import caller_grants
 
             source = Path(self.settings.source)
-            self._grants = caller_grants(
-                source if source.is_file() else None, catalog_owner(self.settings.catalog_url)
-            )
+            config = source if source.is_file() else None
+            self._grants = caller_grants(config, catalog_owner(self.settings.catalog_url, config))
         return self._grants
 
     def authorize(self, action: str) -> None:
@@ -169,13 +168,17 @@ def resolve_path(path: Path) -> str:
     )
 
 
-def catalog_owner(url: str) -> int | None:
-    """Return the uid owning a SQLite catalog (the caller's, for one not made yet), or None
-    for a server catalog, which is always shared."""
+def catalog_owner(url: str, config: Path | None) -> int | None:
+    """Return the uid owning the catalog: a SQLite file's owner (the caller's, for one not made
+    yet); for a server catalog, the owner of the config file that names it (who holds its
+    credentials), else None (shared)."""
     import os
 
     if not url.startswith("sqlite:///"):
-        return None
+        try:
+            return config.stat().st_uid if config is not None else None
+        except OSError:
+            return None
     path = Path(url.split("///", 1)[1]).expanduser()
     for candidate in (path, *path.parents):
         try:
