@@ -11,9 +11,10 @@ Where roles come from (the caller is the real uid, ``provenance.identity``):
   like any role, in a config file owned by root or by the caller.
 - **Shared catalog**: a catalog the caller does not own (the service's SQLite file, or a
   PostgreSQL catalog named by a config file someone else owns: whoever holds its
-  credentials owns the connection). Roles come only from the service's own configuration: the system
-  config (``SYSTEM_CONFIG``), or a config file owned by root or by the catalog's owner,
-  writable by no one else. A ``--config`` the caller wrote grants nothing.
+  credentials owns the connection). Roles come only from the service's own configuration:
+  the system config (``locations.SYSTEM_CONFIG``, /etc/provenance/provenance.toml), or a
+  config file owned by root or by the catalog's owner, writable by no one else. A
+  ``--config`` the caller wrote grants nothing.
 
 In a trusted file, roles are given to OS users and groups::
 
@@ -40,13 +41,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from provenance import locations
 from provenance.errors import PermissionDeniedError
 from provenance.identity import current_groups, user_name
 
 log = logging.getLogger(__name__)
-
-#: The service's configuration, which only root can write (tests point it elsewhere).
-SYSTEM_CONFIG = Path("/etc/provenance/provenance.toml")
 
 
 class Role(StrEnum):
@@ -194,9 +193,10 @@ def caller_grants(config_path: Path | None, catalog_owner: int | None) -> Grants
     owners = {0} | ({uid} if single else set()) | ({catalog_owner} if catalog_owner else set())
     roles: set[Role] = set(SINGLE_USER_DEFAULT) if single else set()
     sources: list[str] = []
-    candidates = [SYSTEM_CONFIG] + ([config_path] if config_path is not None else [])
+    system = locations.SYSTEM_CONFIG  # read here, so tests can point it elsewhere
+    candidates = [system] + ([config_path] if config_path is not None else [])
     for path in dict.fromkeys(candidates):
-        if not is_trusted_file(path, {0} if path == SYSTEM_CONFIG else owners):
+        if not is_trusted_file(path, {0} if path == system else owners):
             continue
         roles |= roles_in(_read_table(path), user, groups)
         sources.append(str(path))
