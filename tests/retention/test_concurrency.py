@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,6 +148,9 @@ def test_two_nodes_never_double_act(
         )
         for n in (1, 2)
     ]
+    for n in (1, 2):  # a fleet shares one audit key file (README, Audit trail)
+        (tmp_path / f"node{n}").mkdir(mode=0o700, exist_ok=True)
+        shutil.copy2(tmp_path / "state" / "audit.key", tmp_path / f"node{n}" / "audit.key")
     for step in ("quarantine", "purge"):
         if step == "purge":
             quarantined_long_ago(catalog, assets)
