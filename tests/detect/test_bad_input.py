@@ -81,7 +81,7 @@ def test_sparse_300_mb_text_chunk_is_skipped_unread(tmp_path: Path) -> None:
 def test_zlib_bomb_ztxt_through_detect_file() -> None:
     compressor = zlib.compressobj(9)
     zeros = b"\x00" * (1024 * 1024)
-    body = b"".join(compressor.compress(zeros) for _ in range(300)) + compressor.flush()
+    body = b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
     ai_class, problems = _detect(png_with_chunks([png_chunk(b"zTXt", b"x\x00\x00" + body)]))
     assert ai_class == "none"
     assert any("inflates to more than" in problem for problem in problems)
