@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import time
 from pathlib import Path
 
@@ -80,8 +81,20 @@ def test_bait_in_a_compressed_png_parameters_chunk_is_read_quickly(tmp_path: Pat
 
 
 def test_bait_in_a_jpeg_comment_and_exif_user_comment_is_read_quickly(tmp_path: Path) -> None:
-    comment = user_comment(BAIT[:30_000])
-    data = jpeg(exif=exif_bytes(comment=comment), comment=BAIT[:60_000].encode())
+    # The segments are written raw: Pillow before 11.2 cannot write markers this big.
+    exif = exif_bytes(comment=user_comment(BAIT[:30_000]))
+    comment = BAIT[:60_000].encode()
+    plain = jpeg()
+    data = (
+        plain[:2]
+        + b"\xff\xe1"
+        + struct.pack(">H", len(exif) + 2)
+        + exif
+        + b"\xff\xfe"
+        + struct.pack(">H", len(comment) + 2)
+        + comment
+        + plain[2:]
+    )
     _, seconds = _timed(detect_file, tmp_path / "bait.jpg", data)
     assert seconds < 2.0
 
