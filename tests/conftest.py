@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from provenance import locations
 from provenance.catalog import Catalog
-from provenance.config import Settings
+from provenance.config import Settings, locations
 
 POSTGRES_ENV = "PROVENANCE_TEST_POSTGRES_URL"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

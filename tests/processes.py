@@ -58,6 +58,6 @@ def fork_readers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the readers fork from this process, whatever it loaded (an earlier test may have
     loaded the C2PA library, which makes them start from a fork server): a test that sets
     what the forked readers inherit needs them forked. No C2PA file is read after it."""
-    import provenance.reader
+    import provenance.files.reader
 
-    monkeypatch.setattr(provenance.reader, "start_method", lambda: "fork")
+    monkeypatch.setattr(provenance.files.reader, "start_method", lambda: "fork")

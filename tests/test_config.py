@@ -152,7 +152,7 @@ def test_command_line_roots_win_and_none_given_keeps_the_configured_ones(tmp_pat
 def test_config_search_path_finds_the_system_file_then_the_users(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provenance import locations
+    from provenance.config import locations
 
     system = locations.SYSTEM_CONFIG
     user = tmp_path / "user-config" / "provenance" / "provenance.toml"
@@ -182,8 +182,8 @@ def test_a_home_that_cannot_be_entered_holds_no_config(
 def test_commands_read_the_system_config_without_config_option(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from provenance import locations
     from provenance.cli import cli
+    from provenance.config import locations
 
     locations.SYSTEM_CONFIG.parent.mkdir(parents=True)
     locations.SYSTEM_CONFIG.write_text(f'[[roots]]\npath = "{tmp_path}"\n')

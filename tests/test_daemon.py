@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from provenance.catalog import Catalog
 from provenance.cli import cli
-from provenance.runstate import PidLock, daemon_pid, read_status
-from provenance.systemd import Notifier
+from provenance.daemon.runstate import PidLock, daemon_pid, read_status
+from provenance.daemon.systemd import Notifier
 from tests.media import write_a1111_png, write_plain_png
 from tests.processes import descendants, inotify_watches_limited_to, need_proc, running
 from tests.watch.conftest import wait_for
@@ -435,7 +435,7 @@ def test_notifier_without_systemd_does_nothing() -> None:
 
 
 def test_pid_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
-    from provenance.runstate import AlreadyRunningError
+    from provenance.daemon.runstate import AlreadyRunningError
 
     first = PidLock(tmp_path / "daemon.lock")
     first.acquire()

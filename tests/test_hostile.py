@@ -124,8 +124,8 @@ def test_a_file_over_its_budget_is_skipped_with_the_reason_and_the_rest_recorded
 ) -> None:
     # The detectors the forked readers inherit misbehave on one file only: the scan's own
     # process holds no thread, so its readers are forked with this in place.
-    from provenance import readfile
     from provenance.detect import detect_file
+    from provenance.files import readfile
 
     root = tmp_path / "production"
     good = _good_files(root) + [write_plain_png(root / f"p{n}.png", color="red") for n in range(20)]
@@ -222,9 +222,9 @@ def test_a_row_the_catalog_refuses_costs_its_own_file_only(
 ) -> None:
     # A daemon's event can name a file the walk would skip: a name that is not UTF-8 cannot
     # be stored as text. The batch is written in halves, down to that one file, skipped.
-    from provenance.ingest import Ingest
-    from provenance.reader import FileReader, ReadOptions
-    from provenance.scan import ingest_context
+    from provenance.files.reader import FileReader, ReadOptions
+    from provenance.ingest.ingest import Ingest
+    from provenance.ingest.scan import ingest_context
     from tests.test_scan import ACTOR, NOW, settings_for
 
     root = tmp_path / "production"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 
-from provenance.identity import Actor, current_groups, user_name
+from provenance.access.identity import Actor, current_groups, user_name
 from tests.osusers import OsAccounts, accounts
 
 __all__ = ["accounts"]
@@ -34,7 +34,7 @@ def test_logname_does_not_make_an_ordinary_user_someone_else(accounts: OsAccount
     group = accounts.group()
     user = accounts.user(groups=[group])
     code = (
-        "from provenance.identity import Actor, current_groups; "
+        "from provenance.access.identity import Actor, current_groups; "
         "print(Actor.current().user, sorted(current_groups()))"
     )
     done = accounts.python(user, code, env={"LOGNAME": "root", "USER": "root", "USERNAME": "root"})

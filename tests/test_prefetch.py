@@ -13,13 +13,13 @@ from click.testing import CliRunner
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
+from provenance.catalog.ids import AssetIds
 from provenance.cli import cli
 from provenance.config import RootSettings, Settings
-from provenance.ids import AssetIds
-from provenance.prefetch import Assumed, catalog_knows_root, prefetch
-from provenance.reader import FileFacts, FileReader, ReadOptions, read_options
-from provenance.scan import scan
-from provenance.walk import EntrySpill
+from provenance.files.reader import FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.walk import EntrySpill
+from provenance.ingest.prefetch import Assumed, catalog_knows_root, prefetch
+from provenance.ingest.scan import scan
 from tests.media import write_a1111_png, write_plain_png
 
 ACTOR = Actor("tester", "host1")
@@ -136,7 +136,7 @@ def test_a_rebuild_with_a_head_start_still_sees_moves_and_deletions(tmp_path: Pa
 
 
 def _walk(root: Path):  # type: ignore[no-untyped-def]
-    from provenance.walk import walk_files
+    from provenance.files.walk import walk_files
 
     return walk_files(root)
 
@@ -172,8 +172,8 @@ def test_new_asset_ids_are_time_ordered_version_7_uuids() -> None:
 def test_the_walk_goes_to_the_workers_as_it_is_found(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # the reader takes the first files before the walk is over; finish() walks the rest for
     # the scan, and the reader then gets those back from the kept walk, each once, in order
-    from provenance.prefetch import _Walked
-    from provenance.walk import FileEntry
+    from provenance.files.walk import FileEntry
+    from provenance.ingest.prefetch import _Walked
 
     monkeypatch.setattr(EntrySpill, "BLOCK", 4)  # the kept walk goes to its temporary file
     found: list[str] = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.hashing import hash_file
-from provenance.reader import (
+from provenance.files.hashing import hash_file
+from provenance.files.reader import (
     CHUNK_FILES,
     Failure,
     FileFacts,
@@ -21,7 +21,7 @@ from provenance.reader import (
     _chunks,
     read_file,
 )
-from provenance.workers import WORKER_NICENESS
+from provenance.files.workers import WORKER_NICENESS
 from tests.media import write_a1111_png, write_plain_png
 from tests.processes import fork_readers, need_proc, running
 from tests.watch.conftest import wait_for
@@ -53,7 +53,7 @@ def test_file_deleted_before_reading_is_a_failure(tmp_path: Path) -> None:
 def test_a_mapped_file_hashes_as_a_streamed_one_across_its_windows(tmp_path: Path) -> None:
     import mmap
 
-    from provenance.hashing import hash_mapped
+    from provenance.files.hashing import hash_mapped
 
     window = mmap.ALLOCATIONGRANULARITY
     for size in (0, 1, window - 1, window, window + 1, 3 * window + window // 2):
@@ -79,7 +79,7 @@ def test_hashing_a_mapped_file_keeps_memory_flat(tmp_path: Path) -> None:
         stream.truncate(192 * 1024 * 1024)  # sparse: the page cache fills as it is read
     script = (
         "import os, sys\n"
-        "from provenance.hashing import hash_mapped\n"
+        "from provenance.files.hashing import hash_mapped\n"
         "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
         "hash_mapped(fd, os.fstat(fd).st_size)\n"
         "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
@@ -96,7 +96,7 @@ def test_files_over_the_read_limit_are_mapped_in_a_worker_and_read_alike(
 ) -> None:
     # in a worker, a file just over MAP_LIMIT is mapped (for its hash too), one just under
     # it is read whole: same hash and verdict either way
-    from provenance.reader import MAP_LIMIT
+    from provenance.files.reader import MAP_LIMIT
 
     data = write_a1111_png(tmp_path / "small.png").read_bytes()
     for size in (MAP_LIMIT, MAP_LIMIT + 1, 3 * MAP_LIMIT):
@@ -139,7 +139,7 @@ def test_a_file_truncated_under_a_few_files_read_does_not_kill_the_reader(
     read = (
         "import sys\n"
         "from provenance.errors import ScanError\n"
-        "from provenance.reader import FileReader, ReadOptions\n"
+        "from provenance.files.reader import FileReader, ReadOptions\n"
         "with FileReader(ReadOptions(sidecars=False), workers=2) as reader:\n"
         "    for _ in range(60):\n"
         "        try:\n"
@@ -190,7 +190,7 @@ def test_workers_fork_only_where_it_is_safe() -> None:
     import sys
 
     def method(code: str) -> str:
-        script = f"{code}\nfrom provenance.workers import start_method\nprint(start_method())"
+        script = f"{code}\nfrom provenance.files.workers import start_method\nprint(start_method())"
         return subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, check=True
         ).stdout.strip()
@@ -235,7 +235,7 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     need_proc()
     script = (
         "import os, signal, time\n"
-        "from provenance.reader import FileReader, ReadOptions\n"
+        "from provenance.files.reader import FileReader, ReadOptions\n"
         # like the daemon's: a forked worker inherits it, and must not keep it
         "signal.signal(signal.SIGTERM, lambda *_: None)\n"
         "reader = FileReader(ReadOptions(), workers=2)\n"
@@ -300,9 +300,9 @@ def test_readers_that_keep_dying_stop_the_read_with_one_error(
     # processes for every file left. Here the detectors the forked readers inherit kill
     # their own process, as the OOM killer would (this process has no thread: the readers
     # are forked, not started by a fork server).
-    from provenance import readfile
     from provenance.errors import ScanError
-    from provenance.reader import DEATHS_IN_A_ROW
+    from provenance.files import readfile
+    from provenance.files.reader import DEATHS_IN_A_ROW
 
     paths = [str(write_plain_png(tmp_path / f"plate_{n}.png")) for n in range(2 * DEATHS_IN_A_ROW)]
     fork_readers(monkeypatch)

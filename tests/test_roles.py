@@ -1,9 +1,9 @@
 """Who may do what: roles from the service's config only, for real OS users and groups.
 
 The catalog here is shared (root owns it; the users may open it), so roles come only from
-the system config (``provenance.locations.SYSTEM_CONFIG``, pointed at a root-owned file in the
-child process). Each user also passes a ``--config`` of their own that names them in every
-role: it grants nothing.
+the system config (``provenance.config.locations.SYSTEM_CONFIG``, pointed at a root-owned
+file in the child process). Each user also passes a ``--config`` of their own that names them
+in every role: it grants nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from provenance.access.roles import REQUIRED, Role, caller_grants, expand, roles_in
 from provenance.cli import cli
-from provenance.roles import REQUIRED, Role, caller_grants, expand, roles_in
 from tests.media import write_a1111_png
 from tests.osusers import OsAccounts, OsUser, accounts
 
@@ -50,7 +50,7 @@ def test_roles_are_given_to_users_groups_and_everyone() -> None:
 def test_single_user_mode_holds_every_role_but_approver(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("provenance.locations.SYSTEM_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("provenance.config.locations.SYSTEM_CONFIG", tmp_path / "none.toml")
     grants = caller_grants(None, os.getuid())
     assert grants.mode == "single-user"
     assert grants.roles == frozenset(Role) - {Role.APPROVER}
@@ -62,7 +62,7 @@ def test_a_group_or_other_writable_config_grants_nothing(
 ) -> None:
     system = tmp_path / "provenance.toml"
     system.write_text('[roles.approver]\nusers = ["*"]\n')
-    monkeypatch.setattr("provenance.locations.SYSTEM_CONFIG", system)
+    monkeypatch.setattr("provenance.config.locations.SYSTEM_CONFIG", system)
     assert Role.APPROVER in caller_grants(None, None).roles
     system.chmod(0o666)
     assert Role.APPROVER not in caller_grants(None, None).roles
@@ -71,7 +71,7 @@ def test_a_group_or_other_writable_config_grants_nothing(
 def test_the_refusal_names_the_role_and_the_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("provenance.locations.SYSTEM_CONFIG", tmp_path / "none.toml")
+    monkeypatch.setattr("provenance.config.locations.SYSTEM_CONFIG", tmp_path / "none.toml")
     poster = write_a1111_png(tmp_path / "show" / "poster.png")
     runner = CliRunner()
     assert runner.invoke(cli, ["scan", str(tmp_path / "show")]).exit_code == 0
@@ -102,7 +102,7 @@ class Site:
         """Run ``provenance --config <their own config> ARGV`` as user ``who``."""
         user = self.users[who]
         code = (
-            "import provenance.locations as locations; from pathlib import Path; "
+            "import provenance.config.locations as locations; from pathlib import Path; "
             f"locations.SYSTEM_CONFIG = Path({str(self.system_config)!r}); "
             "from provenance.cli import main; main()"
         )

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from provenance import scan as scan_module
-from provenance import walk as walk_module
 from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings
-from provenance.scan import scan
-from provenance.walk import EntrySpill
+from provenance.files import walk as walk_module
+from provenance.files.walk import EntrySpill
+from provenance.ingest import scan as scan_module
+from provenance.ingest.scan import scan
 from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
 from tests.processes import fork_readers
 
@@ -472,11 +472,11 @@ def _recorded_as_taken(
 
     from sqlalchemy import text
 
-    from provenance import ingest as ingest_module
-    from provenance import readfile
-    from provenance.ingest import Ingest
-    from provenance.reader import FileReader, ReadOptions
-    from provenance.scan import ingest_context
+    from provenance.files import readfile
+    from provenance.files.reader import FileReader, ReadOptions
+    from provenance.ingest import ingest as ingest_module
+    from provenance.ingest.ingest import Ingest
+    from provenance.ingest.scan import ingest_context
     from tests.watch.conftest import wait_for
 
     folder = tmp_path / "plates"
@@ -546,9 +546,9 @@ def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from provenance.ingest import Ingest
-    from provenance.scan import ingest_context
-    from provenance.tags import sidecar_jobs
+    from provenance.ingest.ingest import Ingest
+    from provenance.ingest.scan import ingest_context
+    from provenance.ingest.tags import sidecar_jobs
 
     settings = settings_for(tmp_path, root)
     run(settings, catalog)

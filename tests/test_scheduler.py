@@ -16,7 +16,7 @@ import pytest
 from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.config import Settings
-from provenance.scheduler import JOBSTORE_FILE, Scheduler, register_report, register_sweep
+from provenance.daemon.scheduler import JOBSTORE_FILE, Scheduler, register_report, register_sweep
 
 NEVER = "0 0 1 1 *"  # once a year: a job that only runs when a test makes it due
 
@@ -230,7 +230,7 @@ def test_scheduled_anchor_writes_the_audit_head_hourly(
 ) -> None:
     from provenance.audit import Actor
     from provenance.catalog import utcnow
-    from provenance.scheduler import register_anchor
+    from provenance.daemon.scheduler import register_anchor
 
     with catalog.write() as tx:
         tx.record(Actor("tester", "host1"), "indexed", utcnow(), path="/prod/a.png")

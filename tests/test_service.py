@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.config import Settings
-from provenance.systemd import Unit, unit_file
+from provenance.daemon.systemd import Unit, unit_file
 from tests.media import write_a1111_png
 from tests.watch.conftest import wait_for
 

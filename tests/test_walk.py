@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance import walk
-from provenance.walk import EntrySpill, walk_files
+from provenance.files import walk
+from provenance.files.walk import EntrySpill, walk_files
 from tests.processes import need_proc
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-# Actor lives in provenance.identity; the services import it from here, beside the events.
-from provenance.identity import Actor as Actor
+# Actor lives in provenance.access.identity; the services import it from here, beside the events.
+from provenance.access.identity import Actor as Actor
 
 GENESIS = "0" * 64
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
 from provenance.errors import AuditError
-from provenance.locations import PRIVATE_FILE_MODE, private_dir
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
 from provenance.errors import AuditError
-from provenance.locations import PRIVATE_FILE_MODE, private_dir
 
 #: The key file's name in the state directory.
 KEY_FILE = "audit.key"

@@ -32,8 +32,8 @@ from provenance.audit.keys import AuditKey, KeyRing, create_keys, key_path, read
 from provenance.catalog.migrations import migrate
 from provenance.catalog.models import utcnow
 from provenance.catalog.store import Tx
+from provenance.config.locations import default_state_dir, private_dir, private_file
 from provenance.errors import AuditError, CatalogError, RowRefusedError
-from provenance.locations import default_state_dir, private_dir, private_file
 
 log = logging.getLogger(__name__)
 

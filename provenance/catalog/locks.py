@@ -23,7 +23,7 @@ from typing import IO
 from sqlalchemy import Connection, text
 
 from provenance.catalog.engine import Catalog
-from provenance.locations import private_dir, private_file
+from provenance.config.locations import private_dir, private_file
 
 
 def lock_key(name: str) -> int:

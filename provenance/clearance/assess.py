@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provenance.clearance.rules import RISKS, ClearanceRule, RuleSet
-from provenance.clearance_settings import ToolSettings
+from provenance.config.clearance import ToolSettings
 
 #: Declared fact names (flags of `provenance tag`), besides intended_use and talent.
 FLAG_FACTS = (

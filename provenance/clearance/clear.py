@@ -24,9 +24,9 @@ from provenance.clearance.explain import clearance_assessment, is_labelled
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.config import Settings
 from provenance.errors import ClearanceError
-from provenance.hashing import hash_file
+from provenance.files.hashing import hash_file
+from provenance.ingest.tags import TagOptions, embed_label, write_tags
 from provenance.retention.policy import AssetFacts, milestones_for, rules_from_settings, schedule
-from provenance.tags import TagOptions, embed_label, write_tags
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def clear(
 
     With ``dry_run`` nothing changes and every problem is in the outcomes. Raises
     ClearanceError listing every problem otherwise. Who may clear is the caller's check
-    (``provenance.roles``: the approver role).
+    (``provenance.access.roles``: the approver role).
     """
     if not dry_run and not (request.approval_ref or "").strip():
         raise ClearanceError(

@@ -26,7 +26,7 @@ from provenance.clearance.refresh import refresh_risk
 from provenance.config import Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import open_root
-from provenance.roots import check_root
+from provenance.files.roots import check_root
 
 log = logging.getLogger(__name__)
 

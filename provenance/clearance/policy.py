@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.clearance.assess import Assessment, Facts, ToolInfo, assess, find_tool
+from provenance.clearance.redact import redact_prompt
 from provenance.clearance.rules import RuleSet, default_rules, load_rules
-from provenance.clearance_settings import ToolSettings
 from provenance.config import Settings
-from provenance.redact import redact_prompt
+from provenance.config.clearance import ToolSettings
 
 
 @dataclass(frozen=True)

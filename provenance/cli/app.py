@@ -18,9 +18,9 @@ import click
 from provenance.audit import Actor
 
 if TYPE_CHECKING:
+    from provenance.access.roles import Grants
     from provenance.catalog import Catalog
     from provenance.config import Settings
-    from provenance.roles import Grants
 
 
 class UserError(click.ClickException):
@@ -60,7 +60,7 @@ class App:
         """Whether the settings, not loaded yet, will be the defaults: no ``--config``, no
         ``$PROVENANCE_CONFIG``, no file on the search path (a scan then starts reading before
         they load)."""
-        from provenance.locations import config_file_named, default_config_file
+        from provenance.config.locations import config_file_named, default_config_file
 
         return (
             self._settings is None
@@ -73,7 +73,7 @@ class App:
     def catalog(self) -> Catalog:
         if self._catalog is None:
             from provenance.catalog import Catalog
-            from provenance.locations import private_dir
+            from provenance.config.locations import private_dir
 
             if not self.settings.catalog.url:  # the catalog in the state directory
                 private_dir(self.settings.state_path)
@@ -115,9 +115,9 @@ class App:
 
     @property
     def grants(self) -> Grants:
-        """The roles of the user running the command on this catalog (``provenance.roles``)."""
+        """The roles of the user running the command on this catalog (``access.roles``)."""
         if self._grants is None:
-            from provenance.roles import caller_grants
+            from provenance.access.roles import caller_grants
 
             source = Path(self.settings.source)
             config = source if source.is_file() else None
@@ -126,7 +126,7 @@ class App:
 
     def authorize(self, action: str) -> None:
         """Raise PermissionDeniedError unless the user's roles allow ``action``."""
-        from provenance.roles import require
+        from provenance.access.roles import require
 
         require(self.grants, action)
 

@@ -15,7 +15,7 @@ from provenance.catalog.attest import state_mismatches
 from provenance.catalog.lifecycle import recent_events
 from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.inspect import find_asset
-from provenance.records import event_record
+from provenance.report.records import event_record
 
 
 def _fields(events: Iterator[Event]) -> Iterator[dict[str, Any]]:

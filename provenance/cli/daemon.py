@@ -14,16 +14,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from provenance import locations
 from provenance.catalog import redact_url, utcnow
 from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.logs import formatter_for
-from provenance.config import Settings, load_settings
-from provenance.daemon import Daemon, lock_for
+from provenance.config import Settings, load_settings, locations
+from provenance.daemon.runstate import daemon_pid, read_status
+from provenance.daemon.service import Daemon, lock_for
+from provenance.daemon.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
+from provenance.files.roots import check_root
 from provenance.retention.journal import waiting_steps
-from provenance.roots import check_root
-from provenance.runstate import daemon_pid, read_status
-from provenance.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
 
 #: `provenance status` exit code when no daemon runs (as LSB init scripts and systemctl do).
 NOT_RUNNING = 3

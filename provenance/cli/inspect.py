@@ -12,7 +12,7 @@ from provenance.catalog.clearance import active_clearance
 from provenance.clearance.explain import clearance_record, render_clearance
 from provenance.clearance.policy import clearance_policy
 from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app, resolve_path
-from provenance.records import asset_record
+from provenance.report.records import asset_record
 
 
 def find_asset(tx: Tx, target: str) -> Asset:

@@ -7,7 +7,7 @@ import logging
 import os
 from typing import IO, Any
 
-#: The text format: ``INFO provenance.ingest: indexed /mnt/show_a/x.png: ai (ComfyUI)``.
+#: The text format: ``INFO provenance.ingest.ingest: indexed /mnt/show_a/x.png: ai (ComfyUI)``.
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 #: Set by systemd to ``DEVICE:INODE`` of the journal's stream when stdout/stderr go to it.
 JOURNAL_STREAM_ENV = "JOURNAL_STREAM"

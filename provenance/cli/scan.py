@@ -18,7 +18,7 @@ import click
 from provenance.cli.app import App, UserError, echo_json, pass_app
 
 if TYPE_CHECKING:
-    from provenance.scan import ScanResult
+    from provenance.ingest.scan import ScanResult
 
 
 def _progress_bar() -> Any:
@@ -140,8 +140,8 @@ def scan_command(
     with _loading() as collect:
         import time
 
-        from provenance.prefetch import Assumed, prefetch, prefetch_root
-        from provenance.reader import FileReader, read_options
+        from provenance.files.reader import FileReader, read_options
+        from provenance.ingest.prefetch import Assumed, prefetch, prefetch_root
 
         began = time.monotonic()
         for path in paths:
@@ -181,7 +181,7 @@ def scan_command(
             if show_bar:
                 click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
             from provenance.catalog import utcnow
-            from provenance.scan import scan
+            from provenance.ingest.scan import scan
 
             app.authorize("scan")
             catalog = app.catalog

@@ -10,7 +10,7 @@ from provenance.catalog import utcnow
 from provenance.clearance.assess import Facts
 from provenance.clearance.rules import INTENDED_USES
 from provenance.cli.app import App, pass_app, resolve_path
-from provenance.manual import ManualTag, tag_files
+from provenance.ingest.manual import ManualTag, tag_files
 
 
 @click.command("tag")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from provenance import lazy_exports
 from provenance.detect.combine import combine
 from provenance.detect.model import SIGNAL_KINDS, AiClass, Signal, Verdict
 from provenance.detect.rules import PathRule, manual_signal
 from provenance.detect.sniff import sniff_media_type
-from provenance.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from provenance.detect.pipeline import detect_file

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provenance.errors import ConfinementError, WriteError
-from provenance.hashing import CHUNK_SIZE, PREFIX
+from provenance.files.hashing import CHUNK_SIZE, PREFIX
 
 log = logging.getLogger(__name__)
 

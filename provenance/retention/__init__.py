@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from provenance.lazy import lazy_exports
+from provenance import lazy_exports
 
 if TYPE_CHECKING:
     from provenance.retention.hold import release

@@ -16,7 +16,7 @@ from pathlib import Path
 from provenance.config import RootSettings, Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import OpenFile, Root, open_root
-from provenance.roots import check_root
+from provenance.files.roots import check_root
 
 #: Test hook: ``PROVENANCE_TEST_CRASH_AT=after-journal|after-rename|after-unlink`` makes the
 #: process kill itself (SIGKILL, no clean-up) at that point of a quarantine, purge or restore

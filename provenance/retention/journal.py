@@ -24,10 +24,10 @@ from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import Root, move, remove, unlink
+from provenance.files.roots import check_root
 from provenance.retention.files import OpenRoots, root_of
 from provenance.retention.purge import finish_purge, finish_quarantine, roll_back
 from provenance.retention.restore import finish_restore
-from provenance.roots import check_root
 
 log = logging.getLogger(__name__)
 

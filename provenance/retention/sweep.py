@@ -33,6 +33,7 @@ from provenance.catalog.lifecycle import (
 from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import PurgeError
+from provenance.files.roots import check_root
 from provenance.retention.files import BeforeAct
 from provenance.retention.hold import HOLDABLE, hold_assets
 from provenance.retention.journal import Recovery, Waiting, reconcile_journal, waiting_steps
@@ -53,7 +54,6 @@ from provenance.retention.purge import (
     quarantine_files,
     recheck_asset,
 )
-from provenance.roots import check_root
 
 log = logging.getLogger(__name__)
 

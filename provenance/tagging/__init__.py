@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from provenance.lazy import lazy_exports
+from provenance import lazy_exports
 
 if TYPE_CHECKING:
     from provenance.tagging.embed import can_embed, embed_xmp, read_embedded

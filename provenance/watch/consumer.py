@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from provenance.config import Settings
 from provenance.errors import CatalogError
-from provenance.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
+from provenance.files.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
 from provenance.watch.backlog import SPOOL_NAME, Backlog
 from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, RunJob, Stop
 from provenance.watch.record import Recorder, ScanInterruptedError, release_memory

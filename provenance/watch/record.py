@@ -21,12 +21,12 @@ from datetime import datetime
 from provenance.audit import Actor
 from provenance.catalog import Catalog, KnownFile
 from provenance.config import RootSettings, Settings
-from provenance.ingest import Ingest, IngestCounts
-from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
-from provenance.roots import check_root
-from provenance.scan import ingest_context, scan, tag_options
-from provenance.tags import write_tags
-from provenance.walk import FileEntry
+from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.roots import check_root
+from provenance.files.walk import FileEntry
+from provenance.ingest.ingest import Ingest, IngestCounts
+from provenance.ingest.scan import ingest_context, scan, tag_options
+from provenance.ingest.tags import write_tags
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from tests.media import write_a1111_png, write_plain_jpeg  # noqa: E402
 _READ_ONE = textwrap.dedent(
     """
     import json, resource, sys, time
-    from provenance.reader import FileReader, ReadOptions
+    from provenance.files.reader import FileReader, ReadOptions
 
     path, deep = sys.argv[1], sys.argv[2] == "1"
     with FileReader(ReadOptions(deep=deep), workers=1) as reader:
@@ -54,7 +54,7 @@ _READ_ONE = textwrap.dedent(
 _IDLE = textwrap.dedent(
     """
     import json, resource
-    from provenance.reader import FileReader, ReadOptions
+    from provenance.files.reader import FileReader, ReadOptions
 
     with FileReader(ReadOptions(deep=True), workers=1) as reader:
         reader.warm_up()

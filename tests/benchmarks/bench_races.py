@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from provenance.catalog import Asset, Catalog
-from provenance.hashing import hash_file
+from provenance.files.hashing import hash_file
 from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, retention_settings
 from tests.retention.test_races import QUARANTINE, Swapper, bait_all, run_trials, snapshot

@@ -33,7 +33,7 @@ from provenance.catalog import Catalog
 from provenance.catalog.lifecycle import set_meta
 from provenance.clearance.clear import ClearRequest, clear
 from provenance.config import settings_from_mapping
-from provenance.hashing import hash_file
+from provenance.files.hashing import hash_file
 from provenance.retention.policy import fingerprint, milestones_for, rules_from_settings
 from provenance.retention.sweep import FINGERPRINT_KEY, apply_sweep, plan_sweep
 

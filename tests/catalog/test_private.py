@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.cli import cli
-from provenance.runstate import PidLock, write_status
-from provenance.scheduler import JOBSTORE_FILE, Scheduler
+from provenance.daemon.runstate import PidLock, write_status
+from provenance.daemon.scheduler import JOBSTORE_FILE, Scheduler
 
 
 def mode(path: Path) -> int:

@@ -14,7 +14,7 @@ from provenance.clearance.assess import (
     missing,
 )
 from provenance.clearance.rules import INTENDED_USES, default_rules
-from provenance.clearance_settings import ToolSettings
+from provenance.config.clearance import ToolSettings
 
 RULES = default_rules()
 CLEAN = ToolInfo("Studio SD", "approved", True, "yes", "no")

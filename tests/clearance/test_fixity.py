@@ -11,7 +11,7 @@ from provenance.catalog import Catalog, utcnow
 from provenance.catalog.clearance import active_clearance
 from provenance.clearance.fixity import run_fixity
 from provenance.config import load_settings
-from provenance.scheduler import Scheduler, register_fixity
+from provenance.daemon.scheduler import Scheduler, register_fixity
 from tests.clearance.helpers import asset_at, run, write_config
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provenance.catalog import Catalog
-from provenance.redact import redact_parameters, redact_prompt, redact_text
+from provenance.clearance.redact import redact_parameters, redact_prompt, redact_text
 from tests.clearance.helpers import asset_at, run, write_config
 from tests.media import A1111_PARAMETERS, write_a1111_png
 

@@ -61,7 +61,7 @@ def _collector_while_recording(runner: CliRunner, *args: str) -> list[tuple[int,
         def emit(self, record: logging.LogRecord) -> None:
             seen.append((gc.get_freeze_count(), gc.isenabled(), gc.get_threshold()[0]))
 
-    watch, logger = Watch(logging.INFO), logging.getLogger("provenance.ingest")
+    watch, logger = Watch(logging.INFO), logging.getLogger("provenance.ingest.ingest")
     level = logger.level
     logger.addHandler(watch)
     logger.setLevel(logging.INFO)
@@ -175,7 +175,7 @@ def test_no_room_for_the_walk_is_one_error_line(
 ) -> None:
     # a big walk, or a big folder's names while they are sorted, go to a temporary file;
     # where that cannot be written, say where and why
-    from provenance import walk
+    from provenance.files import walk
 
     if big == "walk":
         monkeypatch.setattr(walk.EntrySpill, "BLOCK", 2)

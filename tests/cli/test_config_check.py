@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from provenance import locations
 from provenance.cli import cli
+from provenance.config import locations
 
 
 def _check(runner: CliRunner, *args: str) -> tuple[int, list[str]]:

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _record(level: int, message: str, **extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("provenance.ingest", level, __file__, 1, message, (), None)
+    record = logging.LogRecord("provenance.ingest.ingest", level, __file__, 1, message, (), None)
     record.__dict__.update(extra)
     return record
 
@@ -36,7 +36,7 @@ def test_json_lines_carry_the_fields_given_with_extra() -> None:
     assert "\n" not in line
     data = json.loads(line)
     assert list(data)[:4] == ["at", "level", "logger", "message"]
-    assert data["level"] == "info" and data["logger"] == "provenance.ingest"
+    assert data["level"] == "info" and data["logger"] == "provenance.ingest.ingest"
     assert data["message"] == "indexed /mnt/show a/é.png: ai (ComfyUI)"
     assert data["at"].endswith("+00:00")
     assert {k: data[k] for k in ("event", "asset", "path", "root")} == {

@@ -10,7 +10,7 @@ from provenance.catalog import Catalog
 from provenance.config import PathRuleSettings, RootSettings, Settings
 from provenance.detect.fingerprint import detection_fingerprint
 from provenance.detect.rules import PathRule
-from provenance.scan import scan
+from provenance.ingest.scan import scan
 from tests.media import write_plain_png
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings
 from provenance.detect import detect_file
 from provenance.detect.sidecar import bind_sidecars
-from provenance.hashing import hash_bytes
-from provenance.scan import scan
+from provenance.files.hashing import hash_bytes
+from provenance.ingest.scan import scan
 from tests.fixtures_media import IPTC_DST, xmp_packet
 from tests.media import write_a1111_png, write_plain_png
 

@@ -11,7 +11,7 @@ from provenance.config import Settings
 from provenance.detect import detect_file
 from provenance.detect.trust import C2paTrust, judge_trust
 from provenance.errors import ConfigError
-from provenance.readfile import read_options
+from provenance.files.readfile import read_options
 from tests.fixtures_media import SigningIdentity, c2pa_signed, jpeg
 
 SIGNER = "provenance tests"  # the organization of the test signer's certificate

@@ -49,7 +49,7 @@ def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
     tmp_path: Path, catalog: Catalog
 ) -> None:
     from provenance.config import RootSettings, Settings
-    from provenance.scan import scan
+    from provenance.ingest.scan import scan
     from tests.media import write_a1111_png
 
     root = tmp_path / "show"

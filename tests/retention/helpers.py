@@ -17,7 +17,7 @@ import pytest
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog
 from provenance.config import RootSettings, Settings, settings_from_mapping
-from provenance.hashing import hash_file
+from provenance.files.hashing import hash_file
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

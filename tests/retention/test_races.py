@@ -21,11 +21,11 @@ import pytest
 from provenance.catalog import Asset, Catalog
 from provenance.config import Settings
 from provenance.errors import PurgeError
-from provenance.hashing import hash_file
+from provenance.files.hashing import hash_file
+from provenance.ingest.tags import tag_record
 from provenance.retention.restore import restore
 from provenance.retention.sweep import sweep
 from provenance.tagging.sidecar import write_sidecar
-from provenance.tags import tag_record
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, reload
 
 #: Trials per backend in the test run (tests/benchmarks/bench_races.py runs more).

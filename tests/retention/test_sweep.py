@@ -257,7 +257,7 @@ def test_scan_gives_new_ai_assets_a_deadline_and_sweep_retires_them(
     catalog: Catalog, root: Path, tmp_path: Path
 ) -> None:
     """End to end on real images: scan -> deadline at ingest -> flag -> quarantine -> purge."""
-    from provenance.scan import scan
+    from provenance.ingest.scan import scan
     from tests.media import write_a1111_png, write_plain_png
 
     write_a1111_png(root / "concepts" / "castle.png")

@@ -13,8 +13,8 @@ import pytest
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, utcnow
 from provenance.config import CatalogSettings, DaemonSettings, RootSettings, Settings
-from provenance.daemon import Daemon
-from provenance.systemd import Notifier
+from provenance.daemon.service import Daemon
+from provenance.daemon.systemd import Notifier
 from provenance.watch.hearing import CANARY_TIMEOUT, PROOF_INTERVAL
 
 ACTOR = Actor("daemon", "host1")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from provenance.runstate import STATUS_NAME
+from provenance.daemon.runstate import STATUS_NAME
 from provenance.watch.backlog import SPOOL_NAME, Backlog
 from provenance.watch.settle import Gone, Ready
 from tests.media import write_plain_png

@@ -19,8 +19,8 @@ import pytest
 from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.config import RootSettings, Settings
-from provenance.scan import scan
-from provenance.systemd import Notifier
+from provenance.daemon.systemd import Notifier
+from provenance.ingest.scan import scan
 from provenance.watch.changes import RunJob
 from provenance.watch.hearing import CANARY_DIR, write_canary
 from tests.media import write_plain_png

@@ -8,7 +8,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from provenance.config import RootSettings
-from provenance.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
 from tests.media import write_a1111_png, write_plain_png
 from tests.watch.conftest import Running, wait_for
 

@@ -15,7 +15,7 @@ import pytest
 from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.config import RootSettings, Settings
-from provenance.scan import scan
+from provenance.ingest.scan import scan
 from tests.media import write_plain_png
 from tests.watch.conftest import Running, wait_for
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from provenance.access.roles import Grants, require
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow
 from provenance.clearance.assess import Facts, assess
@@ -15,11 +16,10 @@ from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.clearance.rules import RISKS
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
-from provenance.ingest import Ingest, initial_status
-from provenance.reader import FileReader, read_options
-from provenance.roles import Grants, require
-from provenance.scan import ingest_context, tag_options
-from provenance.tags import TagOptions, write_tags
+from provenance.files.reader import FileReader, read_options
+from provenance.ingest.ingest import Ingest, initial_status
+from provenance.ingest.scan import ingest_context, tag_options
+from provenance.ingest.tags import TagOptions, write_tags
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from provenance.catalog.known import KnownFile
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.detect.fingerprint import detection_fingerprint
-from provenance.ingest import Ingest, IngestContext, IngestCounts
-from provenance.ingest_rows import RETIRED
-from provenance.prefetch import Prefetch
-from provenance.reader import Failure, FileFacts, FileReader, read_options
+from provenance.files.reader import Failure, FileFacts, FileReader, read_options
+from provenance.files.roots import check_root
+from provenance.files.walk import EntrySpill, FileEntry, walk_files
+from provenance.ingest.ingest import Ingest, IngestContext, IngestCounts
+from provenance.ingest.prefetch import Prefetch
+from provenance.ingest.rows import RETIRED
+from provenance.ingest.tags import TagOptions, sidecar_jobs
 from provenance.retention.policy import milestones_for, rules_from_settings
-from provenance.roots import check_root
 from provenance.tagging.sidecar import sidecar_missing, write_sidecars
-from provenance.tags import TagOptions, sidecar_jobs
-from provenance.walk import EntrySpill, FileEntry, walk_files
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from provenance.clearance_settings import ClearanceSettings
-from provenance.errors import ConfigError
-from provenance.job_settings import (
+from provenance.config.clearance import ClearanceSettings
+from provenance.config.jobs import (
     PolicySettings,
     ReportSettings,
     RetentionSettings,
@@ -22,14 +21,15 @@ from provenance.job_settings import (
     parse_duration,
     parse_expiry,
 )
-from provenance.locations import (
+from provenance.config.locations import (
     CONFIG_ENV,
     STATE_DIR_ENV,
     default_config_file,
     default_state_dir,
     sqlite_catalog_url,
 )
-from provenance.role_settings import RoleSettings
+from provenance.config.roles import RoleSettings
+from provenance.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",

@@ -1,6 +1,6 @@
 """The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check.
 
-The scheduler (``provenance.scheduler``, APScheduler with a persistent job store) decides
+The scheduler (``provenance.daemon.scheduler``, APScheduler with a persistent job store) decides
 *when*; in the daemon a job's body does not run on the scheduler's thread but is queued for
 the consumer, the one thread that writes the catalog, like every file change. A fleet-wide
 job still runs under its fleet lock, taken on the consumer thread around the body.
@@ -13,7 +13,7 @@ from functools import partial
 
 from provenance.catalog import Catalog
 from provenance.config import Settings
-from provenance.scheduler import (
+from provenance.daemon.scheduler import (
     LockFactory,
     Scheduler,
     register_anchor,

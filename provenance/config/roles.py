@@ -1,4 +1,4 @@
-"""The ``[roles]`` settings: which OS users and groups hold each role (``provenance.roles``).
+"""The ``[roles]`` settings: which OS users and groups hold each role (``provenance.access.roles``).
 
 Read for rights only from a config file the service trusts (root's, or the catalog owner's);
 in any other file they are validated and ignored.

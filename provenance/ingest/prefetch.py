@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from provenance.locations import config_file_named, default_state_dir, sqlite_catalog_url
-from provenance.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
-from provenance.roots import check_folder
-from provenance.walk import EntrySpill, FileEntry, walk_files
+from provenance.config.locations import config_file_named, default_state_dir, sqlite_catalog_url
+from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.roots import check_folder
+from provenance.files.walk import EntrySpill, FileEntry, walk_files
 
 if TYPE_CHECKING:
     from provenance.config import Settings

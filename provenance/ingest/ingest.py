@@ -21,12 +21,14 @@ from typing import Any
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
+from provenance.catalog.ids import AssetIds
 from provenance.catalog.lifecycle import assets_in_flight
 from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.errors import RowRefusedError
-from provenance.ids import AssetIds
-from provenance.ingest_rows import (
+from provenance.files.reader import Failure, FileFacts, FileReader, Reads
+from provenance.files.walk import FileEntry
+from provenance.ingest.rows import (
     RETIRED,
     PendingRows,
     apply_stat,
@@ -37,12 +39,10 @@ from provenance.ingest_rows import (
     retire_path,
     signal_values,
 )
-from provenance.reader import Failure, FileFacts, FileReader, Reads
+from provenance.ingest.tags import Taggable, TagOptions, read_existing_tag, sidecar_jobs, write_tags
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tagging.sidecar import SidecarJob, write_sidecars
-from provenance.tags import Taggable, TagOptions, read_existing_tag, sidecar_jobs, write_tags
-from provenance.walk import FileEntry
 
 log = logging.getLogger(__name__)
 

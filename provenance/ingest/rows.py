@@ -14,9 +14,9 @@ from provenance.audit import Actor, id_ranges, rows_digest
 from provenance.catalog import Asset, Clearance, EventSpec, Tx
 from provenance.clearance.binding import copy_clearance
 from provenance.clearance.policy import ClearancePolicy, default_policy
+from provenance.clearance.redact import redact_parameters
 from provenance.detect import Verdict
-from provenance.reader import FileFacts
-from provenance.redact import redact_parameters
+from provenance.files.reader import FileFacts
 
 
 def initial_status(verdict_class: str) -> str:

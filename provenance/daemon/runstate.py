@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
 from provenance.errors import ProvenanceError
-from provenance.locations import PRIVATE_FILE_MODE, private_dir
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon-status.json"

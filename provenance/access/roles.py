@@ -3,7 +3,7 @@
 The one table of rights (``REQUIRED``); every service action that changes or shows the
 catalog asks ``require`` with the caller's ``Grants``.
 
-Where roles come from (the caller is the real uid, ``provenance.identity``):
+Where roles come from (the caller is the real uid, ``provenance.access.identity``):
 
 - **Single-user mode**: the catalog is a SQLite file the caller owns (their own state
   directory, no daemon between). They own everything they act on, so they hold every role
@@ -41,9 +41,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from provenance import locations
+from provenance.access.identity import current_groups, user_name
+from provenance.config import locations
 from provenance.errors import PermissionDeniedError
-from provenance.identity import current_groups, user_name
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from provenance.detect.buffers import NotRegularFileError, open_regular
 from provenance.detect.clean import clean_verdict
 from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.errors import ConfigError, ReadError
-from provenance.hashing import hash_bytes, hash_mapped
+from provenance.files.hashing import hash_bytes, hash_mapped
 
 if TYPE_CHECKING:
     from provenance.config import Settings

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from provenance.errors import ScanError
-from provenance.readfile import (
+from provenance.files.readfile import (
     MAP_LIMIT,
     Failure,
     FileFacts,
@@ -32,8 +32,8 @@ from provenance.readfile import (
     read_file,
     read_options,
 )
-from provenance.walk import FileEntry
-from provenance.workers import (
+from provenance.files.walk import FileEntry
+from provenance.files.workers import (
     arm_budget,
     default_workers,
     disarm_budget,

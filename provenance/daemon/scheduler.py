@@ -25,8 +25,8 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.locks import fleet_lock
 from provenance.config import Settings
+from provenance.config.locations import private_dir, private_file
 from provenance.errors import ProvenanceError
-from provenance.locations import private_dir, private_file
 
 log = logging.getLogger(__name__)
 

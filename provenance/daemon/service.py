@@ -7,7 +7,7 @@ main thread then only looks after things: each root's watcher must prove it hear
 (``watch.hearing``: a canary, the root's identity), and one that is dead or deaf is
 restarted and its root rescanned; a root is not watched while it is offline; it writes the
 status file, and pings systemd's watchdog only while the consumer makes progress. Scheduled
-jobs (reconcile, sweep, report, fixity: see ``provenance.jobs``) fire on APScheduler's
+jobs (reconcile, sweep, report, fixity: see ``provenance.daemon.jobs``) fire on APScheduler's
 thread and run on the consumer. Signals set a flag: SIGTERM/SIGINT stop (the batch in hand
 is finished), SIGHUP reloads the config.
 """
@@ -35,14 +35,14 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
 from provenance.catalog.reports import status_counts
 from provenance.config import RootSettings, Settings
+from provenance.daemon.jobs import QueuedScheduler, register_jobs, start_jobs
+from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.daemon.runstate import LOCK_NAME, PidLock, write_status
+from provenance.daemon.systemd import Notifier
 from provenance.errors import ConfigError
-from provenance.ingest import IngestCounts
-from provenance.jobs import QueuedScheduler, register_jobs, start_jobs
-from provenance.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.files.roots import RootHealth, check_root
+from provenance.ingest.ingest import IngestCounts
 from provenance.retention.journal import settle_interrupted
-from provenance.roots import RootHealth, check_root
-from provenance.runstate import LOCK_NAME, PidLock, write_status
-from provenance.systemd import Notifier
 from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan, RunJob
 from provenance.watch.consumer import Consumer
 from provenance.watch.hearing import (

@@ -1,0 +1,45 @@
+"""Settings: one TOML file loaded into frozen values (``settings``), one module per section
+that has rules of its own (``clearance``, ``jobs``, ``roles``), and where the file and the
+state live when nothing says (``locations``)."""
+
+from provenance.config.settings import (
+    CONFIG_ENV,
+    STATE_DIR_ENV,
+    CatalogSettings,
+    DaemonSettings,
+    PathRuleSettings,
+    PolicySettings,
+    ReportSettings,
+    RetentionSettings,
+    RootSettings,
+    ScheduleSettings,
+    Settings,
+    SmtpSettings,
+    check_config,
+    config_path,
+    load_settings,
+    parse_duration,
+    parse_expiry,
+    settings_from_mapping,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "STATE_DIR_ENV",
+    "CatalogSettings",
+    "DaemonSettings",
+    "PathRuleSettings",
+    "PolicySettings",
+    "ReportSettings",
+    "RetentionSettings",
+    "RootSettings",
+    "ScheduleSettings",
+    "Settings",
+    "SmtpSettings",
+    "check_config",
+    "config_path",
+    "load_settings",
+    "parse_duration",
+    "parse_expiry",
+    "settings_from_mapping",
+]
