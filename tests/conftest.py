@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from provenance.catalog import Catalog
 from provenance.config import Settings, locations
+from tests.needs import unavailable
 
 POSTGRES_ENV = "PROVENANCE_TEST_POSTGRES_URL"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -26,7 +27,7 @@ def _postgres_catalog() -> Iterator[Catalog]:
     """A fresh schema on the real PostgreSQL server, dropped afterwards."""
     url = postgres_url()
     if url is None:
-        pytest.skip(
+        unavailable(
             f"PostgreSQL leg not selected: set {POSTGRES_ENV} "
             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run always sets it"
         )
@@ -95,7 +96,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def corpus() -> Path:
     if not (CORPUS / "MANIFEST.tsv").is_file():
-        pytest.skip(f"real sample corpus not found at ../shared/corpus ({CORPUS})")
+        unavailable(f"real sample corpus not found at ../shared/corpus ({CORPUS})")
     return CORPUS
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import unavailable
+
 SKIP_REASON = "needs root to create real OS users and groups (useradd, groupadd); CI runs as root"
 
 
@@ -143,7 +145,7 @@ class OsAccounts:
 def accounts() -> Iterator[OsAccounts]:
     """Real OS users and groups, made on demand and removed after the test (root only)."""
     if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip(SKIP_REASON)
+        unavailable(SKIP_REASON)
     made = OsAccounts()
     try:
         yield made

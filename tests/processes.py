@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import unavailable
+
 
 def need_proc() -> None:
     """Skip (with the reason) where there is no Linux /proc to look at processes through."""
     if not Path("/proc/self/task").exists():
-        pytest.skip("needs Linux /proc to see worker processes")
+        unavailable("needs Linux /proc to see worker processes")
 
 
 def running(pid: int) -> bool:
@@ -47,10 +49,10 @@ def inotify_watches_limited_to(limit: int) -> list[str]:
     try:
         probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot limit inotify watches in a user namespace: {exc}")
+        unavailable(f"cannot limit inotify watches in a user namespace: {exc}")
     if probe.returncode != 0:
         reason = probe.stderr.decode(errors="replace").strip()
-        pytest.skip(f"cannot limit inotify watches in a user namespace: {reason}")
+        unavailable(f"cannot limit inotify watches in a user namespace: {reason}")
     return prefix
 
 

@@ -25,6 +25,7 @@ from provenance.cli import cli
 from provenance.config import Settings
 from provenance.daemon.systemd import Unit, unit_file
 from tests.media import write_a1111_png
+from tests.needs import unavailable
 from tests.watch.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ def test_printed_unit_passes_systemd_analyze_verify(
 ) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+        unavailable("systemd-analyze is not installed (apt-get install systemd)")
     root = tmp_path / "show a"
     root.mkdir()
     unit = _print_unit(runner, monkeypatch, "daemon", str(root), "--print-unit")
@@ -167,10 +168,10 @@ def test_state_dir_comes_from_systemds_state_directory(
 def service_account() -> Iterator[pwd.struct_passwd]:
     """A system account with no home (``/nonexistent``), as the README tells to create."""
     if os.geteuid() != 0:
-        pytest.skip("creating a service account needs root (CI runs as root)")
+        unavailable("creating a service account needs root (CI runs as root)")
     useradd = shutil.which("useradd")
     if useradd is None:
-        pytest.skip("useradd is not installed")
+        unavailable("useradd is not installed")
     name = f"prov-svc-{os.getpid()}"
     subprocess.run(
         [useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent", name],

@@ -1,7 +1,7 @@
 """Who acts, as the kernel says: the real uid's user name, its real groups, and the host.
 
-Never an environment variable (``LOGNAME``, ``USER``: what ``getpass.getuser()`` reads first)
-and never a flag: anyone can set those.
+Never a variable of the process's environment and never a flag: anyone can set those. Over
+the daemon's socket, the peer's credentials say the same.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from provenance.catalog import Catalog
 from tests.conftest import POSTGRES_ENV, postgres_url
+from tests.needs import unavailable
 from tests.retention.helpers import ACTOR, T0
 
 pytestmark = pytest.mark.postgres
@@ -29,7 +30,7 @@ def node() -> Iterator[tuple[Catalog, sqlalchemy.Engine]]:
     """A catalog schema made by its owner, and the same catalog opened as a node's role."""
     url = postgres_url()
     if url is None:
-        pytest.skip(f"PostgreSQL leg not selected: set {POSTGRES_ENV}; .ci/run always sets it")
+        unavailable(f"PostgreSQL leg not selected: set {POSTGRES_ENV}; .ci/run always sets it")
     schema, role = f"t_{uuid.uuid4().hex[:12]}", f"pvnode_{uuid.uuid4().hex[:8]}"
     admin = sqlalchemy.create_engine(url)
     separator = "&" if "?" in url else "?"

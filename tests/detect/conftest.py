@@ -8,12 +8,13 @@ import pytest
 
 from tests.detect.corpus import CORPUS
 from tests.fixtures_media import SigningIdentity, make_test_signer
+from tests.needs import unavailable
 
 
 @pytest.fixture
 def corpus() -> Path:
     if not (CORPUS / "MANIFEST.tsv").is_file():
-        pytest.skip(f"real-sample corpus not found at {CORPUS}")
+        unavailable(f"real-sample corpus not found at {CORPUS}")
     return CORPUS
 
 

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import PIL
 import pytest
 from PIL import Image
 
@@ -33,6 +34,11 @@ def _writes_avif() -> bool:
     return "AVIF" in Image.SAVE
 
 
+#: The one skip CI keeps: the lowest-versions leg runs a Pillow that predates its AVIF writer,
+#: so there is no AVIF to sign; the locked and newest legs run these cases.
+_NO_AVIF = f"Pillow {PIL.__version__} writes no AVIF (11.3 and later do; CI's other legs run this)"
+
+
 SOURCES = {
     "image/gif": lambda: _image("GIF"),
     "image/tiff": lambda: _image("TIFF"),
@@ -46,7 +52,7 @@ SOURCES = {
 @pytest.mark.timeout(60)
 def test_signed_file_of_a_newly_read_format_is_ai(mime: str, test_signer: SigningIdentity) -> None:
     if mime == "image/avif" and not _writes_avif():
-        pytest.skip("this Pillow writes no AVIF")
+        pytest.skip(_NO_AVIF)
     data = c2pa_signed(SOURCES[mime](), mime, test_signer)
     verdict = detect_file(Path("signed"), data, sidecar=False)
     assert verdict.media_type == mime
@@ -59,7 +65,7 @@ def test_signed_file_of_a_newly_read_format_is_ai(mime: str, test_signer: Signin
 @pytest.mark.parametrize("mime", list(SOURCES))
 def test_unsigned_file_of_a_newly_read_format_is_not_ai(mime: str) -> None:
     if mime == "image/avif" and not _writes_avif():
-        pytest.skip("this Pillow writes no AVIF")
+        pytest.skip(_NO_AVIF)
     verdict = detect_file(Path("plain"), SOURCES[mime](), sidecar=False)
     assert verdict.media_type == mime
     assert (verdict.ai_class, verdict.signals, verdict.problems) == ("none", (), ())

@@ -12,6 +12,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiosmtpd.controller as aiosmtpd_controller
+import aiosmtpd.smtp as aiosmtpd_smtp
 import pytest
 
 from provenance.catalog import Catalog
@@ -19,9 +21,6 @@ from provenance.config import Settings
 from provenance.errors import ReportError
 from provenance.report.deliver import deliver_weekly, report_file_name, run_weekly_report
 from tests.report.sample import AS_OF, populate, sample_settings
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller", reason="pip install aiosmtpd")
-aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
 
 
 @dataclass

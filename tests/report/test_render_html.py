@@ -7,10 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from provenance.report.data import Report
 from provenance.report.render_html import render_html
+from tests.needs import unavailable
 from tests.report.conftest import assert_golden
 from tests.report.sample import SCRIPT_NAME, SECRET_PROMPT
 
@@ -59,7 +58,7 @@ def test_html_has_the_main_table_and_both_charts(sqlite_report: Report) -> None:
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
+        unavailable("chromium is not installed (apt-get install chromium); .ci/run installs it")
     return found
 
 

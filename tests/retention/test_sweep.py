@@ -12,6 +12,7 @@ from provenance.catalog.lifecycle import get_meta
 from provenance.config import Settings
 from provenance.errors import PurgeError
 from provenance.retention.sweep import FINGERPRINT_KEY, plan_sweep, sweep
+from tests.needs import unavailable
 from tests.retention.helpers import (
     ACTOR,
     DAY,
@@ -313,10 +314,10 @@ def mounted(root: Path):  # type: ignore[no-untyped-def]
     folder.mkdir()
     mount = shutil.which("mount")
     if mount is None or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
+        unavailable("mounting a tmpfs needs root and mount(8)")
     done = subprocess.run([mount, "-t", "tmpfs", "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
         yield folder
     finally:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from provenance.tagging import DIGITAL_SOURCE_TYPES, TagRecord
 from tests.fixtures_media import BILLION_LAUGHS as BILLION_LAUGHS  # shared hostile packet
+from tests.needs import unavailable
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
@@ -155,7 +155,7 @@ def snapshot(path: Path) -> tuple[bytes, int]:
 def exiftool_or_skip() -> str:
     tool = shutil.which("exiftool")
     if tool is None:
-        pytest.skip("exiftool is not installed (apt-get install libimage-exiftool-perl)")
+        unavailable("exiftool is not installed (apt-get install libimage-exiftool-perl)")
     return tool
 
 
@@ -184,7 +184,7 @@ def read_only(folder: Path) -> Iterator[None]:
                 chattr is None
                 or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode
             ):
-                pytest.skip("cannot make a folder read-only here (root without chattr +i)")
+                unavailable("cannot make a folder read-only here (root without chattr +i)")
             immutable = True
         yield
     finally:

@@ -20,6 +20,7 @@ from provenance.tagging import (
     embed_xmp,
     read_embedded,
 )
+from tests.needs import unavailable
 
 from .helpers import (
     BILLION_LAUGHS,
@@ -191,7 +192,7 @@ def test_file_pointing_at_a_remote_c2pa_manifest_is_refused(tmp_path: Path) -> N
 def test_real_c2pa_files_are_refused(name: str, tmp_path: Path, record: TagRecord) -> None:
     source = CORPUS / name
     if not source.exists():
-        pytest.skip(f"corpus file {name} is not available")
+        unavailable(f"corpus file {name} is not available")
     path = tmp_path / name
     shutil.copyfile(source, path)
     assert can_embed(path) == (False, "carries a C2PA manifest")

@@ -22,6 +22,7 @@ from provenance.daemon.runstate import STATUS_NAME
 from provenance.watch.backlog import SPOOL_NAME, Backlog
 from provenance.watch.settle import Gone, Ready
 from tests.media import write_plain_png
+from tests.needs import unavailable
 from tests.test_daemon import DaemonProcess
 from tests.watch.conftest import wait_for
 
@@ -62,11 +63,11 @@ class ThrowawayPostgres:
     def __init__(self) -> None:
         binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
         if not binaries or os.getuid() != 0:
-            pytest.skip("needs root and PostgreSQL's server binaries (CI has both)")
+            unavailable("needs root and PostgreSQL's server binaries (CI has both)")
         try:
             self.user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("needs a postgres user")
+            unavailable("needs a postgres user")
         self.bin = Path(binaries[-1]).parent
         self.folder = Path(tempfile.mkdtemp(prefix="provenance-pg-"))
         os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)

@@ -24,6 +24,7 @@ from provenance.ingest.scan import scan
 from provenance.watch.changes import RunJob
 from provenance.watch.hearing import CANARY_DIR, write_canary
 from tests.media import write_plain_png
+from tests.needs import unavailable
 from tests.watch.conftest import Running, wait_for
 
 Start = Callable[..., Running]
@@ -146,7 +147,7 @@ def test_a_root_where_no_canary_can_be_written_is_proved_by_its_identity(
     root: Path, start_daemon: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     if os.geteuid() != 0:
-        pytest.skip("needs root to give the canary folder to another user")
+        unavailable("needs root to give the canary folder to another user")
     caplog.set_level(logging.INFO, logger="provenance")
     (root / CANARY_DIR).mkdir()
     os.chown(root / CANARY_DIR, 4321, 4321)  # not the daemon's: never written into
@@ -201,7 +202,7 @@ def mount_point(tmp_path: Path) -> Iterator[Callable[[], None]]:
         mount()
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
-        pytest.skip(f"mounting a tmpfs is not permitted here: {exc} {detail.decode().strip()}")
+        unavailable(f"mounting a tmpfs is not permitted here: {exc} {detail.decode().strip()}")
 
     def remount() -> None:
         umount()
