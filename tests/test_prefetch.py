@@ -242,7 +242,8 @@ def test_a_scan_without_config_reads_before_it_loads_the_settings(tmp_path: Path
     probe = (
         "import os, sys\n"
         "seen = []\n"
-        "os.register_at_fork(before=lambda: seen.append('provenance.config' in sys.modules))\n"
+        "loaded = lambda: 'provenance.config.settings' in sys.modules\n"
+        "os.register_at_fork(before=lambda: seen.append(loaded()))\n"
         "from provenance.cli import main\n"
         "try:\n"
         "    main(['scan', sys.argv[1]])\n"
