@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from provenance import lazy_exports
 from provenance.detect.combine import combine
-from provenance.detect.model import SIGNAL_KINDS, AiClass, Signal, Verdict
-from provenance.detect.rules import PathRule, manual_signal
-from provenance.detect.sniff import sniff_media_type
+from provenance.detect.families.path_rules import PathRule, manual_signal
+from provenance.detect.formats.sniff import sniff_media_type
+from provenance.detect.signals import SIGNAL_KINDS, AiClass, Signal, Verdict
 
 if TYPE_CHECKING:
     from provenance.detect.pipeline import detect_file

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provenance.detect.model import Signal, Verdict
+from provenance.detect.signals import Signal, Verdict
 
 #: Characters kept of a name (generator, model, source, a parameter's key).
 MAX_NAME = 1024

@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Iterable, Sequence
 
-from provenance.detect.model import AiClass, Signal, Verdict
+from provenance.detect.signals import AiClass, Signal, Verdict
 
 log = logging.getLogger(__name__)
 

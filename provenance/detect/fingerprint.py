@@ -9,8 +9,8 @@ import json
 import logging
 from collections.abc import Sequence
 
-from provenance.detect.c2pa_claims import table_digest
-from provenance.detect.rules import PathRule
+from provenance.detect.families.c2pa_claims import table_digest
+from provenance.detect.families.path_rules import PathRule
 from provenance.detect.trust import NO_TRUST, C2paTrust
 
 log = logging.getLogger(__name__)

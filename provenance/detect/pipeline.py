@@ -9,20 +9,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from provenance.detect.beside import read_beside
 from provenance.detect.buffers import Buffer, open_buffer
 from provenance.detect.combine import combine
-from provenance.detect.containers import walk
-from provenance.detect.exif import exif_texts, read_exif_signals
-from provenance.detect.generator_json import read_generator_json
-from provenance.detect.model import Signal, Verdict
-from provenance.detect.parts import Parts, TextEntry
-from provenance.detect.rules import PathRule, read_path_rules
-from provenance.detect.sd_text import read_sd_text
-from provenance.detect.sidecar import read_sidecars
-from provenance.detect.sniff import sniff_media_type
+from provenance.detect.families.exif import read_exif_signals
+from provenance.detect.families.generator_json import read_generator_json
+from provenance.detect.families.parameters_text import read_parameters_text
+from provenance.detect.families.path_rules import PathRule, read_path_rules
+from provenance.detect.families.tool_sidecars import read_beside
+from provenance.detect.families.xmp_iptc import read_xmp_signals
+from provenance.detect.families.xmp_sidecar import read_sidecars
+from provenance.detect.formats import walk
+from provenance.detect.formats.blocks import Parts, TextEntry, exif_texts
+from provenance.detect.formats.sniff import sniff_media_type
+from provenance.detect.formats.xmp import TEXT_FIELDS, parse_xmp
+from provenance.detect.signals import Signal, Verdict
 from provenance.detect.trust import NO_TRUST, C2paTrust
-from provenance.detect.xmp import TEXT_FIELDS, parse_xmp, read_xmp_signals
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _detect(
     if parts.c2pa_marker is not None:
         # the C2PA library (and Pillow, below) load on first use: few files need them, and
         # each worker process would pay for them at its start
-        from provenance.detect.c2pa import read_c2pa
+        from provenance.detect.families.c2pa import read_c2pa
 
         marker = parts.c2pa_marker
         before = len(problems)
@@ -116,7 +117,7 @@ def _detect(
     if deep and parts.over_cap:
         problems.append("stealth: pixels not decoded (the file is over its metadata caps)")
     elif deep and media_type in ("image/png", "image/webp", "image/tiff"):
-        from provenance.detect.stealth import read_stealth
+        from provenance.detect.families.stealth import read_stealth
 
         nothing: tuple[list[TextEntry], list[str]] = ([], [])
         hidden, trouble = _guard(problems, "stealth", lambda: read_stealth(data), nothing)
@@ -125,7 +126,7 @@ def _detect(
     no_found: _Found = ([], [])
     if texts:
         no_text: _Found = ([], [])
-        found, trouble = _guard(problems, "SD text", lambda: read_sd_text(texts), no_text)
+        found, trouble = _guard(problems, "SD text", lambda: read_parameters_text(texts), no_text)
         signals.extend(found)
         problems.extend(trouble)
         known = [signal.source for signal in found]
@@ -165,10 +166,10 @@ def _unreadable_mark(kind: str, where: str, problem: str) -> Signal:
 
 
 def _as_watermark(hidden: list[TextEntry], problems: list[str]) -> list[Signal]:
-    """Read LSB-hidden text with the SD-text reader and label its signals ``watermark``."""
+    """Read LSB-hidden text with the parameters-text family and label its signals ``watermark``."""
     if not hidden:
         return []
-    found, trouble = read_sd_text(hidden)
+    found, trouble = read_parameters_text(hidden)
     problems.extend(trouble)
     if not found:
         return [Signal(kind="watermark", ai_class="ai", confidence=0.9, source=hidden[0].source)]

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from provenance.detect.model import AiClass
+from provenance.detect.signals import AiClass
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
         return Failure(path, "changed while it was being read (still being written?)")
     if any(signal.detail.get("content_hash") for signal in verdict.signals):
         # our own sidecar counts only for the content it was written for
-        from provenance.detect.sidecar import bind_sidecars
+        from provenance.detect.families.xmp_sidecar import bind_sidecars
 
         verdict = bind_sidecars(verdict, content_hash)
     return FileFacts(

@@ -67,7 +67,7 @@ def test_c2pa_reader_is_not_called_without_a_marker(monkeypatch: pytest.MonkeyPa
 
 
 def test_remote_manifest_is_refused_not_fetched(corpus: Path) -> None:
-    from provenance.detect.c2pa import read_c2pa
+    from provenance.detect.families.c2pa import read_c2pa
 
     data = (corpus / "edge_c2pa_remote_manifest.jpg").read_bytes()
     # Forced past the marker check: the offline SDK settings refuse to fetch, and the file

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from provenance.detect import detect_file
-from provenance.detect.c2pa import signal_from_store
-from provenance.detect.c2pa_claims import Claim, claims, match_claim, table_digest
+from provenance.detect.families.c2pa import signal_from_store
+from provenance.detect.families.c2pa_claims import Claim, claims, match_claim, table_digest
 from tests.fixtures_media import IPTC_DST, SigningIdentity, jpeg
 
 CLAIMS = claims()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from provenance.detect import detect_file
-from provenance.detect.c2pa import supported_media_types
+from provenance.detect.families.c2pa import supported_media_types
 from tests.fixtures_media import IPTC_DST, SigningIdentity, c2pa_signed, jpeg
 
 SVG = (

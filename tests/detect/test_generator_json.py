@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import detect_file
-from provenance.detect.generator_json import MAX_JSON, read_generator_json
-from provenance.detect.parts import TextEntry
+from provenance.detect.families.generator_json import MAX_JSON, read_generator_json
+from provenance.detect.formats.blocks import TextEntry
 from tests.fixtures_media import (
     exif_bytes,
     jpeg,

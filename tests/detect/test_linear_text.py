@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance.detect import detect_file
-from provenance.detect.sd_text import a1111_settings, parse_a1111
+from provenance.detect.families.parameters_text import a1111_settings, parse_a1111
 from tests.fixtures_media import (
     A1111_PARAMETERS,
     exif_bytes,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import PathRule, detect_file, manual_signal
-from provenance.detect.rules import matches
+from provenance.detect.families.path_rules import matches
 from tests.fixtures_media import plain_png
 
 

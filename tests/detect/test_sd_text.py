@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import detect_file
-from provenance.detect.parts import TextEntry
-from provenance.detect.sd_text import parse_a1111, read_sd_text
-from provenance.detect.tiff import decode_user_comment
+from provenance.detect.families.parameters_text import parse_a1111, read_parameters_text
+from provenance.detect.formats.blocks import TextEntry
+from provenance.detect.formats.tiff import decode_user_comment
 from tests.fixtures_media import (
     A1111_PARAMETERS,
     exif_bytes,
@@ -50,7 +50,7 @@ def test_parse_a1111_rejects_ordinary_text(text: str) -> None:
 )
 def test_a1111_version_names_the_tool(version: str, family: str) -> None:
     text = A1111_PARAMETERS.replace("Version: v1.10.1", f"Version: {version}")
-    signals, _ = read_sd_text([_entry("parameters", text)])
+    signals, _ = read_parameters_text([_entry("parameters", text)])
     assert signals[0].family == family
 
 
@@ -64,7 +64,7 @@ def test_comfyui_graph_gives_model_prompt_and_seed() -> None:
             "inputs": {"seed": 42, "steps": 8, "positive": ["6", 0], "negative": ["7", 0]},
         },
     }
-    signals, problems = read_sd_text([_entry("prompt", json.dumps(graph))])
+    signals, problems = read_parameters_text([_entry("prompt", json.dumps(graph))])
     assert problems == []
     (signal,) = signals
     assert signal.family == "comfyui"
@@ -74,7 +74,7 @@ def test_comfyui_graph_gives_model_prompt_and_seed() -> None:
 
 def test_comfyui_exif_prefix_values_are_unwrapped() -> None:
     workflow = json.dumps({"nodes": [], "links": []})
-    signals, _ = read_sd_text([_entry("Make", f"workflow:{workflow}")])
+    signals, _ = read_parameters_text([_entry("Make", f"workflow:{workflow}")])
     assert signals[0].family == "comfyui"
 
 
@@ -90,12 +90,12 @@ def test_invokeai_novelai_swarm_and_fooocus_shapes() -> None:
         "fooocus": [_entry("parameters", '{"prompt": "p"}'), _entry("fooocus_scheme", "fooocus")],
     }
     for family, entries in cases.items():
-        signals, _ = read_sd_text(entries)
+        signals, _ = read_parameters_text(entries)
         assert [signal.family for signal in signals] == [family]
 
 
 def test_plain_comment_json_is_not_a_signal() -> None:
-    signals, _ = read_sd_text([_entry("Comment", '{"author": "me"}')])
+    signals, _ = read_parameters_text([_entry("Comment", '{"author": "me"}')])
     assert signals == []
 
 
@@ -125,10 +125,10 @@ def test_webp_exif_user_comment_parameters_are_ai() -> None:
 
 
 def test_huge_json_is_skipped_with_a_problem() -> None:
-    from provenance.detect.sd_text import MAX_JSON
+    from provenance.detect.families.parameters_text import MAX_JSON
 
     huge = '{"prompt": "' + "x" * (MAX_JSON + 10) + '"}'
-    signals, problems = read_sd_text([_entry("prompt", huge)])
+    signals, problems = read_parameters_text([_entry("prompt", huge)])
     assert signals == []
     assert any("over the cap" in problem for problem in problems)
 

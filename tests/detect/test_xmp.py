@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import detect_file
-from provenance.detect.parts import Block
+from provenance.detect.formats.blocks import Block
+from provenance.detect.formats.xmp import parse_xmp
 from provenance.detect.vocab import classify_source_type
-from provenance.detect.xmp import parse_xmp
 from tests.fixtures_media import BILLION_LAUGHS, IPTC_DST, jpeg, xmp_packet
 
 

@@ -6,7 +6,13 @@ import logging
 from dataclasses import dataclass, field
 
 from provenance.detect.buffers import Buffer
-from provenance.detect.tiff import TiffTags, read_tiff_tags
+from provenance.detect.formats.tiff import (
+    TiffTags,
+    decode_ascii,
+    decode_ucs2,
+    decode_user_comment,
+    read_tiff_tags,
+)
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +23,34 @@ MAX_BLOCK = 16 * 1024 * 1024
 MAX_FILE_TEXT = 16 * 1024 * 1024
 #: The most text, XMP and EXIF blocks one file may give (a generator writes a handful).
 MAX_FILE_BLOCKS = 1000
+#: The most boxes, elements or frames one walk looks at (a hostile file can claim millions).
+MAX_ELEMENTS = 10_000
+#: Tag names (lower case) -> the keyword the families expect.
+TAG_KEYWORDS = {
+    "comment": "Comment",
+    "comments": "Comment",
+    "description": "Description",
+    "desc": "Description",
+    "synopsis": "Description",
+    "prompt": "prompt",
+    "workflow": "workflow",
+    "parameters": "parameters",
+    "software": "Software",
+    "encoder": "Software",
+    "encoded_by": "Software",
+    "encodedby": "Software",
+    "tool": "Software",
+}
+
+#: EXIF fields handed to the text families, under the keyword it expects.
+_TEXT_TAGS = {
+    "UserComment": "UserComment",
+    "ImageDescription": "Description",
+    "Software": "Software",
+    "Make": "Make",
+    "Model": "Model",
+    "XPComment": "Comment",
+}
 
 
 @dataclass(frozen=True)
@@ -92,3 +126,28 @@ class Parts:
         if xmp:
             self.xmp.append(Block(xmp, f"{source} tag 700 XMP"))
         self.exif.append(ExifBlock(tags, source))
+
+    def add_tag(self, name: str, text: str, source: str) -> None:
+        """Add one tag as a text entry, under the keyword the families expect for its name."""
+        keyword = TAG_KEYWORDS.get(name.strip().lower())
+        if keyword is None or not text.strip():
+            return
+        self.texts.append(TextEntry(keyword, text.strip("\x00"), source))
+
+
+def exif_texts(block: ExifBlock) -> list[TextEntry]:
+    """Return the EXIF fields as keyword/text pairs for the text families."""
+    entries = []
+    for tag, keyword in _TEXT_TAGS.items():
+        raw = block.tags.values.get(tag)
+        if not raw:
+            continue
+        if tag == "UserComment":
+            text = decode_user_comment(raw)
+        elif tag.startswith("XP"):
+            text = decode_ucs2(raw)
+        else:
+            text = decode_ascii(raw)
+        if text:
+            entries.append(TextEntry(keyword, text, f"{block.source} {tag}"))
+    return entries

@@ -11,8 +11,8 @@ from typing import Any
 import c2pa as c2pa_sdk
 
 from provenance.detect.buffers import Buffer, BufferStream
-from provenance.detect.c2pa_claims import ClaimMatch, actions, match_claim
-from provenance.detect.model import AiClass, Signal
+from provenance.detect.families.c2pa_claims import ClaimMatch, actions, match_claim
+from provenance.detect.signals import AiClass, Signal
 from provenance.detect.trust import NO_TRUST, C2paTrust, judge_trust
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
 
@@ -128,7 +128,7 @@ def _classify(manifests: Mapping[str, Any], label: Any, seen: set[str], depth: i
     Own actions: ``c2pa.created`` with a trained source type is ``ai``; a trained source
     type on any other action (an edit) or a composite type is ``partial``. When no own
     action states a source type at all, the generator-claim table decides
-    (:mod:`provenance.detect.c2pa_claims`). A ``parentOf`` ingredient passes its class on
+    (:mod:`provenance.detect.families.c2pa_claims`). A ``parentOf`` ingredient passes its class on
     (an edit of an AI image is still AI); a ``componentOf`` ingredient that is AI makes
     this file at most ``partial``. Also returns the manifest, action and table entry that
     decided, to name the generator.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from provenance.detect.model import AiClass
+from provenance.detect.signals import AiClass
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Read the files other tools leave beside an asset: a ``.c2pa`` manifest store and a
-SwarmUI ``.swarm.json`` parameter file (the XMP sidecar has its own module)."""
+SwarmUI ``.swarm.json`` parameter file (the XMP sidecar has its own module, ``xmp_sidecar``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import stat
 from pathlib import Path
 
 from provenance.detect.buffers import Buffer
-from provenance.detect.model import Signal
-from provenance.detect.parts import MAX_BLOCK, TextEntry
-from provenance.detect.sd_text import read_sd_text
+from provenance.detect.families.parameters_text import read_parameters_text
+from provenance.detect.formats.blocks import MAX_BLOCK, TextEntry
+from provenance.detect.signals import Signal
 from provenance.detect.trust import NO_TRUST, C2paTrust
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def read_beside(
         manifest = read_small_file(candidate, problems)
         if manifest is None:
             continue
-        from provenance.detect.c2pa import read_c2pa  # the C2PA library loads on first use
+        from provenance.detect.families.c2pa import read_c2pa  # the C2PA library loads on first use
 
         marker = f"sidecar {candidate.name}"
         found, trouble = read_c2pa(data, media_type, marker, manifest, trust)
@@ -60,7 +60,7 @@ def read_beside(
             continue
         text = content.decode("utf-8", errors="replace")
         entry = TextEntry("parameters", text, f"sidecar {candidate.name}")
-        found, trouble = read_sd_text([entry])
+        found, trouble = read_parameters_text([entry])
         signals.extend(dataclasses.replace(signal, kind="sidecar") for signal in found)
         problems.extend(trouble)
         break

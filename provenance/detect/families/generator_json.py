@@ -1,4 +1,4 @@
-"""Read generator JSON the SD-text reader leaves aside: ComfyUI graphs in EXIF comments and
+"""Read generator JSON the parameters-text family leaves aside: ComfyUI graphs in EXIF comments and
 JSON ``parameters`` chunks written by UIs other than A1111, Fooocus and SwarmUI.
 
 Two classes of file made this family: ComfyUI save nodes and hosted generators that put the
@@ -15,9 +15,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from provenance.detect import sd_json
-from provenance.detect.model import Signal
-from provenance.detect.parts import TextEntry
+from provenance.detect.families import sd_json
+from provenance.detect.formats.blocks import TextEntry
+from provenance.detect.signals import Signal
 from provenance.detect.vocab import find_generator
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ def read_generator_json(
 ) -> tuple[list[Signal], list[str]]:
     """Return the signals of generator JSON in ``texts``, one per entry at most.
 
-    ``skip_sources`` are the sources another reader already made a signal of (the SD-text
-    reader knows A1111, Fooocus, SwarmUI, InvokeAI and NovelAI JSON); they are not read
-    again. JSON over :data:`MAX_JSON` characters, malformed or nested past the interpreter's
-    recursion limit is a problem, never an exception.
+    ``skip_sources`` are the sources another family already made a signal of (the
+    parameters-text family knows A1111, Fooocus, SwarmUI, InvokeAI and NovelAI JSON); they
+    are not read again. JSON over :data:`MAX_JSON` characters, malformed or nested past the
+    interpreter's recursion limit is a problem, never an exception.
     """
     skipped = set(skip_sources)
     signals: list[Signal] = []

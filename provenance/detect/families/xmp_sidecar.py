@@ -9,9 +9,10 @@ from pathlib import Path
 
 from provenance.detect.buffers import NotRegularFileError, open_regular
 from provenance.detect.combine import combine
-from provenance.detect.model import Signal, Verdict
-from provenance.detect.parts import MAX_BLOCK, Block
-from provenance.detect.xmp import parse_xmp, read_xmp_signals
+from provenance.detect.families.xmp_iptc import read_xmp_signals
+from provenance.detect.formats.blocks import MAX_BLOCK, Block
+from provenance.detect.formats.xmp import parse_xmp
+from provenance.detect.signals import Signal, Verdict
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import struct
 import zlib
 
 from provenance.detect.buffers import Buffer
-from provenance.detect.parts import MAX_BLOCK, Block, Parts, TextEntry
+from provenance.detect.formats.blocks import MAX_BLOCK, Block, Parts, TextEntry
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from provenance.detect.model import Signal
+from provenance.detect.signals import Signal
 from provenance.detect.vocab import find_generator
 
 log = logging.getLogger(__name__)

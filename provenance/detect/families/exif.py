@@ -1,12 +1,12 @@
-"""Read EXIF tool fields: a known generator named in Software, Make or Model."""
+"""The EXIF family: a known generator named in Software, Make or Model."""
 
 from __future__ import annotations
 
 import logging
 
-from provenance.detect.model import Signal
-from provenance.detect.parts import ExifBlock, TextEntry
-from provenance.detect.tiff import decode_ascii, decode_ucs2, decode_user_comment
+from provenance.detect.formats.blocks import ExifBlock
+from provenance.detect.formats.tiff import decode_ascii
+from provenance.detect.signals import Signal
 from provenance.detect.vocab import find_generator
 
 log = logging.getLogger(__name__)
@@ -14,33 +14,6 @@ log = logging.getLogger(__name__)
 #: Fields that name the tool that wrote the file. ``Make=Google`` on a Pixel names a phone,
 #: and the generator table has no bare "Google", so a camera never matches.
 _TOOL_TAGS = ("Software", "Make", "Model", "Artist")
-#: EXIF fields handed to the SD-text reader, under the keyword it expects.
-_TEXT_TAGS = {
-    "UserComment": "UserComment",
-    "ImageDescription": "Description",
-    "Software": "Software",
-    "Make": "Make",
-    "Model": "Model",
-    "XPComment": "Comment",
-}
-
-
-def exif_texts(block: ExifBlock) -> list[TextEntry]:
-    """Return the EXIF fields as keyword/text pairs for the SD-text reader."""
-    entries = []
-    for tag, keyword in _TEXT_TAGS.items():
-        raw = block.tags.values.get(tag)
-        if not raw:
-            continue
-        if tag == "UserComment":
-            text = decode_user_comment(raw)
-        elif tag.startswith("XP"):
-            text = decode_ucs2(raw)
-        else:
-            text = decode_ascii(raw)
-        if text:
-            entries.append(TextEntry(keyword, text, f"{block.source} {tag}"))
-    return entries
 
 
 def read_exif_signals(block: ExifBlock) -> list[Signal]:
@@ -55,7 +28,7 @@ def read_exif_signals(block: ExifBlock) -> list[Signal]:
             continue
         text = decode_ascii(raw)
         if text.lstrip().startswith("{") or text.lower().startswith(("workflow:", "prompt:")):
-            continue  # ComfyUI JSON parked in Make/Model: the SD-text reader's business
+            continue  # ComfyUI JSON parked in Make/Model: the parameters-text family's business
         generator = find_generator(text)
         if generator is not None:
             return [

@@ -12,7 +12,7 @@ from typing import IO, cast
 from PIL import Image
 
 from provenance.detect.buffers import Buffer, BufferStream
-from provenance.detect.parts import MAX_BLOCK, TextEntry
+from provenance.detect.formats.blocks import MAX_BLOCK, TextEntry
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read XMP packets safely and find IPTC digital-source-type and generator fields."""
+"""Parse an XMP packet safely (no entities, no DTD, capped) into its properties."""
 
 from __future__ import annotations
 
@@ -6,39 +6,24 @@ import io
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from provenance.detect.model import Signal
-from provenance.detect.parts import MAX_BLOCK, Block
-from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
+from provenance.detect.formats.blocks import MAX_BLOCK, Block
 
 log = logging.getLogger(__name__)
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
-_XMP = "http://ns.adobe.com/xap/1.0/"
-_PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
+IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 _DC = "http://purl.org/dc/elements/1.1/"
 _EXIF = "http://ns.adobe.com/exif/1.0/"
-_TIFF = "http://ns.adobe.com/tiff/1.0/"
-_DCTERMS = "http://purl.org/dc/terms/"
 
-DIGITAL_SOURCE_TYPE = f"{{{_IPTC_EXT}}}DigitalSourceType"
-#: Tool-name fields; a known generator named here is an AI mark.
-_TOOL_FIELDS = (
-    f"{{{_XMP}}}CreatorTool",
-    f"{{{_TIFF}}}Software",
-    f"{{{_PHOTOSHOP}}}Credit",
-    f"{{{_IPTC_EXT}}}AISystemUsed",
-)
-#: Free-text fields that generators fill with their parameters (read by ``sd_text``).
+#: Free-text fields that generators fill with their parameters (read by the text families).
 TEXT_FIELDS = {
     f"{{{_DC}}}description": "dc:description",
     f"{{{_EXIF}}}UserComment": "exif:UserComment",
-    f"{{{_IPTC_EXT}}}AIPromptInformation": "Iptc4xmpExt:AIPromptInformation",
+    f"{{{IPTC_EXT}}}AIPromptInformation": "Iptc4xmpExt:AIPromptInformation",
 }
 
 XmpProperties = dict[str, list[str]]
@@ -128,60 +113,3 @@ def _values(element: ET.Element) -> list[str]:
         if item.text and item.text.strip():
             values.append(item.text.strip())
     return values
-
-
-def read_xmp_signals(properties: XmpProperties, source: str) -> list[Signal]:
-    """Return the signals an XMP packet's properties carry (kind ``xmp-iptc``).
-
-    ``Iptc4xmpExt:DigitalSourceType`` counts only with a value from the IPTC/C2PA vocabulary
-    (an unknown URI gives a ``none`` signal that records it); a tool field naming a known
-    generator (``xmp:CreatorTool`` "Draw Things", ``photoshop:Credit`` "Made with Google
-    AI") is an AI mark of lower confidence.
-    """
-    signals = []
-    generator = None
-    for value in _all(properties, _TOOL_FIELDS):
-        generator = find_generator(value)
-        if generator is not None:
-            break
-    for value in properties.get(DIGITAL_SOURCE_TYPE, ()):
-        ai_class = classify_source_type(value)
-        signals.append(
-            Signal(
-                kind="xmp-iptc",
-                ai_class=ai_class or "none",
-                generator=generator.name if generator else None,
-                family=generator.family if generator else None,
-                parameters={"digital_source_type": source_type_term(value) or value},
-                confidence=0.95 if ai_class in ("ai", "partial") else 0.0,
-                source=f"{source} Iptc4xmpExt:DigitalSourceType",
-                detail={} if ai_class else {"unknown_digital_source_type": value},
-            )
-        )
-    for url in properties.get(f"{{{_DCTERMS}}}provenance", ())[:1]:
-        # A C2PA manifest kept on a server: noted, never fetched (detection is offline).
-        signals.append(
-            Signal(
-                kind="c2pa",
-                ai_class="none",
-                confidence=0.0,
-                source=f"{source} dcterms:provenance",
-                detail={"remote_manifest": url, "fetched": False},
-            )
-        )
-    if generator is not None and not any(signal.ai_class != "none" for signal in signals):
-        signals.append(
-            Signal(
-                kind="xmp-iptc",
-                ai_class="ai",
-                generator=generator.name,
-                family=generator.family,
-                confidence=0.8,
-                source=f"{source} tool field",
-            )
-        )
-    return signals
-
-
-def _all(properties: XmpProperties, names: Iterable[str]) -> list[str]:
-    return [value for name in names for value in properties.get(name, ())]

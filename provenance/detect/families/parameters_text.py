@@ -1,4 +1,10 @@
-"""Read Stable Diffusion family text: A1111/Forge parameters and the generators' JSON."""
+"""The parameters-text family: the generation parameters an image generator writes as text
+(a PNG ``parameters`` chunk, EXIF ``UserComment``): AUTOMATIC1111's format (prompt, negative
+prompt, ``Steps: ..., Sampler: ...``), which Forge, Fooocus, Civitai, NovelAI and others
+write too, and the Stable Diffusion UIs' own JSON (ComfyUI, InvokeAI, NovelAI, SwarmUI).
+
+Its signals keep the kind ``sd-text`` (the catalog's name for them).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provenance.detect import sd_json
-from provenance.detect.model import Signal
-from provenance.detect.parts import TextEntry
+from provenance.detect.families import sd_json
+from provenance.detect.formats.blocks import TextEntry
+from provenance.detect.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +25,7 @@ MAX_JSON = 8 * 1024 * 1024
 _COMFY_PREFIX = re.compile(r"^\s*(workflow|prompt)\s*:\s*(?=\{)", re.IGNORECASE)
 
 
-def read_sd_text(texts: Sequence[TextEntry]) -> tuple[list[Signal], list[str]]:
+def read_parameters_text(texts: Sequence[TextEntry]) -> tuple[list[Signal], list[str]]:
     """Return the Stable Diffusion family signals found in text chunks or EXIF text.
 
     ``texts`` are keyword/text pairs: PNG text chunks as they are, EXIF fields as
