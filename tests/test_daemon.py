@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -376,7 +377,8 @@ def test_status_shows_the_running_daemon_and_its_roots(
     text = runner.invoke(cli, ["--config", str(cfg), "status"])
     assert f"daemon: running (pid {daemon.process.pid}" in text.output
     assert f"{root}: online, watched (native), hears (canary " in text.output
-    assert "ago), last scan" in text.output
+    last_scan = r"last scan \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\), 1 files"
+    assert re.search(r"ago\), " + last_scan, text.output)
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(5) == 0
     assert daemon_pid(tmp_path / "state") is None

@@ -7,7 +7,7 @@ import os
 import shutil
 import stat
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,17 @@ def _age(value: Any, now: datetime) -> str:
     return f"{max(0, int((now - when).total_seconds()))}s ago"
 
 
+def _when(value: Any, now: datetime) -> str:
+    """A time as people read it: minutes in UTC, and how long ago."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({_age(when, now)})"
+
+
 def _status(settings: Settings, app: App) -> dict[str, Any]:
     state_dir = settings.state_path
     pid = daemon_pid(state_dir)
@@ -247,7 +258,7 @@ def _render(status: dict[str, Any]) -> str:
         watch = f"watched ({root['mode']})" if root["watching"] else "not watched"
         if root["watching"]:
             watch += ", " + _hearing(root, now)
-        last = root["last_scan"] or "never"
+        last = _when(root["last_scan"], now) if root["last_scan"] else "never"
         files = f", {root['last_scan_files']} files" if root["last_scan_files"] is not None else ""
         lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(status["counts"].items())) or "none"
