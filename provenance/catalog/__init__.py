@@ -11,6 +11,7 @@ from provenance.catalog.models import (
     JournalEntry,
     ScanRun,
     SignalRow,
+    Unreadable,
     utcnow,
 )
 from provenance.catalog.store import EventSpec, Tx
@@ -28,6 +29,7 @@ __all__ = [
     "ScanRun",
     "SignalRow",
     "Tx",
+    "Unreadable",
     "redact_url",
     "url_problem",
     "utcnow",

@@ -99,6 +99,12 @@ def _v8_keyed_audit(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE events ADD COLUMN {name} {kind}"))
 
 
+def _v9_unreadable(conn: Connection) -> None:
+    """v9: files the reader could not read, with why and how often (retried a bounded number
+    of times), so that `status`, `list --unreadable` and the report name them."""
+    models.Unreadable.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -108,6 +114,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v6_report_index,
     _v7_fewer_indexes,
     _v8_keyed_audit,
+    _v9_unreadable,
 ]
 LATEST = len(STEPS) + 1
 

@@ -50,7 +50,7 @@ STATUSES = (
 class _Table(SQLModel):
     """The base of the catalog's tables: pydantic builds a table's validator and serializer
     when first used (``model_dump``), not when the catalog loads. Every command that opens
-    the catalog loads all seven tables, and few use either: 0.011 s less CPU at each start."""
+    the catalog loads all its tables, and few use either: 0.011 s less CPU at each start."""
 
     # a plain dict: pydantic's documented form of a model's config, and the type sqlmodel
     # declares for it accepts it (pydantic's ConfigDict lacks sqlmodel's own keys)
@@ -249,3 +249,24 @@ class Clearance(_Table, table=True):
     voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     void_action: str | None = Field(default=None, max_length=32)
     void_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class Unreadable(_Table, table=True):
+    """A file the reader could not read (over its time or memory budget, refused, not a
+    regular file), with why: later scans retry it up to ``[scan] retry_unreadable`` times,
+    then only once its size or modification time changes. The row goes when the file is
+    read and recorded, or is gone."""
+
+    __tablename__ = "unreadable"
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(sa_type=Text, unique=True)
+    root: str = Field(sa_type=Text, index=True)
+    #: The file's size and modification time at the last failed read (None: not known).
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    mtime_ns: int | None = Field(default=None, sa_type=BigInteger)
+    reason: str = Field(sa_type=Text)
+    #: Failed reads of the file as it is now (size and mtime): 1 after the first.
+    attempts: int = 1
+    first_failed: datetime = Field(sa_type=UTCDateTime)
+    last_failed: datetime = Field(sa_type=UTCDateTime)

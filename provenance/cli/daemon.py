@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 
 from provenance.catalog import redact_url, utcnow
+from provenance.catalog.unreadable import count_unreadable
 from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.logs import formatter_for
 from provenance.config import Settings, load_settings, locations
@@ -208,6 +209,7 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
                 }
             )
         counts = tx.count_by_status()
+        unreadable, not_retried = count_unreadable(tx, retries=settings.scan.retry_unreadable)
     waiting = waiting_steps(app.catalog, settings)
     return {
         "running": pid is not None,
@@ -217,6 +219,8 @@ def _status(settings: Settings, app: App) -> dict[str, Any]:
         "daemon": written,
         "roots": roots,
         "counts": counts,
+        # files that could not be read, and how many of them wait until they change
+        "unreadable": {"files": unreadable, "not_retried": not_retried},
         "interrupted": [w.__dict__ for w in waiting],
     }
 
@@ -263,6 +267,12 @@ def _render(status: dict[str, Any]) -> str:
         lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(status["counts"].items())) or "none"
     lines.append(f"assets: {counts}")
+    unreadable = status["unreadable"]
+    if unreadable["files"]:
+        lines.append(
+            f"unreadable: {unreadable['files']} files, {unreadable['not_retried']} of them "
+            "not read again until they change (provenance list --unreadable)"
+        )
     lines += [
         f"interrupted {w['operation']} of {w['path']} waits: {w['reason']}"
         for w in status["interrupted"]

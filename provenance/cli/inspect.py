@@ -7,12 +7,14 @@ from typing import Any
 
 import click
 
-from provenance.catalog import STATUSES, Asset, Tx
+from provenance.catalog import STATUSES, Asset, Tx, Unreadable
 from provenance.catalog.clearance import active_clearance
+from provenance.catalog.unreadable import list_unreadable
 from provenance.clearance.explain import clearance_record, render_clearance
 from provenance.clearance.policy import clearance_policy
 from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app, resolve_path
 from provenance.report.records import asset_record
+from provenance.report.render_text import iso
 
 
 def find_asset(tx: Tx, target: str) -> Asset:
@@ -43,6 +45,11 @@ def _short_date(value: Any) -> str:
 )
 @click.option("--missing/--no-missing", default=True, help="Include assets whose file is gone.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many assets.")
+@click.option(
+    "--unreadable",
+    is_flag=True,
+    help="List the files that could not be read instead, with why and how often.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print provenance records as a JSON array.")
 @pass_app
 def list_command(
@@ -52,11 +59,18 @@ def list_command(
     under: Path | None,
     missing: bool,
     limit: int | None,
+    unreadable: bool,
     as_json: bool,
 ) -> None:
-    """List assets in the catalog, by path."""
+    """List assets in the catalog, by path (or, with --unreadable, the files that could not
+    be read)."""
     app.authorize("list")
     under_path = resolve_path(under) if under is not None else None
+    if unreadable:
+        if ai_only or statuses:
+            raise UserError("--unreadable lists files, not assets: it takes no --ai or --status")
+        _list_unreadable(app, under_path, limit, as_json)
+        return
     with app.catalog.read() as tx:
         assets = tx.list_assets(
             ai_only=ai_only,
@@ -78,6 +92,43 @@ def list_command(
             )
         if count == 0:
             click.echo("no assets match", err=True)
+
+
+def unreadable_record(row: Unreadable, retries: int) -> dict[str, Any]:
+    """One file that could not be read, as `list --unreadable --json` prints it."""
+    return {
+        "path": row.path,
+        "root": row.root,
+        "reason": row.reason,
+        "attempts": row.attempts,
+        "first_failed": iso(row.first_failed),
+        "last_failed": iso(row.last_failed),
+        "size": row.size,
+        # tried again by the next scan, or only once the file changes
+        "retried": row.attempts <= retries,
+    }
+
+
+def _list_unreadable(app: App, under: str | None, limit: int | None, as_json: bool) -> None:
+    """Print the files that could not be read: attempts, last attempt, path and why."""
+    retries = app.settings.scan.retry_unreadable
+    with app.catalog.read() as tx:
+        records = (
+            unreadable_record(row, retries) for row in list_unreadable(tx, under=under, limit=limit)
+        )
+        if as_json:
+            echo_json_array(records)
+            return
+        count = 0
+        for record in records:
+            count += 1
+            when = "again" if record["retried"] else "when changed"
+            click.echo(
+                f"{record['attempts']:>3}x  {(record['last_failed'] or '-')[:10]:<10} "
+                f"retry {when:<12} {record['path']}  ({record['reason']})"
+            )
+        if count == 0:
+            click.echo("no unreadable files", err=True)
 
 
 def render_show(record: dict[str, Any]) -> str:

@@ -56,6 +56,11 @@ def render_summary(result: ScanResult) -> str:
         f"{c.unchanged} unchanged, {c.missing} missing, {c.skipped} skipped; "
         f"{c.ai} AI assets, {c.tagged} tagged ({result.seconds:.1f}s)"
     )
+    if c.not_retried:
+        lines.append(
+            f"{c.not_retried} unreadable files not read again until they change "
+            "(provenance list --unreadable)"
+        )
     return "\n".join(lines)
 
 

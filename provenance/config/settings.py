@@ -97,6 +97,9 @@ class ScanSettings(_Section):
     #: MiB of memory a worker may take for one file besides what it starts with; past that
     #: the read fails and the file is skipped with the reason (0: no limit).
     read_memory_mb: int = Field(default=512, ge=0)
+    #: Times later scans try again to read a file that could not be read (over its budget,
+    #: refused, unreadable); after that it is read again only once its size or mtime changes.
+    retry_unreadable: int = Field(default=3, ge=0)
 
 
 class PathRuleSettings(_Section):

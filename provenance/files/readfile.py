@@ -67,12 +67,23 @@ class FileFacts:
     verdict: Verdict
 
 
+#: Why a read failed when the file may read fine in a moment (it is gone, or still being
+#: written): such a failure is not recorded as an unreadable file.
+VANISHED = "vanished before it could be read"
+CHANGED = "changed while it was being read (still being written?)"
+
+
 @dataclass(frozen=True)
 class Failure:
     """A file that could not be read, and why (logged and counted by the caller)."""
 
     path: str
     reason: str
+
+    @property
+    def transient(self) -> bool:
+        """Whether the file may read fine in a moment (it vanished or was being written)."""
+        return self.reason in (VANISHED, CHANGED)
 
 
 def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
@@ -102,11 +113,11 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
     except NotRegularFileError as exc:
         return Failure(path, exc.reason)
     except FileNotFoundError:
-        return Failure(path, "vanished before it could be read")
+        return Failure(path, VANISHED)
     except OSError as exc:
         return Failure(path, f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
-        return Failure(path, "changed while it was being read (still being written?)")
+        return Failure(path, CHANGED)
     if any(signal.detail.get("content_hash") for signal in verdict.signals):
         # our own sidecar counts only for the content it was written for
         from provenance.detect.families.xmp_sidecar import bind_sidecars

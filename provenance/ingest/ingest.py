@@ -23,8 +23,15 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.catalog.ids import AssetIds
 from provenance.catalog.lifecycle import assets_in_flight
+from provenance.catalog.unreadable import (
+    FailedRead,
+    forget_unreadable,
+    record_unreadable,
+    unreadable_paths,
+)
 from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
+from provenance.detect.clean import clean_text
 from provenance.errors import RowRefusedError
 from provenance.files.reader import Failure, FileFacts, FileReader, Reads
 from provenance.files.walk import FileEntry
@@ -69,6 +76,9 @@ class IngestCounts:
     ai: int = 0
     tagged: int = 0
     skipped: int = 0
+    #: Files not read again: unreadable on their first read and ``[scan] retry_unreadable``
+    #: more, unchanged since.
+    not_retried: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, path: str, reason: str) -> None:
@@ -119,6 +129,11 @@ class Ingest:
         self.counts = counts or IngestCounts()
         self._tagging: list[tuple[list[SidecarJob], Future[int]]] = []
         self._uids = AssetIds()
+        #: Reads that failed (not for a moment: the file is there and cannot be read), to
+        #: record as unreadable; and the paths the catalog holds as unreadable (None: not
+        #: asked yet), whose rows go when their file is recorded.
+        self._failed: list[Failure] = []
+        self._unreadable: set[str] | None = None
 
     def ingest(
         self,
@@ -153,6 +168,8 @@ class Ingest:
                 progress(1)
             if isinstance(result, Failure):
                 self.counts.skip(result.path, result.reason)
+                if not result.transient:
+                    self._failed.append(result)
                 continue
             for problem in result.verdict.problems:
                 log.warning("%s: %s", result.path, problem)
@@ -165,10 +182,34 @@ class Ingest:
                 and not ready()
             ):
                 self._write_batch(batch, root_of, vanished, rebuild, reader)
+                self._record_failed(root_of)
                 batch = []
         if batch:
             self._write_batch(batch, root_of, vanished, rebuild, reader)
+        self._record_failed(root_of)
         self._count_tags()
+
+    def _record_failed(self, root_of: Callable[[str], str]) -> None:
+        """Record the files that could not be read or recorded since the last call, each
+        with its reason, its size and modification time, and one attempt more."""
+        failed, self._failed = self._failed, []
+        if not failed or self.context.dry_run:
+            return
+        reads = [
+            FailedRead(f.path, root_of(f.path), clean_text(f.reason, 1000), *_stat_of(f.path))
+            for f in failed
+            if _is_text(f.path)  # a name that is not UTF-8 is named in the summary only
+        ]
+        if not reads:
+            return
+        try:
+            with self.context.catalog.write() as tx:
+                record_unreadable(tx, reads, self.context.now)
+        except RowRefusedError as exc:
+            log.warning("%d unreadable files not recorded: %s", len(reads), exc)
+            return
+        if self._unreadable is not None:
+            self._unreadable.update(read.path for read in reads)
 
     def _count_tags(self) -> None:
         """Wait for the sidecars handed to the workers and count them; write here those a
@@ -208,6 +249,7 @@ class Ingest:
         except RowRefusedError as exc:
             if len(batch) == 1:
                 self.counts.skip(batch[0].path, f"not recorded: {exc}")
+                self._failed.append(Failure(batch[0].path, f"not recorded: {exc}"))
                 return
             log.debug("a batch of %d files was refused (%s); writing its halves", len(batch), exc)
             half = len(batch) // 2
@@ -259,6 +301,12 @@ class Ingest:
                 if moved is not None:
                     touched.append(moved)
             touched.extend(pending.write(tx, self.context.actor, self.context.now))
+            if self._unreadable is None:
+                self._unreadable = unreadable_paths(tx)
+            read_now = [f.path for f in batch if f.path in self._unreadable]
+            if read_now:  # unreadable before, recorded now
+                forget_unreadable(tx, read_now)
+                self._unreadable.difference_update(read_now)
         self.counts.ai += sum(a.is_ai for a in touched)
         options = self.context.tags
         if reader.running and options.sidecar and not options.embed_formats:
@@ -459,3 +507,21 @@ class Ingest:
 def _fields(event: str, asset: str, path: str, root: str, **more: Any) -> dict[str, Any]:
     """The structured fields of a change's log line (``--log-format json`` prints them)."""
     return {"event": event, "asset": asset, "path": path, "root": root, **more}
+
+
+def _stat_of(path: str) -> tuple[int | None, int | None]:
+    """The size and modification time of the file at ``path`` (None, None: not known)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None, None
+    return info.st_size, info.st_mtime_ns
+
+
+def _is_text(path: str) -> bool:
+    """Whether ``path`` is text a catalog can hold (its name was valid UTF-8)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

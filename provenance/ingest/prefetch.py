@@ -50,8 +50,9 @@ class Prefetch:
 
 
 def catalog_knows_root(url: str, root: str) -> bool | None:
-    """Return whether the SQLite catalog at ``url`` has any file under ``root``; None when
-    that cannot be told cheaply (not SQLite, or the catalog cannot be read as it is)."""
+    """Return whether the SQLite catalog at ``url`` has any file under ``root`` (an asset,
+    or a file it could not read); None when that cannot be told cheaply (not SQLite, or the
+    catalog cannot be read as it is)."""
     if not url.startswith("sqlite:///"):
         return None
     location = url.split("///", 1)[1]
@@ -66,7 +67,9 @@ def catalog_knows_root(url: str, root: str) -> bool | None:
         return None
     try:
         row = connection.execute(
-            "SELECT EXISTS (SELECT 1 FROM assets WHERE root = ?)", (root,)
+            "SELECT EXISTS (SELECT 1 FROM assets WHERE root = ?)"
+            " OR EXISTS (SELECT 1 FROM unreadable WHERE root = ?)",
+            (root, root),
         ).fetchone()
     except sqlite3.Error:
         return None

@@ -11,6 +11,7 @@ from pathlib import Path
 from provenance.audit import Actor
 from provenance.catalog import Catalog, ScanRun
 from provenance.catalog.known import KnownFile
+from provenance.catalog.unreadable import forget_unreadable, unreadable_under
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.detect.fingerprint import detection_fingerprint
@@ -163,16 +164,52 @@ class _Plan:
     unchanged: int = 0
     #: ids of unchanged AI assets whose sidecar is missing (or empty)
     untagged: list[int] = field(default_factory=list)
+    #: the paths of files recorded as unreadable that the walk found (when ``merged``: the
+    #: walk was merged with the catalog's files, not taken whole)
+    unreadable_found: set[str] = field(default_factory=set)
+    merged: bool = False
 
 
-def _plan(entries: Iterable[FileEntry], known: _Known, ingest: Ingest, rebuild: bool) -> _Plan:
+@dataclass(frozen=True)
+class _Unreadable:
+    """A root's files recorded as unreadable (path -> size, mtime, attempts), and how many
+    times a file is tried again before it is read again only once it changed."""
+
+    files: dict[str, tuple[int | None, int | None, int]] = field(default_factory=dict)
+    retries: int = 3
+
+    def given_up(self, entry: FileEntry) -> bool:
+        """Whether ``entry`` failed its first read and ``retries`` more, unchanged since."""
+        size, mtime_ns, attempts = self.files[entry.path]
+        return attempts > self.retries and (size, mtime_ns) == (entry.size, entry.mtime_ns)
+
+
+def _plan(
+    entries: Iterable[FileEntry],
+    known: _Known,
+    ingest: Ingest,
+    rebuild: bool,
+    unreadable: _Unreadable | None = None,
+) -> _Plan:
     options = ingest.context.tags
     check_tags = options.sidecar and not ingest.context.dry_run
-    plan = _Plan()
+    failed = unreadable.files if unreadable is not None else {}
+    plan = _Plan(merged=True)
     for entry in entries:
         plan.files += 1
         facts = known.take(entry.path)
+        if failed and entry.path in failed:
+            plan.unreadable_found.add(entry.path)
         if rebuild or facts is None or _is_changed(entry, facts):
+            if (
+                not rebuild
+                and entry.path in plan.unreadable_found
+                and unreadable is not None
+                and unreadable.given_up(entry)
+            ):
+                ingest.counts.not_retried += 1
+                log.debug("not read again (unreadable, unchanged): %s", entry.path)
+                continue
             plan.todo.append(entry)
             continue
         plan.unchanged += 1
@@ -276,6 +313,12 @@ def _scan_root(
         c2pa_trust=reader.options.c2pa_trust,
     )
     reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint)
+    with context.catalog.read() as tx:
+        failed = {
+            path: (row.size, row.mtime_ns, row.attempts)
+            for path, row in unreadable_under(tx, root_path).items()
+        }
+    unreadable = _Unreadable(failed, settings.scan.retry_unreadable)
     known = _Known(_known_in_order(context.catalog, root_path))
     started_at = context.now
     results: Iterator[FileFacts | Failure] | None = None
@@ -286,7 +329,7 @@ def _scan_root(
         if known.empty:  # as it was when the head start was decided: every file is new
             plan = _Plan(todo=prefetched.entries, files=len(prefetched.entries))
         else:  # a rebuild, or another process recorded some of these files meanwhile
-            plan = _plan(prefetched.entries, known, ingest, reread)
+            plan = _plan(prefetched.entries, known, ingest, reread, unreadable)
             if len(plan.todo) < plan.files:
                 results = _only(results, plan.todo)
     else:
@@ -294,7 +337,7 @@ def _scan_root(
             reader.warm_up(wait=False)  # a new root is read in full: start the workers now
         counted = (lambda files: on_walk(root_path, files)) if on_walk is not None else None
         walk = walk_files(root.path, settings.scan.ignore, ingest.counts.skip, counted)
-        plan = _plan(walk, known, ingest, reread)
+        plan = _plan(walk, known, ingest, reread, unreadable)
     vanished = known.vanished
     if on_total is not None:
         on_total(len(plan.todo))
@@ -326,6 +369,8 @@ def _scan_root(
     _restore_missing_tags(ingest, plan.untagged)
     if not context.dry_run:
         with context.catalog.write() as tx:
+            if plan.files and plan.merged:  # unreadable files the walk did not find
+                forget_unreadable(tx, sorted(set(failed) - plan.unreadable_found))
             tx.add(
                 ScanRun(
                     root=root_path,

@@ -108,3 +108,14 @@ def test_v7_drops_the_asset_indexes_no_query_uses(catalog: Catalog) -> None:
     assert not names & unused
     assert {"ix_assets_status", "ix_assets_status_root", "ix_assets_root"} <= names
     assert int(version) == LATEST
+
+
+def test_v9_adds_the_table_of_unreadable_files(catalog: Catalog) -> None:
+    # a version 8 catalog, as the release before created it: no table of unreadable files
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP TABLE unreadable"))
+        conn.execute(text("UPDATE provenance_meta SET value = '8'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        columns = {column["name"] for column in inspect(conn).get_columns("unreadable")}
+    assert {"path", "root", "reason", "attempts", "size", "mtime_ns", "last_failed"} <= columns
