@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from provenance import lazy_exports
 from provenance.detect.combine import combine
-from provenance.detect.families.path_rules import PathRule, manual_signal
 from provenance.detect.formats.sniff import sniff_media_type
+from provenance.detect.manual import manual_signal
+from provenance.detect.options import PathRule
 from provenance.detect.signals import SIGNAL_KINDS, AiClass, Signal, Verdict
 
 if TYPE_CHECKING:

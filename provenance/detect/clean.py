@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from provenance.detect.signals import Signal, Verdict
 
@@ -65,14 +65,28 @@ def clean_value(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value))
 
 
+class _Naming(TypedDict):
+    generator: str | None
+    family: str | None
+    model: str | None
+    prompt: str | None
+
+
+def _clean_naming(found: Signal | Verdict) -> _Naming:
+    """The generator, family, model and prompt of a signal or verdict, cleaned."""
+    return {
+        "generator": _clean_optional(found.generator, MAX_NAME),
+        "family": _clean_optional(found.family, MAX_NAME),
+        "model": _clean_optional(found.model, MAX_NAME),
+        "prompt": _clean_optional(found.prompt, MAX_TEXT),
+    }
+
+
 def clean_signal(signal: Signal) -> Signal:
     return dataclasses.replace(
         signal,
+        **_clean_naming(signal),
         kind=clean_text(signal.kind, MAX_NAME),
-        generator=_clean_optional(signal.generator, MAX_NAME),
-        family=_clean_optional(signal.family, MAX_NAME),
-        model=_clean_optional(signal.model, MAX_NAME),
-        prompt=_clean_optional(signal.prompt, MAX_TEXT),
         parameters=clean_value(dict(signal.parameters)),
         source=clean_text(signal.source, MAX_NAME),
         detail=clean_value(dict(signal.detail)),
@@ -83,11 +97,8 @@ def clean_verdict(verdict: Verdict) -> Verdict:
     """Return ``verdict`` with every text value safe for the catalog (see ``clean_text``)."""
     return dataclasses.replace(
         verdict,
+        **_clean_naming(verdict),
         media_type=clean_text(verdict.media_type, MAX_NAME),
-        generator=_clean_optional(verdict.generator, MAX_NAME),
-        family=_clean_optional(verdict.family, MAX_NAME),
-        model=_clean_optional(verdict.model, MAX_NAME),
-        prompt=_clean_optional(verdict.prompt, MAX_TEXT),
         signals=tuple(clean_signal(signal) for signal in verdict.signals),
         problems=tuple(clean_text(problem, MAX_NAME) for problem in verdict.problems[:100]),
     )

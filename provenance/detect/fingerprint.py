@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 
 from provenance.detect.families.c2pa_claims import table_digest
-from provenance.detect.families.path_rules import PathRule
+from provenance.detect.options import PathRule
 from provenance.detect.trust import NO_TRUST, C2paTrust
 
 log = logging.getLogger(__name__)

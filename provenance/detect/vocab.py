@@ -120,3 +120,9 @@ def find_generator(text: str) -> Generator | None:
         if pattern.search(text[:4096]):
             return generator
     return None
+
+
+def family_of(tool: str) -> str | None:
+    """Return the family key of the known generator ``tool`` names, or None."""
+    generator = find_generator(tool)
+    return generator.family if generator else None

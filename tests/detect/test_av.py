@@ -191,7 +191,7 @@ def test_mp3_utf16_comment_with_a_workflow_is_comfyui() -> None:
 
 
 def test_mp3_geob_c2pa_frame_marks_a_manifest() -> None:
-    from provenance.detect.formats import walk
+    from provenance.detect.formats.walk import walk
 
     geob = b"\x00application/c2pa\x00\x00manifest.c2pa\x00c2pa\x00" + bytes(64)
     parts = walk(mp3(id3_frame(b"GEOB", geob)), "audio/mpeg")

@@ -8,7 +8,7 @@ from pathlib import Path
 from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import PathRuleSettings, RootSettings, Settings
-from provenance.detect.families.path_rules import PathRule
+from provenance.detect import PathRule
 from provenance.detect.fingerprint import detection_fingerprint
 from provenance.ingest.scan import scan
 from tests.media import write_plain_png

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import detect_file
-from provenance.detect.formats import walk
 from provenance.detect.formats.blocks import MAX_BLOCK
+from provenance.detect.formats.walk import walk
 from tests.fixtures_media import (
     A1111_PARAMETERS,
     itxt_chunk,

@@ -1,4 +1,6 @@
-"""Read a C2PA manifest store offline and say what its actions claim about AI generation."""
+"""The C2PA family: read a manifest store offline and say what its actions claim about AI
+generation. The C2PA library loads on first use: few files carry a manifest, and each
+reader process would pay for it at its start."""
 
 from __future__ import annotations
 
@@ -6,15 +8,17 @@ import functools
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-import c2pa as c2pa_sdk
+from typing import TYPE_CHECKING, Any
 
 from provenance.detect.buffers import Buffer, BufferStream
 from provenance.detect.families.c2pa_claims import ClaimMatch, actions, match_claim
+from provenance.detect.reading import Found, Reading, guard
 from provenance.detect.signals import AiClass, Signal
 from provenance.detect.trust import NO_TRUST, C2paTrust, judge_trust
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
+
+if TYPE_CHECKING:
+    import c2pa as c2pa_sdk
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,8 @@ _Found = tuple[AiClass, Mapping[str, Any] | None, Mapping[str, Any] | None, Clai
 @functools.cache
 def _offline_context(anchors: str = "") -> c2pa_sdk.Context:
     """Return the SDK context: offline, and checking trust against ``anchors`` (PEM) if any."""
+    import c2pa as c2pa_sdk
+
     settings: dict[str, Any] = {"verify": dict(_OFFLINE_SETTINGS["verify"])}
     if anchors:
         settings["verify"]["verify_trust"] = True
@@ -39,7 +45,41 @@ def _offline_context(anchors: str = "") -> c2pa_sdk.Context:
 @functools.cache
 def supported_media_types() -> frozenset[str]:
     """Return the MIME types (and extensions) the installed C2PA library reads."""
+    import c2pa as c2pa_sdk
+
     return frozenset(c2pa_sdk.Reader.get_supported_mime_types())
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: the manifest store the container walk saw a marker of.
+
+    A manifest that is there and cannot be read is evidence for a person, not nothing: it
+    gives a ``suspect`` signal (see :func:`unreadable_mark`).
+    """
+    marker = reading.parts.c2pa_marker
+    if marker is None:
+        return [], []
+    problems: list[str] = []
+    data, media_type, trust = reading.data, reading.media_type, reading.options.trust
+    nothing: Found = ([], [])
+    found, trouble = guard(
+        problems, "C2PA", lambda: read_c2pa(data, media_type, marker, None, trust), nothing
+    )
+    problems.extend(trouble)
+    if not found and problems:
+        found = [unreadable_mark("c2pa", marker, problems[-1])]
+    return found, problems
+
+
+def unreadable_mark(kind: str, where: str, problem: str) -> Signal:
+    """The signal of a mark that is present but cannot be read (class ``suspect``)."""
+    return Signal(
+        kind=kind,
+        ai_class="suspect",
+        confidence=0.5,
+        source=where,
+        detail={"unreadable": problem[:300]},
+    )
 
 
 def read_c2pa(
@@ -69,6 +109,8 @@ def _read_store(
     data: Buffer, media_type: str, manifest: bytes | None, anchors: str
 ) -> dict[str, Any] | str | None:
     """Return the manifest store as JSON, None if there is none, or a problem string."""
+    import c2pa as c2pa_sdk
+
     stream = BufferStream(data)
     # a type the library does not know is left for it to find in the bytes
     known = media_type if media_type in supported_media_types() else None

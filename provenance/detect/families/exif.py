@@ -6,6 +6,7 @@ import logging
 
 from provenance.detect.formats.blocks import ExifBlock
 from provenance.detect.formats.tiff import decode_ascii
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
 from provenance.detect.vocab import find_generator
 
@@ -14,6 +15,11 @@ log = logging.getLogger(__name__)
 #: Fields that name the tool that wrote the file. ``Make=Google`` on a Pixel names a phone,
 #: and the generator table has no bare "Google", so a camera never matches.
 _TOOL_TAGS = ("Software", "Make", "Model", "Artist")
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: each EXIF block the container walk found."""
+    return [signal for exif in reading.parts.exif for signal in read_exif_signals(exif)], []
 
 
 def read_exif_signals(block: ExifBlock) -> list[Signal]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from provenance.detect.families import sd_json
 from provenance.detect.formats.blocks import TextEntry
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
 from provenance.detect.vocab import find_generator
 
@@ -46,6 +47,17 @@ _SHAPES: tuple[tuple[str, str, str], ...] = (
     ("resource-stack", "Civitai", "civitai"),
     ("v4_prompt", "NovelAI", "novelai"),
 )
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: the file's text entries, but for those the parameters-text
+    family (which ran before) already made an ``sd-text`` signal of. A problem another
+    family already met in the same text (the same bad JSON) is not repeated."""
+    if not reading.texts:
+        return [], []
+    known = [signal.source for signal in reading.signals if signal.kind == "sd-text"]
+    found, trouble = read_generator_json(reading.texts, known)
+    return found, [problem for problem in dict.fromkeys(trouble) if problem not in reading.problems]
 
 
 def read_generator_json(
@@ -134,17 +146,7 @@ def _comfy_signal(entry: TextEntry, data: Mapping[str, Any], problems: list[str]
     generator, family = "ComfyUI", "comfyui"
     if swarm_fields is not None and swarm_fields.get("family") == "swarmui":
         generator, family = "SwarmUI", "swarmui"
-    return Signal(
-        kind="sd-text",
-        ai_class="ai",
-        generator=generator,
-        family=family,
-        model=fields.pop("model", None),
-        prompt=fields.pop("prompt", None),
-        parameters=fields,
-        confidence=0.95,
-        source=entry.source,
-    )
+    return sd_json.sd_text_signal(generator, family, fields, entry.source)
 
 
 def _unwrap(value: Any, what: str, problems: list[str]) -> Any:

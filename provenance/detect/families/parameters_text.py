@@ -16,6 +16,7 @@ from typing import Any
 
 from provenance.detect.families import sd_json
 from provenance.detect.formats.blocks import TextEntry
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,14 @@ log = logging.getLogger(__name__)
 #: JSON larger than this is not parsed (a generator's metadata is kilobytes, rarely MBs).
 MAX_JSON = 8 * 1024 * 1024
 _COMFY_PREFIX = re.compile(r"^\s*(workflow|prompt)\s*:\s*(?=\{)", re.IGNORECASE)
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: the file's text entries (text chunks, comments, XMP and
+    EXIF text fields)."""
+    if not reading.texts:
+        return [], []
+    return read_parameters_text(reading.texts)
 
 
 def read_parameters_text(texts: Sequence[TextEntry]) -> tuple[list[Signal], list[str]]:
@@ -118,17 +127,7 @@ def _read_invokeai(by_key: Mapping[str, TextEntry], problems: list[str]) -> Sign
             return load_json(text, source, problems)
 
         fields = sd_json.invokeai_fields(keyword, entry.text, load)
-        return Signal(
-            kind="sd-text",
-            ai_class="ai",
-            generator="InvokeAI",
-            family="invokeai",
-            model=fields.pop("model", None),
-            prompt=fields.pop("prompt", None),
-            parameters=fields,
-            confidence=0.95,
-            source=entry.source,
-        )
+        return sd_json.sd_text_signal("InvokeAI", "invokeai", fields, entry.source)
     return None
 
 
@@ -142,17 +141,7 @@ def _read_comfyui(by_key: Mapping[str, TextEntry], problems: list[str]) -> Signa
         return None
     fields = sd_json.comfy_fields(graph) if isinstance(graph, Mapping) else {}
     entry = prompt_entry if sd_json.is_comfy_graph(graph) else workflow_entry
-    return Signal(
-        kind="sd-text",
-        ai_class="ai",
-        generator="ComfyUI",
-        family="comfyui",
-        model=fields.pop("model", None),
-        prompt=fields.pop("prompt", None),
-        parameters=fields,
-        confidence=0.95,
-        source=entry.source if entry else "",
-    )
+    return sd_json.sd_text_signal("ComfyUI", "comfyui", fields, entry.source if entry else "")
 
 
 def _read_parameters(by_key: Mapping[str, TextEntry], problems: list[str]) -> Signal | None:
@@ -171,17 +160,7 @@ def _read_parameters(by_key: Mapping[str, TextEntry], problems: list[str]) -> Si
             return None
         fields = parsed
         generator, family = _a1111_generator(entry.text, fields)
-    return Signal(
-        kind="sd-text",
-        ai_class="ai",
-        generator=generator,
-        family=family,
-        model=fields.pop("model", None),
-        prompt=fields.pop("prompt", None),
-        parameters=fields,
-        confidence=0.95,
-        source=entry.source,
-    )
+    return sd_json.sd_text_signal(generator, family, fields, entry.source)
 
 
 def parse_a1111(text: str) -> dict[str, Any] | None:

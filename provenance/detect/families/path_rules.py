@@ -1,4 +1,5 @@
-"""Path rules: a configured glob that marks every matching file as AI output."""
+"""The path-rules family: a configured glob that marks every matching file as AI output
+(the rule itself, a setting, is ``options.PathRule``)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,14 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from provenance.detect.options import PathRule
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
-from provenance.detect.vocab import find_generator
+from provenance.detect.vocab import family_of
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PathRule:
-    """Files whose POSIX path matches ``glob`` are output of ``tool``.
-
-    ``*`` and ``?`` stay inside one folder, ``**`` spans folders. A glob that does not start
-    with ``/`` may match from any folder, e.g. ``"renders/midjourney/**"`` matches
-    ``/mnt/show/renders/midjourney/a/b.png``.
-    """
-
-    glob: str
-    tool: str
-    model: str | None = None
-    ai_class: Literal["ai", "partial"] = "ai"
 
 
 @functools.lru_cache(maxsize=256)
@@ -71,6 +57,13 @@ def matches(rule: PathRule, path: Path) -> bool:
     return glob_pattern(rule.glob).match(path.as_posix()) is not None
 
 
+def read(reading: Reading) -> Found:
+    """The family's entry point: the first configured rule that matches the file's path."""
+    if not reading.options.path_rules:
+        return [], []
+    return read_path_rules(reading.path, reading.options.path_rules), []
+
+
 def read_path_rules(path: Path, rules: Sequence[PathRule]) -> list[Signal]:
     """Return one ``path-rule`` signal for the first rule that matches ``path``."""
     for rule in rules:
@@ -80,29 +73,10 @@ def read_path_rules(path: Path, rules: Sequence[PathRule]) -> list[Signal]:
                     kind="path-rule",
                     ai_class=rule.ai_class,
                     generator=rule.tool,
-                    family=_family(rule.tool),
+                    family=family_of(rule.tool),
                     model=rule.model,
                     confidence=0.6,
                     source=f"path rule {rule.glob!r}",
                 )
             ]
     return []
-
-
-def manual_signal(tool: str, model: str | None = None, prompt: str | None = None) -> Signal:
-    """Return the signal of a person's tag (``provenance tag``): AI output of ``tool``."""
-    return Signal(
-        kind="manual",
-        ai_class="ai",
-        generator=tool,
-        family=_family(tool),
-        model=model,
-        prompt=prompt,
-        confidence=1.0,
-        source="manual tag",
-    )
-
-
-def _family(tool: str) -> str | None:
-    generator = find_generator(tool)
-    return generator.family if generator else None

@@ -1,4 +1,5 @@
-"""Pull model, prompt and seed out of the JSON that SD-family generators write."""
+"""Pull model, prompt and seed out of the JSON that SD-family generators write, and make the
+``sd-text`` signal of them (shared by the parameters-text and generator-JSON families)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,35 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from provenance.detect.signals import Signal
+
 log = logging.getLogger(__name__)
 
 _DREAM_SEED = re.compile(r"\s-S\s*(\d+)")
 _DREAM_STEPS = re.compile(r"\s-s\s*(\d+)")
 _CHECKPOINT_INPUTS = ("ckpt_name", "unet_name", "model_name", "base_ckpt_name")
+
+
+def sd_text_signal(
+    generator: str | None,
+    family: str | None,
+    fields: dict[str, Any],
+    source: str,
+    confidence: float = 0.95,
+) -> Signal:
+    """Return the ``sd-text`` signal of a generator's fields: their ``model`` and ``prompt``
+    name the model and prompt, the rest are its parameters."""
+    return Signal(
+        kind="sd-text",
+        ai_class="ai",
+        generator=generator,
+        family=family,
+        model=fields.pop("model", None),
+        prompt=fields.pop("prompt", None),
+        parameters=fields,
+        confidence=confidence,
+        source=source,
+    )
 
 
 def invokeai_fields(keyword: str, text: str, load: Callable[[str], Any]) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""Find parameters hidden in pixel LSBs (A1111 stealth-pnginfo, NovelAI); deep check only."""
+"""The stealth family: parameters hidden in pixel LSBs (A1111 stealth-pnginfo, NovelAI), read
+as parameters text and labelled ``watermark``; deep check only. Pillow loads on first use:
+few scans decode pixels, and each reader process would pay for it at its start."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import io
 import logging
 import warnings
 import zlib
-from typing import IO, cast
-
-from PIL import Image
+from typing import IO, TYPE_CHECKING, cast
 
 from provenance.detect.buffers import Buffer, BufferStream
+from provenance.detect.families.parameters_text import read_parameters_text
 from provenance.detect.formats.blocks import MAX_BLOCK, TextEntry
+from provenance.detect.reading import Found, Reading
+from provenance.detect.signals import Signal
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +37,49 @@ _LSB_TABLE = bytes(ord("0") + (value & 1) for value in range(256))
 MAX_PIXELS = 4096 * 4096
 
 
+#: The media types whose pixels may hide the text.
+MEDIA_TYPES = ("image/png", "image/webp", "image/tiff")
+
+
 class TooManyPixelsError(ValueError):
     """The image is bigger than the deep check decodes."""
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: with ``deep``, the text hidden in a PNG, WebP or TIFF's
+    pixels, read by the parameters-text family and labelled ``watermark``."""
+    if not reading.options.deep:
+        return [], []
+    if reading.parts.over_cap:
+        return [], ["stealth: pixels not decoded (the file is over its metadata caps)"]
+    if reading.media_type not in MEDIA_TYPES:
+        return [], []
+    hidden, problems = read_stealth(reading.data)
+    return _as_watermark(hidden, problems), problems
+
+
+def _as_watermark(hidden: list[TextEntry], problems: list[str]) -> list[Signal]:
+    """Read LSB-hidden text as parameters text and label its signals ``watermark``."""
+    if not hidden:
+        return []
+    found, trouble = read_parameters_text(hidden)
+    problems.extend(trouble)
+    if not found:
+        return [Signal(kind="watermark", ai_class="ai", confidence=0.9, source=hidden[0].source)]
+    return [
+        Signal(
+            kind="watermark",
+            ai_class=signal.ai_class,
+            generator=signal.generator,
+            family=signal.family,
+            model=signal.model,
+            prompt=signal.prompt,
+            parameters=signal.parameters,
+            confidence=0.9,
+            source=hidden[0].source,
+        )
+        for signal in found
+    ]
 
 
 def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
@@ -43,6 +90,8 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
     a 15-byte magic, a 32-bit payload length in bits, then the payload (gzip'd for
     ``*comp``).
     """
+    from PIL import Image
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notices about odd EXIF or palettes
@@ -70,6 +119,8 @@ def read_stealth(data: Buffer) -> tuple[list[TextEntry], list[str]]:
 
 
 def _decode_planes(data: Buffer) -> list[tuple[str, bytes]]:
+    from PIL import Image
+
     with BufferStream(data) as stream, Image.open(cast(IO[bytes], stream)) as image:
         width, height = image.size
         if width * height > MAX_PIXELS:
@@ -80,6 +131,8 @@ def _decode_planes(data: Buffer) -> list[tuple[str, bytes]]:
 
 def _planes(image: Image.Image) -> list[tuple[str, bytes]]:
     """Return the LSB bit strings (as b"0"/b"1") of the alpha plane and of the RGB planes."""
+    from PIL import Image
+
     transposed = image.transpose(Image.Transpose.TRANSPOSE)  # rows become columns
     planes = []
     if "A" in image.getbands():

@@ -1,5 +1,6 @@
-"""Read the files other tools leave beside an asset: a ``.c2pa`` manifest store and a
-SwarmUI ``.swarm.json`` parameter file (the XMP sidecar has its own module, ``xmp_sidecar``)."""
+"""The tool-sidecars family: the files other tools leave beside an asset, a ``.c2pa``
+manifest store and a SwarmUI ``.swarm.json`` parameter file (the XMP sidecar is the
+``xmp_sidecar`` family's)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import stat
 from pathlib import Path
 
 from provenance.detect.buffers import Buffer
+from provenance.detect.families.c2pa import read_c2pa
 from provenance.detect.families.parameters_text import read_parameters_text
 from provenance.detect.formats.blocks import MAX_BLOCK, TextEntry
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
 from provenance.detect.trust import NO_TRUST, C2paTrust
 
@@ -35,6 +38,13 @@ def swarm_sidecar_paths(path: Path) -> list[Path]:
     return [path.with_suffix(".swarm.json"), path.with_name(path.name + ".swarm.json")]
 
 
+def read(reading: Reading) -> Found:
+    """The family's entry point: the files beside the file, unless sidecars are off."""
+    if not reading.options.sidecar:
+        return [], []
+    return read_beside(reading.path, reading.data, reading.media_type, reading.options.trust)
+
+
 def read_beside(
     path: Path, data: Buffer, media_type: str, trust: C2paTrust = NO_TRUST
 ) -> tuple[list[Signal], list[str]]:
@@ -47,8 +57,6 @@ def read_beside(
         manifest = read_small_file(candidate, problems)
         if manifest is None:
             continue
-        from provenance.detect.families.c2pa import read_c2pa  # the C2PA library loads on first use
-
         marker = f"sidecar {candidate.name}"
         found, trouble = read_c2pa(data, media_type, marker, manifest, trust)
         signals.extend(dataclasses.replace(signal, kind="sidecar") for signal in found)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 
 from provenance.detect.formats.xmp import IPTC_EXT, XmpProperties
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
 
@@ -25,6 +26,17 @@ _TOOL_FIELDS = (
     f"{{{_PHOTOSHOP}}}Credit",
     f"{{{IPTC_EXT}}}AISystemUsed",
 )
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: each XMP packet embedded in the file (parsed once, by the
+    reading; a packet that cannot be parsed is this family's problem)."""
+    signals: list[Signal] = []
+    problems: list[str] = []
+    for block, properties, trouble in reading.xmp:
+        problems.extend(trouble)
+        signals.extend(read_xmp_signals(properties, block.source))
+    return signals, problems
 
 
 def read_xmp_signals(properties: XmpProperties, source: str) -> list[Signal]:

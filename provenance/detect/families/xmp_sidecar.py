@@ -1,4 +1,5 @@
-"""Read a ``.xmp`` sidecar that sits beside a file (ours or another tool's)."""
+"""The XMP-sidecar family: a ``.xmp`` sidecar that sits beside a file (ours or another
+tool's), read as the XMP/IPTC family reads an embedded packet."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from provenance.detect.combine import combine
 from provenance.detect.families.xmp_iptc import read_xmp_signals
 from provenance.detect.formats.blocks import MAX_BLOCK, Block
 from provenance.detect.formats.xmp import parse_xmp
+from provenance.detect.reading import Found, Reading
 from provenance.detect.signals import Signal, Verdict
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,13 @@ def sidecar_paths(path: Path) -> list[Path]:
     if path.suffix.lower() == ".xmp":
         return []
     return [path.with_name(path.name + ".xmp"), path.with_suffix(".xmp")]
+
+
+def read(reading: Reading) -> Found:
+    """The family's entry point: the sidecars beside the file, unless sidecars are off."""
+    if not reading.options.sidecar:
+        return [], []
+    return read_sidecars(reading.path)
 
 
 def read_sidecars(path: Path) -> tuple[list[Signal], list[str]]:

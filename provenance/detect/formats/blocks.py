@@ -25,7 +25,12 @@ MAX_FILE_TEXT = 16 * 1024 * 1024
 MAX_FILE_BLOCKS = 1000
 #: The most boxes, elements or frames one walk looks at (a hostile file can claim millions).
 MAX_ELEMENTS = 10_000
-#: Tag names (lower case) -> the keyword the families expect.
+#: Tag names (lower case) -> the keyword the families expect. Video and audio generators
+#: (ComfyUI video nodes, Wan, Hunyuan, LTX workflows, SwarmUI, audio models) write their
+#: prompt or workflow JSON into a comment or description tag, or one named ``prompt``.
+#: Every audio and video walk reads only headers: it steps over media data by the sizes the
+#: container states, stops after ``MAX_ELEMENTS`` elements, and decodes no value over
+#: ``MAX_BLOCK`` bytes.
 TAG_KEYWORDS = {
     "comment": "Comment",
     "comments": "Comment",

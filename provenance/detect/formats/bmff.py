@@ -1,11 +1,7 @@
 """Walk an ISO-BMFF file (MP4, MOV, M4A, HEIF, AVIF): its top-level C2PA and XMP ``uuid``
 boxes and the movie metadata of its ``moov`` box (``udta``, ``meta``/``keys``/``ilst``).
 
-Video and audio generators (ComfyUI video nodes, Wan, Hunyuan, LTX workflows, SwarmUI,
-audio models) write their prompt or workflow JSON into a comment or description tag, or
-into a tag named ``prompt``/``workflow``. Every walk reads only headers: it steps over
-media data by the sizes the container states, stops after ``MAX_ELEMENTS`` elements, and
-decodes no value over ``MAX_BLOCK`` bytes.
+Reads headers only, as every audio and video walk (see ``blocks.TAG_KEYWORDS``).
 """
 
 from __future__ import annotations

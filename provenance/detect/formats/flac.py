@@ -1,10 +1,6 @@
 """Walk a FLAC file's metadata blocks: its Vorbis comments, and a C2PA APPLICATION block.
 
-Video and audio generators (ComfyUI video nodes, Wan, Hunyuan, LTX workflows, SwarmUI,
-audio models) write their prompt or workflow JSON into a comment or description tag, or
-into a tag named ``prompt``/``workflow``. Every walk reads only headers: it steps over
-media data by the sizes the container states, stops after ``MAX_ELEMENTS`` elements, and
-decodes no value over ``MAX_BLOCK`` bytes.
+Reads headers only, as every audio and video walk (see ``blocks.TAG_KEYWORDS``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from provenance.detect.formats.blocks import MAX_BLOCK, Block
+from provenance.detect.formats.blocks import MAX_BLOCK, Block, TextEntry
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,17 @@ def _values(element: ET.Element) -> list[str]:
         if item.text and item.text.strip():
             values.append(item.text.strip())
     return values
+
+
+def xmp_texts(properties: XmpProperties, source: str) -> list[TextEntry]:
+    """Return a packet's free-text fields (``TEXT_FIELDS``) as text entries for the families:
+    ``exif:UserComment`` as ``UserComment``, the others as ``Description``."""
+    return [
+        TextEntry(
+            "UserComment" if name.endswith("UserComment") else "Description",
+            values[0],
+            f"{source} {label}",
+        )
+        for name, label in TEXT_FIELDS.items()
+        if (values := properties.get(name))
+    ]
