@@ -128,6 +128,10 @@ def xmp_packet(*, digital_source_type: str | None = None, creator_tool: str | No
     )
 
 
+#: Another tool's sidecar (no record of ours), as darktable leaves beside a file.
+FOREIGN_SIDECAR = xmp_packet(creator_tool="darktable 4.8")
+
+
 def jpeg(
     *,
     exif: bytes | None = None,

@@ -46,9 +46,19 @@ from provenance.ingest.rows import (
     retire_path,
     signal_values,
 )
-from provenance.ingest.tags import Taggable, TagOptions, read_existing_tag, sidecar_jobs, write_tags
+from provenance.ingest.tags import (
+    Moved,
+    Taggable,
+    TagOptions,
+    follow_moves,
+    read_existing_tag,
+    remove_gone,
+    sidecar_jobs,
+    write_tags,
+)
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
+from provenance.tagging.follow import Outcome
 from provenance.tagging.sidecar import SidecarJob, write_sidecars
 
 log = logging.getLogger(__name__)
@@ -75,6 +85,10 @@ class IngestCounts:
     missing: int = 0
     ai: int = 0
     tagged: int = 0
+    #: Our sidecars that followed their file, went with it, or stayed (``tagging.follow``).
+    sidecars_moved: int = 0
+    sidecars_removed: int = 0
+    sidecars_kept: int = 0
     skipped: int = 0
     #: Files not read again: unreadable on their first read and ``[scan] retry_unreadable``
     #: more, unchanged since.
@@ -88,6 +102,13 @@ class IngestCounts:
         self.skipped += 1
         if len(self.problems) < 1000:
             self.problems.append({"path": path, "reason": reason})
+
+    def sidecars(self, outcomes: Iterable[Outcome]) -> None:
+        """Count what was done with sidecars (moved, removed, kept; nothing is not counted)."""
+        for outcome in outcomes:
+            if outcome is not Outcome.NONE:
+                name = f"sidecars_{outcome.value}"
+                setattr(self, name, getattr(self, name) + 1)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -134,6 +155,8 @@ class Ingest:
         #: asked yet), whose rows go when their file is recorded.
         self._failed: list[Failure] = []
         self._unreadable: set[str] | None = None
+        #: The files of the batch being written that were moved (their sidecars follow).
+        self._moved: list[Moved] = []
 
     def ingest(
         self,
@@ -266,10 +289,10 @@ class Ingest:
     ) -> None:
         tags = self._tags_of(batch, rebuild)
         if self.context.dry_run:
-            self.counts.indexed += len(batch)
-            self.counts.ai += sum(f.verdict.is_ai for f in batch)
+            self._dry_run(batch, root_of, vanished)
             return
         touched: list[Taggable] = []
+        self._moved = []
         pending = PendingRows(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
@@ -309,6 +332,11 @@ class Ingest:
                 self._unreadable.difference_update(read_now)
         self.counts.ai += sum(a.is_ai for a in touched)
         options = self.context.tags
+        # the sidecars of moved files follow them before any tag is written at the new name
+        followed = follow_moves(self._moved, options)
+        self.counts.sidecars(followed.values())
+        kept = {uid for uid, outcome in followed.items() if outcome is Outcome.KEPT}
+        touched = [asset for asset in touched if asset.uid not in kept]
         if reader.running and options.sidecar and not options.embed_formats:
             # the workers write the sidecars, off this (the catalog writer's) path
             _, jobs = sidecar_jobs(touched, self.context.catalog)
@@ -319,6 +347,30 @@ class Ingest:
         self.counts.tagged += write_tags(
             touched, options, self.context.catalog, self.context.actor, self.context.now
         )
+
+    def _dry_run(
+        self, batch: Sequence[FileFacts], root_of: Callable[[str], str], vanished: set[str] | None
+    ) -> None:
+        """Count what the batch would record, and say where our sidecars would go."""
+        self.counts.ai += sum(f.verdict.is_ai for f in batch)
+        with self.context.catalog.read() as tx:
+            existing = tx.assets_by_paths([f.path for f in batch])
+            same_content = tx.assets_by_hashes(
+                sorted({f.content_hash for f in batch if f.path not in existing})
+            )
+        moved: list[Moved] = []
+        for facts in batch:
+            source = None
+            if facts.path not in existing:
+                source = _moved_from(same_content.get(facts.content_hash, []), vanished)
+            if source is None:
+                self.counts.indexed += 1
+                continue
+            self.counts.moved += 1
+            if vanished is not None:
+                vanished.discard(source.path)
+            moved.append(Moved(source.root, source.path, root_of(facts.path), facts.path, source))
+        self.counts.sidecars(follow_moves(moved, self.context.tags, dry_run=True).values())
 
     def _record_new(
         self,
@@ -334,21 +386,10 @@ class Ingest:
     ) -> Asset | None:
         """Record a path the catalog does not know: a move (returned), else a pending row."""
         now, actor = self.context.now, self.context.actor
-        moved_from = (
-            next(
-                (
-                    a
-                    for a in same_content
-                    if a.status not in RETIRED
-                    and (not a.present or (vanished and a.path in vanished))
-                ),
-                None,
-            )
-            if same_content
-            else None
-        )
+        moved_from = _moved_from(same_content, vanished)
         if moved_from is not None:
             old_path, was_missing = moved_from.path, not moved_from.present
+            self._moved.append(Moved(moved_from.root, old_path, root, facts.path, moved_from))
             apply_stat(moved_from, facts, root, now)
             if vanished is not None:
                 vanished.discard(old_path)
@@ -480,11 +521,15 @@ class Ingest:
         """Record that the assets at ``paths`` are gone (their rows and history stay)."""
         now, actor = self.context.now, self.context.actor
         pending = sorted(paths)
-        if self.context.dry_run or not pending:
-            self.counts.missing += len(pending)
-            return
         for start in range(0, len(pending), self.context.batch_size):
             chunk = pending[start : start + self.context.batch_size]
+            if self.context.dry_run:  # say what would become of their sidecars
+                with self.context.catalog.read() as tx:
+                    present = [a for a in tx.assets_by_paths(chunk).values() if a.present]
+                self.counts.sidecars(remove_gone(present, self.context.tags, dry_run=True))
+                self.counts.missing += len(chunk)
+                continue
+            gone: list[Asset] = []
             with self.context.catalog.write() as tx:
                 events = []
                 in_flight = assets_in_flight(tx)  # being moved: settled by the journal
@@ -492,6 +537,7 @@ class Ingest:
                     if not asset.present or asset.id in in_flight:
                         continue
                     asset.present, asset.missing_since = False, now
+                    gone.append(asset)
                     events.append(
                         EventSpec("missing", asset.id, asset.path, "file no longer at its path")
                     )
@@ -502,6 +548,20 @@ class Ingest:
                     )
                 tx.record_many(actor, now, events)
                 self.counts.missing += len(events)
+            # our sidecar goes with its file (one another tool wrote or changed stays)
+            self.counts.sidecars(remove_gone(gone, self.context.tags))
+
+
+def _moved_from(same_content: Sequence[Asset], vanished: set[str] | None) -> Asset | None:
+    """Return the asset a new path with this content was moved from: one whose file is gone."""
+    return next(
+        (
+            a
+            for a in same_content
+            if a.status not in RETIRED and (not a.present or (vanished and a.path in vanished))
+        ),
+        None,
+    )
 
 
 def _fields(event: str, asset: str, path: str, root: str, **more: Any) -> dict[str, Any]:

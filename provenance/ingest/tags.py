@@ -16,6 +16,7 @@ from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
 from provenance.files.confined import open_root
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
+from provenance.tagging.follow import Outcome, Owner, follow_sidecar, remove_sidecar
 from provenance.tagging.record import AI_CLASSES
 from provenance.tagging.sidecar import SidecarJob, write_sidecars
 
@@ -139,6 +140,72 @@ def write_tags(
                 except (ProvenanceError, OSError) as exc:
                     log.warning("cannot embed tag into %s: %s", asset.path, exc)
     return sum(results)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A file whose record followed it from ``old_path`` (under ``old_root``) to ``path``."""
+
+    old_root: str
+    old_path: str
+    root: str
+    path: str
+    asset: Taggable
+
+    @property
+    def owner(self) -> Owner | None:
+        """Whose sidecar of ours may be at the old name (None: the asset has no tag of ours)."""
+        return _owner(self.asset)
+
+
+def _owner(asset: Taggable) -> Owner | None:
+    return Owner(asset.uid, asset.content_hash) if asset.ai_class in AI_CLASSES else None
+
+
+def follow_moves(
+    moved: Iterable[Moved], options: TagOptions, *, dry_run: bool = False
+) -> dict[str, Outcome]:
+    """Bring the sidecar of each moved AI asset to its new name; return the outcome by uid.
+
+    Within a root it is moved; from another root, its tag is written anew in the new one,
+    so the old sidecar is removed. Only a sidecar of ours for that asset is acted on
+    (``tagging.follow``). KEPT means it stays behind: another file holds the new name, and
+    no tag may be written there.
+    """
+    done: dict[str, Outcome] = {}
+    if not options.sidecar:
+        return done
+    pattern = options.sidecar_pattern
+    for move in moved:
+        owner = move.owner
+        if owner is None or move.old_path == move.path:
+            continue
+        if move.old_root == move.root:
+            outcome = follow_sidecar(
+                move.root, move.old_path, move.path, owner, pattern, dry_run=dry_run
+            )
+        else:
+            outcome = remove_sidecar(move.old_root, move.old_path, owner, pattern, dry_run=dry_run)
+        done[owner.uid] = outcome
+    return done
+
+
+def remove_gone(
+    assets: Iterable[Taggable], options: TagOptions, *, dry_run: bool = False
+) -> list[Outcome]:
+    """Remove the sidecar of each deleted AI asset if it is ours, unchanged; return outcomes."""
+    if not options.sidecar:
+        return []
+    done = []
+    for asset in assets:
+        owner = _owner(asset)
+        if owner is not None:
+            done.append(
+                remove_sidecar(
+                    asset.root, asset.path, owner, options.sidecar_pattern, dry_run=dry_run
+                )
+            )
+    return done
 
 
 def _embed(

@@ -190,6 +190,31 @@ def read_packet(data: bytes) -> TagRecord | None:
     return record_from(doc)
 
 
+def sole_record(data: bytes) -> TagRecord | None:
+    """Return the record of a packet that holds our record and nothing else; None when it
+    holds none of ours or also another tool's properties (merged into, or added since).
+
+    Raises PacketError for a packet that cannot be read or holds an incomplete record.
+    """
+    try:
+        doc = parse(data)
+    except XmlError as exc:
+        raise PacketError(str(exc)) from exc
+    record = record_from(doc)
+    if record is None:
+        return None
+    rdf, descriptions = _descriptions(doc.root)
+    if len(rdf) != len(descriptions) or (doc.root is not rdf and list(doc.root) != [rdf]):
+        return None
+    ours = {_q(NS_PROVENANCE, name) for name in PROPERTIES} | {_DST}
+    for description in descriptions:
+        if any(name != _ABOUT for name in description.attrib):
+            return None
+        if any(child.tag not in ours for child in description):
+            return None
+    return record
+
+
 def _remove(descriptions: list[ET.Element], wanted: set[str]) -> None:
     for description in descriptions:
         for name in [n for n in description.attrib if n in wanted]:

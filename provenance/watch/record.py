@@ -3,8 +3,9 @@
 What a command can do once, the daemon does on an event: reading a file is ``Ingest.ingest``
 (the path ``provenance scan`` takes), a catch-up is ``scan()``. What is the daemon's own:
 a rename keeps its record without reading the file again (same inode, size and mtime: same
-bytes), a folder rename moves every record under it (one "moved" event per asset), and a
-delete under an offline root is not recorded (DESIGN rule 7), with one warning per outage.
+bytes) and takes our sidecar along (``ingest.tags.follow_moves``), a folder rename moves
+every record under it (one "moved" event per asset), and a delete under an offline root is
+not recorded (DESIGN rule 7), with one warning per outage.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from provenance.files.roots import check_root
 from provenance.files.walk import FileEntry
 from provenance.ingest.ingest import Ingest, IngestCounts
 from provenance.ingest.scan import ingest_context, scan, tag_options
-from provenance.ingest.tags import write_tags
+from provenance.ingest.tags import Moved, follow_moves, write_tags
+from provenance.tagging.follow import Outcome
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)
@@ -178,17 +180,24 @@ class Recorder:
         for root, moves in renames.items():
             with self.catalog.write() as tx:
                 assets = tx.move_paths(moves, root, self.actor, at, "renamed")
-            moved = {a.path for a in assets}
+            moved = {a.path: a for a in assets}
+            followed: list[Moved] = []
             for old, new in moves:
                 if new in moved:
                     self.counts.moved += 1
                     log.info("moved %s -> %s", old, new)
+                    followed.append(Moved(root, old, root, new, moved[new]))
                 else:  # the new path was taken by another record: let ingest sort it out
                     to_read.append(Ready(root, new, old))
-            # the sidecar is named after the file: write it beside the new name (an embedded
-            # tag travelled with the file; the old sidecar is left alone, nothing is deleted)
+            # the sidecar is named after the file: ours follows it to the new name, then the
+            # tag is written there (an embedded tag travelled with the file); one that cannot
+            # follow (another file holds the new name) stays, and nothing is written there
             sidecar_only = replace(tag_options(self.settings), embed_formats=())
-            self.counts.tagged += write_tags(assets, sidecar_only, self.catalog, self.actor, at)
+            outcomes = follow_moves(followed, sidecar_only)
+            self.counts.sidecars(outcomes.values())
+            kept = {uid for uid, outcome in outcomes.items() if outcome is Outcome.KEPT}
+            tagged = [asset for asset in assets if asset.uid not in kept]
+            self.counts.tagged += write_tags(tagged, sidecar_only, self.catalog, self.actor, at)
         return self._read(to_read, vanished, at)
 
     def _read(self, items: Sequence[Ready], vanished: set[str], at: datetime) -> list[Ready]:
