@@ -11,9 +11,8 @@ from provenance.catalog import utcnow
 from provenance.cli.app import App, UserError, pass_app
 from provenance.report.build import build_report
 from provenance.report.data import Period
-from provenance.report.deliver import FORMATS, deliver_weekly, render, write_text_atomically
-
-_SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".md": "md"}
+from provenance.report.deliver import deliver_weekly, render, write_text_atomically
+from provenance.report.formats import FORMATS, format_of_file
 
 
 def _as_of(value: datetime | None) -> datetime:
@@ -26,7 +25,7 @@ def _as_of(value: datetime | None) -> datetime:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(list(FORMATS)),
     help="Output format (default: from --out's suffix, else md).",
 )
 @click.option(
@@ -89,7 +88,8 @@ def report_command(
         if root is None:
             names = ", ".join(r.label for r in settings.roots) or "none configured"
             raise UserError(f"--root {root_name}: no such root (roots: {names})")
-    fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower()) if out else None) or "md"
+    by_suffix = format_of_file(out.suffix) if out else None
+    fmt = fmt or (by_suffix.name if by_suffix else "md")
     period = Period(as_of=when, days=days or settings.report.days)
     report = build_report(app.catalog, settings, period, utcnow(), root=root)
     text = render(report, fmt, bom=bom)

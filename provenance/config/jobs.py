@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from provenance.report.formats import FORMATS
 
 
 class _Section(BaseModel):
@@ -162,10 +164,17 @@ class SmtpSettings(_Section):
     root_recipients: dict[str, list[str]] = Field(default_factory=dict)
 
 
-ReportFormat = Literal["html", "json", "csv", "md"]
+def _check_report_format(name: str) -> str:
+    if name not in FORMATS:
+        raise ValueError(f"not a report format (use one of {', '.join(FORMATS)})")
+    return name
 
 
-def _default_report_formats() -> list[ReportFormat]:
+#: A report format's name, one of the report's format table.
+ReportFormat = Annotated[str, AfterValidator(_check_report_format)]
+
+
+def _default_report_formats() -> list[str]:
     return ["html", "json"]
 
 

@@ -27,12 +27,12 @@ from provenance.config import RootSettings, Settings, SmtpSettings, parse_durati
 from provenance.errors import ProvenanceError, ReportError
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
+from provenance.report.formats import FORMATS, report_format
 from provenance.report.render_html import render_html
-from provenance.report.render_text import render_csv, render_json, render_markdown
+from provenance.report.render_text import render_markdown
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("html", "json", "csv", "md")
 SMTP_TIMEOUT_S = 60
 
 
@@ -45,21 +45,13 @@ class Delivery:
 
 
 def render(report: Report, fmt: str, bom: bool = False) -> str:
-    """Return ``report`` in ``fmt`` (html, json, csv or md)."""
-    if fmt == "html":
-        return render_html(report)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "csv":
-        return render_csv(report, bom=bom)
-    if fmt == "md":
-        return render_markdown(report)
-    raise ReportError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+    """Return ``report`` in the format named ``fmt`` (see ``report.formats``)."""
+    return report_format(fmt).render(report, bom=bom)
 
 
 def report_file_name(fmt: str, as_of: datetime) -> str:
     """Return the dated file name of a report, e.g. ``provenance-report-2026-11-30.html``."""
-    return f"provenance-report-{as_of:%Y-%m-%d}.{fmt}"
+    return f"provenance-report-{as_of:%Y-%m-%d}{report_format(fmt).extension}"
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -75,7 +67,8 @@ def write_text_atomically(path: Path, text: str) -> None:
         raise
 
 
-_REPORT_NAME = re.compile(r"^provenance-report-(\d{4}-\d{2}-\d{2})\.(?:html|json|csv|md)$")
+_EXTENSIONS = "|".join(re.escape(entry.extension) for entry in FORMATS.values())
+_REPORT_NAME = re.compile(rf"^provenance-report-(\d{{4}}-\d{{2}}-\d{{2}})(?:{_EXTENSIONS})$")
 
 
 def prune_reports(folder: Path, keep: timedelta, now: datetime) -> list[Path]:

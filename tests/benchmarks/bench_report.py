@@ -28,9 +28,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from provenance.report.formats import FORMATS
+
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
-FORMATS = ("html", "json", "csv", "md")
 
 _RUN_ONE = """
 import resource, sys, time

@@ -1,0 +1,64 @@
+"""Report formats are one table: every format in it renders, names and finds its files, and
+the command's choices and the config check offer exactly its names."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import pytest
+
+from provenance.cli.report import report_command
+from provenance.config import load_settings
+from provenance.errors import ConfigError, ReportError
+from provenance.report.data import Report
+from provenance.report.deliver import prune_reports, render, report_file_name
+from provenance.report.formats import FORMATS, format_of_file, report_format
+from tests.report.sample import AS_OF
+
+
+def test_every_format_renders_and_names_its_dated_file(
+    sqlite_report: Report, tmp_path: Path
+) -> None:
+    for entry in FORMATS.values():
+        text = render(sqlite_report, entry.name)
+        assert text and text == entry.render(sqlite_report)
+        name = report_file_name(entry.name, AS_OF)
+        assert name == f"provenance-report-2026-11-30{entry.extension}"
+        assert format_of_file(Path(name).suffix.upper()) is entry
+        assert entry.media_type.count("/") == 1
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert json.loads(render(sqlite_report, "json"))
+    assert render(sqlite_report, "csv", bom=True).startswith("\ufeff")
+    assert format_of_file(".htm") is FORMATS["html"]
+    assert format_of_file(".txt") is None
+    # the clean-up knows every format's files by the same table
+    deleted = prune_reports(tmp_path, timedelta(days=7), AS_OF + timedelta(days=30))
+    assert sorted(path.name for path in deleted) == sorted(
+        report_file_name(name, AS_OF) for name in FORMATS
+    )
+
+
+def test_an_unknown_format_is_a_report_error() -> None:
+    with pytest.raises(ReportError, match="use one of html, json, csv, md"):
+        report_format("pdf")
+
+
+def test_the_command_offers_the_table_names() -> None:
+    option = next(param for param in report_command.params if param.name == "fmt")
+    assert isinstance(option.type, click.Choice)
+    assert list(option.type.choices) == list(FORMATS)
+
+
+def test_the_config_accepts_the_table_names_only(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    names = ", ".join(f'"{name}"' for name in FORMATS)
+    path.write_text(f"[report]\nformats = [{names}]\n", encoding="utf-8")
+    assert load_settings(path).report.formats == list(FORMATS)
+    path.write_text('[report]\nformats = ["md", "pdf"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "report.formats.1:" in str(info.value)
+    assert "html, json, csv, md" in str(info.value)
