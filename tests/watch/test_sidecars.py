@@ -28,10 +28,12 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def daemon(root: Path, catalog: Catalog, start_daemon: Start) -> Running:
+@pytest.fixture(params=["native", "polling"])
+def daemon(
+    request: pytest.FixtureRequest, root: Path, catalog: Catalog, start_daemon: Start
+) -> Running:
     return start_daemon(
-        RootSettings(path=root, watch="native"),
+        RootSettings(path=root, watch=request.param),
         catalog_settings=CatalogSettings(url=catalog.url),
         quiet_period=2.0,  # the default
     )
@@ -106,3 +108,22 @@ def test_no_sidecar_is_written_through_a_link_at_the_new_name(
     assert outside.read_text() == "not ours"
     assert (root / "shot_final.png.xmp").is_symlink()
     assert read_sidecar(shot).asset_uid == uid  # type: ignore[union-attr]
+
+
+def test_file_moved_to_another_root_leaves_no_sidecar_behind(
+    root: Path, tmp_path: Path, catalog: Catalog, start_daemon: Start
+) -> None:
+    other = tmp_path / "delivery"
+    other.mkdir()
+    daemon = start_daemon(
+        RootSettings(path=root, watch="native"),
+        RootSettings(path=other, watch="native"),
+        catalog_settings=CatalogSettings(url=catalog.url),
+    )
+    shot = write_a1111_png(root / "shot.png")
+    uid = _tagged(daemon, shot)
+    moved = shot.rename(other / "shot.png")  # one filesystem: a rename across the roots
+    wait_for(lambda: Path(f"{moved}.xmp").is_file(), what="the tag in the other root")
+    wait_for(lambda: not (root / "shot.png.xmp").exists(), what="the old sidecar removed")
+    assert daemon.wait_asset(moved).uid == uid
+    assert read_sidecar(moved).asset_uid == uid  # type: ignore[union-attr]
