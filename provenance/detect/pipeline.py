@@ -7,7 +7,6 @@ The pipeline knows no family: it sniffs the media type, walks the container
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,9 +59,7 @@ def _detect(path: Path, data: Buffer, options: Options, families: Sequence[Famil
     reading = Reading(path, data, media_type, parts, options, problems=problems)
     nothing: Found = ([], [])
     for family in families:
-        found, trouble = guard(
-            problems, family.name, functools.partial(family.read, reading), nothing
-        )
+        found, trouble = guard(problems, family.name, family.read, nothing, reading)
         reading.signals.extend(found)
         problems.extend(trouble)
     for problem in problems:

@@ -10,7 +10,6 @@ the signals and problems of the families before it.
 
 from __future__ import annotations
 
-import functools
 import logging
 import struct
 import zlib
@@ -59,21 +58,30 @@ class Reading:
     signals: list[Signal] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    @functools.cached_property
+    # parsed and gathered on first use, once (a plain attribute: most files have no text,
+    # and a reading is made for every file)
+    _xmp: list[tuple[Block, XmpProperties, list[str]]] | None = field(default=None, repr=False)
+    _texts: list[TextEntry] | None = field(default=None, repr=False)
+
+    @property
     def xmp(self) -> list[tuple[Block, XmpProperties, list[str]]]:
         """Each XMP packet the walk found, parsed once: (block, properties, problems)."""
-        return [(block, *parse_xmp(block)) for block in self.parts.xmp]
+        if self._xmp is None:
+            self._xmp = [(block, *parse_xmp(block)) for block in self.parts.xmp]
+        return self._xmp
 
-    @functools.cached_property
+    @property
     def texts(self) -> list[TextEntry]:
         """The file's text entries: its text chunks and comments, then the free-text fields
         of its XMP packets, then those of its EXIF blocks."""
-        texts = list(self.parts.texts)
-        for block, properties, _ in self.xmp:
-            texts.extend(xmp_texts(properties, block.source))
-        for exif in self.parts.exif:
-            texts.extend(exif_texts(exif))
-        return texts
+        if self._texts is None:
+            texts = list(self.parts.texts)
+            for block, properties, _ in self.xmp:
+                texts.extend(xmp_texts(properties, block.source))
+            for exif in self.parts.exif:
+                texts.extend(exif_texts(exif))
+            self._texts = texts
+        return self._texts
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,10 @@ class Family:
     read: Callable[[Reading], Found]
 
 
-def guard(problems: list[str], what: str, read: Callable[[], T], fallback: T) -> T:
-    """Run one reader; a malformed part becomes a problem and the fallback value."""
+def guard(problems: list[str], what: str, read: Callable[..., T], fallback: T, *args: object) -> T:
+    """Run ``read(*args)``; a malformed part becomes a problem and the fallback value."""
     try:
-        return read()
+        return read(*args)
     except MALFORMED as exc:
         log.debug("%s reader failed", what, exc_info=True)
         problems.append(f"{what}: skipped malformed data ({type(exc).__name__}: {exc})"[:300])
