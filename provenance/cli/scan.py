@@ -56,6 +56,11 @@ def render_summary(result: ScanResult) -> str:
         f"{c.unchanged} unchanged, {c.missing} missing, {c.skipped} skipped; "
         f"{c.ai} AI assets, {c.tagged} tagged ({result.seconds:.1f}s)"
     )
+    if c.sidecars_moved or c.sidecars_removed or c.sidecars_kept:
+        lines.append(
+            f"sidecars: {c.sidecars_moved} moved with their files, {c.sidecars_removed} "
+            f"removed with them, {c.sidecars_kept} left (another file at the new name)"
+        )
     if c.not_retried:
         lines.append(
             f"{c.not_retried} unreadable files not read again until they change "

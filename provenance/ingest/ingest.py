@@ -336,7 +336,8 @@ class Ingest:
         followed = follow_moves(self._moved, options)
         self.counts.sidecars(followed.values())
         kept = {uid for uid, outcome in followed.items() if outcome is Outcome.KEPT}
-        touched = [asset for asset in touched if asset.uid not in kept]
+        if kept:
+            touched = [asset for asset in touched if asset.uid not in kept]
         if reader.running and options.sidecar and not options.embed_formats:
             # the workers write the sidecars, off this (the catalog writer's) path
             _, jobs = sidecar_jobs(touched, self.context.catalog)

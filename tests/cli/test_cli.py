@@ -53,6 +53,21 @@ def test_scan_json_summary(runner: CliRunner, production: Path) -> None:
     assert summary["indexed"] == 2 and summary["ai"] == 1 and summary["roots"][0]["online"] is True
 
 
+def test_scan_dry_run_says_what_becomes_of_the_sidecars(
+    runner: CliRunner, production: Path
+) -> None:
+    invoke(runner, "scan", str(production))
+    castle = production / "gen" / "castle.png"
+    castle.rename(castle.with_name("castle_final.png"))
+    result = runner.invoke(cli, ["-v", "scan", "--dry-run", str(production)])
+    assert result.exit_code == 0, result.output
+    assert "dry run: " in result.stdout and "1 moved" in result.stdout
+    assert "sidecars: 1 moved with their files, 0 removed with them, 0 left" in result.stdout
+    assert "would move sidecar" in result.output
+    assert castle.with_name("castle.png.xmp").is_file()
+    assert not castle.with_name("castle_final.png.xmp").exists()
+
+
 def _collector_while_recording(runner: CliRunner, *args: str) -> list[tuple[int, bool, int]]:
     """(frozen objects, collector on, first threshold) each time the scan logs a record."""
     seen: list[tuple[int, bool, int]] = []
