@@ -43,8 +43,9 @@ ALWAYS_IGNORED = (
     "*.c2pa",
     "*.swarm.json",
 )
-#: Names of the files that describe the file beside them (see ``detect.sidecar`` and
-#: ``detect.beside``): the walk notes them, and the reader looks for them only then.
+#: Names of the files that describe the file beside them (see the sidecar families,
+#: ``detect.families.xmp_sidecar`` and ``tool_sidecars``): the walk notes them, and the
+#: reader looks for them only then.
 _SIDECAR_SUFFIXES = (".xmp", ".c2pa", ".swarm.json")
 
 
@@ -242,8 +243,9 @@ class _Sidecars:
 
     def beside(self, path: str) -> bool:
         """Whether ``NAME.EXT.xmp`` or ``NAME.xmp`` (or such a ``.c2pa`` or ``.swarm.json``)
-        was listed beside the file at ``path`` (the names detect.sidecar.sidecar_paths and
-        detect.beside look for: pathlib's idea of a suffix)."""
+        was listed beside the file at ``path`` (the names the sidecar families,
+        detect.families.xmp_sidecar and tool_sidecars, look for: pathlib's idea of a
+        suffix)."""
         name = path[path.rfind("/") + 1 :]
         dot = name.rfind(".")
         stem = name[:dot] if 0 < dot < len(name) - 1 else name
