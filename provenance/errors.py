@@ -47,6 +47,11 @@ class PurgeError(ProvenanceError):
     """A sweep, quarantine, purge or restore refused or failed."""
 
 
+class TransitionError(ProvenanceError):
+    """An asset was asked to go to a status the lifecycle does not allow from its own
+    (``provenance.lifecycle.states``), or a status has a name the lifecycle lacks."""
+
+
 class ConfinementError(ProvenanceError):
     """A path cannot be reached inside its root without following a link, or the file
     found is not the one checked: the step is skipped with ``reason``, never "fixed"."""

@@ -17,6 +17,7 @@ from provenance.catalog.clearance import (
     void_clearance,
 )
 from provenance.clearance.policy import ClearancePolicy
+from provenance.lifecycle.states import PROTECTED, Status, move, status_of
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +40,19 @@ def void(
     ``action`` is ``clearance-voided`` (the bytes changed) or ``revoked`` (approval
     withdrawn). A held asset stays held (a hold wins); only its clearance ends.
     """
-    before_status = asset.status
     void_clearance(tx, clearance, now, action, reason)
-    if asset.status == "cleared":
-        asset.status = "temporary"
+    to = status_of(asset.status)  # a hold wins: only its clearance ends
+    if to is Status.CLEARED:
+        to = Status.TEMPORARY
         asset.deadline, asset.policy = deadline, policy
     after: dict[str, Any] = {
-        "status": asset.status,
         "deadline": asset.deadline.isoformat() if asset.deadline else None,
         "clearance_id": clearance.id,
     }
-    before: dict[str, Any] = {
-        "status": before_status,
-        "content_hash": clearance.content_hash,
-        "approval_ref": clearance.approval_ref,
-    }
+    before = {"content_hash": clearance.content_hash, "approval_ref": clearance.approval_ref}
     if new_hash is not None:
         after["content_hash"] = new_hash
-    tx.record(actor, action, now, asset=asset, reason=reason, before=before, after=after)
+    move(tx, asset, to, actor, now, action=action, reason=reason, before=before, after=after)
 
 
 def copy_clearance(
@@ -83,13 +79,13 @@ def copy_clearance(
         ),
     )
     return EventSpec(
-        "cleared",
+        Status.CLEARED,
         asset_id,
         path,
         f"copy of cleared content (clearance {source.id})",
         {},
         {
-            "status": "cleared",
+            "status": Status.CLEARED,
             "approval_ref": source.approval_ref,
             "clearance_id": copied.id,
             "source_clearance_id": source.id,
@@ -109,7 +105,7 @@ def follow_copy(
     if values.get("id") is None:
         return None
     clearance = None
-    if values["status"] in ("cleared", "held"):
+    if values["status"] in PROTECTED:
         clearance = active_clearance(tx, values["id"])
     if clearance is None or clearance.content_hash != row["content_hash"]:
         # the source's file may have changed since (even earlier in this scan) while the
@@ -117,7 +113,7 @@ def follow_copy(
         clearance = cleared_before_change(tx, values["id"], row["content_hash"])
     if clearance is None:
         return None
-    row["status"], row["deadline"], row["policy"] = "cleared", None, None
+    row["status"], row["deadline"], row["policy"] = Status.CLEARED, None, None
     return clearance
 
 
@@ -132,12 +128,12 @@ def void_if_changed(
 
     ``schedule`` gives the deadline of a temporary asset (ingest's retention rules).
     """
-    if asset.status not in ("cleared", "held") or asset.id is None:
+    if asset.status not in PROTECTED or asset.id is None:
         return
     clearance = active_clearance(tx, asset.id)
     if clearance is None or clearance.content_hash == asset.content_hash:
         return
-    values = {**asset.model_dump(), "status": "temporary", "deadline": None, "policy": None}
+    values = {**asset.model_dump(), "status": Status.TEMPORARY, "deadline": None, "policy": None}
     deadline, policy = schedule(values)
     void(
         tx,

@@ -26,15 +26,16 @@ from provenance.config import Settings
 from provenance.errors import ClearanceError
 from provenance.files.hashing import hash_file
 from provenance.ingest.tags import TagOptions, embed_label, write_tags
+from provenance.lifecycle.states import Status, move
 from provenance.retention.policy import AssetFacts, milestones_for, rules_from_settings, schedule
 
 log = logging.getLogger(__name__)
 
 #: States whose file is not where the catalog says, or no longer exists: never cleared.
-NOT_CLEARABLE = {
-    "quarantined": "quarantined: restore it first (provenance restore)",
-    "purged": "purged: its bytes are gone",
-    "not-ai": "not an AI asset: nothing to clear",
+NOT_CLEARABLE: dict[str, str] = {
+    Status.QUARANTINED: "quarantined: restore it first (provenance restore)",
+    Status.PURGED: "purged: its bytes are gone",
+    Status.NOT_AI: "not an AI asset: nothing to clear",
 }
 
 
@@ -112,7 +113,7 @@ def plan_clearance(
                 assessment.rule_ids,
                 missing(assessment, request.evidence),
                 is_labelled(tx.signals_of(asset.id)),
-                held=asset.status == "held",
+                held=asset.status == Status.HELD,
             )
             current = active_clearance(tx, asset.id)
             outcome.already = current is not None and current.content_hash == asset.content_hash
@@ -218,19 +219,21 @@ def _record(
             labelled=outcome.labelled,
         ),
     )
-    before = asset.status
-    if asset.status != "held":  # a hold wins; the approval is kept for when it is released
-        asset.status, asset.deadline, asset.policy = "cleared", None, None
+    to = Status.CLEARED
+    if asset.status == Status.HELD:  # a hold wins; the approval is kept for when it is released
+        to = Status.HELD
+    else:
+        asset.deadline, asset.policy = None, None
     asset.risk, asset.risk_rules = assessment.risk, ",".join(assessment.rule_ids)
-    tx.record(
+    move(
+        tx,
+        asset,
+        to,
         actor,
-        "cleared",
         now,
-        asset=asset,
+        action="cleared",
         reason=request.note or "cleared as a final deliverable",
-        before={"status": before},
         after={
-            "status": asset.status,
             "approval_ref": clearance.approval_ref,
             "clearance_id": clearance.id,
             "content_hash": clearance.content_hash,
@@ -261,7 +264,7 @@ def temporary_deadline(settings: Settings, asset: Asset) -> tuple[datetime | Non
     facts = AssetFacts(
         path=relative,
         ai_class=asset.ai_class,
-        status="temporary",
+        status=Status.TEMPORARY,
         first_seen=asset.first_seen,
         created_at=asset.created_at,
         generator=asset.generator,

@@ -36,12 +36,10 @@ from provenance.errors import RowRefusedError
 from provenance.files.reader import Failure, FileFacts, FileReader, Reads
 from provenance.files.walk import FileEntry
 from provenance.ingest.rows import (
-    RETIRED,
     PendingRows,
     apply_stat,
     apply_verdict,
     inherit,
-    initial_status,
     new_row,
     retire_path,
     signal_values,
@@ -56,6 +54,7 @@ from provenance.ingest.tags import (
     sidecar_jobs,
     write_tags,
 )
+from provenance.lifecycle.states import OPEN, RETIRED, Status, initial, move, rebuilt
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tagging.follow import Outcome
@@ -304,7 +303,7 @@ class Ingest:
                 root = root_of(facts.path)
                 if facts.path in existing:
                     current = existing[facts.path]
-                    if current.status == "quarantined":
+                    if current.status == Status.QUARANTINED:
                         self.counts.skip(
                             facts.path,
                             f"a new file where quarantined asset "
@@ -312,7 +311,7 @@ class Ingest:
                             "or restored (restore will not overwrite it)",
                         )
                         continue
-                    if current.status != "purged":
+                    if current.status != Status.PURGED:
                         touched.append(self._update(tx, current, facts, root))
                         continue
                     retire_path(tx, current, self.context.actor, self.context.now)
@@ -441,7 +440,16 @@ class Ingest:
             self.counts.copied += 1
         elif tag is not None and adopt:
             row["first_seen"] = min(tag.first_seen, now)
-            row["status"], row["deadline"] = tag.status, tag.deadline
+            if tag.content_hash == facts.content_hash:  # beside other bytes it is no evidence
+                row["status"], row["deadline"] = rebuilt(tag.status, row["ai_class"]), tag.deadline
+                if tag.status and row["status"] != tag.status:
+                    log.warning(
+                        "%s: its tag says %s; rebuilt as %s (a tag is no record of a clearance, "
+                        "a hold, a quarantine or a purge)",
+                        facts.path,
+                        tag.status,
+                        row["status"],
+                    )
             action, reason = "rebuilt", "record restored from its tag"
         row["deadline"], row["policy"] = self.schedule(row)
         pending.rows.append((row, facts.verdict, action, reason))
@@ -459,7 +467,7 @@ class Ingest:
 
     def schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
         """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
-        if values["status"] != "temporary" or values["deadline"] or not self.context.rules:
+        if values["status"] != Status.TEMPORARY or values["deadline"] or not self.context.rules:
             return values["deadline"], values["policy"]
         facts = AssetFacts(
             path=Path(values["path"]).relative_to(values["root"]).as_posix(),
@@ -490,11 +498,13 @@ class Ingest:
         asset.content_hash = facts.content_hash
         if old_hash != facts.content_hash:
             void_if_changed(tx, asset, self.schedule, actor, now)
-        if old_class == "none" and asset.is_ai:
-            asset.status = initial_status(asset.ai_class)
-            asset.deadline, asset.policy = self.schedule(asset.model_dump())
-        elif asset.ai_class == "none" and asset.status in ("temporary", "expiring"):
-            asset.status = "not-ai"
+        status = None  # read as AI: now in the lifecycle; read as not AI before any step
+        if old_class == "none" and asset.is_ai and asset.status == Status.NOT_AI:
+            status = initial(asset.ai_class)
+            values = {**asset.model_dump(), "status": status}
+            asset.deadline, asset.policy = self.schedule(values)
+        elif asset.ai_class == "none" and asset.status in OPEN:
+            status = Status.NOT_AI
         assert asset.id is not None
         tx.replace_signals(
             asset.id,
@@ -503,17 +513,29 @@ class Ingest:
                 for v in signal_values(asset.id, facts.verdict, now, self.context.clearance)
             ],
         )
-        tx.record(
-            actor,
-            "modified",
-            now,
-            asset=asset,
-            reason="content changed"
+        reason = (
+            "content changed"
             if old_hash != facts.content_hash
-            else "read again with other detection settings",
-            before={"content_hash": old_hash, "ai_class": old_class},
-            after={"content_hash": facts.content_hash, "ai_class": asset.ai_class},
+            else "read again with other detection settings"
         )
+        before = {"content_hash": old_hash, "ai_class": old_class}
+        after = {"content_hash": facts.content_hash, "ai_class": asset.ai_class}
+        if status is None:
+            tx.record(
+                actor, "modified", now, asset=asset, reason=reason, before=before, after=after
+            )
+        else:
+            move(
+                tx,
+                asset,
+                status,
+                actor,
+                now,
+                action="modified",
+                reason=reason,
+                before=before,
+                after=after,
+            )
         self.counts.modified += 1
         log.info("modified %s", facts.path, extra=_fields("modified", asset.uid, facts.path, root))
         return asset

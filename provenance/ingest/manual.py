@@ -17,9 +17,10 @@ from provenance.clearance.rules import RISKS
 from provenance.config import Settings
 from provenance.errors import ProvenanceError
 from provenance.files.reader import FileReader, read_options
-from provenance.ingest.ingest import Ingest, initial_status
+from provenance.ingest.ingest import Ingest
 from provenance.ingest.scan import ingest_context, tag_options
 from provenance.ingest.tags import TagOptions, write_tags
+from provenance.lifecycle.states import Status, initial, move, status_of
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,6 @@ def tag_files(
             before = {
                 "ai_class": asset.ai_class,
                 "generator": asset.generator,
-                "status": asset.status,
                 "facts": asset.facts or {},
             }
             if lowers(policy, asset, tag.facts):
@@ -144,31 +144,35 @@ def tag_files(
                 )
             )
             became_ai = asset.ai_class == "none"
+            to = status_of(asset.status)
             if became_ai:
                 asset.ai_class = "ai"
-                asset.status = initial_status("ai")
+                if to is Status.NOT_AI:
+                    to = initial("ai")
             asset.generator = tag.tool
             asset.model = tag.model or asset.model
             if tag.prompt:
                 asset.prompt, asset.prompt_sha256 = policy.prompt(tag.prompt)
             if became_ai:  # now in the lifecycle: its policy gives it a deadline
-                asset.deadline, asset.policy = ingest.schedule(asset.model_dump())
+                values = {**asset.model_dump(), "status": to}
+                asset.deadline, asset.policy = ingest.schedule(values)
             asset.confidence = max(asset.confidence, 1.0)
             for name, value in policy.columns(
                 asset.ai_class, asset.generator, asset.family, asset.facts
             ).items():
                 setattr(asset, name, value)
-            tx.record(
+            move(
+                tx,
+                asset,
+                to,
                 actor,
-                "tagged",
                 now,
-                asset=asset,
+                action="tagged",
                 reason=f"declared AI output of {tag.tool}",
                 before=before,
                 after={
                     "ai_class": asset.ai_class,
                     "generator": tag.tool,
-                    "status": asset.status,
                     "facts": declared,
                     "risk": asset.risk,
                 },

@@ -17,11 +17,7 @@ from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.clearance.redact import redact_parameters
 from provenance.detect import Verdict
 from provenance.files.reader import FileFacts
-
-
-def initial_status(verdict_class: str) -> str:
-    """Return the lifecycle state of a newly seen asset of this AI class."""
-    return "not-ai" if verdict_class == "none" else "temporary"
+from provenance.lifecycle.states import Status, initial
 
 
 def signal_values(
@@ -72,7 +68,7 @@ def new_row(
         "prompt": prompt,
         "prompt_sha256": prompt_hash,
         "confidence": verdict.confidence,
-        "status": initial_status(verdict.ai_class),
+        "status": initial(verdict.ai_class),
         "deadline": None,
         "policy": None,
         "first_seen": now,
@@ -115,10 +111,6 @@ def apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None
 _INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
 
 
-#: States whose bytes are gone from their path on purpose: never the source of a move.
-RETIRED = ("quarantined", "purged")
-
-
 def retire_path(tx: Tx, asset: Asset, actor: Actor, now: datetime) -> None:
     """Free a purged asset's path for a new file there; its receipt keeps the original path."""
     original = asset.path
@@ -139,7 +131,7 @@ def inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
     for name in _INHERITED:
         copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
-    copy["status"] = initial_status(copy["ai_class"])
+    copy["status"] = initial(copy["ai_class"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +214,7 @@ def plain_files_event(rows: list[dict[str, Any]]) -> EventSpec:
     folder = shared[: shared.rfind("/")] or "/"
     digest = rows_digest((r["id"], r["uid"], r["path"], r["content_hash"]) for r in rows)
     after = {
-        "status": "not-ai",
+        "status": Status.NOT_AI,
         "ai_class": "none",
         "count": len(rows),
         "assets": id_ranges(row["id"] for row in rows),

@@ -20,8 +20,8 @@ from provenance.files.roots import check_root
 from provenance.files.walk import EntrySpill, FileEntry, walk_files
 from provenance.ingest.ingest import Ingest, IngestContext, IngestCounts
 from provenance.ingest.prefetch import Prefetch
-from provenance.ingest.rows import RETIRED
 from provenance.ingest.tags import TagOptions, sidecar_jobs
+from provenance.lifecycle.states import RETIRED
 from provenance.retention.policy import milestones_for, rules_from_settings
 from provenance.tagging.sidecar import sidecar_missing, write_sidecars
 

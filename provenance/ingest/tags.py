@@ -15,6 +15,7 @@ from provenance.catalog import Asset, Catalog
 from provenance.catalog.clearance import approval_refs, rebind_clearance
 from provenance.errors import ProvenanceError
 from provenance.files.confined import open_root
+from provenance.lifecycle.states import PROTECTED
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
 from provenance.tagging.follow import Outcome, Owner, follow_sidecar, remove_sidecar
 from provenance.tagging.record import AI_CLASSES
@@ -95,7 +96,7 @@ def sidecar_jobs(
     # an unreadable mark (``suspect``) is no AI claim to write beside the file
     due = [asset for asset in assets if asset.ai_class in AI_CLASSES]
     # a cleared asset's tag carries its approval reference
-    protected = [a.id for a in due if a.status in ("cleared", "held") and a.id is not None]
+    protected = [a.id for a in due if a.status in PROTECTED and a.id is not None]
     refs: dict[int, str] = {}
     if protected:
         with catalog.read() as tx:

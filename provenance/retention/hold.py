@@ -17,11 +17,9 @@ from provenance.catalog import Catalog, Hold, Tx
 from provenance.catalog.clearance import active_clearance
 from provenance.catalog.lifecycle import active_holds, assets_at_or_under, is_under
 from provenance.errors import PurgeError
+from provenance.lifecycle.states import HOLDABLE, Status, move
 
 log = logging.getLogger(__name__)
-
-#: States a hold takes an asset out of (cleared assets stay cleared; they are never moved).
-HOLDABLE = ("temporary", "expiring", "flagged", "quarantined")
 
 
 def hold_assets(tx: Tx, hold_path: str, reason: str, actor: Actor, now: datetime) -> list[str]:
@@ -32,17 +30,7 @@ def hold_assets(tx: Tx, hold_path: str, reason: str, actor: Actor, now: datetime
             continue
         asset = tx.asset_by_id(row.id)
         assert asset is not None
-        before = asset.status
-        asset.status = "held"
-        tx.record(
-            actor,
-            "held",
-            now,
-            asset=asset,
-            reason=reason,
-            before={"status": before},
-            after={"status": "held", "hold": hold_path},
-        )
+        move(tx, asset, Status.HELD, actor, now, reason=reason, after={"hold": hold_path})
         held.append(asset.path)
     return held
 
@@ -103,7 +91,7 @@ def release(
                 hint = f" (it is covered by the hold on {above[0]})" if above else ""
                 raise PurgeError(f"{path}: no hold was placed on this path{hint}")
             others = [h.path for h in holds if h.path != path]
-            rows = [r for r in assets_at_or_under(tx, path) if r.status == "held"]
+            rows = [r for r in assets_at_or_under(tx, path) if r.status == Status.HELD]
             freed = [r for r in rows if not any(is_under(r.path, other) for other in others)]
             if dry_run:
                 lines.append(f"dry run: would release {path} ({len(freed)} assets)")
@@ -116,19 +104,13 @@ def release(
                 assert asset is not None
                 clearance = active_clearance(tx, row.id)
                 if asset.quarantine_path is not None:
-                    asset.status, asset.quarantined_at = "quarantined", now
+                    to, asset.quarantined_at = Status.QUARANTINED, now
                 elif clearance is not None and clearance.content_hash == asset.content_hash:
-                    asset.status = "cleared"  # approved while held: the approval stands
+                    to = Status.CLEARED  # approved while held: the approval stands
                 else:
-                    asset.status = "temporary"
-                tx.record(
-                    actor,
-                    "released",
-                    now,
-                    asset=asset,
-                    reason=f"hold on {path} released",
-                    before={"status": "held"},
-                    after={"status": asset.status},
+                    to = Status.TEMPORARY
+                move(
+                    tx, asset, to, actor, now, action="released", reason=f"hold on {path} released"
                 )
         log.info("hold released on %s (%d assets)", path, len(freed))
         lines.append(f"released {path} ({len(freed)} assets)")

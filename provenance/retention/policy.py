@@ -22,18 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 from provenance.config import RootSettings, Settings, parse_duration, parse_expiry
+from provenance.lifecycle.states import ACTIONS, PROTECTED, SWEPT, TERMINAL, Status
 
 Action = Literal["none", "warn", "flag", "quarantine", "purge"]
 
-#: Lifecycle states in the order a sweep moves an asset through them.
-LIFECYCLE = ("temporary", "expiring", "flagged", "quarantined", "purged")
-#: States a sweep never changes.
-PROTECTED = ("cleared", "held")
-_RANK = {status: rank for rank, status in enumerate(LIFECYCLE)}
-_ACTION_TO = {"expiring": "warn", "flagged": "flag", "quarantined": "quarantine", "purged": "purge"}
+_RANK: dict[str, int] = {status: rank for rank, status in enumerate(SWEPT)}
+#: The action that moves an asset to each status a sweep moves it to.
+_ACTION_OF = {status: action for action, status in ACTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -195,13 +193,13 @@ def decide(
     facts: AssetFacts, rules: Sequence[Rule], milestones: Mapping[str, date], now: datetime
 ) -> Decision:
     """Return the one next step for an asset at ``now`` (``action`` "none" to leave it)."""
-    if facts.ai_class == "none" or facts.status == "not-ai":
+    if facts.ai_class == "none" or facts.status == Status.NOT_AI:
         return _keep(facts, "not AI: no lifecycle")
     if facts.status in PROTECTED:
         return _keep(facts, f"{facts.status}: never moved by a sweep")
-    if facts.status not in _RANK or facts.status == "purged":
+    if facts.status not in _RANK or facts.status in TERMINAL:
         return _keep(facts, f"{facts.status}: nothing left to do")
-    if not facts.present and facts.status != "quarantined":
+    if not facts.present and facts.status != Status.QUARANTINED:
         return _keep(facts, "file is missing: nothing is done to a missing file")
     rule = match_rule(facts, rules)
     if rule is None:
@@ -210,21 +208,21 @@ def decide(
     if deadline is None:
         reason = f"milestone {rule.milestone} is not set for this root's production: kept"
         return _keep(facts, reason, rule)
-    if facts.status == "quarantined":
+    if facts.status == Status.QUARANTINED:
         return _decide_quarantined(facts, rule, deadline, now)
-    if facts.status == "flagged":
+    if facts.status == Status.FLAGGED:
         return _decide_flagged(facts, rule, deadline, now)
+    target: Status
     if now >= deadline:
-        target, due, why = "flagged", deadline, f"deadline {_stamp(deadline)} has passed"
+        target, due, why = Status.FLAGGED, deadline, f"deadline {_stamp(deadline)} has passed"
     elif now >= deadline - rule.warn_before:
-        target, due = "expiring", deadline - rule.warn_before
+        target, due = Status.EXPIRING, deadline - rule.warn_before
         why = f"deadline {_stamp(deadline)} is within {rule.warn_before.days}d"
     else:
         return _keep(facts, f"deadline {_stamp(deadline)}", rule, deadline)
     if _RANK[target] <= _RANK[facts.status]:
         return _keep(facts, f"deadline {_stamp(deadline)}", rule, deadline)
-    action: Action = "warn" if target == "expiring" else "flag"
-    return Decision(action, target, deadline, rule.name, why, due)
+    return Decision(cast(Action, _ACTION_OF[target]), target, deadline, rule.name, why, due)
 
 
 def _decide_flagged(facts: AssetFacts, rule: Rule, deadline: datetime, now: datetime) -> Decision:
@@ -234,7 +232,7 @@ def _decide_flagged(facts: AssetFacts, rule: Rule, deadline: datetime, now: date
     if now < due:
         return _keep(facts, f"quarantine due {_stamp(due)}", rule, deadline)
     reason = f"flagged and not cleared within {rule.grace.days}d grace"
-    return Decision("quarantine", "quarantined", deadline, rule.name, reason, due)
+    return Decision("quarantine", Status.QUARANTINED, deadline, rule.name, reason, due)
 
 
 def _decide_quarantined(
@@ -249,7 +247,7 @@ def _decide_quarantined(
     if now < due:
         return _keep(facts, f"purge due {_stamp(due)}", rule, deadline)
     reason = f"in quarantine {rule.quarantine_for.days}d and not restored"
-    return Decision("purge", "purged", deadline, rule.name, reason, due)
+    return Decision("purge", Status.PURGED, deadline, rule.name, reason, due)
 
 
 def forecast(
@@ -265,7 +263,7 @@ def forecast(
     """
     steps: list[Decision] = []
     current = facts
-    for _ in range(len(LIFECYCLE)):
+    for _ in range(len(SWEPT)):
         decision = decide(current, rules, milestones, until)
         if decision.action == "none":
             break
@@ -287,8 +285,6 @@ def is_destructive(action: str) -> bool:
 
 __all__ = [
     "DEFAULT_RULE",
-    "LIFECYCLE",
-    "PROTECTED",
     "AssetFacts",
     "Decision",
     "Rule",

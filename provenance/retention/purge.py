@@ -28,6 +28,8 @@ from provenance.catalog.lifecycle import holds_covering, journal_entry
 from provenance.config import Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import OpenFile, move, unlink
+from provenance.lifecycle.states import Status
+from provenance.lifecycle.states import move as move_to
 from provenance.retention.files import (
     BeforeAct,
     OpenRoots,
@@ -95,18 +97,17 @@ def finish_quarantine(
     """Record a file as quarantined: asset state, journal entry done, one audit event."""
     asset = tx.asset_by_id(entry.asset_id)
     assert asset is not None
-    before = asset.status
-    asset.status, asset.quarantine_path, asset.quarantined_at = "quarantined", entry.target, now
+    asset.quarantine_path, asset.quarantined_at = entry.target, now
     asset.present = False
     entry.state, entry.finished_at = "done", now
-    tx.record(
+    move_to(
+        tx,
+        asset,
+        Status.QUARANTINED,
         actor,
-        "quarantined",
         now,
-        asset=asset,
         reason=entry.reason + note,
-        before={"status": before},
-        after={"status": "quarantined", "quarantine_path": entry.target, "rule": entry.rule},
+        after={"quarantine_path": entry.target, "rule": entry.rule},
     )
     log.info(
         "quarantined %s -> %s (%s)",
@@ -133,8 +134,7 @@ def finish_purge(
     """
     asset = tx.asset_by_id(entry.asset_id)
     assert asset is not None
-    before = asset.status
-    asset.status, asset.purged_at = "purged", now
+    asset.purged_at = now
     entry.state, entry.finished_at = "done", now
     receipt: dict[str, object] = {
         "path": asset.path,
@@ -154,14 +154,14 @@ def finish_purge(
         note += f"; {links_left} other hard link(s) keep the bytes"
     elif links_left is None:
         receipt["bytes_deleted"] = None
-    tx.record(
+    move_to(
+        tx,
+        asset,
+        Status.PURGED,
         actor,
-        "purged",
         now,
-        asset=asset,
         reason=entry.reason + note,
-        before={"status": before},
-        after={"status": "purged", "receipt": receipt},
+        after={"receipt": receipt},
     )
     log.info(
         "purged %s (%s, %d bytes, rule %s)%s",

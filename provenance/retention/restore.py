@@ -13,6 +13,8 @@ from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import ConfinementError, PurgeError
 from provenance.files.confined import Folder, OpenFile, move
+from provenance.lifecycle.states import Status
+from provenance.lifecycle.states import move as move_to
 from provenance.retention.files import (
     BeforeAct,
     OpenRoots,
@@ -31,19 +33,21 @@ def finish_restore(
     """Record a file as back at its path: flagged again with a fresh grace, or still held."""
     asset = tx.asset_by_id(entry.asset_id)
     assert asset is not None
-    before = asset.status
-    if asset.status != "held":
-        asset.status, asset.flagged_at = "flagged", now
+    to = Status.HELD if asset.status == Status.HELD else Status.FLAGGED  # a hold wins
+    if to is Status.FLAGGED:
+        asset.flagged_at = now
     asset.quarantine_path, asset.quarantined_at, asset.present = None, None, True
     entry.state, entry.finished_at = "done", now
-    tx.record(
+    move_to(
+        tx,
+        asset,
+        to,
         actor,
-        "restored",
         now,
-        asset=asset,
+        action="restored",
         reason="restored from quarantine" + note,
-        before={"status": before, "quarantine_path": entry.source},
-        after={"status": asset.status, "path": asset.path},
+        before={"quarantine_path": entry.source},
+        after={"path": asset.path},
     )
     log.info(
         "restored %s from %s",
@@ -74,7 +78,7 @@ def restore(
         asset = tx.asset_by_id(asset_id)
         if asset is None:
             raise PurgeError(f"asset {asset_id} is not in the catalog")
-        if asset.quarantine_path is None or asset.status not in ("quarantined", "held"):
+        if asset.quarantine_path is None or asset.status not in (Status.QUARANTINED, Status.HELD):
             raise PurgeError(f"{asset.path}: not in quarantine (status {asset.status})")
         path, quarantined, content_hash = asset.path, asset.quarantine_path, asset.content_hash
         status, size, root = asset.status, asset.size, asset.root

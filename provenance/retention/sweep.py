@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Catalog, EventSpec
+from provenance.catalog import Catalog
 from provenance.catalog.lifecycle import (
     active_holds,
     count_ai_assets,
@@ -34,8 +34,9 @@ from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import PurgeError
 from provenance.files.roots import check_root
+from provenance.lifecycle.states import HOLDABLE, Status, move, status_of
 from provenance.retention.files import BeforeAct
-from provenance.retention.hold import HOLDABLE, hold_assets
+from provenance.retention.hold import hold_assets
 from provenance.retention.journal import Recovery, Waiting, reconcile_journal, waiting_steps
 from provenance.retention.policy import (
     AssetFacts,
@@ -206,7 +207,7 @@ def plan_sweep(
         for row in rows:
             root = online[row.root]
             if row.status in HOLDABLE and any(is_under(row.path, h) for h in holds):
-                keep = Decision("none", "held", row.deadline, None, "under a legal hold")
+                keep = Decision("none", Status.HELD, row.deadline, None, "under a legal hold")
                 plan.steps.append(replace(_step(row, keep), action="hold"))
                 continue
             facts = _facts(row, row.root)
@@ -320,10 +321,9 @@ def _apply_marks(
 ) -> list[StepResult]:
     """Move assets to expiring or flagged (catalog only), each re-checked in the transaction.
 
-    One query loads the batch's assets and one its holds; the events go in one append.
+    One query loads the batch's assets and one its holds; the events are appended at commit.
     """
     results = []
-    events: list[EventSpec] = []
     with catalog.write() as tx:
         assets = tx.assets_by_ids([s.asset_id for s in steps])
         holds = active_holds(tx)
@@ -334,22 +334,20 @@ def _apply_marks(
             if problem is not None or asset is None:
                 results.append(StepResult(step, False, problem or "no longer in the catalog"))
                 continue
-            asset.status, asset.deadline, asset.policy = step.new_status, step.deadline, step.rule
+            asset.deadline, asset.policy = step.deadline, step.rule
             if step.action == "flag":
                 asset.flagged_at = now
-            events.append(
-                EventSpec(
-                    step.new_status,
-                    asset.id,
-                    asset.path,
-                    step.reason,
-                    {"status": step.status},
-                    {
-                        "status": step.new_status,
-                        "rule": step.rule,
-                        "deadline": step.deadline.isoformat() if step.deadline else None,
-                    },
-                )
+            move(
+                tx,
+                asset,
+                status_of(step.new_status),
+                actor,
+                now,
+                reason=step.reason,
+                after={
+                    "rule": step.rule,
+                    "deadline": step.deadline.isoformat() if step.deadline else None,
+                },
             )
             log.info(
                 "%s %s (%s)",
@@ -365,7 +363,6 @@ def _apply_marks(
                 },
             )
             results.append(StepResult(step, True))
-        tx.record_many(actor, now, events)
     return results
 
 

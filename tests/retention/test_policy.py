@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from provenance.config import settings_from_mapping
 from provenance.errors import ConfigError
+from provenance.lifecycle.states import STATUSES, SWEPT
 from provenance.retention.policy import (
     DEFAULT_RULE,
-    LIFECYCLE,
     AssetFacts,
     Rule,
     deadline_for,
@@ -248,7 +248,7 @@ asset_facts = st.builds(
     AssetFacts,
     path=st.sampled_from(["concepts/a.png", "plates/b.exr", "x/y/z.png", "c.jpg"]),
     ai_class=st.sampled_from(["ai", "partial", "none"]),
-    status=st.sampled_from(["not-ai", *LIFECYCLE, "cleared", "held"]),
+    status=st.sampled_from(STATUSES),
     first_seen=moments,
     created_at=st.none() | moments,
     generator=st.sampled_from([None, "ComfyUI", "Midjourney"]),
@@ -293,7 +293,7 @@ def test_a_later_now_never_unexpires(
     now: datetime,
     later_by: timedelta,
 ) -> None:
-    rank = {s: i for i, s in enumerate(LIFECYCLE)}
+    rank = {s: i for i, s in enumerate(SWEPT)}
     earlier = decide(asset, policy, milestones, now)
     later = decide(asset, policy, milestones, now + later_by)
     if earlier.new_status in rank:
