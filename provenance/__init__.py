@@ -2,7 +2,8 @@
 
 The packages, by stage: ``cli`` and ``daemon`` (with ``watch``) call ``ingest``,
 ``retention``, ``clearance`` and ``report``, which use ``catalog``, ``audit``, ``detect``,
-``tagging``, ``files``, ``access`` and ``config``; ``errors`` is below them all. Besides the
+``tagging``, ``files``, ``access`` and ``config``; ``lifecycle`` (the statuses and the
+one function that moves an asset between them) and ``errors`` are below them all. Besides the
 version, this module holds ``lazy_exports``, which those packages' ``__init__`` use so that
 importing one submodule stays cheap.
 """
