@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -15,10 +16,15 @@ from provenance.catalog import Catalog, Unreadable
 from provenance.catalog.unreadable import list_unreadable
 from provenance.cli import cli
 from provenance.files.readfile import CHANGED, VANISHED, Failure
+from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
-from tests.media import write_plain_png
+from tests.media import write_a1111_png, write_plain_png
 
 pytestmark = pytest.mark.timeout(120)
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "schema" / "report.schema.json").read_text()
+)
 
 
 def _config(tmp_path: Path, root: Path, catalog: Catalog, memory_mb: int = 8) -> Path:
@@ -128,3 +134,33 @@ def test_list_unreadable_takes_no_asset_filters(
 def test_a_file_gone_or_being_written_is_not_unreadable() -> None:
     assert Failure("/x", VANISHED).transient and Failure("/x", CHANGED).transient
     assert not Failure("/x", "needs more than its memory budget (8 MiB)").transient
+
+
+def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(
+    tmp_path: Path, runner: CliRunner, catalog: Catalog
+) -> None:
+    root = tmp_path / "production"
+    write_a1111_png(root / "castle.png")  # an AI asset: events in the audit chain
+    bombs = [zlib_bomb(root / f"bombs{n}") for n in range(UNREADABLE_SHOWN + 2)]
+    config = _config(tmp_path, root, catalog)
+    _cli(runner, config, "scan", "--json")
+
+    record = json.loads(_cli(runner, config, "report", "--format", "json"))
+    jsonschema.validate(record, SCHEMA)
+    section = next(s for s in record["sections"] if s["key"] == "unreadable")
+    assert section["total"] == len(bombs)
+    assert [item["path"] for item in section["items"]] == sorted(map(str, bombs))[:UNREADABLE_SHOWN]
+    assert "memory budget" in section["items"][0]["reason"]
+    assert "`provenance list --unreadable` lists them all" in section["note"]
+    assert record["roots"][0]["by_section"]["unreadable"] == len(bombs)
+    markdown = _cli(runner, config, "report", "--format", "md")
+    assert f"## Files that could not be read ({len(bombs)})" in markdown
+
+    # the head the report prints is the head `audit anchor` writes and `audit verify` checks
+    anchored = _cli(runner, config, "audit", "anchor")
+    audit = record["audit"]
+    assert f"anchored: {audit['events']} events, head {audit['head']}" in anchored
+    assert audit["events"] >= 1 and audit["key_id"] and len(audit["mac"]) == 64
+    assert "audit chain intact" in _cli(runner, config, "audit", "verify")
+    with catalog.read() as tx:
+        assert tx.newest_key_id() == audit["key_id"]

@@ -328,3 +328,27 @@ def weekly_activity(
         query = query.join(_ASSETS, _A.id == _E.asset_id).where(_A.root == root)
     query = query.group_by(bucket, kind)
     return {(int(row[0]), str(row[1])): int(row[2]) for row in tx.session.execute(query)}
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The audit chain's head as `audit verify` and the anchors know it: how many events
+    (the newest one's place in the chain) and the newest one's hash; with its row id, the
+    key that signed it and its HMAC (None on a chain written before the audit key)."""
+
+    events: int
+    head: str
+    event_id: int | None = None
+    key_id: str | None = None
+    mac: str | None = None
+
+
+def chain_head(tx: Tx) -> ChainHead:
+    """Return the audit chain's head, with the newest event's id, key id and HMAC."""
+    events, head = tx.chain_head()
+    newest = tx.session.execute(
+        select(_E.id, _E.key_id, _E.mac).order_by(_E.id.desc()).limit(1)
+    ).first()
+    if newest is None:
+        return ChainHead(events, head)
+    return ChainHead(events, head, int(newest[0]), newest[1], newest[2])

@@ -120,3 +120,11 @@ def count_unreadable(
         return total, 0
     given_up = query.where(col(Unreadable.attempts) > retries)
     return total, int(tx.session.execute(given_up).scalar_one())
+
+
+def unreadable_by_root(tx: Tx, root: str | None = None) -> dict[str, int]:
+    """Return root -> how many of its files are recorded as unreadable (only ``root``'s)."""
+    query = select(col(Unreadable.root), func.count()).group_by(col(Unreadable.root))
+    if root is not None:
+        query = query.where(col(Unreadable.root) == root)
+    return {str(row[0]): int(row[1]) for row in tx.session.execute(query)}

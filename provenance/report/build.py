@@ -6,15 +6,18 @@ from datetime import datetime, timedelta
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
+from provenance.catalog.unreadable import list_unreadable, unreadable_by_root
 from provenance.config import RootSettings, Settings
 from provenance.report.data import (
     DEFAULT_QUARANTINE_FOR,
+    UNREADABLE_SHOWN,
     Inputs,
     Period,
     Report,
     assemble,
 )
 from provenance.report.items import RootInfo
+from provenance.retention.journal import waiting_steps
 from provenance.retention.policy import rules_from_settings
 
 
@@ -44,6 +47,7 @@ def build_report(
     if root is not None:
         infos = [info for info in infos if info.path == root_path]
     keep_for = quarantine_times(settings)
+    waiting = [step for step in waiting_steps(catalog, settings) if root_path in (None, step.root)]
     with catalog.read() as tx:
         inputs = Inputs(
             due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
@@ -62,6 +66,11 @@ def build_report(
             status_counts=queries.status_counts(tx, root_path),
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),
+            waiting=waiting,
+            unreadable=list(list_unreadable(tx, root=root_path, limit=UNREADABLE_SHOWN)),
+            unreadable_counts=unreadable_by_root(tx, root_path),
+            unreadable_retries=settings.scan.retry_unreadable,
+            audit=queries.chain_head(tx),
         )
         return assemble(
             inputs,

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from provenance.catalog.reports import AssetLine, EventLine
+from provenance.catalog.models import Unreadable
+from provenance.catalog.reports import AssetLine, ChainHead, EventLine
 from provenance.report.items import (
     Item,
     RootInfo,
@@ -23,11 +25,26 @@ from provenance.report.items import (
     purged_item,
     quarantine_item,
     tag_command,
+    unreadable_item,
     voided_item,
+    waiting_item,
 )
 
+if TYPE_CHECKING:
+    from provenance.retention.journal import Waiting
+
 #: Section keys in the order the report shows them.
-SECTION_KEYS = ("expiring", "overdue", "quarantined", "purged", "cleared", "voided", "attention")
+SECTION_KEYS = (
+    "expiring",
+    "overdue",
+    "quarantined",
+    "purged",
+    "cleared",
+    "voided",
+    "attention",
+    "waiting",
+    "unreadable",
+)
 SECTION_TITLES = {
     "expiring": "Expiring in the coming period",
     "overdue": "Flagged or overdue",
@@ -36,7 +53,11 @@ SECTION_TITLES = {
     "cleared": "Cleared in the past period",
     "voided": "Clearances voided or revoked",
     "attention": "Unknown or unapproved tools, high risk without approval",
+    "waiting": "Interrupted steps waiting to finish",
+    "unreadable": "Files that could not be read",
 }
+#: Files that could not be read, named in the report (its count is of them all).
+UNREADABLE_SHOWN = 10
 #: Statuses of AI assets, in lifecycle order (for totals and the chart).
 AI_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "purged", "cleared", "held")
 TREND_WEEKS = 8
@@ -70,6 +91,12 @@ class Section:
     items: tuple[Item, ...]
     #: Said when part of the section's source does not exist in this catalog yet.
     note: str = ""
+    #: How many the section stands for, when it names only the first few (else None).
+    total: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.items) if self.total is None else self.total
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,8 @@ class Report:
     per_day: tuple[tuple[date, int], ...]
     trend: tuple[WeekCounts, ...]
     notes: tuple[str, ...] = field(default=())
+    #: The audit chain's head when the report was made: a printed report anchors the trail.
+    audit: ChainHead | None = None
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -130,6 +159,13 @@ class Inputs:
     weekly: Mapping[tuple[int, str], int]
     #: Section key -> why part of its source is missing (e.g. clearance rules not installed).
     missing_sources: Mapping[str, str] = field(default_factory=dict)
+    #: Interrupted steps that wait (retention.journal), the first files that could not be
+    #: read and how many there are by root, the scans' retries, the audit chain's head.
+    waiting: Iterable[Waiting] = ()
+    unreadable: Iterable[Unreadable] = ()
+    unreadable_counts: Mapping[str, int] = field(default_factory=dict)
+    unreadable_retries: int = 3
+    audit: ChainHead | None = None
 
 
 def _trend(period: Period, weekly: Mapping[tuple[int, str], int]) -> tuple[WeekCounts, ...]:
@@ -159,11 +195,12 @@ def _root_summaries(
     status_counts: Mapping[tuple[str, str], int],
     sections: Sequence[Section],
     lookup: Roots,
+    unreadable: Mapping[str, int] | None = None,
 ) -> tuple[RootSummary, ...]:
     labels: dict[str, RootInfo] = {}
     for info in roots:
         labels[info.label] = info
-    for root_path, _status in status_counts:
+    for root_path in [*(path for path, _status in status_counts), *(unreadable or {})]:
         info = lookup(root_path)
         labels.setdefault(info.label, info)
     for section in sections:
@@ -183,6 +220,10 @@ def _root_summaries(
             section.key: sum(1 for item in section.items if item.root == label)
             for section in sections
         }
+        if unreadable is not None:  # of every file, not only those the section names
+            by_section["unreadable"] = sum(
+                n for path, n in unreadable.items() if lookup(path).label == label
+            )
         summaries.append(RootSummary(label, info.path, info.owner, by_status, by_section))
     return tuple(summaries)
 
@@ -253,9 +294,26 @@ def assemble(
             )
             for line in inputs.unknown_tool
         ),
+        "waiting": tuple(waiting_item(step, lookup) for step in inputs.waiting),
+        "unreadable": tuple(
+            unreadable_item(row, lookup, inputs.unreadable_retries) for row in inputs.unreadable
+        ),
     }
+    unreadable = sum(inputs.unreadable_counts.values())
+    section_notes = dict(inputs.missing_sources)
+    if unreadable > len(items["unreadable"]):
+        section_notes["unreadable"] = (
+            f"the first {len(items['unreadable'])} of {unreadable}; "
+            "`provenance list --unreadable` lists them all"
+        )
     sections = tuple(
-        Section(key, SECTION_TITLES[key], items[key], inputs.missing_sources.get(key, ""))
+        Section(
+            key,
+            SECTION_TITLES[key],
+            items[key],
+            section_notes.get(key, ""),
+            total=unreadable if key == "unreadable" else None,
+        )
         for key in SECTION_KEYS
     )
     totals = {
@@ -268,9 +326,12 @@ def assemble(
         period=period,
         scope=scope,
         sections=sections,
-        roots=_root_summaries(roots, inputs.status_counts, sections, lookup),
+        roots=_root_summaries(
+            roots, inputs.status_counts, sections, lookup, inputs.unreadable_counts
+        ),
         totals=totals,
         per_day=_per_day(period, inputs.per_day),
         trend=_trend(period, inputs.weekly),
         notes=notes,
+        audit=inputs.audit,
     )

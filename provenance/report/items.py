@@ -9,9 +9,13 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, EventLine
+
+if TYPE_CHECKING:  # the journal brings the file operations in: only its type is needed
+    from provenance.retention.journal import Waiting
 
 
 @dataclass(frozen=True)
@@ -215,4 +219,46 @@ def voided_item(event: EventLine, roots: Roots) -> Item:
         status=_text(event.after.get("status")) or "temporary",
         reason=f"{event.action}: {event.reason}" if event.reason else event.action,
         commands=(clear_command(path), hold_command(path)) if path else (),
+    )
+
+
+def waiting_item(step: Waiting, roots: Roots) -> Item:
+    """An interrupted quarantine, purge or restore that waits (its root offline, say)."""
+    root = roots(step.root)
+    return Item(
+        section="waiting",
+        path=step.path,
+        root=root.label,
+        owner=root.owner,
+        status=step.operation,
+        generator="",
+        rule=step.rule,
+        when=step.since,
+        days_left=None,
+        reason=step.reason,
+        reference=_text(step.target),
+    )
+
+
+def unreadable_item(row: Unreadable, roots: Roots, retries: int) -> Item:
+    """A file that could not be read: why, how many times, and whether scans try again."""
+    root = roots(row.root)
+    again = (
+        "the next scan tries again"
+        if row.attempts <= retries
+        else "not tried again until it changes"
+    )
+    times = "once" if row.attempts == 1 else f"{row.attempts} times"
+    return Item(
+        section="unreadable",
+        path=row.path,
+        root=root.label,
+        owner=root.owner,
+        status="unreadable",
+        generator="",
+        rule="",
+        when=row.last_failed,
+        days_left=None,
+        reason=f"{row.reason} (failed {times}; {again})",
+        size=row.size,
     )

@@ -11,7 +11,7 @@ from html import escape
 from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
 from provenance.report.data import AI_STATUSES, Report, Section
 from provenance.report.items import Item
-from provenance.report.render_text import iso, iso_date
+from provenance.report.render_text import audit_line, iso, iso_date
 
 _CSS = """
 :root { --ink: #1d2329; --muted: #5d6770; --line: #d9dee3; --band: #f4f6f8; --accent: #24527a; }
@@ -70,6 +70,7 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
 .late { color: #b54a2f; font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-style: italic; margin: 4px 0; }
+.audit { overflow-wrap: anywhere; font-size: 12.5px; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { font-size: 10pt; }
@@ -87,6 +88,10 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
 
 def _e(value: object) -> str:
     return escape(str(value), quote=True)
+
+
+def _code(value: str) -> str:
+    return f"<code>{_e(value)}</code>"
 
 
 def _status(status: str) -> str:
@@ -111,6 +116,8 @@ _DATE_HEADING = {
     "cleared": ("cleared", ""),
     "voided": ("when", ""),
     "attention": ("deadline", "days left"),
+    "waiting": ("since", ""),
+    "unreadable": ("last tried", ""),
 }
 
 
@@ -118,7 +125,7 @@ def _section(section: Section) -> str:
     date_heading, days_heading = _DATE_HEADING.get(section.key, ("date", ""))
     parts = [
         f'<section id="section-{_e(section.key)}">',
-        f'<h2>{_e(section.title)} <span class="count">({len(section.items)})</span></h2>',
+        f'<h2>{_e(section.title)} <span class="count">({section.count})</span></h2>',
     ]
     if section.note:
         parts.append(f'<p class="note">{_e(section.note)}</p>')
@@ -164,13 +171,13 @@ def _section(section: Section) -> str:
 
 
 def _cards(report: Report) -> str:
-    warn = {"overdue", "quarantined", "attention", "voided"}
+    warn = {"overdue", "quarantined", "attention", "voided", "waiting", "unreadable"}
     cards = []
     for section in report.sections:
-        css = ' class="warn"' if section.key in warn and section.items else ""
+        css = ' class="warn"' if section.key in warn and section.count else ""
         cards.append(
             f'<li{css}><a href="#section-{_e(section.key)}">'
-            f'<span class="n">{len(section.items)}</span>'
+            f'<span class="n">{section.count}</span>'
             f'<span class="label">{_e(section.title)}</span></a></li>'
         )
     return '<ul class="cards">' + "".join(cards) + "</ul>"
@@ -236,6 +243,11 @@ def render_html(report: Report) -> str:
         _trend_table(report),
         "</section>",
     ]
+    if report.audit is not None:
+        body.append(
+            '<section id="section-audit"><h2>Audit trail</h2>'
+            f'<p class="audit">{audit_line(report, _code)}</p></section>'
+        )
     body.append("</main>")
     return (
         "<!DOCTYPE html>\n"

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -100,6 +100,7 @@ def report_record(report: Report) -> dict[str, Any]:
                 "key": section.key,
                 "title": section.title,
                 "note": section.note,
+                "total": section.count,
                 "items": [item_record(item) for item in section.items],
             }
             for section in report.sections
@@ -115,7 +116,42 @@ def report_record(report: Report) -> dict[str, Any]:
             for w in report.trend
         ],
         "notes": list(report.notes),
+        "audit": audit_record(report),
     }
+
+
+def audit_record(report: Report) -> dict[str, Any] | None:
+    """The audit chain's head when the report was made (None: not asked)."""
+    audit = report.audit
+    if audit is None:
+        return None
+    return {
+        "events": audit.events,
+        "head": audit.head,
+        "event_id": audit.event_id,
+        "key_id": audit.key_id,
+        "mac": audit.mac,
+    }
+
+
+def audit_line(report: Report, code: Callable[[str], str] = str) -> str:
+    """The audit chain's head in one sentence, for a printed report ("" when not asked);
+    ``code`` marks up each value (a hash, a key id, a command) for the format."""
+    audit = report.audit
+    if audit is None:
+        return ""
+    if not audit.events:
+        return "Audit trail: no events yet."
+    signed = (
+        f"signed with key {code(audit.key_id)}, HMAC {code(audit.mac or '')}"
+        if audit.key_id
+        else "not signed (written before the audit key)"
+    )
+    return (
+        f"Audit trail head: {audit.events} events; the newest (id {audit.event_id}) has hash "
+        f"{code(audit.head)}, {signed}. {code('provenance audit verify')} checks the trail "
+        "against it: a trail whose head no longer matches was changed."
+    )
 
 
 def render_json(report: Report) -> str:
@@ -205,7 +241,7 @@ def _md_days(item: Item) -> str:
 
 
 def _md_section(section: Section) -> list[str]:
-    lines = [f"## {section.title} ({len(section.items)})", ""]
+    lines = [f"## {section.title} ({section.count})", ""]
     if section.note:
         lines += [f"_{md_text(section.note)}_", ""]
     if not section.items:
@@ -266,4 +302,8 @@ def render_markdown(report: Report) -> str:
         lines += _md_section(section)
     for note in report.notes:
         lines.append(f"> {md_text(note)}")
+    if report.audit is not None:
+        if lines[-1]:
+            lines.append("")
+        lines += ["## Audit trail", "", audit_line(report, md_code)]
     return "\n".join(lines).rstrip("\n") + "\n"

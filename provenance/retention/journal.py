@@ -54,6 +54,10 @@ class Waiting:
     path: str
     root: str
     reason: str
+    #: When the step was planned, where it was taking the file, and the rule it applied.
+    since: datetime | None = None
+    target: str | None = None
+    rule: str = ""
 
 
 def _lstat(top: Root, path: str | None) -> os.stat_result | None:
@@ -218,6 +222,9 @@ def waiting_steps(
                     entry.source,
                     root,
                     reason or "not settled yet: the next sweep settles it",
+                    entry.created_at,
+                    entry.target,
+                    entry.rule,
                 )
             )
     return waiting

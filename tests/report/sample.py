@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from provenance.audit import Actor
-from provenance.catalog import Asset, Catalog
+from provenance.audit.keys import key_path
+from provenance.catalog import Asset, Catalog, JournalEntry, Unreadable
 from provenance.config import RootSettings, Settings
 
 #: The report's as-of time: Monday 30 November 2026, 07:00 UTC.
@@ -18,6 +19,9 @@ SECRET_PROMPT = "SECRET PROMPT: a portrait of a named actor"
 SCRIPT_NAME = "/prod/show_a/concepts/<script>alert(1)</script>.png"
 FORMULA_NAME = '/prod/show_b/=HYPERLINK("x").png'
 DAY = timedelta(days=1)
+#: The sample's audit key: the same each time, so that the report's audit head (hash, key
+#: id and HMAC of the newest event) is the same in every run.
+AUDIT_KEY = f"key ksample1 2026-10-01T00:00:00+00:00 {'5a' * 32}\n"
 
 
 def sample_settings(state_dir: Path) -> Settings:
@@ -54,6 +58,11 @@ def _asset(number: int, path: str, **fields: Any) -> Asset:
 
 def populate(catalog: Catalog) -> None:
     """Fill ``catalog`` with assets and events in every report section (and some outside)."""
+    keys = key_path(catalog.state_dir)
+    if not keys.exists():
+        keys.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keys.write_text("unauthenticated-events 0\n" + AUDIT_KEY)
+        keys.chmod(0o600)
     with catalog.write() as tx:
         assets = {
             "soon": _asset(1, "/prod/show_a/concepts/castle 01.png", deadline=AS_OF + 2 * DAY),
@@ -163,3 +172,33 @@ def populate(catalog: Catalog) -> None:
             before={"status": "cleared"},
             after={"status": "temporary"},
         )
+        # a quarantine interrupted while its root went offline: it waits in the journal
+        tx.add(
+            JournalEntry(
+                asset_id=assets["late"].id,
+                operation="quarantine",
+                source="/prod/show_b/late.png",
+                target="/prod/show_b/.provenance-quarantine/late.png",
+                size=1005,
+                rule="concepts-30d",
+                reason="flagged 7 days ago",
+                created_at=AS_OF - 2 * DAY,
+            )
+        )
+        # files the reader refused: one tried again by the next scan, one left until it changes
+        for path, reason, attempts in (
+            ("/prod/show_a/bomb.png", "needs more than its memory budget (512 MiB)", 4),
+            ("/prod/show_b/<stuck>.exr", "took longer than its 30 s budget; not read", 1),
+        ):
+            tx.add(
+                Unreadable(
+                    path=path,
+                    root="/prod/show_b" if path.startswith("/prod/show_b") else "/prod/show_a",
+                    size=4096,
+                    mtime_ns=1,
+                    reason=reason,
+                    attempts=attempts,
+                    first_failed=AS_OF - 3 * DAY,
+                    last_failed=AS_OF - DAY,
+                )
+            )

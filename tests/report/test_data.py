@@ -227,3 +227,42 @@ def test_flag_only_policy_never_deletes_quarantined_bytes() -> None:
     (item,) = report.section("quarantined").items
     assert item.when is None and item.days_left is None
     assert "flag-only policy" in item.reason
+
+
+def test_waiting_steps_and_unreadable_files_have_their_sections() -> None:
+    from provenance.catalog import Unreadable
+    from provenance.report.data import UNREADABLE_SHOWN
+    from provenance.retention.journal import Waiting
+
+    step = Waiting(7, "purge", "/prod/a/q/x.png", "/prod/a", "root offline", AS_OF - DAY)
+    rows = [
+        Unreadable(
+            path=f"/prod/a/bad{n:02d}.png",
+            root="/prod/a",
+            reason="cannot read: Permission denied",
+            attempts=n % 5 + 1,
+            first_failed=AS_OF - 2 * DAY,
+            last_failed=AS_OF - DAY,
+        )
+        for n in range(UNREADABLE_SHOWN)
+    ]
+    report = assemble(
+        inputs(waiting=[step], unreadable=rows, unreadable_counts={"/prod/a": 25}),
+        Period(AS_OF),
+        GENERATED_AT,
+        ROOTS,
+    )
+    (waiting,) = report.section("waiting").items
+    assert (waiting.path, waiting.status, waiting.reason, waiting.when) == (
+        step.path,
+        "purge",
+        "root offline",
+        AS_OF - DAY,
+    )
+    section = report.section("unreadable")
+    assert (len(section.items), section.count) == (UNREADABLE_SHOWN, 25)
+    assert section.note.startswith(f"the first {UNREADABLE_SHOWN} of 25")
+    assert "failed once; the next scan tries again" in section.items[0].reason
+    assert "failed 5 times; not tried again until it changes" in section.items[4].reason
+    assert report.roots[0].by_section["unreadable"] == 25
+    assert report.roots[0].by_section["waiting"] == 1

@@ -87,6 +87,14 @@ def test_html_renders_in_a_real_browser(sqlite_report: Report, tmp_path: Path) -
     assert main.group(1).count("<tr>") == 4  # header and three expiring assets
     assert '<svg id="chart-expiries"' in dom and '<svg id="chart-status"' in dom
     assert dom.count("<rect ") >= 7 + 3
+    # the steps that wait, the files that could not be read and the audit head are shown
+    waiting = re.search(r'<table class="items" id="table-waiting">(.*?)</table>', dom, re.S)
+    assert waiting is not None and "/prod/show_b/late.png" in waiting.group(1)
+    unreadable = re.search(r'<table class="items" id="table-unreadable">(.*?)</table>', dom, re.S)
+    assert unreadable is not None and unreadable.group(1).count("<tr>") == 3
+    assert "&lt;stuck&gt;.exr" in unreadable.group(1)
+    audit = sqlite_report.audit
+    assert audit is not None and audit.head in dom and f"{audit.events} events" in dom
     # the hostile file name is text in the DOM, not an element
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
     assert "<script" not in dom.lower()

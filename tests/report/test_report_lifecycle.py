@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 from provenance.catalog import Catalog
@@ -61,3 +62,32 @@ def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
     attention = next(s for s in data["sections"] if s["key"] == "attention")
     assert [Path(item["path"]).name for item in attention["items"]] == ["castle.png"]
     assert "unknown tool" in json.dumps(attention["items"][0])
+
+
+def test_report_lists_a_killed_quarantine_that_waits_for_its_offline_root(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, tmp_path: Path
+) -> None:
+    from tests.retention.helpers import write_config
+    from tests.retention.test_crash import flagged_pair, run_cli
+
+    assets = flagged_pair(make_asset)
+    config = write_config(tmp_path, root, catalog)
+    child = run_cli(config, "sweep", crash_at="after-journal")  # killed after journaling
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    away = root.rename(root.with_name("unmounted"))  # the root goes offline meanwhile
+
+    shown = run_cli(config, "report", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    waiting = next(s for s in record["sections"] if s["key"] == "waiting")
+    assert sorted(item["path"] for item in waiting["items"]) == sorted(a.path for a in assets)
+    assert all(item["status"] == "quarantine" for item in waiting["items"])
+    assert all(item["reason"].startswith("root offline") for item in waiting["items"])
+    assert all(".provenance-quarantine" in item["reference"] for item in waiting["items"])
+    markdown = run_cli(config, "report", "--format", "md").stdout
+    assert "## Interrupted steps waiting to finish (2)" in markdown
+
+    away.rename(root)  # back: the next sweep settles the steps, and the report shows none
+    assert run_cli(config, "sweep").returncode == 0
+    record = json.loads(run_cli(config, "report", "--format", "json").stdout)
+    assert next(s for s in record["sections"] if s["key"] == "waiting")["items"] == []
