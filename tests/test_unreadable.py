@@ -19,6 +19,8 @@ from provenance.files.readfile import CHANGED, VANISHED, Failure
 from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
 from tests.media import write_a1111_png, write_plain_png
+from tests.test_daemon import DaemonProcess
+from tests.watch.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -164,3 +166,31 @@ def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(
     assert "audit chain intact" in _cli(runner, config, "audit", "verify")
     with catalog.read() as tx:
         assert tx.newest_key_id() == audit["key_id"]
+
+
+def test_the_daemon_records_a_file_it_cannot_read(
+    tmp_path: Path, runner: CliRunner, catalog: Catalog
+) -> None:
+    root = tmp_path / "production"
+    root.mkdir()
+    config = _config(tmp_path, root, catalog)
+    with config.open("a") as stream:
+        stream.write("[daemon]\nquiet_period = 0.2\npoll_interval = 0.1\n")
+    daemon = DaemonProcess(tmp_path, "--config", str(config), "daemon")
+    try:
+        daemon.wait_ready()
+        bomb = zlib_bomb(root / "incoming")
+        good = write_plain_png(root / "incoming" / "plate.png")
+
+        def recorded() -> bool:
+            with catalog.read() as tx:
+                return tx.asset_by_path(str(good)) is not None and str(bomb) in _rows(catalog)
+
+        wait_for(recorded, 60, "the good file recorded and the bomb recorded as unreadable")
+        row = _rows(catalog)[str(bomb)]
+        assert "memory budget" in row.reason and row.attempts == 1
+        status = _cli(runner, config, "status", "--json")
+        assert status["running"] and status["unreadable"]["files"] == 1
+        assert daemon.process.poll() is None, daemon.text()
+    finally:
+        daemon.kill()
