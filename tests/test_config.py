@@ -79,6 +79,17 @@ def test_every_problem_is_reported_with_file_and_key(tmp_path: Path) -> None:
     assert f"{path}: scan.colour: unknown setting" in lines
 
 
+def test_idle_readers_end_after_a_duration_or_never(tmp_path: Path) -> None:
+    path = tmp_path / "idle.toml"
+    path.write_text('[daemon]\nidle_workers_after = "2m"\n')
+    assert load_settings(path).daemon.idle_workers_seconds == 120
+    path.write_text('[daemon]\nidle_workers_after = ""\n')
+    assert load_settings(path).daemon.idle_workers_seconds is None
+    path.write_text('[daemon]\nidle_workers_after = "soon"\n')
+    with pytest.raises(ConfigError, match=r"daemon\.idle_workers_after: .*not a duration"):
+        load_settings(path)
+
+
 def test_relative_root_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rel.toml"
     path.write_text('[[roots]]\npath = "footage"\n')

@@ -226,6 +226,33 @@ def test_a_daemon_killed_outright_leaves_no_worker_behind(
     wait_for(lambda: not any(map(running, workers)), 10, "the workers to end")
 
 
+def test_an_idle_daemon_is_one_process_and_a_file_dropped_later_is_recorded(
+    tmp_path: Path, root: Path, daemons: list[DaemonProcess]
+) -> None:
+    # its readers end after daemon.idle_workers_after with nothing to read; the watcher
+    # still hears, and the next file starts a reader again
+    need_proc()
+    write_plain_png(root / "before.png")
+    cfg = config(tmp_path, root)
+    cfg.write_text(cfg.read_text().replace("[scan]\nworkers = 1", "[scan]\nworkers = 2"))
+    with cfg.open("a") as stream:
+        stream.write('idle_workers_after = "1s"\n')
+    daemon = DaemonProcess(tmp_path, "--config", str(cfg), "daemon")
+    daemons.append(daemon)
+    daemon.wait_ready()
+    pid = daemon.process.pid
+    wait_for(lambda: not descendants(pid), 20, "the idle readers to end")
+    for n in range(2):
+        time.sleep(1.5)  # idle longer than idle_workers_after: every reader has ended
+        assert not descendants(pid)
+        dropped = write_a1111_png(root / "later" / f"castle_{n}.png")
+        wait_for(lambda dropped=dropped: _has(tmp_path, dropped), 20, f"{dropped.name} recorded")
+        wait_for(lambda: not descendants(pid), 20, "the readers to end again")
+    assert _has(tmp_path, root / "before.png")
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(5) == 0, daemon.text()
+
+
 def test_sd_notify_ready_watchdog_and_stopping(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:

@@ -196,11 +196,11 @@ def test_workers_fork_only_where_it_is_safe() -> None:
         ).stdout.strip()
 
     assert method("") == "fork"
-    assert method("import c2pa") == "forkserver"
+    assert method("import c2pa") == "spawn"
     sleeper = (
         "import threading as t, time\nt.Thread(target=time.sleep, args=(9,), daemon=1).start()"
     )
-    assert method(sleeper) == "forkserver"
+    assert method(sleeper) == "spawn"
 
 
 def test_a_reader_process_that_dies_is_replaced_and_no_file_is_lost(tmp_path: Path) -> None:
@@ -226,7 +226,8 @@ def test_a_reader_process_that_dies_is_replaced_and_no_file_is_lost(tmp_path: Pa
     assert all(isinstance(r, FileFacts) for r in results)
 
 
-def test_workers_end_when_their_parent_is_killed() -> None:
+@pytest.mark.parametrize("idle_after", [None, 60.0], ids=["forked", "new interpreters"])
+def test_workers_end_when_their_parent_is_killed(idle_after: float | None) -> None:
     # a daemon killed outright (SIGKILL, the OOM killer) cannot shut its workers down; they
     # must not wait for work forever
     import subprocess
@@ -238,7 +239,7 @@ def test_workers_end_when_their_parent_is_killed() -> None:
         "from provenance.files.reader import FileReader, ReadOptions\n"
         # like the daemon's: a forked worker inherits it, and must not keep it
         "signal.signal(signal.SIGTERM, lambda *_: None)\n"
-        "reader = FileReader(ReadOptions(), workers=2)\n"
+        f"reader = FileReader(ReadOptions(), workers=2, idle_after={idle_after})\n"
         "reader.warm_up()\n"
         "pids = {reader.submit(os.getpid).result() for _ in range(20)}\n"
         "print(' '.join(map(str, pids)), flush=True)\n"
@@ -299,7 +300,7 @@ def test_readers_that_keep_dying_stop_the_read_with_one_error(
     # row whose reader died the read stops with a ScanError, instead of starting new
     # processes for every file left. Here the detectors the forked readers inherit kill
     # their own process, as the OOM killer would (this process has no thread: the readers
-    # are forked, not started by a fork server).
+    # are forked, not started as new interpreters).
     from provenance.errors import ScanError
     from provenance.files import readfile
     from provenance.files.reader import DEATHS_IN_A_ROW

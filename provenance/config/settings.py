@@ -156,6 +156,23 @@ class DaemonSettings(_Section):
     quiet_period: float = Field(default=2.0, gt=0)
     #: Seconds between two looks at a root watched by polling (network shares).
     poll_interval: float = Field(default=10.0, gt=0)
+    #: A reader process with no file to read for this long ends (a duration, e.g. "60s";
+    #: "" keeps them): an idle daemon is one process. The next file starts one again.
+    idle_workers_after: str = "60s"
+
+    @field_validator("idle_workers_after")
+    @classmethod
+    def _idle_is_a_duration(cls, value: str) -> str:
+        if value:
+            parse_duration(value)
+        return value
+
+    @property
+    def idle_workers_seconds(self) -> float | None:
+        """``idle_workers_after`` in seconds; None when the readers are kept."""
+        if not self.idle_workers_after:
+            return None
+        return parse_duration(self.idle_workers_after).total_seconds()
 
 
 class Settings(_Section):

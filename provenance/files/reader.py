@@ -18,11 +18,12 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from provenance.errors import ScanError
+from provenance.files.pool import WorkerPool
 from provenance.files.readfile import (
     MAP_LIMIT,
     Failure,
@@ -121,10 +122,15 @@ def _size_of(path: str) -> int:
 class FileReader:
     """Reads many files in worker processes, bounded in flight so memory stays flat."""
 
-    def __init__(self, options: ReadOptions, workers: int = 0) -> None:
+    def __init__(
+        self, options: ReadOptions, workers: int = 0, idle_after: float | None = None
+    ) -> None:
         self.options = options
         self.workers = workers or default_workers()
-        self._pool: ProcessPoolExecutor | None = None
+        #: Seconds a worker may wait for work before it ends (None: it lives till ``close``;
+        #: a daemon's readers end when it is idle, and start again for the next file).
+        self.idle_after = idle_after
+        self._pool: Executor | None = None
         self._deaths = 0  # files in a row whose reader died (see DEATHS_IN_A_ROW)
 
     def read_many(
@@ -254,15 +260,21 @@ class FileReader:
             for future in futures:
                 future.result()
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
+    def _ensure_pool(self) -> Executor:
+        """Forked workers where that is safe and they need not end while idle (a one-shot
+        scan: they start at once, with what this process loaded); otherwise workers started
+        as new interpreters, one at a time as work comes (pool.py)."""
         if self._pool is None:
-            context = multiprocessing.get_context(start_method())
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=context,
-                initializer=worker_setup,
-                initargs=(self.options.memory_mb,),
-            )
+            setup = (self.options.memory_mb,)
+            if self.idle_after is None and start_method() == "fork":
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=worker_setup,
+                    initargs=setup,
+                )
+            else:
+                self._pool = WorkerPool(self.workers, worker_setup, setup, self.idle_after)
         return self._pool
 
     def close(self) -> None:

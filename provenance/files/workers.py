@@ -102,9 +102,9 @@ def start_method() -> str:
 
     ``fork`` while this process has no other thread and has not loaded the C2PA library (a
     one-shot scan): the workers start at once with every module already loaded. Otherwise
-    ``forkserver``: forking beside running threads (the daemon's observers and scheduler, a
-    progress bar) is not safe, and the C2PA library's native state does not survive a fork
-    (every manifest then reads as "Context is not valid").
+    ``spawn``, new interpreters (pool.py): forking beside running threads (the daemon's
+    observers and scheduler, a progress bar) is not safe, and the C2PA library's native state
+    does not survive a fork (every manifest then reads as "Context is not valid").
     """
     if (
         threading.active_count() == 1
@@ -112,7 +112,7 @@ def start_method() -> str:
         and "fork" in multiprocessing.get_all_start_methods()
     ):
         return "fork"
-    return "forkserver"
+    return "spawn"
 
 
 def default_workers() -> int:

@@ -53,8 +53,8 @@ def release_memory(catalog: Catalog) -> None:
 class _SettlingReader(FileReader):
     """A FileReader that hands back files still being written instead of skipping them."""
 
-    def __init__(self, options: ReadOptions, workers: int) -> None:
-        super().__init__(options, workers)
+    def __init__(self, options: ReadOptions, workers: int, idle_after: float | None) -> None:
+        super().__init__(options, workers, idle_after)
         self.unsettled: list[str] = []
 
     def read_many(
@@ -68,6 +68,13 @@ class _SettlingReader(FileReader):
                 if result.reason.startswith("vanished"):
                     continue  # its delete event follows
             yield result
+
+
+def _reader_for(settings: Settings) -> _SettlingReader:
+    """The daemon's reader: its processes end when idle (``daemon.idle_workers_after``)."""
+    return _SettlingReader(
+        read_options(settings), settings.scan.workers, settings.daemon.idle_workers_seconds
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class Recorder:
         #: What the reconciliation scans did (the metrics add it to ``counts``).
         self.scanned = IngestCounts()
         self.settings = settings
-        self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+        self._reader = _reader_for(settings)
         self._reader.warm_up()
         self._offline: set[str] = set()
 
@@ -110,7 +117,7 @@ class Recorder:
         """Read and record with new settings from now on (rules may have changed)."""
         self._reader.close()
         self.settings = settings
-        self._reader = _SettlingReader(read_options(settings), settings.scan.workers)
+        self._reader = _reader_for(settings)
         self._reader.warm_up()
 
     def close(self) -> None:
