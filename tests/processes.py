@@ -58,7 +58,7 @@ def inotify_watches_limited_to(limit: int) -> list[str]:
 
 def fork_readers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the readers fork from this process, whatever it loaded (an earlier test may have
-    loaded the C2PA library, which makes them start from a fork server): a test that sets
+    loaded the C2PA library, which makes them start as new interpreters): a test that sets
     what the forked readers inherit needs them forked. No C2PA file is read after it."""
     import provenance.files.reader
 
