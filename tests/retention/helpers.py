@@ -6,6 +6,9 @@ need neither detection nor tagging.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,7 @@ DAY = timedelta(days=1)
 ACTOR = Actor("tester", "host1")
 
 PURGE_POLICY = {"name": "purge30", "action": "purge"}
+REPO = Path(__file__).resolve().parents[2]
 
 MakeAsset = Callable[..., Asset]
 
@@ -151,3 +155,23 @@ def write_config(
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def start_cli(config: Path, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
+    """The real command line (``python -m provenance ARGS``) on ``config``, in a child process.
+
+    With ``crash_at`` the child kills itself at that point (``PROVENANCE_TEST_CRASH_AT``, see
+    ``provenance.retention.files.crash_point``).
+    """
+    env = {**os.environ, "PROVENANCE_CONFIG": str(config)}
+    env.pop("PROVENANCE_TEST_CRASH_AT", None)
+    if crash_at is not None:
+        env["PROVENANCE_TEST_CRASH_AT"] = crash_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "provenance", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

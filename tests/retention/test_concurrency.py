@@ -31,31 +31,17 @@ from provenance.retention.sweep import sweep
 from tests.retention.helpers import (
     ACTOR,
     DAY,
+    REPO,
     T0,
     MakeAsset,
     reload,
     retention_settings,
+    start_cli,
     write_config,
 )
 from tests.watch.conftest import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 MARKER = ".mounted"
-
-
-def start_cli(config: Path, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PROVENANCE_CONFIG": str(config)}
-    env.pop("PROVENANCE_TEST_CRASH_AT", None)
-    if crash_at is not None:
-        env["PROVENANCE_TEST_CRASH_AT"] = crash_at
-    return subprocess.Popen(
-        [sys.executable, "-m", "provenance", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def finish(child: subprocess.Popen[str]) -> tuple[int, str, str]:

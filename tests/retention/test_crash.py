@@ -7,10 +7,8 @@ makes it kill itself at that point (see ``provenance.retention.files.crash_point
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,28 +24,18 @@ from tests.retention.helpers import (
     MakeAsset,
     reload,
     retention_settings,
+    start_cli,
     write_config,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(
     config: Path, *args: str, crash_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PROVENANCE_CONFIG": str(config)}
-    env.pop("PROVENANCE_TEST_CRASH_AT", None)
-    if crash_at is not None:
-        env["PROVENANCE_TEST_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [sys.executable, "-m", "provenance", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """The command line run to its end, or to the point where it kills itself."""
+    child = start_cli(config, *args, crash_at=crash_at)
+    out, err = child.communicate(timeout=60)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 
 def assert_consistent(catalog: Catalog, assets: list[Asset]) -> None:
