@@ -19,50 +19,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from provenance.catalog import Asset, Catalog
-from provenance.files.hashing import hash_file
+from provenance.catalog import Catalog
 from provenance.retention.sweep import sweep
-from tests.retention.helpers import ACTOR, DAY, T0, retention_settings
+from tests.retention.helpers import ACTOR, DAY, T0, asset_maker, retention_settings
 from tests.retention.test_races import QUARANTINE, Swapper, bait_all, run_trials, snapshot
-
-
-def maker(catalog: Catalog, root: Path) -> Any:
-    """The ``make_asset`` fixture of the retention tests, outside pytest."""
-
-    def make(relative: str, *, status: str = "temporary", sidecar: bool = False, **fields: Any):  # type: ignore[no-untyped-def]
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"bytes of {path.name}".encode())
-        if sidecar:
-            path.with_name(path.name + ".xmp").write_bytes(b"<x:xmpmeta/>")
-        info = path.stat()
-        fields.setdefault("first_seen", T0)
-        asset = Asset(
-            uid=str(uuid.uuid4()),
-            path=str(path),
-            root=str(root),
-            size=info.st_size,
-            mtime_ns=info.st_mtime_ns,
-            inode=info.st_ino,
-            device=info.st_dev,
-            content_hash=hash_file(path),
-            ai_class="ai",
-            status=status,
-            last_seen=fields["first_seen"],
-            **fields,
-        )
-        with catalog.write() as tx:
-            tx.add(asset)
-            tx.flush()
-        return asset
-
-    return make
 
 
 def stress(catalog: Catalog, work: Path, rounds: int) -> None:
@@ -80,7 +44,7 @@ def stress(catalog: Catalog, work: Path, rounds: int) -> None:
     started = time.perf_counter()
     with swapper.running():
         counts = run_trials(
-            catalog, settings, maker(catalog, root), root, outside, rounds, pause=swapper.lock
+            catalog, settings, asset_maker(catalog, root), root, outside, rounds, pause=swapper.lock
         )
     elapsed = time.perf_counter() - started
     trials = counts["sweeps"] + counts["restores"] + counts["sidecars"]
@@ -98,7 +62,7 @@ def stress(catalog: Catalog, work: Path, rounds: int) -> None:
 def cost(catalog: Catalog, work: Path, count: int = 500) -> None:
     root = work / "cost"
     settings = retention_settings(work, root, max_actions_per_run=count)
-    make = maker(catalog, root)
+    make = asset_maker(catalog, root)
     for n in range(count):
         make(f"shots/{n // 100}/f{n}.png", status="flagged", flagged_at=T0)
     started = time.perf_counter()

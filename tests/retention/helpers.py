@@ -62,9 +62,9 @@ def write_file(path: Path, content: bytes | None = None) -> Path:
     return path
 
 
-@pytest.fixture
-def make_asset(catalog: Catalog, root: Path) -> MakeAsset:
-    """Write a real file under the root and record it as an AI asset; return the asset."""
+def asset_maker(catalog: Catalog, root: Path) -> MakeAsset:
+    """A function that writes a real file under ``root`` and records it in ``catalog`` as an
+    AI asset, returning the asset (the ``make_asset`` fixture; benchmarks call it directly)."""
 
     def make(
         relative: str,
@@ -104,6 +104,12 @@ def make_asset(catalog: Catalog, root: Path) -> MakeAsset:
         return asset
 
     return make
+
+
+@pytest.fixture
+def make_asset(catalog: Catalog, root: Path) -> MakeAsset:
+    """Write a real file under the root and record it as an AI asset; return the asset."""
+    return asset_maker(catalog, root)
 
 
 def status_of(catalog: Catalog, asset_id: int | None) -> str:
