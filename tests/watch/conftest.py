@@ -153,3 +153,19 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         run.stop()
     for catalog in catalogs:
         catalog.close()
+
+
+Start = Callable[..., Running]
+
+
+@pytest.fixture(params=["native", "polling"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each watch backend in turn: inotify (native) and polling."""
+    return str(request.param)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "production"
+    folder.mkdir()
+    return folder

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from provenance.catalog import Catalog
 from provenance.config import CatalogSettings, RootSettings
 from tests.media import write_a1111_png, write_plain_png
-from tests.watch.conftest import Running
-
-Start = Callable[..., Running]
+from tests.watch.conftest import Start
 
 
 def test_create_rename_folder_rename_and_delete(

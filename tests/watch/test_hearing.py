@@ -25,21 +25,7 @@ from provenance.watch.changes import RunJob
 from provenance.watch.hearing import CANARY_DIR, write_canary
 from tests.media import write_plain_png
 from tests.needs import unavailable
-from tests.watch.conftest import Running, wait_for
-
-Start = Callable[..., Running]
-
-
-@pytest.fixture(params=["native", "polling"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "production"
-    folder.mkdir()
-    return folder
+from tests.watch.conftest import Running, Start, wait_for
 
 
 def root_status(daemon: Running, root: Path) -> dict[str, Any]:

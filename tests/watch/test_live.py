@@ -5,28 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from provenance.config import RootSettings
 from tests.media import write_a1111_png, write_plain_png
-from tests.watch.conftest import QUIET, Running, wait_for
-
-Start = Callable[..., Running]
-
-
-@pytest.fixture(params=["native", "polling"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "production"
-    folder.mkdir()
-    return folder
+from tests.watch.conftest import QUIET, Start, wait_for
 
 
 def test_new_file_is_cataloged_and_tagged(root: Path, mode: str, start_daemon: Start) -> None:

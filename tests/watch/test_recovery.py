@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,7 @@ from provenance.catalog import Catalog, utcnow
 from provenance.config import RootSettings, Settings
 from provenance.ingest.scan import scan
 from tests.media import write_plain_png
-from tests.watch.conftest import Running, wait_for
-
-Start = Callable[..., Running]
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "production"
-    folder.mkdir()
-    return folder
+from tests.watch.conftest import Running, Start, wait_for
 
 
 def _observer(daemon: Running, root: Path) -> object | None:
