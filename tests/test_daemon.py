@@ -85,6 +85,17 @@ def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
         process.kill()
 
 
+def start_ready(
+    daemons: list[DaemonProcess], tmp_path: Path, *args: str, prefix: list[str] | None = None
+) -> DaemonProcess:
+    """Start ``provenance ARGS`` (kept in ``daemons`` to be killed after the test) and wait
+    for its start-up scan."""
+    daemon = DaemonProcess(tmp_path, *args, prefix=prefix)
+    daemons.append(daemon)
+    daemon.wait_ready()
+    return daemon
+
+
 def config(tmp_path: Path, *roots: Path, extra: str = "") -> Path:
     path = tmp_path / "provenance.toml"
     text = "".join(f'[[roots]]\npath = "{root}"\n' for root in roots)
@@ -116,9 +127,7 @@ def root(tmp_path: Path) -> Path:
 def test_sigterm_mid_batch_stops_within_5s_and_leaves_a_consistent_catalog(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
-    daemon = DaemonProcess(tmp_path, "--config", str(config(tmp_path, root)), "daemon")
-    daemons.append(daemon)
-    daemon.wait_ready()
+    daemon = start_ready(daemons, tmp_path, "--config", str(config(tmp_path, root)), "daemon")
     for i in range(300):
         write_plain_png(root / f"f{i:03}.png", color=(i % 256, i // 256, 0))  # type: ignore[arg-type]
     wait_for(lambda: count_assets(tmp_path) > 0, 20, "the first batch")
@@ -148,9 +157,7 @@ def test_sighup_reloads_roots_and_rules(
     second = tmp_path / "second"
     second.mkdir()
     cfg = config(tmp_path, root)
-    daemon = DaemonProcess(tmp_path, "--config", str(cfg), "daemon")
-    daemons.append(daemon)
-    daemon.wait_ready()
+    daemon = start_ready(daemons, tmp_path, "--config", str(cfg), "daemon")
     config(
         tmp_path,
         second,
@@ -199,9 +206,7 @@ def _has(tmp_path: Path, path: Path) -> bool:
 def test_second_daemon_on_the_same_state_dir_is_refused(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
-    first = DaemonProcess(tmp_path, "daemon", str(root))
-    daemons.append(first)
-    first.wait_ready()
+    first = start_ready(daemons, tmp_path, "daemon", str(root))
     second = DaemonProcess(tmp_path, "daemon", str(root))
     daemons.append(second)
     assert second.wait(20) == 1
@@ -217,9 +222,7 @@ def test_a_daemon_killed_outright_leaves_no_worker_behind(
 ) -> None:
     # SIGKILL (or the OOM killer) gives the daemon no chance to shut its workers down
     need_proc()
-    daemon = DaemonProcess(tmp_path, "daemon", str(root))
-    daemons.append(daemon)
-    daemon.wait_ready()
+    daemon = start_ready(daemons, tmp_path, "daemon", str(root))
     workers = descendants(daemon.process.pid)
     assert workers, "the daemon has worker processes"
     daemon.kill()
@@ -277,9 +280,7 @@ def test_sd_notify_ready_watchdog_and_stopping(
 def test_a_real_inotify_overflow_rescans_the_root(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
-    daemon = DaemonProcess(tmp_path, "--config", str(config(tmp_path, root)), "daemon")
-    daemons.append(daemon)
-    daemon.wait_ready()
+    daemon = start_ready(daemons, tmp_path, "--config", str(config(tmp_path, root)), "daemon")
     # stopped, the daemon reads nothing: the kernel queues fs.inotify.max_queued_events
     # events at most, then drops the rest with IN_Q_OVERFLOW
     limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
@@ -307,15 +308,14 @@ def test_watch_limit_at_start_falls_back_to_polling_with_advice(
 ) -> None:
     for name in "abcd":
         (root / name).mkdir()
-    daemon = DaemonProcess(
+    daemon = start_ready(
+        daemons,
         tmp_path,
         "--config",
         str(config(tmp_path, root)),
         "daemon",
         prefix=inotify_watches_limited_to(3),
     )
-    daemons.append(daemon)
-    daemon.wait_ready()
     assert "inotify watch limit reached" in daemon.text()
     assert "fs.inotify.max_user_watches" in daemon.text()
     write_plain_png(root / "c" / "seen.png")
@@ -326,7 +326,8 @@ def test_watch_limit_reached_by_a_new_folder_switches_to_polling(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
     (root / "a").mkdir()
-    daemon = DaemonProcess(
+    daemon = start_ready(
+        daemons,
         tmp_path,
         "--config",
         str(config(tmp_path, root)),
@@ -334,8 +335,6 @@ def test_watch_limit_reached_by_a_new_folder_switches_to_polling(
         # the root and "a", one for the daemon's look at the limit, one spare
         prefix=inotify_watches_limited_to(4),
     )
-    daemons.append(daemon)
-    daemon.wait_ready()
     assert "watch limit" not in daemon.text()
     (root / "new").mkdir()  # takes the spare watch
     (root / "newer").mkdir()  # cannot be watched: watchdog only logs it
@@ -348,11 +347,9 @@ def test_watch_limit_reached_by_a_new_folder_switches_to_polling(
 def test_json_log_lines_and_the_start_up_line(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
-    daemon = DaemonProcess(
-        tmp_path, "--config", str(config(tmp_path, root)), "daemon", "--log-format", "json"
+    daemon = start_ready(
+        daemons, tmp_path, "--config", str(config(tmp_path, root)), "daemon", "--log-format", "json"
     )
-    daemons.append(daemon)
-    daemon.wait_ready()
     write_a1111_png(root / "castle.png")
     wait_for(lambda: "castle.png" in daemon.text(), 10, "the indexed line")
     daemon.signal(signal.SIGINT)
@@ -373,9 +370,7 @@ def test_status_shows_the_running_daemon_and_its_roots(
 ) -> None:
     cfg = config(tmp_path, root)
     write_plain_png(root / "plate.png")
-    daemon = DaemonProcess(tmp_path, "--config", str(cfg), "daemon")
-    daemons.append(daemon)
-    daemon.wait_ready()
+    daemon = start_ready(daemons, tmp_path, "--config", str(cfg), "daemon")
 
     # the daemon rewrites its status file every 2 s: wait for one written after the start-up
     # scan and the root's first proof that it hears
