@@ -58,13 +58,16 @@ class OsUser:
     groups: tuple[str, ...] = ()
 
 
-def _run_locked(argv: list[str]) -> None:
-    """Run a shadow-utils command; other test runs may hold /etc/passwd's lock a moment."""
-    for attempt in range(50):
+def _run_retried(argv: list[str], seconds: float = 5.0) -> None:
+    """Run a shadow-utils command, again for a while as long as it fails: another test run
+    may hold /etc/passwd's lock a moment, and userdel refuses while a process of the account
+    lives (a daemon's workers end just after it)."""
+    deadline = time.monotonic() + seconds
+    while True:
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode == 0:
             return
-        if "lock" not in done.stderr or attempt == 49:
+        if time.monotonic() > deadline:
             raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
         time.sleep(0.1)
 
@@ -81,16 +84,20 @@ class OsAccounts:
 
     def group(self) -> str:
         name = f"pvg{uuid.uuid4().hex[:10]}"
-        _run_locked(["groupadd", name])
+        _run_retried(["groupadd", name])
         self.groups.append(name)
         return name
 
-    def user(self, groups: Sequence[str] = ()) -> OsUser:
+    def user(self, groups: Sequence[str] = (), *, system: bool = False) -> OsUser:
+        """A user in ``groups``; ``system``: a system account whose home is ``/nonexistent``,
+        as the README tells to create the service's account."""
         name = f"pvu{uuid.uuid4().hex[:10]}"
         argv = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "-U"]
+        if system:
+            argv += ["--system", "--home-dir", "/nonexistent"]
         if groups:
             argv += ["-G", ",".join(groups)]
-        _run_locked([*argv, name])
+        _run_retried([*argv, name])
         self.users.append(name)
         entry = pwd.getpwnam(name)
         return OsUser(name, entry.pw_uid, entry.pw_gid, tuple(groups))
@@ -135,7 +142,7 @@ class OsAccounts:
 
     def close(self) -> None:
         for name in self.users:
-            _run_locked(["userdel", name])
+            _run_retried(["userdel", name], seconds=15)
         for name in self.groups:
             subprocess.run(["groupdel", name], capture_output=True, check=False)
         shutil.rmtree(self.shared, ignore_errors=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -26,7 +25,10 @@ from provenance.config import Settings
 from provenance.daemon.systemd import Unit, unit_file
 from tests.media import write_a1111_png
 from tests.needs import unavailable
+from tests.osusers import OsAccounts, OsUser, accounts
 from tests.watch.conftest import wait_for
+
+__all__ = ["accounts"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,30 +167,9 @@ def test_state_dir_comes_from_systemds_state_directory(
 
 
 @pytest.fixture
-def service_account() -> Iterator[pwd.struct_passwd]:
+def service_account(accounts: OsAccounts) -> OsUser:
     """A system account with no home (``/nonexistent``), as the README tells to create."""
-    if os.geteuid() != 0:
-        unavailable("creating a service account needs root (CI runs as root)")
-    useradd = shutil.which("useradd")
-    if useradd is None:
-        unavailable("useradd is not installed")
-    name = f"prov-svc-{os.getpid()}"
-    subprocess.run(
-        [useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent", name],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        # userdel refuses while a process of the account lives (the daemon's workers end
-        # just after it): try again for a while
-        deadline = time.monotonic() + 15
-        while (
-            subprocess.run(["userdel", name], check=False, capture_output=True).returncode != 0
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.2)
+    return accounts.user(system=True)
 
 
 @contextlib.contextmanager
@@ -232,9 +213,9 @@ def _wait_message(sock: socket.socket, needle: str, seconds: float) -> list[str]
 
 
 def test_daemon_runs_as_a_service_account_with_no_home(
-    service_account: pwd.struct_passwd,
+    service_account: OsUser,
 ) -> None:
-    uid, gid = service_account.pw_uid, service_account.pw_gid
+    uid, gid = service_account.uid, service_account.gid
     with contextlib.ExitStack() as stack:
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provenance-svc-")))
         base.chmod(0o755)
