@@ -26,14 +26,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from provenance.catalog import Catalog
 from provenance.retention.sweep import sweep
 from tests.retention.helpers import ACTOR, DAY, T0, asset_maker, retention_settings
-from tests.retention.test_races import QUARANTINE, Swapper, bait_all, run_trials, snapshot
+from tests.retention.test_races import (
+    QUARANTINE,
+    Swapper,
+    bait_all,
+    prepare,
+    run_trials,
+    snapshot,
+)
 
 
 def stress(catalog: Catalog, work: Path, rounds: int) -> None:
     root, outside = work / "show_a", work / "outside"
-    for folder in (root / "shots", root / "other", root / QUARANTINE / "shots", outside):
-        folder.mkdir(parents=True, exist_ok=True)
-    (outside / "quarantine").mkdir(exist_ok=True)
+    root.mkdir()
+    (outside / "quarantine").mkdir(parents=True)
+    prepare(root)
     settings = retention_settings(work, root)
     bait_all(outside, rounds, 3)
     before = snapshot(outside)

@@ -200,17 +200,20 @@ def assert_each_file_once(catalog: Catalog, root: Path, trials_assets: list[int]
         assert copies == (0 if asset.status == "purged" else 1), (asset.path, asset.status)
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    folder = tmp_path / "outside"
-    (folder / "quarantine").mkdir(parents=True)
-    return folder
-
-
-def prepare(root: Path, outside: Path) -> None:
+def prepare(root: Path) -> None:
+    """The root's folders that the races swap for links."""
     (root / "shots").mkdir(exist_ok=True)
     (root / "other").mkdir(exist_ok=True)
     (root / QUARANTINE / "shots").mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def outside(tmp_path: Path, root: Path) -> Path:
+    """The bait's folder beside the root (the root's folders are made too)."""
+    folder = tmp_path / "outside"
+    (folder / "quarantine").mkdir(parents=True)
+    prepare(root)
+    return folder
 
 
 def test_folders_swapped_for_links_in_a_tight_loop_never_lead_outside(
@@ -220,7 +223,6 @@ def test_folders_swapped_for_links_in_a_tight_loop_never_lead_outside(
     outside: Path,
     settings_purge: Settings,
 ) -> None:
-    prepare(root, outside)
     bait_all(outside, TRIALS, 3)
     before = snapshot(outside)
     swapper = Swapper(
@@ -244,7 +246,6 @@ def test_a_folder_swapped_for_a_link_between_check_and_act_keeps_every_act_insid
     outside: Path,
     settings_purge: Settings,
 ) -> None:
-    prepare(root, outside)
     swaps = 0
 
     def swap(path: str) -> None:
@@ -286,7 +287,6 @@ def test_a_file_replaced_between_check_and_act_is_not_touched(
     outside: Path,
     settings_purge: Settings,
 ) -> None:
-    prepare(root, outside)
     assets = make_flagged(make_asset, outside, 0, 2)
 
     def replace(path: str) -> None:
