@@ -32,6 +32,13 @@ def due_files(make_asset: MakeAsset) -> tuple[object, object]:
     return flagged, due
 
 
+def edit_in_quarantine(catalog: Catalog, asset_id: int | None) -> Path:
+    """Change the bytes of an asset's quarantined copy, as someone might; return the copy."""
+    moved = Path(reload(catalog, asset_id).quarantine_path or "")
+    moved.write_bytes(b"someone edited the quarantined copy")
+    return moved
+
+
 def test_sweep_dry_run_says_dry_run_on_every_line_and_changes_nothing(
     catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
 ) -> None:
@@ -116,8 +123,7 @@ def test_purge_skips_a_quarantined_file_that_changed(
 ) -> None:
     flagged, _ = due_files(make_asset)
     sweep(catalog, settings_purge, ACTOR, T0 + 40 * DAY)
-    moved = Path(reload(catalog, flagged.id).quarantine_path or "")  # type: ignore[attr-defined]
-    moved.write_bytes(b"someone edited the quarantined copy")
+    moved = edit_in_quarantine(catalog, flagged.id)  # type: ignore[attr-defined]
     report = sweep(catalog, settings_purge, ACTOR, T0 + 60 * DAY)
     (purge,) = [r for r in report.results if r.step.action == "purge"]
     assert (purge.done, purge.reason) == (
@@ -135,8 +141,7 @@ def test_a_file_changed_in_quarantine_is_purged_with_changed_and_its_receipt_say
     flagged, _ = due_files(make_asset)
     config = write_config(tmp_path, root, catalog)
     assert runner.invoke(cli, ["--config", str(config), "sweep"]).exit_code == 0
-    moved = Path(reload(catalog, flagged.id).quarantine_path or "")  # type: ignore[attr-defined]
-    moved.write_bytes(b"someone edited the quarantined copy")
+    moved = edit_in_quarantine(catalog, flagged.id)  # type: ignore[attr-defined]
     with catalog.write() as tx:
         row = tx.asset_by_id(flagged.id)  # type: ignore[attr-defined]
         row.quarantined_at = T0  # type: ignore[union-attr]
@@ -158,8 +163,7 @@ def test_a_file_changed_in_quarantine_can_be_restored(
 ) -> None:
     flagged, _ = due_files(make_asset)
     sweep(catalog, settings_purge, ACTOR, T0 + 40 * DAY)
-    moved = Path(reload(catalog, flagged.id).quarantine_path or "")  # type: ignore[attr-defined]
-    moved.write_bytes(b"someone edited the quarantined copy")
+    edit_in_quarantine(catalog, flagged.id)  # type: ignore[attr-defined]
     said = restore(catalog, settings_purge, flagged.id, ACTOR, T0 + 41 * DAY)  # type: ignore[attr-defined]
     assert said.endswith("its bytes changed in quarantine (the next scan records the change)")
     assert (root / "shots" / "a.png").read_bytes() == b"someone edited the quarantined copy"
