@@ -84,6 +84,22 @@ def png_with_chunks(
     return b"\x89PNG\r\n\x1a\n" + b"".join(out)
 
 
+def png_claiming_300_mb() -> bytes:
+    """Return a PNG that ends in a text chunk claiming 300 MB: a few hundred bytes in all."""
+    chunks = split_png(plain_png())
+    claim = struct.pack(">I", 300 * 1024 * 1024) + b"tEXt" + b"parameters\x00Steps: 1"
+    return b"\x89PNG\r\n\x1a\n" + chunks[0] + claim
+
+
+def ztxt_bomb(megabytes: int) -> bytes:
+    """Return a PNG with one zTXt chunk of ``megabytes`` MB of zeros (a thousandth of that
+    compressed)."""
+    compressor = zlib.compressobj(9)
+    zeros = b"\x00" * (1024 * 1024)
+    body = b"".join(compressor.compress(zeros) for _ in range(megabytes)) + compressor.flush()
+    return png_with_chunks([png_chunk(b"zTXt", b"x\x00\x00" + body)])
+
+
 # --- EXIF, XMP, JPEG, WebP ------------------------------------------------------------
 
 

@@ -19,11 +19,12 @@ from tests.fixtures_media import (
     jpeg,
     plain_png,
     png_chunk,
+    png_claiming_300_mb,
     png_with_chunks,
-    split_png,
     text_chunk,
     user_comment,
     xmp_packet,
+    ztxt_bomb,
     ztxt_chunk,
 )
 
@@ -82,10 +83,7 @@ def many_compressed_chunks(folder: Path) -> Path:
 
 def zlib_bomb(folder: Path) -> Path:
     """One zTXt chunk of 256 MB of zeros (about 256 KB compressed)."""
-    compressor = zlib.compressobj(6)
-    zeros = b"\x00" * (1024 * 1024)
-    body = b"".join(compressor.compress(zeros) for _ in range(256)) + compressor.flush()
-    return _write(folder, "bomb.png", png_with_chunks([png_chunk(b"zTXt", b"x\x00\x00" + body)]))
+    return _write(folder, "bomb.png", ztxt_bomb(256))
 
 
 def pixel_bomb(folder: Path) -> Path:
@@ -113,9 +111,7 @@ def truncated(folder: Path) -> Path:
 
 def lying_length(folder: Path) -> Path:
     """A text chunk that claims 300 MB in a file of a few hundred bytes."""
-    chunks = split_png(plain_png())
-    claim = struct.pack(">I", 300 * 1024 * 1024) + b"tEXt" + b"parameters\x00Steps: 1"
-    return _write(folder, "liar.png", b"\x89PNG\r\n\x1a\n" + chunks[0] + claim)
+    return _write(folder, "liar.png", png_claiming_300_mb())
 
 
 def entity_expansion(folder: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,13 @@ from tests.fixtures_media import (
     jpeg,
     plain_png,
     png_chunk,
+    png_claiming_300_mb,
     png_with_chunks,
     split_png,
     text_chunk,
     user_comment,
     xmp_packet,
+    ztxt_bomb,
 )
 
 pytestmark = pytest.mark.timeout(10)
@@ -54,10 +55,7 @@ def test_truncated_jpeg_is_a_problem() -> None:
 
 
 def test_png_chunk_claiming_300_mb_past_the_end() -> None:
-    claim = struct.pack(">I", 300 * 1024 * 1024) + b"tEXt" + b"parameters\x00Steps: 1"
-    chunks = split_png(plain_png())
-    data = b"\x89PNG\r\n\x1a\n" + chunks[0] + claim
-    ai_class, problems = _detect(data)
+    ai_class, problems = _detect(png_claiming_300_mb())
     assert ai_class == "none"
     assert any("past the end" in problem for problem in problems)
 
@@ -79,10 +77,7 @@ def test_sparse_300_mb_text_chunk_is_skipped_unread(tmp_path: Path) -> None:
 
 
 def test_zlib_bomb_ztxt_through_detect_file() -> None:
-    compressor = zlib.compressobj(9)
-    zeros = b"\x00" * (1024 * 1024)
-    body = b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
-    ai_class, problems = _detect(png_with_chunks([png_chunk(b"zTXt", b"x\x00\x00" + body)]))
+    ai_class, problems = _detect(ztxt_bomb(64))
     assert ai_class == "none"
     assert any("inflates to more than" in problem for problem in problems)
 
