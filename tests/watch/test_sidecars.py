@@ -6,7 +6,6 @@ A real daemon with real observers on tmp_path, on both catalog backends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,7 @@ from provenance.config import CatalogSettings, RootSettings
 from provenance.tagging import read_sidecar
 from tests.fixtures_media import FOREIGN_SIDECAR
 from tests.media import write_a1111_png
-from tests.watch.conftest import Running, wait_for
-
-Start = Callable[..., Running]
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "production"
-    folder.mkdir()
-    return folder
+from tests.watch.conftest import Running, Start, wait_for
 
 
 @pytest.fixture(params=["native", "polling"])
