@@ -21,6 +21,14 @@ log = logging.getLogger(__name__)
 META_TABLE = "provenance_meta"
 
 
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """Add to ``table`` each of ``columns`` (name: SQL type) that it does not have yet."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, kind in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
 def _v2_scan_runs(conn: Connection) -> None:
     """v2: one row per scan of a root, so `status` can tell when a root was last scanned."""
     models.ScanRun.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
@@ -28,26 +36,25 @@ def _v2_scan_runs(conn: Connection) -> None:
 
 def _v3_asset_presence(conn: Connection) -> None:
     """v3: assets remember whether their file is present and since when it is missing."""
-    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
-    if "present" not in columns:
-        conn.execute(text("ALTER TABLE assets ADD COLUMN present BOOLEAN NOT NULL DEFAULT TRUE"))
-    if "missing_since" not in columns:
-        timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
-        conn.execute(text(f"ALTER TABLE assets ADD COLUMN missing_since {timestamp}"))
+    timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
+    _add_columns(
+        conn, "assets", {"present": "BOOLEAN NOT NULL DEFAULT TRUE", "missing_since": timestamp}
+    )
 
 
 def _v4_retention(conn: Connection) -> None:
     """v4: retention: quarantine and purge columns, holds, the journal of file moves."""
-    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
     timestamp = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
-    for name, kind in (
-        ("flagged_at", timestamp),
-        ("quarantined_at", timestamp),
-        ("quarantine_path", "TEXT"),
-        ("purged_at", timestamp),
-    ):
-        if name not in columns:
-            conn.execute(text(f"ALTER TABLE assets ADD COLUMN {name} {kind}"))
+    _add_columns(
+        conn,
+        "assets",
+        {
+            "flagged_at": timestamp,
+            "quarantined_at": timestamp,
+            "quarantine_path": "TEXT",
+            "purged_at": timestamp,
+        },
+    )
     conn.execute(
         text("CREATE INDEX IF NOT EXISTS ix_assets_status_deadline ON assets (status, deadline)")
     )
@@ -57,17 +64,18 @@ def _v4_retention(conn: Connection) -> None:
 
 def _v5_clearance(conn: Connection) -> None:
     """v5: clearance: declared facts, risk, tool status, prompt hash; the clearances table."""
-    columns = {c["name"] for c in inspect(conn).get_columns("assets")}
-    for name, kind in (
-        ("facts", "JSON"),
-        ("risk", "VARCHAR(16)"),
-        ("risk_rules", "TEXT"),
-        ("tool_status", "VARCHAR(16)"),
-        ("tool_name", "VARCHAR(200)"),
-        ("prompt_sha256", "VARCHAR(64)"),
-    ):
-        if name not in columns:
-            conn.execute(text(f"ALTER TABLE assets ADD COLUMN {name} {kind}"))
+    _add_columns(
+        conn,
+        "assets",
+        {
+            "facts": "JSON",
+            "risk": "VARCHAR(16)",
+            "risk_rules": "TEXT",
+            "tool_status": "VARCHAR(16)",
+            "tool_name": "VARCHAR(200)",
+            "prompt_sha256": "VARCHAR(64)",
+        },
+    )
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_risk ON assets (risk)"))
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_assets_tool_status ON assets (tool_status)"))
     models.Clearance.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
@@ -88,15 +96,11 @@ def _v7_fewer_indexes(conn: Connection) -> None:
 
 def _v8_keyed_audit(conn: Connection) -> None:
     """v8: keyed audit: each event's place in the chain, state digest, key id and HMAC."""
-    columns = {c["name"] for c in inspect(conn).get_columns("events")}
-    for name, kind in (
-        ("seq", "BIGINT"),
-        ("state", "VARCHAR(64)"),
-        ("key_id", "VARCHAR(16)"),
-        ("mac", "VARCHAR(64)"),
-    ):
-        if name not in columns:
-            conn.execute(text(f"ALTER TABLE events ADD COLUMN {name} {kind}"))
+    _add_columns(
+        conn,
+        "events",
+        {"seq": "BIGINT", "state": "VARCHAR(64)", "key_id": "VARCHAR(16)", "mac": "VARCHAR(64)"},
+    )
 
 
 def _v9_unreadable(conn: Connection) -> None:
