@@ -18,6 +18,7 @@ from provenance.config import Settings
 from provenance.errors import ProvenanceError
 from provenance.files.reader import FileReader, read_options
 from provenance.ingest.ingest import Ingest
+from provenance.ingest.rows import set_clearance_columns
 from provenance.ingest.scan import ingest_context, tag_options
 from provenance.ingest.tags import TagOptions, write_tags
 from provenance.lifecycle.states import Status, initial, move, status_of
@@ -116,10 +117,7 @@ def tag_files(
             declared = Facts.from_mapping(asset.facts).merged(tag.facts).as_mapping()
             asset.facts = declared or None
             if tag.tool is None:
-                for name, value in policy.columns(
-                    asset.ai_class, asset.generator, asset.family, asset.facts
-                ).items():
-                    setattr(asset, name, value)
+                set_clearance_columns(asset, policy)
                 tx.record(
                     actor,
                     "facts-declared",
@@ -157,10 +155,7 @@ def tag_files(
                 values = {**asset.model_dump(), "status": to}
                 asset.deadline, asset.policy = ingest.schedule(values)
             asset.confidence = max(asset.confidence, 1.0)
-            for name, value in policy.columns(
-                asset.ai_class, asset.generator, asset.family, asset.facts
-            ).items():
-                setattr(asset, name, value)
+            set_clearance_columns(asset, policy)
             move(
                 tx,
                 asset,

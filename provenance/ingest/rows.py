@@ -90,6 +90,11 @@ def apply_verdict(asset: Asset, verdict: Verdict, policy: ClearancePolicy) -> No
     asset.model = verdict.model
     asset.prompt, asset.prompt_sha256 = policy.prompt(verdict.prompt)
     asset.confidence = verdict.confidence
+    set_clearance_columns(asset, policy)
+
+
+def set_clearance_columns(asset: Asset, policy: ClearancePolicy) -> None:
+    """Set the asset's risk, risk rules and tool status from its class, tool and facts now."""
     for name, value in policy.columns(
         asset.ai_class, asset.generator, asset.family, asset.facts
     ).items():
