@@ -96,9 +96,11 @@ def start_ready(
     return daemon
 
 
-def config(tmp_path: Path, *roots: Path, extra: str = "") -> Path:
+def config(tmp_path: Path, *roots: Path, extra: str = "", watch: str = "auto") -> Path:
+    """A daemon's config: the roots, one reader, ``extra`` after [scan]'s workers, and short
+    quiet and poll intervals."""
     path = tmp_path / "provenance.toml"
-    text = "".join(f'[[roots]]\npath = "{root}"\n' for root in roots)
+    text = "".join(f'[[roots]]\npath = "{root}"\nwatch = "{watch}"\n' for root in roots)
     text += f"[scan]\nworkers = 1\n{extra}\n[daemon]\nquiet_period = 0.2\npoll_interval = 0.1\n"
     path.write_text(text)
     return path
@@ -308,14 +310,9 @@ def test_watch_limit_at_start_falls_back_to_polling_with_advice(
 ) -> None:
     for name in "abcd":
         (root / name).mkdir()
-    daemon = start_ready(
-        daemons,
-        tmp_path,
-        "--config",
-        str(config(tmp_path, root)),
-        "daemon",
-        prefix=inotify_watches_limited_to(3),
-    )
+    limited = inotify_watches_limited_to(3)
+    cfg = config(tmp_path, root)
+    daemon = start_ready(daemons, tmp_path, "--config", str(cfg), "daemon", prefix=limited)
     assert "inotify watch limit reached" in daemon.text()
     assert "fs.inotify.max_user_watches" in daemon.text()
     write_plain_png(root / "c" / "seen.png")
@@ -326,15 +323,10 @@ def test_watch_limit_reached_by_a_new_folder_switches_to_polling(
     tmp_path: Path, root: Path, daemons: list[DaemonProcess]
 ) -> None:
     (root / "a").mkdir()
-    daemon = start_ready(
-        daemons,
-        tmp_path,
-        "--config",
-        str(config(tmp_path, root)),
-        "daemon",
-        # the root and "a", one for the daemon's look at the limit, one spare
-        prefix=inotify_watches_limited_to(4),
-    )
+    # the root and "a", one for the daemon's look at the limit, one spare
+    limited = inotify_watches_limited_to(4)
+    cfg = config(tmp_path, root)
+    daemon = start_ready(daemons, tmp_path, "--config", str(cfg), "daemon", prefix=limited)
     assert "watch limit" not in daemon.text()
     (root / "new").mkdir()  # takes the spare watch
     (root / "newer").mkdir()  # cannot be watched: watchdog only logs it

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,11 @@ from provenance.cli import cli
 from tests.hostile import HOSTILE
 from tests.media import write_a1111_png, write_plain_png
 from tests.processes import fork_readers
-from tests.test_daemon import DaemonProcess, catalog_of
+from tests.test_daemon import DaemonProcess, catalog_of, daemons, start_ready
+from tests.test_daemon import config as daemon_config
 from tests.watch.conftest import wait_for
+
+__all__ = ["daemons"]
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -146,27 +148,13 @@ def test_a_file_over_its_budget_is_skipped_with_the_reason_and_the_rest_recorded
     assert summary["seconds"] < 30
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for process in started:
-        process.kill()
-
-
 def test_a_fifo_in_a_watched_root_and_hostile_files_leave_the_daemon_recording(
     tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
     root = tmp_path / "production"
     root.mkdir()
-    settings = tmp_path / "daemon.toml"
-    settings.write_text(
-        f'[[roots]]\npath = "{root}"\nwatch = "polling"\n[scan]\nworkers = 1\n{BUDGETS}'
-        "[daemon]\nquiet_period = 0.2\npoll_interval = 0.1\n"
-    )
-    daemon = DaemonProcess(tmp_path, "--config", str(settings), "daemon")
-    daemons.append(daemon)
-    daemon.wait_ready()
+    settings = daemon_config(tmp_path, root, watch="polling", extra=BUDGETS)
+    daemon = start_ready(daemons, tmp_path, "--config", str(settings), "daemon")
     made = {name: make(root) for name, make in HOSTILE.items()}  # one folder: events only
     os.mkfifo(root / "stream.png")
     good = _good_files(root)

@@ -24,6 +24,7 @@ from provenance.watch.settle import Gone, Ready
 from tests.media import write_plain_png
 from tests.needs import unavailable
 from tests.test_daemon import DaemonProcess
+from tests.test_daemon import config as daemon_config
 from tests.watch.conftest import wait_for
 
 
@@ -151,12 +152,8 @@ def test_files_that_arrive_while_postgresql_is_down_are_recorded_when_it_is_back
 ) -> None:
     root = tmp_path / "production"
     root.mkdir()
-    config = tmp_path / "daemon.toml"
-    config.write_text(
-        f'[catalog]\nurl = "{postgres_server.url}"\n'
-        f'[[roots]]\npath = "{root}"\nwatch = "polling"\n[scan]\nworkers = 1\n'
-        "[daemon]\nquiet_period = 0.2\npoll_interval = 0.1\n"
-    )
+    catalog = f'[catalog]\nurl = "{postgres_server.url}"'
+    config = daemon_config(tmp_path, root, watch="polling", extra=catalog)
     daemon = DaemonProcess(tmp_path, "--config", str(config), "daemon")
     try:
         daemon.wait_ready()
