@@ -187,7 +187,7 @@ def follow_moves(
             )
         else:
             outcome = remove_sidecar(move.old_root, move.old_path, owner, pattern, dry_run=dry_run)
-        done[owner.uid] = outcome
+        done[move.asset.uid] = outcome
     return done
 
 

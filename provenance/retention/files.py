@@ -8,6 +8,7 @@ and checked (regular file, same filesystem as its root, content hash) until the 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from provenance.config import RootSettings, Settings
 from provenance.errors import ConfinementError
 from provenance.files.confined import OpenFile, Root, open_root
 from provenance.files.roots import check_root
+from provenance.tagging.follow import Owner, is_ours
+
+log = logging.getLogger(__name__)
 
 #: Test hook: ``PROVENANCE_TEST_CRASH_AT=after-journal|after-rename|after-unlink`` makes the
 #: process kill itself (SIGKILL, no clean-up) at that point of a quarantine, purge or restore
@@ -109,12 +113,20 @@ def find_file(roots: OpenRoots, root: str, path: str, expected_hash: str | None)
     return file
 
 
-def find_sidecar(roots: OpenRoots, file: OpenFile, pattern: str) -> OpenFile | None:
-    """Open the sidecar beside ``file``, if it has one that is a regular file."""
+def find_sidecar(
+    roots: OpenRoots, file: OpenFile, pattern: str, content_hash: str | None
+) -> OpenFile | None:
+    """Open our sidecar beside ``file``: a regular file holding our record for
+    ``content_hash`` and nothing else. Another tool's sidecar, one merged with another
+    tool's or changed since, is never moved or deleted: None, and it stays where it is."""
     name = sidecar_of(Path(file.name), pattern).name
     try:
         sidecar = file.folder.open_file(name)
     except ConfinementError:
+        return None
+    if not is_ours(sidecar, Owner(None, content_hash)):
+        log.info("%s: not ours alone; left where it is", sidecar.path)
+        sidecar.close()
         return None
     roots.callback(sidecar.close)
     return sidecar

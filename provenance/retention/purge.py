@@ -239,7 +239,8 @@ def quarantine_files(
                 continue
             assert root is not None
             target = quarantine_target(settings, root, step.path)
-            ready.append((step, file, find_sidecar(roots, file, pattern), target))
+            side = find_sidecar(roots, file, pattern, step.content_hash)
+            ready.append((step, file, side, target))
         entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
         with catalog.write() as tx:
             for step, file, side, target in ready:
@@ -369,7 +370,7 @@ def purge_files(
                     results.append(StepResult(step, False, changed_in_quarantine(step.path)))
                     continue
                 changed[step.asset_id] = found
-            ready.append((step, file, find_sidecar(roots, file, pattern)))
+            ready.append((step, file, find_sidecar(roots, file, pattern, step.content_hash)))
         entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
         with catalog.write() as tx:
             for step, file, side in ready:

@@ -108,7 +108,7 @@ def restore(
             )
         changed = file.content_hash() != content_hash
         note = "; its bytes changed in quarantine (the next scan records the change)"
-        sidecar = find_sidecar(roots, file, settings.tagging.sidecar_pattern)
+        sidecar = find_sidecar(roots, file, settings.tagging.sidecar_pattern, content_hash)
         sidecar_back = sidecar_of(Path(path), settings.tagging.sidecar_pattern)
         if sidecar is not None and folder is not None and folder.lstat(sidecar_back.name):
             sidecar = None  # never over a sidecar now beside the file

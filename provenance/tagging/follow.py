@@ -40,13 +40,14 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Owner:
-    """The asset a sidecar of ours must have been written for."""
+    """The asset a sidecar of ours must have been written for: its content hash, and its
+    asset id when known (None: any asset of that content)."""
 
-    uid: str
+    uid: str | None
     content_hash: str | None
 
 
-def _is_ours(file: OpenFile, owner: Owner) -> bool:
+def is_ours(file: OpenFile, owner: Owner) -> bool:
     """Return whether the open sidecar holds our record for ``owner`` and nothing else."""
     if not owner.content_hash:
         return False
@@ -57,7 +58,7 @@ def _is_ours(file: OpenFile, owner: Owner) -> bool:
         return False
     return (
         record is not None
-        and record.asset_uid == owner.uid
+        and owner.uid in (None, record.asset_uid)
         and record.content_hash == owner.content_hash
     )
 
@@ -70,7 +71,7 @@ def _open_own(root: str, sidecar: Path, owner: Owner) -> OpenFile | None:
     except ConfinementError as exc:  # none, or a link, a folder, a folder gone
         log.debug("%s: no sidecar to act on: %s", sidecar, exc)
         return None
-    if _is_ours(file, owner):
+    if is_ours(file, owner):
         return file
     log.debug("%s: not ours alone for asset %s; left as it is", sidecar, owner.uid)
     file.close()
@@ -115,7 +116,7 @@ def _move_or_drop(file: OpenFile, target: Folder, name: str, owner: Owner, dry: 
     if target.lstat(name) is not None:
         try:
             with target.open_file(name) as there:
-                already = _is_ours(there, owner)
+                already = is_ours(there, owner)
         except ConfinementError:
             already = False
         if not already:

@@ -21,6 +21,8 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog
 from provenance.config import RootSettings, Settings, settings_from_mapping
 from provenance.files.hashing import hash_file
+from provenance.ingest.tags import tag_record
+from provenance.tagging import write_sidecar
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -77,8 +79,6 @@ def asset_maker(catalog: Catalog, root: Path) -> MakeAsset:
         **fields: Any,
     ) -> Asset:
         path = write_file(root / relative, content)
-        if sidecar:
-            write_file(path.with_name(path.name + ".xmp"), b"<x:xmpmeta/>")
         stat = path.stat()
         asset = Asset(
             uid=str(uuid.uuid4()),
@@ -101,6 +101,8 @@ def asset_maker(catalog: Catalog, root: Path) -> MakeAsset:
             tx.add(asset)
             tx.flush()
             tx.record(ACTOR, "indexed", first_seen, asset=asset, reason="test fixture")
+        if sidecar:  # our tag, as a scan writes it
+            write_sidecar(path, tag_record(asset), root=root)
         return asset
 
     return make
