@@ -47,6 +47,12 @@ TAG_KEYWORDS = {
     "tool": "Software",
 }
 
+#: Field names (lower case) that name the tool that wrote a file, in headers whose fields
+#: are named freely (OpenEXR attributes): handed to the EXIF family as a tool field.
+TOOL_FIELDS = frozenset(
+    ("software", "generator", "creator", "creatortool", "tool", "application", "owner")
+)
+
 #: EXIF fields handed to the text families, under the keyword it expects.
 _TEXT_TAGS = {
     "UserComment": "UserComment",
@@ -94,6 +100,10 @@ class Parts:
     texts: list[TextEntry] = field(default_factory=list)
     exif: list[ExifBlock] = field(default_factory=list)
     xmp: list[Block] = field(default_factory=list)
+    #: Fields that name the tool that wrote the file, outside EXIF (an OpenEXR ``software``
+    #: attribute, a DPX creator, an MXF Identification's product): read by the EXIF family
+    #: as it reads EXIF Software, so a known generator there is a mark and "Nuke" is not.
+    tools: list[TextEntry] = field(default_factory=list)
     #: Where a C2PA manifest store seems to sit (e.g. ``"PNG caBX"``), None if nowhere.
     c2pa_marker: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -138,6 +148,31 @@ class Parts:
         if keyword is None or not text.strip():
             return
         self.texts.append(TextEntry(keyword, text.strip("\x00"), source))
+
+    def add_field(self, name: str, text: str, source: str) -> None:
+        """Add a named text field of a header with free-form names (an OpenEXR string
+        attribute, a DPX or MXF text): an XMP packet as XMP, a tool name (``software``,
+        ``generator``, ...) as a tool field, a known tag (``comments``, ``prompt``,
+        ``workflow``, ``parameters``) as its text entry, and JSON under any other name as a
+        ``Description`` (read by the generator-JSON family, which wants a tool or a prompt
+        with settings in it before it calls it a mark)."""
+        text = text.strip("\x00")
+        stripped = text.lstrip("\ufeff \t\r\n")
+        key = name.strip().lower()
+        if not stripped:
+            return
+        if key == "xmp" or stripped.startswith(("<?xpacket", "<x:xmpmeta", "<x:xapmeta")):
+            self.xmp.append(Block(text.encode("utf-8", errors="replace"), source))
+        elif key in TOOL_FIELDS:
+            self.tools.append(TextEntry("Software", text.strip(), source))
+            if stripped.startswith("{"):
+                self.texts.append(TextEntry("Comment", text, source))
+            else:
+                self.texts.append(TextEntry("Software", text.strip(), source))
+        elif key in TAG_KEYWORDS:
+            self.add_tag(key, text, source)
+        elif stripped.startswith("{"):
+            self.texts.append(TextEntry("Description", text, source))
 
 
 def exif_texts(block: ExifBlock) -> list[TextEntry]:

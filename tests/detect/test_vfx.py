@@ -1,0 +1,144 @@
+"""VFX and editorial formats: OpenEXR header attributes, DPX headers and user data, MXF
+Identification sets and header metadata; written by struct in memory (tests.vfx_media)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+from provenance.detect import detect_file
+from provenance.detect.formats.blocks import MAX_ELEMENTS
+from provenance.detect.formats.exr import MAX_HEADER
+from tests.fixtures_media import A1111_PARAMETERS, IPTC_DST, xmp_packet
+from tests.vfx_media import (
+    exr,
+    exr_attribute,
+    exr_multipart,
+    exr_string,
+    exr_stringvector,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+GRAPH = {
+    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "flux1-dev.safetensors"}},
+    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a foggy harbour at dawn"}},
+    "3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "positive": ["6", 0]}},
+}
+WORKFLOW = {"nodes": [{"id": 4, "type": "CheckpointLoaderSimple"}], "links": []}
+EXR_HEAD = b"v/1\x01\x02\x00\x00\x00"  # the magic number and version 2, single part
+AI_XMP = xmp_packet(digital_source_type=IPTC_DST + "trainedAlgorithmicMedia")
+
+
+def _detect(data: bytes, name: str = "shot.0001.exr"):  # type: ignore[no-untyped-def]
+    return detect_file(Path(name), data, sidecar=False)
+
+
+# --- OpenEXR ---------------------------------------------------------------------------
+
+
+def test_a_plain_exr_from_a_compositor_is_not_ai() -> None:
+    data = exr(
+        exr_string("software", "Nuke 15.1v3"),
+        exr_string("owner", "comp department"),
+        exr_string("capDate", "2026:11:30 10:00:00"),
+        exr_string("comments", "plate, denoised"),
+        exr_stringvector("multiView", ["left", "right"]),
+    )
+    verdict = _detect(data)
+    assert (verdict.media_type, verdict.ai_class, verdict.problems) == ("image/x-exr", "none", ())
+
+
+def test_comfyui_prompt_and_workflow_attributes_are_comfyui() -> None:
+    data = exr(
+        exr_string("prompt", json.dumps(GRAPH)), exr_string("workflow", json.dumps(WORKFLOW))
+    )
+    verdict = _detect(data)
+    assert (verdict.ai_class, verdict.family, verdict.generator) == ("ai", "comfyui", "ComfyUI")
+    assert verdict.prompt == "a foggy harbour at dawn"
+    assert any(signal.source == "OpenEXR header 'prompt'" for signal in verdict.signals)
+
+
+def test_a1111_parameters_attribute_is_read() -> None:
+    verdict = _detect(exr(exr_string("parameters", A1111_PARAMETERS)))
+    assert (verdict.ai_class, verdict.model) == ("ai", "testModel_v1")
+
+
+def test_a1111_text_in_a_comments_stringvector_is_read() -> None:
+    verdict = _detect(exr(exr_stringvector("comments", A1111_PARAMETERS.split("\n"))))
+    assert (verdict.ai_class, verdict.family) == ("ai", "a1111")
+
+
+def test_an_xmp_attribute_with_a_digital_source_type_is_ai() -> None:
+    verdict = _detect(exr(exr_string("xmp", AI_XMP)))
+    assert verdict.ai_class == "ai"
+    assert verdict.signals[0].kind == "xmp-iptc"
+    assert verdict.signals[0].source.startswith("OpenEXR header 'xmp'")
+
+
+def test_generator_json_in_a_custom_attribute_names_the_tool() -> None:
+    settings = {"generator": "FLUX.1 [dev]", "prompt": "a red kite", "seed": 9, "steps": 28}
+    verdict = _detect(exr(exr_string("generator", json.dumps(settings))))
+    assert (verdict.ai_class, verdict.family, verdict.prompt) == ("ai", "bfl", "a red kite")
+
+
+def test_a_generator_named_in_software_is_what_exif_software_gives() -> None:
+    verdict = _detect(exr(exr_string("Software", "Midjourney v7")))
+    assert (verdict.ai_class, verdict.family) == ("ai", "midjourney")
+    (signal,) = verdict.signals
+    assert (signal.kind, signal.confidence) == ("exif", 0.8)
+
+
+def test_a_mark_in_the_second_part_of_a_multipart_file_is_found() -> None:
+    data = exr_multipart([exr_string("software", "Nuke 15.1v3")], [exr_string("xmp", AI_XMP)])
+    verdict = _detect(data)
+    assert verdict.ai_class == "ai"
+    assert verdict.signals[0].source.startswith("OpenEXR part 1 'xmp'")
+    assert verdict.problems == ()
+
+
+def test_pixels_are_never_read() -> None:
+    # an XMP packet among the pixels (past the header's end) is not the header's
+    data = exr(exr_string("software", "Nuke 15.1v3")) + AI_XMP.encode()
+    assert _detect(data).ai_class == "none"
+
+
+def test_a_c2pa_attribute_is_a_mark_for_a_person() -> None:
+    verdict = _detect(exr(exr_attribute("c2pa", "string", b"\x00\x00\x00\x20jumb" + bytes(24))))
+    assert verdict.ai_class == "suspect"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (exr(exr_string("comments", "x"))[:120], "past the end of the file"),
+        (EXR_HEAD + b"comments\x00string\x00" + struct.pack("<i", 2**31 - 1) + b"abc", "claims"),
+        (EXR_HEAD + b"x\x00string\x00" + struct.pack("<i", -5) + b"\x00", "claims -5 bytes"),
+        (EXR_HEAD + b"a" * 10_000, "is over 255 bytes"),
+    ],
+    ids=["truncated", "huge-size", "negative-size", "unterminated-name"],
+)
+def test_a_broken_exr_header_is_a_problem_not_a_crash(data: bytes, problem: str) -> None:
+    verdict = _detect(data)
+    assert verdict.ai_class == "none"
+    assert any(problem in line for line in verdict.problems), verdict.problems
+
+
+def test_endless_attributes_stop_at_the_cap() -> None:
+    tiny = exr_attribute("a", "int", b"\x00\x00\x00\x00")
+    data = EXR_HEAD + tiny * (MAX_ELEMENTS * 20) + b"\x00"
+    start = time.perf_counter()
+    verdict = _detect(data)
+    assert time.perf_counter() - start < 5
+    assert any(f"over {MAX_ELEMENTS} header attributes" in line for line in verdict.problems)
+
+
+def test_a_header_over_its_byte_cap_stops_there() -> None:
+    big = exr_attribute("icc", "opaque", bytes(MAX_HEADER))  # an attribute of the cap's size
+    verdict = _detect(exr(big, exr_string("xmp", AI_XMP)))
+    assert verdict.ai_class == "none"
+    assert any("byte header cap" in line for line in verdict.problems), verdict.problems
