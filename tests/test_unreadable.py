@@ -19,8 +19,10 @@ from provenance.files.readfile import CHANGED, VANISHED, Failure
 from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
 from tests.media import write_a1111_png, write_plain_png
-from tests.test_daemon import DaemonProcess
+from tests.test_daemon import DaemonProcess, daemons, start_ready
 from tests.watch.conftest import wait_for
+
+__all__ = ["daemons"]
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,11 +81,11 @@ def test_a_refused_file_is_recorded_retried_then_left_until_it_changes(
         summary = _cli(runner, config, "scan", "--json")
         assert (summary["skipped"], summary["not_retried"]) == (0, 1)
         assert _rows(catalog)[str(bomb)].attempts == 3
-    assert "1 unreadable files not read again" in _cli(runner, config, "scan")
+    assert "unreadable and unchanged, not read again: 1" in _cli(runner, config, "scan")
 
     status = _cli(runner, config, "status", "--json")
     assert status["unreadable"] == {"files": 1, "not_retried": 1}
-    assert "unreadable: 1 files, 1 of them not read again" in _cli(runner, config, "status")
+    assert "files that could not be read: 1; 1 not read again" in _cli(runner, config, "status")
     (listed,) = _cli(runner, config, "list", "--unreadable", "--json")
     assert (listed["path"], listed["attempts"], listed["retried"]) == (str(bomb), 3, False)
     assert "memory budget" in listed["reason"]
@@ -169,28 +171,26 @@ def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(
 
 
 def test_the_daemon_records_a_file_it_cannot_read(
-    tmp_path: Path, runner: CliRunner, catalog: Catalog
+    tmp_path: Path, runner: CliRunner, catalog: Catalog, daemons: list[DaemonProcess]
 ) -> None:
     root = tmp_path / "production"
     root.mkdir()
     config = _config(tmp_path, root, catalog)
     with config.open("a") as stream:
         stream.write("[daemon]\nquiet_period = 0.2\npoll_interval = 0.1\n")
-    daemon = DaemonProcess(tmp_path, "--config", str(config), "daemon")
-    try:
-        daemon.wait_ready()
-        bomb = zlib_bomb(root / "incoming")
-        good = write_plain_png(root / "incoming" / "plate.png")
+    daemon = start_ready(daemons, tmp_path, "--config", str(config), "daemon")
+    bomb = zlib_bomb(root / "incoming")
+    good = write_plain_png(root / "incoming" / "plate.png")
 
-        def recorded() -> bool:
-            with catalog.read() as tx:
-                return tx.asset_by_path(str(good)) is not None and str(bomb) in _rows(catalog)
+    def recorded() -> bool:
+        with catalog.read() as tx:
+            return tx.asset_by_path(str(good)) is not None and str(bomb) in _rows(catalog)
 
-        wait_for(recorded, 60, "the good file recorded and the bomb recorded as unreadable")
-        row = _rows(catalog)[str(bomb)]
-        assert "memory budget" in row.reason and row.attempts == 1
-        status = _cli(runner, config, "status", "--json")
-        assert status["running"] and status["unreadable"]["files"] == 1
-        assert daemon.process.poll() is None, daemon.text()
-    finally:
-        daemon.kill()
+    wait_for(recorded, 60, "the good file recorded and the bomb recorded as unreadable")
+    row = _rows(catalog)[str(bomb)]
+    assert "memory budget" in row.reason and row.attempts == 1
+    status = _cli(runner, config, "status", "--json")
+    assert status["running"] and status["unreadable"]["files"] == 1
+    bomb.unlink()  # gone: its row goes with it
+    wait_for(lambda: _rows(catalog) == {}, 30, "the bomb's row to go")
+    assert daemon.process.poll() is None, daemon.text()

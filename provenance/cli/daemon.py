@@ -270,8 +270,9 @@ def _render(status: dict[str, Any]) -> str:
     unreadable = status["unreadable"]
     if unreadable["files"]:
         lines.append(
-            f"unreadable: {unreadable['files']} files, {unreadable['not_retried']} of them "
-            "not read again until they change (provenance list --unreadable)"
+            f"files that could not be read: {unreadable['files']}; "
+            f"{unreadable['not_retried']} not read again until they change "
+            "(provenance list --unreadable)"
         )
     lines += [
         f"interrupted {w['operation']} of {w['path']} waits: {w['reason']}"

@@ -63,7 +63,7 @@ def render_summary(result: ScanResult) -> str:
         )
     if c.not_retried:
         lines.append(
-            f"{c.not_retried} unreadable files not read again until they change "
+            f"unreadable and unchanged, not read again: {c.not_retried} "
             "(provenance list --unreadable)"
         )
     return "\n".join(lines)

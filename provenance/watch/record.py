@@ -21,6 +21,7 @@ from datetime import datetime
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, KnownFile
+from provenance.catalog.unreadable import forget_unreadable, list_unreadable, unreadable_by_paths
 from provenance.config import RootSettings, Settings
 from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
 from provenance.files.roots import check_root
@@ -231,6 +232,7 @@ class Recorder:
     def record_gone(self, gone: Sequence[Gone]) -> None:
         """Mark what was deleted as missing, unless its root is offline (then only warn once)."""
         paths: list[str] = []
+        unreadable: list[str] = []
         online = {root: self.is_online(root) for root in {g.root for g in gone}}
         for item in gone:
             if not online[item.root] or (not item.is_dir and os.path.lexists(item.path)):
@@ -238,10 +240,23 @@ class Recorder:
             if item.is_dir:
                 with self.catalog.read() as tx:
                     paths += [a.path for a in tx.assets_under(item.path) if a.present]
+                    unreadable += [u.path for u in list_unreadable(tx, under=item.path)]
             else:
                 paths.append(item.path)
+                unreadable.append(item.path)
         if paths:
             self._ingest(self.clock()).mark_missing(p for p in paths if not os.path.lexists(p))
+        self._forget_unreadable([p for p in unreadable if not os.path.lexists(p)])
+
+    def _forget_unreadable(self, paths: Sequence[str]) -> None:
+        """Drop the rows of unreadable files that are gone (asked first: there are few)."""
+        if not paths:
+            return
+        with self.catalog.read() as tx:
+            known = sorted(unreadable_by_paths(tx, paths))
+        if known:
+            with self.catalog.write() as tx:
+                forget_unreadable(tx, known)
 
     def paths_under(self, folders: Iterable[str]) -> set[str]:
         """Return the paths of the present assets under ``folders``."""
