@@ -73,3 +73,43 @@ def exr_multipart(*parts: Sequence[bytes]) -> bytes:
         + offsets
         + b"".join(struct.pack("<i", index) + chunk[4:] for index in range(len(parts)))
     )
+
+
+# --- DPX -------------------------------------------------------------------------------
+
+
+def dpx(
+    *,
+    creator: str = "",
+    project: str = "",
+    copyright: str = "",
+    user_id: str = "",
+    user_data: bytes | None = None,
+    declared_user_size: int | None = None,
+    little_endian: bool = False,
+    pixels: int = 64,
+) -> bytes:
+    """A DPX file (SMPTE 268M): the generic, image, orientation, film and television
+    headers (2048 bytes), optional user-defined data (a 32-byte user id, then ``user_data``)
+    and ``pixels`` bytes of 10-bit RGB image data."""
+    order = "<" if little_endian else ">"
+    user = b"" if user_data is None else user_id.encode().ljust(32, b"\x00") + user_data
+    user_size = len(user) if declared_user_size is None else declared_user_size
+    image_offset = 2048 + len(user)
+    generic = bytearray(768)
+    generic[0:4] = b"XPDS" if little_endian else b"SDPX"
+    struct.pack_into(order + "I", generic, 4, image_offset)
+    generic[8:16] = b"V2.0".ljust(8, b"\x00")
+    struct.pack_into(order + "IIIII", generic, 16, image_offset + pixels, 1, 1664, 384, user_size)
+    generic[36:136] = b"shot.0001.dpx".ljust(100, b"\x00")
+    generic[136:160] = b"2026:11:30:10:00:00UTC".ljust(24, b"\x00")
+    generic[160:260] = creator.encode().ljust(100, b"\x00")[:100]
+    generic[260:460] = project.encode().ljust(200, b"\x00")[:200]
+    generic[460:660] = copyright.encode().ljust(200, b"\x00")[:200]
+    struct.pack_into(order + "I", generic, 660, 0xFFFFFFFF)  # no encryption
+    image = bytearray(640)
+    struct.pack_into(order + "HHII", image, 0, 0, 1, 4, 4)  # orientation, elements, 4x4
+    image[32:36] = bytes((50, 2, 2, 10))  # element 1: RGB, linear, 10 bits
+    struct.pack_into(order + "HHI", image, 36, 1, 0, image_offset)  # packing, encoding, data
+    rest = bytes(2048 - 768 - 640)  # orientation, film and television headers
+    return bytes(generic) + bytes(image) + rest + user + bytes(pixels)

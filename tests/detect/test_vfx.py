@@ -12,9 +12,11 @@ import pytest
 
 from provenance.detect import detect_file
 from provenance.detect.formats.blocks import MAX_ELEMENTS
+from provenance.detect.formats.dpx import MAX_USER_DATA
 from provenance.detect.formats.exr import MAX_HEADER
 from tests.fixtures_media import A1111_PARAMETERS, IPTC_DST, xmp_packet
 from tests.vfx_media import (
+    dpx,
     exr,
     exr_attribute,
     exr_multipart,
@@ -142,3 +144,79 @@ def test_a_header_over_its_byte_cap_stops_there() -> None:
     verdict = _detect(exr(big, exr_string("xmp", AI_XMP)))
     assert verdict.ai_class == "none"
     assert any("byte header cap" in line for line in verdict.problems), verdict.problems
+
+
+# --- DPX -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("little_endian", [False, True], ids=["SDPX", "XPDS"])
+def test_a_plain_dpx_from_a_grading_tool_is_not_ai(little_endian: bool) -> None:
+    data = dpx(
+        creator="DaVinci Resolve Studio 19.1",
+        project="heist",
+        copyright="(c) 2026 Example Pictures",
+        little_endian=little_endian,
+    )
+    verdict = _detect(data, "shot.0001.dpx")
+    assert (verdict.media_type, verdict.ai_class, verdict.problems) == ("image/x-dpx", "none", ())
+
+
+@pytest.mark.parametrize("little_endian", [False, True], ids=["SDPX", "XPDS"])
+def test_a_generator_as_the_dpx_creator_is_what_exif_software_gives(little_endian: bool) -> None:
+    verdict = _detect(dpx(creator="Runway Gen-4", little_endian=little_endian), "a.dpx")
+    assert (verdict.ai_class, verdict.family) == ("ai", "runway")
+    assert [(signal.kind, signal.source) for signal in verdict.signals] == [("exif", "DPX creator")]
+
+
+def test_xmp_in_the_dpx_user_data_is_read() -> None:
+    verdict = _detect(dpx(user_id="XMP", user_data=AI_XMP.encode() + bytes(3)), "a.dpx")
+    assert verdict.ai_class == "ai"
+    assert verdict.signals[0].source.startswith("DPX user data 'XMP'")
+
+
+def test_parameters_text_in_the_dpx_user_data_is_read() -> None:
+    data = dpx(user_id="parameters", user_data=A1111_PARAMETERS.encode())
+    verdict = _detect(data, "a.dpx")
+    assert (verdict.ai_class, verdict.model) == ("ai", "testModel_v1")
+
+
+def test_a_comfyui_graph_in_the_dpx_user_data_is_comfyui() -> None:
+    comment = json.dumps({"prompt": json.dumps(GRAPH), "workflow": WORKFLOW})
+    verdict = _detect(dpx(user_id="ComfyUI", user_data=comment.encode()), "a.dpx")
+    assert (verdict.ai_class, verdict.family) == ("ai", "comfyui")
+
+
+def test_binary_or_plain_user_data_is_not_a_mark() -> None:
+    for body in (bytes(range(256)) * 4, b"reel 12, take 3, lens 35mm"):
+        verdict = _detect(dpx(user_id="camera", user_data=body), "a.dpx")
+        assert (verdict.ai_class, verdict.problems) == ("none", ())
+
+
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        (2**32 - 2, "runs into the image data"),
+        (MAX_USER_DATA * 4, "runs into the image data"),
+    ],
+)
+def test_a_dpx_user_data_size_that_lies_is_bounded(declared: int, problem: str) -> None:
+    data = dpx(user_id="XMP", user_data=AI_XMP.encode(), declared_user_size=declared)
+    verdict = _detect(data, "a.dpx")
+    assert verdict.ai_class == "ai"  # what is there is still read, up to the image data
+    assert any(problem in line for line in verdict.problems), verdict.problems
+
+
+def test_a_huge_dpx_user_data_block_is_read_up_to_its_cap() -> None:
+    big = b"x" * (MAX_USER_DATA * 2)
+    head = dpx(user_id="notes", user_data=big, pixels=0)
+    # the image data offset says "after the user data": the cap, not the offset, stops it
+    verdict = _detect(head, "a.dpx")
+    assert any(f"only the first {MAX_USER_DATA} read" in line for line in verdict.problems)
+
+
+def test_a_truncated_dpx_is_a_problem_not_a_crash() -> None:
+    data = dpx(user_id="XMP", user_data=AI_XMP.encode())
+    for cut in (10, 700, 2100):
+        verdict = _detect(data[:cut], "a.dpx")
+        assert verdict.ai_class == "none"
+        assert verdict.problems, cut

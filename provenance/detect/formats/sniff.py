@@ -63,6 +63,8 @@ def sniff_media_type(data: Buffer) -> str:
         return "application/pdf"
     if head.startswith(b"v/1\x01"):
         return "image/x-exr"
+    if head.startswith((b"SDPX", b"XPDS")):
+        return "image/x-dpx"  # big or little endian
     if _is_svg(head, data):
         return "image/svg+xml"
     if _is_xmp_packet(head, data):

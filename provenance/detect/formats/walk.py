@@ -8,6 +8,7 @@ import logging
 from provenance.detect.buffers import Buffer
 from provenance.detect.formats.blocks import MAX_BLOCK, Block, Parts
 from provenance.detect.formats.bmff import walk_bmff
+from provenance.detect.formats.dpx import walk_dpx
 from provenance.detect.formats.exr import walk_exr
 from provenance.detect.formats.flac import walk_flac
 from provenance.detect.formats.id3 import walk_id3
@@ -63,6 +64,8 @@ def walk(data: Buffer, media_type: str) -> Parts:
         walk_flac(data, parts)
     elif media_type == "image/x-exr":
         walk_exr(data, parts)
+    elif media_type == "image/x-dpx":
+        walk_dpx(data, parts)
     elif media_type == "image/tiff":
         parts.add_exif(data, 0, len(data), "TIFF IFD0")
     elif media_type == "application/rdf+xml":
