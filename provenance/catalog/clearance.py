@@ -17,7 +17,7 @@ from sqlmodel import col
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.reports import ASSET_LINE_COLUMNS
-from provenance.catalog.store import Tx
+from provenance.catalog.store import Tx, path_under
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
@@ -119,8 +119,7 @@ def _no_active_clearance() -> Any:
 def _under(query: Any, under: str | None) -> Any:
     if under is None:
         return query
-    prefix = under.rstrip("/") + "/"
-    return query.where(or_(_A.path == under, func.substr(_A.path, 1, len(prefix)) == prefix))
+    return query.where(path_under(_A.path, under))
 
 
 def uncleared_assets(tx: Tx, under: str | None = None) -> Iterator[Asset]:

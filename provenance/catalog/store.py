@@ -36,6 +36,13 @@ class EventSpec:
     after: dict[str, Any] = field(default_factory=dict)
 
 
+def path_under(path: Any, folder: str) -> Any:
+    """The condition that the ``path`` column is ``folder`` or below it: a compare of the
+    path's prefix (substr, not LIKE, whose wildcards a folder's name may hold)."""
+    prefix = folder.rstrip("/") + "/"
+    return or_(path == folder, func.substr(path, 1, len(prefix)) == prefix)
+
+
 class Tx(KnownQueries):
     """The queries of one transaction. Rows it returns stay usable after it ends."""
 
@@ -133,10 +140,7 @@ class Tx(KnownQueries):
 
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
-        prefix = folder.rstrip("/") + "/"
-        query = select(Asset).where(
-            or_(col(Asset.path) == folder, func.substr(col(Asset.path), 1, len(prefix)) == prefix)
-        )
+        query = select(Asset).where(path_under(col(Asset.path), folder))
         return list(self.session.execute(query.order_by(col(Asset.path))).scalars())
 
     def move_paths(
@@ -184,12 +188,7 @@ class Tx(KnownQueries):
         if root is not None:
             query = query.where(col(Asset.root) == root)
         if under is not None:
-            prefix = under.rstrip("/") + "/"
-            query = query.where(
-                or_(
-                    col(Asset.path) == under, func.substr(col(Asset.path), 1, len(prefix)) == prefix
-                )
-            )
+            query = query.where(path_under(col(Asset.path), under))
         if not include_missing:
             query = query.where(col(Asset.present).is_(True))
         query = query.order_by(col(Asset.path))

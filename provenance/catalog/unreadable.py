@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, select
 from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Unreadable
-from provenance.catalog.store import Tx
+from provenance.catalog.store import Tx, path_under
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,7 @@ def _filtered(query: Select[Any], root: str | None, under: str | None) -> Select
     if root is not None:
         query = query.where(col(Unreadable.root) == root)
     if under is not None:
-        prefix = under.rstrip("/") + "/"
-        query = query.where(
-            or_(
-                col(Unreadable.path) == under,
-                func.substr(col(Unreadable.path), 1, len(prefix)) == prefix,
-            )
-        )
+        query = query.where(path_under(col(Unreadable.path), under))
     return query
 
 
