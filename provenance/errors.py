@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -52,13 +53,39 @@ class TransitionError(ProvenanceError):
     (``provenance.lifecycle.states``), or a status has a name the lifecycle lacks."""
 
 
+class Refusal(StrEnum):
+    """What kind of thing a ``ConfinementError`` refused: callers branch on this, never on
+    the wording of its reason."""
+
+    #: A folder or file on the way does not exist.
+    NOT_FOUND = "not found"
+    #: A symbolic link stands where a folder or file was expected (never followed).
+    SYMLINK = "symbolic link"
+    #: Not a regular file (a FIFO, a device, a folder where a file was expected).
+    NOT_REGULAR = "not a regular file"
+    #: Not a folder where a folder was expected.
+    NOT_FOLDER = "not a folder"
+    #: The file changed, or its name leads to another file, since it was checked.
+    CHANGED = "changed"
+    #: Outside the root, not a plain name, or not where it belongs (the quarantine folder).
+    OUTSIDE = "outside"
+    #: Larger than the budget of the read.
+    TOO_LARGE = "too large"
+    #: The folder, file or root cannot be opened or read (no right, offline, an I/O error).
+    UNREACHABLE = "unreachable"
+    #: Owned by another user than the one expected.
+    NOT_OURS = "not ours"
+
+
 class ConfinementError(ProvenanceError):
     """A path cannot be reached inside its root without following a link, or the file
-    found is not the one checked: the step is skipped with ``reason``, never "fixed"."""
+    found is not the one checked: the step is skipped with ``reason``, never "fixed".
+    ``kind`` says which of these it is (a :class:`Refusal`)."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str, kind: Refusal = Refusal.UNREACHABLE) -> None:
         self.path = Path(path)
         self.reason = reason
+        self.kind = kind
         super().__init__(f"{path}: {reason}")
 
 

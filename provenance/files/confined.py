@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from provenance.errors import ConfinementError, WriteError
+from provenance.errors import ConfinementError, Refusal, WriteError
 from provenance.files.hashing import CHUNK_SIZE, PREFIX
 
 log = logging.getLogger(__name__)
@@ -94,18 +94,18 @@ class Folder:
         try:
             fd = os.open(name, _FILE_FLAGS, dir_fd=self.fd)
         except FileNotFoundError:
-            raise ConfinementError(self.path / name, "file not found") from None
+            raise ConfinementError(self.path / name, "file not found", Refusal.NOT_FOUND) from None
         except OSError as exc:
             info = self.lstat(name)
             if info is not None and stat.S_ISLNK(info.st_mode):
                 raise ConfinementError(
-                    self.path / name, "is a symbolic link (never followed)"
+                    self.path / name, "is a symbolic link (never followed)", Refusal.SYMLINK
                 ) from None
             raise ConfinementError(self.path / name, f"cannot open: {exc.strerror}") from exc
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
-            raise ConfinementError(self.path / name, "not a regular file")
+            raise ConfinementError(self.path / name, "not a regular file", Refusal.NOT_REGULAR)
         return OpenFile(fd, self, name, Identity.of(info), info.st_nlink)
 
     def check_still(self, name: str, file: OpenFile) -> None:
@@ -116,10 +116,14 @@ class Folder:
         """
         now = os.fstat(file.fd)
         if Identity.of(now) != file.identity:
-            raise ConfinementError(self.path / name, "changed since checked; re-scan")
+            raise ConfinementError(
+                self.path / name, "changed since checked; re-scan", Refusal.CHANGED
+            )
         entry = self.lstat(name)
         if entry is None or not file.identity.same_file(entry):
-            raise ConfinementError(self.path / name, "replaced by another file since checked")
+            raise ConfinementError(
+                self.path / name, "replaced by another file since checked", Refusal.CHANGED
+            )
 
     @contextlib.contextmanager
     def replacing(
@@ -223,7 +227,7 @@ class OpenFile:
         """Return the whole file; raises ConfinementError when it holds more than ``limit``."""
         data = os.pread(self.fd, limit + 1, 0)
         if len(data) > limit:
-            raise ConfinementError(self.path, f"larger than {limit} bytes")
+            raise ConfinementError(self.path, f"larger than {limit} bytes", Refusal.TOO_LARGE)
         return data
 
     def stream(self) -> BinaryIO:
@@ -262,7 +266,7 @@ class Root:
         text = os.fspath(path)
         prefix = str(self.path).rstrip("/") + "/"
         if not text.startswith(prefix):
-            raise ConfinementError(path, f"not inside the root {self.path}")
+            raise ConfinementError(path, f"not inside the root {self.path}", Refusal.OUTSIDE)
         names = text[len(prefix) :].split("/")
         for name in names:
             _check_name(name)
@@ -283,7 +287,9 @@ class Root:
                     child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
-                        raise ConfinementError(here / name, "folder not found") from None
+                        raise ConfinementError(
+                            here / name, "folder not found", Refusal.NOT_FOUND
+                        ) from None
                     with contextlib.suppress(FileExistsError):
                         os.mkdir(name, 0o777, dir_fd=fd)
                     child = self._open_child(fd, here, name)
@@ -337,7 +343,9 @@ def move(file: OpenFile, target: Folder, name: str) -> None:
     if moved is None or not file.identity.same_file(moved):
         with contextlib.suppress(OSError):
             _rename_noreplace(target.fd, name, source.fd, file.name)
-        raise ConfinementError(file.path, "replaced by another file during the move; put back")
+        raise ConfinementError(
+            file.path, "replaced by another file during the move; put back", Refusal.CHANGED
+        )
     file.folder, file.name = target, name
 
 
@@ -399,7 +407,7 @@ def _exists(fd: int, name: str) -> bool:
 
 def _check_name(name: str) -> None:
     if name in ("", ".", "..") or "/" in name or "\0" in name:
-        raise ConfinementError(name, "not a plain name inside the root")
+        raise ConfinementError(name, "not a plain name inside the root", Refusal.OUTSIDE)
 
 
 def _folder_problem(fd: int, here: Path, name: str, exc: OSError) -> ConfinementError:
@@ -408,9 +416,11 @@ def _folder_problem(fd: int, here: Path, name: str, exc: OSError) -> Confinement
     except OSError:
         return ConfinementError(here / name, f"cannot open folder: {exc.strerror}")
     if stat.S_ISLNK(info.st_mode):
-        return ConfinementError(here / name, "folder is a symbolic link (never followed)")
+        return ConfinementError(
+            here / name, "folder is a symbolic link (never followed)", Refusal.SYMLINK
+        )
     if not stat.S_ISDIR(info.st_mode):
-        return ConfinementError(here / name, "not a folder")
+        return ConfinementError(here / name, "not a folder", Refusal.NOT_FOLDER)
     return ConfinementError(here / name, f"cannot open folder: {exc.strerror}")
 
 

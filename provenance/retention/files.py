@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from provenance.config import RootSettings, Settings
-from provenance.errors import ConfinementError
+from provenance.errors import ConfinementError, Refusal
 from provenance.files.confined import OpenFile, Root, open_root
 from provenance.files.roots import check_root
 from provenance.tagging.follow import Owner, is_ours
@@ -78,7 +78,7 @@ class OpenRoots(contextlib.ExitStack):
             return self._open[root]
         configured = root_of(self.settings, root)
         if configured is None:
-            raise ConfinementError(root, "not a configured root")
+            raise ConfinementError(root, "not a configured root", Refusal.OUTSIDE)
         health = check_root(configured)
         if not health.online:
             raise ConfinementError(root, f"root offline: {health.reason}")
@@ -102,14 +102,16 @@ def find_file(roots: OpenRoots, root: str, path: str, expected_hash: str | None)
     top = roots.get(root)
     file = roots.hold(top.open_file(path))
     if file.identity.device != top.device:
-        raise ConfinementError(path, "on another filesystem than its root; a move would be a copy")
+        raise ConfinementError(
+            path, "on another filesystem than its root; a move would be a copy", Refusal.OUTSIDE
+        )
     if expected_hash is not None:
         try:
             found = file.content_hash()
         except OSError as exc:
             raise ConfinementError(path, f"cannot read: {exc.strerror or exc}") from exc
         if found != expected_hash:
-            raise ConfinementError(path, "changed since planned; re-scan")
+            raise ConfinementError(path, "changed since planned; re-scan", Refusal.CHANGED)
     return file
 
 

@@ -22,7 +22,7 @@ from provenance.catalog import Catalog, JournalEntry, Tx
 from provenance.catalog.lifecycle import journal_entry, open_journal_entries
 from provenance.catalog.locks import root_locks
 from provenance.config import Settings
-from provenance.errors import ConfinementError
+from provenance.errors import ConfinementError, Refusal
 from provenance.files.confined import Root, move, remove, unlink
 from provenance.files.roots import check_root
 from provenance.retention.files import OpenRoots, root_of
@@ -68,7 +68,7 @@ def _lstat(top: Root, path: str | None) -> os.stat_result | None:
     try:
         folder, name = top.locate(path)
     except ConfinementError as exc:
-        if exc.reason == "folder not found":
+        if exc.kind is Refusal.NOT_FOUND:
             return None
         raise
     with folder:

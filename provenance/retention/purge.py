@@ -26,7 +26,7 @@ from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, Hold, JournalEntry, Tx
 from provenance.catalog.lifecycle import holds_covering, journal_entry
 from provenance.config import Settings
-from provenance.errors import ConfinementError
+from provenance.errors import ConfinementError, Refusal
 from provenance.files.confined import OpenFile, move, unlink
 from provenance.lifecycle.states import Status
 from provenance.lifecycle.states import move as move_to
@@ -270,7 +270,9 @@ def quarantine_files(
             names = top.parts(entry.target or "")
             try:
                 if names[0] != quarantine_dir:
-                    raise ConfinementError(entry.target or "", "not in the quarantine folder")
+                    raise ConfinementError(
+                        entry.target or "", "not in the quarantine folder", Refusal.OUTSIDE
+                    )
                 folder = roots.enter_context(top.folder(names[:-1], create=True))
                 move(file, folder, names[-1])
             except ConfinementError as exc:
@@ -355,7 +357,9 @@ def purge_files(
                 top = roots.get(step.root)
                 if top.parts(step.quarantine_path)[0] != quarantine_dir:
                     raise ConfinementError(
-                        step.quarantine_path, "not inside the root's quarantine folder"
+                        step.quarantine_path,
+                        "not inside the root's quarantine folder",
+                        Refusal.OUTSIDE,
                     )
                 file = find_file(roots, step.root, step.quarantine_path, None)
                 found = file.content_hash()

@@ -11,7 +11,7 @@ from provenance.catalog import Catalog, JournalEntry, Tx
 from provenance.catalog.lifecycle import journal_entry
 from provenance.catalog.locks import root_locks
 from provenance.config import Settings
-from provenance.errors import ConfinementError, PurgeError
+from provenance.errors import ConfinementError, PurgeError, Refusal
 from provenance.files.confined import Folder, OpenFile, move
 from provenance.lifecycle.states import Status
 from provenance.lifecycle.states import move as move_to
@@ -89,7 +89,9 @@ def restore(
         try:
             top = roots.get(root)
             if top.parts(quarantined)[0] != settings.retention.quarantine_dir:
-                raise ConfinementError(quarantined, "not inside the root's quarantine folder")
+                raise ConfinementError(
+                    quarantined, "not inside the root's quarantine folder", Refusal.OUTSIDE
+                )
             file = find_file(roots, root, quarantined, None)
             names = top.parts(path)
         except ConfinementError as exc:
@@ -98,7 +100,7 @@ def restore(
         try:
             folder = roots.enter_context(top.folder(names[:-1]))
         except ConfinementError as exc:
-            if exc.reason != "folder not found":
+            if exc.kind is not Refusal.NOT_FOUND:
                 raise PurgeError(f"{path}: cannot restore to it: {exc.reason}") from exc
         name = names[-1]
         if folder is not None and folder.lstat(name) is not None:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from provenance.errors import ConfinementError, ReadError, WriteError
+from provenance.errors import ConfinementError, ReadError, Refusal, WriteError
 from provenance.files.confined import OpenFile, open_root
 from provenance.tagging import _jpeg, _png
 from provenance.tagging._layout import FormatError, Layout
@@ -108,7 +108,7 @@ def _open_to_rewrite(path: Path, root: Path | str | None) -> OpenFile:
                 folder.close()
                 raise
     except ConfinementError as exc:
-        if exc.reason == "not a regular file" or "symbolic link" in exc.reason:
+        if exc.kind in (Refusal.NOT_REGULAR, Refusal.SYMLINK):
             raise WriteError(
                 path, f"not a regular file (symbolic links are not rewritten): {exc.reason}"
             ) from exc

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.errors import ConfinementError, WriteError
+from provenance.errors import ConfinementError, Refusal, WriteError
 from provenance.files.confined import move, open_root, unlink
 
 
@@ -26,7 +26,8 @@ def test_a_folder_that_is_a_link_is_never_followed(tree: tuple[Path, Path]) -> N
     (root / "linked").symlink_to(outside)
     with open_root(root) as top, pytest.raises(ConfinementError) as caught:
         top.open_file(root / "linked" / "a.png")
-    assert caught.value.reason == "folder is a symbolic link (never followed)"
+    assert caught.value.kind is Refusal.SYMLINK
+    assert "symbolic link" in str(caught.value)
 
 
 def test_a_file_that_is_a_link_is_never_opened(tree: tuple[Path, Path]) -> None:
@@ -34,7 +35,7 @@ def test_a_file_that_is_a_link_is_never_opened(tree: tuple[Path, Path]) -> None:
     (root / "shots" / "b.png").symlink_to(outside / "a.png")
     with open_root(root) as top, pytest.raises(ConfinementError) as caught:
         top.open_file(root / "shots" / "b.png")
-    assert caught.value.reason == "is a symbolic link (never followed)"
+    assert caught.value.kind is Refusal.SYMLINK
 
 
 def test_a_fifo_is_not_a_regular_file(tree: tuple[Path, Path]) -> None:
@@ -42,15 +43,16 @@ def test_a_fifo_is_not_a_regular_file(tree: tuple[Path, Path]) -> None:
     os.mkfifo(root / "shots" / "pipe.png")
     with open_root(root) as top, pytest.raises(ConfinementError) as caught:
         top.open_file(root / "shots" / "pipe.png")
-    assert caught.value.reason == "not a regular file"
+    assert caught.value.kind is Refusal.NOT_REGULAR
 
 
 def test_paths_outside_the_root_or_with_dot_dot_are_refused(tree: tuple[Path, Path]) -> None:
     root, outside = tree
     with open_root(root) as top:
         for path in (outside / "a.png", f"{root}/shots/../../outside/a.png", f"{root}/./a"):
-            with pytest.raises(ConfinementError):
+            with pytest.raises(ConfinementError) as caught:
                 top.parts(path)
+            assert caught.value.kind is Refusal.OUTSIDE
 
 
 def test_created_folders_refuse_a_link_put_in_their_place(tree: tuple[Path, Path]) -> None:
@@ -85,7 +87,7 @@ def test_a_file_replaced_after_its_check_is_not_moved_or_deleted(tree: tuple[Pat
         os.replace(replacement, root / "shots" / "a.png")  # same content, another inode
         with top.folder(["q"], create=True) as target, pytest.raises(ConfinementError) as caught:
             move(file, target, "a.png")
-        assert caught.value.reason == "replaced by another file since checked"
+        assert caught.value.kind is Refusal.CHANGED
         with pytest.raises(ConfinementError):
             unlink(file)
         file.folder.close()
@@ -96,8 +98,9 @@ def test_a_file_changed_after_its_check_is_not_deleted(tree: tuple[Path, Path]) 
     root, _ = tree
     with open_root(root) as top, top.open_file(root / "shots" / "a.png") as file:
         (root / "shots" / "a.png").write_bytes(b"changed")
-        with pytest.raises(ConfinementError, match="changed since checked"):
+        with pytest.raises(ConfinementError, match="changed since checked") as caught:
             unlink(file)
+        assert caught.value.kind is Refusal.CHANGED
         file.folder.close()
     assert (root / "shots" / "a.png").read_bytes() == b"changed"
 
@@ -137,3 +140,25 @@ def test_replacing_refuses_a_file_replaced_meanwhile(tree: tuple[Path, Path]) ->
         file.folder.close()
     assert (root / "shots" / "a.png").read_bytes() == b"theirs"
     assert sorted(p.name for p in (root / "shots").iterdir()) == ["a.png"]
+
+
+def test_each_refusal_says_its_kind(tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    (root / "plain").write_bytes(b"")
+    with open_root(root) as top:
+        cases = {
+            Refusal.NOT_FOUND: lambda: top.folder(["missing", "deeper"]),
+            Refusal.NOT_FOLDER: lambda: top.folder(["plain"]),
+            Refusal.OUTSIDE: lambda: top.folder([".."]),
+        }
+        for kind, act in cases.items():
+            with pytest.raises(ConfinementError) as caught:
+                act()
+            assert caught.value.kind is kind, caught.value
+        with top.open_file(root / "shots" / "a.png") as file, file.folder:
+            with pytest.raises(ConfinementError) as caught:
+                file.read(0)
+            assert caught.value.kind is Refusal.TOO_LARGE
+        with pytest.raises(ConfinementError) as caught:
+            top.open_file(root / "shots" / "nothing.png")
+        assert caught.value.kind is Refusal.NOT_FOUND

@@ -260,8 +260,15 @@ def test_packet_too_large_for_a_jpeg_segment_is_refused(jpeg_file: Path) -> None
 def test_symlink_is_not_rewritten(png_file: Path, record: TagRecord, tmp_path: Path) -> None:
     link = tmp_path / "link.png"
     link.symlink_to(png_file)
-    with pytest.raises(WriteError, match="symbolic link"):
+    with pytest.raises(WriteError, match="symbolic links are not rewritten"):
         embed_xmp(link, record)
+
+
+def test_a_fifo_is_not_rewritten(record: TagRecord, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(WriteError, match="not a regular file"):
+        embed_xmp(fifo, record)
 
 
 def test_read_only_folder_is_a_write_error(png_file: Path, record: TagRecord) -> None:
