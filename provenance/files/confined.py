@@ -80,10 +80,7 @@ class Folder:
 
     def lstat(self, name: str) -> os.stat_result | None:
         """Return the entry ``name`` as it is (a link is not followed), None if absent."""
-        try:
-            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
+        return _lstat(self.fd, name)
 
     def open_file(self, name: str) -> OpenFile:
         """Open the regular file ``name`` here for reading; never a link, FIFO or device.
@@ -183,6 +180,45 @@ class Folder:
             except OSError as exc:  # some filesystems cannot sync a folder, which is fine
                 log.debug("%s: cannot fsync folder: %s", self.path, exc)
 
+    def write_bytes(
+        self, name: str, data: bytes, *, mode: int = 0o600, durable: bool = True
+    ) -> None:
+        """Replace ``name`` here with a new file holding ``data`` (``mode``, whatever the
+        umask), atomically (``replacing``): a reader sees the old file or the whole new one.
+        A link at ``name`` is replaced, never written through. Raises WriteError."""
+        with self.replacing(name, mode=mode, durable=durable) as handle:
+            handle.write(data)
+
+    def open_for_writing(self, name: str, flags: int = os.O_WRONLY, *, mode: int = 0o600) -> int:
+        """Open the regular file ``name`` here, made with ``mode`` when missing, and return
+        its descriptor; ``flags`` adds to the create (``O_RDWR``, ``O_APPEND``, ``O_EXCL``).
+
+        Never through a link, never a FIFO or device (ConfinementError says which); a file
+        of this user gets ``mode`` whatever the umask, and an older one left open is closed.
+        FileExistsError with ``O_EXCL`` when ``name`` exists.
+        """
+        _check_name(name)
+        create = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(name, flags | create, mode, dir_fd=self.fd)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            info = self.lstat(name)
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                raise ConfinementError(
+                    self.path / name, "is a symbolic link (never followed)", Refusal.SYMLINK
+                ) from None
+            raise ConfinementError(self.path / name, f"cannot open: {exc.strerror}") from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ConfinementError(self.path / name, "not a regular file", Refusal.NOT_REGULAR)
+        os.set_blocking(fd, True)
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != mode:
+            os.fchmod(fd, mode)
+        return fd
+
 
 @dataclass
 class OpenFile:
@@ -272,41 +308,14 @@ class Root:
             _check_name(name)
         return names
 
-    def folder(self, names: list[str], *, create: bool = False) -> Folder:
+    def folder(self, names: list[str], *, create: bool = False, mode: int | None = None) -> Folder:
         """Open the folder ``names`` below the root, one folder at a time, no link followed.
 
         With ``create``, missing folders are made (``mkdirat``) and opened the same way, so
-        a link put in place of a new folder is refused too. Raises ConfinementError.
+        a link put in place of a new folder is refused too; they get ``mode`` when given,
+        whatever the umask (else 0o777 less the umask). Raises ConfinementError.
         """
-        fd = os.dup(self.fd)
-        here = self.path
-        try:
-            for name in names:
-                _check_name(name)
-                try:
-                    child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise ConfinementError(
-                            here / name, "folder not found", Refusal.NOT_FOUND
-                        ) from None
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(name, 0o777, dir_fd=fd)
-                    child = self._open_child(fd, here, name)
-                except OSError as exc:
-                    raise _folder_problem(fd, here, name, exc) from None
-                os.close(fd)
-                fd, here = child, here / name
-        except BaseException:
-            os.close(fd)
-            raise
-        return Folder(fd, here)
-
-    def _open_child(self, fd: int, here: Path, name: str) -> int:
-        try:
-            return os.open(name, _FOLDER_FLAGS, dir_fd=fd)
-        except OSError as exc:
-            raise _folder_problem(fd, here, name, exc) from None
+        return _walk(os.dup(self.fd), self.path, names, create=create, mode=mode)
 
     def locate(self, path: str | Path, *, create: bool = False) -> tuple[Folder, str]:
         """Return the open folder holding ``path`` and the name of ``path`` in it."""
@@ -326,6 +335,146 @@ class Root:
 def open_root(path: Path | str) -> Root:
     """Open the root folder ``path`` (the one path taken as configured, links and all)."""
     return Root(Path(path))
+
+
+#: Symbolic links followed on the way to a state folder, at most (the kernel's limit too).
+_MAX_LINKS = 40
+
+
+def open_folder(path: Path | str, *, create: bool = False, mode: int = 0o700) -> Folder:
+    """Open the folder ``path`` (the service's own: its state, its reports), walking from
+    ``/`` one component at a time with ``O_NOFOLLOW``; with ``create``, the missing folders
+    are made with ``mode`` whatever the umask, and each is opened without following a link
+    and checked to be this user's (a folder swapped in between is refused).
+
+    The trusted start is ``/``. A symbolic link on the way is followed only when root or this
+    user owns it, as the kernel's ``protected_symlinks`` does in a sticky folder: only they
+    can have put it there and nobody else can change where it leads (a link is never
+    rewritten, only replaced, and the replacement would be its maker's). So ``/var/run`` and
+    a state folder an administrator moved with a link of root's still work, while a link
+    planted by another user is refused with ConfinementError (kind SYMLINK). Where a link
+    leads is walked the same way (its own links checked alike), never handed to the kernel.
+    The folders on the way are not checked: a folder writable by another user above the
+    state folder lets them move it away, which only its owner or root should allow.
+    """
+    text = os.path.abspath(os.fspath(path))
+    names = [name for name in text.split("/") if name]
+    return _walk(
+        os.open("/", _FOLDER_FLAGS),
+        Path("/"),
+        names,
+        create=create,
+        mode=mode,
+        trusted=frozenset({0, os.geteuid()}),
+    )
+
+
+def _walk(
+    fd: int,
+    here: Path,
+    names: list[str],
+    *,
+    create: bool,
+    mode: int | None,
+    trusted: frozenset[int] | None = None,
+) -> Folder:
+    """Open ``names`` from the open folder ``fd`` (at ``here``; the descriptor is the walk's
+    now), one folder at a time, ``O_NOFOLLOW``. A link is followed only when ``trusted``
+    holds its owner (what it leads to is walked the same way); None follows none."""
+    # each pending name says whether it came from where a trusted link leads, the only place
+    # "..", "." and "" are allowed (as the kernel reads them)
+    pending = [(name, False) for name in reversed(names)]
+    links = 0
+    try:
+        while pending:
+            name, linked = pending.pop()
+            if linked and name in ("", "."):
+                continue
+            if linked and name == "..":
+                child = os.open("..", _FOLDER_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd, here = child, here.parent
+                continue
+            _check_name(name)
+            try:
+                child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise ConfinementError(
+                        here / name, "folder not found", Refusal.NOT_FOUND
+                    ) from None
+                child = _make_folder(fd, here, name, mode)
+            except OSError as exc:
+                target = _trusted_link(fd, here, name, trusted) if trusted is not None else None
+                if target is None:
+                    raise _folder_problem(fd, here, name, exc) from None
+                links += 1
+                if links > _MAX_LINKS:
+                    raise ConfinementError(
+                        here / name, "too many symbolic links on the way", Refusal.SYMLINK
+                    ) from None
+                if target.startswith("/"):
+                    child = os.open("/", _FOLDER_FLAGS)
+                    os.close(fd)
+                    fd, here = child, Path("/")
+                pending.extend((part, True) for part in reversed(target.split("/")))
+                continue
+            os.close(fd)
+            fd, here = child, here / name
+    except BaseException:
+        os.close(fd)
+        raise
+    return Folder(fd, here)
+
+
+def _make_folder(fd: int, here: Path, name: str, mode: int | None) -> int:
+    """Make the folder ``name`` in ``fd`` (unless it appeared meanwhile) and open it, no link
+    followed; one this walk made gets ``mode`` and must be this user's."""
+    try:
+        os.mkdir(name, 0o777 if mode is None else mode, dir_fd=fd)
+    except FileExistsError:
+        made = False
+    else:
+        made = True
+    try:
+        child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+    except OSError as exc:
+        raise _folder_problem(fd, here, name, exc) from None
+    if made and mode is not None:
+        if os.fstat(child).st_uid != os.geteuid():  # swapped for another's between the two
+            os.close(child)
+            raise ConfinementError(
+                here / name, "replaced by another user's folder as it was made", Refusal.NOT_OURS
+            )
+        os.fchmod(child, mode)
+    return child
+
+
+def _trusted_link(fd: int, here: Path, name: str, trusted: frozenset[int]) -> str | None:
+    """Return where the link ``name`` in ``fd`` leads when ``trusted`` holds its owner; None
+    when ``name`` is no link. Raises ConfinementError for another user's link."""
+    info = _lstat(fd, name)
+    if info is None or not stat.S_ISLNK(info.st_mode):
+        return None
+    if info.st_uid not in trusted:
+        raise ConfinementError(
+            here / name,
+            f"is a symbolic link of uid {info.st_uid}, neither root's nor this user's "
+            "(never followed)",
+            Refusal.SYMLINK,
+        )
+    target = os.readlink(name, dir_fd=fd)
+    again = _lstat(fd, name)
+    if again is None or (again.st_ino, again.st_uid) != (info.st_ino, info.st_uid):
+        raise ConfinementError(here / name, "replaced while it was read", Refusal.CHANGED)
+    return target
+
+
+def _lstat(fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def move(file: OpenFile, target: Folder, name: str) -> None:
@@ -359,15 +508,16 @@ def unlink(file: OpenFile) -> int:
     return os.fstat(file.fd).st_nlink
 
 
-def remove(folder: Folder, name: str) -> bool:
+def remove(folder: Folder, name: str, *, links: bool = False) -> bool:
     """Delete the entry ``name`` of ``folder`` if it is a regular file; return whether it was.
 
     For what has no identity to check (a sidecar, a leftover temp file): a link or a
-    folder is left alone.
+    folder is left alone; with ``links`` a link is deleted too (the link, not what it leads
+    to: a name of the service's own that a link must not stand in for).
     """
     _check_name(name)
     info = folder.lstat(name)
-    if info is None or not stat.S_ISREG(info.st_mode):
+    if info is None or not (stat.S_ISREG(info.st_mode) or (links and stat.S_ISLNK(info.st_mode))):
         return False
     os.unlink(name, dir_fd=folder.fd)
     return True
@@ -390,19 +540,11 @@ def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) 
     except FileExistsError:
         raise
     except OSError:
-        if _exists(target_fd, target):
+        if _lstat(target_fd, target) is not None:
             raise FileExistsError(errno.EEXIST, "exists", target) from None
         os.rename(source, target, src_dir_fd=source_fd, dst_dir_fd=target_fd)
         return
     os.unlink(source, dir_fd=source_fd)
-
-
-def _exists(fd: int, name: str) -> bool:
-    try:
-        os.stat(name, dir_fd=fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def _check_name(name: str) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import pwd
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provenance.errors import ConfinementError, Refusal, WriteError
-from provenance.files.confined import move, open_root, unlink
+from provenance.files.confined import move, open_folder, open_root, remove, unlink
+from tests.needs import unavailable
 
 
 @pytest.fixture
@@ -162,3 +166,102 @@ def test_each_refusal_says_its_kind(tree: tuple[Path, Path]) -> None:
         with pytest.raises(ConfinementError) as caught:
             top.open_file(root / "shots" / "nothing.png")
         assert caught.value.kind is Refusal.NOT_FOUND
+
+
+# --- the service's own folders: open_folder from "/" ------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@pytest.fixture
+def no_umask() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def another_user() -> pwd.struct_passwd:
+    if os.geteuid() != 0:
+        unavailable("needs root to plant a link owned by another user")
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        unavailable("needs the user nobody")
+
+
+def test_open_folder_makes_the_missing_folders_private_whatever_the_umask(
+    tmp_path: Path, no_umask: None
+) -> None:
+    with open_folder(tmp_path / "a" / "b", create=True) as folder:
+        assert folder.path == tmp_path / "a" / "b"
+        folder.write_bytes("status.json", b"{}")
+    assert (mode(tmp_path / "a"), mode(tmp_path / "a" / "b")) == (0o700, 0o700)
+    assert mode(tmp_path / "a" / "b" / "status.json") == 0o600
+    assert os.listdir(tmp_path / "a" / "b") == ["status.json"]  # no temporary file left
+
+
+def test_open_folder_refuses_a_link_of_another_user_on_the_way(tmp_path: Path) -> None:
+    nobody = another_user()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "state").symlink_to(tmp_path / "elsewhere")
+    os.lchown(tmp_path / "state", nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(ConfinementError) as caught:
+        open_folder(tmp_path / "state" / "deeper", create=True)
+    assert caught.value.kind is Refusal.SYMLINK
+    assert caught.value.path == tmp_path / "state"
+    assert f"uid {nobody.pw_uid}" in caught.value.reason
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_open_folder_follows_a_link_of_this_user(tmp_path: Path) -> None:
+    (tmp_path / "real" / "state").mkdir(parents=True)
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "state").symlink_to("../real/state")  # relative, with ".."
+    with open_folder(tmp_path / "up" / "state" / "new", create=True) as folder:
+        folder.write_bytes("x", b"1")
+    assert (tmp_path / "real" / "state" / "new" / "x").read_bytes() == b"1"
+
+
+def test_open_folder_without_create_says_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ConfinementError) as caught:
+        open_folder(tmp_path / "missing")
+    assert caught.value.kind is Refusal.NOT_FOUND
+
+
+def test_write_bytes_replaces_a_link_at_its_name_and_never_writes_through(
+    tmp_path: Path, no_umask: None
+) -> None:
+    target = tmp_path / "precious"
+    target.write_bytes(b"keep me")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "status.json").symlink_to(target)
+    with open_folder(tmp_path / "state") as folder:
+        folder.write_bytes("status.json", b"ours")
+    assert target.read_bytes() == b"keep me"
+    assert not (tmp_path / "state" / "status.json").is_symlink()
+    assert (tmp_path / "state" / "status.json").read_bytes() == b"ours"
+    assert mode(tmp_path / "state" / "status.json") == 0o600
+
+
+def test_open_for_writing_refuses_a_link_or_a_fifo_and_keeps_files_private(
+    tmp_path: Path, no_umask: None
+) -> None:
+    target = tmp_path / "precious"
+    target.write_bytes(b"keep me")
+    (tmp_path / "lock").symlink_to(target)
+    os.mkfifo(tmp_path / "pipe")
+    with open_folder(tmp_path) as folder:
+        for name, kind in (("lock", Refusal.SYMLINK), ("pipe", Refusal.NOT_REGULAR)):
+            with pytest.raises(ConfinementError) as caught:
+                folder.open_for_writing(name, os.O_RDWR)
+            assert caught.value.kind is kind
+        os.close(folder.open_for_writing("new.lock", os.O_RDWR))
+        with pytest.raises(FileExistsError):
+            folder.open_for_writing("new.lock", os.O_WRONLY | os.O_EXCL)
+        assert remove(folder, "lock", links=True)
+    assert target.read_bytes() == b"keep me" and not (tmp_path / "lock").exists()
+    assert mode(tmp_path / "new.lock") == 0o600
