@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
-from provenance.errors import AuditError
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.errors import AuditError, ConfinementError
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,16 @@ def write_anchor(state_dir: Path, anchor: Anchor) -> None:
     """
     path = anchor_path(state_dir)
     try:
-        private_dir(state_dir)
-        fd = os.open(
-            path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE
-        )
+        with open_private_dir(state_dir) as folder:
+            fd = folder.open_for_writing(
+                ANCHOR_FILE, os.O_WRONLY | os.O_APPEND, mode=PRIVATE_FILE_MODE
+            )
         try:
             os.write(fd, anchor.line().encode("ascii"))
             os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError as exc:
+    except (OSError, ConfinementError) as exc:
         raise AuditError(f"{path}: cannot write the audit anchor ({exc})") from exc
     message = f"provenance audit head: events={anchor.count} head={anchor.head} ({anchor.why})"
     syslog.openlog("provenance", 0, syslog.LOG_AUTH)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
-from provenance.errors import AuditError
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.errors import AuditError, ConfinementError
+from provenance.files.confined import open_folder
 
 #: The key file's name in the state directory.
 KEY_FILE = "audit.key"
@@ -127,17 +128,16 @@ def create_keys(path: Path, unauthenticated: int, now: datetime) -> KeyRing:
     Raises AuditError when the file appeared meanwhile or cannot be written.
     """
     key = _new_key(now)
-    private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+        with open_private_dir(path.parent) as folder:
+            fd = folder.open_for_writing(path.name, os.O_WRONLY | os.O_EXCL, mode=PRIVATE_FILE_MODE)
     except FileExistsError:
         ring = read_keys(path)
         assert ring is not None
         return ring
-    except OSError as exc:
+    except (OSError, ConfinementError) as exc:
         raise AuditError(f"{path}: cannot create the audit key file ({exc})") from exc
     with os.fdopen(fd, "w", encoding="ascii") as stream:
-        os.fchmod(fd, PRIVATE_FILE_MODE)
         stream.write(_HEADER + f"unauthenticated-events {unauthenticated}\n" + _line(key))
         stream.flush()
         os.fsync(fd)
@@ -153,7 +153,12 @@ def add_key(path: Path, now: datetime) -> KeyRing:
     if ring is None:
         raise AuditError(f"{path}: no audit key file to rotate (one is made with the first event)")
     key = _new_key(now)
-    with open(path, "a", encoding="ascii") as stream:
+    try:
+        with open_folder(path.parent) as folder:
+            fd = folder.open_for_writing(path.name, os.O_WRONLY | os.O_APPEND)
+    except (OSError, ConfinementError) as exc:
+        raise AuditError(f"{path}: cannot add a key to the audit key file ({exc})") from exc
+    with os.fdopen(fd, "a", encoding="ascii") as stream:
         stream.write(_line(key))
         stream.flush()
         os.fsync(stream.fileno())

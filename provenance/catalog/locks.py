@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy import Connection, text
 
 from provenance.catalog.engine import Catalog
-from provenance.config.locations import private_dir, private_file
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.files.confined import Folder
 
 
 def lock_key(name: str) -> int:
@@ -47,17 +48,15 @@ def fleet_lock(catalog: Catalog, name: str, state_dir: Path) -> Iterator[bool]:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
-    path = private_file(private_dir(state_dir) / f"{name}.lock")
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with open_private_dir(state_dir) as folder:
+        fd = _try_flock(folder, f"{name}.lock")
+    if fd is None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)  # drops the flock
 
 
 def lock_folder(catalog: Catalog, state_dir: Path) -> Path:
@@ -68,23 +67,24 @@ def lock_folder(catalog: Catalog, state_dir: Path) -> Path:
     return state_dir / "locks"
 
 
-def _try_flock(path: Path) -> IO[str] | None:
-    handle = path.open("a")
+def _try_flock(folder: Folder, name: str) -> int | None:
+    """Return the lock file ``name`` of ``folder`` open and locked (0600, no link followed),
+    or None when another process holds it."""
+    fd = folder.open_for_writing(name, mode=PRIVATE_FILE_MODE)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.close()
+        os.close(fd)
         return None
-    return handle
+    return fd
 
 
 @contextmanager
 def root_locks(catalog: Catalog, roots: Sequence[str], state_dir: Path) -> Iterator[list[str]]:
     """Yield the roots among ``roots`` whose sweep lock this process took; the others are
     held by another sweep (on this host or another node) and must be left alone."""
-    folder = lock_folder(catalog, state_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
+        folder = stack.enter_context(open_private_dir(lock_folder(catalog, state_dir)))
         connection = (
             stack.enter_context(catalog.engine.connect())
             if catalog.dialect == "postgresql"
@@ -93,8 +93,8 @@ def root_locks(catalog: Catalog, roots: Sequence[str], state_dir: Path) -> Itera
         held = []
         for root in sorted(set(roots)):
             digest = hashlib.sha256(root.encode()).hexdigest()[:16]
-            handle = _try_flock(folder / f"sweep-{digest}.lock")
-            if handle is None:
+            fd = _try_flock(folder, f"sweep-{digest}.lock")
+            if fd is None:
                 continue
             if connection is not None:
                 key = lock_key(f"sweep-root:{root}")
@@ -102,10 +102,10 @@ def root_locks(catalog: Catalog, roots: Sequence[str], state_dir: Path) -> Itera
                 got = bool(taken.scalar())
                 connection.commit()  # the lock is the session's; no transaction stays open
                 if not got:
-                    handle.close()
+                    os.close(fd)
                     continue
                 stack.callback(_advisory_unlock, connection, key)
-            stack.callback(handle.close)  # closing the file drops the flock
+            stack.callback(os.close, fd)  # closing the file drops the flock
             held.append(root)
         yield held
 

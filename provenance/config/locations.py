@@ -5,7 +5,12 @@ the command line, with no config file, starts reading before the settings load (
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provenance.files.confined import Folder
 
 #: The config file to read when ``--config`` is not given.
 CONFIG_ENV = "PROVENANCE_CONFIG"
@@ -70,29 +75,34 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
 
+def open_private_dir(path: Path) -> Folder:
+    """Create ``path`` (and any missing parents, 0700), make it 0700 when this user owns it
+    and return it open: the state files in it are made through its descriptor.
+
+    An existing state directory left open by an older release is closed. Walked from ``/``
+    without following a link another user could have planted
+    (``files.confined.open_folder``); raises ConfinementError for one.
+    """
+    from provenance.files.confined import open_folder
+
+    folder = open_folder(path, create=True, mode=PRIVATE_DIR_MODE)
+    info = os.fstat(folder.fd)
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != PRIVATE_DIR_MODE:
+        os.fchmod(folder.fd, PRIVATE_DIR_MODE)
+    return folder
+
+
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and any missing parents) and make it 0700 when this user owns it;
-    return it. An existing state directory left open by an older release is closed."""
-    path.mkdir(parents=True, exist_ok=True)
-    _restrict(path, PRIVATE_DIR_MODE)
+    """Create ``path`` as :func:`open_private_dir` does and return it."""
+    open_private_dir(path).close()
     return path
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty if it is missing (never following a link) and make it 0600 when
-    this user owns it; return it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
-    except FileExistsError:
-        fd = None
-    if fd is not None:
-        os.close(fd)
-    _restrict(path, PRIVATE_FILE_MODE)
+    """Create ``path`` empty if it is missing (never following a link: ConfinementError) and
+    make it 0600 when this user owns it; return it. Its folder must exist."""
+    from provenance.files.confined import open_folder
+
+    with open_folder(path.parent) as folder:
+        os.close(folder.open_for_writing(path.name, mode=PRIVATE_FILE_MODE))
     return path
-
-
-def _restrict(path: Path, mode: int) -> None:
-    """chmod ``path`` to ``mode`` if it is ours and not already so (another owner's stays)."""
-    info = os.lstat(path)
-    if info.st_uid == os.geteuid() and (info.st_mode & 0o777) != mode:
-        os.chmod(path, mode, follow_symlinks=False)

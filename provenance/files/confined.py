@@ -434,6 +434,8 @@ def _make_folder(fd: int, here: Path, name: str, mode: int | None) -> int:
         os.mkdir(name, 0o777 if mode is None else mode, dir_fd=fd)
     except FileExistsError:
         made = False
+    except OSError as exc:
+        raise ConfinementError(here / name, f"cannot make folder: {exc.strerror}") from exc
     else:
         made = True
     try:

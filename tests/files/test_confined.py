@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import pwd
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from provenance.errors import ConfinementError, Refusal, WriteError
 from provenance.files.confined import move, open_folder, open_root, remove, unlink
-from tests.needs import unavailable
+from tests.planted import link_of_another_user, mode
 
 
 @pytest.fixture
@@ -171,28 +168,6 @@ def test_each_refusal_says_its_kind(tree: tuple[Path, Path]) -> None:
 # --- the service's own folders: open_folder from "/" ------------------------------------
 
 
-def mode(path: Path) -> int:
-    return stat.S_IMODE(os.lstat(path).st_mode)
-
-
-@pytest.fixture
-def no_umask() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def another_user() -> pwd.struct_passwd:
-    if os.geteuid() != 0:
-        unavailable("needs root to plant a link owned by another user")
-    try:
-        return pwd.getpwnam("nobody")
-    except KeyError:
-        unavailable("needs the user nobody")
-
-
 def test_open_folder_makes_the_missing_folders_private_whatever_the_umask(
     tmp_path: Path, no_umask: None
 ) -> None:
@@ -205,10 +180,8 @@ def test_open_folder_makes_the_missing_folders_private_whatever_the_umask(
 
 
 def test_open_folder_refuses_a_link_of_another_user_on_the_way(tmp_path: Path) -> None:
-    nobody = another_user()
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "state").symlink_to(tmp_path / "elsewhere")
-    os.lchown(tmp_path / "state", nobody.pw_uid, nobody.pw_gid)
+    nobody = link_of_another_user(tmp_path / "state", tmp_path / "elsewhere")
     with pytest.raises(ConfinementError) as caught:
         open_folder(tmp_path / "state" / "deeper", create=True)
     assert caught.value.kind is Refusal.SYMLINK
