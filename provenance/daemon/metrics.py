@@ -3,8 +3,10 @@ status file: no network port of its own.
 
 The values are gathered by the daemon into a :class:`Snapshot`; :func:`write_metrics` turns
 one into the text exposition format with prometheus_client (a registry of its own, never the
-library's global one) and replaces the file atomically (``write_to_textfile``: a temporary
-file in the same folder, renamed over the old one), so node-exporter never reads half a file.
+library's global one, ``generate_latest``) and replaces the file atomically through the
+state folder's descriptor (``files.confined``: a temporary file in the same folder, renamed
+over the old one, 0600; a link at its name is replaced, never written through), so
+node-exporter never reads half a file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 
 METRICS_NAME = "metrics.prom"
 
@@ -25,6 +29,11 @@ class RootMetrics:
     online: bool
     #: Seconds since its last scan finished, or None when it was never scanned.
     last_scan_age: float | None
+    #: Whether its watcher proved it hears since it started (a canary, or the root's
+    #: identity where no canary can be written); False while not proven or not watched.
+    hears: bool = False
+    #: Seconds since its watcher last heard a canary, or None when none was heard yet.
+    last_canary_age: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +58,15 @@ class Snapshot:
 
 
 def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
-    """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path."""
+    """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path.
+
+    Raises ProvenanceError (ConfinementError, WriteError) when it cannot be written."""
     from prometheus_client import (
         CollectorRegistry,
         Counter,
         Gauge,
         disable_created_metrics,
-        write_to_textfile,
+        generate_latest,
     )
 
     # no `_created` sample beside each counter: the daemon's start time is a metric of its own
@@ -87,15 +98,26 @@ def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
     age = gauge(
         "root_last_scan_age_seconds", "Seconds since the root's last scan finished.", ("root",)
     )
+    hears = gauge(
+        "root_hears", "1 when the root's watcher proved it hears since it started.", ("root",)
+    )
+    heard = gauge(
+        "root_last_canary_age_seconds",
+        "Seconds since the root's watcher last heard a canary.",
+        ("root",),
+    )
     for root in snapshot.roots:
         watched.labels(root.path).set(int(root.watched))
         online.labels(root.path).set(int(root.online))
+        hears.labels(root.path).set(int(root.hears))
         if root.last_scan_age is not None:
             age.labels(root.path).set(root.last_scan_age)
+        if root.last_canary_age is not None:
+            heard.labels(root.path).set(root.last_canary_age)
     assets = gauge("ai_assets", "AI assets in the catalog by root and status.", ("root", "status"))
     for (root_path, status), count in sorted(snapshot.ai_assets.items()):
         assets.labels(root_path, status).set(count)
-    path = folder / METRICS_NAME
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_to_textfile(str(path), registry)
-    return path
+    data = generate_latest(registry)
+    with open_private_dir(folder) as opened:
+        opened.write_bytes(METRICS_NAME, data, mode=PRIVATE_FILE_MODE, durable=False)
+    return folder / METRICS_NAME

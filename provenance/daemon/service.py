@@ -39,7 +39,7 @@ from provenance.daemon.jobs import QueuedScheduler, register_jobs, start_jobs
 from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
 from provenance.daemon.runstate import LOCK_NAME, PidLock, write_status
 from provenance.daemon.systemd import Notifier
-from provenance.errors import ConfigError
+from provenance.errors import ConfigError, ProvenanceError
 from provenance.files.roots import RootHealth, check_root
 from provenance.ingest.ingest import IngestCounts
 from provenance.retention.journal import settle_interrupted
@@ -101,6 +101,8 @@ class _Root:
     #: When (monotonic) its canaries were lost lately; events lost by the watchers stopped.
     canaries_lost: list[float] = field(default_factory=list)
     lost_earlier: int = 0
+    #: When (monotonic) a watcher of the root last heard its canary, whichever watcher.
+    canary_heard_at: float | None = None
 
     @property
     def path(self) -> str:
@@ -409,6 +411,8 @@ class Daemon:
         assert hearing is not None
         proved_at = hearing.proved_at
         deaf = hearing.check(time.monotonic())
+        if hearing.heard_at is not None:
+            state.canary_heard_at = hearing.heard_at
         if deaf is not None:
             self._deaf(state, deaf)
         elif proved_at is None and hearing.proved_at is not None:
@@ -575,7 +579,7 @@ class Daemon:
     def _write_status(self, state: str) -> None:
         try:
             write_status(self.settings.state_path, self.status(state))
-        except OSError as exc:
+        except (OSError, ProvenanceError) as exc:
             log.warning("cannot write the status file in %s: %s", self.settings.state_path, exc)
 
     def metrics(self) -> Snapshot:
@@ -596,7 +600,17 @@ class Daemon:
             if finished is not None and finished.tzinfo is None:
                 finished = finished.replace(tzinfo=UTC)
             age = (now - finished).total_seconds() if finished is not None else None
-            roots.append(RootMetrics(path, state.watcher is not None, state.online, age))
+            heard_at = state.canary_heard_at
+            roots.append(
+                RootMetrics(
+                    path,
+                    state.watcher is not None,
+                    state.online,
+                    age,
+                    hears=bool(state.hears),
+                    last_canary_age=time.monotonic() - heard_at if heard_at is not None else None,
+                )
+            )
         return Snapshot(
             at=now.timestamp(),
             started_at=(self.started_at or now).timestamp(),

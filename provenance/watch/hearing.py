@@ -10,9 +10,10 @@ root:
   set, one ``stat``;
 - a canary, after every start of a watcher, on request (SIGHUP) and every ``interval``: a
   small file written in ``.provenance-canary/`` under the root must reach the handler within
-  ``timeout``. It is written and removed through directory descriptors, never through a
-  symlink, in a folder owned by the daemon's user; the folder's name matches
-  ``.provenance-*``, which the walk and the consumer skip, so a canary is never catalogued.
+  ``timeout``. It is written and removed through directory descriptors from the root
+  (``files.confined``), never through a symlink, in a folder owned by the daemon's user;
+  the folder's name matches ``.provenance-*``, which the walk and the consumer skip, so a
+  canary is never catalogued.
   Where the root cannot be written (read-only share, no right) identity is the only proof.
 
 A root that fails either proof is deaf: the daemon restarts its watcher and rescans it.
@@ -22,13 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import functools
 import itertools
 import logging
 import os
 import socket
-import stat
 import struct
 import threading
 from collections.abc import Callable
@@ -36,6 +35,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from watchdog.events import FileSystemEvent
+
+from provenance.errors import ConfinementError, Refusal
+from provenance.files.confined import Folder, open_root, remove
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,8 @@ class Hearing:
         #: When (monotonic) and how the watcher last proved it hears; None: not yet.
         self.proved_at: float | None = None
         self.proof: Proof | None = None
+        #: When (monotonic) a canary of this watcher was last heard; None: not yet.
+        self.heard_at: float | None = None
         #: Whether a canary could be written at the last try (None: not tried yet).
         self.writable: bool | None = None
         self._expected = ""
@@ -210,6 +214,7 @@ class Hearing:
                 log.debug("canary heard under %s in %.2fs", self.root, now - self._sent_at)
                 self._finish()
                 self.proved_at, self.proof = now, "canary"
+                self.heard_at = now
                 return None
             if now - self._sent_at < self.timeout:
                 return None
@@ -230,15 +235,16 @@ class Hearing:
         self._expected = os.path.join(self.folder, name)  # before the write: its event may race
         try:
             write_canary(self.root, name, sweep=None if self._swept else self._host)
-        except OSError as exc:
-            # read-only, no right, full; or gone (the next look at the root finds it offline)
+        except (OSError, ConfinementError) as exc:
+            # read-only, no right, full; a link or another user's folder in the way; or gone
+            # (the next look at the root finds it offline)
             self._expected = ""
             if self.writable is not False:
                 log.info(
                     "cannot write a canary in %s (%s): its watch is proved by the root's device "
                     "and inode only",
                     self.folder,
-                    exc.strerror or exc,
+                    exc.reason if isinstance(exc, ConfinementError) else exc.strerror or exc,
                 )
             self.writable = False
             if self.identity is not None:  # the check above just compared it
@@ -251,32 +257,25 @@ class Hearing:
     def _finish(self) -> None:
         expected, self._expected = self._expected, ""
         if expected:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ConfinementError):
                 remove_canary(self.root, os.path.basename(expected))
 
 
-# --- the canary file, by directory descriptors -----------------------------------------------
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+# --- the canary file, by directory descriptors (files.confined) ------------------------------
 
 
-def _open_folder(root: str, *, create: bool) -> int:
-    """Open (and make) the canary folder of ``root``: a folder of this user, not a symlink."""
-    root_fd = os.open(root, _DIR_FLAGS)
-    try:
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(CANARY_DIR, 0o700, dir_fd=root_fd)
-        fd = os.open(CANARY_DIR, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=root_fd)
-    finally:
-        os.close(root_fd)
-    info = os.fstat(fd)
-    if info.st_uid != os.geteuid():
-        os.close(fd)
-        raise PermissionError(
-            errno.EPERM, f"{CANARY_DIR} is owned by uid {info.st_uid}, not by the daemon"
+def _open_folder(root: str, *, create: bool) -> Folder:
+    """Open (and make, 0700) the canary folder of ``root`` from the root's descriptor, no
+    link followed: a folder of this user, else ConfinementError."""
+    with open_root(root) as top:
+        folder = top.folder([CANARY_DIR], create=create, mode=0o700)
+    owner = os.fstat(folder.fd).st_uid
+    if owner != os.geteuid():
+        folder.close()
+        raise ConfinementError(
+            folder.path, f"owned by uid {owner}, not by the daemon", Refusal.NOT_OURS
         )
-    return fd
+    return folder
 
 
 def _is_stale(name: str, host: str) -> bool:
@@ -298,35 +297,28 @@ def write_canary(root: str, name: str, *, sweep: str | None = None) -> None:
     """Write the canary ``name`` in the canary folder of ``root`` (made when missing).
 
     ``sweep``: a host name; first remove the canaries left there by processes of that host
-    that are gone (an earlier daemon, killed).
+    that are gone (an earlier daemon, killed). Raises OSError or ConfinementError.
     """
-    fd = _open_folder(root, create=True)
-    try:
+    with _open_folder(root, create=True) as folder:
         if sweep is not None:
-            for entry in os.scandir(fd):
+            for entry in os.scandir(folder.fd):
                 if _is_stale(entry.name, sweep):
                     with contextlib.suppress(OSError):
-                        _remove(fd, entry.name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        file_fd = os.open(name, flags, 0o600, dir_fd=fd)
+                        _remove(folder, entry.name)
+        fd = folder.open_for_writing(name, os.O_WRONLY | os.O_EXCL, mode=0o600)
         try:
-            os.write(file_fd, b"provenance daemon: proof that this folder is watched\n")
+            os.write(fd, b"provenance daemon: proof that this folder is watched\n")
         finally:
-            os.close(file_fd)
-    finally:
-        os.close(fd)
+            os.close(fd)
 
 
 def remove_canary(root: str, name: str) -> None:
     """Remove the canary ``name`` of ``root`` (only a regular file of this user)."""
-    fd = _open_folder(root, create=False)
-    try:
-        _remove(fd, name)
-    finally:
-        os.close(fd)
+    with _open_folder(root, create=False) as folder:
+        _remove(folder, name)
 
 
-def _remove(folder_fd: int, name: str) -> None:
-    info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
-    if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid():
-        os.unlink(name, dir_fd=folder_fd)
+def _remove(folder: Folder, name: str) -> None:
+    info = folder.lstat(name)
+    if info is not None and info.st_uid == os.geteuid():
+        remove(folder, name)  # a regular file only

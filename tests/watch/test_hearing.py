@@ -20,11 +20,13 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.config import RootSettings, Settings
 from provenance.daemon.systemd import Notifier
+from provenance.errors import ConfinementError, Refusal
 from provenance.ingest.scan import scan
 from provenance.watch.changes import RunJob
 from provenance.watch.hearing import CANARY_DIR, write_canary
 from tests.media import write_plain_png
 from tests.needs import unavailable
+from tests.planted import mode as mode_of
 from tests.watch.conftest import Running, Start, wait_for
 
 
@@ -62,6 +64,26 @@ def test_canaries_are_never_catalogued(root: Path, tmp_path: Path, catalog: Cata
     assert result.counts.indexed == 1
     with catalog.read() as tx:
         assert [a.path for a in tx.list_assets()] == [str(root / "plate.png")]
+
+
+def test_the_canary_folder_and_file_are_private_whatever_the_umask(
+    root: Path, no_umask: None
+) -> None:
+    write_canary(str(root), "host-1-1")
+    made = root / CANARY_DIR
+    assert (mode_of(made), mode_of(made / "host-1-1")) == (0o700, 0o600)
+
+
+def test_a_canary_folder_that_is_a_link_is_never_written_through(
+    root: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / CANARY_DIR).symlink_to(elsewhere)
+    with pytest.raises(ConfinementError) as caught:
+        write_canary(str(root), "host-1-1")
+    assert caught.value.kind is Refusal.SYMLINK
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_canaries_left_by_an_earlier_run_on_this_host_are_swept(

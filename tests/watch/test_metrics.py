@@ -30,7 +30,7 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
         read_errors=2,
         events_lost=1,
         roots=(
-            RootMetrics("/mnt/show a", True, True, 42.5),
+            RootMetrics("/mnt/show a", True, True, 42.5, hears=True, last_canary_age=12.0),
             RootMetrics("/mnt/show_b", False, False, None),
         ),
         ai_assets={("/mnt/show a", "temporary"): 7, ("/mnt/show a", "flagged"): 1},
@@ -49,6 +49,11 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
     assert ("provenance_root_last_scan_age_seconds", (("root", "/mnt/show_b"),)) not in samples
     assert samples[("provenance_root_watched", (("root", "/mnt/show_b"),))] == 0
     assert samples[("provenance_root_online", (("root", "/mnt/show a"),))] == 1
+    assert samples[("provenance_root_hears", (("root", "/mnt/show a"),))] == 1
+    assert samples[("provenance_root_hears", (("root", "/mnt/show_b"),))] == 0
+    heard = "provenance_root_last_canary_age_seconds"
+    assert samples[(heard, (("root", "/mnt/show a"),))] == 12.0
+    assert (heard, (("root", "/mnt/show_b"),)) not in samples
     temporary = ("provenance_ai_assets", (("root", "/mnt/show a"), ("status", "temporary")))
     assert samples[temporary] == 7
     assert [p.name for p in path.parent.iterdir()] == ["metrics.prom"]  # no temp file left
@@ -66,6 +71,7 @@ def test_daemon_writes_its_metrics_beside_its_status(
     state = tmp_path / "state"
     wait_for(lambda: (state / "metrics.prom").exists(), 10, "metrics.prom")
     assert (state / "daemon-status.json").exists()
+    wait_for(lambda: bool(run.daemon.roots[str(root)].hears), 30, "the canary heard")
     run.idle()
     samples = _samples(write_metrics(state, run.daemon.metrics()))
     assert samples[("provenance_ai_assets", (("root", str(root)), ("status", "temporary")))] == 1
@@ -74,3 +80,6 @@ def test_daemon_writes_its_metrics_beside_its_status(
     assert samples[("provenance_root_watched", (("root", str(root)),))] == 1
     age = samples[("provenance_root_last_scan_age_seconds", (("root", str(root)),))]
     assert 0 <= age < 60
+    assert samples[("provenance_root_hears", (("root", str(root)),))] == 1
+    heard = samples[("provenance_root_last_canary_age_seconds", (("root", str(root)),))]
+    assert 0 <= heard < 60
