@@ -7,13 +7,12 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provenance.config.locations import PRIVATE_FILE_MODE, private_dir
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 from provenance.errors import ProvenanceError
 
 LOCK_NAME = "daemon.lock"
@@ -36,8 +35,8 @@ class PidLock:
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunningError naming the pid that holds it."""
-        private_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        with open_private_dir(self.path.parent) as folder:
+            fd = folder.open_for_writing(self.path.name, os.O_RDWR, mode=PRIVATE_FILE_MODE)
         # `provenance status` peeks with a shared lock for an instant; try a few times
         for attempt in range(5):
             try:
@@ -93,17 +92,12 @@ def daemon_pid(state_dir: Path) -> int | None:
 
 
 def write_status(state_dir: Path, status: dict[str, Any]) -> None:
-    """Replace the status file atomically (a reader never sees half of it)."""
-    private_dir(state_dir)
-    fd, temp = tempfile.mkstemp(prefix=".status-", dir=state_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(status, stream, indent=2, default=str)
-        os.replace(temp, state_dir / STATUS_NAME)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    """Replace the status file atomically (a reader never sees half of it), 0600; a link at
+    its name is replaced, never written through. Raises ProvenanceError (ConfinementError,
+    WriteError) when it cannot be."""
+    data = json.dumps(status, indent=2, default=str).encode()
+    with open_private_dir(state_dir) as folder:
+        folder.write_bytes(STATUS_NAME, data, mode=PRIVATE_FILE_MODE, durable=False)
 
 
 def read_status(state_dir: Path) -> dict[str, Any] | None:

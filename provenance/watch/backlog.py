@@ -9,12 +9,13 @@ Only the consumer thread uses it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 from pathlib import Path
 
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.errors import ConfinementError, ProvenanceError, Refusal
+from provenance.files.confined import open_folder, remove
 from provenance.watch.settle import Gone, Ready
 
 log = logging.getLogger(__name__)
@@ -79,33 +80,36 @@ class Backlog:
         self._save()
 
     def _save(self) -> None:
+        """Replace the spool with what is kept (0600, through the state folder's descriptor:
+        a link at its name is replaced, never written through); delete it when none is."""
         if self.path is None:
             return
         lines = [json.dumps({"ready": [r.root, r.path, r.moved_from]}) for r in self.ready.values()]
         lines += [json.dumps({"gone": [g.root, g.path, g.is_dir]}) for g in self.gone.values()]
-        temporary = self.path.with_name(self.path.name + ".tmp")
         try:
-            if not lines:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
-                return
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as stream:
-                stream.write("\n".join(lines) + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.path)
-        except OSError as exc:  # a full state disk: kept in memory, spooled when it can be
+            with open_private_dir(self.path.parent) as folder:
+                if not lines:
+                    remove(folder, self.path.name, links=True)
+                    return
+                data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+                folder.write_bytes(self.path.name, data, mode=PRIVATE_FILE_MODE)
+        except (OSError, ProvenanceError) as exc:
+            # a full state disk: kept in memory, spooled when it can be
             log.warning("cannot spool %d kept changes to %s: %s", len(self), self.path, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
 
     def _load(self) -> None:
         if self.path is None:
             return
         try:
-            text = self.path.read_text(encoding="utf-8", errors="surrogateescape")
-        except FileNotFoundError:
+            with (
+                open_folder(self.path.parent) as folder,
+                folder.open_file(self.path.name) as file,
+                file.stream() as stream,
+            ):
+                text = stream.read().decode("utf-8", "surrogateescape")
+        except ConfinementError as exc:
+            if exc.kind is not Refusal.NOT_FOUND:
+                log.warning("cannot read the kept changes in %s: %s", self.path, exc.reason)
             return
         except OSError as exc:
             log.warning("cannot read the kept changes in %s: %s", self.path, exc)

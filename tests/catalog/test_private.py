@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from provenance.audit.anchor import ANCHOR_FILE, Anchor, write_anchor
 from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.cli import cli
-from provenance.daemon.runstate import PidLock, write_status
+from provenance.daemon.metrics import METRICS_NAME, Snapshot, write_metrics
+from provenance.daemon.runstate import LOCK_NAME, STATUS_NAME, PidLock, read_status, write_status
 from provenance.daemon.scheduler import JOBSTORE_FILE, Scheduler
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(os.lstat(path).st_mode)
+from provenance.errors import AuditError, ConfinementError, Refusal
+from provenance.watch.backlog import SPOOL_NAME, Backlog
+from provenance.watch.settle import Ready
+from tests.planted import link_of_another_user, mode, plant_link
 
 
 @pytest.fixture(params=[0o022, 0o002, 0o000])
@@ -80,3 +81,84 @@ def test_state_files_are_private(umask: int, tmp_path: Path) -> None:
     assert {p.name for p in files} >= {"sweep.lock", "daemon.lock", JOBSTORE_FILE}
     assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert mode(state) == 0o700
+
+
+def test_a_state_dir_reached_through_another_users_link_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "theirs").mkdir()
+    link_of_another_user(tmp_path / "via", tmp_path / "theirs")
+    monkeypatch.setenv("PROVENANCE_STATE_DIR", str(tmp_path / "via" / "state"))
+    (tmp_path / "show").mkdir()
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path / "show")])
+    assert result.exit_code != 0
+    assert result.stderr.startswith(f"error: {tmp_path / 'via'}: is a symbolic link of uid ")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert list((tmp_path / "theirs").iterdir()) == []  # nothing made where it leads
+
+
+def test_the_daemon_refuses_a_state_dir_behind_another_users_link(tmp_path: Path) -> None:
+    (tmp_path / "theirs").mkdir()
+    link_of_another_user(tmp_path / "via", tmp_path / "theirs")
+    with pytest.raises(ConfinementError) as caught:
+        PidLock(tmp_path / "via" / "state" / LOCK_NAME).acquire()
+    assert caught.value.kind is Refusal.SYMLINK
+    with pytest.raises(ConfinementError):
+        write_status(tmp_path / "via" / "state", {"pid": 1})
+    assert list((tmp_path / "theirs").iterdir()) == []
+
+
+def _write_spool(state: Path) -> None:
+    Backlog(state / SPOOL_NAME).hold([Ready("/r", "/r/a.png")], [])
+
+
+def _write_metrics(state: Path) -> None:
+    write_metrics(
+        state,
+        Snapshot(at=1.0, started_at=0.0, queue=0, files_ingested=0, read_errors=0, events_lost=0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        (STATUS_NAME, lambda state: write_status(state, {"pid": 1})),
+        (METRICS_NAME, _write_metrics),
+        (SPOOL_NAME, _write_spool),
+    ],
+)
+def test_a_link_at_a_state_files_name_is_replaced_not_written_through(
+    tmp_path: Path, no_umask: None, name: str, write: Callable[[Path], None]
+) -> None:
+    state = tmp_path / "state"
+    target = plant_link(state / name, tmp_path)
+    write(state)
+    assert target.read_bytes() == b"keep me"
+    assert not (state / name).is_symlink() and (state / name).stat().st_size > 0
+    assert (mode(state), mode(state / name)) == (0o700, 0o600)
+    assert sorted(p.name for p in state.iterdir()) == [name]  # no temporary file left
+
+
+def test_status_reads_back_and_an_emptied_spool_takes_a_planted_link_away(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    write_status(state, {"pid": 7})
+    assert read_status(state) == {"pid": 7}
+    target = plant_link(state / SPOOL_NAME, tmp_path)
+    backlog = Backlog(state / SPOOL_NAME)  # a link is not read as kept changes
+    assert len(backlog) == 0
+    backlog.recorded(0)  # nothing kept: the spool's name is cleared, link and all
+    assert not (state / SPOOL_NAME).is_symlink() and target.read_bytes() == b"keep me"
+
+
+def test_lock_and_anchor_files_refuse_a_link_at_their_name(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    lock_target = plant_link(state / LOCK_NAME, tmp_path)
+    with pytest.raises(ConfinementError) as caught:
+        PidLock(state / LOCK_NAME).acquire()
+    assert caught.value.kind is Refusal.SYMLINK
+    anchor_target = plant_link(state / ANCHOR_FILE, tmp_path)
+    with pytest.raises(AuditError, match="symbolic link"):
+        write_anchor(state, Anchor("2026-12-04T20:00:00+00:00", 1, "0" * 64))
+    assert lock_target.read_bytes() == anchor_target.read_bytes() == b"keep me"
