@@ -9,6 +9,7 @@ import click
 
 from provenance.catalog import utcnow
 from provenance.cli.app import App, UserError, pass_app
+from provenance.errors import ProvenanceError
 from provenance.report.build import build_report
 from provenance.report.data import Period
 from provenance.report.deliver import deliver_weekly, render, write_text_atomically
@@ -98,6 +99,6 @@ def report_command(
         return
     try:
         write_text_atomically(out, text)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write: {exc.strerror or exc}") from exc
+    except (OSError, ProvenanceError) as exc:
+        raise UserError(f"cannot write the report: {exc}") from exc
     click.echo(f"wrote {out}", err=True)

@@ -11,8 +11,6 @@ import os
 import re
 import smtplib
 import ssl
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,7 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings, SmtpSettings, parse_duration
-from provenance.errors import ProvenanceError, ReportError
+from provenance.errors import ConfinementError, ProvenanceError, Refusal, ReportError
+from provenance.files.confined import open_folder, remove
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
 from provenance.report.formats import FORMATS, report_format
@@ -55,16 +54,14 @@ def report_file_name(fmt: str, as_of: datetime) -> str:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` so a reader sees the old file or the whole new one.
+
+    Through the descriptor of its folder (``files.confined.open_folder``: made 0700 when
+    missing, reached without following another user's link), 0600 whatever the umask; a
+    link at ``path`` is replaced, never written through. Raises ProvenanceError.
+    """
+    with open_folder(path.parent, create=True, mode=0o700) as folder:
+        folder.write_bytes(path.name, text.encode("utf-8"), mode=0o600)
 
 
 _EXTENSIONS = "|".join(re.escape(entry.extension) for entry in FORMATS.values())
@@ -76,26 +73,25 @@ def prune_reports(folder: Path, keep: timedelta, now: datetime) -> list[Path]:
     date in their names); return the paths deleted.
 
     Only regular files with a report's name are touched, through a descriptor of the folder
-    and without following a link; a file that cannot be deleted is logged and left.
+    (``files.confined``) and without following a link; a file that cannot be deleted is
+    logged and left.
     """
     oldest = (now - keep).date()
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        log.warning("cannot prune the reports in %s: %s", folder, exc.strerror or exc)
+        opened = open_folder(folder)
+    except ConfinementError as exc:
+        if exc.kind is not Refusal.NOT_FOUND:
+            log.warning("cannot prune the reports in %s: %s", folder, exc.reason)
         return []
     deleted = []
-    try:
-        for name in sorted(os.listdir(fd)):
+    with opened:
+        for name in sorted(os.listdir(opened.fd)):
             match = _REPORT_NAME.match(name)
             if match is None or date.fromisoformat(match.group(1)) >= oldest:
                 continue
             try:
-                if not stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                if not remove(opened, name):
                     continue
-                os.unlink(name, dir_fd=fd)
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -103,8 +99,6 @@ def prune_reports(folder: Path, keep: timedelta, now: datetime) -> list[Path]:
                 continue
             deleted.append(folder / name)
             log.info("deleted report %s (older than report.keep)", folder / name)
-    finally:
-        os.close(fd)
     return deleted
 
 
@@ -115,8 +109,8 @@ def write_report_files(report: Report, formats: Sequence[str], folder: Path) -> 
         path = folder / report_file_name(fmt, report.period.as_of)
         try:
             write_text_atomically(path, render(report, fmt))
-        except OSError as exc:
-            raise ReportError(f"{path}: cannot write report: {exc.strerror or exc}") from exc
+        except (OSError, ProvenanceError) as exc:
+            raise ReportError(f"cannot write report: {exc}") from exc
         written.append(path)
         log.info("wrote report %s", path)
     return written

@@ -20,6 +20,7 @@ from provenance.catalog import Catalog
 from provenance.config import Settings
 from provenance.errors import ReportError
 from provenance.report.deliver import deliver_weekly, report_file_name, run_weekly_report
+from tests.planted import link_of_another_user, mode, plant_link
 from tests.report.sample import AS_OF, populate, sample_settings
 
 
@@ -290,3 +291,34 @@ def test_report_keep_must_be_a_duration(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"report\.keep: not a duration"):
         settings_from_mapping({"report": {"keep": "forever"}}, "x.toml")
+
+
+def test_report_files_replace_a_planted_link_and_stay_private(
+    sqlite_catalog: Catalog, tmp_path: Path, no_umask: None
+) -> None:
+    settings = _settings(tmp_path)
+    settings = settings.model_copy(
+        update={"report": settings.report.model_copy(update={"formats": ["md"]})}
+    )
+    folder = tmp_path / "state" / "reports"
+    (written,) = deliver_weekly(settings, sqlite_catalog, AS_OF).files  # the folder made
+    written.unlink()
+    target = plant_link(written, tmp_path)
+    assert deliver_weekly(settings, sqlite_catalog, AS_OF).files == (written,)
+    assert target.read_bytes() == b"keep me"
+    assert not written.is_symlink() and written.read_text().startswith("#")
+    assert (mode(folder), mode(written)) == (0o700, 0o600)
+
+
+def test_a_report_folder_behind_another_users_link_is_refused(
+    sqlite_catalog: Catalog, tmp_path: Path
+) -> None:
+    (tmp_path / "theirs").mkdir()
+    link_of_another_user(tmp_path / "via", tmp_path / "theirs")
+    base = _settings(tmp_path)
+    settings = base.model_copy(
+        update={"report": base.report.model_copy(update={"out_dir": tmp_path / "via" / "r"})}
+    )
+    with pytest.raises(ReportError, match="symbolic link"):
+        deliver_weekly(settings, sqlite_catalog, AS_OF)
+    assert list((tmp_path / "theirs").iterdir()) == []
