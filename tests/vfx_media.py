@@ -113,3 +113,85 @@ def dpx(
     struct.pack_into(order + "HHI", image, 36, 1, 0, image_offset)  # packing, encoding, data
     rest = bytes(2048 - 768 - 640)  # orientation, film and television headers
     return bytes(generic) + bytes(image) + rest + user + bytes(pixels)
+
+
+# --- MXF -------------------------------------------------------------------------------
+
+MXF_PARTITION = bytes.fromhex("060e2b34020501010d01020101")  # then the kind, status, 00
+MXF_PRIMER = bytes.fromhex("060e2b34020501010d01020101050100")
+MXF_PREFACE = bytes.fromhex("060e2b34025301010d01010101012f00")
+MXF_IDENTIFICATION = bytes.fromhex("060e2b34025301010d01010101013000")
+#: A descriptive metadata set (a text-based framework) that holds a text property.
+MXF_TEXT_SET = bytes.fromhex("060e2b34025301010d01040104010100")
+MXF_INDEX = bytes.fromhex("060e2b34025301010d01020101100100")
+MXF_PICTURE = bytes.fromhex("060e2b34010201010d01030115010501")
+_OP1A = bytes.fromhex("060e2b34040101010d01020101010900")
+_CONTAINER = bytes.fromhex("060e2b34040101010d01030102077f01")
+#: Static and dynamic local tags the primer maps to their keys.
+_PRIMER_ENTRIES = {
+    0x3C0A: "060e2b34010101010101150200000000",  # InstanceUID
+    0x3C01: "060e2b34010101020520070102010000",  # CompanyName
+    0x3C02: "060e2b34010101020520070103010000",  # ProductName
+    0x3C04: "060e2b34010101020520070105010000",  # VersionString
+    0x3C08: "060e2b34010101020520070106010000",  # Platform
+    0x8001: "060e2b340101010d0301022003010000",  # a text property (dynamic tag)
+}
+
+
+def ber(length: int) -> bytes:
+    """A four-byte BER length, as MXF writers use (five past 16 MiB)."""
+    if length < 1 << 24:
+        return b"\x83" + length.to_bytes(3, "big")
+    return b"\x84" + length.to_bytes(4, "big")
+
+
+def klv(key: bytes, value: bytes) -> bytes:
+    return key + ber(len(value)) + value
+
+
+def local_set(key: bytes, *properties: tuple[int, bytes]) -> bytes:
+    """A local set: each property a 2-byte tag, a 2-byte length and its value."""
+    body = b"".join(struct.pack(">HH", tag, len(value)) + value for tag, value in properties)
+    return klv(key, body)
+
+
+def utf16(text: str) -> bytes:
+    return text.encode("utf-16-be")
+
+
+def identification(company: str, product: str, version: str, platform: str = "") -> bytes:
+    properties = [
+        (0x3C0A, bytes(range(16))),
+        (0x3C01, utf16(company)),
+        (0x3C02, utf16(product)),
+        (0x3C03, struct.pack(">HHHHH", 1, 0, 0, 0, 1)),  # ProductVersion
+        (0x3C04, utf16(version)),
+    ]
+    if platform:
+        properties.append((0x3C08, utf16(platform)))
+    return local_set(MXF_IDENTIFICATION, *properties)
+
+
+def text_set(text: bytes) -> bytes:
+    return local_set(MXF_TEXT_SET, (0x3C0A, bytes(16)), (0x8001, text))
+
+
+def partition_pack(kind: int, header_bytes: int = 0, footer: int = 0) -> bytes:
+    value = struct.pack(">HHIQQQQQIQI", 1, 3, 1, 0, 0, footer, header_bytes, 0, 0, 0, 1)
+    value += _OP1A + struct.pack(">II", 1, 16) + _CONTAINER
+    return klv(MXF_PARTITION + bytes((kind, 0x04, 0x00)), value)
+
+
+def mxf(*sets: bytes, essence: bytes = bytes(4096)) -> bytes:
+    """An OP1a MXF file: the header partition (primer pack, a preface, ``sets``), one picture
+    essence element, a footer partition."""
+    entries = b"".join(
+        struct.pack(">H", tag) + bytes.fromhex(key) for tag, key in _PRIMER_ENTRIES.items()
+    )
+    primer = klv(MXF_PRIMER, struct.pack(">II", len(_PRIMER_ENTRIES), 18) + entries)
+    preface = local_set(MXF_PREFACE, (0x3C0A, bytes(16)), (0x3B05, b"\x01\x03"))
+    metadata = primer + preface + b"".join(sets)
+    header = partition_pack(0x02, header_bytes=len(metadata))
+    body = header + metadata + klv(MXF_PICTURE, essence)
+    footer = partition_pack(0x04, footer=len(body))
+    return body + footer

@@ -24,6 +24,7 @@ from tests.fixtures_media import jpeg, plain_png, webp, xmp_packet
         (b"v/1\x01\x02\x00\x00\x00", "image/x-exr"),
         (b"SDPX\x00\x00\x08\x00V2.0", "image/x-dpx"),
         (b"XPDS\x00\x08\x00\x00V2.0", "image/x-dpx"),
+        (bytes.fromhex("060e2b34020501010d01020101020400") + b"\x83", "application/mxf"),
         (b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>", "application/rdf+xml"),
         (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>", "application/rdf+xml"),
         (b"", "application/octet-stream"),

@@ -14,7 +14,11 @@ from provenance.detect import detect_file
 from provenance.detect.formats.blocks import MAX_ELEMENTS
 from provenance.detect.formats.dpx import MAX_USER_DATA
 from provenance.detect.formats.exr import MAX_HEADER
+from provenance.detect.formats.mxf import MAX_HEADER as MXF_MAX_HEADER
+from provenance.detect.formats.mxf import PARTITION_PACK
 from tests.fixtures_media import A1111_PARAMETERS, IPTC_DST, xmp_packet
+from tests.vfx_media import MXF_IDENTIFICATION as IDENTIFICATION_KEY
+from tests.vfx_media import MXF_PICTURE as PICTURE_KEY
 from tests.vfx_media import (
     dpx,
     exr,
@@ -22,6 +26,13 @@ from tests.vfx_media import (
     exr_multipart,
     exr_string,
     exr_stringvector,
+    identification,
+    klv,
+    local_set,
+    mxf,
+    partition_pack,
+    text_set,
+    utf16,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -220,3 +231,109 @@ def test_a_truncated_dpx_is_a_problem_not_a_crash() -> None:
         verdict = _detect(data[:cut], "a.dpx")
         assert verdict.ai_class == "none"
         assert verdict.problems, cut
+
+
+# --- MXF -------------------------------------------------------------------------------
+
+FILL_KEY = bytes.fromhex("060e2b34010101020301021001000000")
+
+
+def test_a_plain_mxf_from_an_editing_tool_is_not_ai() -> None:
+    data = mxf(identification("Avid Technology, Inc.", "Media Composer", "24.6", "Windows"))
+    verdict = _detect(data, "A001C003.mxf")
+    assert (verdict.media_type, verdict.ai_class, verdict.problems) == (
+        "application/mxf",
+        "none",
+        (),
+    )
+
+
+def test_a_generator_as_the_mxf_product_is_what_exif_software_gives() -> None:
+    data = mxf(
+        identification("The Foundry", "Nuke", "15.1v3", "Linux"),  # the first generation
+        identification("Runway AI, Inc.", "Gen-4", "4.0"),  # the tool that last wrote it
+    )
+    verdict = _detect(data, "clip.mxf")
+    assert (verdict.ai_class, verdict.family) == ("ai", "runway")
+    (signal,) = verdict.signals
+    assert (signal.kind, signal.source, signal.generator) == (
+        "exif",
+        "MXF Identification 2",
+        "Runway AI, Inc. Gen-4 4.0",
+    )
+
+
+@pytest.mark.parametrize("encode", [str.encode, utf16], ids=["utf-8", "utf-16"])
+def test_xmp_in_a_header_metadata_property_is_read(encode) -> None:  # type: ignore[no-untyped-def]
+    verdict = _detect(mxf(text_set(encode(AI_XMP))), "clip.mxf")
+    assert verdict.ai_class == "ai"
+    assert verdict.signals[0].kind == "xmp-iptc"
+
+
+def test_a_comfyui_graph_in_a_header_metadata_property_is_comfyui() -> None:
+    comment = json.dumps({"prompt": json.dumps(GRAPH), "workflow": WORKFLOW})
+    verdict = _detect(mxf(text_set(comment.encode())), "clip.mxf")
+    assert (verdict.ai_class, verdict.family) == ("ai", "comfyui")
+
+
+def test_mxf_essence_is_never_read() -> None:
+    # an XMP packet and an Identification set inside the essence are the picture's bytes
+    essence = AI_XMP.encode() + identification("Runway AI, Inc.", "Gen-4", "4.0")
+    data = mxf(identification("Avid Technology, Inc.", "Media Composer", "24.6"), essence=essence)
+    assert _detect(data, "clip.mxf").ai_class == "none"
+
+
+def _after_header(value: bytes) -> bytes:
+    return partition_pack(0x02) + value
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (_after_header(IDENTIFICATION_KEY + b"\x88" + b"\xff" * 8), "claims 18446744073709551615"),
+        (_after_header(IDENTIFICATION_KEY + b"\x8f" + b"\xff" * 15), "BER length of 15 bytes"),
+        (_after_header(IDENTIFICATION_KEY + b"\x80"), "BER length of 0 bytes"),
+        (_after_header(IDENTIFICATION_KEY + b"\x83\x7f\xff\xff" + bytes(10)), "past the end"),
+        (_after_header(IDENTIFICATION_KEY[:9]), "cut short"),
+        (_after_header(b"\x00" * 40), "no SMPTE key"),
+        (
+            _after_header(klv(IDENTIFICATION_KEY, b"\x3c\x02\xff\xff" + utf16("Gen-4"))),
+            "runs past its set",
+        ),
+        (mxf(identification("a", "b", "c"))[:100], "file truncated"),
+    ],
+    ids=[
+        "ber-bomb",
+        "ber-too-long",
+        "ber-indefinite",
+        "set-past-end",
+        "key-cut",
+        "not-klv",
+        "property-past-set",
+        "truncated",
+    ],
+)
+def test_a_broken_mxf_header_is_a_problem_not_a_crash(data: bytes, problem: str) -> None:
+    verdict = _detect(data, "clip.mxf")
+    assert verdict.ai_class == "none"
+    assert any(problem in line for line in verdict.problems), verdict.problems
+
+
+def test_endless_mxf_fill_stops_at_the_cap() -> None:
+    data = _after_header(klv(FILL_KEY, b"") * (MAX_ELEMENTS * 5)) + klv(PICTURE_KEY, bytes(16))
+    start = time.perf_counter()
+    verdict = _detect(data, "clip.mxf")
+    assert time.perf_counter() - start < 5
+    assert any(f"over {MAX_ELEMENTS} header metadata sets" in line for line in verdict.problems)
+
+
+def test_mxf_header_metadata_over_its_byte_cap_stops_there() -> None:
+    big = klv(FILL_KEY, bytes(MXF_MAX_HEADER))
+    verdict = _detect(mxf(big, identification("Runway AI, Inc.", "Gen-4", "4.0")), "clip.mxf")
+    assert verdict.ai_class == "none"
+    assert any("byte header cap" in line for line in verdict.problems), verdict.problems
+
+
+def test_a_partition_pack_key_is_what_the_sniffer_knows() -> None:
+    assert partition_pack(0x02).startswith(PARTITION_PACK)
+    assert local_set(IDENTIFICATION_KEY)[:16] == IDENTIFICATION_KEY

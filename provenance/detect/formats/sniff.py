@@ -15,6 +15,8 @@ _AVIF_BRANDS = (b"avif", b"avis")
 _AUDIO_BRANDS = (b"M4A ", b"M4B ")
 #: JPEG XL: a bare codestream, or the ISO-BMFF-style container's signature box.
 _JXL_SIGNATURES = (b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")
+#: An MXF file opens with its header partition pack's key (a run-in before it is not read).
+_MXF_HEADER_PARTITION = bytes.fromhex("060e2b34020501010d0102010102")
 
 
 def sniff_media_type(data: Buffer) -> str:
@@ -65,6 +67,8 @@ def sniff_media_type(data: Buffer) -> str:
         return "image/x-exr"
     if head.startswith((b"SDPX", b"XPDS")):
         return "image/x-dpx"  # big or little endian
+    if head.startswith(_MXF_HEADER_PARTITION):
+        return "application/mxf"
     if _is_svg(head, data):
         return "image/svg+xml"
     if _is_xmp_packet(head, data):

@@ -14,6 +14,7 @@ from provenance.detect.formats.flac import walk_flac
 from provenance.detect.formats.id3 import walk_id3
 from provenance.detect.formats.jpeg import walk_jpeg
 from provenance.detect.formats.matroska import walk_matroska
+from provenance.detect.formats.mxf import walk_mxf
 from provenance.detect.formats.png import walk_png
 from provenance.detect.formats.riff import walk_riff
 
@@ -66,6 +67,8 @@ def walk(data: Buffer, media_type: str) -> Parts:
         walk_exr(data, parts)
     elif media_type == "image/x-dpx":
         walk_dpx(data, parts)
+    elif media_type == "application/mxf":
+        walk_mxf(data, parts)
     elif media_type == "image/tiff":
         parts.add_exif(data, 0, len(data), "TIFF IFD0")
     elif media_type == "application/rdf+xml":
