@@ -87,11 +87,19 @@ class Folder:
 
         Raises ConfinementError with the reason (not found, a link, not a regular file).
         """
+        fd, info = self._open_regular(name, _FILE_FLAGS)
+        return OpenFile(fd, self, name, Identity.of(info), info.st_nlink)
+
+    def _open_regular(self, name: str, flags: int, mode: int = 0o600) -> tuple[int, os.stat_result]:
+        """Open ``name`` here with ``flags`` (``O_NOFOLLOW`` among them) if it is a regular
+        file; ConfinementError says why not. FileExistsError passes (``O_EXCL``)."""
         _check_name(name)
         try:
-            fd = os.open(name, _FILE_FLAGS, dir_fd=self.fd)
+            fd = os.open(name, flags, mode, dir_fd=self.fd)
         except FileNotFoundError:
             raise ConfinementError(self.path / name, "file not found", Refusal.NOT_FOUND) from None
+        except FileExistsError:
+            raise
         except OSError as exc:
             info = self.lstat(name)
             if info is not None and stat.S_ISLNK(info.st_mode):
@@ -103,7 +111,7 @@ class Folder:
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
             raise ConfinementError(self.path / name, "not a regular file", Refusal.NOT_REGULAR)
-        return OpenFile(fd, self, name, Identity.of(info), info.st_nlink)
+        return fd, info
 
     def check_still(self, name: str, file: OpenFile) -> None:
         """Raise ConfinementError unless ``name`` here is still ``file``, unchanged.
@@ -197,23 +205,8 @@ class Folder:
         of this user gets ``mode`` whatever the umask, and an older one left open is closed.
         FileExistsError with ``O_EXCL`` when ``name`` exists.
         """
-        _check_name(name)
         create = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        try:
-            fd = os.open(name, flags | create, mode, dir_fd=self.fd)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            info = self.lstat(name)
-            if info is not None and stat.S_ISLNK(info.st_mode):
-                raise ConfinementError(
-                    self.path / name, "is a symbolic link (never followed)", Refusal.SYMLINK
-                ) from None
-            raise ConfinementError(self.path / name, f"cannot open: {exc.strerror}") from exc
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise ConfinementError(self.path / name, "not a regular file", Refusal.NOT_REGULAR)
+        fd, info = self._open_regular(name, flags | create, mode)
         os.set_blocking(fd, True)
         if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != mode:
             os.fchmod(fd, mode)
