@@ -19,7 +19,7 @@ from provenance.lifecycle.states import PROTECTED
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
 from provenance.tagging.follow import Outcome, Owner, follow_sidecar, remove_sidecar
 from provenance.tagging.record import AI_CLASSES
-from provenance.tagging.sidecar import SidecarJob, write_sidecars
+from provenance.tagging.sidecar import SidecarJob, write_sidecar, write_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +248,13 @@ def _embed(
             before=before,
             after={"content_hash": new_hash},
         )
+    if options.sidecar:  # the sidecar, written before, names the bytes the file has now
+        try:
+            write_sidecar(
+                path, tag_record(current, approval_ref), options.sidecar_pattern, root=asset.root
+            )
+        except (ProvenanceError, OSError) as exc:
+            log.warning("cannot write tag for %s: %s", path, exc)
 
 
 def embed_label(

@@ -32,8 +32,14 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-def _scan(root: Path, catalog: Catalog, hours: int = 0, **options: object) -> ScanResult:
-    settings = Settings(state_dir=root.parent / "state", roots=[RootSettings(path=root)])
+def _scan(
+    root: Path, catalog: Catalog, hours: int = 0, embed: tuple[str, ...] = (), **options: object
+) -> ScanResult:
+    settings = Settings(
+        state_dir=root.parent / "state",
+        roots=[RootSettings(path=root)],
+        tagging={"embed": list(embed)},  # type: ignore[arg-type]
+    )
     return scan(settings, catalog, ACTOR, NOW + timedelta(hours=hours), **options)  # type: ignore[arg-type]
 
 
@@ -54,6 +60,18 @@ def test_renamed_between_two_scans_the_sidecar_follows(root: Path, catalog: Cata
     assert not (root / "shot010_v003.png.xmp").exists()
     tag = read_sidecar(final)
     assert tag is not None and tag.asset_uid == uid == _uid(catalog, final)
+
+
+def test_a_file_with_the_tag_embedded_too_takes_its_sidecar(root: Path, catalog: Catalog) -> None:
+    shot = write_a1111_png(root / "shot.png")
+    _scan(root, catalog, embed=("png",))
+    with catalog.read() as tx:
+        asset = tx.asset_by_path(str(shot))
+    # the sidecar names the bytes the file has once the tag is embedded in it
+    assert asset is not None and read_sidecar(shot).content_hash == asset.content_hash  # type: ignore[union-attr]
+    final = shot.rename(root / "shot_final.png")
+    assert _scan(root, catalog, 1, embed=("png",)).counts.sidecars_moved == 1
+    assert read_sidecar(final).asset_uid == asset.uid  # type: ignore[union-attr]
 
 
 def test_moved_to_a_subfolder_between_two_scans_the_sidecar_follows(
