@@ -11,19 +11,21 @@ from typing import Any
 
 # Actor lives in provenance.access.identity; the services import it from here, beside the events.
 from provenance.access.identity import Actor as Actor
+from provenance.lifecycle.states import Status
 
 GENESIS = "0" * 64
 
 #: Actions after which the chain's head is anchored at once (destructive or deciding steps);
 #: other writes anchor it at most hourly (``provenance.catalog.engine``).
+#: A move's event is named for the status it goes to (``provenance.lifecycle.states.move``).
 ANCHORED_ACTIONS = (
-    "quarantined",
-    "purged",
+    Status.QUARANTINED,
+    Status.PURGED,
     "restored",
-    "cleared",
+    Status.CLEARED,
     "revoked",
     "clearance-voided",
-    "held",
+    Status.HELD,
     "released",
     "hold placed",
     "hold released",

@@ -3,7 +3,6 @@
 from provenance.catalog.engine import Catalog, redact_url, url_problem
 from provenance.catalog.known import KnownFile
 from provenance.catalog.models import (
-    STATUSES,
     Asset,
     Clearance,
     Event,
@@ -17,7 +16,6 @@ from provenance.catalog.models import (
 from provenance.catalog.store import EventSpec, Tx
 
 __all__ = [
-    "STATUSES",
     "Asset",
     "Catalog",
     "Clearance",

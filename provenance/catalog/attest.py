@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset, Clearance, Event, Hold
+from provenance.lifecycle.states import Status
 
 if TYPE_CHECKING:
     from provenance.catalog.store import Tx
@@ -133,7 +134,7 @@ def _check_assets(
     for asset_id, path, status, content_hash, event_id, state in rows:
         what = f"asset {asset_id} ({path})"
         if event_id is None:
-            if status != "not-ai" or asset_id in clearances:
+            if status != Status.NOT_AI or asset_id in clearances:
                 yield Mismatch(what, f"status {status!r} was never recorded by an audit event")
             continue
         if state is None:

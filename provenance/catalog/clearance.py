@@ -18,12 +18,11 @@ from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.reports import ASSET_LINE_COLUMNS
 from provenance.catalog.store import Tx, path_under
+from provenance.lifecycle.states import UNCLEARED
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
 
-#: States of AI assets that still wait for a decision (cleared and purged ones do not).
-UNCLEARED_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
 #: Registry answers that send an asset to escalation (NFX-CONF3).
 UNAPPROVED_TOOL = ("unknown", "unapproved")
 #: Risk levels the report calls out (high without approval, or blocked).
@@ -139,7 +138,7 @@ def uncleared_ids(tx: Tx) -> list[int]:
 def _uncleared() -> tuple[Any, ...]:
     return (
         col(Asset.ai_class) != "none",
-        col(Asset.status).in_(UNCLEARED_STATUSES),
+        col(Asset.status).in_(UNCLEARED),
         _no_active_clearance(),
     )
 
@@ -152,7 +151,7 @@ def attention_assets(tx: Tx, root: str | None = None) -> Iterator[Row[Any]]:
     """
     query = select(*ATTENTION_COLUMNS).where(
         _A.ai_class != "none",
-        _A.status.in_(UNCLEARED_STATUSES),
+        _A.status.in_(UNCLEARED),
         or_(_A.tool_status.in_(UNAPPROVED_TOOL), _A.risk.in_(ATTENTION_RISKS)),
         _no_active_clearance(),
     )
@@ -168,7 +167,7 @@ def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
     """Return ``{(risk, tool_status): count}`` of uncleared AI assets ("-" for unset)."""
     query = (
         select(_A.risk, _A.tool_status, func.count())
-        .where(_A.ai_class != "none", _A.status.in_(UNCLEARED_STATUSES), _no_active_clearance())
+        .where(_A.ai_class != "none", _A.status.in_(UNCLEARED), _no_active_clearance())
         .group_by(_A.risk, _A.tool_status)
     )
     if root is not None:

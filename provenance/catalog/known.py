@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.models import Asset
+from provenance.lifecycle.states import Status
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class KnownFile:
     present: bool
     #: and whether it is an AI asset whose tag belongs beside it
     ai_class: str = "none"
-    status: str = "not-ai"
+    status: str = Status.NOT_AI
 
 
 class KnownQueries:

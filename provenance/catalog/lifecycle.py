@@ -16,6 +16,7 @@ from sqlmodel import col
 from provenance.catalog.migrations import META_TABLE
 from provenance.catalog.models import Asset, Event, Hold, JournalEntry
 from provenance.catalog.store import Tx
+from provenance.lifecycle.states import MOVABLE, SWEEPABLE, Status
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 
@@ -39,8 +40,6 @@ FACT_COLUMNS = (
     _A.policy,
     _A.quarantine_path,
 )
-#: States a sweep may move an asset out of.
-MOVABLE = ("temporary", "expiring", "flagged")
 
 
 def due_assets(
@@ -63,7 +62,7 @@ def due_assets(
         )
         yield from tx.session.execute(query.execution_options(yield_per=2000))
     query = select(*FACT_COLUMNS).where(
-        _A.status == "quarantined",
+        _A.status == Status.QUARANTINED,
         or_(_A.quarantined_at <= quarantined_by, _A.quarantined_at.is_(None)),
         in_roots,
     )
@@ -73,7 +72,7 @@ def due_assets(
 def lifecycle_assets(tx: Tx, roots: Sequence[str]) -> Iterator[Row[Any]]:
     """Yield fact rows of every asset under ``roots`` in a movable or quarantined state."""
     query = select(*FACT_COLUMNS).where(
-        _A.status.in_([*MOVABLE, "quarantined"]),
+        _A.status.in_(SWEEPABLE),
         _A.root.in_(list(roots)),
     )
     yield from tx.session.execute(query.execution_options(yield_per=5000))
@@ -93,8 +92,8 @@ def count_ai_assets(tx: Tx, root: str) -> int:
     query = select(func.count()).where(
         _A.root == root,
         _A.ai_class != "none",
-        _A.status.not_in(["purged", "not-ai"]),
-        or_(_A.present.is_(True), _A.status == "quarantined"),
+        _A.status.not_in([Status.PURGED, Status.NOT_AI]),
+        or_(_A.present.is_(True), _A.status == Status.QUARANTINED),
     )
     return int(tx.session.execute(query).scalar_one())
 

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from provenance.lifecycle.states import Status
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no zone; we store naive UTC)."""
@@ -32,19 +34,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Return the current time, aware, in UTC (callers pass time down; this is the edge)."""
     return datetime.now(UTC)
-
-
-#: Lifecycle states (DESIGN.md): "not-ai" assets are tracked but have no lifecycle.
-STATUSES = (
-    "not-ai",
-    "temporary",
-    "expiring",
-    "flagged",
-    "quarantined",
-    "purged",
-    "cleared",
-    "held",
-)
 
 
 class _Table(SQLModel):
@@ -89,7 +78,9 @@ class Asset(_Table, table=True):
     model: str | None = Field(default=None, sa_type=Text)
     prompt: str | None = Field(default=None, sa_type=Text)
     confidence: float = 0.0
-    status: str = Field(default="not-ai", index=True, max_length=16)
+    #: Its place in the lifecycle: a ``provenance.lifecycle.states.Status`` value, changed
+    #: only by ``provenance.lifecycle.states.move``.
+    status: str = Field(default=Status.NOT_AI.value, index=True, max_length=16)
     deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     policy: str | None = Field(default=None, max_length=200)
     first_seen: datetime = Field(sa_type=UTCDateTime)

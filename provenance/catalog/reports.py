@@ -23,6 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from provenance.catalog.models import Asset, Event
 from provenance.catalog.store import Tx
+from provenance.lifecycle.states import AI_STATUSES, OPEN, UNCLEARED, Status
 
 _ASSETS = cast(Table, Asset.__table__)  # type: ignore[attr-defined]
 _EVENTS = cast(Table, Event.__table__)  # type: ignore[attr-defined]
@@ -31,12 +32,6 @@ _E = _EVENTS.c
 _BY_DEADLINE = (_A.deadline, _A.path)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-#: AI assets still waiting for a decision (they have a deadline ahead or behind them).
-OPEN_STATUSES = ("temporary", "expiring")
-#: States of AI assets still in the lifecycle (not cleared, not purged).
-LIFECYCLE_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "held")
-#: Every state an AI asset can be in.
-AI_STATUSES = (*LIFECYCLE_STATUSES, "purged", "cleared")
 #: Asset columns the lifecycle work added; read when the catalog has them.
 OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at")
 #: Audit actions that mean "an AI asset was found" (first index, copy, manual tag).
@@ -140,7 +135,7 @@ def due_assets(
     optional = _optional_columns()
     query = select(*_asset_columns(), *optional).where(
         _is_ai(),
-        _A.status.in_(OPEN_STATUSES),
+        _A.status.in_(OPEN),
         _A.deadline >= start,
         _A.deadline < end,
     )
@@ -156,9 +151,9 @@ def overdue_assets(tx: Tx, before: datetime, root: str | None = None) -> Iterato
     makes SQLite read the whole table.
     """
     optional = _optional_columns()
-    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status == "flagged")
+    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status == Status.FLAGGED)
     late = select(*_asset_columns(), *optional).where(
-        _is_ai(), _A.status.in_(OPEN_STATUSES), _A.deadline < before
+        _is_ai(), _A.status.in_(OPEN), _A.deadline < before
     )
     streams = [
         (_line(row, optional) for row in _stream(tx, _in_root(q, root).order_by(*_BY_DEADLINE)))
@@ -176,20 +171,20 @@ def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
     optional = _optional_columns()
     last_event = (
         select(_E.after)
-        .where(_E.asset_id == _A.id, _E.action == "quarantined")
+        .where(_E.asset_id == _A.id, _E.action == Status.QUARANTINED)
         .order_by(_E.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     last_at = (
         select(_E.at)
-        .where(_E.asset_id == _A.id, _E.action == "quarantined")
+        .where(_E.asset_id == _A.id, _E.action == Status.QUARANTINED)
         .order_by(_E.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     query = select(*_asset_columns(), *optional, last_event, last_at).where(
-        _A.status == "quarantined"
+        _A.status == Status.QUARANTINED
     )
     # deadline first: ordering by path alone makes SQLite walk the path index (every asset)
     query = _in_root(query, root).order_by(*_BY_DEADLINE)
@@ -222,7 +217,7 @@ def attention_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
     optional = _optional_columns()
     query = select(*_asset_columns(), *optional).where(
         _is_ai(),
-        _A.status.in_(LIFECYCLE_STATUSES),
+        _A.status.in_(UNCLEARED),
         or_(_A.generator.is_(None), _A.generator == ""),
         _A.tool_status.is_(None),
     )
@@ -277,7 +272,7 @@ def deadlines_per_day(
     day = func.date(_A.deadline)
     query = select(day, func.count()).where(
         _is_ai(),
-        _A.status.in_(OPEN_STATUSES),
+        _A.status.in_(OPEN),
         _A.deadline >= start,
         _A.deadline < end,
     )
@@ -317,7 +312,7 @@ def weekly_activity(
             recorded_class.is_not(None),
             recorded_class != "none",
         ),
-        _E.action.in_(("cleared", "purged")),
+        _E.action.in_((Status.CLEARED, Status.PURGED)),  # a move's event is named for its status
     )
     query = select(bucket, kind, func.count(func.distinct(_E.asset_id))).where(
         _E.at >= week_starts[0],

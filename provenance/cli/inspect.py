@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from provenance.catalog import STATUSES, Asset, Tx, Unreadable
+from provenance.catalog import Asset, Tx, Unreadable
 from provenance.catalog.clearance import active_clearance
 from provenance.catalog.unreadable import list_unreadable
 from provenance.clearance.explain import clearance_record, render_clearance
 from provenance.clearance.policy import clearance_policy
 from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app, resolve_path
+from provenance.lifecycle.states import STATUSES
 from provenance.report.records import asset_record
 from provenance.report.render_text import iso
 
@@ -37,7 +38,7 @@ def _short_date(value: Any) -> str:
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice(STATUSES),
+    type=click.Choice([status.value for status in STATUSES]),
     help="Only assets in this state (repeatable).",
 )
 @click.option(

@@ -9,6 +9,7 @@ import click
 from provenance.catalog import utcnow
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.cli.inspect import find_asset
+from provenance.lifecycle.states import ACTIONS
 from provenance.retention.restore import restore
 from provenance.retention.sweep import SweepReport, sweep
 
@@ -18,13 +19,6 @@ VERBS = {
     "quarantine": "quarantine",
     "purge": "purge",
     "hold": "hold",
-}
-DONE = {
-    "warn": "expiring",
-    "flag": "flagged",
-    "quarantine": "quarantined",
-    "purge": "purged",
-    "hold": "held",
 }
 
 
@@ -55,7 +49,7 @@ def render_sweep(report: SweepReport) -> list[str]:
         if result is not None and not result.done:
             lines.append(f"skipped {verb} {step.path} ({result.reason})")
         else:
-            head = f"{prefix}{verb}" if report.dry_run else DONE.get(step.action, step.action)
+            head = f"{prefix}{verb}" if report.dry_run else ACTIONS.get(step.action, step.action)
             lines.append(f"{head}{when} {step.path} ({rule}{step.reason})")
     if plan.refused:
         lines.append(f"{'dry run: ' if report.dry_run else ''}refused: {plan.refused}")

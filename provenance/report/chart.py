@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from provenance.lifecycle.states import Status
+
 #: Bar colours per AI status (also used by the HTML status labels).
-STATUS_COLOURS = {
-    "temporary": "#6b8fb5",
-    "expiring": "#d89b2b",
-    "flagged": "#c8553d",
-    "quarantined": "#8c4f9f",
-    "purged": "#5b5b5b",
-    "cleared": "#3f8f5a",
-    "held": "#2f6f8f",
+STATUS_COLOURS: dict[str, str] = {
+    Status.TEMPORARY: "#6b8fb5",
+    Status.EXPIRING: "#d89b2b",
+    Status.FLAGGED: "#c8553d",
+    Status.QUARANTINED: "#8c4f9f",
+    Status.PURGED: "#5b5b5b",
+    Status.CLEARED: "#3f8f5a",
+    Status.HELD: "#2f6f8f",
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, ChainHead, EventLine
+from provenance.lifecycle.states import AI_STATUSES, Status
 from provenance.report.items import (
     Item,
     RootInfo,
@@ -58,8 +59,6 @@ SECTION_TITLES = {
 }
 #: Files that could not be read, named in the report (its count is of them all).
 UNREADABLE_SHOWN = 10
-#: Statuses of AI assets, in lifecycle order (for totals and the chart).
-AI_STATUSES = ("temporary", "expiring", "flagged", "quarantined", "purged", "cleared", "held")
 TREND_WEEKS = 8
 DEFAULT_QUARANTINE_FOR = timedelta(days=14)
 
@@ -209,7 +208,7 @@ def _root_summaries(
     summaries = []
     for label, info in sorted(labels.items()):
         by_status = {
-            status: sum(
+            status.value: sum(
                 n
                 for (path, s), n in status_counts.items()
                 if s == status and lookup(path).label == label
@@ -268,7 +267,7 @@ def assemble(
                 lookup,
                 as_of,
                 reason="flagged"
-                if line.status == "flagged"
+                if line.status == Status.FLAGGED
                 else "past its deadline, not yet flagged",
             )
             for line in inputs.overdue
@@ -317,7 +316,7 @@ def assemble(
         for key in SECTION_KEYS
     )
     totals = {
-        status: sum(n for (_root, s), n in inputs.status_counts.items() if s == status)
+        status.value: sum(n for (_root, s), n in inputs.status_counts.items() if s == status)
         for status in AI_STATUSES
     }
     notes = tuple(f"{SECTION_TITLES[k]}: {why}" for k, why in inputs.missing_sources.items())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, EventLine
+from provenance.lifecycle.states import Status
 
 if TYPE_CHECKING:  # the journal brings the file operations in: only its type is needed
     from provenance.retention.journal import Waiting
@@ -190,7 +191,7 @@ def purged_item(event: EventLine, roots: Roots) -> Item:
         event,
         roots,
         path=_text(receipt.get("path") or event.path),
-        status="purged",
+        status=Status.PURGED,
         rule=_text(receipt.get("rule") or event.policy),
         who=_text(receipt.get("by")) or f"{event.user}@{event.host}",
         content_hash=_text(receipt.get("content_hash") or receipt.get("hash")),
@@ -205,7 +206,7 @@ def cleared_item(event: EventLine, roots: Roots) -> Item:
         "cleared",
         event,
         roots,
-        status="cleared",
+        status=Status.CLEARED,
         reference=_text(after.get("approval") or after.get("approval_ref")),
     )
 
@@ -216,7 +217,7 @@ def voided_item(event: EventLine, roots: Roots) -> Item:
         "voided",
         event,
         roots,
-        status=_text(event.after.get("status")) or "temporary",
+        status=_text(event.after.get("status")) or Status.TEMPORARY,
         reason=f"{event.action}: {event.reason}" if event.reason else event.action,
         commands=(clear_command(path), hold_command(path)) if path else (),
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
+from provenance.lifecycle.states import AI_STATUSES
 from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
-from provenance.report.data import AI_STATUSES, Report, Section
+from provenance.report.data import Report, Section
 from provenance.report.items import Item
 from provenance.report.render_text import audit_line, iso, iso_date
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from provenance.report.data import AI_STATUSES, Report, Section
+from provenance.lifecycle.states import AI_STATUSES
+from provenance.report.data import Report, Section
 from provenance.report.items import Item
 
 SCHEMA_ID = "provenance-report/1"
