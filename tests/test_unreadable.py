@@ -194,3 +194,18 @@ def test_the_daemon_records_a_file_it_cannot_read(
     bomb.unlink()  # gone: its row goes with it
     wait_for(lambda: _rows(catalog) == {}, 30, "the bomb's row to go")
     assert daemon.process.poll() is None, daemon.text()
+
+
+def test_no_retries_waits_for_a_change_and_a_rebuild_reads_it_again(
+    tmp_path: Path, runner: CliRunner, sqlite_catalog: Catalog
+) -> None:
+    root = tmp_path / "production"
+    write_plain_png(root / "plate.png")
+    bomb = zlib_bomb(root / "bombs")
+    config = _config(tmp_path, root, sqlite_catalog)
+    config.write_text(config.read_text().replace("retry_unreadable = 2", "retry_unreadable = 0"))
+    assert _cli(runner, config, "scan", "--json")["skipped"] == 1
+    assert _cli(runner, config, "scan", "--json")["not_retried"] == 1
+    rebuilt = _cli(runner, config, "scan", "--rebuild", "--json")
+    assert (rebuilt["skipped"], rebuilt["not_retried"]) == (1, 0)
+    assert _rows(sqlite_catalog)[str(bomb)].attempts == 2
