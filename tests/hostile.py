@@ -27,6 +27,7 @@ from tests.fixtures_media import (
     ztxt_bomb,
     ztxt_chunk,
 )
+from tests.vfx_media import MXF_IDENTIFICATION, dpx, exr_attribute, partition_pack
 
 #: A long run of word characters after ``Steps:`` with no colon: the old A1111 pattern
 #: backtracked quadratically on it (20,000 characters 2.75 s, 1 MB hours).
@@ -163,6 +164,25 @@ def non_utf8_name(folder: Path) -> Path:
     return _write(folder, os.fsdecode(b"bytes \xff\xfe.png"), plain_png())
 
 
+def endless_exr_header(folder: Path) -> Path:
+    """An OpenEXR header of a million tiny attributes and no end (17 MB)."""
+    attribute = exr_attribute("a", "int", bytes(4))
+    return _write(folder, "endless.exr", b"v/1\x01\x02\x00\x00\x00" + attribute * 1_000_000)
+
+
+def lying_dpx(folder: Path) -> Path:
+    """A DPX whose user-defined data claims 4 GB."""
+    return _write(
+        folder, "liar.dpx", dpx(user_id="notes", user_data=b"x", declared_user_size=2**32 - 2)
+    )
+
+
+def ber_bomb_mxf(folder: Path) -> Path:
+    """An MXF whose first header metadata set claims 2**63 bytes (an 8-byte BER length)."""
+    bomb = MXF_IDENTIFICATION + b"\x88" + struct.pack(">Q", 2**63)
+    return _write(folder, "bomb.mxf", partition_pack(0x02) + bomb + bytes(4096))
+
+
 HOSTILE: dict[str, Callable[[Path], Path]] = {
     "bait-png-parameters": bait_png,
     "bait-jpeg-comment": bait_jpeg_comment,
@@ -180,4 +200,7 @@ HOSTILE: dict[str, Callable[[Path], Path]] = {
     "nul-bytes": nul_prompt,
     "odd-name": odd_name,
     "non-utf8-name": non_utf8_name,
+    "endless-exr-header": endless_exr_header,
+    "lying-dpx-user-data": lying_dpx,
+    "ber-bomb-mxf": ber_bomb_mxf,
 }

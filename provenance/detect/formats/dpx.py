@@ -41,6 +41,10 @@ def walk_dpx(data: Buffer, parts: Parts) -> None:
             # the creator names the tool; project and copyright are text (JSON there is read)
             parts.add_field(name if name == "creator" else "description", text, f"DPX {name}")
     image_offset = int.from_bytes(bytes(data[4:8]), order)
+    if len(data) < image_offset != _UNDEFINED:
+        parts.problems.append(
+            f"DPX: image data offset {image_offset} is past the end of the file; truncated"
+        )
     declared = int.from_bytes(bytes(data[32:36]), order)
     if declared in (0, _UNDEFINED) or declared <= _USER_ID:
         return
