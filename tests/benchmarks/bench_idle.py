@@ -5,7 +5,7 @@ observer on the same tree.
 Run by hand (not part of the test run):
 
     python3 tests/benchmarks/bench_idle.py [--files 200] [--wait 75] [--seconds 60]
-                                           [--drops 3] [--module]
+                                           [--drops 3] [--module] [--corpus DIR]
 
 1. A tree of ``--files`` files: the real sample corpus (``../shared/corpus`` beside the
    repository, when it is there: C2PA, XMP, video, PDF...) and small PNGs (1 in 10 with AI
@@ -49,9 +49,9 @@ TICK = os.sysconf("SC_CLK_TCK")
 MB = 2**20
 
 
-def make_tree(root: Path, files: int) -> int:
+def make_tree(root: Path, files: int, corpus: Path) -> int:
     """Write ``files`` files under ``root`` (the corpus first); return how many came from it."""
-    samples = sorted(p for p in CORPUS.glob("*") if p.is_file() and p.name != "MANIFEST.tsv")
+    samples = sorted(p for p in corpus.glob("*") if p.is_file() and p.name != "MANIFEST.tsv")
     samples = samples[:files]
     for n, sample in enumerate(samples):
         folder = root / f"shot_{n % 10:02d}"
@@ -235,11 +235,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="seconds sampled")
     parser.add_argument("--drops", type=int, default=3)
     parser.add_argument("--module", action="store_true", help="run python -m provenance")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="real sample files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as temp:
         work = Path(temp)
         root = work / "root"
-        from_corpus = make_tree(root, args.files)
+        from_corpus = make_tree(root, args.files, args.corpus)
         print(
             f"idle: {args.files} files ({from_corpus} from the sample corpus), "
             f"{args.wait:.0f}s idle, then {args.seconds:.0f}s sampled"

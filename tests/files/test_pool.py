@@ -106,7 +106,7 @@ def test_shutdown_cancels_what_waits_and_ends_every_worker(
     gate = tmp_path / "gate"
     held = [pool.submit(_wait_for_file, str(gate)) for _ in range(2)]
     queued = pool.submit(os.getpid)
-    wait_for(lambda: len(pool.pids()) == 2, 30, "both workers")
+    wait_for(lambda: all(future.running() for future in held), 30, "both workers to run")
     pids = pool.pids()
     threading.Timer(0.3, gate.touch).start()
     pool.shutdown(wait=True, cancel_futures=True)
