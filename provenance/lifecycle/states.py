@@ -60,6 +60,8 @@ SWEPT: tuple[Status, ...] = (
     Status.QUARANTINED,
     Status.PURGED,
 )
+#: The steps of a sweep that change the catalog alone (no file moves): done in batches.
+MARKED: tuple[Status, ...] = (Status.EXPIRING, Status.FLAGGED)
 #: AI assets still waiting for a decision: a deadline ahead or behind them.
 OPEN: tuple[Status, ...] = (Status.TEMPORARY, Status.EXPIRING)
 #: The statuses a sweep may move an asset out of while its file is at its path.

@@ -34,7 +34,7 @@ from provenance.catalog.locks import root_locks
 from provenance.config import Settings
 from provenance.errors import PurgeError
 from provenance.files.roots import check_root
-from provenance.lifecycle.states import HOLDABLE, Status, move, status_of
+from provenance.lifecycle.states import HOLDABLE, MARKED, Status, move, status_of
 from provenance.retention.files import BeforeAct
 from provenance.retention.hold import hold_assets
 from provenance.retention.journal import Recovery, Waiting, reconcile_journal, waiting_steps
@@ -281,7 +281,7 @@ def apply_sweep(
     with catalog.write() as tx:
         set_meta(tx, FINGERPRINT_KEY, plan.fingerprint)
     results = _apply_holds(catalog, [s for s in plan.steps if s.action == "hold"], actor, now)
-    marks = [s for s in plan.steps if s.action in ("warn", "flag")]
+    marks = [s for s in plan.steps if s.new_status in MARKED]
     for start in range(0, len(marks), BATCH):
         results += _apply_marks(catalog, marks[start : start + BATCH], actor, now)
     todo = [s for s in plan.steps if s.action == "quarantine"]
@@ -319,7 +319,7 @@ def _apply_holds(
 def _apply_marks(
     catalog: Catalog, steps: Sequence[PlannedStep], actor: Actor, now: datetime
 ) -> list[StepResult]:
-    """Move assets to expiring or flagged (catalog only), each re-checked in the transaction.
+    """Move assets to a MARKED status (catalog only), each re-checked in the transaction.
 
     One query loads the batch's assets and one its holds; the events are appended at commit.
     """
