@@ -1,26 +1,15 @@
-"""What every command shares: settings loaded once, the catalog opened on first use.
-
-The settings (pydantic) and the catalog (SQLAlchemy) load on first use too, so that a command
-that needs neither, or not yet (``--version``, ``--help``, a scan's head start), does not wait
-for them.
-"""
+"""What every command shares: the service's ``App`` (settings, catalog, caller), errors as one
+``error: ...`` line, and JSON output."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import IO, Any
 
 import click
 
-from provenance.audit import Actor
-
-if TYPE_CHECKING:
-    from provenance.access.roles import Grants
-    from provenance.catalog import Catalog
-    from provenance.config import Settings
+from provenance.service.context import App, resolve_path
 
 
 class UserError(click.ClickException):
@@ -31,109 +20,6 @@ class UserError(click.ClickException):
     def show(self, file: IO[Any] | None = None) -> None:
         for line in self.format_message().splitlines() or [""]:
             click.echo(f"error: {line}", err=True)
-
-
-@dataclass
-class App:
-    """The command line's state: which config, the settings, the open catalog."""
-
-    config_path: Path | None
-    debug: bool = False
-    _settings: Settings | None = field(default=None, repr=False)
-    _catalog: Catalog | None = field(default=None, repr=False)
-    _grants: Grants | None = field(default=None, repr=False)
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from provenance.config import load_settings
-
-            self._settings = load_settings(self.config_path)
-        return self._settings
-
-    @settings.setter
-    def settings(self, value: Settings) -> None:
-        self._settings = value
-
-    @property
-    def reads_no_config_file(self) -> bool:
-        """Whether the settings, not loaded yet, will be the defaults: no ``--config``, no
-        ``$PROVENANCE_CONFIG``, no file on the search path (a scan then starts reading before
-        they load)."""
-        from provenance.config.locations import config_file_named, default_config_file
-
-        return (
-            self._settings is None
-            and self.config_path is None
-            and not config_file_named()
-            and default_config_file() is None
-        )
-
-    @property
-    def catalog(self) -> Catalog:
-        if self._catalog is None:
-            from provenance.catalog import Catalog
-            from provenance.config.locations import private_dir
-
-            if not self.settings.catalog.url:  # the catalog in the state directory
-                private_dir(self.settings.state_path)
-            self._catalog = Catalog.open(self.settings.catalog_url, self.settings.state_path)
-        return self._catalog
-
-    def use_roots(self, paths: Sequence[Path], doing: str) -> Settings:
-        """Make the folders on the command line (if any) the roots, and return the settings;
-        UserError when there are no roots at all (``doing``: "scan", "watch")."""
-        settings = self.settings.with_roots(list(paths))
-        if not settings.roots:
-            raise UserError(
-                f"nothing to {doing}: give folders on the command line or set [[roots]] in "
-                "the config (--config FILE or PROVENANCE_CONFIG)"
-            )
-        self.settings = settings
-        return settings
-
-    def settings_with_roots(self) -> Settings:
-        """Return the settings; with no configured roots, the roots the catalog knows.
-
-        With no config file the roots are whatever folders were scanned, so later commands
-        (sweep, restore, report) work on those without a config.
-        """
-        from provenance.config import RootSettings
-
-        settings = self.settings
-        if settings.roots:
-            return settings
-        with self.catalog.read() as tx:
-            known = tx.known_roots()
-        roots = [RootSettings(path=Path(root)) for root in known]
-        self._settings = settings.model_copy(update={"roots": roots})
-        return self._settings
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.current()
-
-    @property
-    def grants(self) -> Grants:
-        """The roles of the user running the command on this catalog (``access.roles``)."""
-        if self._grants is None:
-            from provenance.access.roles import caller_grants
-
-            source = Path(self.settings.source)
-            config = source if source.is_file() else None
-            self._grants = caller_grants(config, catalog_owner(self.settings.catalog_url, config))
-        return self._grants
-
-    def authorize(self, action: str) -> None:
-        """Raise PermissionDeniedError unless the user's roles allow ``action``."""
-        from provenance.access.roles import require
-
-        require(self.grants, action)
-
-    def close(self) -> None:
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
 
 
 pass_app = click.make_pass_decorator(App)
@@ -159,32 +45,4 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def resolve_path(path: Path) -> str:
-    """Return the absolute, normalised path string the catalog keys assets by (links not resolved
-    in the file name, so a path names the link itself)."""
-    absolute = path.expanduser().absolute()
-    return (
-        str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
-    )
-
-
-def catalog_owner(url: str, config: Path | None) -> int | None:
-    """Return the uid owning the catalog: a SQLite file's owner (the caller's, for one not made
-    yet); for a server catalog, the owner of the config file that names it (who holds its
-    credentials), else None (shared)."""
-    import os
-
-    if not url.startswith("sqlite:///"):
-        try:
-            return config.stat().st_uid if config is not None else None
-        except OSError:
-            return None
-    path = Path(url.split("///", 1)[1]).expanduser()
-    for candidate in (path, *path.parents):
-        try:
-            return candidate.stat().st_uid if candidate == path else os.getuid()
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return None
-    return os.getuid()
+__all__ = ["App", "UserError", "echo_json", "echo_json_array", "pass_app", "resolve_path"]

@@ -14,16 +14,14 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from provenance.catalog import redact_url, utcnow
-from provenance.catalog.unreadable import count_unreadable
+from provenance.catalog import utcnow
 from provenance.cli.app import App, UserError, echo_json, pass_app
 from provenance.cli.logs import formatter_for
-from provenance.config import Settings, load_settings, locations
-from provenance.daemon.runstate import daemon_pid, read_status
+from provenance.config import load_settings, locations
 from provenance.daemon.service import Daemon, lock_for
 from provenance.daemon.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
-from provenance.files.roots import check_root
-from provenance.retention.journal import waiting_steps
+from provenance.service.status import RootStatus, Status
+from provenance.service.status import status as service_status
 
 #: `provenance status` exit code when no daemon runs (as LSB init scripts and systemctl do).
 NOT_RUNNING = 3
@@ -175,77 +173,27 @@ def _when(value: Any, now: datetime) -> str:
     return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({_age(when, now)})"
 
 
-def _status(settings: Settings, app: App) -> dict[str, Any]:
-    state_dir = settings.state_path
-    pid = daemon_pid(state_dir)
-    written = read_status(state_dir) if pid else None
-    configured = {str(r.path): r for r in settings.roots}
-    watched = {r["path"]: r for r in (written or {}).get("roots", [])}
-    roots = []
-    with app.catalog.read() as tx:
-        for path in dict.fromkeys([*watched, *configured]):
-            root = configured.get(path)
-            health = check_root(root) if root is not None else None
-            last = tx.last_scan(path)
-            shown = watched.get(path, {})
-            roots.append(
-                {
-                    "path": path,
-                    "mode": shown.get("mode"),
-                    "watching": shown.get("watching", False),
-                    # whether its watcher proved it hears (None: not yet), and how
-                    "hears": shown.get("hears", False),
-                    "proof": shown.get("proof"),
-                    "proved_at": shown.get("proved_at"),
-                    "deaf_restarts": shown.get("deaf_restarts", 0),
-                    "last_deaf": shown.get("last_deaf", ""),
-                    "last_deaf_at": shown.get("last_deaf_at"),
-                    "online": health.online if health else watched[path].get("online"),
-                    "reason": health.reason if health else watched[path].get("reason", ""),
-                    "last_scan": last.finished_at if last is not None else None,
-                    "last_scan_files": (last.counts or {}).get("files")
-                    if last is not None
-                    else None,
-                }
-            )
-        counts = tx.count_by_status()
-        unreadable, not_retried = count_unreadable(tx, retries=settings.scan.retry_unreadable)
-    waiting = waiting_steps(app.catalog, settings)
-    return {
-        "running": pid is not None,
-        "pid": pid if pid and pid > 0 else None,
-        "state_dir": str(state_dir),
-        "catalog": redact_url(settings.catalog_url),
-        "daemon": written,
-        "roots": roots,
-        "counts": counts,
-        # files that could not be read, and how many of them wait until they change
-        "unreadable": {"files": unreadable, "not_retried": not_retried},
-        "interrupted": [w.__dict__ for w in waiting],
-    }
-
-
-def _hearing(root: dict[str, Any], now: datetime) -> str:
+def _hearing(root: RootStatus, now: datetime) -> str:
     """How a watched root proved it hears, e.g. "hears (canary 12s ago)"."""
-    if root["hears"]:
-        how = "canary" if root["proof"] == "canary" else "device and inode"
-        text = f"hears ({how} {_age(root['proved_at'], now)})"
+    if root.hears:
+        how = "canary" if root.proof == "canary" else "device and inode"
+        text = f"hears ({how} {_age(root.proved_at, now)})"
     else:
         text = "NOT PROVEN to hear yet"
-    if root["deaf_restarts"]:
+    if root.deaf_restarts:
         text += (
-            f", restarted {root['deaf_restarts']} times as deaf "
-            f"(last {_age(root['last_deaf_at'], now)}: {root['last_deaf']})"
+            f", restarted {root.deaf_restarts} times as deaf "
+            f"(last {_age(root.last_deaf_at, now)}: {root.last_deaf})"
         )
     return text
 
 
-def _render(status: dict[str, Any]) -> str:
+def _render(status: Status) -> str:
     now = utcnow()
-    daemon = status["daemon"] or {}
-    if status["running"]:
+    daemon = status.daemon or {}
+    if status.running:
         lines = [
-            f"daemon: running (pid {status['pid']}, since {daemon.get('started_at', '?')}, "
+            f"daemon: running (pid {status.pid}, since {daemon.get('started_at', '?')}, "
             f"status written {_age(daemon.get('updated_at'), now)}); "
             f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}, "
             f"backlog {daemon.get('backlog', 0)}"
@@ -255,28 +203,27 @@ def _render(status: dict[str, Any]) -> str:
         if daemon.get("last_error"):
             lines.append(f"catalog error: {daemon['last_error']} (changes kept, retried)")
     else:
-        lines = [f"daemon: not running on this host (state dir {status['state_dir']})"]
-    lines.append(f"catalog: {status['catalog']}")
-    for root in status["roots"]:
-        health = "online" if root["online"] else f"OFFLINE ({root['reason']})"
-        watch = f"watched ({root['mode']})" if root["watching"] else "not watched"
-        if root["watching"]:
+        lines = [f"daemon: not running on this host (state dir {status.state_dir})"]
+    lines.append(f"catalog: {status.catalog}")
+    for root in status.roots:
+        health = "online" if root.online else f"OFFLINE ({root.reason})"
+        watch = f"watched ({root.mode})" if root.watching else "not watched"
+        if root.watching:
             watch += ", " + _hearing(root, now)
-        last = _when(root["last_scan"], now) if root["last_scan"] else "never"
-        files = f", {root['last_scan_files']} files" if root["last_scan_files"] is not None else ""
-        lines.append(f"  {root['path']}: {health}, {watch}, last scan {last}{files}")
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(status["counts"].items())) or "none"
+        last = _when(root.last_scan, now) if root.last_scan else "never"
+        files = f", {root.last_scan_files} files" if root.last_scan_files is not None else ""
+        lines.append(f"  {root.path}: {health}, {watch}, last scan {last}{files}")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(status.counts.items())) or "none"
     lines.append(f"assets: {counts}")
-    unreadable = status["unreadable"]
-    if unreadable["files"]:
+    unreadable = status.unreadable
+    if unreadable.files:
         lines.append(
-            f"files that could not be read: {unreadable['files']}; "
-            f"{unreadable['not_retried']} not read again until they change "
+            f"files that could not be read: {unreadable.files}; "
+            f"{unreadable.not_retried} not read again until they change "
             "(provenance list --unreadable)"
         )
     lines += [
-        f"interrupted {w['operation']} of {w['path']} waits: {w['reason']}"
-        for w in status["interrupted"]
+        f"interrupted {w.operation} of {w.path} waits: {w.reason}" for w in status.interrupted
     ]
     return "\n".join(lines)
 
@@ -289,13 +236,12 @@ def status_command(app: App, as_json: bool) -> None:
 
     Exits 3 when no daemon runs (as systemctl status does).
     """
-    app.authorize("status")
-    status = _status(app.settings, app)
+    status = service_status(app, app.caller)
     if as_json:
-        echo_json(status)
+        echo_json(status.as_dict())
     else:
         click.echo(_render(status))
-    if not status["running"]:
+    if not status.running:
         raise click.exceptions.Exit(NOT_RUNNING)
 
 
