@@ -15,7 +15,7 @@ SIGNAL_KINDS = (
     "c2pa",  # C2PA manifest (embedded)
     "xmp-iptc",  # IPTC DigitalSourceType or a generator's XMP fields
     "sd-text",  # Stable Diffusion family text (PNG chunks, EXIF UserComment)
-    "exif",  # EXIF Software / Make naming a known generator
+    "exif",  # EXIF Software / Make (or an OpenEXR, DPX, MXF tool field) naming a generator
     "sidecar",  # a .xmp sidecar beside the file
     "watermark",  # data hidden in pixels (deep check only)
     "path-rule",  # a configured path glob
