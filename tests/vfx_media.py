@@ -182,16 +182,19 @@ def partition_pack(kind: int, header_bytes: int = 0, footer: int = 0) -> bytes:
     return klv(MXF_PARTITION + bytes((kind, 0x04, 0x00)), value)
 
 
-def mxf(*sets: bytes, essence: bytes = bytes(4096)) -> bytes:
+def mxf(*sets: bytes, essence: bytes = bytes(4096), in_footer: bool = False) -> bytes:
     """An OP1a MXF file: the header partition (primer pack, a preface, ``sets``), one picture
-    essence element, a footer partition."""
+    essence element, a footer partition; with ``in_footer`` the header partition holds no
+    metadata and the footer partition all of it (as a file written while recorded may)."""
     entries = b"".join(
         struct.pack(">H", tag) + bytes.fromhex(key) for tag, key in _PRIMER_ENTRIES.items()
     )
     primer = klv(MXF_PRIMER, struct.pack(">II", len(_PRIMER_ENTRIES), 18) + entries)
     preface = local_set(MXF_PREFACE, (0x3C0A, bytes(16)), (0x3B05, b"\x01\x03"))
     metadata = primer + preface + b"".join(sets)
-    header = partition_pack(0x02, header_bytes=len(metadata))
-    body = header + metadata + klv(MXF_PICTURE, essence)
-    footer = partition_pack(0x04, footer=len(body))
-    return body + footer
+    header_metadata, footer_metadata = (b"", metadata) if in_footer else (metadata, b"")
+    picture = klv(MXF_PICTURE, essence)
+    size = len(partition_pack(0x02)) + len(header_metadata) + len(picture)
+    header = partition_pack(0x02, header_bytes=len(header_metadata), footer=size)
+    footer = partition_pack(0x04, header_bytes=len(footer_metadata), footer=size)
+    return header + header_metadata + picture + footer + footer_metadata

@@ -20,6 +20,7 @@ from tests.fixtures_media import A1111_PARAMETERS, IPTC_DST, xmp_packet
 from tests.vfx_media import MXF_IDENTIFICATION as IDENTIFICATION_KEY
 from tests.vfx_media import MXF_PICTURE as PICTURE_KEY
 from tests.vfx_media import (
+    MXF_PRIMER,
     dpx,
     exr,
     exr_attribute,
@@ -281,6 +282,17 @@ def test_mxf_essence_is_never_read() -> None:
     essence = AI_XMP.encode() + identification("Runway AI, Inc.", "Gen-4", "4.0")
     data = mxf(identification("Avid Technology, Inc.", "Media Composer", "24.6"), essence=essence)
     assert _detect(data, "clip.mxf").ai_class == "none"
+
+
+def test_identification_sets_in_the_footer_partition_are_read_when_the_header_has_none() -> None:
+    runway = identification("Runway AI, Inc.", "Gen-4", "4.0")
+    verdict = _detect(mxf(runway, in_footer=True), "clip.mxf")
+    assert (verdict.ai_class, verdict.signals[0].source) == ("ai", "MXF footer Identification 1")
+    # a header partition that names its tools is the file's word: the footer is not read
+    avid = identification("Avid Technology, Inc.", "Media Composer", "24.6")
+    header_only = mxf(avid)
+    footer = klv(MXF_PRIMER, bytes(8)) + runway
+    assert _detect(header_only + footer, "clip.mxf").ai_class == "none"
 
 
 def _after_header(value: bytes) -> bytes:

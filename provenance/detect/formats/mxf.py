@@ -6,7 +6,9 @@ MXF is a run of KLV triplets (a 16-byte SMPTE key, a BER length, the value). The
 with the header partition pack; the primer pack and the header metadata's local sets follow.
 The walk steps over each triplet by its length and stops at the first one that is not header
 metadata (an index table segment, essence, the next partition), at :data:`MAX_HEADER` bytes
-or after :data:`MAX_ELEMENTS` triplets: essence is never read.
+or after :data:`MAX_ELEMENTS` triplets: essence is never read. When the header partition
+names no tool, the footer partition's header metadata is read the same way (its offset is
+in the header partition pack; nothing between is read).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 PARTITION_PACK = bytes.fromhex("060e2b34020501010d01020101")
 #: The most header metadata walked (a real header partition is kilobytes to a megabyte).
 MAX_HEADER = 16 * 1024 * 1024
+_FOOTER_PARTITION = PARTITION_PACK + b"\x04"
 _UL_PREFIX = bytes.fromhex("060e2b34")
 _LOCAL_SET = bytes.fromhex("0253")  # a local set: 2-byte tags and 2-byte lengths
 _PRIMER = bytes.fromhex("0d01020101050100")
@@ -36,38 +39,53 @@ _MAX_BER = 8
 
 def walk_mxf(data: Buffer, parts: Parts) -> None:
     """Add the Identification sets and the XMP or JSON properties of an MXF file's header
-    metadata to ``parts``."""
-    size = len(data)
-    pack = _klv(data, 0, size, parts)
+    metadata to ``parts``: the header partition's, or, when it names no tool (a file written
+    as it was recorded may keep its complete metadata for the end), the footer partition's,
+    found by the offset the header partition pack states."""
+    pack = _klv(data, 0, len(data), parts)
     if pack is None:
         return
-    position = pack[2]
+    if _walk_metadata(data, pack[2], parts, "MXF"):
+        return
+    footer = int.from_bytes(bytes(data[pack[1] + 24 : pack[1] + 32]), "big")
+    if 0 < footer < len(data) and bytes(data[footer : footer + 14]) == _FOOTER_PARTITION:
+        found = _klv(data, footer, len(data), parts)
+        if found is not None:
+            _walk_metadata(data, found[2], parts, "MXF footer")
+
+
+def _walk_metadata(data: Buffer, position: int, parts: Parts, label: str) -> int:
+    """Read the header metadata that starts at ``position``; return how many Identification
+    sets it held."""
+    size = len(data)
     limit = min(size, position + MAX_HEADER)
     identified = 0
     for _ in range(MAX_ELEMENTS):
         if position >= size:
-            return  # a file of header metadata alone
+            return identified  # a file that ends with its header metadata
         if position + 17 > limit < size:
-            parts.problems.append(f"MXF: header metadata over {MAX_HEADER} bytes; walk stopped")
-            return
+            parts.problems.append(f"{label}: header metadata over {MAX_HEADER} bytes; walk stopped")
+            return identified
         triplet = _klv(data, position, limit, parts)
         if triplet is None:
-            return
+            return identified
         key, body, stop = triplet
         if key[:4] != _UL_PREFIX:
-            parts.problems.append(f"MXF: no SMPTE key at offset {position}; walk stopped")
-            return
+            parts.problems.append(f"{label}: no SMPTE key at offset {position}; walk stopped")
+            return identified
         if key[8:12] == _FILL or key[8:] == _PRIMER:
             pass
         elif key[4:6] != _LOCAL_SET or key[8:] == _INDEX_SEGMENT:
-            return  # the end of the header metadata: an index table, essence, a partition
+            return identified  # the end of the header metadata: an index, essence, a partition
         elif key[8:] == _IDENTIFICATION:
             identified += 1
-            _read_set(data, body, stop, parts, f"MXF Identification {identified}", identify=True)
+            source = f"{label} Identification {identified}"
+            _read_set(data, body, stop, parts, source, identify=True)
         else:
-            _read_set(data, body, stop, parts, "MXF header metadata", identify=False)
+            _read_set(data, body, stop, parts, f"{label} header metadata", identify=False)
         position = stop
-    parts.problems.append(f"MXF: over {MAX_ELEMENTS} header metadata sets; walk stopped")
+    parts.problems.append(f"{label}: over {MAX_ELEMENTS} header metadata sets; walk stopped")
+    return identified
 
 
 def _klv(data: Buffer, position: int, limit: int, parts: Parts) -> tuple[bytes, int, int] | None:
