@@ -120,9 +120,12 @@ def unit_file(unit: Unit) -> str:
     (``ProtectSystem=strict``) but for the state and the roots (``ReadWritePaths=``, each
     with ``-`` so that a root whose share is not mounted yet does not stop the start).
     """
+    # Without a /tmp of its own the daemon's temporary files (a big walk's spill file) go to
+    # the host's, which ProtectSystem=strict leaves read-only unless named.
+    shared_tmp = (Path("/tmp"),) if unit.private_tmp == "no" else ()
     writes = "".join(
         f"ReadWritePaths={_word('-' + str(path), specifiers=True)}\n"
-        for path in dict.fromkeys(unit.writes)
+        for path in dict.fromkeys([*unit.writes, *shared_tmp])
     )
     return f"""\
 [Unit]
