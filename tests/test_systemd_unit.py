@@ -28,6 +28,7 @@ from typing import Any
 import provenance
 from provenance.catalog import Catalog
 from provenance.daemon.systemd import Unit, unit_file
+from provenance.files.walk import EntrySpill
 from tests.media import write_a1111_png
 from tests.needs import unavailable
 from tests.osusers import OsAccounts, accounts
@@ -37,7 +38,7 @@ __all__ = ["accounts"]
 
 #: The watchdog timeout the test gives the unit (a drop-in): the printed 60 s would make the
 #: test wait two minutes to see it kept alive.
-WATCHDOG = 4
+WATCHDOG = 5
 
 #: Run by the namespaces' first process before it becomes systemd. $1: the test's folder.
 _SETUP = r"""
@@ -234,16 +235,16 @@ class Machine:
             self.process.kill()
         self.process.wait()
 
-        def emptied() -> bool:
+        def removed() -> bool:
             with contextlib.suppress(OSError):
                 (self.cgroup / "cgroup.kill").write_text("1")
-            return not any(p.read_text().strip() for p in self.cgroup.rglob("cgroup.procs"))
+            folders = [p for p in self.cgroup.rglob("*") if p.is_dir()]
+            for folder in [*sorted(folders, key=lambda p: len(p.parts), reverse=True), self.cgroup]:
+                with contextlib.suppress(OSError):  # busy until its last process has gone
+                    folder.rmdir()
+            return not self.cgroup.exists()
 
-        wait_for(emptied, 10, "the namespaces' processes to end")
-        folders = [p for p in self.cgroup.rglob("*") if p.is_dir()]
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            folder.rmdir()
-        self.cgroup.rmdir()
+        wait_for(removed, 15, "the namespaces' processes to end and their cgroups to go")
 
 
 @contextlib.contextmanager
@@ -298,6 +299,9 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
     root = base / "show a"
     root.mkdir()
     os.chown(root, account.uid, account.gid)
+    # more files than the start-up walk keeps in memory: it spills to a temporary file
+    for n in range(EntrySpill.BLOCK + 1):
+        (root / f"{n}.txt").touch()
     unit = _print_unit(root, account.name, base / "home")
     units = {
         "provenance.service": unit,
@@ -342,11 +346,12 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
         assert "rw" in options["/var/lib/provenance"], "StateDirectory="
 
         # a file dropped in the root after the start-up scan is read and tagged
-        def hears() -> bool:
+        def caught_up() -> bool:
             roots = _status_file(machine).get("roots") or []
-            return bool(roots) and all(r["hears"] for r in roots)
+            log = machine.run("journalctl", "--output=cat", f"--unit={service}").stdout
+            return bool(roots) and all(r["hears"] for r in roots) and "scan done" in log
 
-        wait_for(hears, 30, "the root to prove it hears")
+        wait_for(caught_up, 60, "the start-up scan, and the root to prove it hears")
         write_a1111_png(root / "dropped.png")
         wait_for((root / "dropped.png.xmp").exists, 15, "the dropped file's sidecar")
 
