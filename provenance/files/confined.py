@@ -36,6 +36,9 @@ from provenance.files.hashing import CHUNK_SIZE, PREFIX
 log = logging.getLogger(__name__)
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: A folder on the way is only passed through: O_PATH needs the right to search it (x), as
+#: the kernel's own walk does, not to read it (r); the folder arrived at is opened to read.
+_PASS_FLAGS = _FOLDER_FLAGS | getattr(os, "O_PATH", 0)
 #: A file is opened for reading without following a link and without blocking on a FIFO.
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _RENAME_NOREPLACE = 1
@@ -353,7 +356,7 @@ def open_folder(path: Path | str, *, create: bool = False, mode: int = 0o700) ->
     text = os.path.abspath(os.fspath(path))
     names = [name for name in text.split("/") if name]
     return _walk(
-        os.open("/", _FOLDER_FLAGS),
+        os.open("/", _PASS_FLAGS),
         Path("/"),
         names,
         create=create,
@@ -384,13 +387,13 @@ def _walk(
             if linked and name in ("", "."):
                 continue
             if linked and name == "..":
-                child = os.open("..", _FOLDER_FLAGS, dir_fd=fd)
+                child = os.open("..", _PASS_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd, here = child, here.parent
                 continue
             _check_name(name)
             try:
-                child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+                child = os.open(name, _PASS_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     raise ConfinementError(
@@ -407,17 +410,25 @@ def _walk(
                         here / name, "too many symbolic links on the way", Refusal.SYMLINK
                     ) from None
                 if target.startswith("/"):
-                    child = os.open("/", _FOLDER_FLAGS)
+                    child = os.open("/", _PASS_FLAGS)
                     os.close(fd)
                     fd, here = child, Path("/")
                 pending.extend((part, True) for part in reversed(target.split("/")))
                 continue
             os.close(fd)
             fd, here = child, here / name
-    except BaseException:
+        arrived = _reopen(fd, here)
+    finally:
         os.close(fd)
-        raise
-    return Folder(fd, here)
+    return Folder(arrived, here)
+
+
+def _reopen(fd: int, here: Path) -> int:
+    """Open the folder ``fd`` passed through (O_PATH) again, to read and act in."""
+    try:
+        return os.open(".", _FOLDER_FLAGS, dir_fd=fd)
+    except OSError as exc:
+        raise ConfinementError(here, f"cannot open folder: {exc.strerror}") from exc
 
 
 def _make_folder(fd: int, here: Path, name: str, mode: int | None) -> int:
@@ -431,8 +442,8 @@ def _make_folder(fd: int, here: Path, name: str, mode: int | None) -> int:
         raise ConfinementError(here / name, f"cannot make folder: {exc.strerror}") from exc
     else:
         made = True
-    try:
-        child = os.open(name, _FOLDER_FLAGS, dir_fd=fd)
+    try:  # a folder made here is this user's to read (and to chmod: not through O_PATH)
+        child = os.open(name, _FOLDER_FLAGS if made else _PASS_FLAGS, dir_fd=fd)
     except OSError as exc:
         raise _folder_problem(fd, here, name, exc) from None
     if made and mode is not None:

@@ -9,7 +9,10 @@ import pytest
 
 from provenance.errors import ConfinementError, Refusal, WriteError
 from provenance.files.confined import move, open_folder, open_root, remove, unlink
+from tests.osusers import OsAccounts, accounts
 from tests.planted import link_of_another_user, mode
+
+__all__ = ["accounts"]
 
 
 @pytest.fixture
@@ -238,3 +241,23 @@ def test_open_for_writing_refuses_a_link_or_a_fifo_and_keeps_files_private(
         assert remove(folder, "lock", links=True)
     assert target.read_bytes() == b"keep me" and not (tmp_path / "lock").exists()
     assert mode(tmp_path / "new.lock") == 0o600
+
+
+def test_open_folder_passes_folders_it_may_search_but_not_read(accounts: OsAccounts) -> None:
+    user = accounts.user()
+    passage = accounts.shared / "passage"
+    passage.mkdir(mode=0o711)  # x only for the user, as a home folder often is
+    passage.chmod(0o711)
+    (passage / "theirs").mkdir()
+    os.chown(passage / "theirs", user.uid, user.gid)
+    code = (
+        "import sys\n"
+        "from provenance.files.confined import open_folder\n"
+        "with open_folder(sys.argv[1] + '/state', create=True) as folder:\n"
+        "    folder.write_bytes('status.json', b'{}')\n"
+    )
+    done = accounts.python(user, code, [str(passage / "theirs")])
+    assert done.returncode == 0, done.stderr
+    made = passage / "theirs" / "state"
+    assert (mode(made), mode(made / "status.json")) == (0o700, 0o600)
+    assert made.stat().st_uid == user.uid
