@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
-from provenance.errors import ProvenanceError
+from provenance.errors import ConfinementError, ProvenanceError
+from provenance.files.confined import OpenFile, open_folder
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon-status.json"
@@ -65,30 +66,54 @@ class PidLock:
             self._fd = None
 
 
-def read_pid(path: Path) -> int | None:
+#: The most of a state file read back (the status file is a few kilobytes).
+READ_LIMIT = 1 << 20
+
+
+def _open_state_file(state_dir: Path, name: str) -> OpenFile | None:
+    """Open the state file ``name`` to read: a regular file reached without following a link
+    another user planted (``files.confined``), never a FIFO; None when it cannot be."""
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        folder = open_folder(state_dir)
+    except ConfinementError:
         return None
+    try:
+        return folder.open_file(name)
+    except ConfinementError:
+        folder.close()
+        return None
+
+
+def _read_text(file: OpenFile) -> str | None:
+    try:
+        return file.read(READ_LIMIT).decode("utf-8")
+    except (OSError, ConfinementError, UnicodeDecodeError):
+        return None
+
+
+def read_pid(path: Path) -> int | None:
+    """Return the pid written in the lock file ``path``, or None."""
+    file = _open_state_file(path.parent, path.name)
+    if file is None:
+        return None
+    with file, file.folder:
+        text = (_read_text(file) or "").strip()
     return int(text) if text.isdigit() else None
 
 
 def daemon_pid(state_dir: Path) -> int | None:
     """Return the pid of the daemon that holds the lock in ``state_dir``, or None if none runs."""
-    path = state_dir / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+    file = _open_state_file(state_dir, LOCK_NAME)
+    if file is None:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return read_pid(path) or -1
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    with file, file.folder:
+        try:
+            fcntl.flock(file.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = (_read_text(file) or "").strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(file.fd, fcntl.LOCK_UN)
         return None
-    finally:
-        os.close(fd)
 
 
 def write_status(state_dir: Path, status: dict[str, Any]) -> None:
@@ -102,8 +127,13 @@ def write_status(state_dir: Path, status: dict[str, Any]) -> None:
 
 def read_status(state_dir: Path) -> dict[str, Any] | None:
     """Return the last status the daemon wrote, or None."""
+    file = _open_state_file(state_dir, STATUS_NAME)
+    if file is None:
+        return None
+    with file, file.folder:
+        text = _read_text(file)
     try:
-        value = json.loads((state_dir / STATUS_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(text) if text is not None else None
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,14 @@ from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.cli import cli
 from provenance.daemon.metrics import METRICS_NAME, Snapshot, write_metrics
-from provenance.daemon.runstate import LOCK_NAME, STATUS_NAME, PidLock, read_status, write_status
+from provenance.daemon.runstate import (
+    LOCK_NAME,
+    STATUS_NAME,
+    PidLock,
+    daemon_pid,
+    read_status,
+    write_status,
+)
 from provenance.daemon.scheduler import JOBSTORE_FILE, Scheduler
 from provenance.errors import AuditError, ConfinementError, Refusal
 from provenance.watch.backlog import SPOOL_NAME, Backlog
@@ -162,3 +170,23 @@ def test_lock_and_anchor_files_refuse_a_link_at_their_name(tmp_path: Path) -> No
     with pytest.raises(AuditError, match="symbolic link"):
         write_anchor(state, Anchor("2026-12-04T20:00:00+00:00", 1, "0" * 64))
     assert lock_target.read_bytes() == anchor_target.read_bytes() == b"keep me"
+
+
+def test_state_files_are_read_without_following_a_link_or_waiting_on_a_fifo(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    os.mkfifo(state / STATUS_NAME)  # opened to read, a FIFO would wait for a writer
+    assert read_status(state) is None
+    target = plant_link(state / LOCK_NAME, tmp_path)
+    target.write_text("4242\n")
+    with target.open() as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # looks like a running daemon, through the link
+        assert daemon_pid(state) is None
+    lock = PidLock(state / "real" / LOCK_NAME)
+    lock.acquire()
+    try:
+        assert daemon_pid(state / "real") == os.getpid()
+    finally:
+        lock.release()
