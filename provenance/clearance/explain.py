@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from provenance.catalog import Asset, Clearance, SignalRow
-from provenance.clearance.assess import Assessment, Evidence, Facts, ToolInfo, assess, missing
+from provenance.clearance.assess import Assessment, Evidence, Facts, ToolInfo, missing
 from provenance.clearance.policy import ClearancePolicy
 
 #: Signal kinds that are a machine-readable AI mark inside the file itself (not a sidecar).
@@ -26,9 +26,8 @@ def clearance_assessment(
     asset: Asset, policy: ClearancePolicy
 ) -> tuple[Assessment, ToolInfo, Facts]:
     """Return the assessment a clearance of ``asset`` is judged on (final unless declared)."""
-    facts = Facts.from_mapping(asset.facts).for_clearance()
-    tool = policy.tool_for(asset.generator, asset.family)
-    return assess(facts, tool, policy.rules), tool, facts
+    assessment, tool = policy.assess(asset.generator, asset.family, asset.facts)
+    return assessment, tool, Facts.from_mapping(asset.facts).for_clearance()
 
 
 def evidence_of(clearance: Clearance | None) -> Evidence:

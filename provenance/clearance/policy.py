@@ -28,9 +28,14 @@ class ClearancePolicy:
     def assess(
         self, generator: str | None, family: str | None, facts: Mapping[str, Any] | None
     ) -> tuple[Assessment, ToolInfo]:
-        """Return the assessment of an AI asset as declared, and its tool's registry entry."""
+        """Return the assessment of an AI asset and its tool's registry entry: the one risk.
+
+        Judged as a clearance judges it (a final deliverable unless another use is
+        declared), so the stored columns (``tag``, ``list``, the report), ``show``,
+        ``uncleared`` and ``clear`` all say the same risk for the same facts and tool.
+        """
         tool = self.tool_for(generator, family)
-        return assess(Facts.from_mapping(facts), tool, self.rules), tool
+        return assess(Facts.from_mapping(facts).for_clearance(), tool, self.rules), tool
 
     def columns(
         self,

@@ -21,12 +21,16 @@ from provenance.clearance.policy import ClearancePolicy
 log = logging.getLogger(__name__)
 
 FINGERPRINT_KEY = "clearance_fingerprint"
+#: How the columns are computed; a new value has every stored risk assessed again (2: judged
+#: as a clearance judges it, final unless another use is declared, as ``show`` says it).
+ASSESSMENT_VERSION = 2
 
 
 def policy_fingerprint(policy: ClearancePolicy) -> str:
     """Return a short hash of the rules and tools (what the risk columns depend on)."""
     body = json.dumps(
         {
+            "assessment": ASSESSMENT_VERSION,
             "rules": [rule.model_dump(mode="json") for rule in policy.rules.rules],
             "tools": [tool.model_dump(mode="json") for tool in policy.tools],
         },

@@ -11,7 +11,7 @@ from pathlib import Path
 from provenance.access.roles import Grants, require
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, SignalRow
-from provenance.clearance.assess import Facts, assess
+from provenance.clearance.assess import Facts
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.clearance.rules import RISKS
 from provenance.config import Settings
@@ -41,10 +41,9 @@ def lowers(policy: ClearancePolicy, asset: Asset, facts: Facts) -> bool:
     """Whether declaring ``facts`` would lower what clearing ``asset`` needs: a rule that
     fires now would no longer fire, or the risk would drop (another intended use than final
     does). Pure."""
-    current = Facts.from_mapping(asset.facts)
-    tool = policy.tool_for(asset.generator, asset.family)
-    before = assess(current.for_clearance(), tool, policy.rules)
-    after = assess(current.merged(facts).for_clearance(), tool, policy.rules)
+    merged = Facts.from_mapping(asset.facts).merged(facts).as_mapping()
+    before, _tool = policy.assess(asset.generator, asset.family, asset.facts)
+    after, _tool = policy.assess(asset.generator, asset.family, merged)
     return not set(before.rule_ids) <= set(after.rule_ids) or RISKS.index(after.risk) < RISKS.index(
         before.risk
     )

@@ -24,7 +24,7 @@ def test_attention_lists_unapproved_tools_and_high_risk_until_cleared(
     assert [Path(row.path).name for row in rows] == ["a.png", "b.png"]
     assert {row.tool_status for row in rows} == {"unapproved"}
     assert rows[0].tool_name == "Studio SD" and "NFX-CONF3" in rows[0].risk_rules
-    assert counts == {("review", "unapproved"): 2}
+    assert counts == {("high", "unapproved"): 2}  # judged as a final
     cleared = run(config, "clear", str(root / "a.png"), "--approval", "A", "--escalation", "E")
     assert cleared.exit_code == 0, cleared.output
     with catalog.read() as tx:

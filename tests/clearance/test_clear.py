@@ -126,8 +126,9 @@ def test_an_unknown_tool_needs_an_escalation(tmp_path: Path, root: Path, catalog
     _scan(config, root)
     poster = root / "finals" / "poster.png"
     asset = asset_at(catalog, poster)
-    assert asset.tool_status == "unknown" and asset.risk == "review"
-    assert asset.risk_rules == "NFX-INTRO,NFX-CONF3,NFX-P2"
+    # judged as a final, as `show` and `uncleared` judge it: one risk everywhere
+    assert asset.tool_status == "unknown" and asset.risk == "high"
+    assert asset.risk_rules == "NFX-INTRO,NFX-FINAL1,NFX-CONF3,NFX-P2"
     result = run(config, "clear", str(poster), "--approval", "LEGAL-1")
     assert result.exit_code == 1
     assert "escalation reference (--escalation REF) (NFX-CONF3, NFX-P2)" in result.stderr

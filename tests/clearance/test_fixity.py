@@ -91,8 +91,9 @@ def test_fixity_reassesses_risk_when_the_tools_registry_changes(
     config = write_config(tmp_path, root, catalog)  # the tool is now registered and approved
     assert run(config, "fixity").exit_code == 0
     asset = asset_at(catalog, poster)
-    assert asset.tool_status == "approved" and asset.risk == "low"
-    assert asset.risk_rules == "NFX-INTRO"
+    # the tool's rules no longer fire; what remains is a final deliverable's (one risk)
+    assert asset.tool_status == "approved" and asset.risk == "high"
+    assert asset.risk_rules == "NFX-INTRO,NFX-FINAL1"
 
 
 def test_fixity_never_follows_a_link_out_of_the_root(
