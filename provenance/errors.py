@@ -103,3 +103,7 @@ class AuditError(ProvenanceError):
 
 class PermissionDeniedError(ProvenanceError):
     """The caller's roles do not allow the action."""
+
+
+class NotInCatalogError(ProvenanceError):
+    """A path or asset id the catalog does not know."""

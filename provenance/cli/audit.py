@@ -12,10 +12,8 @@ from provenance.audit.keys import add_key, create_keys, key_path, read_keys
 from provenance.audit.verify import Verdict, verify_events
 from provenance.catalog import Event, utcnow
 from provenance.catalog.attest import state_mismatches
-from provenance.catalog.lifecycle import recent_events
 from provenance.cli.app import App, UserError, echo_json, pass_app
-from provenance.cli.inspect import find_asset
-from provenance.report.records import event_record
+from provenance.service import assets
 
 
 def _fields(events: Iterator[Event]) -> Iterator[dict[str, Any]]:
@@ -125,15 +123,7 @@ def anchor_command(app: App) -> None:
 @pass_app
 def log_command(app: App, target: str | None, limit: int, as_json: bool) -> None:
     """Show the history of one asset (a path or an asset id), or the most recent events."""
-    app.authorize("log")
-    with app.catalog.read() as tx:
-        if target is not None:
-            asset = find_asset(tx, target)
-            assert asset.id is not None
-            events = tx.events_of(asset.id)
-        else:
-            events = recent_events(tx, limit)
-    records = [event_record(e) for e in events]
+    records = assets.log(app, app.caller, target, limit)
     if as_json:
         echo_json(records)
         return

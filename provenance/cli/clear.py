@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
-from provenance.catalog import Asset, Tx, utcnow
-from provenance.catalog.clearance import uncleared_assets
+from provenance.catalog import utcnow
 from provenance.clearance.clear import ClearRequest, clear, revoke
-from provenance.clearance.explain import clearance_record
 from provenance.clearance.fixity import run_fixity
-from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.cli.app import App, echo_json, echo_json_array, pass_app, resolve_path
-
-#: Uncleared assets whose signals are asked for in one query.
-UNCLEARED_PAGE = 500
+from provenance.service import assets
 
 
 @click.command("clear")
@@ -131,48 +124,19 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 @pass_app
 def uncleared_command(app: App, under: Path | None, as_json: bool) -> None:
     """List AI assets not cleared, with their risk and the evidence a clearance needs."""
-    app.authorize("uncleared")
-    policy = clearance_policy(app.settings)
-    with app.catalog.read() as tx:
-        rows = _uncleared_rows(tx, resolve_path(under) if under else None, policy)
-        if as_json:
-            echo_json_array(
-                {
-                    "path": asset.path,
-                    "status": asset.status,
-                    "generator": asset.generator,
-                    "risk": record["risk"],
-                    "rules": [rule["id"] for rule in record["rules"]],
-                    "tool": record["tool"],
-                    "facts": record["facts"],
-                    "missing": record["missing"],
-                    "labelled": record["labelled"],
-                }
-                for asset, record in rows
-            )
-            return
-        listed = 0
-        for asset, record in rows:
-            needs = "; ".join(gap["text"] for gap in record["missing"]) or "-"
-            rules = ",".join(rule["id"] for rule in record["rules"])
-            click.echo(
-                f"{record['risk']:<8} {asset.status:<11} {asset.path}  [{rules}] needs: {needs}"
-            )
-            listed += 1
+    rows = assets.uncleared(app, app.caller, str(under) if under else None)
+    if as_json:
+        echo_json_array(asdict(row) for row in rows)
+        return
+    listed = 0
+    for row in rows:
+        needs = "; ".join(gap["text"] for gap in row.missing) or "-"
+        click.echo(
+            f"{row.risk:<8} {row.status:<11} {row.path}  [{','.join(row.rules)}] needs: {needs}"
+        )
+        listed += 1
     if not listed:
         click.echo("no uncleared AI assets", err=True)
-
-
-def _uncleared_rows(
-    tx: Tx, under: str | None, policy: ClearancePolicy
-) -> Iterator[tuple[Asset, dict[str, Any]]]:
-    """(asset, clearance record) of each uncleared AI asset, 500 at a time: their signals in
-    one query, and never all of them in memory (a big catalog holds hundreds of thousands)."""
-    assets = uncleared_assets(tx, under)
-    while page := list(itertools.islice(assets, UNCLEARED_PAGE)):
-        signals = tx.signals_of_many([asset.id or 0 for asset in page])
-        for asset in page:
-            yield asset, clearance_record(asset, signals[asset.id or 0], None, policy)
 
 
 @click.command("fixity")

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 
-from provenance.catalog import Asset, Tx, Unreadable
-from provenance.catalog.clearance import active_clearance
-from provenance.catalog.unreadable import list_unreadable
-from provenance.clearance.explain import clearance_record, render_clearance
-from provenance.clearance.policy import clearance_policy
-from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app, resolve_path
+from provenance.clearance.explain import render_clearance
+from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app
 from provenance.lifecycle.states import STATUSES
 from provenance.report.records import asset_record
-from provenance.report.render_text import iso
-
-
-def find_asset(tx: Tx, target: str) -> Asset:
-    """Return the asset named by a path or a uid; UserError when the catalog does not know it."""
-    asset = tx.asset_by_path(resolve_path(Path(target)))
-    if asset is None and len(target) == 36 and target.count("-") == 4:
-        asset = tx.asset_by_uid(target)
-    if asset is None:
-        raise UserError(f"{target}: not in the catalog (run `provenance scan` on its folder)")
-    return asset
+from provenance.service import assets
 
 
 def _short_date(value: Any) -> str:
@@ -65,71 +52,53 @@ def list_command(
 ) -> None:
     """List assets in the catalog, by path (or, with --unreadable, the files that could not
     be read)."""
-    app.authorize("list")
-    under_path = resolve_path(under) if under is not None else None
     if unreadable:
         if ai_only or statuses:
             raise UserError("--unreadable lists files, not assets: it takes no --ai or --status")
-        _list_unreadable(app, under_path, limit, as_json)
+        _list_unreadable(app, under, limit, as_json)
         return
-    with app.catalog.read() as tx:
-        assets = tx.list_assets(
-            ai_only=ai_only,
-            statuses=statuses,
-            under=under_path,
-            include_missing=missing,
-            limit=limit,
+    listed = assets.list_assets(
+        app,
+        app.caller,
+        ai_only=ai_only,
+        statuses=statuses,
+        under=str(under) if under is not None else None,
+        include_missing=missing,
+        limit=limit,
+    )
+    if as_json:
+        echo_json_array(asset_record(a) for a in listed)
+        return
+    count = 0
+    for asset in listed:
+        count += 1
+        flag = "" if asset.present else "  (missing)"
+        click.echo(
+            f"{asset.status:<11} {asset.ai_class:<7} {_short_date(asset.deadline):<10} "
+            f"{(asset.generator or '-')[:28]:<28} {asset.path}{flag}"
         )
-        if as_json:
-            echo_json_array(asset_record(a) for a in assets)
-            return
-        count = 0
-        for asset in assets:
-            count += 1
-            flag = "" if asset.present else "  (missing)"
-            click.echo(
-                f"{asset.status:<11} {asset.ai_class:<7} {_short_date(asset.deadline):<10} "
-                f"{(asset.generator or '-')[:28]:<28} {asset.path}{flag}"
-            )
-        if count == 0:
-            click.echo("no assets match", err=True)
+    if count == 0:
+        click.echo("no assets match", err=True)
 
 
-def unreadable_record(row: Unreadable, retries: int) -> dict[str, Any]:
-    """One file that could not be read, as `list --unreadable --json` prints it."""
-    return {
-        "path": row.path,
-        "root": row.root,
-        "reason": row.reason,
-        "attempts": row.attempts,
-        "first_failed": iso(row.first_failed),
-        "last_failed": iso(row.last_failed),
-        "size": row.size,
-        # tried again by the next scan, or only once the file changes
-        "retried": row.attempts <= retries,
-    }
-
-
-def _list_unreadable(app: App, under: str | None, limit: int | None, as_json: bool) -> None:
+def _list_unreadable(app: App, under: Path | None, limit: int | None, as_json: bool) -> None:
     """Print the files that could not be read: attempts, last attempt, path and why."""
-    retries = app.settings.scan.retry_unreadable
-    with app.catalog.read() as tx:
-        records = (
-            unreadable_record(row, retries) for row in list_unreadable(tx, under=under, limit=limit)
+    files = assets.list_unreadable(
+        app, app.caller, under=str(under) if under is not None else None, limit=limit
+    )
+    if as_json:
+        echo_json_array(asdict(file) for file in files)
+        return
+    count = 0
+    for file in files:
+        count += 1
+        when = "again" if file.retried else "when changed"
+        click.echo(
+            f"{file.attempts:>3}x  {(file.last_failed or '-')[:10]:<10} "
+            f"retry {when:<12} {file.path}  ({file.reason})"
         )
-        if as_json:
-            echo_json_array(records)
-            return
-        count = 0
-        for record in records:
-            count += 1
-            when = "again" if record["retried"] else "when changed"
-            click.echo(
-                f"{record['attempts']:>3}x  {(record['last_failed'] or '-')[:10]:<10} "
-                f"retry {when:<12} {record['path']}  ({record['reason']})"
-            )
-        if count == 0:
-            click.echo("no unreadable files", err=True)
+    if count == 0:
+        click.echo("no unreadable files", err=True)
 
 
 def render_show(record: dict[str, Any]) -> str:
@@ -185,17 +154,7 @@ def render_show(record: dict[str, Any]) -> str:
 @pass_app
 def show_command(app: App, target: str, as_json: bool) -> None:
     """Show the whole record of one asset (a path or an asset id) and its history."""
-    app.authorize("show")
-    with app.catalog.read() as tx:
-        asset = find_asset(tx, target)
-        assert asset.id is not None
-        source = tx.asset_by_id(asset.source_asset_id) if asset.source_asset_id else None
-        signals = tx.signals_of(asset.id)
-        record = asset_record(asset, signals, tx.events_of(asset.id), source)
-        if asset.is_ai:
-            policy = clearance_policy(app.settings)
-            current = active_clearance(tx, asset.id)
-            record["clearance"] = clearance_record(asset, signals, current, policy)
+    record = assets.show(app, app.caller, target)
     if as_json:
         echo_json(record)
     else:

@@ -8,10 +8,10 @@ import click
 
 from provenance.catalog import utcnow
 from provenance.cli.app import App, echo_json, pass_app
-from provenance.cli.inspect import find_asset
 from provenance.lifecycle.states import ACTIONS
 from provenance.retention.restore import restore
 from provenance.retention.sweep import SweepReport, sweep
+from provenance.service.assets import asset_id_of
 
 VERBS = {
     "warn": "mark expiring",
@@ -124,11 +124,9 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
     with a fresh grace period: clear or hold it, or a later sweep quarantines it again.
     """
     app.authorize("restore")
-    with app.catalog.read() as tx:
-        asset = find_asset(tx, target)
-    assert asset.id is not None
+    asset_id = asset_id_of(app, target)
     click.echo(
         restore(
-            app.catalog, app.settings_with_roots(), asset.id, app.actor, utcnow(), dry_run=dry_run
+            app.catalog, app.settings_with_roots(), asset_id, app.actor, utcnow(), dry_run=dry_run
         )
     )

@@ -241,7 +241,7 @@ def test_uncleared_reads_the_catalog_a_page_at_a_time(
 ) -> None:
     # a big catalog has hundreds of thousands of uncleared assets: they are listed a page
     # at a time, each page's signals in one query, and every record is the one it was
-    from provenance.cli import clear as clear_cli
+    from provenance.service import assets
 
     config = write_config(tmp_path, root, catalog, tools=[])
     for n in range(5):
@@ -249,7 +249,7 @@ def test_uncleared_reads_the_catalog_a_page_at_a_time(
         write_a1111_png(root / "gen" / f"frame_{n}.png", parameters, color=f"#0000{n:02x}")
     _scan(config, root)
     whole = run(config, "uncleared", "--json").stdout
-    monkeypatch.setattr(clear_cli, "UNCLEARED_PAGE", 2)
+    monkeypatch.setattr(assets, "UNCLEARED_PAGE", 2)
     paged = run(config, "uncleared", "--json").stdout
     assert paged == whole and len(json.loads(paged)) == 6
     assert run(config, "uncleared").stdout.count("\n") == 6

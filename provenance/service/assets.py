@@ -1,0 +1,200 @@
+"""What the catalog knows: ``list_assets``, ``list_unreadable``, ``show``, ``log`` and
+``uncleared``.
+
+A listing is streamed: the function checks the caller's role at once and returns an iterator
+that reads the catalog as it is consumed (a catalog of a million assets is never one list).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from provenance.catalog import Asset, Catalog, Tx
+from provenance.catalog.clearance import active_clearance, uncleared_assets
+from provenance.catalog.lifecycle import recent_events
+from provenance.catalog.unreadable import list_unreadable as unreadable_rows
+from provenance.clearance.explain import clearance_record
+from provenance.clearance.policy import ClearancePolicy, clearance_policy
+from provenance.errors import NotInCatalogError
+from provenance.report.records import asset_record, event_record
+from provenance.report.render_text import iso
+from provenance.service.context import App, Caller, resolve_path
+
+T = TypeVar("T")
+
+#: Uncleared assets whose signals are asked for in one query.
+UNCLEARED_PAGE = 500
+
+
+def find_asset(tx: Tx, target: str) -> Asset:
+    """Return the asset named by a path or a uid; NotInCatalogError when the catalog does not
+    know it."""
+    asset = tx.asset_by_path(resolve_path(target))
+    if asset is None and len(target) == 36 and target.count("-") == 4:
+        asset = tx.asset_by_uid(target)
+    if asset is None:
+        raise NotInCatalogError(
+            f"{target}: not in the catalog (run `provenance scan` on its folder)"
+        )
+    return asset
+
+
+def asset_id_of(app: App, target: str) -> int:
+    """Return the catalog id of the asset named by a path or a uid."""
+    with app.catalog.read() as tx:
+        asset = find_asset(tx, target)
+    assert asset.id is not None
+    return asset.id
+
+
+def list_assets(
+    app: App,
+    caller: Caller,
+    *,
+    ai_only: bool = False,
+    statuses: Sequence[str] = (),
+    under: str | None = None,
+    include_missing: bool = True,
+    limit: int | None = None,
+) -> Iterator[Asset]:
+    """The assets in the catalog by path (``under``: at or below this folder), streamed."""
+    caller.require("list")
+    folder = resolve_path(under) if under is not None else None
+    return _streamed(
+        app.catalog,
+        lambda tx: tx.list_assets(
+            ai_only=ai_only,
+            statuses=statuses,
+            under=folder,
+            include_missing=include_missing,
+            limit=limit,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class UnreadableFile:
+    """A file that could not be read, as ``list --unreadable --json`` prints it."""
+
+    path: str
+    root: str
+    reason: str
+    attempts: int
+    first_failed: str | None
+    last_failed: str | None
+    size: int | None
+    #: Tried again by the next scan; False: only once the file changes.
+    retried: bool
+
+
+def list_unreadable(
+    app: App, caller: Caller, *, under: str | None = None, limit: int | None = None
+) -> Iterator[UnreadableFile]:
+    """The files that could not be read (``under``: at or below this folder), streamed."""
+    caller.require("list")
+    retries = app.settings.scan.retry_unreadable
+    folder = resolve_path(under) if under is not None else None
+    return _streamed(
+        app.catalog,
+        lambda tx: (
+            UnreadableFile(
+                path=row.path,
+                root=row.root,
+                reason=row.reason,
+                attempts=row.attempts,
+                first_failed=iso(row.first_failed),
+                last_failed=iso(row.last_failed),
+                size=row.size,
+                retried=row.attempts <= retries,
+            )
+            for row in unreadable_rows(tx, under=folder, limit=limit)
+        ),
+    )
+
+
+def show(app: App, caller: Caller, target: str) -> dict[str, Any]:
+    """Return the provenance record of one asset (a path or an asset id): its signals, its
+    history and, for an AI asset, its clearance (as ``schema/`` defines the record)."""
+    caller.require("show")
+    with app.catalog.read() as tx:
+        asset = find_asset(tx, target)
+        assert asset.id is not None
+        source = tx.asset_by_id(asset.source_asset_id) if asset.source_asset_id else None
+        signals = tx.signals_of(asset.id)
+        record = asset_record(asset, signals, tx.events_of(asset.id), source)
+        if asset.is_ai:
+            policy = clearance_policy(app.settings)
+            current = active_clearance(tx, asset.id)
+            record["clearance"] = clearance_record(asset, signals, current, policy)
+    return record
+
+
+def log(
+    app: App, caller: Caller, target: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Return the events of one asset (a path or an asset id), or the ``limit`` most recent."""
+    caller.require("log")
+    with app.catalog.read() as tx:
+        if target is not None:
+            asset = find_asset(tx, target)
+            assert asset.id is not None
+            events = tx.events_of(asset.id)
+        else:
+            events = recent_events(tx, limit)
+        return [event_record(e) for e in events]
+
+
+@dataclass(frozen=True)
+class Uncleared:
+    """An AI asset not cleared: its risk, the rules that set it, and what a clearance needs."""
+
+    path: str
+    status: str
+    generator: str | None
+    risk: str
+    #: The ids of the rules that apply.
+    rules: list[str]
+    tool: Any
+    facts: Any
+    #: Each piece of evidence a clearance still needs ("kind", "rules", "text").
+    missing: list[dict[str, Any]]
+    labelled: Any
+
+
+def uncleared(app: App, caller: Caller, under: str | None = None) -> Iterator[Uncleared]:
+    """The AI assets not cleared (``under``: at or below this folder), by path, streamed."""
+    caller.require("uncleared")
+    policy = clearance_policy(app.settings)
+    folder = resolve_path(under) if under is not None else None
+    return _streamed(app.catalog, lambda tx: _uncleared(tx, folder, policy))
+
+
+def _uncleared(tx: Tx, under: str | None, policy: ClearancePolicy) -> Iterator[Uncleared]:
+    """Each uncleared AI asset, 500 at a time: their signals in one query, and never all of
+    them in memory (a big catalog holds hundreds of thousands)."""
+    assets = uncleared_assets(tx, under)
+    while page := list(itertools.islice(assets, UNCLEARED_PAGE)):
+        signals = tx.signals_of_many([asset.id or 0 for asset in page])
+        for asset in page:
+            record = clearance_record(asset, signals[asset.id or 0], None, policy)
+            yield Uncleared(
+                path=asset.path,
+                status=asset.status,
+                generator=asset.generator,
+                risk=record["risk"],
+                rules=[rule["id"] for rule in record["rules"]],
+                tool=record["tool"],
+                facts=record["facts"],
+                missing=record["missing"],
+                labelled=record["labelled"],
+            )
+
+
+def _streamed(catalog: Catalog, rows: Callable[[Tx], Iterable[T]]) -> Iterator[T]:
+    """Yield what ``rows(tx)`` yields inside one read transaction, closed when the iterator
+    is exhausted or dropped."""
+    with catalog.read() as tx:
+        yield from rows(tx)
