@@ -23,7 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from provenance.catalog.models import Asset, Event
 from provenance.catalog.store import Tx
-from provenance.lifecycle.states import AI_STATUSES, OPEN, UNCLEARED, Status
+from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
 
 _ASSETS = cast(Table, Asset.__table__)  # type: ignore[attr-defined]
 _EVENTS = cast(Table, Event.__table__)  # type: ignore[attr-defined]
@@ -151,7 +151,7 @@ def overdue_assets(tx: Tx, before: datetime, root: str | None = None) -> Iterato
     makes SQLite read the whole table.
     """
     optional = _optional_columns()
-    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status == Status.FLAGGED)
+    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status.in_(OVERDUE))
     late = select(*_asset_columns(), *optional).where(
         _is_ai(), _A.status.in_(OPEN), _A.deadline < before
     )

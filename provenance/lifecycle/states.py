@@ -62,6 +62,8 @@ SWEPT: tuple[Status, ...] = (
 )
 #: The steps of a sweep that change the catalog alone (no file moves): done in batches.
 MARKED: tuple[Status, ...] = (Status.EXPIRING, Status.FLAGGED)
+#: Past their deadline and marked so by a sweep: waiting for a person, or the quarantine.
+OVERDUE: tuple[Status, ...] = (Status.FLAGGED,)
 #: AI assets still waiting for a decision: a deadline ahead or behind them.
 OPEN: tuple[Status, ...] = (Status.TEMPORARY, Status.EXPIRING)
 #: The statuses a sweep may move an asset out of while its file is at its path.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, ChainHead, EventLine
-from provenance.lifecycle.states import AI_STATUSES, Status
+from provenance.lifecycle.states import AI_STATUSES, OVERDUE
 from provenance.report.items import (
     Item,
     RootInfo,
@@ -266,8 +266,8 @@ def assemble(
                 line,
                 lookup,
                 as_of,
-                reason="flagged"
-                if line.status == Status.FLAGGED
+                reason=str(line.status)
+                if line.status in OVERDUE
                 else "past its deadline, not yet flagged",
             )
             for line in inputs.overdue
