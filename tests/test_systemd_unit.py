@@ -5,7 +5,8 @@ The test boots systemd as PID 1 of namespaces of its own (PID, mount, UTS, IPC, 
 cgroup), as a container manager would: a private /run, /dev and cgroup2 tree, /etc and /var
 as overlays whose changes stay in a temporary folder, /proc/sys and /sys read-only, and a
 capability bounding set without the clock, modules or raw I/O. systemd finds only the units
-the test writes (``$SYSTEMD_UNIT_PATH``): stub targets, journald and the printed unit. Nothing
+the test writes (``$SYSTEMD_UNIT_PATH``): stub targets, journald and the printed unit, for a
+root in the namespaces' own /mnt (outside /tmp: the unit has a /tmp of its own). Nothing
 of the host is started, written or changed but the account the test makes; ending the
 namespaces' PID 1 ends every process in them.
 """
@@ -49,6 +50,8 @@ findmnt -rn -o TARGET | sort -r | while read -r target; do
   case $target in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*) ;; *) umount -l "$target" || true ;; esac
 done
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+# the roots: a folder outside /tmp (the unit gets a /tmp of its own), in these namespaces only
+mount -t tmpfs -o mode=0755 tmpfs /mnt
 mkdir -p /run/systemd/system /run/provenance-test/none
 cp -R "$B/units/." /run/systemd/system/
 for tree in etc var; do
@@ -296,13 +299,9 @@ def _status_file(machine: Machine) -> dict[str, Any]:
 def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAccounts) -> None:
     account = accounts.user()
     base = accounts.shared
-    root = base / "show a"
-    root.mkdir()
-    os.chown(root, account.uid, account.gid)
-    # more files than the start-up walk keeps in memory: it spills to a temporary file
-    for n in range(EntrySpill.BLOCK + 1):
-        (root / f"{n}.txt").touch()
+    root = Path("/mnt/show a")  # made in the namespaces' /mnt
     unit = _print_unit(root, account.name, base / "home")
+    assert "PrivateTmp=yes" in unit
     units = {
         "provenance.service": unit,
         "provenance.service.d/watchdog.conf": f"[Service]\nWatchdogSec={WATCHDOG}\n",
@@ -314,6 +313,12 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
     started = time.monotonic()
     with _machine(base, units, [p.resolve() for p in reads]) as machine:
         service = "provenance.service"
+        seen = machine.root / root.relative_to("/")  # the root as this process reaches it
+        seen.mkdir()
+        os.chown(seen, account.uid, account.gid)
+        # more files than the start-up walk keeps in memory: it spills to a temporary file
+        for n in range(EntrySpill.BLOCK + 1):
+            (seen / f"{n}.txt").touch()
 
         def status() -> str:
             return machine.run("systemctl", "status", "--no-pager", "--lines=40", service).stdout
@@ -343,6 +348,7 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
         mounts = Path(f"/proc/{pids[0]}/mountinfo").read_text().splitlines()
         options = {line.split()[4]: line.split()[5].split(",") for line in mounts}
         assert "ro" in options["/"] and "ro" in options["/etc"], "ProtectSystem=strict"
+        assert "rw" in options["/tmp"], "PrivateTmp=yes"
         assert "rw" in options["/var/lib/provenance"], "StateDirectory="
 
         # a file dropped in the root after the start-up scan is read and tagged
@@ -352,8 +358,8 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
             return bool(roots) and all(r["hears"] for r in roots) and "scan done" in log
 
         wait_for(caught_up, 60, "the start-up scan, and the root to prove it hears")
-        write_a1111_png(root / "dropped.png")
-        wait_for((root / "dropped.png.xmp").exists, 15, "the dropped file's sidecar")
+        write_a1111_png(seen / "dropped.png")
+        wait_for((seen / "dropped.png.xmp").exists, 15, "the dropped file's sidecar")
 
         # reload: the daemon's RELOADING=1 holds the unit in "reloading" until its READY=1
         # (systemctl returns once ExecReload= has run), and the same process goes on
@@ -418,3 +424,14 @@ def test_a_unit_sharing_the_hosts_tmp_may_write_there() -> None:
     assert "PrivateTmp=no" in shared and "ReadWritePaths=-/tmp\n" in shared
     private = unit_file(Unit(["/usr/bin/provenance"], writes=(Path("/srv/show"),)))
     assert "PrivateTmp=yes" in private and "ReadWritePaths=-/tmp\n" not in private
+
+
+def test_a_program_in_the_hosts_tmp_is_bound_into_a_private_one() -> None:
+    venv = Path("/tmp/venv")
+    unit = Unit([str(venv / "bin/provenance")], writes=(Path("/srv/show"),), reads=(venv,))
+    text = unit_file(unit)
+    assert "PrivateTmp=yes" in text and f"BindReadOnlyPaths=-{venv}\n" in text
+    assert f"BindReadOnlyPaths=-{venv}/" not in text
+    # a root in the host's /tmp keeps the host's /tmp: nothing to bind
+    shared = Unit([str(venv / "bin/provenance")], writes=(Path("/tmp/show"),), reads=(venv,))
+    assert "BindReadOnlyPaths" not in unit_file(shared)

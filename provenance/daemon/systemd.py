@@ -80,6 +80,10 @@ SERVICE_ACCOUNT = "provenance"
 #: Where a home directory that protects nothing lives; a path under one of these is not
 #: hidden from the service (``ProtectHome=read-only`` instead of ``yes``).
 HOME_FOLDERS = (Path("/home"), Path("/root"), Path("/run/user"))
+#: The host's temporary folders, which ``PrivateTmp=yes`` replaces with empty ones.
+TEMPORARY_FOLDERS = (Path("/tmp"), Path("/var/tmp"))
+#: This package's folder: an editable install runs it from its checkout, wherever that is.
+PACKAGE = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,22 @@ class Unit:
     @property
     def private_tmp(self) -> str:
         """``yes`` (a /tmp of its own) unless a folder it writes is in the host's /tmp."""
-        temporary = (Path("/tmp"), Path("/var/tmp"))
-        in_tmp = any(path.is_relative_to(tmp) for path in self.writes for tmp in temporary)
+        in_tmp = any(path.is_relative_to(tmp) for path in self.writes for tmp in TEMPORARY_FOLDERS)
         return "no" if in_tmp else "yes"
+
+    @property
+    def kept_from_tmp(self) -> list[Path]:
+        """What it reads in the host's /tmp (a program installed there), with a private /tmp:
+        bound into it read-only, else the start fails (status=203/EXEC)."""
+        if self.private_tmp == "no":
+            return []
+        needed = [
+            path
+            for path in dict.fromkeys([*self.reads, PACKAGE])
+            if any(path.is_relative_to(tmp) for tmp in TEMPORARY_FOLDERS)
+        ]
+        # a file or folder inside another one bound comes with it
+        return [p for p in needed if not any(p != o and p.is_relative_to(o) for o in needed)]
 
 
 def unit_file(unit: Unit) -> str:
@@ -126,6 +143,10 @@ def unit_file(unit: Unit) -> str:
     writes = "".join(
         f"ReadWritePaths={_word('-' + str(path), specifiers=True)}\n"
         for path in dict.fromkeys([*unit.writes, *shared_tmp])
+    )
+    binds = "".join(
+        f"BindReadOnlyPaths={_word('-' + str(path), specifiers=True)}\n"
+        for path in unit.kept_from_tmp
     )
     return f"""\
 [Unit]
@@ -158,7 +179,7 @@ UMask=0077
 ProtectSystem=strict
 {writes}ProtectHome={unit.protect_home}
 PrivateTmp={unit.private_tmp}
-PrivateDevices=yes
+{binds}PrivateDevices=yes
 PrivateMounts=yes
 NoNewPrivileges=yes
 CapabilityBoundingSet=
