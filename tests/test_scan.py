@@ -549,6 +549,7 @@ def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
     from provenance.ingest.ingest import Ingest
     from provenance.ingest.scan import ingest_context
     from provenance.ingest.tags import sidecar_jobs
+    from provenance.tagging.follow import Outcome
 
     settings = settings_for(tmp_path, root)
     run(settings, catalog)
@@ -558,10 +559,10 @@ def test_tags_a_dead_worker_did_not_write_are_written_by_the_scan(
         asset = tx.asset_by_path(str(castle))
     assert asset is not None
     _, jobs = sidecar_jobs([asset], catalog)
-    died: Future[int] = Future()
+    died: Future[tuple[int, dict[str, Outcome]]] = Future()
     died.set_exception(BrokenProcessPool("a worker died"))
     ingest = Ingest(ingest_context(settings, catalog, ACTOR, NOW))
-    ingest._tagging.append((jobs, died))
+    ingest._tagging.append(([], jobs, died))
     ingest._count_tags()
     assert ingest.counts.tagged == 1
     assert (root / "concepts" / "castle.png.xmp").is_file()

@@ -48,6 +48,7 @@ from provenance.ingest.tags import (
     Moved,
     Taggable,
     TagOptions,
+    follow_jobs,
     follow_moves,
     read_existing_tag,
     remove_gone,
@@ -57,8 +58,8 @@ from provenance.ingest.tags import (
 from provenance.lifecycle.states import OPEN, RETIRED, Status, initial, move, rebuilt
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
-from provenance.tagging.follow import Outcome
-from provenance.tagging.sidecar import SidecarJob, write_sidecars
+from provenance.tagging.follow import FollowJob, Outcome, follow_all, follow_then_tag
+from provenance.tagging.sidecar import SidecarJob
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +142,17 @@ class IngestContext:
     clearance: ClearancePolicy = field(default_factory=default_policy)
 
 
+#: Sidecars handed to a worker: those to follow their files, the tags to write, the result.
+_Tagging = tuple[list[FollowJob], list[SidecarJob], Future[tuple[int, dict[str, Outcome]]]]
+
+
 class Ingest:
     """Records read files in the catalog; one instance per scan or per daemon."""
 
     def __init__(self, context: IngestContext, counts: IngestCounts | None = None) -> None:
         self.context = context
         self.counts = counts or IngestCounts()
-        self._tagging: list[tuple[list[SidecarJob], Future[int]]] = []
+        self._tagging: list[_Tagging] = []
         self._uids = AssetIds()
         #: Reads that failed (not for a moment: the file is there and cannot be read), to
         #: record as unreadable; and the paths the catalog holds as unreadable (None: not
@@ -236,12 +241,15 @@ class Ingest:
     def _count_tags(self) -> None:
         """Wait for the sidecars handed to the workers and count them; write here those a
         worker could not (it died: writing a sidecar again only replaces it)."""
-        for jobs, future in self._tagging:
+        for follows, jobs, future in self._tagging:
             try:
-                self.counts.tagged += future.result()
+                written, outcomes = future.result()
             except Exception as exc:
                 log.warning("writing %d tags here (%s)", len(jobs), exc)
-                self.counts.tagged += write_sidecars(jobs, self.context.tags.sidecar_pattern)
+                pattern = self.context.tags.sidecar_pattern
+                written, outcomes = follow_then_tag(follows, jobs, pattern)
+            self.counts.tagged += written
+            self.counts.sidecars(outcomes.values())
         self._tagging.clear()
 
     def _tags_of(self, batch: Sequence[FileFacts], rebuild: bool) -> dict[str, TagRecord]:
@@ -332,18 +340,19 @@ class Ingest:
         self.counts.ai += sum(a.is_ai for a in touched)
         options = self.context.tags
         # the sidecars of moved files follow them before any tag is written at the new name
-        followed = follow_moves(self._moved, options)
+        follows = follow_jobs(self._moved, options)
+        if reader.running and options.sidecar and not options.embed_formats:
+            # the workers move and write the sidecars, off this (the catalog writer's) path
+            _, jobs = sidecar_jobs(touched, self.context.catalog)
+            if jobs or follows:
+                future = reader.submit(follow_then_tag, follows, jobs, options.sidecar_pattern)
+                self._tagging.append((follows, jobs, future))
+            return
+        followed = follow_all(follows, options.sidecar_pattern)
         self.counts.sidecars(followed.values())
         kept = {uid for uid, outcome in followed.items() if outcome is Outcome.KEPT}
         if kept:
             touched = [asset for asset in touched if asset.uid not in kept]
-        if reader.running and options.sidecar and not options.embed_formats:
-            # the workers write the sidecars, off this (the catalog writer's) path
-            _, jobs = sidecar_jobs(touched, self.context.catalog)
-            if jobs:
-                future = reader.submit(write_sidecars, jobs, options.sidecar_pattern)
-                self._tagging.append((jobs, future))
-            return
         self.counts.tagged += write_tags(
             touched, options, self.context.catalog, self.context.actor, self.context.now
         )

@@ -17,7 +17,7 @@ from provenance.errors import ProvenanceError
 from provenance.files.confined import open_root
 from provenance.lifecycle.states import PROTECTED
 from provenance.tagging import TagRecord, digital_source_type_for, read_tag
-from provenance.tagging.follow import Outcome, Owner, follow_sidecar, remove_sidecar
+from provenance.tagging.follow import FollowJob, Outcome, Owner, follow_all, remove_sidecar
 from provenance.tagging.record import AI_CLASSES
 from provenance.tagging.sidecar import SidecarJob, write_sidecar, write_sidecars
 
@@ -153,42 +153,30 @@ class Moved:
     path: str
     asset: Taggable
 
-    @property
-    def owner(self) -> Owner | None:
-        """Whose sidecar of ours may be at the old name (None: the asset has no tag of ours)."""
-        return _owner(self.asset)
-
 
 def _owner(asset: Taggable) -> Owner | None:
     return Owner(asset.uid, asset.content_hash) if asset.ai_class in AI_CLASSES else None
 
 
+def follow_jobs(moved: Iterable[Moved], options: TagOptions) -> list[FollowJob]:
+    """Return a job for each moved AI asset whose sidecar of ours may be at its old name."""
+    if not options.sidecar:
+        return []
+    return [
+        FollowJob(m.old_root, m.old_path, m.root, m.path, m.asset.uid, m.asset.content_hash)
+        for m in moved
+        if m.asset.ai_class in AI_CLASSES and m.old_path != m.path
+    ]
+
+
 def follow_moves(
     moved: Iterable[Moved], options: TagOptions, *, dry_run: bool = False
 ) -> dict[str, Outcome]:
-    """Bring the sidecar of each moved AI asset to its new name; return the outcome by uid.
-
-    Within a root it is moved; from another root, its tag is written anew in the new one,
-    so the old sidecar is removed. Only a sidecar of ours for that asset is acted on
-    (``tagging.follow``). KEPT means it stays behind: another file holds the new name, and
-    no tag may be written there.
-    """
-    done: dict[str, Outcome] = {}
-    if not options.sidecar:
-        return done
-    pattern = options.sidecar_pattern
-    for move in moved:
-        owner = move.owner
-        if owner is None or move.old_path == move.path:
-            continue
-        if move.old_root == move.root:
-            outcome = follow_sidecar(
-                move.root, move.old_path, move.path, owner, pattern, dry_run=dry_run
-            )
-        else:
-            outcome = remove_sidecar(move.old_root, move.old_path, owner, pattern, dry_run=dry_run)
-        done[move.asset.uid] = outcome
-    return done
+    """Bring the sidecar of each moved AI asset to its new name, here; return the outcome
+    by asset uid (``tagging.follow.follow_all``). KEPT means it stays behind: another file
+    holds the new name, and no tag may be written there."""
+    jobs = follow_jobs(moved, options)
+    return follow_all(jobs, options.sidecar_pattern, dry_run=dry_run) if jobs else {}
 
 
 def remove_gone(

@@ -15,16 +15,30 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from provenance.errors import ConfinementError, ProvenanceError
 from provenance.files.confined import Folder, OpenFile, move, open_root, unlink
 from provenance.tagging._xmp import PacketError, sole_record
-from provenance.tagging.sidecar import DEFAULT_PATTERN, sidecar_path
+from provenance.tagging.sidecar import DEFAULT_PATTERN, SidecarJob, sidecar_path, write_sidecars
 
 log = logging.getLogger(__name__)
 
 #: A sidecar holding only our record is a few kilobytes; a bigger one is not ours alone.
 MAX_OWN_BYTES = 256 * 1024
+
+
+class FollowJob(NamedTuple):
+    """A sidecar to bring along: the file moved from ``old_path`` (under ``old_root``) to
+    ``path`` (under ``root``), recorded as asset ``uid`` with ``content_hash``. Plain values,
+    so that a job can go to a worker process."""
+
+    old_root: str
+    old_path: str
+    root: str
+    path: str
+    uid: str
+    content_hash: str | None
 
 
 class Outcome(StrEnum):
@@ -140,6 +154,39 @@ def _move_or_drop(file: OpenFile, target: Folder, name: str, owner: Owner, dry: 
         return Outcome.KEPT
     log.info("sidecar %s -> %s", old, new)
     return Outcome.MOVED
+
+
+def follow_all(
+    jobs: list[FollowJob], pattern: str = DEFAULT_PATTERN, *, dry_run: bool = False
+) -> dict[str, Outcome]:
+    """Bring each job's sidecar along; return the outcome by asset uid.
+
+    Within a root the sidecar is moved (``follow_sidecar``); from another root, where the
+    tag is written anew, the old one is removed (``remove_sidecar``).
+    """
+    done: dict[str, Outcome] = {}
+    for job in jobs:
+        owner = Owner(job.uid, job.content_hash)
+        if job.old_root == job.root:
+            outcome = follow_sidecar(
+                job.root, job.old_path, job.path, owner, pattern, dry_run=dry_run
+            )
+        else:
+            outcome = remove_sidecar(job.old_root, job.old_path, owner, pattern, dry_run=dry_run)
+        done[job.uid] = outcome
+    return done
+
+
+def follow_then_tag(
+    follows: list[FollowJob], tags: list[SidecarJob], pattern: str = DEFAULT_PATTERN
+) -> tuple[int, dict[str, Outcome]]:
+    """Bring the sidecars of moved files along, then write the tags (a scan runs this in a
+    reader's worker); a tag is not written where a sidecar could not follow (KEPT: another
+    file holds its name). Returns the tags written and the outcome by asset uid."""
+    outcomes = follow_all(follows, pattern)
+    kept = {uid for uid, outcome in outcomes.items() if outcome is Outcome.KEPT}
+    written = write_sidecars([job for job in tags if job[2].asset_uid not in kept], pattern)
+    return written, outcomes
 
 
 def remove_sidecar(
