@@ -19,12 +19,15 @@ from datetime import datetime
 from pathlib import Path
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
-from provenance.errors import AuditError, ConfinementError
+from provenance.errors import AuditError, ConfinementError, Refusal
+from provenance.files.confined import read_file
 
 log = logging.getLogger(__name__)
 
 #: The anchor file's name in the state directory.
 ANCHOR_FILE = "audit-anchors"
+#: The most of the anchor file read (a line is about 120 bytes: half a million anchors).
+ANCHORS_LIMIT = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ def read_anchors(state_dir: Path) -> list[Anchor]:
     """
     path = anchor_path(state_dir)
     try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        return []
+        text = read_file(path, ANCHORS_LIMIT).decode("ascii")
+    except ConfinementError as exc:
+        if exc.kind is Refusal.NOT_FOUND:
+            return []
+        raise AuditError(f"{path}: cannot read the audit anchors ({exc.reason})") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(f"{path}: cannot read the audit anchors ({exc})") from exc
     anchors = []

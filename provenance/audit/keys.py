@@ -26,11 +26,13 @@ from datetime import datetime
 from pathlib import Path
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
-from provenance.errors import AuditError, ConfinementError
-from provenance.files.confined import open_folder
+from provenance.errors import AuditError, ConfinementError, Refusal
+from provenance.files.confined import open_folder, read_file
 
 #: The key file's name in the state directory.
 KEY_FILE = "audit.key"
+#: The most of the key file read (a key's line is about 110 bytes).
+KEYS_LIMIT = 1 << 20
 _HEADER = "# provenance audit keys: keep this file 0600; back it up where the catalog is not\n"
 
 
@@ -84,9 +86,11 @@ def read_keys(path: Path) -> KeyRing | None:
     Raises AuditError naming the file and line when it cannot be read or is malformed.
     """
     try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        return None
+        text = read_file(path, KEYS_LIMIT).decode("ascii")
+    except ConfinementError as exc:
+        if exc.kind is Refusal.NOT_FOUND:
+            return None
+        raise AuditError(f"{path}: cannot read the audit key file ({exc.reason})") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(f"{path}: cannot read the audit key file ({exc})") from exc
     keys: list[AuditKey] = []

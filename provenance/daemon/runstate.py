@@ -14,7 +14,7 @@ from typing import Any
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 from provenance.errors import ConfinementError, ProvenanceError
-from provenance.files.confined import OpenFile, open_folder
+from provenance.files.confined import OpenFile, open_folder, read_file
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon-status.json"
@@ -91,13 +91,16 @@ def _read_text(file: OpenFile) -> str | None:
         return None
 
 
+def _read_state_text(path: Path) -> str | None:
+    try:
+        return read_file(path, READ_LIMIT).decode("utf-8")
+    except (OSError, ConfinementError, UnicodeDecodeError):
+        return None
+
+
 def read_pid(path: Path) -> int | None:
     """Return the pid written in the lock file ``path``, or None."""
-    file = _open_state_file(path.parent, path.name)
-    if file is None:
-        return None
-    with file, file.folder:
-        text = (_read_text(file) or "").strip()
+    text = (_read_state_text(path) or "").strip()
     return int(text) if text.isdigit() else None
 
 
@@ -127,11 +130,7 @@ def write_status(state_dir: Path, status: dict[str, Any]) -> None:
 
 def read_status(state_dir: Path) -> dict[str, Any] | None:
     """Return the last status the daemon wrote, or None."""
-    file = _open_state_file(state_dir, STATUS_NAME)
-    if file is None:
-        return None
-    with file, file.folder:
-        text = _read_text(file)
+    text = _read_state_text(state_dir / STATUS_NAME)
     try:
         value = json.loads(text) if text is not None else None
     except ValueError:

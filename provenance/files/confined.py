@@ -365,6 +365,16 @@ def open_folder(path: Path | str, *, create: bool = False, mode: int = 0o700) ->
     )
 
 
+def read_file(path: Path | str, limit: int) -> bytes:
+    """Return what the regular file ``path`` of the service's own holds (a state file),
+    reached as ``open_folder`` reaches its folder and opened as ``Folder.open_file`` opens
+    (no link, never a FIFO). Raises ConfinementError: NOT_FOUND when it or its folder is
+    missing, TOO_LARGE beyond ``limit`` bytes."""
+    path = Path(os.path.abspath(os.fspath(path)))
+    with open_folder(path.parent) as folder, folder.open_file(path.name) as file:
+        return file.read(limit)
+
+
 def _walk(
     fd: int,
     here: Path,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from provenance.audit.anchor import ANCHOR_FILE, Anchor, write_anchor
+from provenance.audit.anchor import ANCHOR_FILE, Anchor, read_anchors, write_anchor
+from provenance.audit.keys import KEY_FILE, read_keys
 from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.cli import cli
@@ -169,7 +170,13 @@ def test_lock_and_anchor_files_refuse_a_link_at_their_name(tmp_path: Path) -> No
     anchor_target = plant_link(state / ANCHOR_FILE, tmp_path)
     with pytest.raises(AuditError, match="symbolic link"):
         write_anchor(state, Anchor("2026-12-04T20:00:00+00:00", 1, "0" * 64))
+    with pytest.raises(AuditError, match="symbolic link"):
+        read_anchors(state)  # nor read through
+    key_target = plant_link(state / KEY_FILE, tmp_path)
+    with pytest.raises(AuditError, match="symbolic link"):
+        read_keys(state / KEY_FILE)
     assert lock_target.read_bytes() == anchor_target.read_bytes() == b"keep me"
+    assert key_target.read_bytes() == b"keep me"
 
 
 def test_state_files_are_read_without_following_a_link_or_waiting_on_a_fifo(
