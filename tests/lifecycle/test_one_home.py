@@ -33,6 +33,17 @@ def _about_status(node: ast.AST) -> bool:
     return False
 
 
+def _sets_status(call: ast.Call) -> bool:
+    """``update(...).values(status=...)`` or ``setattr(x, "status", ...)``."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "values":
+        return any(keyword.arg == "status" for keyword in call.keywords)
+    if isinstance(func, ast.Name) and func.id == "setattr" and len(call.args) >= 2:
+        name = call.args[1]
+        return isinstance(name, ast.Constant) and name.value == "status"
+    return False
+
+
 def _spelled(node: ast.AST) -> bool:
     return any(_is_name(inner) for inner in ast.walk(node))
 
@@ -72,6 +83,8 @@ def offences(source: str) -> Iterator[tuple[int, str]]:
             for keyword in node.keywords:
                 if keyword.arg in ("status", "new_status") and _spelled(keyword.value):
                     yield node.lineno, f"passes {keyword.arg}= spelled as a string"
+            if _sets_status(node):
+                yield node.lineno, "sets a status behind lifecycle.move (SQL or setattr)"
         elif isinstance(node, ast.Tuple | ast.List | ast.Set):
             if len(node.elts) >= 2 and all(_is_name(e) for e in node.elts):
                 yield node.lineno, "a group of statuses spelled as strings"
@@ -108,6 +121,8 @@ def test_no_module_but_the_home_assigns_or_spells_a_status() -> None:
         'COLOURS = {"temporary": "#fff", "held": "#000"}',
         'after = {"status": "purged", "receipt": receipt}',
         'class Known:\n    status: str = "not-ai"',
+        "tx.execute(update(Asset).where(Asset.id == 1).values(status=Status.HELD))",
+        'setattr(asset, "status", to)',
     ],
 )
 def test_the_scan_finds_what_it_looks_for(source: str) -> None:
