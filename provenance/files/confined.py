@@ -8,6 +8,13 @@ fails instead, and the step is refused with a reason (``ConfinementError``), nev
 The file acted on is opened without following a link and checked with ``fstat`` (device,
 inode, size, mtime) immediately before the act, and its name is checked to still be that
 file. A path string is resolved once; what was found is held as descriptors until the act.
+The refusal says its kind (``ConfinementError.kind``, a ``Refusal``) for callers to test.
+
+The service's own files (state, locks, status, metrics, spool, audit key and anchors,
+reports) go the same way from ``/`` (``open_folder``, which follows only links of root or
+this user; see there), are replaced atomically in their folder (``Folder.write_bytes``: a
+temporary file by descriptor, then renamed over the name, 0600 whatever the umask) or opened
+without following a link (``Folder.open_for_writing``), and read back with ``read_file``.
 
 What is left: someone with write access to a folder can rename another file of theirs to
 the name we are about to act on in the instant between our last check and the act (no
