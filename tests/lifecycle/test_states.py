@@ -3,6 +3,7 @@ move is refused having changed nothing, and the groups agree with the moves."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -188,3 +189,14 @@ def test_the_cli_shows_a_refused_move_as_one_error_line(
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
     assert "'bogus' is not a status" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_published_schemas_name_every_status() -> None:
+    # a status added to the lifecycle is a change of the contracts other programs read
+    schema = Path(__file__).resolve().parents[2] / "schema"
+    record = json.loads((schema / "provenance-record.schema.json").read_text(encoding="utf-8"))
+    report = json.loads((schema / "report.schema.json").read_text(encoding="utf-8"))
+    assert record["properties"]["status"]["enum"] == [s.value for s in STATUSES]
+    counts = report["$defs"]["statusCounts"]
+    assert counts["required"] == [s.value for s in AI_STATUSES]
+    assert list(counts["properties"]) == [s.value for s in AI_STATUSES]
