@@ -25,16 +25,17 @@ import logging
 import os
 import pickle
 import struct
-import subprocess
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the caller's side imports them when it needs them, a worker never
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class _Worker:
             self.closed = True
             os.close(self.inbox)
             os.close(self.outbox)
+        import subprocess
+
         try:
             return self.process.wait(RETIRE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -228,6 +231,8 @@ class WorkerPool(Executor):
 
     def _spawn(self) -> _Worker:
         """Start a worker, give it this ``sys.path`` and its set-up."""
+        import subprocess
+
         import provenance
 
         package_folder = os.path.dirname(os.path.dirname(os.path.abspath(provenance.__file__)))
@@ -271,9 +276,7 @@ class WorkerPool(Executor):
             self._tasks.clear()
         for task in failed:
             if task.future.set_running_or_notify_cancel():
-                task.future.set_exception(
-                    BrokenProcessPool(f"cannot start a worker process: {exc}")
-                )
+                task.future.set_exception(_broken(f"cannot start a worker process: {exc}"))
 
     def _serve(self, worker: _Worker) -> None:
         """Run tasks in ``worker`` until it is idle too long, the pool shuts down, or it dies."""
@@ -295,7 +298,7 @@ class WorkerPool(Executor):
             if reply is None:
                 status = worker.close()
                 task.future.set_exception(
-                    BrokenProcessPool(f"a worker process ended ({_ended(status)}) during a task")
+                    _broken(f"a worker process ended ({_ended(status)}) during a task")
                 )
                 return
             done, value = reply
@@ -327,6 +330,13 @@ def _send_bytes(fd: int, data: bytes) -> None:
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _broken(reason: str) -> Exception:
+    """What a task whose worker died raises: ``ProcessPoolExecutor``'s error for it."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return BrokenProcessPool(reason)
 
 
 def _ended(status: int | None) -> str:

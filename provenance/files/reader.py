@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor, Future
 from typing import Any, TypeVar
 
 from provenance.errors import ScanError
@@ -179,7 +177,7 @@ class FileReader:
     def _send(self, chunk: _Chunk) -> _Sent:
         try:
             return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
-        except BrokenProcessPool:
+        except BrokenExecutor:
             self.close()
             return chunk, self._ensure_pool().submit(_read_chunk, chunk, self.options)
 
@@ -188,16 +186,17 @@ class FileReader:
         chunk, future = window.popleft()
         try:
             results = future.result()
-        except BrokenProcessPool:
+        except BrokenExecutor:
             pass
         else:
             self._deaths = 0
             return results
         # A worker died (past a file's time budget, the OOM killer, or a SIGBUS: a big file
-        # truncated while it was mapped) and took the pool, and every read in flight, with
-        # it. In a new pool this chunk's files are read one at a time, nothing else in
-        # flight, so a file that kills its reader again is the one skipped; then the rest
-        # of the window is sent again.
+        # truncated while it was mapped); forked workers take the pool, and every read in
+        # flight, with it (pool.py's fail only that worker's task). In a new pool this
+        # chunk's files are read one at a time, nothing else in flight, so a file that
+        # kills its reader again is the one skipped; then the rest of the window is sent
+        # again.
         log.warning("a reader process died; reading its files again in new processes")
         self.close()
         results = [self._read_alone(path, size, sidecar) for path, size, sidecar in chunk]
@@ -211,7 +210,7 @@ class FileReader:
         try:
             future = self._ensure_pool().submit(_read_in_worker, path, size, sidecar, self.options)
             result = future.result()
-        except BrokenProcessPool:
+        except BrokenExecutor:
             self.close()
             if time.monotonic() - started >= budget:
                 return Failure(path, f"took longer than its {budget:.3g} s budget; not read")
@@ -229,7 +228,7 @@ class FileReader:
         """Raise ScanError when a new reader dies before it has read a file at all."""
         try:
             self._ensure_pool().submit(load_detectors).result()
-        except BrokenProcessPool:
+        except BrokenExecutor:
             self.close()
             raise ScanError(
                 f"reader processes keep dying ({DEATHS_IN_A_ROW} files in a row, the last "
@@ -246,7 +245,7 @@ class FileReader:
         """Run ``function(*args)`` in a worker (after the reads already queued)."""
         try:
             return self._ensure_pool().submit(function, *args)
-        except BrokenProcessPool:  # a worker died since: start new ones
+        except BrokenExecutor:  # a worker died since: start new ones
             self.close()
             return self._ensure_pool().submit(function, *args)
 
@@ -267,6 +266,10 @@ class FileReader:
         if self._pool is None:
             setup = (self.options.memory_mb,)
             if self.idle_after is None and start_method() == "fork":
+                # here, not at the top: a worker imports this module, and none of these
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("fork"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import signal
 import sys
@@ -106,6 +105,8 @@ def start_method() -> str:
     observers and scheduler, a progress bar) is not safe, and the C2PA library's native state
     does not survive a fork (every manifest then reads as "Context is not valid").
     """
+    import multiprocessing  # not in a worker, which imports this module
+
     if (
         threading.active_count() == 1
         and "c2pa" not in sys.modules
