@@ -108,6 +108,7 @@ def finish_quarantine(
         now,
         reason=entry.reason + note,
         after={"quarantine_path": entry.target, "rule": entry.rule},
+        journaled=True,
     )
     log.info(
         "quarantined %s -> %s (%s)",
@@ -162,6 +163,7 @@ def finish_purge(
         now,
         reason=entry.reason + note,
         after={"receipt": receipt},
+        journaled=True,
     )
     log.info(
         "purged %s (%s, %d bytes, rule %s)%s",

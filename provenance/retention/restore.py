@@ -48,6 +48,7 @@ def finish_restore(
         reason="restored from quarantine" + note,
         before={"quarantine_path": entry.source},
         after={"path": asset.path},
+        journaled=True,
     )
     log.info(
         "restored %s from %s",

@@ -57,6 +57,7 @@ REFUSED = [
     (S.CLEARED, S.PURGED),
     (S.CLEARED, S.HELD),
     (S.HELD, S.FLAGGED),
+    (S.HELD, S.PURGED),
 ]
 
 
@@ -200,3 +201,18 @@ def test_the_published_schemas_name_every_status() -> None:
     counts = report["$defs"]["statusCounts"]
     assert counts["required"] == [s.value for s in AI_STATUSES]
     assert list(counts["properties"]) == [s.value for s in AI_STATUSES]
+
+
+def test_a_journaled_file_step_is_recorded_whatever_came_in_between(
+    catalog: Catalog, make_asset: MakeAsset
+) -> None:
+    # cleared while its file was being moved to quarantine: the file is in quarantine now,
+    # and the record says so (the step was re-checked before the act)
+    made = make_asset("raced.png", status="cleared")
+    with catalog.write() as tx:
+        asset = tx.asset_by_id(made.id)  # type: ignore[arg-type]
+        assert asset is not None
+        with pytest.raises(TransitionError):
+            move(tx, asset, S.QUARANTINED, ACTOR, T0)
+        assert move(tx, asset, S.QUARANTINED, ACTOR, T0, journaled=True) is S.CLEARED
+    assert reload(catalog, made.id).status == "quarantined"
