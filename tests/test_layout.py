@@ -3,6 +3,7 @@ top-level modules, every package named in the map."""
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import re
 from pathlib import Path
@@ -32,3 +33,42 @@ def test_the_readme_map_names_every_package() -> None:
     packages, _ = _top_level()
     assert packages - {"data"} <= named, sorted(packages - named)
     assert named <= packages | {"errors"}, sorted(named - packages)
+
+
+def _imports(package: str) -> dict[str, set[tuple[str, str]]]:
+    """Every import of each module of ``provenance.<package>`` (at any depth, in functions
+    too): (module, name) pairs, name "" for ``import module``."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path in sorted((ROOT / "provenance" / package).rglob("*.py")):
+        pairs: set[tuple[str, str]] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                pairs |= {(alias.name, "") for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                pairs |= {(node.module, alias.name) for alias in node.names}
+        found[str(path.relative_to(ROOT))] = pairs
+    return found
+
+
+def _under(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_service_knows_no_click() -> None:
+    for path, pairs in _imports("service").items():
+        assert not [m for m, _ in pairs if _under(m, "click", "rich", "provenance.cli")], path
+
+
+#: What the command line still takes from the catalog package itself: the clock (``utcnow``)
+#: and, for `config check` and the audit commands not moved into the service yet, these.
+CLI_FROM_CATALOG = {"utcnow", "redact_url", "url_problem", "Event"}
+
+
+def test_the_command_line_reaches_the_catalog_only_through_the_service() -> None:
+    for path, pairs in _imports("cli").items():
+        sql = [m for m, _ in pairs if _under(m, "sqlalchemy", "sqlmodel", "alembic")]
+        assert not sql, (path, sql)
+        inner = [m for m, _ in pairs if m.startswith("provenance.catalog.")]
+        assert not inner, (path, inner)
+        names = {name for m, name in pairs if m == "provenance.catalog"}
+        assert names <= CLI_FROM_CATALOG, (path, names - CLI_FROM_CATALOG)

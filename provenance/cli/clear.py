@@ -7,11 +7,9 @@ from pathlib import Path
 
 import click
 
-from provenance.catalog import utcnow
-from provenance.clearance.clear import ClearRequest, clear, revoke
-from provenance.clearance.fixity import run_fixity
-from provenance.cli.app import App, echo_json, echo_json_array, pass_app, resolve_path
-from provenance.service import assets
+from provenance.clearance.clear import ClearRequest
+from provenance.cli.app import App, echo_json, echo_json_array, pass_app
+from provenance.service import assets, decisions, integrity
 
 
 @click.command("clear")
@@ -46,17 +44,8 @@ def clear_command(
     the evidence, who and when, and binds to the file's content: a changed file loses it.
     Refused, with the rule ids, when the asset's facts call for evidence not given.
     """
-    app.authorize("clear")
     request = ClearRequest(approval_ref, note, consent_refs, escalation_ref, label)
-    outcomes = clear(
-        app.settings,
-        app.catalog,
-        app.actor,
-        utcnow(),
-        [resolve_path(p) for p in paths],
-        request,
-        dry_run=dry_run,
-    )
+    outcomes = decisions.clear(app, app.caller, [str(p) for p in paths], request, dry_run=dry_run)
     if as_json:
         echo_json(
             [
@@ -105,16 +94,7 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 
     Each goes back to temporary with a deadline from its retention policy.
     """
-    app.authorize("revoke")
-    for line in revoke(
-        app.settings_with_roots(),
-        app.catalog,
-        app.actor,
-        utcnow(),
-        [resolve_path(p) for p in paths],
-        reason,
-        dry_run=dry_run,
-    ):
+    for line in decisions.revoke(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
         click.echo(line)
 
 
@@ -147,8 +127,7 @@ def fixity_command(app: App, as_json: bool) -> None:
 
     Exit status 1 when any cleared file changed.
     """
-    app.authorize("fixity")
-    report = run_fixity(app.settings_with_roots(), app.catalog, app.actor, utcnow())
+    report = integrity.fixity(app, app.caller)
     if as_json:
         echo_json(report.as_dict())
     else:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from provenance.catalog import utcnow
-from provenance.cli.app import App, pass_app, resolve_path
-from provenance.retention.hold import hold, release
+from provenance.cli.app import App, pass_app
+from provenance.service import decisions
 
 
 @click.command("hold")
@@ -23,10 +22,7 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 
     Files that arrive under a held folder later are held too.
     """
-    app.authorize("hold")
-    for line in hold(
-        app.catalog, [resolve_path(p) for p in paths], reason, app.actor, utcnow(), dry_run=dry_run
-    ):
+    for line in decisions.hold(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
         click.echo(line)
 
 
@@ -36,8 +32,5 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 @pass_app
 def release_command(app: App, paths: tuple[Path, ...], dry_run: bool) -> None:
     """Release holds; the next sweep decides each asset's state from its policy again."""
-    app.authorize("release")
-    for line in release(
-        app.catalog, [resolve_path(p) for p in paths], app.actor, utcnow(), dry_run=dry_run
-    ):
+    for line in decisions.release(app, app.caller, [str(p) for p in paths], dry_run=dry_run):
         click.echo(line)

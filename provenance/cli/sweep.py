@@ -6,12 +6,10 @@ from datetime import UTC, datetime, time
 
 import click
 
-from provenance.catalog import utcnow
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.lifecycle.states import ACTIONS
-from provenance.retention.restore import restore
-from provenance.retention.sweep import SweepReport, sweep
-from provenance.service.assets import asset_id_of
+from provenance.retention.sweep import SweepReport
+from provenance.service import retention
 
 VERBS = {
     "warn": "mark expiring",
@@ -95,12 +93,9 @@ def sweep_command(
     whose bytes changed in quarantine is listed for you to decide: `provenance restore`
     it, or purge it anyway with --changed.
     """
-    app.authorize("sweep")
-    report = sweep(
-        app.catalog,
-        app.settings_with_roots(),
-        app.actor,
-        utcnow(),
+    report = retention.sweep(
+        app,
+        app.caller,
         dry_run=dry_run,
         as_of=_as_of(as_of),
         force=force,
@@ -123,10 +118,4 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
     Refuses to overwrite a file that now exists at that path. The asset is flagged again
     with a fresh grace period: clear or hold it, or a later sweep quarantines it again.
     """
-    app.authorize("restore")
-    asset_id = asset_id_of(app, target)
-    click.echo(
-        restore(
-            app.catalog, app.settings_with_roots(), asset_id, app.actor, utcnow(), dry_run=dry_run
-        )
-    )
+    click.echo(retention.restore(app, app.caller, target, dry_run=dry_run))

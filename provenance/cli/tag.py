@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from provenance.catalog import utcnow
 from provenance.clearance.assess import Facts
 from provenance.clearance.rules import INTENDED_USES
 from provenance.cli.app import App, pass_app, resolve_path
-from provenance.ingest.manual import ManualTag, tag_files
+from provenance.ingest.manual import ManualTag
+from provenance.service import decisions
 
 
 @click.command("tag")
@@ -60,7 +60,6 @@ def tag_command(
     --tool may be left out when only facts are declared about files already known as AI.
     Facts add to what was declared before; they are never removed by a later tag.
     """
-    app.authorize("tag")
     targets = [resolve_path(p) for p in paths]
     facts = Facts(
         intended_use=intended_use,
@@ -76,15 +75,12 @@ def tag_command(
     declared = facts.as_mapping()
     if declared:
         what += " with " + ", ".join(f"{k}={v}" for k, v in declared.items())
-    assets = tag_files(
-        app.settings,
-        app.catalog,
-        app.actor,
-        utcnow(),
+    assets = decisions.tag(
+        app,
+        app.caller,
         targets,
         ManualTag(tool=tool, model=model, prompt=prompt, facts=facts),
         dry_run=dry_run,
-        grants=app.grants,
     )
     if dry_run:
         for target in targets:

@@ -144,11 +144,12 @@ class Scheduler:
 
 def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
     """Register the sweep on ``[schedule] sweep`` (default: hourly); one at a time per root."""
-    from provenance.retention.sweep import sweep
+    from provenance.service import retention
+    from provenance.service.context import App, Caller
 
     def body() -> None:
         try:
-            report = sweep(catalog, settings, Actor.current(), utcnow())
+            report = retention.sweep(App.using(settings, catalog), Caller.service(Actor.current()))
         except ProvenanceError as exc:
             log.error("scheduled sweep refused: %s", exc)
             return
@@ -197,10 +198,11 @@ def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
 
     It re-hashes every cleared final; a changed one loses its clearance.
     """
-    from provenance.clearance.fixity import run_fixity
+    from provenance.service import integrity
+    from provenance.service.context import App, Caller
 
     def body() -> None:
-        report = run_fixity(settings, catalog, Actor.current(), utcnow())
+        report = integrity.fixity(App.using(settings, catalog), Caller.service(Actor.current()))
         log.info("scheduled %s", report.summary())
 
     scheduler.register(

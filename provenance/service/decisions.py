@@ -1,0 +1,96 @@
+"""A person's decisions about assets: ``hold`` and ``release`` (a custodian's), ``clear`` and
+``revoke`` (an approver's), ``tag`` (a tagger's declaration of a tool and facts).
+
+Paths are files or folders (a folder: everything at or under it), made absolute and normal as
+the catalog keys them. The lines returned say what was done, one per path or asset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from provenance.catalog import Asset, utcnow
+from provenance.clearance import clear as clearing
+from provenance.clearance.clear import ClearOutcome, ClearRequest
+from provenance.ingest.manual import ManualTag, tag_files
+from provenance.retention import hold as holding
+from provenance.service.context import App, Caller, resolve_path
+
+
+def hold(
+    app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
+) -> list[str]:
+    """Place a legal hold on files or folders: what they hold is never moved, and files that
+    arrive under a held folder later are held too. One line per path."""
+    caller.require("hold")
+    return holding.hold(
+        app.catalog, _resolved(paths), reason, caller.actor, utcnow(), dry_run=dry_run
+    )
+
+
+def release(app: App, caller: Caller, paths: Sequence[str], *, dry_run: bool = False) -> list[str]:
+    """Release the holds placed on exactly these paths; one line per path."""
+    caller.require("release")
+    return holding.release(app.catalog, _resolved(paths), caller.actor, utcnow(), dry_run=dry_run)
+
+
+def clear(
+    app: App,
+    caller: Caller,
+    paths: Sequence[str],
+    request: ClearRequest,
+    *,
+    dry_run: bool = False,
+) -> list[ClearOutcome]:
+    """Clear AI files (or every AI file under folders) as final deliverables, with the
+    evidence in ``request``; one outcome per asset."""
+    caller.require("clear")
+    return clearing.clear(
+        app.settings,
+        app.catalog,
+        caller.actor,
+        utcnow(),
+        _resolved(paths),
+        request,
+        dry_run=dry_run,
+    )
+
+
+def revoke(
+    app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
+) -> list[str]:
+    """Withdraw the clearance of files (or of every cleared file under folders): each goes
+    back to temporary with a deadline from its retention policy. One line per asset."""
+    caller.require("revoke")
+    return clearing.revoke(
+        app.settings_with_roots(),
+        app.catalog,
+        caller.actor,
+        utcnow(),
+        _resolved(paths),
+        reason,
+        dry_run=dry_run,
+    )
+
+
+def tag(
+    app: App, caller: Caller, paths: Sequence[str], manual: ManualTag, *, dry_run: bool = False
+) -> list[Asset]:
+    """Declare files AI output of a tool that left no mark, and the facts the clearance rules
+    read; return the assets as tagged (none on a dry run). Facts that lower what a clearance
+    needs are an approver's to declare."""
+    caller.require("tag")
+    return tag_files(
+        app.settings,
+        app.catalog,
+        caller.actor,
+        utcnow(),
+        _resolved(paths),
+        manual,
+        dry_run=dry_run,
+        grants=caller.grants,
+    )
+
+
+def _resolved(paths: Sequence[str]) -> list[str]:
+    return [resolve_path(path) for path in paths]

@@ -1,0 +1,51 @@
+"""Retention by hand or on schedule: ``sweep`` (flag, quarantine, purge what is due) and
+``restore`` (put a quarantined file back)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from provenance.catalog import utcnow
+from provenance.retention import restore as restoring
+from provenance.retention import sweep as sweeping
+from provenance.retention.sweep import SweepReport
+from provenance.service.assets import asset_id_of
+from provenance.service.context import App, Caller
+
+
+def sweep(
+    app: App,
+    caller: Caller,
+    *,
+    dry_run: bool = False,
+    as_of: datetime | None = None,
+    force: bool = False,
+    purge_changed: bool = False,
+) -> SweepReport:
+    """Flag, quarantine and purge AI assets whose policy deadline has passed (``as_of``: plan
+    what will have happened by then, a dry run); each file re-checked just before it is
+    touched. ``force``: past ``retention.max_actions_per_run`` and the guard against emptying
+    a root; ``purge_changed``: purge quarantined files whose bytes changed there too."""
+    caller.require("sweep")
+    if force:
+        caller.require("sweep --force")
+    return sweeping.sweep(
+        app.catalog,
+        app.settings_with_roots(),
+        caller.actor,
+        utcnow(),
+        dry_run=dry_run,
+        as_of=as_of,
+        force=force,
+        purge_changed=purge_changed,
+    )
+
+
+def restore(app: App, caller: Caller, target: str, *, dry_run: bool = False) -> str:
+    """Put a quarantined file (a path or an asset id) back where it was; the one-line summary.
+    The asset is flagged again with a fresh grace period."""
+    caller.require("restore")
+    asset_id = asset_id_of(app, target)
+    return restoring.restore(
+        app.catalog, app.settings_with_roots(), asset_id, caller.actor, utcnow(), dry_run=dry_run
+    )

@@ -1,0 +1,46 @@
+"""``service.retention`` called directly, on a real catalog of each backend: a dry-run sweep
+plans and changes nothing; sweeping and restoring are an operator's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.access.roles import Role
+from provenance.errors import PermissionDeniedError
+from provenance.service import retention
+from provenance.service.context import App
+from tests.retention.helpers import MakeAsset, status_of
+from tests.service.conftest import caller
+
+OPERATOR = caller(Role.OPERATOR)
+
+
+def test_a_dry_run_sweep_plans_and_changes_nothing(app: App, make_asset: MakeAsset) -> None:
+    due = make_asset("old/poster.png")  # first seen long ago: past its policy's deadline
+    report = retention.sweep(app, OPERATOR, dry_run=True)
+    assert report.dry_run and report.results == []
+    assert [step.path for step in report.plan.steps] == [due.path]
+    assert status_of(app.catalog, due.id) == "temporary"
+    assert Path(due.path).is_file()
+
+
+def test_a_sweep_acts_then_finds_nothing_due(app: App, make_asset: MakeAsset) -> None:
+    due = make_asset("old/poster.png")
+    report = retention.sweep(app, OPERATOR)
+    (step,) = report.plan.steps
+    assert [r.done for r in report.results] == [True]
+    assert status_of(app.catalog, due.id) in {"expiring", "flagged", "quarantined", "purged"}
+    again = retention.sweep(app, OPERATOR, dry_run=True)
+    assert all(s.path != due.path or s.action != step.action for s in again.plan.steps)
+
+
+def test_sweep_and_restore_need_the_operator_role(app: App, make_asset: MakeAsset) -> None:
+    due = make_asset("old/poster.png")
+    for who in (caller(Role.VIEWER), caller(Role.CUSTODIAN), caller(Role.APPROVER)):
+        with pytest.raises(PermissionDeniedError, match="may not sweep: that needs the operator"):
+            retention.sweep(app, who, dry_run=True)
+        with pytest.raises(PermissionDeniedError, match="may not restore: that needs the operat"):
+            retention.restore(app, who, due.path, dry_run=True)
+    assert status_of(app.catalog, due.id) == "temporary"
