@@ -201,3 +201,24 @@ def test_commands_read_the_system_config_without_config_option(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["config", "show"])
     assert result.exit_code == 0, result.output
     assert f'"path": "{tmp_path}"' in result.output
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("state_dir", lambda s: s.state_dir),
+        ("daemon.metrics_dir", lambda s: s.daemon.metrics_dir),
+        ("report.out_dir", lambda s: s.report.out_dir),
+        ("report.smtp.password_file", lambda s: s.report.smtp.password_file),
+        ("clearance.rules_file", lambda s: s.clearance.rules_file),
+    ],
+)
+def test_an_empty_path_means_the_default_not_the_current_folder(
+    tmp_path: Path, key: str, value: Any
+) -> None:
+    # config.example.toml shows these as `key = ""`: uncommented, they keep the default
+    *section, name = key.split(".")
+    header = f"[{'.'.join(section)}]\n" if section else ""
+    config = tmp_path / "provenance.toml"
+    config.write_text(f'{header}{name} = ""\n')
+    assert value(load_settings(config)) is None

@@ -61,7 +61,7 @@ def test_print_unit_runs_a_hardened_service_account(
     config = tmp_path / "provenance.toml"
     config.write_text(
         '[[roots]]\npath = "/srv/show a"\n[[roots]]\npath = "/mnt/show_b"\n'
-        '[report]\nout_dir = "/srv/reports"\n'
+        '[report]\nout_dir = "/srv/reports"\n[daemon]\nmetrics_dir = "/var/lib/node_exporter"\n'
     )
     unit = _print_unit(runner, monkeypatch, "--config", str(config), "daemon", "--print-unit")
     settings = _settings_of(unit)
@@ -81,7 +81,12 @@ def test_print_unit_runs_a_hardened_service_account(
     ]:
         assert expected in settings, expected
     writes = [value for key, value in settings if key == "ReadWritePaths"]
-    assert writes == ['"-/srv/show a"', "-/mnt/show_b", "-/srv/reports"]
+    assert writes == [
+        '"-/srv/show a"',
+        "-/mnt/show_b",
+        "-/srv/reports",
+        "-/var/lib/node_exporter",
+    ]
     exec_start = dict(settings)["ExecStart"].split()
     assert Path(exec_start[0]).is_absolute()
     assert exec_start[-3:] == ["--config", str(config), "daemon"]

@@ -64,6 +64,8 @@ def _unit(app: App, roots: tuple[Path, ...], user: str, group: str | None) -> st
         writes.append(settings.state_path.absolute())
     if settings.report.out_dir is not None:
         writes.append(settings.report_dir.absolute())
+    if settings.daemon.metrics_dir is not None:
+        writes.append(settings.daemon.metrics_dir.absolute())
     catalog = Path(settings.catalog.url.removeprefix("sqlite:///"))
     if settings.catalog.url.startswith("sqlite:///") and catalog.is_absolute():
         writes.append(catalog.parent)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from provenance.config.values import OptionalPath
 
 TermsAnswer = Literal["yes", "no", "unknown"]
 PromptStorage = Literal["full", "redacted", "hash", "none"]
@@ -42,7 +43,7 @@ class ClearanceSettings(_Section):
     #: OS groups whose members may clear (checked against the real groups of the user).
     approver_groups: list[str] = Field(default_factory=list)
     #: A TOML rule set replacing the built-in one (provenance/data/clearance-rules.toml).
-    rules_file: Path | None = None
+    rules_file: OptionalPath = None
     #: How prompts are kept: "full", "redacted" (emails, phones, names -> tokens), "hash", "none".
     prompt_storage: PromptStorage = "redacted"
     #: Names replaced by [NAME] in redacted prompts (cast, crew, talent).

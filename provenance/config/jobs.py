@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from provenance.config.values import OptionalPath
 from provenance.report.formats import FORMATS
 
 
@@ -155,7 +155,7 @@ class SmtpSettings(_Section):
     #: Name of the environment variable that holds the password.
     password_env: str = ""
     #: File that holds the password (first line); used when password_env is empty.
-    password_file: Path | None = None
+    password_file: OptionalPath = None
     #: The From address ("from" in TOML).
     from_address: str = Field(default="", alias="from")
     #: Who gets the report of every root.
@@ -184,7 +184,7 @@ class ReportSettings(_Section):
     #: When the daemon writes it (cron: minute hour day month weekday; [schedule] timezone).
     schedule: str = "0 7 * * mon"
     #: Folder for the dated report files; "" means <state_dir>/reports.
-    out_dir: Path | None = None
+    out_dir: OptionalPath = None
     #: Formats written on each run.
     formats: list[ReportFormat] = Field(default_factory=_default_report_formats, min_length=1)
     #: Days before and after the run the report covers.

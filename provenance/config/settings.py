@@ -29,6 +29,7 @@ from provenance.config.locations import (
     sqlite_catalog_url,
 )
 from provenance.config.roles import RoleSettings
+from provenance.config.values import OptionalPath
 from provenance.errors import ConfigError
 
 __all__ = [
@@ -159,6 +160,10 @@ class DaemonSettings(_Section):
     #: A reader process with no file to read for this long ends (a duration, e.g. "60s";
     #: "" keeps them): an idle daemon is one process. The next file starts one again.
     idle_workers_after: str = "60s"
+    #: Folder for ``metrics.prom`` (node-exporter's textfile collector folder); None: the
+    #: state folder, where the file is the service account's alone (0600). Written 0644
+    #: elsewhere: it holds counts and root paths, never a prompt, a name or a note.
+    metrics_dir: OptionalPath = None
 
     @field_validator("idle_workers_after")
     @classmethod
@@ -180,7 +185,7 @@ class Settings(_Section):
 
     roots: list[RootSettings] = Field(default_factory=list)
     #: Where the catalog, locks and logs live; "" means the user's state directory.
-    state_dir: Path | None = None
+    state_dir: OptionalPath = None
     catalog: CatalogSettings = CatalogSettings()
     scan: ScanSettings = ScanSettings()
     detect: DetectSettings = DetectSettings()

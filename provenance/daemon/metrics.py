@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.files.confined import open_folder
 
 METRICS_NAME = "metrics.prom"
+#: The mode of a metrics file outside the state folder: node-exporter reads it as itself.
+SHARED_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class Snapshot:
     ai_assets: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
-def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
-    """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path.
+def write_metrics(folder: Path, snapshot: Snapshot, *, shared: bool = False) -> Path:
+    """Write ``snapshot`` to ``folder/metrics.prom`` atomically and return the path: a file
+    of the service account's alone (0600), or ``shared`` (0644: node-exporter's textfile
+    folder, which must exist; the daemon makes only its own state folder).
 
     Raises ProvenanceError (ConfinementError, WriteError) when it cannot be written."""
     from prometheus_client import (
@@ -118,6 +123,7 @@ def write_metrics(folder: Path, snapshot: Snapshot) -> Path:
     for (root_path, status), count in sorted(snapshot.ai_assets.items()):
         assets.labels(root_path, status).set(count)
     data = generate_latest(registry)
-    with open_private_dir(folder) as opened:
-        opened.write_bytes(METRICS_NAME, data, mode=PRIVATE_FILE_MODE, durable=False)
+    mode = SHARED_FILE_MODE if shared else PRIVATE_FILE_MODE
+    with open_folder(folder) if shared else open_private_dir(folder) as opened:
+        opened.write_bytes(METRICS_NAME, data, mode=mode, durable=False)
     return folder / METRICS_NAME

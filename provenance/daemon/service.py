@@ -624,10 +624,12 @@ class Daemon:
         )
 
     def _write_metrics(self) -> None:
+        shared = self.settings.daemon.metrics_dir
+        folder = shared if shared is not None else self.settings.state_path
         try:
-            write_metrics(self.settings.state_path, self.metrics())
+            write_metrics(folder, self.metrics(), shared=shared is not None)
         except Exception as exc:  # metrics never stop the daemon (a catalog briefly away)
-            log.warning("cannot write the metrics in %s: %s", self.settings.state_path, exc)
+            log.warning("cannot write the metrics in %s: %s", folder, exc)
 
     @contextmanager
     def _signals(self) -> Iterator[None]:

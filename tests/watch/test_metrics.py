@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,3 +85,30 @@ def test_daemon_writes_its_metrics_beside_its_status(
     assert samples[("provenance_root_hears", (("root", str(root)),))] == 1
     heard = samples[("provenance_root_last_canary_age_seconds", (("root", str(root)),))]
     assert 0 <= heard < 60
+
+
+def test_metrics_for_node_exporter_are_readable_by_it_and_the_state_stays_private(
+    tmp_path: Path, start_daemon: Callable[..., Running]
+) -> None:
+    textfile = tmp_path / "textfile"
+    textfile.mkdir()
+    root = tmp_path / "show"
+    write_a1111_png(root / "ai.png")
+    previous = os.umask(0o077)  # the unit's UMask
+    try:
+        run = start_daemon(RootSettings(path=root), metrics_dir=textfile)
+        wait_for(lambda: (textfile / "metrics.prom").exists(), 10, "metrics.prom")
+        run.idle()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((textfile / "metrics.prom").stat().st_mode) == 0o644
+    assert not (tmp_path / "state" / "metrics.prom").exists()
+    samples = _samples(textfile / "metrics.prom")
+    assert samples[("provenance_root_watched", (("root", str(root)),))] == 1
+    # a link planted at the name is replaced, not written through
+    target = tmp_path / "elsewhere"
+    target.write_text("kept")
+    (textfile / "metrics.prom").unlink()
+    (textfile / "metrics.prom").symlink_to(target)
+    write_metrics(textfile, run.daemon.metrics(), shared=True)
+    assert target.read_text() == "kept" and not (textfile / "metrics.prom").is_symlink()
