@@ -7,18 +7,16 @@ from pathlib import Path
 
 import click
 
-from provenance.catalog import utcnow
 from provenance.cli.app import App, UserError, pass_app
 from provenance.errors import ProvenanceError
-from provenance.report.build import build_report
-from provenance.report.data import Period
-from provenance.report.deliver import deliver_weekly, render, write_text_atomically
+from provenance.report.deliver import write_text_atomically
 from provenance.report.formats import FORMATS, format_of_file
+from provenance.service import report as service_report
 
 
-def _as_of(value: datetime | None) -> datetime:
+def _as_of(value: datetime | None) -> datetime | None:
     if value is None:
-        return utcnow()
+        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -65,35 +63,23 @@ def report_command(
 
     Paths in the suggested commands are shell-quoted; prompts are never included.
     """
-    app.authorize("report")
-    settings = app.settings
     when = _as_of(as_of)
     if send:
         if fmt or out or root_name or bom:
             raise UserError(
                 "--send writes the configured formats; drop --format/--out/--root/--bom"
             )
-        if days is not None:
-            settings = settings.model_copy(
-                update={"report": settings.report.model_copy(update={"days": days})}
-            )
-        delivery = deliver_weekly(settings, app.catalog, when)
+        delivery = service_report.send_report(app, app.caller, as_of=when, days=days)
         for path in delivery.files:
             click.echo(f"wrote {path}")
         if delivery.recipients:
             click.echo(f"e-mailed {', '.join(delivery.recipients)}")
         return
-    root = None
-    if root_name is not None:
-        root = next((r for r in settings.roots if r.label == root_name), None)
-        if root is None:
-            names = ", ".join(r.label for r in settings.roots) or "none configured"
-            raise UserError(f"--root {root_name}: no such root (roots: {names})")
     by_suffix = format_of_file(out.suffix) if out else None
     fmt = fmt or (by_suffix.name if by_suffix else "md")
-    period = Period(as_of=when, days=days or settings.report.days)
-    report = build_report(app.catalog, settings, period, utcnow(), root=root)
-    text = render(report, fmt, bom=bom)
+    text = service_report.report(
+        app, app.caller, fmt, as_of=when, days=days, root_name=root_name, bom=bom
+    )
     if out is None:
         click.echo(text, nl=False)
         return
