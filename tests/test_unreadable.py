@@ -19,6 +19,7 @@ from provenance.files.readfile import CHANGED, VANISHED, Failure
 from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
 from tests.media import write_a1111_png, write_plain_png
+from tests.report.sample import items_of
 from tests.test_daemon import DaemonProcess, daemons, start_ready
 from tests.watch.conftest import wait_for
 
@@ -153,8 +154,10 @@ def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(
     jsonschema.validate(record, SCHEMA)
     section = next(s for s in record["sections"] if s["key"] == "unreadable")
     assert section["total"] == len(bombs)
-    assert [item["path"] for item in section["items"]] == sorted(map(str, bombs))[:UNREADABLE_SHOWN]
-    assert "memory budget" in section["items"][0]["reason"]
+    assert [item["path"] for item in items_of(section)] == sorted(map(str, bombs))[
+        :UNREADABLE_SHOWN
+    ]
+    assert "memory budget" in items_of(section)[0]["reason"]
     assert "`provenance list --unreadable` lists them all" in section["note"]
     assert record["roots"][0]["by_section"]["unreadable"] == len(bombs)
     markdown = _cli(runner, config, "report", "--format", "md")

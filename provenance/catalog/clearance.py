@@ -25,8 +25,9 @@ _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
 
 #: Registry answers that send an asset to escalation (NFX-CONF3).
 UNAPPROVED_TOOL = ("unknown", "unapproved")
-#: Risk levels the report calls out (high without approval, or blocked).
-ATTENTION_RISKS = ("high", "blocked")
+#: Risk levels the report calls out: blocked (never clearable). High is the risk of any
+#: final deliverable, so it is counted, not listed.
+ATTENTION_RISKS = ("blocked",)
 #: Columns the report reads for its attention section (no prompt).
 ATTENTION_COLUMNS = (
     *ASSET_LINE_COLUMNS,
@@ -143,16 +144,20 @@ def _uncleared() -> tuple[Any, ...]:
     )
 
 
-def attention_assets(tx: Tx, root: str | None = None) -> Iterator[Row[Any]]:
+def attention_assets(
+    tx: Tx, root: str | None = None, *, unknown_tools: bool = True
+) -> Iterator[Row[Any]]:
     """Yield rows (``ATTENTION_COLUMNS``) of uncleared AI assets the report must call out.
 
-    That is those from an unknown or unapproved tool (``tool_status``) and those whose
-    ``risk`` is high or blocked, with no clearance in force; ordered by path.
+    That is those from an unapproved tool, from an unknown one (unless ``unknown_tools`` is
+    False: with no tools registry every tool is unknown, and the report counts them), and
+    those whose ``risk`` is blocked, with no clearance in force; ordered by path.
     """
+    tools = UNAPPROVED_TOOL if unknown_tools else ("unapproved",)
     query = select(*ATTENTION_COLUMNS).where(
         _A.ai_class != "none",
         _A.status.in_(UNCLEARED),
-        or_(_A.tool_status.in_(UNAPPROVED_TOOL), _A.risk.in_(ATTENTION_RISKS)),
+        or_(_A.tool_status.in_(tools), _A.risk.in_(ATTENTION_RISKS)),
         _no_active_clearance(),
     )
     if root is not None:

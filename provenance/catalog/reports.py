@@ -197,15 +197,18 @@ def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
         yield _line(row, optional, facts)
 
 
-def attention_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield uncleared AI assets from unknown or unapproved tools, or of high or blocked risk.
+def attention_lines(
+    tx: Tx, root: str | None = None, *, unknown_tools: bool = True
+) -> Iterator[AssetLine]:
+    """Yield uncleared AI assets from unapproved (and, with ``unknown_tools``, unknown)
+    tools, or of blocked risk.
 
     The facts come from the clearance rules (``provenance.catalog.clearance``); ``extra``
     carries ``risk``, ``risk_rules``, ``tool_status`` and ``tool_name``.
     """
     from provenance.catalog.clearance import attention_assets
 
-    for row in attention_assets(tx, root):
+    for row in attention_assets(tx, root, unknown_tools=unknown_tools):
         mapping = row._mapping
         extra = {
             key: mapping[key]
@@ -213,6 +216,8 @@ def attention_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
             if key in mapping and mapping[key] is not None
         }
         yield AssetLine(*row[:13], extra=extra)  # type: ignore[call-arg]
+    if not unknown_tools:
+        return
     # rows written before the clearance rules assessed them: a missing tool is still news
     optional = _optional_columns()
     query = select(*_asset_columns(), *optional).where(

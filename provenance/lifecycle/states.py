@@ -116,6 +116,13 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 }
 
 
+#: The statuses ``clear`` accepts: those the lifecycle lets go to cleared (a held asset stays
+#: held, its clearance recorded). ``hold`` accepts ``HOLDABLE``.
+CLEARABLE: tuple[Status, ...] = tuple(
+    status for status in Status if Status.CLEARED in TRANSITIONS[status]
+)
+
+
 def status_of(value: str) -> Status:
     """Return the status named ``value``; TransitionError for a name the lifecycle lacks."""
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, Tx
 from provenance.catalog import reports as queries
+from provenance.catalog.clearance import risk_counts
 from provenance.catalog.unreadable import list_unreadable, unreadable_by_root
 from provenance.config import RootSettings, Settings
 from provenance.report.data import (
@@ -24,6 +25,12 @@ from provenance.retention.policy import rules_from_settings
 def root_infos(settings: Settings) -> list[RootInfo]:
     """Return the configured roots as the report names them."""
     return [RootInfo(str(root.path), root.label, root.owner) for root in settings.roots]
+
+
+def unknown_tool_count(tx: Tx, root: str | None) -> int:
+    """Return how many uncleared AI assets have a tool the registry does not know (or
+    that no assessment has looked up yet)."""
+    return sum(n for (_risk, tool), n in risk_counts(tx, root).items() if tool in ("unknown", "-"))
 
 
 def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
@@ -47,13 +54,14 @@ def build_report(
     if root is not None:
         infos = [info for info in infos if info.path == root_path]
     keep_for = quarantine_times(settings)
+    registered = bool(settings.clearance.tools)
     waiting = [step for step in waiting_steps(catalog, settings) if root_path in (None, step.root)]
     with catalog.read() as tx:
         inputs = Inputs(
             due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
             overdue=queries.overdue_assets(tx, period.as_of, root_path),
             quarantined=queries.quarantined_assets(tx, root_path),
-            unknown_tool=queries.attention_lines(tx, root_path),
+            unknown_tool=queries.attention_lines(tx, root_path, unknown_tools=registered),
             purged=queries.events_between(
                 tx, ("purged",), period.past_start, period.as_of, root_path
             ),
@@ -71,6 +79,8 @@ def build_report(
             unreadable_counts=unreadable_by_root(tx, root_path),
             unreadable_retries=settings.scan.retry_unreadable,
             audit=queries.chain_head(tx),
+            tools_registered=registered,
+            unknown_tools=0 if registered else unknown_tool_count(tx, root_path),
         )
         return assemble(
             inputs,

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, ChainHead, EventLine
 from provenance.lifecycle.states import AI_STATUSES, OVERDUE
+from provenance.report.groups import Alert, Group, alerts, group_items
 from provenance.report.items import (
     Item,
     RootInfo,
     Roots,
     asset_item,
-    clear_command,
     cleared_item,
-    hold_command,
+    item_commands,
     purged_item,
     quarantine_item,
     tag_command,
@@ -53,7 +53,7 @@ SECTION_TITLES = {
     "purged": "Purged in the past period",
     "cleared": "Cleared in the past period",
     "voided": "Clearances voided or revoked",
-    "attention": "Unknown or unapproved tools, high risk without approval",
+    "attention": "Unapproved or unknown tools, blocked risk",
     "waiting": "Interrupted steps waiting to finish",
     "unreadable": "Files that could not be read",
 }
@@ -92,6 +92,8 @@ class Section:
     note: str = ""
     #: How many the section stands for, when it names only the first few (else None).
     total: int | None = None
+    #: The items by root -> production -> folder, one command per group (``groups``).
+    groups: tuple[Group, ...] = ()
 
     @property
     def count(self) -> int:
@@ -132,6 +134,9 @@ class Report:
     notes: tuple[str, ...] = field(default=())
     #: The audit chain's head when the report was made: a printed report anchors the trail.
     audit: ChainHead | None = None
+    #: What needs a decision now, ranked; and how many more there are than those listed.
+    alerts: tuple[Alert, ...] = ()
+    alerts_more: int = 0
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -165,6 +170,10 @@ class Inputs:
     unreadable_counts: Mapping[str, int] = field(default_factory=dict)
     unreadable_retries: int = 3
     audit: ChainHead | None = None
+    #: Whether a tools registry is configured; without one, uncleared AI assets of an
+    #: unknown tool are one alert with their count (``unknown_tools``), not one row each.
+    tools_registered: bool = True
+    unknown_tools: int = 0
 
 
 def _trend(period: Period, weekly: Mapping[tuple[int, str], int]) -> tuple[WeekCounts, ...]:
@@ -235,7 +244,7 @@ def attention_reason(line: AssetLine) -> str:
         name = line.extra.get("tool_name") or line.generator or "no generator recorded"
         parts.append(f"{tool_status} tool: {name}")
     risk = line.extra.get("risk")
-    if risk in ("high", "blocked"):
+    if risk == "blocked":
         rules = line.extra.get("risk_rules") or ""
         parts.append(f"{risk} risk" + (f" ({rules})" if rules else ""))
     if not parts and not line.generator:
@@ -285,11 +294,7 @@ def assemble(
                 lookup,
                 as_of,
                 reason=attention_reason(line),
-                commands=(
-                    tag_command(line.path),
-                    clear_command(line.path),
-                    hold_command(line.path),
-                ),
+                commands=(tag_command(line.path), *item_commands(line.status, line.path)),
             )
             for line in inputs.unknown_tool
         ),
@@ -312,8 +317,14 @@ def assemble(
             items[key],
             section_notes.get(key, ""),
             total=unreadable if key == "unreadable" else None,
+            groups=group_items(key, items[key]),
         )
         for key in SECTION_KEYS
+    )
+    ranked, more = alerts(
+        {section.key: section.groups for section in sections},
+        unknown_tools=inputs.unknown_tools,
+        tools_registered=inputs.tools_registered,
     )
     totals = {
         status.value: sum(n for (_root, s), n in inputs.status_counts.items() if s == status)
@@ -333,4 +344,6 @@ def assemble(
         trend=_trend(period, inputs.weekly),
         notes=notes,
         audit=inputs.audit,
+        alerts=ranked,
+        alerts_more=more,
     )

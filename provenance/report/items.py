@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, EventLine
-from provenance.lifecycle.states import Status
+from provenance.lifecycle.states import CLEARABLE, HOLDABLE, Status
 
 if TYPE_CHECKING:  # the journal brings the file operations in: only its type is needed
     from provenance.retention.journal import Waiting
@@ -48,6 +48,8 @@ class Item:
     #: Approval reference, quarantine location or purge receipt location, by section.
     reference: str = ""
     commands: tuple[str, ...] = ()
+    #: The root's folder (the report groups an item by its folder below it).
+    root_path: str = ""
 
 
 # --- commands -------------------------------------------------------------------------
@@ -67,6 +69,20 @@ def restore_command(path: str) -> str:
 
 def tag_command(path: str) -> str:
     return f"provenance tag {shlex.quote(path)} --tool TOOL"
+
+
+def item_commands(status: str, path: str) -> tuple[str, ...]:
+    """Return the commands that would act on a file in ``status``: clear it (statuses the
+    lifecycle lets go to cleared), hold it (statuses a hold takes, not one already held),
+    restore it (quarantined)."""
+    commands = []
+    if status in CLEARABLE:
+        commands.append(clear_command(path))
+    if status in HOLDABLE and status != Status.HELD:
+        commands.append(hold_command(path))
+    if status == Status.QUARANTINED:
+        commands.insert(0, restore_command(path))
+    return tuple(commands)
 
 
 # --- items ---------------------------------------------------------------------------
@@ -115,6 +131,7 @@ def asset_item(section: str, line: AssetLine, roots: Roots, as_of: datetime, **f
         "section": section,
         "path": line.path,
         "root": root.label,
+        "root_path": root.path,
         "owner": root.owner,
         "status": line.status,
         "generator": _text(line.generator),
@@ -123,7 +140,7 @@ def asset_item(section: str, line: AssetLine, roots: Roots, as_of: datetime, **f
         "days_left": _days_between(as_of, line.deadline),
         "content_hash": _text(line.content_hash),
         "size": line.size,
-        "commands": (clear_command(line.path), hold_command(line.path)),
+        "commands": item_commands(line.status, line.path),
     }
     values.update(fields)
     return Item(**values)
@@ -167,6 +184,7 @@ def event_item(section: str, event: EventLine, roots: Roots, **fields: Any) -> I
         "section": section,
         "path": path,
         "root": root.label,
+        "root_path": root.path,
         "owner": root.owner,
         "status": _text(after.get("status")) or event.action,
         "generator": _text(event.generator),
@@ -219,7 +237,9 @@ def voided_item(event: EventLine, roots: Roots) -> Item:
         roots,
         status=_text(event.after.get("status")) or Status.TEMPORARY,
         reason=f"{event.action}: {event.reason}" if event.reason else event.action,
-        commands=(clear_command(path), hold_command(path)) if path else (),
+        commands=item_commands(_text(event.after.get("status")) or Status.TEMPORARY, path)
+        if path
+        else (),
     )
 
 
@@ -230,6 +250,7 @@ def waiting_item(step: Waiting, roots: Roots) -> Item:
         section="waiting",
         path=step.path,
         root=root.label,
+        root_path=root.path,
         owner=root.owner,
         status=step.operation,
         generator="",
@@ -254,6 +275,7 @@ def unreadable_item(row: Unreadable, roots: Roots, retries: int) -> Item:
         section="unreadable",
         path=row.path,
         root=root.label,
+        root_path=root.path,
         owner=root.owner,
         status="unreadable",
         generator="",

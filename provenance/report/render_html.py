@@ -6,12 +6,13 @@ a file called ``<script>.png`` shows as text.
 
 from __future__ import annotations
 
+import posixpath
 from html import escape
 
 from provenance.lifecycle.states import AI_STATUSES
 from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
 from provenance.report.data import Report, Section
-from provenance.report.items import Item
+from provenance.report.groups import DATE_LABELS, Group, days_text, productions
 from provenance.report.render_text import audit_line, iso, iso_date
 
 _CSS = """
@@ -72,6 +73,32 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
 .none { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-style: italic; margin: 4px 0; }
 .audit { overflow-wrap: anywhere; font-size: 12.5px; }
+details.production > summary { font-weight: 600; }
+details.production > summary .count { color: var(--muted); font-weight: normal; }
+details.production[open] { margin-bottom: 10px; }
+details.group { margin-left: 3%; font-weight: normal; }
+.ghead, details.group > summary, details.production > summary { display: flex; gap: 8px;
+  align-items: baseline; padding: 3px 6px; border-bottom: 1px solid var(--line); }
+.ghead { background: var(--band); font-size: 12px; text-transform: uppercase;
+  color: var(--muted); }
+details > summary { cursor: pointer; }
+details[open] > summary { background: var(--band); }
+.folder { flex: 0 0 24%; overflow-wrap: anywhere; font-family: ui-monospace, Menlo, Consolas,
+  monospace; font-size: 12.5px; }
+.n { flex: 0 0 6%; text-align: right; font-variant-numeric: tabular-nums; }
+.st { flex: 0 0 15%; }
+.when { flex: 0 0 15%; font-variant-numeric: tabular-nums; }
+.owner { flex: 0 0 10%; overflow-wrap: anywhere; }
+.cmd { flex: 1 1 0; min-width: 0; }
+.cmd code, .alerts code { display: block; white-space: pre-wrap; overflow-wrap: anywhere;
+  font-size: 11.5px; background: var(--band); border-radius: 3px; padding: 1px 5px;
+  user-select: all; }
+table.files { margin: 2px 0 8px 2%; width: 98%; }
+.alerts { margin: 4px 0 8px; padding-left: 24px; }
+.alerts li { margin: 3px 0; }
+.alerts .where { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px;
+  overflow-wrap: anywhere; }
+.days { color: var(--muted); }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { font-size: 10pt; }
@@ -80,7 +107,8 @@ td.cmd code { display: block; white-space: pre-wrap; overflow-wrap: anywhere; fo
   h2 { break-after: avoid; }
   thead { display: table-header-group; }
   tr { break-inside: avoid; }
-  td.cmd code { background: none; padding: 0; margin-bottom: 3px; }
+  td.cmd code, .cmd code, .alerts code { background: none; padding: 0; }
+  details > summary, .alerts li { break-inside: avoid; }
   td.path, td.cmd, th.cmd, td.details { min-width: 0; }
   a { color: inherit; text-decoration: none; }
 }
@@ -100,30 +128,64 @@ def _status(status: str) -> str:
     return f'<span class="status" style="background:{colour}">{_e(status)}</span>'
 
 
-def _days(item: Item, section: str) -> str:
-    if item.days_left is None:
-        return '<td class="num"></td>'
-    if section == "overdue":
-        return f'<td class="num late">{max(-item.days_left, 0)}</td>'
-    css = "num late" if item.days_left < 0 else "num"
-    return f'<td class="{css}">{item.days_left}</td>'
+def _size(size: int) -> str:
+    """Return a byte count as people read it (1.2 GB)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
 
 
-_DATE_HEADING = {
-    "expiring": ("due", "days left"),
-    "overdue": ("deadline", "days late"),
-    "quarantined": ("bytes deleted", "days left"),
-    "purged": ("purged", ""),
-    "cleared": ("cleared", ""),
-    "voided": ("when", ""),
-    "attention": ("deadline", "days left"),
-    "waiting": ("since", ""),
-    "unreadable": ("last tried", ""),
-}
+def _statuses(counts: dict[str, int]) -> str:
+    return " ".join(f"{_status(status)}&nbsp;{n}" for status, n in counts.items())
+
+
+def _when(item_when: object, days_left: int | None, section: str) -> str:
+    text = _e(iso_date(item_when))  # type: ignore[arg-type]
+    if days_left is None or not text:
+        return text
+    late = days_left < 0 or section == "overdue"
+    days = days_text(days_left)
+    return f'{text} <span class="{"late" if late else "days"}">({days})</span>'
+
+
+def _files_table(section: Section, group: Group) -> str:
+    date_heading = DATE_LABELS.get(section.key, "date")
+    rows = []
+    for item in group.items:
+        tool = _e(item.generator) if item.generator else '<span class="none">unknown</span>'
+        detail = "; ".join(x for x in (item.reason, item.reference, item.who) if x)
+        rows.append(
+            "<tr>"
+            f'<td class="path">{_e(posixpath.basename(item.path) or item.path)}</td>'
+            f'<td class="date">{_when(item.when, item.days_left, section.key)}</td>'
+            f"<td>{_status(item.status)}</td><td>{tool}</td>"
+            f'<td class="rule">{_e(item.rule)}</td><td class="details">{_e(detail)}</td>'
+            "</tr>"
+        )
+    return (
+        '<table class="files"><thead><tr><th>file</th>'
+        f"<th>{_e(date_heading)}</th><th>status</th><th>tool</th><th>rule</th>"
+        f"<th>details</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _group_line(section: str, group: Group, name: str) -> str:
+    command = f"<code>{_e(group.command)}</code>" if group.command else ""
+    return (
+        f'<span class="folder">{name}</span>'
+        f'<span class="n">{group.count}</span><span class="n">{_size(group.size)}</span>'
+        f'<span class="st">{_statuses(group.statuses)}</span>'
+        f'<span class="when">{_when(group.when, group.days_left, section)}</span>'
+        f'<span class="owner">{_e(group.owner)}</span>'
+        f'<span class="cmd">{command}</span>'
+    )
 
 
 def _section(section: Section) -> str:
-    date_heading, days_heading = _DATE_HEADING.get(section.key, ("date", ""))
+    date_heading = DATE_LABELS.get(section.key, "date")
     parts = [
         f'<section id="section-{_e(section.key)}">',
         f'<h2>{_e(section.title)} <span class="count">({section.count})</span></h2>',
@@ -133,41 +195,61 @@ def _section(section: Section) -> str:
     if not section.items:
         parts.append('<p class="none">None.</p></section>')
         return "".join(parts)
-    days_col = bool(days_heading)
-    head = [f"<th>{_e(date_heading)}</th>"]
-    if days_col:
-        head.append(f'<th class="num">{_e(days_heading)}</th>')
-    commands_col = any(item.commands for item in section.items)
-    head += ["<th>path</th>", "<th>root</th>", "<th>tool</th>", "<th>rule</th>", "<th>status</th>"]
-    details = [
-        "; ".join(x for x in (item.reason, item.reference, item.who) if x) for item in section.items
-    ]
-    details_col = any(details)
-    if details_col:
-        head.append("<th>details</th>")
-    if commands_col:
-        head.append('<th class="cmd">command</th>')
-    table_class = "main" if section.key == "expiring" else "items"
-    parts.append(f'<table class="{table_class}" id="table-{_e(section.key)}"><thead><tr>')
-    parts.append("".join(head) + "</tr></thead><tbody>")
-    for item, detail in zip(section.items, details, strict=True):
-        commands = "".join(f"<code>{_e(c)}</code>" for c in item.commands)
-        tool = _e(item.generator) if item.generator else '<span class="none">unknown</span>'
-        owner = f"<br><small>{_e(item.owner)}</small>" if item.owner else ""
+    parts.append(
+        f'<div class="groups" id="groups-{_e(section.key)}">'
+        '<div class="ghead"><span class="folder">folder</span><span class="n">files</span>'
+        f'<span class="n">size</span><span class="st">status</span><span class="when">'
+        f'{_e(date_heading)}</span><span class="owner">owner</span>'
+        '<span class="cmd">command</span></div>'
+    )
+    for whole, groups in productions(section.groups):
+        folders = "1 folder" if len(groups) == 1 else f"{len(groups)} folders"
         parts.append(
-            "<tr>"
-            f'<td class="date">{_e(iso_date(item.when))}</td>'
-            + (_days(item, section.key) if days_col else "")
-            + f'<td class="path">{_e(item.path)}</td>'
-            f"<td>{_e(item.root)}{owner}</td>"
-            f"<td>{tool}</td>"
-            f'<td class="rule">{_e(item.rule)}</td>'
-            f"<td>{_status(item.status)}</td>"
-            + (f'<td class="details">{_e(detail)}</td>' if details_col else "")
-            + (f'<td class="cmd">{commands}</td>' if commands_col else "")
-            + "</tr>"
+            '<details class="production"><summary>'
+            + _group_line(
+                section.key,
+                whole,
+                f"{_e(whole.root)} / {_e(whole.production or '(root folder)')} "
+                f'<small class="count">{folders}</small>',
+            )
+            + "</summary>"
         )
-    parts.append("</tbody></table></section>")
+        for group in groups:
+            parts.append(
+                '<details class="group"><summary>'
+                + _group_line(section.key, group, _e(group.folder or "(root folder)"))
+                + f"</summary>{_files_table(section, group)}</details>"
+            )
+        parts.append("</details>")
+    parts.append("</div></section>")
+    return "".join(parts)
+
+
+def _alerts(report: Report) -> str:
+    parts = [
+        '<section id="section-alerts"><h2>Needs a decision now '
+        f'<span class="count">({len(report.alerts) + report.alerts_more})</span></h2>'
+    ]
+    if not report.alerts:
+        parts.append('<p class="none">Nothing.</p></section>')
+        return "".join(parts)
+    parts.append('<ol class="alerts">')
+    for alert in report.alerts:
+        where = f"{alert.root}: {alert.path}" if alert.path else alert.root
+        when = _when(alert.when, alert.days_left, "")
+        parts.append(
+            "<li>"
+            + (f'<span class="when">{when}</span> ' if when else "")
+            + f"<b>{_e(alert.text)}</b>"
+            + (f' <span class="where">{_e(where)}</span>' if where else "")
+            + (f" <small>{_e(alert.owner)}</small>" if alert.owner else "")
+            + (f" <code>{_e(alert.command)}</code>" if alert.command else "")
+            + "</li>"
+        )
+    parts.append("</ol>")
+    if report.alerts_more:
+        parts.append(f'<p class="note">… and {report.alerts_more} more in the sections below.</p>')
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -233,6 +315,7 @@ def render_html(report: Report) -> str:
         "<figure>" + status_chart(by_status, "AI assets by status", "chart-status") + "</figure>",
         "</div>",
     ]
+    body.append(_alerts(report))
     body += [
         '<section id="section-roots"><h2>By root</h2>',
         _roots_table(report),

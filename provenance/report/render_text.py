@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -12,13 +13,16 @@ from typing import Any
 
 from provenance.lifecycle.states import AI_STATUSES
 from provenance.report.data import Report, Section
+from provenance.report.groups import DATE_LABELS, Alert, Group, days_text, productions
 from provenance.report.items import Item
 
-SCHEMA_ID = "provenance-report/1"
+SCHEMA_ID = "provenance-report/2"
 CSV_COLUMNS = (
     "section",
     "root",
     "owner",
+    "production",
+    "folder",
     "path",
     "status",
     "generator",
@@ -33,6 +37,7 @@ CSV_COLUMNS = (
     "command_1",
     "command_2",
     "command_3",
+    "group_command",
 )
 #: A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,6 +77,37 @@ def item_record(item: Item) -> dict[str, Any]:
     }
 
 
+def group_record(group: Group) -> dict[str, Any]:
+    return {
+        "root": group.root,
+        "owner": group.owner,
+        "production": group.production,
+        "folder": group.folder,
+        "path": group.path,
+        "count": group.count,
+        "size": group.size,
+        "by_status": group.statuses,
+        "date": iso(group.when),
+        "days_left": group.days_left,
+        "command": group.command,
+        "items": [item_record(item) for item in group.items],
+    }
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    return {
+        "kind": alert.kind,
+        "text": alert.text,
+        "count": alert.count,
+        "root": alert.root,
+        "owner": alert.owner,
+        "path": alert.path,
+        "date": iso(alert.when),
+        "days_left": alert.days_left,
+        "command": alert.command,
+    }
+
+
 def report_record(report: Report) -> dict[str, Any]:
     """Return the report as the JSON-ready dict ``schema/report.schema.json`` describes."""
     period = report.period
@@ -85,6 +121,8 @@ def report_record(report: Report) -> dict[str, Any]:
             "past_start": iso(period.past_start),
             "coming_end": iso(period.coming_end),
         },
+        "alerts": [alert_record(alert) for alert in report.alerts],
+        "alerts_more": report.alerts_more,
         "totals": dict(report.totals),
         "roots": [
             {
@@ -102,7 +140,7 @@ def report_record(report: Report) -> dict[str, Any]:
                 "title": section.title,
                 "note": section.note,
                 "total": section.count,
-                "items": [item_record(item) for item in section.items],
+                "groups": [group_record(group) for group in section.groups],
             }
             for section in report.sections
         ],
@@ -170,27 +208,56 @@ def guard_cell(value: str) -> str:
 def csv_rows(report: Report) -> Iterable[list[str]]:
     """Yield the header, then one row per item; text cells are formula-guarded."""
     yield list(CSV_COLUMNS)
-    for item in report.items:
-        commands = [*item.commands, "", "", ""][:3]
-        text = [
-            item.section,
-            item.root,
-            item.owner,
-            item.path,
-            item.status,
-            item.generator,
-            item.rule,
-        ]
-        more = [item.who, item.reason, item.content_hash]
-        yield [
-            *(guard_cell(cell) for cell in text),
-            iso_date(item.when),
-            "" if item.days_left is None else str(item.days_left),
-            *(guard_cell(cell) for cell in more),
-            "" if item.size is None else str(item.size),
-            guard_cell(item.reference),
-            *(guard_cell(cell) for cell in commands),
-        ]
+    for alert in report.alerts:
+        yield _alert_row(alert)
+    for section in report.sections:
+        for group in section.groups:
+            for item in group.items:
+                yield _item_row(item, group)
+
+
+def _alert_row(alert: Alert) -> list[str]:
+    cells = dict.fromkeys(CSV_COLUMNS, "")
+    cells.update(
+        section="alert",
+        root=guard_cell(alert.root),
+        owner=guard_cell(alert.owner),
+        folder=guard_cell(alert.path),
+        status=alert.kind,
+        date=iso_date(alert.when),
+        days_left="" if alert.days_left is None else str(alert.days_left),
+        reason=guard_cell(alert.text),
+        size=str(alert.count),
+        group_command=guard_cell(alert.command),
+    )
+    return list(cells.values())
+
+
+def _item_row(item: Item, group: Group) -> list[str]:
+    """One file's row: its facts, its own commands and its group's one command."""
+    commands = [*item.commands, "", "", ""][:3]
+    text = [
+        item.section,
+        item.root,
+        item.owner,
+        group.production,
+        group.folder,
+        item.path,
+        item.status,
+        item.generator,
+        item.rule,
+    ]
+    more = [item.who, item.reason, item.content_hash]
+    return [
+        *(guard_cell(cell) for cell in text),
+        iso_date(item.when),
+        "" if item.days_left is None else str(item.days_left),
+        *(guard_cell(cell) for cell in more),
+        "" if item.size is None else str(item.size),
+        guard_cell(item.reference),
+        *(guard_cell(cell) for cell in commands),
+        guard_cell(group.command),
+    ]
 
 
 def render_csv(report: Report, bom: bool = False) -> str:
@@ -237,8 +304,16 @@ def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
     return lines
 
 
-def _md_days(item: Item) -> str:
-    return "" if item.days_left is None else str(item.days_left)
+#: Files named under a group in Markdown; the rest are counted.
+MD_FILES_SHOWN = 3
+
+
+def _md_when(when: datetime | None, days_left: int | None) -> str:
+    if when is None:
+        return ""
+    if days_left is None:
+        return iso_date(when)
+    return f"{iso_date(when)} ({days_text(days_left)})"
 
 
 def _md_section(section: Section) -> list[str]:
@@ -247,21 +322,53 @@ def _md_section(section: Section) -> list[str]:
         lines += [f"_{md_text(section.note)}_", ""]
     if not section.items:
         return [*lines, "None.", ""]
-    header = ["date", "days", "root", "path", "tool", "rule", "details", "command"]
-    rows = (
-        [
-            iso_date(item.when),
-            _md_days(item),
-            md_text(item.root),
-            md_code(item.path),
-            md_text(item.generator or "unknown"),
-            md_text(item.rule),
-            md_text("; ".join(x for x in (item.reason, item.reference, item.who) if x)),
-            "<br>".join(md_code(c) for c in item.commands),
+    for whole, groups in productions(section.groups):
+        files = whole.count
+        lines += [
+            f"### {md_text(whole.root)} / {md_text(whole.production or '(root folder)')} "
+            f"({files} {'file' if files == 1 else 'files'}"
+            + (f"; {md_code(whole.command)}" if whole.command and len(groups) > 1 else "")
+            + ")",
+            "",
         ]
-        for item in section.items
-    )
-    return [*lines, *_md_table(header, rows), ""]
+        for group in groups:
+            statuses = ", ".join(f"{n} {s}" for s, n in group.statuses.items())
+            when = _md_when(group.when, group.days_left)
+            head = (
+                f"- {md_code(group.folder or '(root folder)')}: {group.count} "
+                f"{'file' if group.count == 1 else 'files'}, {md_text(statuses)}"
+                + (f", {DATE_LABELS.get(section.key, 'date')} {when}" if when else "")
+                + (f", owner {md_text(group.owner)}" if group.owner else "")
+                + (f" — {md_code(group.command)}" if group.command else "")
+            )
+            shown = [
+                md_code(posixpath.basename(item.path) or item.path)
+                + (f" ({md_text(item.reason)})" if item.reason else "")
+                for item in group.items[:MD_FILES_SHOWN]
+            ]
+            rest = group.count - len(shown)
+            lines += [head, "  " + ", ".join(shown) + (f" … and {rest} more" if rest else "")]
+        lines.append("")
+    return lines
+
+
+def _md_alerts(report: Report) -> list[str]:
+    lines = [f"## Needs a decision now ({len(report.alerts) + report.alerts_more})", ""]
+    if not report.alerts:
+        return [*lines, "Nothing.", ""]
+    for number, alert in enumerate(report.alerts, start=1):
+        when = _md_when(alert.when, alert.days_left)
+        lines.append(
+            f"{number}. "
+            + (f"{when}: " if when else "")
+            + f"**{md_text(alert.text)}**"
+            + (f" — {md_code(alert.path)}" if alert.path else "")
+            + (f" ({md_text(alert.root)}, {md_text(alert.owner)})" if alert.owner else "")
+            + (f" — {md_code(alert.command)}" if alert.command else "")
+        )
+    if report.alerts_more:
+        lines.append(f"\n… and {report.alerts_more} more in the sections below.")
+    return [*lines, ""]
 
 
 def render_markdown(report: Report) -> str:
@@ -274,6 +381,7 @@ def render_markdown(report: Report) -> str:
         f"{iso_date(period.coming_end)} and the past {period.days} days from "
         f"{iso_date(period.past_start)}. Generated {iso(report.generated_at)}.",
         "",
+        *_md_alerts(report),
         "## Totals",
         "",
         *_md_table(

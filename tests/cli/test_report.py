@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from provenance.catalog import Catalog
 from provenance.cli import cli
-from tests.report.sample import populate
+from tests.report.sample import items_of, populate
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text()
@@ -74,7 +74,7 @@ def test_report_json_validates_and_honours_days(runner: CliRunner, config: Path)
     }
     expiring = next(s for s in record["sections"] if s["key"] == "expiring")
     # 30 days reach the unknown-tool and voided assets; the far one is due at 07:00 on day 30
-    assert len(expiring["items"]) == 5
+    assert len(items_of(expiring)) == 5
 
 
 def test_report_out_file_format_from_suffix(
@@ -89,9 +89,10 @@ def test_report_out_file_format_from_suffix(
     assert result.stdout == ""
     assert f"wrote {out}" in result.stderr
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("\ufeffsection,root,owner,path")
+    assert text.startswith("\ufeffsection,root,owner,production,folder,path")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0]["section"] == "expiring"
+    assert rows[0]["section"] == "alert"  # what needs a decision now comes first
+    assert next(row for row in rows if row["section"] != "alert")["section"] == "expiring"
 
 
 def test_report_html_to_file(runner: CliRunner, config: Path, tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_report_for_one_root(runner: CliRunner, config: Path) -> None:
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["scope"] == "Show B"
-    paths = [i["path"] for s in record["sections"] for i in s["items"]]
+    paths = [i["path"] for s in record["sections"] for i in items_of(s)]
     assert paths and all(p.startswith("/prod/show_b/") for p in paths)
 
 

@@ -24,6 +24,11 @@ DAY = timedelta(days=1)
 AUDIT_KEY = f"key ksample1 2026-10-01T00:00:00+00:00 {'5a' * 32}\n"
 
 
+def items_of(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the items of a JSON report section, across its groups, in order."""
+    return [item for group in section["groups"] for item in group["items"]]
+
+
 def sample_settings(state_dir: Path) -> Settings:
     return Settings(
         state_dir=state_dir,

@@ -138,7 +138,7 @@ def test_weekly_run_emails_the_html_report(
     text = message.get_body(preferencelist=("plain",))
     assert html is not None and text is not None
     body = html.get_content()
-    assert '<table class="main" id="table-expiring">' in body
+    assert '<div class="groups" id="groups-expiring">' in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "# AI asset expiry report" in text.get_content()
 

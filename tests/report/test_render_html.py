@@ -50,7 +50,7 @@ def test_html_needs_nothing_from_outside(sqlite_report: Report) -> None:
 
 def test_html_has_the_main_table_and_both_charts(sqlite_report: Report) -> None:
     page = render_html(sqlite_report)
-    assert '<table class="main" id="table-expiring">' in page
+    assert '<div class="groups" id="groups-expiring">' in page
     assert page.count("<svg ") == 2
     assert 'id="chart-expiries"' in page and 'id="chart-status"' in page
 
@@ -82,16 +82,20 @@ def test_html_renders_in_a_real_browser(sqlite_report: Report, tmp_path: Path) -
     dumped = _run_chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     dom = dumped.stdout
-    main = re.search(r'<table class="main" id="table-expiring">(.*?)</table>', dom, re.S)
-    assert main is not None, "the main table is missing from the rendered page"
-    assert main.group(1).count("<tr>") == 4  # header and three expiring assets
+    main = re.search(r'<div class="groups" id="groups-expiring">(.*?)</section>', dom, re.S)
+    assert main is not None, "the expiring groups are missing from the rendered page"
+    # two productions and three folders, one line and one command each, files folded
+    assert main.group(1).count('<details class="production">') == 2
+    assert main.group(1).count('<details class="group">') == 3
+    assert main.group(1).count("<code>provenance clear ") == 5
+    assert "castle 01.png" in main.group(1)
     assert '<svg id="chart-expiries"' in dom and '<svg id="chart-status"' in dom
     assert dom.count("<rect ") >= 7 + 3
     # the steps that wait, the files that could not be read and the audit head are shown
-    waiting = re.search(r'<table class="items" id="table-waiting">(.*?)</table>', dom, re.S)
-    assert waiting is not None and "/prod/show_b/late.png" in waiting.group(1)
-    unreadable = re.search(r'<table class="items" id="table-unreadable">(.*?)</table>', dom, re.S)
-    assert unreadable is not None and unreadable.group(1).count("<tr>") == 3
+    waiting = re.search(r'<div class="groups" id="groups-waiting">(.*?)</section>', dom, re.S)
+    assert waiting is not None and "late.png" in waiting.group(1)
+    unreadable = re.search(r'<div class="groups" id="groups-unreadable">(.*?)</section>', dom, re.S)
+    assert unreadable is not None and unreadable.group(1).count('<details class="group">') == 2
     assert "&lt;stuck&gt;.exr" in unreadable.group(1)
     audit = sqlite_report.audit
     assert audit is not None and audit.head in dom and f"{audit.events} events" in dom

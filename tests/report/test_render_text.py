@@ -59,15 +59,17 @@ def test_no_format_prints_a_prompt(sqlite_report: Report, fmt: str) -> None:
 
 
 def test_csv_has_one_row_per_asset_with_its_section_and_iso_dates(sqlite_report: Report) -> None:
-    rows = list(csv.DictReader(io.StringIO(render_csv(sqlite_report))))
+    everything = list(csv.DictReader(io.StringIO(render_csv(sqlite_report))))
+    alerts = [row for row in everything if row["section"] == "alert"]
+    assert len(alerts) == len(sqlite_report.alerts) and everything[: len(alerts)] == alerts
+    rows = everything[len(alerts) :]
     assert len(rows) == sum(len(s.items) for s in sqlite_report.sections)
     assert {row["section"] for row in rows} == {s.key for s in sqlite_report.sections if s.items}
-    first = rows[0]
-    assert first["date"] == "2026-12-02" and first["days_left"] == "2"
-    assert (
-        first["command_1"]
-        == "provenance clear '/prod/show_a/concepts/castle 01.png' --approval REF"
-    )
+    castle = next(row for row in rows if row["path"].endswith("castle 01.png"))
+    assert castle["date"] == "2026-12-02" and castle["days_left"] == "2"
+    assert castle["production"] == "concepts" and castle["folder"] == "concepts"
+    command = "provenance clear '/prod/show_a/concepts/castle 01.png' --approval REF"
+    assert castle["command_1"] == command and castle["group_command"] == command
 
 
 def test_csv_guards_cells_a_spreadsheet_would_run(sqlite_report: Report) -> None:
@@ -78,7 +80,7 @@ def test_csv_guards_cells_a_spreadsheet_would_run(sqlite_report: Report) -> None
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "@")), value
-    overdue = next(row for row in rows if row["section"] == "overdue")
+    overdue = next(row for row in rows if row["path"] == "/prod/show_a/old.png")
     assert overdue["days_left"] == "-3"  # our own numbers stay numbers
 
 
@@ -91,13 +93,14 @@ def test_csv_bom_is_optional_and_rows_end_with_crlf(sqlite_report: Report) -> No
     plain, with_bom = render_csv(sqlite_report), render_csv(sqlite_report, bom=True)
     assert not plain.startswith("\ufeff")
     assert with_bom == "\ufeff" + plain
-    assert plain.split("\r\n")[0].startswith("section,root,owner,path")
+    assert plain.split("\r\n")[0].startswith("section,root,owner,production,folder,path")
 
 
 def test_markdown_keeps_hostile_names_literal(sqlite_report: Report) -> None:
     text = render_markdown(sqlite_report)
-    assert "`/prod/show_a/concepts/<script>alert(1)</script>.png`" in text
-    assert "\\<b\\>Evil\\</b\\> \\& co" in text
+    assert "`concepts/<script>alert(1)<`: 1 file" in text and "`script>.png`" in text
+    assert "`provenance clear '/prod/show_a/concepts/<script>alert(1)</script>.png' --appr" in text
+    assert "<b>Evil" not in text
     for line in text.splitlines():
         if line.startswith("| "):
             assert line.count(" | ") + 2 == line.count("|") - line.count("\\|"), line

@@ -11,6 +11,7 @@ from provenance.report.build import build_report
 from provenance.report.data import Period
 from provenance.report.render_text import render_json
 from provenance.retention.sweep import sweep
+from tests.report.sample import items_of
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, retention_settings
 
 
@@ -50,6 +51,7 @@ def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
     tmp_path: Path, catalog: Catalog
 ) -> None:
     from provenance.config import RootSettings, Settings
+    from provenance.config.clearance import ToolSettings
     from provenance.ingest.scan import scan
     from tests.media import write_a1111_png
 
@@ -58,10 +60,23 @@ def test_report_calls_out_a_scanned_asset_from_an_unknown_tool(
     settings = Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root)])
     scan(settings, catalog, ACTOR, T0)
     report = build_report(catalog, settings, Period(as_of=T0, days=7), T0)
+    # no tools registry: every tool is unknown, so that is one alert with a count, no rows
     data = json.loads(render_json(report))
     attention = next(s for s in data["sections"] if s["key"] == "attention")
-    assert [Path(item["path"]).name for item in attention["items"]] == ["castle.png"]
-    assert "unknown tool" in json.dumps(attention["items"][0])
+    assert attention["groups"] == []
+    assert [(a["kind"], a["count"]) for a in data["alerts"]] == [("no-tools-registry", 1)]
+    # with a registry that does not know the tool, the asset is named, by its folder
+    tools = [ToolSettings(name="Firefly", approved=True)]
+    clearance = settings.clearance.model_copy(update={"tools": tools})
+    settings = settings.model_copy(update={"clearance": clearance})
+    data = json.loads(render_json(build_report(catalog, settings, Period(T0, 7), T0)))
+    attention = next(s for s in data["sections"] if s["key"] == "attention")
+    (group,) = attention["groups"]
+    assert group["folder"] == "concepts" and group["count"] == 1
+    assert [Path(item["path"]).name for item in group["items"]] == ["castle.png"]
+    assert "unknown tool" in group["items"][0]["reason"]
+    assert group["command"].startswith("provenance clear ")
+    assert "no-tools-registry" not in {a["kind"] for a in data["alerts"]}
 
 
 def test_report_lists_a_killed_quarantine_that_waits_for_its_offline_root(
@@ -80,14 +95,14 @@ def test_report_lists_a_killed_quarantine_that_waits_for_its_offline_root(
     assert shown.returncode == 0, shown.stderr
     record = json.loads(shown.stdout)
     waiting = next(s for s in record["sections"] if s["key"] == "waiting")
-    assert sorted(item["path"] for item in waiting["items"]) == sorted(a.path for a in assets)
-    assert all(item["status"] == "quarantine" for item in waiting["items"])
-    assert all(item["reason"].startswith("root offline") for item in waiting["items"])
-    assert all(".provenance-quarantine" in item["reference"] for item in waiting["items"])
+    assert sorted(item["path"] for item in items_of(waiting)) == sorted(a.path for a in assets)
+    assert all(item["status"] == "quarantine" for item in items_of(waiting))
+    assert all(item["reason"].startswith("root offline") for item in items_of(waiting))
+    assert all(".provenance-quarantine" in item["reference"] for item in items_of(waiting))
     markdown = run_cli(config, "report", "--format", "md").stdout
     assert "## Interrupted steps waiting to finish (2)" in markdown
 
     away.rename(root)  # back: the next sweep settles the steps, and the report shows none
     assert run_cli(config, "sweep").returncode == 0
     record = json.loads(run_cli(config, "report", "--format", "json").stdout)
-    assert next(s for s in record["sections"] if s["key"] == "waiting")["items"] == []
+    assert next(s for s in record["sections"] if s["key"] == "waiting")["groups"] == []

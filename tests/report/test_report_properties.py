@@ -66,11 +66,12 @@ def test_any_file_name_renders_as_text(name: str, generator: str) -> None:
     page = render_html(report)  # type: ignore[arg-type]
     body = page.split("<body>", 1)[1]
     assert "<script" not in body.lower()
-    main = body.split('<table class="main" id="table-expiring">', 1)[1].split("</table>", 1)[0]
+    main = body.split('<div class="groups" id="groups-expiring">', 1)[1].split("</table>", 1)[0]
     assert main.count("<tr>") == 2  # the header and the one asset
     markdown = render_markdown(report)  # type: ignore[arg-type]
-    table = [ln for ln in markdown.splitlines() if ln.startswith("| 2026-12-01 |")]
-    assert len(table) == 1
-    assert table[0].count(" | ") == 7  # eight cells: nothing in the name split the row
-    rows = list(csv_rows(report))  # type: ignore[arg-type]
+    # one group line and its one file line: nothing in the name split or started a line
+    expiring = markdown.split("## Expiring in the coming period (1)", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for ln in expiring.splitlines() if ln and not ln.startswith("### ")]
+    assert len(lines) == 2 and lines[0].startswith("- `") and lines[1].startswith("  `")
+    rows = [row for row in csv_rows(report) if row[0] != "alert"]  # type: ignore[arg-type]
     assert len(rows) == 2

@@ -1,0 +1,294 @@
+"""The report at any scale: a section's items grouped by root -> production -> folder, each
+group with its counts, size, owner, nearest date and the one command that acts on it; and
+the short ranked list of what needs a decision now (``Alert``).
+
+Pure: Items in, Groups and Alerts out. A group's command is offered only when the lifecycle
+lets it act on the group's files (``provenance.lifecycle.states``: ``CLEARABLE`` for
+``clear``, ``HOLDABLE`` for ``hold``); both take a folder.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from provenance.lifecycle.states import CLEARABLE, HOLDABLE
+from provenance.report.items import Item, clear_command, hold_command
+
+#: Sections whose groups are offered a command (the others say what happened).
+ACTIONABLE = ("expiring", "overdue", "quarantined", "voided", "attention")
+#: How many days ahead a deadline or a purge needs a decision now.
+SOON_DAYS = 3
+#: At most this many alerts are listed; the rest are counted.
+ALERTS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Group:
+    """The items of one section in one folder (the file's own folder, below its root)."""
+
+    section: str
+    root: str
+    owner: str
+    #: The first folder below the root ("" for files at the root itself).
+    production: str
+    #: The folder below the root ("" for the root itself) and its full path.
+    folder: str
+    path: str
+    items: tuple[Item, ...]
+    command: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def size(self) -> int:
+        return sum(item.size or 0 for item in self.items)
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def nearest(self) -> Item:
+        """The item whose date comes first (an item without a date last)."""
+        return min(self.items, key=_when_key)
+
+    @property
+    def when(self) -> datetime | None:
+        return self.nearest.when
+
+    @property
+    def days_left(self) -> int | None:
+        return self.nearest.days_left
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One thing that needs a decision now, with the folder and the command to act on it."""
+
+    kind: str
+    text: str
+    count: int
+    root: str = ""
+    owner: str = ""
+    path: str = ""
+    when: datetime | None = None
+    days_left: int | None = None
+    command: str = ""
+
+
+def _when_key(item: Item) -> tuple[bool, str, str]:
+    # aware and naive datetimes do not compare: order by the ISO text
+    return (item.when is None, item.when.isoformat() if item.when else "", item.path)
+
+
+def place(item: Item) -> tuple[str, str, str]:
+    """Return (production, folder below the root, folder path) of an item's file."""
+    folder_path = posixpath.dirname(item.path) or "/"
+    root_path = item.root_path.rstrip("/")
+    if root_path and (folder_path == root_path or folder_path.startswith(root_path + "/")):
+        relative = folder_path[len(root_path) :].lstrip("/")
+    else:
+        relative = folder_path.lstrip("/")
+    return relative.split("/", 1)[0], relative, folder_path
+
+
+#: What a section's date is, in its group lines.
+DATE_LABELS = {
+    "expiring": "due",
+    "overdue": "deadline",
+    "quarantined": "bytes deleted",
+    "purged": "purged",
+    "cleared": "cleared",
+    "voided": "when",
+    "attention": "deadline",
+    "waiting": "since",
+    "unreadable": "last tried",
+}
+
+
+def days_text(days_left: int) -> str:
+    """Return "in 3 days", "today", "1 day late"."""
+    if days_left == 0:
+        return "today"
+    count = abs(days_left)
+    unit = "day" if count == 1 else "days"
+    return f"{count} {unit} late" if days_left < 0 else f"in {count} {unit}"
+
+
+def group_command(section: str, path: str, items: Sequence[Item], *, at_root: bool = False) -> str:
+    """Return the one command that would act on the group, or "" when none would.
+
+    A group of one file acts on the file; a folder below its root on the folder (the
+    command takes everything under it); several files at a root's own folder get none
+    (a command on the root would take the whole root)."""
+    if section not in ACTIONABLE:
+        return ""
+    if len(items) == 1:
+        return next(
+            iter(items[0].commands[1:] if section == "attention" else items[0].commands), ""
+        )
+    if at_root:
+        return ""
+    statuses = {item.status for item in items}
+    if section == "quarantined":
+        return hold_command(path) if statuses & set(HOLDABLE) else ""
+    if statuses & set(CLEARABLE):
+        return clear_command(path)
+    if statuses & set(HOLDABLE):
+        return hold_command(path)
+    return ""
+
+
+def group_items(section: str, items: Iterable[Item]) -> tuple[Group, ...]:
+    """Return ``items`` by root, then folder (production first), each group's files by date."""
+    buckets: dict[tuple[str, str], list[Item]] = {}
+    places: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for item in items:
+        production, relative, folder_path = place(item)
+        key = (item.root, folder_path)
+        buckets.setdefault(key, []).append(item)
+        places[key] = (production, relative, folder_path)
+    groups = []
+    for key in sorted(buckets, key=lambda k: (k[0], places[k][1])):
+        production, relative, folder_path = places[key]
+        members = tuple(sorted(buckets[key], key=_when_key))
+        groups.append(
+            Group(
+                section=section,
+                root=key[0],
+                owner=members[0].owner,
+                production=production,
+                folder=relative,
+                path=folder_path,
+                items=members,
+                command=group_command(section, folder_path, members, at_root=not relative),
+            )
+        )
+    return tuple(groups)
+
+
+def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
+    """Return the folder groups under their production: a group of all of the production's
+    files (its folder, counts and one command on it) with its folder groups, in order."""
+    out: dict[tuple[str, str], list[Group]] = {}
+    for group in groups:
+        out.setdefault((group.root, group.production), []).append(group)
+    result = []
+    for (root, production), members in out.items():
+        first = members[0]
+        base = first.path[: len(first.path) - len(first.folder)].rstrip("/") or "/"
+        path = posixpath.join(base, production) if production else base
+        items = tuple(item for group in members for item in group.items)
+        command = group_command(first.section, path, items, at_root=not production)
+        whole = Group(
+            first.section, root, first.owner, production, production, path, items, command
+        )
+        result.append((whole, members))
+    return result
+
+
+# --- what needs a decision now ------------------------------------------------------------
+
+
+def _alert(kind: str, text: str, group: Group, items: Sequence[Item], command: str) -> Alert:
+    first = min(items, key=_when_key)
+    return Alert(
+        kind=kind,
+        text=text,
+        count=len(items),
+        root=group.root,
+        owner=group.owner,
+        path=group.path,
+        when=first.when,
+        days_left=first.days_left,
+        command=command,
+    )
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
+
+
+def alerts(
+    sections: Mapping[str, Sequence[Group]],
+    *,
+    unknown_tools: int = 0,
+    tools_registered: bool = True,
+) -> tuple[tuple[Alert, ...], int]:
+    """Return the alerts ranked (soonest consequence first, then the most files) and how
+    many more there are than ``ALERTS_SHOWN``.
+
+    A missing tools registry is one alert, whatever the number of assets it concerns.
+    """
+    found: list[tuple[int, Alert]] = []  # (severity: lower first on the same day, alert)
+    for group in sections.get("quarantined", ()):
+        soon = [i for i in group.items if i.days_left is not None and i.days_left <= SOON_DAYS]
+        if soon:
+            text = f"{_files(len(soon))} quarantined, bytes deleted within {SOON_DAYS} days"
+            found.append((0, _alert("purge-soon", text, group, soon, group.command)))
+    for group in sections.get("overdue", ()):
+        text = f"{_files(group.count)} flagged or past the deadline: quarantined by a sweep"
+        found.append((1, _alert("overdue", text, group, group.items, group.command)))
+    for group in sections.get("expiring", ()):
+        soon = [i for i in group.items if i.days_left is not None and i.days_left <= SOON_DAYS]
+        if soon:
+            text = f"{_files(len(soon))} due within {SOON_DAYS} days"
+            found.append((2, _alert("due-soon", text, group, soon, group.command)))
+    for group in sections.get("voided", ()):
+        text = f"{_files(group.count)} lost a clearance this period"
+        found.append((3, _alert("voided", text, group, group.items, group.command)))
+    for group in sections.get("attention", ()):
+        text = f"{_files(group.count)}: " + "; ".join(
+            dict.fromkeys(item.reason for item in group.items if item.reason)
+        )
+        found.append((4, _alert("tool-or-risk", text, group, group.items, group.command)))
+    found.sort(
+        key=lambda pair: (
+            pair[1].days_left is None,
+            pair[1].days_left if pair[1].days_left is not None else 0,
+            pair[0],
+            -pair[1].count,
+            pair[1].path,
+        )
+    )
+    ranked = [alert for _severity, alert in found]
+    if not tools_registered and unknown_tools:
+        ranked.insert(
+            0,
+            Alert(
+                kind="no-tools-registry",
+                text=(
+                    "no tools registry configured ([[clearance.tools]]): every generator "
+                    f"counts as unknown, so {unknown_tools} uncleared AI "
+                    f"{'asset needs' if unknown_tools == 1 else 'assets need'} an escalation "
+                    "(NFX-CONF3) before clearance"
+                ),
+                count=unknown_tools,
+            ),
+        )
+    more = max(len(ranked) - ALERTS_SHOWN, 0)
+    return tuple(ranked[:ALERTS_SHOWN]), more
+
+
+__all__ = [
+    "ACTIONABLE",
+    "ALERTS_SHOWN",
+    "DATE_LABELS",
+    "SOON_DAYS",
+    "Alert",
+    "Group",
+    "alerts",
+    "days_text",
+    "group_command",
+    "group_items",
+    "place",
+    "productions",
+]

@@ -1,0 +1,104 @@
+"""The report reads at any scale: a 2,000-file show prints in a handful of pages.
+
+A real catalog (SQLite) holds 2,000 AI assets of one show (4 episodes x 25 shots x 20
+files; the files need not exist for the report), in every open status, some flagged,
+quarantined or held. The HTML report is printed to PDF by the real headless Chromium and
+its pages are counted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from provenance.catalog import Asset, Catalog
+from provenance.config import RootSettings, Settings
+from provenance.report.build import build_report
+from provenance.report.data import Period, Report
+from provenance.report.render_html import render_html
+from tests.report.sample import AS_OF, GENERATED_AT
+from tests.report.test_render_html import _run_chromium
+
+SHOW = "/prod/show_x"
+EPISODES, SHOTS, FILES = 4, 25, 20
+#: A handful of A4 pages: the groups' lines, never one line per file.
+MOST_PAGES = 10
+
+
+def populate_show(catalog: Catalog) -> int:
+    """Add the show's 2,000 AI assets; return how many."""
+    count = 0
+    with catalog.write() as tx:
+        for episode in range(EPISODES):
+            for shot in range(SHOTS):
+                folder = f"{SHOW}/ep{101 + episode}/sh{shot * 10:04d}"
+                for number in range(FILES):
+                    count += 1
+                    kind = count % 10
+                    status, deadline = "temporary", AS_OF + timedelta(days=1 + count % 6)
+                    if kind == 7:
+                        status, deadline = "flagged", AS_OF - timedelta(days=2)
+                    elif kind == 8:
+                        status, deadline = "quarantined", AS_OF - timedelta(days=12)
+                    elif kind == 9:
+                        status, deadline = "held", AS_OF + timedelta(days=3)
+                    tx.add(
+                        Asset(
+                            uid=f"00000000-0000-0000-0001-{count:012d}",
+                            path=f"{folder}/comp_v{number:03d}_generated_plate.exr",
+                            root=SHOW,
+                            size=40_000_000 + count,
+                            mtime_ns=1,
+                            inode=count,
+                            device=1,
+                            content_hash=f"blake3:{count:064x}",
+                            ai_class="ai",
+                            generator="ComfyUI",
+                            status=status,
+                            policy="comp-30d",
+                            deadline=deadline,
+                            first_seen=AS_OF - timedelta(days=40),
+                            last_seen=AS_OF,
+                        )
+                    )
+    return count
+
+
+def show_report(catalog: Catalog, tmp_path: Path) -> Report:
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        roots=[RootSettings(path=Path(SHOW), name="Show X", owner="Dana Post")],
+    )
+    return build_report(catalog, settings, Period(AS_OF, 7), GENERATED_AT)
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Return the number of pages of a PDF (its page objects)."""
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+def test_a_2000_file_show_prints_in_a_handful_of_pages(
+    sqlite_catalog: Catalog, tmp_path: Path
+) -> None:
+    assert populate_show(sqlite_catalog) == 2000
+    report = show_report(sqlite_catalog, tmp_path)
+    assert sum(len(section.items) for section in report.sections) >= 1800
+    # one line per shot folder, one command each; a missing tools registry is one alert
+    expiring = report.section("expiring")
+    assert len(expiring.groups) == EPISODES * SHOTS
+    assert all(group.command.startswith("provenance clear ") for group in expiring.groups)
+    assert [a.kind for a in report.alerts].count("no-tools-registry") == 1
+    assert len(report.alerts) <= 12
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    printed = _run_chromium(
+        f"--print-to-pdf={pdf}",
+        "--no-pdf-header-footer",
+        page.as_uri(),
+        profile=tmp_path / "profile",
+    )
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    pages = pdf_pages(pdf.read_bytes())
+    assert 1 <= pages <= MOST_PAGES, f"{pages} pages"
