@@ -1,7 +1,7 @@
 """`provenance scan`: walk folders, detect, hash, catalog, tag.
 
 A root the catalog does not know is walked and handed to the readers before the catalog is
-loaded (prefetch.py), so this module imports the catalog and the scan only after that.
+loaded (``service.scan.prepare``), so this module imports the service's scan only when it runs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,59 +150,30 @@ def scan_command(
     with _loading() as collect:
         import time
 
-        from provenance.files.reader import FileReader, read_options
-        from provenance.ingest.prefetch import Assumed, prefetch, prefetch_root
+        from provenance.service import scan as scanning
 
         began = time.monotonic()
         for path in paths:
             if not path.is_dir():
                 raise UserError(f"{path}: no such folder")
         show_bar = sys.stderr.isatty() and not as_json
-        with ExitStack() as stack:
-            # before the progress bar's thread, so that the workers can be forked; a line of its
-            # own says how far the walk has come
-            def walking(root: Path) -> Callable[[int], None] | None:
-                return (lambda n: _walking_line(str(root), n)) if show_bar else None
 
-            # with no config file, the first folder is read before the settings load
-            assumed = Assumed.without_config(paths, deep) if app.reads_no_config_file else None
-            head = None
-            if assumed is not None:
-                reader = stack.enter_context(FileReader(assumed.options))
-                head = prefetch_root(
-                    assumed.root,
-                    reader,
-                    catalog_url=assumed.catalog_url,
-                    rebuild=rebuild,
-                    on_count=walking(assumed.root),
-                )
-            settings = app.use_roots(paths, "scan")
-            if assumed is None or not assumed.holds(settings, deep, reader.workers):
-                if assumed is not None:  # not what was assumed: read as the settings say
-                    reader.close()
-                    if head is not None:
-                        head.entries.close()
-                reader = stack.enter_context(
-                    FileReader(read_options(settings, deep), settings.scan.workers)
-                )
-                head = prefetch(
-                    settings, reader, rebuild=rebuild, on_count=walking(settings.roots[0].path)
-                )
+        # before the progress bar's thread, so that the workers can be forked; a line of its
+        # own says how far the walk has come
+        def walking(root: Path) -> Callable[[int], None] | None:
+            return (lambda n: _walking_line(str(root), n)) if show_bar else None
+
+        with scanning.prepare(app, paths, deep=deep, rebuild=rebuild, on_count=walking) as ready:
             if show_bar:
                 click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
-            from provenance.catalog import utcnow
-            from provenance.ingest.scan import scan
-
-            app.authorize("scan")
-            catalog = app.catalog
+            caller = app.caller
             bar: Any = _progress_bar() if show_bar else nullcontext()
             with bar as progress, _scanning(collect):
                 task = progress.add_task("scanning", total=None) if show_bar else None
-                result = scan(
-                    settings,
-                    catalog,
-                    app.actor,
-                    utcnow(),
+                result = scanning.scan(
+                    app,
+                    caller,
+                    ready,
                     deep=deep,
                     rebuild=rebuild,
                     dry_run=dry_run,
@@ -217,8 +188,6 @@ def scan_command(
                         if show_bar
                         else None
                     ),
-                    reader=reader,
-                    prefetched=head,
                 )
         result.seconds = time.monotonic() - began  # the head start included
         if as_json:
