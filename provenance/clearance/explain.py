@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from provenance.catalog import Asset, Clearance, SignalRow
+from provenance.catalog import Asset, Clearance, Event, SignalRow
 from provenance.clearance.assess import Assessment, Evidence, Facts, ToolInfo, missing
 from provenance.clearance.policy import ClearancePolicy
 
@@ -20,6 +20,45 @@ def is_labelled(signals: Sequence[SignalRow]) -> bool:
         or (s.kind == "xmp-iptc" and (s.parameters or {}).get("digital_source_type"))
         for s in signals
     )
+
+
+def label_record(
+    signals: Sequence[SignalRow],
+    events: Sequence[Event] = (),
+    content_hash: str | None = None,
+    sidecar: bool | None = None,
+) -> dict[str, Any]:
+    """Return where the file's machine-readable AI mark is: ``in_file`` names the marks in
+    the bytes (``c2pa``; ``xmp``: an IPTC DigitalSourceType read at the last scan, or
+    embedded by provenance into the bytes the file has now, after that scan), ``sidecar``
+    whether its sidecar exists (None: not looked at)."""
+    in_file = []
+    if any(s.kind == "c2pa" for s in signals):
+        in_file.append("c2pa")
+    read = any(
+        s.kind == "xmp-iptc" and (s.parameters or {}).get("digital_source_type") for s in signals
+    )
+    embedded = content_hash is not None and any(
+        e.action == "embedded" and (e.after or {}).get("content_hash") == content_hash
+        for e in events
+    )
+    if read or embedded:
+        in_file.append("xmp")
+    return {"in_file": in_file, "sidecar": sidecar}
+
+
+def label_text(label: dict[str, Any]) -> str:
+    """Say where the mark is: "in the file (IPTC XMP) and its sidecar", "sidecar only"."""
+    names = {"c2pa": "C2PA", "xmp": "IPTC XMP"}
+    in_file = ", ".join(names.get(kind, kind) for kind in label["in_file"])
+    sidecar = label["sidecar"]
+    if in_file:
+        return f"in the file ({in_file})" + (" and its sidecar" if sidecar else "")
+    if sidecar:
+        return "sidecar only"
+    if sidecar is None:
+        return "none in the file"
+    return "none (no mark in the file, no sidecar)"
 
 
 def clearance_assessment(
@@ -44,8 +83,11 @@ def clearance_record(
     signals: Sequence[SignalRow],
     clearance: Clearance | None,
     policy: ClearancePolicy,
+    label: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the JSON-ready clearance part of an asset's record."""
+    """Return the JSON-ready clearance part of an asset's record (``label``: where its AI
+    mark is, from ``label_record``; by default from the signals alone)."""
+    label = label if label is not None else label_record(signals)
     assessment, tool, facts = clearance_assessment(asset, policy)
     evidence = evidence_of(clearance)
     gaps = missing(assessment, evidence)
@@ -69,7 +111,8 @@ def clearance_record(
             "vendor_retains_inputs": tool.vendor_retains_inputs,
             "terms_ref": tool.terms_ref or None,
         },
-        "labelled": is_labelled(signals),
+        "labelled": bool(label["in_file"]) or is_labelled(signals),
+        "label": label,
         "evidence": {k: v for k, v in present.items() if v},
         "missing": [{"kind": m.kind, "rules": list(m.rule_ids), "text": m.text} for m in gaps],
         "clearance": None
@@ -98,7 +141,11 @@ def render_clearance(record: dict[str, Any]) -> list[str]:
         lines.append(f"{'facts:':<14}{facts}")
     lines.append("rules fired:")
     lines += [f"  {r['id']:<14} {r['risk']:<8} {r['title']}" for r in record["rules"]]
-    lines.append(f"{'label:':<14}" + ("in the file" if record["labelled"] else "sidecar only"))
+    label = record.get("label") or {
+        "in_file": ["mark"] if record["labelled"] else [],
+        "sidecar": None,
+    }
+    lines.append(f"{'label:':<14}{label_text(label)}")
     clearance = record["clearance"]
     if clearance is not None:
         lines.append(

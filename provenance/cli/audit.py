@@ -6,6 +6,7 @@ import click
 
 from provenance.audit.verify import Verdict
 from provenance.cli.app import App, echo_json, pass_app
+from provenance.cli.inspect import event_line
 from provenance.service import assets, integrity
 
 
@@ -80,10 +81,6 @@ def log_command(app: App, target: str | None, limit: int, as_json: bool) -> None
         echo_json(records)
         return
     for e in records:
-        change = f" {e['before']} -> {e['after']}" if e["before"] or e["after"] else ""
-        click.echo(
-            f"{e['at']}  {e['action']:<12} {e['user']}@{e['host']}  {e['path'] or '-'}  "
-            f"{e['reason']}{change}"
-        )
+        click.echo(event_line(e))
     if not records:
         click.echo("no events", err=True)

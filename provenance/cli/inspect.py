@@ -101,6 +101,47 @@ def _list_unreadable(app: App, under: Path | None, limit: int | None, as_json: b
         click.echo("no unreadable files", err=True)
 
 
+def _value(value: Any) -> str:
+    """One value of an event's before/after as text: a mapping as ``key=value`` pairs."""
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={_value(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) or "none"
+    return str(value)
+
+
+def describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Say what an event changed, status first: ``status temporary → flagged, rule quick``.
+
+    A key on both sides that changed reads ``key old → new``; one only after it, ``key new``;
+    one only before it, ``key old → none``; a key that did not change is left out."""
+    keys = list(dict.fromkeys(["status", *after, *before]))
+    parts = []
+    for key in keys:
+        if key in before and key in after:
+            if before[key] != after[key]:
+                parts.append(f"{key} {_value(before[key])} → {_value(after[key])}")
+        elif key in after:
+            parts.append(f"{key} {_value(after[key])}")
+        elif key in before:
+            parts.append(f"{key} {_value(before[key])} → none")
+    return ", ".join(parts)
+
+
+def event_line(event: dict[str, Any], *, path: bool = True) -> str:
+    """One audit event as a history line: when, what, who, the file, what changed, why."""
+    change = describe_change(event["before"] or {}, event["after"] or {})
+    reason = event["reason"] or ""
+    where = f"  {event['path'] or '-'}" if path else ""
+    return (
+        f"{event['at']}  {event['action']:<12} {event['user']}@{event['host']}{where}"
+        + (f"  {change}" if change else "")
+        + (f"; {reason}" if reason and change else f"  {reason}" if reason else "")
+    )
+
+
 def render_show(record: dict[str, Any]) -> str:
     keys = (
         "path",
@@ -140,11 +181,7 @@ def render_show(record: dict[str, Any]) -> str:
     if not record["signals"]:
         lines.append("  none")
     lines.append("history:")
-    for e in record["events"]:
-        change = f" {e['before']} -> {e['after']}" if e["before"] else ""
-        lines.append(
-            f"  {e['at']}  {e['action']:<10} {e['user']}@{e['host']}  {e['reason']}{change}"
-        )
+    lines += [f"  {event_line(e, path=False)}" for e in record["events"]]
     return "\n".join(lines)
 
 

@@ -8,20 +8,23 @@ that reads the catalog as it is consumed (a catalog of a million assets is never
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from provenance.catalog import Asset, Catalog, Tx
 from provenance.catalog.clearance import active_clearance, uncleared_assets
 from provenance.catalog.lifecycle import recent_events
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
-from provenance.clearance.explain import clearance_record
+from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
-from provenance.errors import NotInCatalogError
+from provenance.errors import NotInCatalogError, ProvenanceError
 from provenance.report.records import asset_record, event_record
 from provenance.report.render_text import iso
 from provenance.service.context import App, Caller, resolve_path
+from provenance.tagging.sidecar import sidecar_path
 
 T = TypeVar("T")
 
@@ -124,12 +127,26 @@ def show(app: App, caller: Caller, target: str) -> dict[str, Any]:
         assert asset.id is not None
         source = tx.asset_by_id(asset.source_asset_id) if asset.source_asset_id else None
         signals = tx.signals_of(asset.id)
-        record = asset_record(asset, signals, tx.events_of(asset.id), source)
+        events = tx.events_of(asset.id)
+        record = asset_record(asset, signals, events, source)
         if asset.is_ai:
             policy = clearance_policy(app.settings)
             current = active_clearance(tx, asset.id)
-            record["clearance"] = clearance_record(asset, signals, current, policy)
+            sidecar = _has_sidecar(asset, app.settings.tagging.sidecar_pattern)
+            label = label_record(signals, events, asset.content_hash, sidecar)
+            record["clearance"] = clearance_record(asset, signals, current, policy, label)
     return record
+
+
+def _has_sidecar(asset: Asset, pattern: str) -> bool | None:
+    """Whether the asset's sidecar is there (a look at its name, no read; None: the file
+    is missing or the pattern is bad)."""
+    if not asset.present:
+        return None
+    try:
+        return os.path.lexists(sidecar_path(Path(asset.path), pattern))
+    except (ProvenanceError, OSError):
+        return None
 
 
 def log(

@@ -283,9 +283,17 @@ def test_label_embeds_the_iptc_mark_into_a_png(
     config = write_config(tmp_path, root, catalog)
     _scan(config, root)
     poster = root / "finals" / "poster.png"
+    before = json.loads(run(config, "show", str(poster), "--json").stdout)["clearance"]
+    assert before["label"] == {"in_file": [], "sidecar": True} and not before["labelled"]
+    assert "label:        sidecar only" in run(config, "show", str(poster)).stdout
     result = run(config, "clear", str(poster), "--approval", "LEGAL-1", "--label")
     assert result.exit_code == 0, result.output
     assert "IPTC DigitalSourceType embedded (png)" in result.stderr
+    # show says what is there now: the mark embedded into these bytes, and the sidecar
+    shown = run(config, "show", str(poster)).stdout
+    assert "label:        in the file (IPTC XMP) and its sidecar" in shown
+    record = json.loads(run(config, "show", str(poster), "--json").stdout)["clearance"]
+    assert record["label"] == {"in_file": ["xmp"], "sidecar": True} and record["labelled"]
     asset = asset_at(catalog, poster)
     with catalog.read() as tx:
         clearance = active_clearance(tx, asset.id or 0)

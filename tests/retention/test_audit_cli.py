@@ -81,6 +81,18 @@ def test_log_shows_one_assets_history_and_recent_events(
     events = json.loads(result.stdout)
     assert [e["action"] for e in events] == ["indexed", "quarantined"]
     assert events[1]["after"]["quarantine_path"] == str(root / ".provenance-quarantine" / "a.png")
+    # for people: one readable line per event (what changed, not Python dict text)
+    text = runner.invoke(cli, ["--config", str(config), "log", str(root / "a.png")]).stdout
+    indexed, quarantined = text.splitlines()
+    assert "indexed" in indexed and indexed.endswith("  test fixture")
+    assert "{" not in text and "'" not in text
+    assert (
+        "quarantined" in quarantined
+        and "status " in quarantined
+        and " → quarantined" in quarantined
+    )
+    quarantine = root / ".provenance-quarantine" / "a.png"
+    assert f"quarantine_path {quarantine}" in quarantined
     result = runner.invoke(cli, ["--config", str(config), "log", "--limit", "2"])
     lines = result.stdout.splitlines()
     assert len(lines) == 2
