@@ -128,7 +128,8 @@ def daemon_command(
     if group is not None or context.get_parameter_source("user") != ParameterSource.DEFAULT:
         raise click.UsageError("--user and --group go with --print-unit")
     _log_for_daemon(log_format, app.debug)
-    app.authorize("scan")
+    caller = app.caller
+    caller.require("scan")
     for path in roots:
         if not path.is_dir():
             raise UserError(f"{path}: no such folder")
@@ -139,7 +140,7 @@ def daemon_command(
         daemon = Daemon(
             settings,
             app.catalog,
-            app.actor,
+            caller.actor,
             utcnow,
             reload_settings=lambda: load_settings(app.config_path).with_roots(list(roots)),
         )

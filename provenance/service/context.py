@@ -149,10 +149,6 @@ class App:
         """This process's own user as the caller: the kernel's uid and its roles."""
         return Caller(self.actor, self.grants)
 
-    def authorize(self, action: str) -> None:
-        """Raise PermissionDeniedError unless the process's user may do ``action``."""
-        self.caller.require(action)
-
     def close(self) -> None:
         if self._catalog is not None:
             self._catalog.close()
