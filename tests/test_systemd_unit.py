@@ -2,9 +2,9 @@
 watchdog and stop, with every hardening directive of the unit in force.
 
 The test boots systemd as PID 1 of namespaces of its own (PID, mount, UTS, IPC, network,
-cgroup), as a container manager would: a private /run, /dev and cgroup2 tree, /etc and /var
-as overlays whose changes stay in a temporary folder, /proc/sys and /sys read-only, and a
-capability bounding set without the clock, modules or raw I/O. systemd finds only the units
+cgroup), as a container manager would: a private /run, /dev and cgroup2 tree, a copy of /etc,
+an empty /var, /proc/sys and /sys read-only, and a capability bounding set without the
+clock, modules or raw I/O. systemd finds only the units
 the test writes (``$SYSTEMD_UNIT_PATH``): stub targets, journald and the printed unit, for a
 root in the namespaces' own /mnt (outside /tmp: the unit has a /tmp of its own). Nothing
 of the host is started, written or changed but the account the test makes; ending the
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -54,14 +55,20 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=0755 tmpfs /mnt
 mkdir -p /run/systemd/system /run/provenance-test/none
 cp -R "$B/units/." /run/systemd/system/
-for tree in etc var; do
-  mount -t overlay overlay -o "lowerdir=/$tree,upperdir=$B/$tree.up,workdir=$B/$tree.work" "/$tree"
-done
+# /etc: a copy, so that what systemd writes there (ConfigurationDirectory=) stays in it, and
+# the journal of this boot stays in its /run (a file that goes while it is copied is no loss)
+cp -a /etc "$B/etc" 2>/dev/null || true
+mkdir -p "$B/etc/systemd/journald.conf.d"
+printf '[Journal]\nStorage=volatile\n' > "$B/etc/systemd/journald.conf.d/volatile.conf"
+mount --bind "$B/etc" /etc
+# /var: its usual folders, empty (StateDirectory= makes /var/lib/provenance)
+mount -t tmpfs -o mode=0755 tmpfs /var
+mkdir /var/lib /var/cache /var/log /var/spool /var/tmp
+chmod 1777 /var/tmp
+ln -s /run /var/run
+ln -s /run/lock /var/lock
 # folders other accounts may not pass (a pyenv under root's home): passable here only
-while read -r i folder; do
-  layers="lowerdir=$folder,upperdir=$B/open$i.up,workdir=$B/open$i.work"
-  mount -t overlay overlay -o "$layers" "$folder"
-done < "$B/closed"
+. "$B/passable.sh"
 for path in /proc/sys /proc/sysrq-trigger /sys; do
   if [ -e "$path" ]; then
     mount --bind "$path" "$path"
@@ -135,15 +142,39 @@ def _cgroup2() -> Path | None:
     return Path(points[0]) / own.lstrip("/")
 
 
-def _closed_folders(paths: list[Path]) -> list[Path]:
-    """The folders above ``paths`` that other accounts may not pass through, outermost first."""
+def _passable(reads: list[Path], base: Path) -> str:
+    """Shell commands that let other accounts reach ``reads`` in a mount namespace: each
+    folder above them that is not open to them (outermost first) is covered by an empty one
+    they may pass, holding binds of what ``reads`` need from the original.
+
+    Not open: they may not list or not pass it. A folder they may pass but not list (0701)
+    is covered too: other tests open root's home that way for a while, then close it again.
+    """
+    others = stat.S_IROTH | stat.S_IXOTH
     closed: list[Path] = []
-    for path in paths:
+    for path in reads:
         for folder in reversed([path, *path.parents]):
-            mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH and folder not in closed:
+            if folder.stat().st_mode & others != others and folder not in closed:
                 closed.append(folder)
-    return closed
+    commands = []
+    for i, folder in enumerate(closed):
+        hidden = base / f"hidden{i}"
+        hidden.mkdir()
+        needed = {p.relative_to(folder).parts[0] for p in reads if p.is_relative_to(folder)}
+        if folder in reads:
+            needed = set(os.listdir(folder))
+        mode = stat.S_IMODE(folder.stat().st_mode) | 0o111
+        commands += [
+            f"mount --bind {shlex.quote(str(folder))} {shlex.quote(str(hidden))}",
+            f"mount -t tmpfs -o mode={mode:o} tmpfs {shlex.quote(str(folder))}",
+        ]
+        for name in sorted(needed - {"."}):
+            inner = shlex.quote(str(folder / name))
+            commands += [
+                f"{'mkdir' if (folder / name).is_dir() else 'touch'} {inner}",
+                f"mount --bind {shlex.quote(str(hidden / name))} {inner}",
+            ]
+    return "".join(f"{command}\n" for command in commands)
 
 
 class Machine:
@@ -152,12 +183,8 @@ class Machine:
 
     def __init__(self, systemd: Path, base: Path, units: dict[str, str], reads: list[Path]):
         self.base = base
-        for name in ["units", "etc.up", "etc.work", "var.up", "var.work", "dev"]:
+        for name in ["units", "dev"]:
             (base / name).mkdir()
-        # the journal of this boot stays in its /run
-        volatile = base / "etc.up/systemd/journald.conf.d/volatile.conf"
-        volatile.parent.mkdir(parents=True)
-        volatile.write_text("[Journal]\nStorage=volatile\n")
         shipped = systemd.parent / "system"
         written = {name: "[Unit]\nDefaultDependencies=no\n" for name in _STUBS}
         written["provenance-test.target"] = (
@@ -167,13 +194,7 @@ class Machine:
         for name, text in (written | units).items():
             (base / "units" / name).parent.mkdir(parents=True, exist_ok=True)
             (base / "units" / name).write_text(text)
-        lines = []
-        for i, folder in enumerate(_closed_folders(reads)):
-            (base / f"open{i}.up").mkdir()
-            (base / f"open{i}.up").chmod(stat.S_IMODE(folder.stat().st_mode) | 0o111)
-            (base / f"open{i}.work").mkdir()
-            lines.append(f"{i} {folder}\n")
-        (base / "closed").write_text("".join(lines))
+        (base / "passable.sh").write_text(_passable(reads, base))
         (base / "setup.sh").write_text(_SETUP)
         cgroup2 = _cgroup2()
         assert cgroup2 is not None
@@ -264,8 +285,6 @@ def _machine(base: Path, units: dict[str, str], reads: list[Path]) -> Iterator[M
         unavailable(f"{', '.join(missing)} not installed (apt-get install util-linux systemd)")
     if _cgroup2() is None:
         unavailable("no cgroup2 hierarchy is mounted (systemd needs one for its services)")
-    if "\toverlay\n" not in Path("/proc/filesystems").read_text():
-        unavailable("the kernel has no overlay file system (modprobe overlay)")
     machine = Machine(systemd, base, units, reads)
     try:
         machine.boot()
@@ -321,7 +340,9 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
             (seen / f"{n}.txt").touch()
 
         def status() -> str:
-            return machine.run("systemctl", "status", "--no-pager", "--lines=40", service).stdout
+            shown = machine.run("systemctl", "status", "--no-pager", "--lines=0", service).stdout
+            log = machine.run("journalctl", "--no-pager", "--lines=60", f"--unit={service}")
+            return f"{shown}\n{log.stdout}"
 
         # Type=notify: start returns once the daemon sent READY=1
         start = machine.run("systemctl", "start", service)
