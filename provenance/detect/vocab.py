@@ -102,6 +102,9 @@ _GENERATORS: tuple[tuple[str, Generator], ...] = (
     (r"ideogram", Generator("Ideogram", "ideogram")),
     (r"runway(?:ml)?", Generator("Runway", "runway")),
     (r"kling", Generator("Kling", "kling")),
+    (r"suno(?:\s?ai)?", Generator("Suno", "suno")),
+    (r"udio", Generator("Udio", "udio")),
+    (r"eleven\s?labs", Generator("ElevenLabs", "elevenlabs")),
     (r"flux\.?1|black\s+forest\s+labs", Generator("FLUX", "bfl")),
 )
 _GENERATOR_PATTERNS = tuple(

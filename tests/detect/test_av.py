@@ -247,3 +247,51 @@ def test_other_json_beside_a_video_is_not_evidence(tmp_path: Path) -> None:
     video.write_bytes(mp4(b""))
     (tmp_path / "clip.swarm.json").write_text(json.dumps({"prompt": "x", "notes": "y"}))
     assert detect_file(video).ai_class == "none"
+
+
+# --- Tool, encoder and software tags name the generator, as EXIF Software does ----------
+
+
+def matroska_info(writing_app: str) -> bytes:
+    header = ebml(0x1A45DFA3, ebml(0x4282, b"webm"))
+    info = ebml(0x1549A966, ebml(0x2AD7B1, b"\x0f\x42\x40") + ebml(0x5741, writing_app.encode()))
+    return header + ebml(0x18538067, info + ebml(0x1F43B675, bytes(2048)))
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "family"),
+    [
+        ("clip.mp4", mp4(ilst_udta(b"\xa9too", "Runway Gen-4 Turbo")), "runway"),
+        ("clip.mp4", mp4(ilst_udta(b"\xa9too", "Sora")), "openai"),
+        ("clip.mkv", matroska({"ENCODER": "Runway Gen-3 Alpha"}, doc_type=b"matroska"), "runway"),
+        ("clip.webm", matroska_info("Sora 2"), "openai"),
+        ("song.mp3", mp3(id3_frame(b"TSSE", b"\x03Suno v4.5")), "suno"),
+        ("song.mp3", mp3(id3_frame(b"TENC", b"\x03Udio")), "udio"),
+        ("voice.flac", flac(["ENCODER=ElevenLabs", "TITLE=take 2"]), "elevenlabs"),
+        ("voice.flac", flac(["ENCODER=Eleven Labs Text to Speech"]), "elevenlabs"),
+    ],
+    ids=["mp4-too-runway", "mp4-too-sora", "mkv-encoder", "webm-writing-app", "id3-tsse-suno",
+         "id3-tenc-udio", "flac-encoder-elevenlabs", "flac-encoder-eleven-labs"],
+)  # fmt: skip
+def test_a_generator_in_a_tool_tag_is_a_mark(path: str, data: bytes, family: str) -> None:
+    verdict = detect_file(Path(path), data, sidecar=False)
+    assert (verdict.ai_class, verdict.family) == ("ai", family)
+    assert verdict.signals[0].kind == "exif"
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("clip.mp4", mp4(ilst_udta(b"\xa9too", "HandBrake 1.8.2 2024082900"))),
+        ("clip.mp4", mp4(ilst_udta(b"\xa9enc", "x264 core 164 r3108"))),
+        ("clip.mkv", matroska({"ENCODER": "Lavf61.7.100"}, doc_type=b"matroska")),
+        ("clip.webm", matroska_info("Lavf61.7.100")),
+        ("song.mp3", mp3(id3_frame(b"TSSE", b"\x03LAME 3.100"))),
+        ("song.mp3", mp3(id3_frame(b"TENC", b"\x03Audio Studio"))),
+        ("voice.flac", flac(["ENCODER=reference libFLAC 1.4.3"])),
+    ],
+    ids=["handbrake", "x264", "lavf", "writing-app-lavf", "lame", "audio-studio", "libflac"],
+)
+def test_a_plain_encoder_in_a_tool_tag_is_no_mark(path: str, data: bytes) -> None:
+    verdict = detect_file(Path(path), data, sidecar=False)
+    assert (verdict.ai_class, verdict.problems) == ("none", ())

@@ -45,6 +45,10 @@ TAG_KEYWORDS = {
     "encoded_by": "Software",
     "encodedby": "Software",
     "tool": "Software",
+    "writing_app": "Software",
+    "writingapp": "Software",
+    "muxing_app": "Software",
+    "muxingapp": "Software",
 }
 
 #: Field names (lower case) that name the tool that wrote a file, in headers whose fields
@@ -143,11 +147,19 @@ class Parts:
         self.exif.append(ExifBlock(tags, source))
 
     def add_tag(self, name: str, text: str, source: str) -> None:
-        """Add one tag as a text entry, under the keyword the families expect for its name."""
+        """Add one tag as a text entry, under the keyword the families expect for its name.
+
+        A tool, encoder or software tag (MP4 ``©too``, Matroska ``ENCODER``/``WritingApp``,
+        ID3 ``TSSE``/``TENC``, FLAC ``ENCODER``) is also a tool field, read as EXIF Software
+        is: ``"Runway Gen-4"`` there is a mark, ``"Lavf61.7"`` or ``"HandBrake"`` is not.
+        """
         keyword = TAG_KEYWORDS.get(name.strip().lower())
         if keyword is None or not text.strip():
             return
-        self.texts.append(TextEntry(keyword, text.strip("\x00"), source))
+        entry = TextEntry(keyword, text.strip("\x00"), source)
+        self.texts.append(entry)
+        if keyword == "Software":
+            self.tools.append(TextEntry(keyword, entry.text.strip(), source))
 
     def add_field(self, name: str, text: str, source: str) -> None:
         """Add a named text field of a header with free-form names (an OpenEXR string

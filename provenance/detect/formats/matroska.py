@@ -1,4 +1,5 @@
-"""Walk a Matroska or WebM file's tags (SimpleTag name/string pairs).
+"""Walk a Matroska or WebM file's tags (SimpleTag name/string pairs) and the application
+names of its segment information (``WritingApp``, ``MuxingApp``).
 
 Reads headers only, as every audio and video walk (see ``blocks.TAG_KEYWORDS``).
 """
@@ -22,8 +23,11 @@ _SIMPLE_TAG = 0x67C8
 _TAG_NAME = 0x45A3
 _TAG_STRING = 0x4487
 _CLUSTER = 0x1F43B675
+_INFO = 0x1549A966
+#: The segment information's application names -> the tag name they are read as.
+_APPS = {0x5741: "writing_app", 0x4D80: "muxing_app"}
 #: Master elements the walk descends into on its way to the tags.
-_MASTERS = (_SEGMENT, _TAGS, _TAG, _SIMPLE_TAG)
+_MASTERS = (_SEGMENT, _INFO, _TAGS, _TAG, _SIMPLE_TAG)
 
 
 def walk_matroska(data: Buffer, parts: Parts) -> None:
@@ -63,6 +67,9 @@ def _walk_ebml(
             stop = end
         if element_id == _SIMPLE_TAG:
             _read_simple_tag(data, body, stop, parts)
+        elif element_id in _APPS and depth == 2 and length <= MAX_BLOCK:
+            app = bytes(data[body:stop]).decode("utf-8", errors="replace")
+            parts.add_tag(_APPS[element_id], app, f"Matroska Info {_APPS[element_id]!r}")
         elif element_id in _MASTERS:
             _walk_ebml(data, body, stop, parts, depth + 1, count)
         elif element_id == _CLUSTER and unknown:
