@@ -81,6 +81,8 @@ class ToolInfo:
     no_training_on_inputs: str = "unknown"
     vendor_retains_inputs: str = "unknown"
     terms_ref: str = ""
+    #: The tool's approval holds only for a file whose C2PA claim a trusted signer made.
+    require_trusted_signer: bool = False
 
 
 def find_tool(generator: str | None, family: str | None, tools: Sequence[ToolSettings]) -> ToolInfo:
@@ -100,6 +102,7 @@ def find_tool(generator: str | None, family: str | None, tools: Sequence[ToolSet
                 no_training_on_inputs=tool.no_training_on_inputs,
                 vendor_retains_inputs=tool.vendor_retains_inputs,
                 terms_ref=tool.terms_ref,
+                require_trusted_signer=tool.require_trusted_signer,
             )
     return ToolInfo()
 
@@ -144,6 +147,9 @@ class Assessment:
     talent: tuple[str, ...] = ()
     #: Rules whose "label" requirement asks for a machine-readable AI mark.
     label_rules: tuple[str, ...] = field(default=())
+    #: The registered tool whose approval needs a C2PA claim by a trusted signer (its
+    #: ``require_trusted_signer``), when a rule asks for an approval; None otherwise.
+    signer_tool: str | None = None
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -192,17 +198,43 @@ def assess(facts: Facts, tool: ToolInfo, rules: RuleSet) -> Assessment:
     )
     risk = max((rule.risk for rule in fired), key=RISKS.index, default="low")
     labels = tuple(rule.id for rule in fired if "label" in rule.requires)
-    return Assessment(risk, fired, facts.talent, labels)
+    approvals = any("approval" in rule.requires for rule in fired)
+    signer_tool = tool.name if tool.require_trusted_signer and approvals else None
+    return Assessment(risk, fired, facts.talent, labels, signer_tool)
 
 
-def missing(assessment: Assessment, evidence: Evidence) -> tuple[Missing, ...]:
+#: What a file's C2PA claims say of their signer (``signer_state``): the words of
+#: ``detect.trust`` and "unsigned" for a file without a claim.
+SIGNER_WORDS = {
+    "untrusted": "its C2PA claim's signer is not trusted",
+    "invalid": "its C2PA claim does not validate",
+    "unsigned": "it carries no C2PA claim",
+}
+
+
+def missing(
+    assessment: Assessment, evidence: Evidence, signer: str = "unsigned"
+) -> tuple[Missing, ...]:
     """Return what ``evidence`` lacks for a clearance (empty: it may be cleared).
 
-    Labels are not evidence: a missing mark is a warning (see ``label_rules``).
+    ``signer`` is what the file's C2PA claims say of their signer (``trusted``,
+    ``untrusted``, ``invalid`` or ``unsigned``): a tool whose approval needs a trusted signer
+    (``signer_tool``) leaves a gap no reference fills unless it is ``trusted``. Labels are
+    not evidence: a missing mark is a warning (see ``label_rules``).
     """
     gaps: list[Missing] = []
     if assessment.blocked_by:
         gaps.append(Missing("blocked", assessment.blocked_by, "blocked: cannot be cleared"))
+    if assessment.signer_tool and signer != "trusted":
+        why = SIGNER_WORDS.get(signer, f"its C2PA signer is {signer}")
+        gaps.append(
+            Missing(
+                "trusted_signer",
+                assessment.needing("approval"),
+                f"a C2PA claim by a trusted signer ({assessment.signer_tool}'s approval"
+                f" requires one; {why})",
+            )
+        )
     rules = assessment.needing("approval")
     if rules and not (evidence.approval_ref or "").strip():
         gaps.append(Missing("approval", rules, "an approval reference (--approval REF)"))

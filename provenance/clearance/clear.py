@@ -20,7 +20,7 @@ from provenance.catalog import Asset, Catalog, Clearance, Tx
 from provenance.catalog.clearance import active_clearance, add_clearance
 from provenance.clearance.assess import Evidence, Missing, missing
 from provenance.clearance.binding import void
-from provenance.clearance.explain import clearance_assessment, is_labelled
+from provenance.clearance.explain import clearance_assessment, is_labelled, signer_state
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.config import Settings
 from provenance.errors import ClearanceError
@@ -107,12 +107,13 @@ def plan_clearance(
         for asset in assets:
             assert asset.id is not None
             assessment, _tool, _facts = clearance_assessment(asset, policy)
+            signals = tx.signals_of(asset.id)
             outcome = ClearOutcome(
                 asset.path,
                 assessment.risk,
                 assessment.rule_ids,
-                missing(assessment, request.evidence),
-                is_labelled(tx.signals_of(asset.id)),
+                missing(assessment, request.evidence, signer_state(signals)),
+                is_labelled(signals),
                 held=asset.status == Status.HELD,
             )
             current = active_clearance(tx, asset.id)

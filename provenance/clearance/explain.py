@@ -61,6 +61,17 @@ def label_text(label: dict[str, Any]) -> str:
     return "none (no mark in the file, no sidecar)"
 
 
+def signer_state(signals: Sequence[SignalRow]) -> str:
+    """Return what the file's C2PA claims say of their signer: ``invalid`` if any claim
+    does not validate, else ``trusted`` if one was signed by a trusted signer, else
+    ``untrusted``; ``unsigned`` without a claim (see ``detect.trust``)."""
+    found = {(s.detail or {}).get("trust") for s in signals} & {"trusted", "untrusted", "invalid"}
+    for word in ("invalid", "trusted", "untrusted"):
+        if word in found:
+            return word
+    return "unsigned"
+
+
 def clearance_assessment(
     asset: Asset, policy: ClearancePolicy
 ) -> tuple[Assessment, ToolInfo, Facts]:
@@ -90,7 +101,8 @@ def clearance_record(
     label = label if label is not None else label_record(signals)
     assessment, tool, facts = clearance_assessment(asset, policy)
     evidence = evidence_of(clearance)
-    gaps = missing(assessment, evidence)
+    signer = signer_state(signals)
+    gaps = missing(assessment, evidence, signer)
     present = {
         "approval_ref": evidence.approval_ref,
         "consent_refs": list(evidence.consent_refs),
@@ -110,7 +122,9 @@ def clearance_record(
             "no_training_on_inputs": tool.no_training_on_inputs,
             "vendor_retains_inputs": tool.vendor_retains_inputs,
             "terms_ref": tool.terms_ref or None,
+            "require_trusted_signer": tool.require_trusted_signer,
         },
+        "signer": signer,
         "labelled": bool(label["in_file"]) or is_labelled(signals),
         "label": label,
         "evidence": {k: v for k, v in present.items() if v},
@@ -146,6 +160,8 @@ def render_clearance(record: dict[str, Any]) -> list[str]:
         "sidecar": None,
     }
     lines.append(f"{'label:':<14}{label_text(label)}")
+    if record.get("signer", "unsigned") != "unsigned" or tool.get("require_trusted_signer"):
+        lines.append(f"{'c2pa signer:':<14}{record.get('signer', 'unsigned')}")
     clearance = record["clearance"]
     if clearance is not None:
         lines.append(

@@ -33,6 +33,9 @@ class ToolSettings(_Section):
     approved: bool = False
     #: Which terms and conditions were reviewed (a URL, version, ticket).
     terms_ref: str = ""
+    #: The approval holds only for files whose C2PA claim was signed by a trusted signer
+    #: (``[detect.c2pa]`` trust anchors and signer lists): `clear` refuses the rest.
+    require_trusted_signer: bool = False
 
 
 class ClearanceSettings(_Section):
