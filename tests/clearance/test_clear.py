@@ -229,8 +229,16 @@ def test_uncleared_lists_ai_assets_with_risk_and_missing_evidence(
     assert [Path(item["path"]).name for item in listed] == ["poster.png"]
     assert listed[0]["risk"] == "high"  # judged as a final
     assert {gap["kind"] for gap in listed[0]["missing"]} == {"approval", "escalation"}
-    text = run(config, "uncleared").stdout
-    assert "poster.png" in text and "needs: an approval reference" in text
+    # by root and folder, with what a clearance needs and a total; --files one per file
+    text = run(config, "uncleared").stdout.splitlines()
+    finals = root / "finals"
+    assert text[0].startswith(f"{root.name} {root}: 1 file in 1 folder; risk 1 high")
+    assert text[1].startswith(f"{1:>8}  {finals}  risk 1 high; status 1 temporary; needs 1 ")
+    assert "approval" in text[1] and "escalation" in text[1] and len(text) == 3
+    assert text[-1].startswith("total: 1 uncleared AI asset in 1 folder under 1 root")
+    files = run(config, "uncleared", "--files")
+    assert "poster.png" in files.stdout and "needs: an approval reference" in files.stdout
+    assert files.stderr.strip() == "total: 1 uncleared AI asset"
     poster = root / "finals" / "poster.png"
     assert run(config, "clear", str(poster), "--approval", "A", "--escalation", "E").exit_code == 0
     assert json.loads(run(config, "uncleared", "--json").stdout) == []
@@ -252,7 +260,10 @@ def test_uncleared_reads_the_catalog_a_page_at_a_time(
     monkeypatch.setattr(assets, "UNCLEARED_PAGE", 2)
     paged = run(config, "uncleared", "--json").stdout
     assert paged == whole and len(json.loads(paged)) == 6
-    assert run(config, "uncleared").stdout.count("\n") == 6
+    assert run(config, "uncleared", "--files").stdout.count("\n") == 6
+    folders = run(config, "uncleared").stdout.splitlines()  # the root, 2 folders, the total
+    assert len(folders) == 4 and folders[-1].startswith("total: 6 uncleared AI assets in 2 ")
+    assert folders[2].startswith(f"{5:>8}  {root / 'gen'}  risk 5 high")
 
 
 def test_revoke_sends_the_asset_back_to_temporary(
