@@ -97,6 +97,10 @@ class ReportError(ProvenanceError):
     """The weekly report could not be written or e-mailed."""
 
 
+class NotifyError(ProvenanceError):
+    """A webhook could not be sent a notification (it is tried again later)."""
+
+
 class AuditError(ProvenanceError):
     """The audit trail cannot be written or does not verify (key, anchor, chain, state)."""
 

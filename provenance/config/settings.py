@@ -28,6 +28,7 @@ from provenance.config.locations import (
     default_state_dir,
     sqlite_catalog_url,
 )
+from provenance.config.notify import NotifySettings, WebhookSettings
 from provenance.config.roles import RoleSettings
 from provenance.config.values import OptionalPath
 from provenance.errors import ConfigError
@@ -37,6 +38,7 @@ __all__ = [
     "STATE_DIR_ENV",
     "CatalogSettings",
     "DaemonSettings",
+    "NotifySettings",
     "PolicySettings",
     "ReportSettings",
     "RetentionSettings",
@@ -44,6 +46,7 @@ __all__ = [
     "ScheduleSettings",
     "Settings",
     "SmtpSettings",
+    "WebhookSettings",
     "check_config",
     "config_path",
     "load_settings",
@@ -196,6 +199,7 @@ class Settings(_Section):
     report: ReportSettings = ReportSettings()
     clearance: ClearanceSettings = ClearanceSettings()
     roles: RoleSettings = RoleSettings()
+    notify: NotifySettings = NotifySettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 
@@ -294,6 +298,7 @@ def settings_from_mapping(data: dict[str, Any], source: str = "(defaults)") -> S
         if not r.path.expanduser().is_absolute()
     ]
     problems += [f"{source}: {problem}" for problem in _milestone_problems(settings)]
+    problems += [f"{source}: {problem}" for problem in _webhook_problems(settings)]
     if problems:
         raise ConfigError("\n".join(problems))
     roots = [r.model_copy(update={"path": r.path.expanduser()}) for r in settings.roots]
@@ -319,6 +324,20 @@ def _milestone_problems(settings: Settings) -> list[str]:
                 problems.append(
                     f"{key}: milestone {milestone!r} is not set for production {production!r} "
                     f"(add it under [milestones] {production} = {{ {milestone} = YYYY-MM-DD }})"
+                )
+    return problems
+
+
+def _webhook_problems(settings: Settings) -> list[str]:
+    """A webhook's roots filter must name configured roots."""
+    names = {root.label for root in settings.roots}
+    problems = []
+    for index, hook in enumerate(settings.notify.webhooks):
+        for name in hook.roots:
+            if name not in names:
+                problems.append(
+                    f"notify.webhooks.{index}.roots: no root named {name!r} "
+                    f"(roots: {', '.join(sorted(names)) or 'none configured'})"
                 )
     return problems
 
@@ -379,4 +398,12 @@ def check_config(path: Path) -> tuple[Settings | None, list[str]]:
         if not os.path.isdir(Path(folder).expanduser()):
             what = "not a folder" if os.path.lexists(folder) else "no such folder"
             problems.append(f"{path}: roots.{index}.path: {what} (got {folder!r})")
+    if settings is not None:
+        for index, hook in enumerate(settings.notify.webhooks):
+            secret = hook.secret_file
+            if secret is not None and not secret.expanduser().is_file():
+                problems.append(
+                    f"{path}: notify.webhooks.{index}.secret_file: no such file "
+                    f"(got {str(secret)!r})"
+                )
     return settings, problems

@@ -1,4 +1,6 @@
-"""The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check.
+"""The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check; and the
+notifications' outbox (``provenance.notify.outbox``), whose rounds run on a thread of their
+own, started, reloaded and stopped with the jobs.
 
 The scheduler (``provenance.daemon.scheduler``, APScheduler with a persistent job store) decides
 *when*; in the daemon a job's body does not run on the scheduler's thread but is queued for
@@ -21,6 +23,7 @@ from provenance.daemon.scheduler import (
     register_report,
     register_sweep,
 )
+from provenance.notify.outbox import Outbox
 from provenance.watch.changes import Item, Rescan, RunJob
 
 RECONCILE = "reconcile"
@@ -32,11 +35,24 @@ class QueuedScheduler(Scheduler):
     def __init__(self, settings: Settings, put: Callable[[Item], None]) -> None:
         super().__init__(settings.state_path, settings.schedule.timezone)
         self.put = put
+        #: Sends the notifications ([notify]); its thread runs only while they are enabled.
+        self.outbox: Outbox | None = None
 
     def register(
         self, name: str, cron: str, body: Callable[[], object], *, lock: LockFactory | None = None
     ) -> None:
         super().register(name, cron, partial(self.put, RunJob(name, body, lock)))
+
+    def notify(self, settings: Settings, catalog: Catalog) -> None:
+        """Send the notifications as ``settings`` say (off: the outbox's thread stops)."""
+        if self.outbox is None:
+            self.outbox = Outbox(settings, catalog)
+        self.outbox.update(settings)
+
+    def shutdown(self) -> None:
+        if self.outbox is not None:
+            self.outbox.stop()
+        super().shutdown()
 
 
 def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catalog) -> None:
@@ -53,6 +69,7 @@ def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catal
     register_report(scheduler, settings, catalog)
     register_fixity(scheduler, settings, catalog)
     register_anchor(scheduler, catalog)
+    scheduler.notify(settings, catalog)
 
 
 def start_jobs(

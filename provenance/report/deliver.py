@@ -1,4 +1,5 @@
-"""Deliver the weekly report: dated files in the report folder and an e-mail through SMTP.
+"""Deliver the weekly report: dated files in the report folder, an e-mail through SMTP, and
+a short digest per owner for the webhooks that want one (spooled for the daemon to send).
 
 ``run_weekly_report`` is the scheduler's job: it logs a failure and returns, so the next
 scheduled run tries again; ``deliver_weekly`` is the same work for a command, and raises.
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings, SmtpSettings, parse_duration
+from provenance.config.values import read_secret
 from provenance.errors import ConfinementError, ProvenanceError, Refusal, ReportError
 from provenance.files.confined import open_folder, remove
 from provenance.report.build import build_report
@@ -117,20 +119,10 @@ def write_report_files(report: Report, formats: Sequence[str], folder: Path) -> 
 
 
 def _password(smtp: SmtpSettings) -> str | None:
-    if smtp.password_env:
-        value = os.environ.get(smtp.password_env)
-        if value is None:
-            raise ReportError(f"report.smtp.password_env: ${smtp.password_env} is not set")
-        return value
-    if smtp.password_file is not None:
-        try:
-            lines = smtp.password_file.expanduser().read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ReportError(
-                f"report.smtp.password_file: cannot read {smtp.password_file}: {exc}"
-            ) from exc
-        return lines[0] if lines else ""
-    return None
+    try:
+        return read_secret(smtp.password_env, smtp.password_file, "report.smtp.password")
+    except ValueError as exc:
+        raise ReportError(str(exc)) from exc
 
 
 def report_message(report: Report, smtp: SmtpSettings, recipients: Sequence[str]) -> EmailMessage:
@@ -202,6 +194,10 @@ def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Deliv
         sent += recipients
     if sent:
         log.info("e-mailed the report to %s", ", ".join(sent))
+    if settings.notify.enabled:  # the daemon's notifications send them ([notify])
+        from provenance.notify.outbox import report_digests, spool_digests
+
+        spool_digests(settings, report_digests(report, files))
     return Delivery(tuple(files), tuple(sent))
 
 

@@ -1,0 +1,341 @@
+"""The outbox: every notifiable audit event is sent to each webhook that wants it, at least
+once, whatever crashes or fails meanwhile.
+
+The audit trail is the outbox. Each webhook has a cursor, the id of the last event it was
+sent (or passed over by its filter), kept in ``notify-cursors.json`` in the state directory
+and written (atomically, synced) only after the receiver answered 2xx. A round reads the
+events after each cursor, oldest first, and sends them one by one; a failure (no answer
+within the webhook's timeout, a refused connection, a non-2xx status) stops that webhook's
+round and it is tried again after a wait that doubles from ``notify.interval`` up to
+``notify.max_backoff``, with the same events: nothing is skipped. A daemon killed between a
+2xx and the cursor's write sends that event again; the notice's id (``event-<id>``) is the
+receiver's idempotency key. A webhook seen for the first time starts at the newest event
+(enabling notifications does not replay the catalog's history).
+
+Weekly digests (``report.deliver``) are spooled as files in ``notify-spool/`` and sent by
+the same rounds, each deleted after its 2xx.
+
+The daemon runs the rounds on a thread of their own (``start``): a slow receiver never holds
+up the watchers or the consumer. In a fleet, one node at a time runs a round (the ``notify``
+fleet lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provenance.catalog import Catalog
+from provenance.catalog.locks import fleet_lock
+from provenance.catalog.notices import events_between, last_event_id
+from provenance.config import Settings, WebhookSettings
+from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
+from provenance.errors import ConfinementError, ProvenanceError
+from provenance.files.confined import remove
+from provenance.notify.payloads import DigestNotice, DigestRoot, EventNotice, body
+from provenance.notify.send import post_body, where
+from provenance.report.data import Report
+
+log = logging.getLogger(__name__)
+
+CURSORS_NAME = "notify-cursors.json"
+SPOOL_DIR = "notify-spool"
+#: Events read from the catalog per webhook and round.
+BATCH = 200
+#: The most of a cursor or spool file read back.
+READ_LIMIT = 1 << 20
+
+
+def _read(folder_path: Path, name: str) -> bytes | None:
+    try:
+        with open_private_dir(folder_path) as folder, folder.open_file(name) as opened:
+            return opened.read(READ_LIMIT)
+    except (OSError, ConfinementError):
+        return None
+
+
+def load_cursors(state_dir: Path) -> dict[str, int]:
+    """Return ``{webhook name: last event id}`` as last saved (empty when none is)."""
+    data = _read(state_dir, CURSORS_NAME)
+    try:
+        value = json.loads(data) if data else {}
+    except ValueError:
+        log.error("notify: %s is not JSON; every webhook starts at the newest event", CURSORS_NAME)
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, int)}
+
+
+def save_cursors(state_dir: Path, cursors: dict[str, int]) -> None:
+    """Replace the cursor file atomically and durably (0600)."""
+    data = json.dumps(cursors, sort_keys=True, indent=1).encode()
+    with open_private_dir(state_dir) as folder:
+        folder.write_bytes(CURSORS_NAME, data, mode=PRIVATE_FILE_MODE, durable=True)
+
+
+def spool_digest(state_dir: Path, hook: WebhookSettings, notice: DigestNotice) -> str:
+    """Keep ``notice`` rendered for ``hook`` in the spool until a round sends it; return the
+    spool file's name (the same notice spooled again replaces it)."""
+    digest = hashlib.sha256(notice.id.encode()).hexdigest()[:16]
+    name = f"{hook.name}.{digest}.json"
+    envelope = {"id": notice.id, "body": body(hook.kind, notice).decode("ascii")}
+    with open_private_dir(state_dir / SPOOL_DIR) as folder:
+        folder.write_bytes(name, json.dumps(envelope).encode(), mode=PRIVATE_FILE_MODE)
+    return name
+
+
+def _spooled(state_dir: Path, hook: WebhookSettings) -> list[str]:
+    try:
+        with open_private_dir(state_dir / SPOOL_DIR) as folder:
+            names = os.listdir(folder.fd)
+    except (OSError, ConfinementError):
+        return []
+    return sorted(n for n in names if n.startswith(hook.name + ".") and n.endswith(".json"))
+
+
+def event_notice(settings: Settings, row: dict[str, Any]) -> EventNotice:
+    """Return the notice of one event row (``catalog.notices``): its root and owner found
+    from its path."""
+    path = row["path"]
+    root = settings.root_for(Path(path)) if path else None
+    before, after = row.get("before") or {}, row.get("after") or {}
+    return EventNotice(
+        event_id=int(row["id"]),
+        event=row["action"],
+        at=row["at"],
+        path=path,
+        asset_id=row["asset_id"],
+        reason=row["reason"] or "",
+        user=row["user"],
+        host=row["host"],
+        status_before=before.get("status") if isinstance(before, dict) else None,
+        status_after=after.get("status") if isinstance(after, dict) else None,
+        root=root.label if root is not None else None,
+        owner=root.owner if root is not None else "",
+    )
+
+
+def wants(hook: WebhookSettings, root: str | None, owner: str) -> bool:
+    """Return whether ``hook``'s filters let a notice of this root and owner through."""
+    if hook.roots and root not in hook.roots:
+        return False
+    return not hook.owners or owner in hook.owners
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    next_try: float = 0.0
+
+
+@dataclass
+class Round:
+    """What one round did: notices sent per webhook, and the webhooks that failed."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class Outbox:
+    """Sends what the audit trail and the spool hold to the configured webhooks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.clock = clock
+        self._backoff: dict[str, _Backoff] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- one round --------------------------------------------------------------------------
+
+    def run_once(self) -> Round:
+        """Send what is due to every webhook not waiting after a failure (under the fleet
+        lock: another node running a round means nothing is done here)."""
+        done = Round()
+        notify = self.settings.notify
+        if not notify.enabled or not notify.webhooks:
+            return done
+        state = self.settings.state_path
+        with fleet_lock(self.catalog, "notify", state) as held:
+            if not held:
+                return done
+            try:
+                with self.catalog.read() as tx:
+                    head = last_event_id(tx)
+            except ProvenanceError as exc:
+                log.warning("notify: cannot read the catalog (next round retries): %s", exc)
+                return done
+            cursors = load_cursors(state)
+            fresh = [h.name for h in notify.webhooks if h.name not in cursors]
+            if fresh:
+                cursors.update(dict.fromkeys(fresh, head))
+                save_cursors(state, cursors)
+            for hook in notify.webhooks:
+                backoff = self._backoff.setdefault(hook.name, _Backoff())
+                if self.clock() < backoff.next_try:
+                    continue
+                try:
+                    count = self._send_spool(hook) + self._send_events(hook, cursors, head)
+                except ProvenanceError as exc:
+                    self._failed(hook, backoff, str(exc))
+                    done.failed[hook.name] = str(exc)
+                    continue
+                if backoff.failures:
+                    log.info("notify: webhook %s answers again", where(hook))
+                backoff.failures, backoff.next_try = 0, 0.0
+                if count:
+                    done.sent[hook.name] = count
+                    log.info("notify: sent %d notices to webhook %s", count, where(hook))
+        return done
+
+    def _failed(self, hook: WebhookSettings, backoff: _Backoff, reason: str) -> None:
+        notify = self.settings.notify
+        backoff.failures += 1
+        wait = min(
+            notify.interval_seconds * 2 ** (backoff.failures - 1), notify.max_backoff_seconds
+        )
+        backoff.next_try = self.clock() + wait
+        log.warning(
+            "notify: %s (try %d); nothing is skipped: trying again in %.0fs",
+            reason,
+            backoff.failures,
+            wait,
+        )
+
+    def _send_spool(self, hook: WebhookSettings) -> int:
+        spool = self.settings.state_path / SPOOL_DIR
+        sent = 0
+        for name in _spooled(self.settings.state_path, hook):
+            data = _read(spool, name)
+            try:
+                envelope = json.loads(data or b"")
+                key, payload = str(envelope["id"]), str(envelope["body"]).encode("ascii")
+            except (ValueError, TypeError, KeyError):
+                log.error("notify: spooled digest %s is unreadable; left in %s", name, spool)
+                continue
+            post_body(hook, payload, key)
+            with suppress(OSError, ConfinementError), open_private_dir(spool) as folder:
+                remove(folder, name)
+            sent += 1
+        return sent
+
+    def _send_events(self, hook: WebhookSettings, cursors: dict[str, int], head: int) -> int:
+        state = self.settings.state_path
+        cursor = cursors.get(hook.name, head)
+        sent = 0
+        while cursor < head:
+            with self.catalog.read() as tx:
+                rows = events_between(tx, cursor, head, hook.events, BATCH)
+            for row in rows:
+                notice = event_notice(self.settings, row)
+                if wants(hook, notice.root, notice.owner):
+                    post_body(hook, body(hook.kind, notice), notice.id)
+                    sent += 1
+                cursor = notice.event_id
+                cursors[hook.name] = cursor
+                save_cursors(state, cursors)
+            if len(rows) < BATCH:
+                break
+        if cursor < head:  # nothing more this webhook wants up to the head
+            cursors[hook.name] = head
+            save_cursors(state, cursors)
+        return sent
+
+    # --- the daemon's thread ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run rounds every ``notify.interval`` on a thread of their own (when enabled)."""
+        if self._thread is not None or not self.settings.notify.enabled:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="provenance-notify", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the daemon's thread of rounds runs."""
+        return self._thread is not None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a bug must not end the notifications for good; logged in full
+                log.exception("notify: round failed (next round retries)")
+            self._wake.wait(self.settings.notify.interval_seconds)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Run a round now (after a reload, or in a test)."""
+        self._wake.set()
+
+    def update(self, settings: Settings) -> None:
+        """Use ``settings`` from the next round on (a reload); start or stop the thread as
+        ``notify.enabled`` now says."""
+        self.settings = settings
+        if settings.notify.enabled:
+            self.start()
+            self.wake()
+        else:
+            self.stop()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread; a POST in flight ends within its timeout (its event is sent again
+        by the next round if the cursor had not moved)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout)
+
+
+def report_digests(report: Report, files: Sequence[Path]) -> list[DigestNotice]:
+    """Return the weekly report's digests: one per owner of its roots (roots with no owner
+    go together, owner "")."""
+    owners: dict[str, list[DigestRoot]] = {}
+    for summary in report.roots:
+        owners.setdefault(summary.owner, []).append(
+            DigestRoot(summary.label, summary.path, summary.owner, dict(summary.by_status))
+        )
+    paths = tuple(str(path) for path in files)
+    return [
+        DigestNotice(report.period.as_of, owner, report.scope, roots, paths)
+        for owner, roots in owners.items()
+    ]
+
+
+def spool_digests(settings: Settings, notices: Iterable[DigestNotice]) -> list[str]:
+    """Spool each digest for every enabled webhook with ``digest = true`` whose filters let
+    it through; return the spool files' names."""
+    if not settings.notify.enabled:
+        return []
+    names = []
+    for notice in notices:
+        for hook in settings.notify.webhooks:
+            if not hook.digest:
+                continue
+            roots = [r for r in notice.roots if wants(hook, r.name, r.owner)]
+            if not roots:
+                continue
+            narrowed = DigestNotice(notice.as_of, notice.owner, notice.scope, roots, notice.files)
+            names.append(spool_digest(settings.state_path, hook, narrowed))
+    return names

@@ -1,0 +1,210 @@
+"""Notifications end to end on a real catalog of each backend: the real service sweep writes
+the audit events, the outbox sends them to a real HTTP receiver on 127.0.0.1, signed; a
+receiver that fails or is down is tried again and nothing is lost; off sends nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provenance.access.roles import Role
+from provenance.catalog import Catalog
+from provenance.config import Settings, settings_from_mapping
+from provenance.notify.outbox import CURSORS_NAME, Outbox, load_cursors
+from provenance.notify.send import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from provenance.service import retention
+from provenance.service.context import App
+from tests.notify.receiver import Receiver
+from tests.retention.helpers import MakeAsset
+from tests.service.conftest import caller
+
+OPERATOR = caller(Role.OPERATOR)
+SECRET = "s3cret-shared-with-the-receiver"
+SECRET_ENV = "PROVENANCE_TEST_WEBHOOK_SECRET"
+
+
+def notify_settings(tmp_path: Path, root: Path, *hooks: dict[str, Any], **notify: Any) -> Settings:
+    notify.setdefault("enabled", True)
+    notify.setdefault("interval", "1s")
+    return settings_from_mapping(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "roots": [{"path": str(root), "owner": "Dana Coordinator"}],
+            "retention": {
+                "policies": [{"name": "purge", "action": "purge", "grace": "1s"}],
+            },
+            "notify": {**notify, "webhooks": list(hooks)},
+        }
+    )
+
+
+def hook(receiver: Receiver, **fields: Any) -> dict[str, Any]:
+    return {"name": "coordinators", "url": receiver.url, "secret_env": SECRET_ENV, **fields}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+
+
+def sweep(settings: Settings, catalog: Catalog) -> None:
+    retention.sweep(App.using(settings, catalog), OPERATOR)
+
+
+def test_a_sweep_s_events_reach_the_receiver_signed(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(
+        tmp_path, root, hook(receiver, events=["expiring", "flagged", "quarantined"])
+    )
+    outbox = Outbox(settings, catalog)
+    assert outbox.run_once().sent == {}  # the first round only places the cursor
+    due = [make_asset(f"old/shot_{i}.png") for i in range(3)]
+    sweep(settings, catalog)
+    done = outbox.run_once()
+    bodies = receiver.bodies()
+    assert done.sent == {"coordinators": len(bodies)} and bodies
+    assert {b["path"] for b in bodies} == {a.path for a in due}
+    assert {b["event"] for b in bodies} <= {"expiring", "flagged", "quarantined"}
+    assert "flagged" in {b["event"] for b in bodies}
+    for body in bodies:
+        assert body["type"] == "provenance.event" and body["id"] == f"event-{body['event_id']}"
+        assert body["owner"] == "Dana Coordinator" and body["root"] == root.name
+        assert body["status"]["to"] == body["event"]
+    ids = [b["event_id"] for b in bodies]
+    assert ids == sorted(ids)
+    for request in receiver.received:
+        assert request.path == "/hook/T0KEN-IN-THE-PATH"
+        assert request.headers["idempotency-key"] == request.json["id"]
+        assert verify(
+            SECRET.encode(),
+            request.headers[TIMESTAMP_HEADER.lower()],
+            request.body,
+            request.headers[SIGNATURE_HEADER.lower()],
+            now=time.time(),
+        )
+        assert not verify(
+            b"another secret",
+            request.headers[TIMESTAMP_HEADER.lower()],
+            request.body,
+            request.headers[SIGNATURE_HEADER.lower()],
+            now=time.time(),
+        )
+        # a replay minutes later is refused by the timestamp it carries
+        assert not verify(
+            SECRET.encode(),
+            request.headers[TIMESTAMP_HEADER.lower()],
+            request.body,
+            request.headers[SIGNATURE_HEADER.lower()],
+            now=time.time() + 3600,
+        )
+    assert outbox.run_once().sent == {}  # sent once; the cursor is past them
+    assert load_cursors(settings.state_path)["coordinators"] == max(ids)
+
+
+def test_a_failing_then_absent_receiver_is_retried_and_nothing_is_lost(
+    tmp_path: Path,
+    root: Path,
+    catalog: Catalog,
+    make_asset: MakeAsset,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = notify_settings(tmp_path, root, hook(receiver, events=["flagged"]))
+    clock = Clock()
+    outbox = Outbox(settings, catalog, clock=clock)
+    outbox.run_once()
+    assets = [make_asset(f"old/plate_{i}.exr") for i in range(4)]
+    sweep(settings, catalog)
+
+    receiver.answers = [500]
+    assert "coordinators" in outbox.run_once().failed  # HTTP 500: nothing moves
+    assert receiver.bodies() == []
+    assert outbox.run_once().failed == {}  # waiting (1s): not even tried
+    assert receiver.bodies() == []
+
+    receiver.stop()  # down: connection refused
+    clock.now += 1
+    assert "not reached" in outbox.run_once().failed["coordinators"]
+    clock.now += 1.5  # the wait doubled to 2s
+    assert outbox.run_once().failed == {}
+    clock.now += 1
+    assert outbox.run_once().failed  # still down
+
+    receiver.start()  # back, on the same port
+    clock.now += 10
+    done = outbox.run_once()
+    assert done.sent == {"coordinators": 4} and done.failed == {}
+    flagged = [b for b in receiver.bodies() if b["event"] == "flagged"]
+    assert sorted(b["path"] for b in flagged) == sorted(a.path for a in assets)
+    assert "answered HTTP 500" in caplog.text and "trying again" in caplog.text
+    assert "answers again" in caplog.text
+    # no secret in the logs: neither the shared secret nor the URL's token
+    assert SECRET not in caplog.text and "T0KEN" not in caplog.text
+
+
+def test_a_round_cut_short_resends_from_the_cursor_with_the_same_ids(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(tmp_path, root, hook(receiver, events=["flagged"]))
+    Outbox(settings, catalog).run_once()
+    for i in range(3):
+        make_asset(f"old/frame_{i}.png")
+    sweep(settings, catalog)
+    receiver.answers = [200, 503]  # the second send fails: the first one's cursor is kept
+    first = Outbox(settings, catalog)  # a daemon that then dies
+    assert first.run_once().failed
+    sent_once = receiver.bodies()
+    assert len(sent_once) == 1
+    again = Outbox(settings, catalog, clock=Clock())  # the next daemon, from the file
+    assert again.run_once().sent == {"coordinators": 2}
+    ids = [b["id"] for b in receiver.bodies()]
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_off_by_default_sends_nothing_and_keeps_no_cursor(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    assert Settings().notify.enabled is False
+    settings = notify_settings(tmp_path, root, hook(receiver), enabled=False)
+    outbox = Outbox(settings, catalog)
+    make_asset("old/poster.png")
+    outbox.run_once()
+    sweep(settings, catalog)
+    outbox.run_once()
+    outbox.start()  # the daemon's thread does not even start
+    assert not outbox.running
+    assert receiver.bodies() == []
+    assert not (settings.state_path / CURSORS_NAME).exists()
+
+
+def test_roots_and_owners_filters(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(
+        tmp_path,
+        root,
+        hook(receiver, name="dana", owners=["Dana Coordinator"], events=["flagged"]),
+        hook(receiver, name="someone-else", owners=["Sam"], events=["flagged"]),
+    )
+    outbox = Outbox(settings, catalog)
+    outbox.run_once()
+    make_asset("old/poster.png")
+    sweep(settings, catalog)
+    done = outbox.run_once()
+    assert done.sent == {"dana": 1}
+    cursors = load_cursors(settings.state_path)
+    assert cursors["someone-else"] == cursors["dana"]  # passed over, not waiting
