@@ -41,8 +41,26 @@ def echo_json_array(items: Iterable[Any]) -> None:
     click.echo("[]" if first else "\n]")
 
 
+def echo_lines(lines: Iterable[str], none: str) -> None:
+    """Print each line as it comes; ``none`` on stderr when there was not one."""
+    printed = False
+    for line in lines:
+        click.echo(line)
+        printed = True
+    if not printed:
+        click.echo(none, err=True)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-__all__ = ["App", "UserError", "echo_json", "echo_json_array", "pass_app", "resolve_path"]
+__all__ = [
+    "App",
+    "UserError",
+    "echo_json",
+    "echo_json_array",
+    "echo_lines",
+    "pass_app",
+    "resolve_path",
+]

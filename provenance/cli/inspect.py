@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from provenance.clearance.explain import render_clearance
-from provenance.cli.app import App, UserError, echo_json, echo_json_array, pass_app
+from provenance.cli.app import App, UserError, echo_json, echo_json_array, echo_lines, pass_app
 from provenance.lifecycle.states import STATUSES
 from provenance.report.records import asset_record
 from provenance.service import assets
@@ -69,16 +69,15 @@ def list_command(
     if as_json:
         echo_json_array(asset_record(a) for a in listed)
         return
-    count = 0
-    for asset in listed:
-        count += 1
-        flag = "" if asset.present else "  (missing)"
-        click.echo(
+    echo_lines(
+        (
             f"{asset.status:<11} {asset.ai_class:<7} {_short_date(asset.deadline):<10} "
-            f"{(asset.generator or '-')[:28]:<28} {asset.path}{flag}"
-        )
-    if count == 0:
-        click.echo("no assets match", err=True)
+            f"{(asset.generator or '-')[:28]:<28} {asset.path}"
+            + ("" if asset.present else "  (missing)")
+            for asset in listed
+        ),
+        "no assets match",
+    )
 
 
 def _list_unreadable(app: App, under: Path | None, limit: int | None, as_json: bool) -> None:
@@ -89,16 +88,14 @@ def _list_unreadable(app: App, under: Path | None, limit: int | None, as_json: b
     if as_json:
         echo_json_array(asdict(file) for file in files)
         return
-    count = 0
-    for file in files:
-        count += 1
-        when = "again" if file.retried else "when changed"
-        click.echo(
+    echo_lines(
+        (
             f"{file.attempts:>3}x  {(file.last_failed or '-')[:10]:<10} "
-            f"retry {when:<12} {file.path}  ({file.reason})"
-        )
-    if count == 0:
-        click.echo("no unreadable files", err=True)
+            f"retry {'again' if file.retried else 'when changed':<12} {file.path}  ({file.reason})"
+            for file in files
+        ),
+        "no unreadable files",
+    )
 
 
 def _value(value: Any) -> str:
