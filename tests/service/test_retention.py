@@ -10,8 +10,8 @@ import pytest
 from provenance.access.roles import Role
 from provenance.errors import PermissionDeniedError
 from provenance.service import retention
-from provenance.service.context import App
-from tests.retention.helpers import MakeAsset, status_of
+from provenance.service.context import App, Caller
+from tests.retention.helpers import ACTOR, MakeAsset, status_of
 from tests.service.conftest import caller
 
 OPERATOR = caller(Role.OPERATOR)
@@ -44,3 +44,10 @@ def test_sweep_and_restore_need_the_operator_role(app: App, make_asset: MakeAsse
         with pytest.raises(PermissionDeniedError, match="may not restore: that needs the operat"):
             retention.restore(app, who, due.path, dry_run=True)
     assert status_of(app.catalog, due.id) == "temporary"
+
+
+def test_the_service_itself_holds_every_role(app: App, make_asset: MakeAsset) -> None:
+    # the daemon's scheduled sweep calls the same function as the service, with no grants
+    make_asset("old/poster.png")
+    report = retention.sweep(app, Caller.service(ACTOR), dry_run=True)
+    assert len(report.plan.steps) == 1
