@@ -463,3 +463,43 @@ def test_pid_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     second = PidLock(tmp_path / "daemon.lock")
     second.acquire()
     second.release()
+
+
+def test_sighup_with_new_path_rules_rejudges_files_already_recorded(
+    tmp_path: Path, root: Path, daemons: list[DaemonProcess]
+) -> None:
+    frame = root / "shots" / "mj" / "frame.png"
+    write_plain_png(frame)
+    write_plain_png(root / "plates" / "plate.png")
+    cfg = config(tmp_path, root)
+    daemon = start_ready(daemons, tmp_path, "--config", str(cfg), "daemon")
+    catalog = catalog_of(tmp_path)
+    try:
+
+        def verdict(path: Path) -> tuple[str, str | None] | None:
+            with catalog.read() as tx:
+                asset = tx.asset_by_path(str(path))
+            return None if asset is None else (asset.ai_class, asset.generator)
+
+        assert verdict(frame) == ("none", None)
+        # the same roots, a new path rule: no file changes, no restart, no `scan --rebuild`
+        config(
+            tmp_path, root, extra='[[detect.path_rules]]\nglob = "**/mj/**"\ntool = "Midjourney"\n'
+        )
+        began = time.monotonic()
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: verdict(frame) == ("ai", "Midjourney"), 10, "the file judged again")
+        assert time.monotonic() - began < 10
+        assert verdict(root / "plates" / "plate.png") == ("none", None)
+        assert "detection settings changed" in daemon.text()
+        # a reload that leaves the detection settings alone rescans nothing
+        wait_for(lambda: daemon.text().count("reconciliation scan done") == 2, 10, "the rescan")
+        scans = 2
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: daemon.text().count("config reloaded") == 2, 10, "the second reload")
+        time.sleep(0.5)
+        assert daemon.text().count("reconciliation scan done") == scans
+    finally:
+        catalog.close()
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(5) == 0

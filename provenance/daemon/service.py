@@ -40,6 +40,7 @@ from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
 from provenance.daemon.runstate import LOCK_NAME, PidLock, write_status
 from provenance.daemon.systemd import Notifier
 from provenance.errors import ConfigError, ProvenanceError
+from provenance.files.readfile import read_options
 from provenance.files.roots import RootHealth, check_root
 from provenance.ingest.ingest import IngestCounts
 from provenance.retention.journal import settle_interrupted
@@ -156,6 +157,9 @@ class Daemon:
     _stall_logged: bool = False
     #: The scheduler of reconcile, sweep, report and fixity (their bodies run on the consumer).
     jobs: QueuedScheduler | None = None
+    #: The detection settings' fingerprint of the running config (path rules, ``deep``,
+    #: sidecars, C2PA trust): a reload that changes it rescans the roots it kept.
+    _detection: str = ""
 
     # --- requests (any thread, or a signal handler) -----------------------------------------
 
@@ -180,6 +184,7 @@ class Daemon:
 
     def _start(self) -> None:
         self.started_at = self.clock()
+        self._detection = read_options(self.settings).fingerprint()
         recorder = Recorder(self.settings, self.catalog, self.actor, self.clock)
         self._consumer = Consumer(self.changes, recorder, self.settings, self._waits_for_close)
         self._consumer.start()
@@ -503,8 +508,28 @@ class Daemon:
             log.info(
                 "root %s %s (%s)", path, "changed" if state else "added", self.roots[path].mode
             )
+        self._rescan_if_detection_changed(new, old_roots, new_roots)
         log.info("config reloaded from %s: %d roots", new.source, len(self.roots))
         self.notifier.status(self._summary())
+
+    def _rescan_if_detection_changed(
+        self, new: Settings, old_roots: dict[str, RootSettings], new_roots: dict[str, RootSettings]
+    ) -> None:
+        """Queue a rescan of the roots a reload kept when the detection settings changed: the
+        scan sees the new fingerprint and reads their files again, judged by the new rules,
+        now rather than at the next scheduled reconciliation (added roots have their own)."""
+        try:
+            detection = read_options(new).fingerprint()
+        except ConfigError as exc:  # an anchor file gone: the reader says so too
+            log.error("detection settings not compared after the reload: %s", exc)
+            return
+        if detection == self._detection:
+            return
+        self._detection = detection
+        kept = tuple(path for path, root in new_roots.items() if old_roots.get(path) == root)
+        if kept:
+            log.info("detection settings changed: rescanning %s", ", ".join(kept))
+            self.changes.put(Rescan(kept, "detection settings changed by a reload"))
 
     # --- status -----------------------------------------------------------------------------
 

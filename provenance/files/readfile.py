@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from provenance.detect import PathRule, Verdict
 from provenance.detect.buffers import NotRegularFileError, open_regular
 from provenance.detect.clean import clean_verdict
+from provenance.detect.fingerprint import detection_fingerprint
 from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.errors import ConfigError, ReadError
 from provenance.files.hashing import hash_bytes, hash_mapped
@@ -52,6 +53,16 @@ class ReadOptions:
     def budget(self, size: int) -> float:
         """Seconds a worker may spend on a file of ``size`` bytes before it is stopped."""
         return self.seconds + size / SLOWEST_BYTES_PER_SECOND
+
+    def fingerprint(self) -> str:
+        """Return the digest of what decides a verdict besides the bytes (a scan records it
+        per root, and reads a root again when it differs; see ``detect.fingerprint``)."""
+        return detection_fingerprint(
+            deep=self.deep,
+            sidecars=self.sidecars,
+            path_rules=self.path_rules,
+            c2pa_trust=self.c2pa_trust,
+        )
 
 
 @dataclass(frozen=True)

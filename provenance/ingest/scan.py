@@ -14,7 +14,6 @@ from provenance.catalog.known import KnownFile
 from provenance.catalog.unreadable import forget_unreadable, unreadable_under
 from provenance.clearance.policy import clearance_policy
 from provenance.config import RootSettings, Settings
-from provenance.detect.fingerprint import detection_fingerprint
 from provenance.files.reader import Failure, FileFacts, FileReader, read_options
 from provenance.files.roots import check_root
 from provenance.files.walk import EntrySpill, FileEntry, walk_files
@@ -306,12 +305,7 @@ def _scan_root(
             health.reason,
         )
         return RootResult(root_path, False, health.reason)
-    fingerprint = detection_fingerprint(
-        deep=reader.options.deep,
-        sidecars=reader.options.sidecars,
-        path_rules=reader.options.path_rules,
-        c2pa_trust=reader.options.c2pa_trust,
-    )
+    fingerprint = reader.options.fingerprint()
     reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint)
     with context.catalog.read() as tx:
         failed = {
