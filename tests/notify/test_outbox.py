@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from provenance.access.roles import Role
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, utcnow
 from provenance.config import Settings, settings_from_mapping
-from provenance.notify.outbox import CURSORS_NAME, Outbox, load_cursors
+from provenance.notify.outbox import CURSORS_NAME, SPOOL_DIR, Outbox, load_cursors
 from provenance.notify.send import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from provenance.report.deliver import deliver_weekly
 from provenance.service import retention
 from provenance.service.context import App
 from tests.notify.receiver import Receiver
@@ -208,3 +209,51 @@ def test_roots_and_owners_filters(
     assert done.sent == {"dana": 1}
     cursors = load_cursors(settings.state_path)
     assert cursors["someone-else"] == cursors["dana"]  # passed over, not waiting
+
+
+def test_the_weekly_digest_is_spooled_per_owner_then_sent(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(
+        tmp_path,
+        root,
+        hook(receiver, name="digests", events=[], digest=True),
+        hook(receiver, name="events-only"),
+    )
+    make_asset("old/poster.png")
+    delivery = deliver_weekly(settings, catalog, utcnow())
+    spool = settings.state_path / SPOOL_DIR
+    assert len(list(spool.iterdir())) == 1  # for the digest webhook only
+    done = Outbox(settings, catalog).run_once()
+    assert done.sent == {"digests": 1}
+    (digest,) = receiver.bodies()
+    assert digest["type"] == "provenance.digest"
+    assert digest["owner"] == "Dana Coordinator"
+    assert digest["totals"].get("temporary") == 1
+    assert digest["files"] == [str(path) for path in delivery.files]
+    assert list(spool.iterdir()) == []  # sent: gone from the spool
+    assert Outbox(settings, catalog).run_once().sent == {}
+
+
+def test_off_the_weekly_report_spools_no_digest(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+
+    settings = notify_settings(tmp_path, root, hook(receiver, digest=True), enabled=False)
+    make_asset("old/poster.png")
+    deliver_weekly(settings, catalog, utcnow())
+    assert not (settings.state_path / SPOOL_DIR).exists()
+
+
+def test_a_reload_starts_and_stops_the_thread(
+    tmp_path: Path, root: Path, catalog: Catalog, receiver: Receiver
+) -> None:
+    off = notify_settings(tmp_path, root, hook(receiver), enabled=False)
+    on = notify_settings(tmp_path, root, hook(receiver))
+    outbox = Outbox(off, catalog)
+    outbox.update(off)
+    assert not outbox.running
+    outbox.update(on)
+    assert outbox.running
+    outbox.update(off)
+    assert not outbox.running
