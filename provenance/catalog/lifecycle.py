@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, func, or_, select, text, update
 from sqlmodel import col
 
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.migrations import META_TABLE
 from provenance.catalog.models import Asset, Event, Hold, JournalEntry
 from provenance.catalog.store import Tx
@@ -166,6 +167,15 @@ def assets_in_flight(tx: Tx) -> set[int]:
 
 def journal_entry(tx: Tx, entry_id: int) -> JournalEntry | None:
     return tx.session.get(JournalEntry, entry_id)
+
+
+def journal_entries(tx: Tx, entry_ids: Sequence[int | None]) -> dict[int, JournalEntry]:
+    """Return id -> journal entry for the ids that exist (loaded in slices of ids)."""
+    found: dict[int, JournalEntry] = {}
+    for chunk in in_chunks([i for i in entry_ids if i is not None]):
+        query = select(JournalEntry).where(col(JournalEntry.id).in_(chunk))
+        found.update((e.id, e) for e in tx.session.execute(query).scalars() if e.id)
+    return found
 
 
 # --- events -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, Hold, JournalEntry, Tx
-from provenance.catalog.lifecycle import holds_covering, journal_entry
+from provenance.catalog.lifecycle import active_holds, is_under, journal_entries, journal_entry
 from provenance.config import Settings
 from provenance.errors import ConfinementError, Refusal
 from provenance.files.confined import OpenFile, move, unlink
@@ -72,10 +72,17 @@ class StepResult:
     reason: str = ""
 
 
-def recheck_in_catalog(tx: Tx, step: PlannedStep) -> str | None:
-    """Return why the catalog no longer allows ``step``, or None (DESIGN rule 2)."""
-    asset = tx.asset_by_id(step.asset_id)
-    return recheck_asset(asset, step, holds_covering(tx, asset.path) if asset else [])
+def recheck_in_catalog(tx: Tx, steps: Sequence[PlannedStep]) -> list[str | None]:
+    """Return, for each of ``steps``, why the catalog no longer allows it, or None (DESIGN
+    rule 2). One query loads the batch's assets and one the active holds."""
+    assets = tx.assets_by_ids([s.asset_id for s in steps])
+    holds = active_holds(tx)
+    problems: list[str | None] = []
+    for step in steps:
+        asset = assets.get(step.asset_id)
+        covering = [h for h in holds if asset is not None and is_under(asset.path, h.path)]
+        problems.append(recheck_asset(asset, step, covering))
+    return problems
 
 
 def recheck_asset(asset: Asset | None, step: PlannedStep, holds: Sequence[Hold]) -> str | None:
@@ -245,8 +252,8 @@ def quarantine_files(
             ready.append((step, file, side, target))
         entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
         with catalog.write() as tx:
-            for step, file, side, target in ready:
-                problem = recheck_in_catalog(tx, step)
+            problems = recheck_in_catalog(tx, [step for step, *_ in ready])
+            for (step, file, side, target), problem in zip(ready, problems, strict=True):
                 if problem is not None:
                     results.append(StepResult(step, False, problem))
                     continue
@@ -305,12 +312,15 @@ def _settle(
     now: datetime,
     purged: tuple[dict[int, int], dict[int, str]] | None = None,
 ) -> list[StepResult]:
-    """Close the journal after the file steps: finish what was done, roll back what failed."""
+    """Close the journal after the file steps, in one transaction: finish what was done, roll
+    back what failed. The batch's entries and assets are loaded by two queries first."""
     results: list[StepResult] = []
     with catalog.write() as tx:
+        # held here, the session finds them again (asset_by_id, journal_entry) without a query
+        entries = journal_entries(tx, [e.id for _s, e in done] + [e.id for _s, e, _r in failed])
+        _held = tx.assets_by_ids([step.asset_id for step, _entry in done])
         for step, entry in done:
-            current = journal_entry(tx, entry.id)  # type: ignore[arg-type]
-            assert current is not None
+            current = entries[entry.id]  # type: ignore[index]
             if purged is not None:
                 links, changed = purged
                 finish_purge(
@@ -379,8 +389,8 @@ def purge_files(
             ready.append((step, file, find_sidecar(roots, file, pattern, step.content_hash)))
         entries: list[tuple[PlannedStep, JournalEntry, OpenFile, OpenFile | None]] = []
         with catalog.write() as tx:
-            for step, file, side in ready:
-                problem = recheck_in_catalog(tx, step)
+            problems = recheck_in_catalog(tx, [step for step, *_ in ready])
+            for (step, file, side), problem in zip(ready, problems, strict=True):
                 if problem is not None:
                     results.append(StepResult(step, False, problem))
                     continue
