@@ -64,7 +64,9 @@ def test_an_untrusted_claim_is_refused_and_shown_as_missing(
     assert "missing: a C2PA claim by a trusted signer" in text
     uncleared = run(config, "uncleared")
     assert uncleared.exit_code == 0, uncleared.output
-    assert "trusted signer" in uncleared.stdout
+    assert "1 trusted_signer" in uncleared.stdout  # the folder's count of evidence needed
+    listed = run(config, "uncleared", "--files")
+    assert "a C2PA claim by a trusted signer" in listed.stdout
 
     # the same tool's approval still clears a file of another, unsigned tool as before
     poster = root / "finals" / "poster.png"
