@@ -123,6 +123,11 @@ def days_text(days_left: int) -> str:
     return f"{count} {unit} late" if days_left < 0 else f"in {count} {unit}"
 
 
+def file_command(item: Item) -> str:
+    """Return the file's own first command that decides (restore, clear, hold); not `tag`."""
+    return next((c for c in item.commands if not c.startswith("provenance tag ")), "")
+
+
 def group_command(section: str, path: str, items: Sequence[Item], *, at_root: bool = False) -> str:
     """Return the one command that would act on the group, or "" when none would.
 
@@ -229,27 +234,48 @@ def alerts(
     A missing tools registry is one alert, whatever the number of assets it concerns.
     """
     found: list[tuple[int, Alert]] = []  # (severity: lower first on the same day, alert)
-    for group in sections.get("quarantined", ()):
-        soon = [i for i in group.items if i.days_left is not None and i.days_left <= SOON_DAYS]
-        if soon:
-            text = f"{_files(len(soon))} quarantined, bytes deleted within {SOON_DAYS} days"
-            found.append((0, _alert("purge-soon", text, group, soon, group.command)))
-    for group in sections.get("overdue", ()):
-        text = f"{_files(group.count)} flagged or past the deadline: quarantined by a sweep"
-        found.append((1, _alert("overdue", text, group, group.items, group.command)))
-    for group in sections.get("expiring", ()):
-        soon = [i for i in group.items if i.days_left is not None and i.days_left <= SOON_DAYS]
-        if soon:
-            text = f"{_files(len(soon))} due within {SOON_DAYS} days"
-            found.append((2, _alert("due-soon", text, group, soon, group.command)))
-    for group in sections.get("voided", ()):
-        text = f"{_files(group.count)} lost a clearance this period"
-        found.append((3, _alert("voided", text, group, group.items, group.command)))
-    for group in sections.get("attention", ()):
-        text = f"{_files(group.count)}: " + "; ".join(
-            dict.fromkeys(item.reason for item in group.items if item.reason)
-        )
-        found.append((4, _alert("tool-or-risk", text, group, group.items, group.command)))
+
+    def soon(items: Sequence[Item]) -> list[Item]:
+        return [i for i in items if i.days_left is not None and i.days_left <= SOON_DAYS]
+
+    def every(items: Sequence[Item]) -> list[Item]:
+        return list(items)
+
+    kinds = (
+        (
+            "quarantined",
+            0,
+            "purge-soon",
+            soon,
+            f"quarantined, bytes deleted within {SOON_DAYS} days",
+        ),
+        ("overdue", 1, "overdue", every, "flagged or past the deadline: quarantined by a sweep"),
+        ("expiring", 2, "due-soon", soon, f"due within {SOON_DAYS} days"),
+        ("voided", 3, "voided", every, "lost a clearance this period"),
+        ("attention", 4, "tool-or-risk", every, ""),
+    )
+    for key, severity, kind, pick, what in kinds:
+        # one alert per production: a show's shots are its folders, a decision is per show
+        for whole, folders in productions(sections.get(key, ())):
+            items = pick(whole.items)
+            if not items:
+                continue
+            where = {place(item)[2] for item in items}
+            spread = f" in {len(where)} folders" if len(where) > 1 else ""
+            if what:
+                text = f"{_files(len(items))}{spread} {what}"
+            else:  # the tool or the risk, as the items say it
+                reasons = list(dict.fromkeys(item.reason for item in items if item.reason))
+                said = "; ".join(reasons[:3]) + ("; …" if len(reasons) > 3 else "")
+                text = f"{_files(len(items))}{spread}: {said}"
+            # the narrowest command: the file, the one folder, else the production
+            if len(items) == 1:
+                command = file_command(items[0])
+            elif len(where) == 1:
+                command = next(g.command for g in folders if g.path in where)
+            else:
+                command = whole.command
+            found.append((severity, _alert(kind, text, whole, items, command)))
     found.sort(
         key=lambda pair: (
             pair[1].days_left is None,
