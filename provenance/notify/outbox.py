@@ -3,12 +3,13 @@ once, whatever crashes or fails meanwhile.
 
 The audit trail is the outbox. Each webhook has a cursor, the id of the last event it was
 sent (or passed over by its filter), kept in ``notify-cursors.json`` in the state directory
-and written (atomically, synced) only after the receiver answered 2xx. A round reads the
+and written (atomically, synced) only after the receiver answered 2xx (at most every second
+while a round sends, and when it ends or a send fails). A round reads the
 events after each cursor, oldest first, and sends them one by one; a failure (no answer
 within the webhook's timeout, a refused connection, a non-2xx status) stops that webhook's
 round and it is tried again after a wait that doubles from ``notify.interval`` up to
 ``notify.max_backoff``, with the same events: nothing is skipped. A daemon killed between a
-2xx and the cursor's write sends that event again; the notice's id (``event-<id>``) is the
+2xx and the cursor's write sends those events again; the notice's id (``event-<id>``) is the
 receiver's idempotency key. A webhook seen for the first time starts at the newest event
 (enabling notifications does not replay the catalog's history).
 
@@ -51,6 +52,9 @@ CURSORS_NAME = "notify-cursors.json"
 SPOOL_DIR = "notify-spool"
 #: Events read from the catalog per webhook and round.
 BATCH = 200
+#: Seconds between two writes of a webhook's cursor while a round sends (and at its end): a
+#: daemon killed meanwhile sends at most these last seconds' notices again.
+CURSOR_EVERY = 1.0
 #: The most of a cursor or spool file read back.
 READ_LIMIT = 1 << 20
 
@@ -239,24 +243,32 @@ class Outbox:
 
     def _send_events(self, hook: WebhookSettings, cursors: dict[str, int], head: int) -> int:
         state = self.settings.state_path
-        cursor = cursors.get(hook.name, head)
+        cursor = saved = cursors.get(hook.name, head)
         sent = 0
-        while cursor < head:
-            with self.catalog.read() as tx:
-                rows = events_between(tx, cursor, head, hook.events, BATCH)
-            for row in rows:
-                notice = event_notice(self.settings, row)
-                if wants(hook, notice.root, notice.owner):
-                    post_body(hook, body(hook.kind, notice), notice.id)
-                    sent += 1
-                cursor = notice.event_id
+        last_save = time.monotonic()
+        try:
+            while cursor < head:
+                with self.catalog.read() as tx:
+                    rows = events_between(tx, cursor, head, hook.events, BATCH)
+                for row in rows:
+                    if self._stop.is_set():  # the daemon stops: the cursor says where to resume
+                        return sent
+                    notice = event_notice(self.settings, row)
+                    if wants(hook, notice.root, notice.owner):
+                        post_body(hook, body(hook.kind, notice), notice.id)
+                        sent += 1
+                    cursor = notice.event_id
+                    if time.monotonic() - last_save >= CURSOR_EVERY:
+                        cursors[hook.name] = saved = cursor
+                        save_cursors(state, cursors)
+                        last_save = time.monotonic()
+                if len(rows) < BATCH:
+                    cursor = head  # nothing more this webhook wants up to the head
+                    break
+        finally:
+            if cursor != saved:  # what was sent, also when a send failed
                 cursors[hook.name] = cursor
                 save_cursors(state, cursors)
-            if len(rows) < BATCH:
-                break
-        if cursor < head:  # nothing more this webhook wants up to the head
-            cursors[hook.name] = head
-            save_cursors(state, cursors)
         return sent
 
     # --- the daemon's thread ----------------------------------------------------------------
