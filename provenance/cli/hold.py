@@ -22,8 +22,13 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 
     Files that arrive under a held folder later are held too.
     """
-    for line in decisions.hold(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
-        click.echo(line)
+    for done in decisions.hold(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
+        if done.dry_run:
+            click.echo(f"dry run: would hold {done.path} ({done.assets} assets)")
+        elif done.already:
+            click.echo(f"{done.path}: already held")
+        else:
+            click.echo(f"held {done.path} ({done.assets} assets)")
 
 
 @click.command("release")
@@ -32,5 +37,6 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 @pass_app
 def release_command(app: App, paths: tuple[Path, ...], dry_run: bool) -> None:
     """Release holds; the next sweep decides each asset's state from its policy again."""
-    for line in decisions.release(app, app.caller, [str(p) for p in paths], dry_run=dry_run):
-        click.echo(line)
+    for done in decisions.release(app, app.caller, [str(p) for p in paths], dry_run=dry_run):
+        prefix = "dry run: would release" if done.dry_run else "released"
+        click.echo(f"{prefix} {done.path} ({done.assets} assets)")

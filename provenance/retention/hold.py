@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from provenance.audit import Actor
@@ -35,6 +36,18 @@ def hold_assets(tx: Tx, hold_path: str, reason: str, actor: Actor, now: datetime
     return held
 
 
+@dataclass(frozen=True)
+class HoldOutcome:
+    """What placing or releasing a hold did on one path (on a dry run, would do)."""
+
+    path: str
+    #: The assets it holds, or frees.
+    assets: int
+    dry_run: bool = False
+    #: A hold was placed on exactly this path already: nothing was done.
+    already: bool = False
+
+
 def hold(
     catalog: Catalog,
     paths: Sequence[str],
@@ -43,8 +56,8 @@ def hold(
     now: datetime,
     *,
     dry_run: bool = False,
-) -> list[str]:
-    """Place a hold on each path; return one line per path saying what it covers.
+) -> list[HoldOutcome]:
+    """Place a hold on each path; return what each covers.
 
     Raises PurgeError, before anything is held, for a path that is neither on disk nor
     known to the catalog (a typo would otherwise hold nothing and say so quietly).
@@ -55,33 +68,33 @@ def hold(
         for path in paths:
             if not os.path.lexists(path) and next(assets_at_or_under(tx, path), None) is None:
                 raise PurgeError(f"{path}: no such file or folder, and no asset at or under it")
-    lines = []
+    outcomes = []
     for path in paths:
         if dry_run:
             with catalog.read() as tx:
                 count = sum(1 for r in assets_at_or_under(tx, path) if r.status in HOLDABLE)
-            lines.append(f"dry run: would hold {path} ({count} assets)")
+            outcomes.append(HoldOutcome(path, count, dry_run=True))
             continue
         with catalog.write() as tx:
             if any(h.path == path for h in active_holds(tx)):
-                lines.append(f"{path}: already held")
+                outcomes.append(HoldOutcome(path, 0, already=True))
                 continue
             tx.add(Hold(path=path, reason=reason, user=actor.user, host=actor.host, created_at=now))
             tx.record(actor, "hold placed", now, path=path, reason=reason)
             held = hold_assets(tx, path, reason, actor, now)
         log.info("hold placed on %s (%d assets): %s", path, len(held), reason)
-        lines.append(f"held {path} ({len(held)} assets)")
-    return lines
+        outcomes.append(HoldOutcome(path, len(held)))
+    return outcomes
 
 
 def release(
     catalog: Catalog, paths: Sequence[str], actor: Actor, now: datetime, *, dry_run: bool = False
-) -> list[str]:
-    """Release the hold placed on each path; return one line per path.
+) -> list[HoldOutcome]:
+    """Release the hold placed on each path; return what each frees.
 
     Raises PurgeError naming the path when no hold was placed on exactly that path.
     """
-    lines = []
+    outcomes = []
     for path in paths:
         with catalog.write() as tx:
             holds = active_holds(tx)
@@ -94,7 +107,7 @@ def release(
             rows = [r for r in assets_at_or_under(tx, path) if r.status == Status.HELD]
             freed = [r for r in rows if not any(is_under(r.path, other) for other in others)]
             if dry_run:
-                lines.append(f"dry run: would release {path} ({len(freed)} assets)")
+                outcomes.append(HoldOutcome(path, len(freed), dry_run=True))
                 continue
             for entry in mine:
                 entry.released_at = now
@@ -113,5 +126,5 @@ def release(
                     tx, asset, to, actor, now, action="released", reason=f"hold on {path} released"
                 )
         log.info("hold released on %s (%d assets)", path, len(freed))
-        lines.append(f"released {path} ({len(freed)} assets)")
-    return lines
+        outcomes.append(HoldOutcome(path, len(freed)))
+    return outcomes

@@ -2,7 +2,7 @@
 ``revoke`` (an approver's), ``tag`` (a tagger's declaration of a tool and facts).
 
 Paths are files or folders (a folder: everything at or under it), made absolute and normal as
-the catalog keys them. The lines returned say what was done, one per path or asset.
+the catalog keys them.
 """
 
 from __future__ import annotations
@@ -14,22 +14,25 @@ from provenance.clearance import clear as clearing
 from provenance.clearance.clear import ClearOutcome, ClearRequest
 from provenance.ingest.manual import ManualTag, tag_files
 from provenance.retention import hold as holding
+from provenance.retention.hold import HoldOutcome
 from provenance.service.context import App, Caller, resolve_path
 
 
 def hold(
     app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
-) -> list[str]:
+) -> list[HoldOutcome]:
     """Place a legal hold on files or folders: what they hold is never moved, and files that
-    arrive under a held folder later are held too. One line per path."""
+    arrive under a held folder later are held too. One outcome per path."""
     caller.require("hold")
     return holding.hold(
         app.catalog, _resolved(paths), reason, caller.actor, utcnow(), dry_run=dry_run
     )
 
 
-def release(app: App, caller: Caller, paths: Sequence[str], *, dry_run: bool = False) -> list[str]:
-    """Release the holds placed on exactly these paths; one line per path."""
+def release(
+    app: App, caller: Caller, paths: Sequence[str], *, dry_run: bool = False
+) -> list[HoldOutcome]:
+    """Release the holds placed on exactly these paths; one outcome per path."""
     caller.require("release")
     return holding.release(app.catalog, _resolved(paths), caller.actor, utcnow(), dry_run=dry_run)
 

@@ -10,6 +10,7 @@ import pytest
 
 from provenance.access.roles import Role
 from provenance.errors import PermissionDeniedError
+from provenance.retention.hold import HoldOutcome
 from provenance.service import decisions
 from provenance.service.context import App
 from tests.osusers import accounts
@@ -27,16 +28,21 @@ def test_hold_and_release_a_folder(app: App, root: Path, make_asset: MakeAsset) 
     other = make_asset("temp/other.png")
     folder = str(root / "finals")
     assert decisions.hold(app, CUSTODIAN, [folder], "matter 9", dry_run=True) == [
-        f"dry run: would hold {folder} (1 assets)"
+        HoldOutcome(folder, 1, dry_run=True)
     ]
     assert status_of(app.catalog, poster.id) == "temporary"
-    assert decisions.hold(app, CUSTODIAN, [folder], "matter 9") == [f"held {folder} (1 assets)"]
+    assert decisions.hold(app, CUSTODIAN, [folder], "matter 9") == [HoldOutcome(folder, 1)]
+    assert decisions.hold(app, CUSTODIAN, [folder], "again") == [
+        HoldOutcome(folder, 0, already=True)
+    ]
     assert (status_of(app.catalog, poster.id), status_of(app.catalog, other.id)) == (
         "held",
         "temporary",
     )
-    (released,) = decisions.release(app, CUSTODIAN, [folder])
-    assert released.startswith(f"released {folder}")
+    assert decisions.release(app, CUSTODIAN, [folder], dry_run=True) == [
+        HoldOutcome(folder, 1, dry_run=True)
+    ]
+    assert decisions.release(app, CUSTODIAN, [folder]) == [HoldOutcome(folder, 1)]
     assert status_of(app.catalog, poster.id) != "held"
 
 
@@ -65,7 +71,8 @@ def _as(site: Site, who: str, action: str) -> subprocess.CompletedProcess[str]:
         "from provenance.service.context import App\n"
         "app = App(Path(sys.argv[1]))\n"
         "try:\n"
-        f"    print(decisions.{action}(app, app.caller, [sys.argv[2]]{extra}))\n"
+        f"    done = decisions.{action}(app, app.caller, [sys.argv[2]]{extra})\n"
+        "    print([(o.path, o.assets, o.already) for o in done])\n"
         "except PermissionDeniedError as exc:\n"
         "    print('refused:', exc)\n"
         "app.close()\n"
@@ -83,7 +90,7 @@ def test_as_real_users_only_a_custodian_holds_and_releases(site: Site) -> None:
             f"refused: user {site.users[who].name!r} may not hold: that needs the custodian role"
         ), done.stdout
     held = _as(site, "custodian", "hold")
-    assert held.stdout == f"['held {site.poster} (1 assets)']\n", held.stderr
+    assert held.stdout == f"[({str(site.poster)!r}, 1, False)]\n", held.stderr
     assert _as(site, "approver", "release").stdout.startswith("refused: ")
     released = _as(site, "custodian", "release")
-    assert released.stdout.startswith(f"['released {site.poster}"), released.stderr
+    assert released.stdout == f"[({str(site.poster)!r}, 1, False)]\n", released.stderr
