@@ -274,6 +274,16 @@ def temporary_deadline(settings: Settings, asset: Asset) -> tuple[datetime | Non
     return schedule(facts, rules_from_settings(settings), milestones_for(settings, root))
 
 
+@dataclass(frozen=True)
+class Revoked:
+    """A clearance withdrawn (on a dry run, that would be): the asset, the approval it had,
+    and the status it went back to (None on a dry run)."""
+
+    path: str
+    approval_ref: str
+    status: str | None
+
+
 def revoke(
     settings: Settings,
     catalog: Catalog,
@@ -283,14 +293,14 @@ def revoke(
     reason: str,
     *,
     dry_run: bool = False,
-) -> list[str]:
-    """Withdraw the clearance of each asset at ``paths`` (event ``revoked``); return one line each.
+) -> list[Revoked]:
+    """Withdraw the clearance of each asset at ``paths`` (event ``revoked``); return each.
 
     The asset goes back to temporary with a deadline from its retention policy.
     """
     if not reason.strip():
         raise ClearanceError("a revocation needs a reason (--reason TEXT)")
-    lines: list[str] = []
+    outcomes: list[Revoked] = []
     revoked: list[Asset] = []
     with catalog.write() as tx:
         assets, problems = _targets(tx, paths)
@@ -303,7 +313,7 @@ def revoke(
             if clearance is None:
                 continue
             if dry_run:
-                lines.append(f"dry run: would revoke {asset.path} ({clearance.approval_ref})")
+                outcomes.append(Revoked(asset.path, clearance.approval_ref, None))
                 continue
             deadline, policy = temporary_deadline(settings, asset)
             void(
@@ -318,6 +328,6 @@ def revoke(
                 policy=policy,
             )
             revoked.append(asset)
-            lines.append(f"revoked {asset.path} ({clearance.approval_ref}); now {asset.status}")
+            outcomes.append(Revoked(asset.path, clearance.approval_ref, asset.status))
     write_tags(revoked, _tag_options(settings), catalog, actor, now)
-    return lines
+    return outcomes

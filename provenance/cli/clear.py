@@ -98,8 +98,11 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 
     Each goes back to temporary with a deadline from its retention policy.
     """
-    for line in decisions.revoke(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
-        click.echo(line)
+    for done in decisions.revoke(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
+        if done.status is None:
+            click.echo(f"dry run: would revoke {done.path} ({done.approval_ref})")
+        else:
+            click.echo(f"revoked {done.path} ({done.approval_ref}); now {done.status}")
 
 
 @click.command("uncleared")

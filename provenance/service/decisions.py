@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from provenance.catalog import Asset, utcnow
 from provenance.clearance import clear as clearing
-from provenance.clearance.clear import ClearOutcome, ClearRequest
+from provenance.clearance.clear import ClearOutcome, ClearRequest, Revoked
 from provenance.ingest.manual import ManualTag, tag_files
 from provenance.retention import hold as holding
 from provenance.retention.hold import HoldOutcome
@@ -61,9 +61,9 @@ def clear(
 
 def revoke(
     app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
-) -> list[str]:
+) -> list[Revoked]:
     """Withdraw the clearance of files (or of every cleared file under folders): each goes
-    back to temporary with a deadline from its retention policy. One line per asset."""
+    back to temporary with a deadline from its retention policy. One outcome per asset."""
     caller.require("revoke")
     return clearing.revoke(
         app.settings_with_roots(),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from provenance.access.roles import Role
+from provenance.clearance.clear import ClearRequest, Revoked
 from provenance.errors import PermissionDeniedError
 from provenance.retention.hold import HoldOutcome
 from provenance.service import decisions
@@ -94,3 +95,24 @@ def test_as_real_users_only_a_custodian_holds_and_releases(site: Site) -> None:
     assert _as(site, "approver", "release").stdout.startswith("refused: ")
     released = _as(site, "custodian", "release")
     assert released.stdout == f"[({str(site.poster)!r}, 1, False)]\n", released.stderr
+
+
+def test_clear_then_revoke(app: App, make_asset: MakeAsset) -> None:
+    poster = make_asset("finals/poster.png")
+    approver = caller(Role.APPROVER)
+    request = ClearRequest("LEGAL-1", "", ("C-1",), "ESC-1", False)
+    for who in (CUSTODIAN, caller(Role.OPERATOR)):
+        with pytest.raises(PermissionDeniedError, match="may not clear: that needs the approver"):
+            decisions.clear(app, who, [poster.path], request)
+    (cleared,) = decisions.clear(app, approver, [poster.path], request)
+    assert (cleared.path, cleared.problem) == (poster.path, None), cleared
+    assert status_of(app.catalog, poster.id) == "cleared"
+    with pytest.raises(PermissionDeniedError, match="may not revoke: that needs the approver"):
+        decisions.revoke(app, CUSTODIAN, [poster.path], "withdrawn")
+    assert decisions.revoke(app, approver, [poster.path], "withdrawn", dry_run=True) == [
+        Revoked(poster.path, "LEGAL-1", None)
+    ]
+    assert decisions.revoke(app, approver, [poster.path], "withdrawn") == [
+        Revoked(poster.path, "LEGAL-1", "temporary")
+    ]
+    assert status_of(app.catalog, poster.id) == "temporary"
