@@ -100,6 +100,11 @@ class ReportError(ProvenanceError):
 class NotifyError(ProvenanceError):
     """A webhook could not be sent a notification (it is tried again later)."""
 
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        #: Seconds the receiver asked to wait (its Retry-After header), if it did.
+        self.retry_after = retry_after
+
 
 class AuditError(ProvenanceError):
     """The audit trail cannot be written or does not verify (key, anchor, chain, state)."""

@@ -205,6 +205,14 @@ def _render(status: Status) -> str:
             lines[0] += f"; STUCK: no progress for {daemon['consumer_stalled_for']:.0f}s"
         if daemon.get("last_error"):
             lines.append(f"catalog error: {daemon['last_error']} (changes kept, retried)")
+        for name, hook in (daemon.get("notify") or {}).items():
+            text = f"webhook {name}: {hook.get('sent', 0)} notices sent since the start"
+            if hook.get("failures"):
+                text += (
+                    f"; FAILING ({hook['failures']} tries): {hook.get('last_error')}; "
+                    f"nothing skipped, next try in {hook.get('retry_in', 0):.0f}s"
+                )
+            lines.append(text)
     else:
         lines = [f"daemon: not running on this host (state dir {status.state_dir})"]
     lines.append(f"catalog: {status.catalog}")

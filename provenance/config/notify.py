@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -42,7 +43,7 @@ class WebhookSettings(_Section):
 
     #: A short name for logs and for its place in the outbox (never the URL: it may hold a
     #: token).
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=64)
     #: Where the POST goes (http or https).
     url: str
     #: "generic" (JSON, signed), "slack" (incoming webhook), "teams" (Adaptive Card).
@@ -61,6 +62,13 @@ class WebhookSettings(_Section):
     secret_file: OptionalPath = None
     #: Seconds one POST may take (connect and answer).
     timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (e.g. \"clearance-desk\")")
+        return value
 
     @field_validator("url")
     @classmethod

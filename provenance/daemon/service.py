@@ -579,6 +579,8 @@ class Daemon:
             "counts": counts,
             "consumer_stalled_for": round(self._stalled_for(), 1),
             "roots": [self._root_status(s) for s in self.roots.values()],
+            # the webhooks' state ([notify]; provenance.notify.outbox), when they are sent
+            "notify": self.jobs.outbox.status() if self.jobs and self.jobs.outbox else {},
         }
 
     def _root_status(self, state: _Root) -> dict[str, Any]:

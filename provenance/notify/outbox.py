@@ -40,7 +40,7 @@ from provenance.catalog.locks import fleet_lock
 from provenance.catalog.notices import events_between, last_event_id
 from provenance.config import Settings, WebhookSettings
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
-from provenance.errors import ConfinementError, ProvenanceError
+from provenance.errors import ConfinementError, NotifyError, ProvenanceError
 from provenance.files.confined import remove
 from provenance.notify.payloads import DigestNotice, DigestRoot, EventNotice, body
 from provenance.notify.send import post_body, where
@@ -140,6 +140,9 @@ def wants(hook: WebhookSettings, root: str | None, owner: str) -> bool:
 class _Backoff:
     failures: int = 0
     next_try: float = 0.0
+    last_error: str = ""
+    #: Notices sent since the daemon started.
+    sent: int = 0
 
 
 @dataclass
@@ -199,23 +202,30 @@ class Outbox:
                 try:
                     count = self._send_spool(hook) + self._send_events(hook, cursors, head)
                 except ProvenanceError as exc:
-                    self._failed(hook, backoff, str(exc))
+                    asked = exc.retry_after if isinstance(exc, NotifyError) else None
+                    self._failed(hook, backoff, str(exc), asked)
                     done.failed[hook.name] = str(exc)
                     continue
                 if backoff.failures:
                     log.info("notify: webhook %s answers again", where(hook))
                 backoff.failures, backoff.next_try = 0, 0.0
+                backoff.last_error = ""
                 if count:
+                    backoff.sent += count
                     done.sent[hook.name] = count
                     log.info("notify: sent %d notices to webhook %s", count, where(hook))
         return done
 
-    def _failed(self, hook: WebhookSettings, backoff: _Backoff, reason: str) -> None:
+    def _failed(
+        self, hook: WebhookSettings, backoff: _Backoff, reason: str, asked: float | None
+    ) -> None:
+        """Note a failed send: the next try waits twice as long as the last (from
+        ``notify.interval``), or what the receiver asked (Retry-After), up to ``max_backoff``."""
         notify = self.settings.notify
         backoff.failures += 1
-        wait = min(
-            notify.interval_seconds * 2 ** (backoff.failures - 1), notify.max_backoff_seconds
-        )
+        backoff.last_error = reason
+        wait = notify.interval_seconds * 2 ** (backoff.failures - 1)
+        wait = min(max(wait, asked or 0.0), notify.max_backoff_seconds)
         backoff.next_try = self.clock() + wait
         log.warning(
             "notify: %s (try %d); nothing is skipped: trying again in %.0fs",
@@ -280,6 +290,21 @@ class Outbox:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="provenance-notify", daemon=True)
         self._thread.start()
+
+    def status(self) -> dict[str, dict[str, object]]:
+        """Return each webhook's state for ``provenance status``: notices sent since the
+        start, failures in a row, the last error and the seconds until the next try."""
+        now = self.clock()
+        result: dict[str, dict[str, object]] = {}
+        for hook in self.settings.notify.webhooks:
+            backoff = self._backoff.get(hook.name, _Backoff())
+            result[hook.name] = {
+                "sent": backoff.sent,
+                "failures": backoff.failures,
+                "last_error": backoff.last_error,
+                "retry_in": round(max(0.0, backoff.next_try - now), 1),
+            }
+        return result
 
     @property
     def running(self) -> bool:

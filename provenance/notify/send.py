@@ -74,6 +74,14 @@ def where(hook: WebhookSettings) -> str:
     return f"{hook.name} ({urlsplit(hook.url).hostname})"
 
 
+def _retry_after(value: str | None) -> float | None:
+    """Return the seconds of a Retry-After header given as seconds (a date is not used)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *_args: object, **_kwargs: object) -> None:
         return None  # a 3xx is an answer that is not a success: tried again later
@@ -107,8 +115,9 @@ def post_body(hook: WebhookSettings, data: bytes, key: str, *, now: float | None
             answer.read(ANSWER_LIMIT)
             status = int(answer.status)
     except urllib.error.HTTPError as exc:
+        wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         exc.close()
-        raise NotifyError(f"webhook {where(hook)} answered HTTP {exc.code}") from None
+        raise NotifyError(f"webhook {where(hook)} answered HTTP {exc.code}", wait) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NotifyError(f"webhook {where(hook)} not reached: {reason}") from None

@@ -24,8 +24,9 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
-        #: Statuses of the next answers, first first; 200 once it is empty.
-        self.answers: list[int] = []
+        #: Statuses (or statuses and headers) of the next answers, first first; 200 once
+        #: it is empty.
+        self.answers: list[int | tuple[int, dict[str, str]]] = []
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -43,7 +44,8 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 data = self.rfile.read(length)
                 with owner._lock:
-                    status = owner.answers.pop(0) if owner.answers else 200
+                    answer = owner.answers.pop(0) if owner.answers else 200
+                    status, extra = answer if isinstance(answer, tuple) else (answer, {})
                     if status < 300:
                         owner.received.append(
                             Received(
@@ -51,6 +53,8 @@ class Receiver:
                             )
                         )
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

@@ -4,7 +4,10 @@ the receiver is down, the next daemon sends what the first could not."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from provenance.service.context import App
 from tests.media import write_a1111_png
 from tests.notify.receiver import Receiver
 from tests.service.conftest import caller
-from tests.test_daemon import DaemonProcess, config
+from tests.test_daemon import REPO, DaemonProcess, config
 from tests.watch.conftest import wait_for
 
 SECRET_ENV = "PROVENANCE_TEST_WEBHOOK_SECRET"
@@ -55,6 +58,18 @@ def sweep_until_flagged(cfg: Path, catalog: Catalog) -> None:
         retention.sweep(App.using(load_settings(cfg), catalog), caller(Role.OPERATOR))
 
 
+def status_text(cfg: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "provenance", "--config", str(cfg), "status"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+        check=False,
+    )
+    return done.stdout
+
+
 def flagged_paths(receiver: Receiver) -> set[str]:
     return {b["path"] for b in receiver.bodies() if b["event"] == "flagged"}
 
@@ -79,6 +94,8 @@ def test_a_daemon_sends_flagged_events_and_a_killed_one_loses_none(
         wait_for(lambda: recorded(catalog, second), 20, "the second file to be recorded")
         sweep_until_flagged(cfg, catalog)
         wait_for(lambda: "not reached" in daemon.text(), 20, "a failed send to be logged")
+        wait_for(lambda: "FAILING" in status_text(cfg), 20, "provenance status to tell")
+        assert "webhook desk: 1 notices sent since the start; FAILING" in status_text(cfg)
         daemon.process.send_signal(signal.SIGKILL)
         daemon.wait(10)
         assert SECRET not in daemon.text() and "T0KEN" not in daemon.text()

@@ -257,3 +257,29 @@ def test_a_reload_starts_and_stops_the_thread(
     assert outbox.running
     outbox.update(off)
     assert not outbox.running
+
+
+def test_a_receiver_s_retry_after_is_waited_and_status_tells(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(tmp_path, root, hook(receiver, events=["flagged"]))
+    clock = Clock()
+    outbox = Outbox(settings, catalog, clock=clock)
+    outbox.run_once()
+    make_asset("old/poster.png")
+    sweep(settings, catalog)
+    receiver.answers = [(429, {"Retry-After": "30"})]
+    assert "HTTP 429" in outbox.run_once().failed["coordinators"]
+    state = outbox.status()["coordinators"]
+    assert state["failures"] == 1 and state["retry_in"] == 30.0
+    assert "HTTP 429" in str(state["last_error"])
+    clock.now += 29
+    assert outbox.run_once().failed == {} and receiver.bodies() == []  # still waiting
+    clock.now += 1
+    assert outbox.run_once().sent == {"coordinators": 1}
+    assert outbox.status()["coordinators"] == {
+        "sent": 1,
+        "failures": 0,
+        "last_error": "",
+        "retry_in": 0.0,
+    }
