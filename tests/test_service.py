@@ -272,7 +272,10 @@ def test_daemon_runs_as_a_service_account_with_no_home(
 
         stack.callback(stop)
         try:
-            _wait_message(notify, "READY=1", 60)
+            try:
+                _wait_message(notify, "READY=1", 60)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; its log:\n{log.read_text()}") from None
             wait_for(
                 lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
                 30,
