@@ -224,6 +224,11 @@ def _render(status: Status) -> str:
         last = _when(root.last_scan, now) if root.last_scan else "never"
         files = f", {root.last_scan_files} files" if root.last_scan_files is not None else ""
         lines.append(f"  {root.path}: {health}, {watch}, last scan {last}{files}")
+        if root.stale_sidecars:
+            lines.append(
+                f"    problem: {root.stale_sidecars} files beside a sidecar of ours written for "
+                "other content, ignored as evidence (provenance scan names them)"
+            )
     counts = ", ".join(f"{n} {s}" for s, n in sorted(status.counts.items())) or "none"
     lines.append(f"assets: {counts}")
     unreadable = status.unreadable

@@ -45,6 +45,10 @@ def _walking_line(root: str, files: int) -> None:
     click.echo(f"\rwalking {root}: {files:,} files", err=True, nl=False)
 
 
+#: Files named in the summary's stale-sidecar line (``--json`` lists up to 1000).
+STALE_SHOWN = 5
+
+
 def render_summary(result: ScanResult) -> str:
     c = result.counts
     lines = []
@@ -60,6 +64,14 @@ def render_summary(result: ScanResult) -> str:
         lines.append(
             f"sidecars: {c.sidecars_moved} moved with their files, {c.sidecars_removed} "
             f"removed with them, {c.sidecars_kept} left (another file at the new name)"
+        )
+    if c.stale_sidecars:
+        shown = ", ".join(c.stale[:STALE_SHOWN]) + (
+            ", ..." if c.stale_sidecars > STALE_SHOWN else ""
+        )
+        lines.append(
+            f"problem: {c.stale_sidecars} files beside a sidecar of ours written for other "
+            f"content, ignored as evidence (left from a renamed or replaced file?): {shown}"
         )
     if c.not_retried:
         lines.append(

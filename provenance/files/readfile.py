@@ -76,6 +76,9 @@ class FileFacts:
     device: int
     content_hash: str
     verdict: Verdict
+    #: Our own sidecars beside the file written for other content (its name), ignored as
+    #: evidence (``xmp_sidecar.bind_sidecars``) and reported by the scan.
+    stale_sidecars: tuple[str, ...] = ()
 
 
 #: Why a read failed when the file may read fine in a moment (it is gone, or still being
@@ -129,10 +132,12 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
         return Failure(path, f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
         return Failure(path, CHANGED)
+    stale: tuple[str, ...] = ()
     if any(signal.detail.get("content_hash") for signal in verdict.signals):
         # our own sidecar counts only for the content it was written for
-        from provenance.detect.families.xmp_sidecar import bind_sidecars
+        from provenance.detect.families.xmp_sidecar import bind_sidecars, stale_sidecars
 
+        stale = stale_sidecars(verdict, content_hash)
         verdict = bind_sidecars(verdict, content_hash)
     return FileFacts(
         path=path,
@@ -142,6 +147,7 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
         device=info.st_dev,
         content_hash=content_hash,
         verdict=verdict,
+        stale_sidecars=stale,
     )
 
 

@@ -72,6 +72,10 @@ ProgressCallback = Callable[[int], None]
 TAIL_BATCH = 250
 
 
+#: The most paths an ingest lists of one kind (stale sidecars): the counts go on.
+MAX_LISTED = 1000
+
+
 @dataclass
 class IngestCounts:
     """What an ingest did, for the summary line and ``--json``."""
@@ -93,6 +97,11 @@ class IngestCounts:
     #: Files not read again: unreadable on their first read and ``[scan] retry_unreadable``
     #: more, unchanged since.
     not_retried: int = 0
+    #: Files beside which one of our own sidecars was written for other content (a file
+    #: saved under an old file's name): ignored as evidence, reported (``stale``: the
+    #: paths, at most ``MAX_LISTED``).
+    stale_sidecars: int = 0
+    stale: list[str] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, path: str, reason: str) -> None:
@@ -102,6 +111,12 @@ class IngestCounts:
         self.skipped += 1
         if len(self.problems) < 1000:
             self.problems.append({"path": path, "reason": reason})
+
+    def stale_beside(self, path: str) -> None:
+        """Count a file beside a sidecar of ours written for other content."""
+        self.stale_sidecars += 1
+        if len(self.stale) < MAX_LISTED:
+            self.stale.append(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
     def sidecars(self, outcomes: Iterable[Outcome]) -> None:
         """Count what was done with sidecars (moved, removed, kept; nothing is not counted)."""
@@ -161,6 +176,10 @@ class Ingest:
         self._unreadable: set[str] | None = None
         #: The files of the batch being written that were moved (their sidecars follow).
         self._moved: list[Moved] = []
+        #: Paths a scan wants to know were read (the last scan's stale sidecars), and those
+        #: of them read.
+        self.watch: set[str] = set()
+        self.seen: set[str] = set()
 
     def ingest(
         self,
@@ -193,6 +212,8 @@ class Ingest:
         for taken, result in enumerate(results, start=1):
             if progress is not None:
                 progress(1)
+            if self.watch and result.path in self.watch:
+                self.seen.add(result.path)
             if isinstance(result, Failure):
                 self.counts.skip(result.path, result.reason)
                 if not result.transient:
@@ -200,6 +221,8 @@ class Ingest:
                 continue
             for problem in result.verdict.problems:
                 log.warning("%s: %s", result.path, problem)
+            if result.stale_sidecars and not self._rewritten(result):
+                self.counts.stale_beside(result.path)
             batch.append(result)
             if len(batch) >= size or (
                 ready is not None
@@ -215,6 +238,12 @@ class Ingest:
             self._write_batch(batch, root_of, vanished, rebuild, reader)
         self._record_failed(root_of)
         self._count_tags()
+
+    def _rewritten(self, facts: FileFacts) -> bool:
+        """Whether this ingest writes the file's sidecar again for its content (an AI file,
+        sidecars on): its stale sidecar is then replaced, not left to report."""
+        options = self.context.tags
+        return facts.verdict.is_ai and options.sidecar and not self.context.dry_run
 
     def _record_failed(self, root_of: Callable[[str], str]) -> None:
         """Record the files that could not be read or recorded since the last call, each

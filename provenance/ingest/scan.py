@@ -335,6 +335,9 @@ def _scan_root(
     vanished = known.vanished
     if on_total is not None:
         on_total(len(plan.todo))
+    counts = ingest.counts
+    stale_before = (counts.stale_sidecars, len(counts.stale))
+    ingest.watch, ingest.seen = set(_last_stale(context.catalog, root_path)), set()
     try:
         ingest.ingest(
             reader,
@@ -361,6 +364,13 @@ def _scan_root(
         return RootResult(root_path, False, "root is empty but the catalog knows files there", 0)
     ingest.mark_missing(vanished)
     _restore_missing_tags(ingest, plan.untagged)
+    for path in sorted(ingest.watch - ingest.seen - vanished):
+        if not sidecar_missing(Path(path), context.tags.sidecar_pattern):
+            counts.stale_beside(path)  # unchanged, not read again: its sidecar still stale
+    stale = {
+        "stale_sidecars": counts.stale_sidecars - stale_before[0],
+        "stale": counts.stale[stale_before[1] :],
+    }
     if not context.dry_run:
         with context.catalog.write() as tx:
             if plan.files and plan.merged:  # unreadable files the walk did not find
@@ -371,7 +381,12 @@ def _scan_root(
                     started_at=started_at,
                     finished_at=context.now,
                     online=True,
-                    counts={"files": plan.files, "read": len(plan.todo), "detect": fingerprint},
+                    counts={
+                        "files": plan.files,
+                        "read": len(plan.todo),
+                        "detect": fingerprint,
+                        **stale,
+                    },
                 )
             )
     return RootResult(root_path, True, "", plan.files)
@@ -387,6 +402,13 @@ def _settings_changed(catalog: Catalog, root: str, fingerprint: str) -> bool:
         return False
     log.info("root %s: detection settings changed since its last scan; reading it again", root)
     return True
+
+
+def _last_stale(catalog: Catalog, root: str) -> list[str]:
+    """Return the files the root's last scan found beside a stale sidecar of ours."""
+    with catalog.read() as tx:
+        last = tx.last_scan(root)
+    return list((last.counts or {}).get("stale", ())) if last is not None else []
 
 
 def _restore_missing_tags(ingest: Ingest, untagged: list[int]) -> None:

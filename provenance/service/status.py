@@ -34,6 +34,9 @@ class RootStatus:
     reason: str
     last_scan: datetime | None
     last_scan_files: int | None
+    #: Files its last scan found beside a sidecar of ours written for other content
+    #: (ignored as evidence; ``provenance scan`` names them).
+    stale_sidecars: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def status(app: App, caller: Caller) -> Status:
                     reason=health.reason if health else watched[path].get("reason", ""),
                     last_scan=last.finished_at if last is not None else None,
                     last_scan_files=(last.counts or {}).get("files") if last is not None else None,
+                    stale_sidecars=(last.counts or {}).get("stale_sidecars", 0) if last else 0,
                 )
             )
         counts = tx.count_by_status()

@@ -98,3 +98,39 @@ def _own_tag(content_hash: str) -> str:
         "</Iptc4xmpExt:DigitalSourceType>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
     )
+
+
+def test_a_stale_sidecar_is_reported_by_scan_and_status_until_it_is_gone(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    import json
+
+    from tests.clearance.helpers import run, write_config
+
+    root = tmp_path / "production"
+    castle = root / "castle.png"
+    write_a1111_png(castle)
+    write_plain_png(root / "plate.png")
+    config = write_config(tmp_path, root, catalog, tools=[])
+    assert run(config, "scan").exit_code == 0
+    castle.unlink()
+    write_plain_png(castle, color="white")  # a new file under the old AI file's name
+
+    result = run(config, "scan")
+    assert result.exit_code == 0, result.output
+    assert (
+        "problem: 1 files beside a sidecar of ours written for other content, ignored as"
+        f" evidence (left from a renamed or replaced file?): {castle}"
+    ) in result.stdout
+    # unchanged, not read again: the next scan still reports it, and so does status
+    again = json.loads(run(config, "scan", "--json").stdout)
+    assert (again["stale_sidecars"], again["stale"], again["unchanged"]) == (1, [str(castle)], 2)
+    status = run(config, "status")
+    assert "problem: 1 files beside a sidecar of ours written for other content" in status.stdout
+    shown = json.loads(run(config, "status", "--json").stdout)
+    assert [r["stale_sidecars"] for r in shown["roots"]] == [1]
+    # the leftover sidecar removed: nothing to report
+    (root / "castle.png.xmp").unlink()
+    gone = json.loads(run(config, "scan", "--json").stdout)
+    assert (gone["stale_sidecars"], gone["stale"]) == (0, [])
+    assert "sidecar of ours" not in run(config, "status").stdout

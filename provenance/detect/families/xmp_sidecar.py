@@ -88,6 +88,21 @@ def _binding(properties: dict[str, list[str]], name: str) -> dict[str, str]:
     }
 
 
+def _stale_signals(verdict: Verdict, content_hash: str) -> list[Signal]:
+    return [
+        signal
+        for signal in verdict.signals
+        if signal.kind == "sidecar"
+        and signal.detail.get("content_hash") not in (None, content_hash)
+    ]
+
+
+def stale_sidecars(verdict: Verdict, content_hash: str) -> tuple[str, ...]:
+    """Return the names of our own sidecars in ``verdict`` written for other content than
+    ``content_hash`` (what ``bind_sidecars`` drops), for the scan to report."""
+    return tuple(sorted({s.detail["sidecar"] for s in _stale_signals(verdict, content_hash)}))
+
+
 def bind_sidecars(verdict: Verdict, content_hash: str) -> Verdict:
     """Return ``verdict`` without the evidence of our own sidecars written for other content.
 
@@ -96,12 +111,7 @@ def bind_sidecars(verdict: Verdict, content_hash: str) -> Verdict:
     edited), that sidecar says nothing about it: its signals are dropped and a problem
     names it. Other tools' sidecars carry no binding and are kept.
     """
-    stale = [
-        signal
-        for signal in verdict.signals
-        if signal.kind == "sidecar"
-        and signal.detail.get("content_hash") not in (None, content_hash)
-    ]
+    stale = _stale_signals(verdict, content_hash)
     if not stale:
         return verdict
     problems = list(verdict.problems)
