@@ -30,7 +30,6 @@ from typing import Any
 import provenance
 from provenance.catalog import Catalog
 from provenance.daemon.systemd import Unit, unit_file
-from provenance.files.walk import EntrySpill
 from tests.media import write_a1111_png
 from tests.needs import unavailable
 from tests.osusers import OsAccounts, accounts
@@ -48,7 +47,7 @@ set -eu
 B=$1
 # let go of the other mounts copied into this namespace (they would stay busy while it lives)
 findmnt -rn -o TARGET | sort -r | while read -r target; do
-  case $target in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*) ;; *) umount -l "$target" || true ;; esac
+  case $target in /|/proc|/proc/*|/sys|/dev|/dev/*) ;; *) umount -l "$target" || true ;; esac
 done
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 # the roots: a folder outside /tmp (the unit gets a /tmp of its own), in these namespaces only
@@ -168,12 +167,13 @@ def _passable(reads: list[Path], base: Path) -> str:
             f"mount --bind {shlex.quote(str(folder))} {shlex.quote(str(hidden))}",
             f"mount -t tmpfs -o mode={mode:o} tmpfs {shlex.quote(str(folder))}",
         ]
-        for name in sorted(needed - {"."}):
+        for name in sorted(needed):
             inner = shlex.quote(str(folder / name))
             commands += [
                 f"{'mkdir' if (folder / name).is_dir() else 'touch'} {inner}",
                 f"mount --bind {shlex.quote(str(hidden / name))} {inner}",
             ]
+        commands.append(f"umount {shlex.quote(str(hidden))}")
     return "".join(f"{command}\n" for command in commands)
 
 
@@ -335,9 +335,7 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
         seen = machine.root / root.relative_to("/")  # the root as this process reaches it
         seen.mkdir()
         os.chown(seen, account.uid, account.gid)
-        # more files than the start-up walk keeps in memory: it spills to a temporary file
-        for n in range(EntrySpill.BLOCK + 1):
-            (seen / f"{n}.txt").touch()
+        write_a1111_png(seen / "before.png")  # found by the start-up scan
 
         def status() -> str:
             shown = machine.run("systemctl", "status", "--no-pager", "--lines=0", service).stdout
@@ -371,6 +369,11 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
         assert "ro" in options["/"] and "ro" in options["/etc"], "ProtectSystem=strict"
         assert "rw" in options["/tmp"], "PrivateTmp=yes"
         assert "rw" in options["/var/lib/provenance"], "StateDirectory="
+        proc = next(line for line in mounts if line.split()[4] == "/proc")
+        assert "hidepid=invisible" in proc.split(" - ")[1], "ProtectProc=invisible"
+        for kind in ["mnt", "uts"]:  # PrivateMounts= (and the rest), ProtectHostname=
+            ours = os.readlink(f"/proc/{pids[0]}/ns/{kind}")
+            assert ours != os.readlink(f"/proc/{machine.pid}/ns/{kind}"), kind
 
         # a file dropped in the root after the start-up scan is read and tagged
         def caught_up() -> bool:
@@ -425,17 +428,17 @@ def test_the_printed_unit_runs_under_systemd_as_a_service_account(accounts: OsAc
             assert (info.st_uid, info.st_gid) == (account.uid, account.gid), path
             expected = 0o700 if stat.S_ISDIR(info.st_mode) else 0o600
             assert stat.S_IMODE(info.st_mode) == expected, (path, oct(info.st_mode))
-        # the catalog records the dropped file (read from a copy: SQLite opens no path
-        # through /proc/PID/root)
+        # the catalog records the file the scan found and the one dropped while it watched
+        # (read from a copy: SQLite opens no path through /proc/PID/root)
         copy = base / "catalog"
         shutil.copytree(state, copy, ignore=shutil.ignore_patterns("locks"))
         catalog = Catalog.open(f"sqlite:///{copy / 'catalog.sqlite'}", state_dir=copy)
         try:
             with catalog.read() as tx:
-                asset = tx.asset_by_path(str(root / "dropped.png"))
+                assets = [tx.asset_by_path(str(root / n)) for n in ["before.png", "dropped.png"]]
         finally:
             catalog.close()
-        assert asset is not None and asset.ai_class == "ai"
+        assert all(asset is not None and asset.ai_class == "ai" for asset in assets), assets
     assert time.monotonic() - started < 90
 
 
