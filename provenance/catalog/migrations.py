@@ -109,6 +109,12 @@ def _v9_unreadable(conn: Connection) -> None:
     models.Unreadable.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _v10_notify_cursors(conn: Connection) -> None:
+    """v10: each webhook's place in the audit trail, so that every event is notified once
+    the receiver answers, whichever node of a fleet sends it."""
+    models.NotifyCursor.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -119,6 +125,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v7_fewer_indexes,
     _v8_keyed_audit,
     _v9_unreadable,
+    _v10_notify_cursors,
 ]
 LATEST = len(STEPS) + 1
 

@@ -261,3 +261,15 @@ class Unreadable(_Table, table=True):
     attempts: int = 1
     first_failed: datetime = Field(sa_type=UTCDateTime)
     last_failed: datetime = Field(sa_type=UTCDateTime)
+
+
+class NotifyCursor(_Table, table=True):
+    """A webhook's place in the audit trail: the id of the last event it was sent or passed
+    over (``provenance.notify.outbox``), one row per ``[[notify.webhooks]]`` name, shared by
+    every node of a fleet."""
+
+    __tablename__ = "notify_cursors"
+
+    name: str = Field(primary_key=True, max_length=64)
+    event_id: int = Field(sa_type=BigInteger)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,4 +1,5 @@
-"""The audit events the notifications are made of: read in id order after a cursor.
+"""The audit events the notifications are made of, read in id order after a cursor, and the
+cursors (``notify_cursors``: each webhook's last event id).
 
 Appends to the chain are serialized (``Tx.finish``), so event ids become visible in order:
 an event id below the newest one a reader sees never appears later, and a cursor (the last
@@ -11,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 
-from provenance.catalog.models import Event
+from provenance.catalog.models import Event, NotifyCursor
 from provenance.catalog.store import Tx
 
 _E = cast(Table, Event.__table__).c  # type: ignore[attr-defined]
@@ -47,3 +48,20 @@ def events_between(
             values["at"] = at.replace(tzinfo=UTC)
         rows.append(values)
     return rows
+
+
+_C = cast(Table, NotifyCursor.__table__).c  # type: ignore[attr-defined]
+
+
+def load_cursors(tx: Tx) -> dict[str, int]:
+    """Return ``{webhook name: last event id}``."""
+    return {row[0]: int(row[1]) for row in tx.session.execute(select(_C.name, _C.event_id))}
+
+
+def save_cursor(tx: Tx, name: str, event_id: int, now: datetime) -> None:
+    """Set webhook ``name``'s cursor to ``event_id``."""
+    done = tx.session.execute(
+        update(NotifyCursor).where(_C.name == name).values(event_id=event_id, updated_at=now)
+    )
+    if not getattr(done, "rowcount", 0):
+        tx.session.add(NotifyCursor(name=name, event_id=event_id, updated_at=now))

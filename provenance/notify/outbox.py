@@ -2,8 +2,8 @@
 once, whatever crashes or fails meanwhile.
 
 The audit trail is the outbox. Each webhook has a cursor, the id of the last event it was
-sent (or passed over by its filter), kept in ``notify-cursors.json`` in the state directory
-and written (atomically, synced) only after the receiver answered 2xx (at most every second
+sent (or passed over by its filter), kept in the catalog (``notify_cursors``, shared by the
+nodes of a fleet) and written only after the receiver answered 2xx (at most every second
 while a round sends, and when it ends or a send fails). A round reads the
 events after each cursor, oldest first, and sends them one by one; a failure (no answer
 within the webhook's timeout, a refused connection, a non-2xx status) stops that webhook's
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, utcnow
 from provenance.catalog.locks import fleet_lock
-from provenance.catalog.notices import events_between, last_event_id
+from provenance.catalog.notices import events_between, last_event_id, load_cursors, save_cursor
 from provenance.config import Settings, WebhookSettings
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 from provenance.errors import ConfinementError, NotifyError, ProvenanceError
@@ -48,7 +48,6 @@ from provenance.report.data import Report
 
 log = logging.getLogger(__name__)
 
-CURSORS_NAME = "notify-cursors.json"
 SPOOL_DIR = "notify-spool"
 #: Events read from the catalog per webhook and round.
 BATCH = 200
@@ -65,26 +64,6 @@ def _read(folder_path: Path, name: str) -> bytes | None:
             return opened.read(READ_LIMIT)
     except (OSError, ConfinementError):
         return None
-
-
-def load_cursors(state_dir: Path) -> dict[str, int]:
-    """Return ``{webhook name: last event id}`` as last saved (empty when none is)."""
-    data = _read(state_dir, CURSORS_NAME)
-    try:
-        value = json.loads(data) if data else {}
-    except ValueError:
-        log.error("notify: %s is not JSON; every webhook starts at the newest event", CURSORS_NAME)
-        return {}
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): int(v) for k, v in value.items() if isinstance(v, int)}
-
-
-def save_cursors(state_dir: Path, cursors: dict[str, int]) -> None:
-    """Replace the cursor file atomically and durably (0600)."""
-    data = json.dumps(cursors, sort_keys=True, indent=1).encode()
-    with open_private_dir(state_dir) as folder:
-        folder.write_bytes(CURSORS_NAME, data, mode=PRIVATE_FILE_MODE, durable=True)
 
 
 def spool_digest(state_dir: Path, hook: WebhookSettings, notice: DigestNotice) -> str:
@@ -180,21 +159,22 @@ class Outbox:
         notify = self.settings.notify
         if not notify.enabled or not notify.webhooks:
             return done
-        state = self.settings.state_path
-        with fleet_lock(self.catalog, "notify", state) as held:
+        with fleet_lock(self.catalog, "notify", self.settings.state_path) as held:
             if not held:
                 return done
             try:
                 with self.catalog.read() as tx:
                     head = last_event_id(tx)
+                    cursors = load_cursors(tx)
+                fresh = [h.name for h in notify.webhooks if h.name not in cursors]
+                if fresh:
+                    with self.catalog.write() as tx:
+                        for name in fresh:
+                            save_cursor(tx, name, head, utcnow())
+                    cursors.update(dict.fromkeys(fresh, head))
             except ProvenanceError as exc:
-                log.warning("notify: cannot read the catalog (next round retries): %s", exc)
+                log.warning("notify: cannot use the catalog (next round retries): %s", exc)
                 return done
-            cursors = load_cursors(state)
-            fresh = [h.name for h in notify.webhooks if h.name not in cursors]
-            if fresh:
-                cursors.update(dict.fromkeys(fresh, head))
-                save_cursors(state, cursors)
             for hook in notify.webhooks:
                 backoff = self._backoff.setdefault(hook.name, _Backoff())
                 if self.clock() < backoff.next_try:
@@ -252,7 +232,6 @@ class Outbox:
         return sent
 
     def _send_events(self, hook: WebhookSettings, cursors: dict[str, int], head: int) -> int:
-        state = self.settings.state_path
         cursor = saved = cursors.get(hook.name, head)
         sent = 0
         last_save = time.monotonic()
@@ -269,17 +248,21 @@ class Outbox:
                         sent += 1
                     cursor = notice.event_id
                     if time.monotonic() - last_save >= CURSOR_EVERY:
+                        self._save(hook.name, cursor)
                         cursors[hook.name] = saved = cursor
-                        save_cursors(state, cursors)
                         last_save = time.monotonic()
                 if len(rows) < BATCH:
                     cursor = head  # nothing more this webhook wants up to the head
                     break
         finally:
             if cursor != saved:  # what was sent, also when a send failed
+                self._save(hook.name, cursor)
                 cursors[hook.name] = cursor
-                save_cursors(state, cursors)
         return sent
+
+    def _save(self, name: str, cursor: int) -> None:
+        with self.catalog.write() as tx:
+            save_cursor(tx, name, cursor, utcnow())
 
     # --- the daemon's thread ----------------------------------------------------------------
 

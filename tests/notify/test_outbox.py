@@ -13,8 +13,9 @@ import pytest
 
 from provenance.access.roles import Role
 from provenance.catalog import Catalog, utcnow
+from provenance.catalog.notices import load_cursors
 from provenance.config import Settings, settings_from_mapping
-from provenance.notify.outbox import CURSORS_NAME, SPOOL_DIR, Outbox, load_cursors
+from provenance.notify.outbox import SPOOL_DIR, Outbox
 from provenance.notify.send import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from provenance.report.deliver import deliver_weekly
 from provenance.service import retention
@@ -58,6 +59,11 @@ class Clock:
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SECRET_ENV, SECRET)
+
+
+def cursors(catalog: Catalog) -> dict[str, int]:
+    with catalog.read() as tx:
+        return load_cursors(tx)
 
 
 def sweep(settings: Settings, catalog: Catalog) -> None:
@@ -112,7 +118,7 @@ def test_a_sweep_s_events_reach_the_receiver_signed(
             now=time.time() + 3600,
         )
     assert outbox.run_once().sent == {}  # sent once; the cursor is past them
-    assert load_cursors(settings.state_path)["coordinators"] == max(ids)
+    assert cursors(catalog)["coordinators"] == max(ids)
 
 
 def test_a_failing_then_absent_receiver_is_retried_and_nothing_is_lost(
@@ -170,7 +176,7 @@ def test_a_round_cut_short_resends_from_the_cursor_with_the_same_ids(
     assert first.run_once().failed
     sent_once = receiver.bodies()
     assert len(sent_once) == 1
-    again = Outbox(settings, catalog, clock=Clock())  # the next daemon, from the file
+    again = Outbox(settings, catalog, clock=Clock())  # the next daemon, from the catalog
     assert again.run_once().sent == {"coordinators": 2}
     ids = [b["id"] for b in receiver.bodies()]
     assert len(ids) == len(set(ids)) == 3
@@ -189,7 +195,7 @@ def test_off_by_default_sends_nothing_and_keeps_no_cursor(
     outbox.start()  # the daemon's thread does not even start
     assert not outbox.running
     assert receiver.bodies() == []
-    assert not (settings.state_path / CURSORS_NAME).exists()
+    assert cursors(catalog) == {}
 
 
 def test_roots_and_owners_filters(
@@ -207,8 +213,8 @@ def test_roots_and_owners_filters(
     sweep(settings, catalog)
     done = outbox.run_once()
     assert done.sent == {"dana": 1}
-    cursors = load_cursors(settings.state_path)
-    assert cursors["someone-else"] == cursors["dana"]  # passed over, not waiting
+    kept = cursors(catalog)
+    assert kept["someone-else"] == kept["dana"]  # passed over, not waiting
 
 
 def test_the_weekly_digest_is_spooled_per_owner_then_sent(
@@ -283,3 +289,22 @@ def test_a_receiver_s_retry_after_is_waited_and_status_tells(
         "last_error": "",
         "retry_in": 0.0,
     }
+
+
+def test_two_nodes_share_the_cursors_and_send_each_notice_once(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    one = notify_settings(tmp_path / "node1", root, hook(receiver, events=["flagged"]))
+    two = notify_settings(tmp_path / "node2", root, hook(receiver, events=["flagged"]))
+    first, second = Outbox(one, catalog), Outbox(two, catalog)
+    first.run_once()
+    make_asset("old/a.png")
+    sweep(one, catalog)
+    assert first.run_once().sent == {"coordinators": 1}
+    assert second.run_once().sent == {}  # the other node's cursor is this one's
+    make_asset("old/b.png")
+    sweep(two, catalog)
+    assert second.run_once().sent == {"coordinators": 1}
+    assert first.run_once().sent == {}
+    ids = [b["id"] for b in receiver.bodies()]
+    assert len(ids) == len(set(ids)) == 2
