@@ -24,7 +24,13 @@ class Actor:
     @classmethod
     def current(cls) -> Actor:
         """Return the process's real user (its passwd name, else its numeric uid) and host."""
-        return cls(user=user_name(os.getuid()), host=socket.gethostname())
+        return cls.of(os.getuid())
+
+    @classmethod
+    def of(cls, uid: int) -> Actor:
+        """Return the user ``uid`` (its passwd name, else the uid as text) on this host: a
+        socket peer, as its credentials say."""
+        return cls(user=user_name(uid), host=socket.gethostname())
 
 
 def user_name(uid: int) -> str:
@@ -41,6 +47,22 @@ def current_groups() -> frozenset[str]:
     ids = set(os.getgroups()) | {os.getgid(), os.getegid()}
     with contextlib.suppress(KeyError):
         ids.add(pwd.getpwuid(os.getuid()).pw_gid)
+    return _group_names(ids)
+
+
+def user_groups(uid: int, gid: int) -> frozenset[str]:
+    """Return the names of the groups of user ``uid`` whose process runs with group ``gid`` (a
+    socket peer's credentials): ``gid``, the user's primary group and the groups the group
+    database lists the user in."""
+    ids = {gid}
+    with contextlib.suppress(KeyError):
+        entry = pwd.getpwuid(uid)
+        ids.add(entry.pw_gid)
+        ids.update(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    return _group_names(ids)
+
+
+def _group_names(ids: set[int]) -> frozenset[str]:
     names = set()
     for gid in ids:
         try:

@@ -187,8 +187,16 @@ def caller_grants(config_path: Path | None, catalog_owner: int | None) -> Grants
     ``config_path``: the config file the caller named (``--config``), trusted only when root
     (or, on a shared catalog, the catalog's owner; in single-user mode, the caller) owns it.
     """
-    uid = os.getuid()
-    user, groups = user_name(uid), current_groups()
+    return grants_for(os.getuid(), current_groups(), config_path, catalog_owner)
+
+
+def grants_for(
+    uid: int, groups: frozenset[str], config_path: Path | None, catalog_owner: int | None
+) -> Grants:
+    """Return the roles of user ``uid`` in ``groups`` (the process's own user, or a socket
+    peer as its credentials say) on a catalog owned by ``catalog_owner``, as
+    :func:`caller_grants` describes."""
+    user = user_name(uid)
     single = catalog_owner is not None and catalog_owner == uid
     owners = {0} | ({uid} if single else set()) | ({catalog_owner} if catalog_owner else set())
     roles: set[Role] = set(SINGLE_USER_DEFAULT) if single else set()

@@ -117,11 +117,19 @@ def _setup_logging(verbose: int, debug: bool, log_format: str = "text") -> loggi
     "provenance.toml in the user's config directory, else built-in defaults) "
     "[env: PROVENANCE_CONFIG].",
 )
+@click.option(
+    "--via-daemon",
+    is_flag=True,
+    help="Send the command to the daemon's socket (daemon.socket), as when this user cannot "
+    "open the daemon's catalog itself.",
+)
 @click.option("-v", "--verbose", count=True, help="Log one line per change (INFO).")
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
 @click.version_option(__version__, prog_name="provenance")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, verbose: int, debug: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: Path | None, via_daemon: bool, verbose: int, debug: bool
+) -> None:
     """Track generative-AI assets on production storage.
 
     Finds AI-generated files by their marks (C2PA, IPTC XMP, Stable Diffusion text,
@@ -129,7 +137,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, debug: bool)
     keeps them temporary until cleared.
     """
     handler = _setup_logging(verbose, debug)
-    ctx.obj = App(config_path=config_path, debug=debug)
+    ctx.obj = App(config_path=config_path, debug=debug, via_daemon=True if via_daemon else None)
     ctx.call_on_close(ctx.obj.close)
     ctx.call_on_close(lambda: logging.getLogger().removeHandler(handler))
 

@@ -167,6 +167,14 @@ class DaemonSettings(_Section):
     #: state folder, where the file is the service account's alone (0600). Written 0644
     #: elsewhere: it holds counts and root paths, never a prompt, a name or a note.
     metrics_dir: OptionalPath = None
+    #: The socket other local users reach the daemon's catalog through; "" is
+    #: ``$RUNTIME_DIRECTORY/api.sock`` under systemd, else the state directory's ``api.sock``.
+    socket: str = ""
+    #: Only this group's members (and the service account) may connect: the socket is 0660 and
+    #: this group's; "" lets every local user connect (0666), each with their roles.
+    socket_group: str = ""
+    #: Seconds a client has to send its request (and to take each part of the answer).
+    socket_timeout: float = Field(default=10.0, gt=0, le=3600)
 
     @field_validator("idle_workers_after")
     @classmethod

@@ -35,6 +35,7 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
 from provenance.catalog.reports import status_counts
 from provenance.config import RootSettings, Settings
+from provenance.daemon.api import ApiServer, start_api
 from provenance.daemon.jobs import QueuedScheduler, register_jobs, start_jobs
 from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
 from provenance.daemon.runstate import LOCK_NAME, PidLock, write_status
@@ -160,6 +161,9 @@ class Daemon:
     #: The detection settings' fingerprint of the running config (path rules, ``deep``,
     #: sidecars, C2PA trust): a reload that changes it rescans the roots it kept.
     _detection: str = ""
+    #: Serve the catalog to other local users on the socket (``daemon.api``).
+    serve_socket: bool = True
+    _api: ApiServer | None = None
 
     # --- requests (any thread, or a signal handler) -----------------------------------------
 
@@ -194,6 +198,9 @@ class Daemon:
         for state in self.roots.values():
             self._watch(state)
         self.jobs = start_jobs(self.settings, self.catalog, self.changes.put)
+        self._api = (
+            start_api(self.settings, self.catalog, self.clock) if self.serve_socket else None
+        )
         # interrupted moves and deletes are settled before the first scan looks at the tree
         self._settle_then_scan(
             (), "start-up: catching up on changes made while the daemon was down"
@@ -272,6 +279,8 @@ class Daemon:
         deadline = time.monotonic() + STOP_BUDGET
         self.notifier.stopping()
         log.info("stopping: finishing the batch in hand")
+        if self._api is not None:
+            self._api.stop()
         if self.jobs is not None:
             self.jobs.shutdown()
         for state in self.roots.values():

@@ -172,6 +172,9 @@ Group={_word(unit.group, specifiers=True)}
 StateDirectory=provenance
 StateDirectoryMode=0700
 ConfigurationDirectory=provenance
+# The socket other local users reach the catalog through, as themselves (/run/provenance)
+RuntimeDirectory=provenance
+RuntimeDirectoryMode=0755
 UMask=0077
 
 # Hardening: the daemon reads the roots, writes sidecars and quarantines there and keeps

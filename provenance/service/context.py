@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from provenance.access.roles import Grants
     from provenance.catalog import Catalog
     from provenance.config import Settings
+    from provenance.service.remote import Remote
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,13 @@ class App:
 
     config_path: Path | None
     debug: bool = False
+    #: Whether the served actions go to the daemon's socket (``service.remote``): True
+    #: always, None when this user cannot open the catalog and a daemon serves it, False never.
+    via_daemon: bool | None = False
     _settings: Settings | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, repr=False)
     _grants: Grants | None = field(default=None, repr=False)
+    _remote: Remote | None = field(default=None, repr=False)
 
     @classmethod
     def using(cls, settings: Settings, catalog: Catalog | None = None) -> App:
@@ -89,9 +94,27 @@ class App:
         )
 
     @property
+    def remote(self) -> Remote | None:
+        """The daemon's socket, when the served actions go there (``via_daemon``)."""
+        if self._remote is None and self.via_daemon is not False:
+            from provenance.service.remote import daemon_for
+
+            self._remote = daemon_for(self.settings, forced=bool(self.via_daemon))
+            self.via_daemon = self._remote is not None
+        return self._remote
+
+    @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
             from provenance.catalog import Catalog
+
+            if self.remote is not None:
+                from provenance.service.remote import DaemonError
+
+                raise DaemonError(
+                    f"the catalog is the daemon's (reached through {self.remote.path}), and the "
+                    "daemon does not serve this command: run it as the service's account"
+                )
             from provenance.config.locations import private_dir
 
             if not self.settings.catalog.url:  # the catalog in the state directory

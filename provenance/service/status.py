@@ -13,6 +13,7 @@ from provenance.daemon.runstate import daemon_pid, read_status
 from provenance.files.roots import check_root
 from provenance.retention.journal import Waiting, waiting_steps
 from provenance.service.context import App, Caller
+from provenance.service.remote import served
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Status:
         return asdict(self)
 
 
+@served("status")
 def status(app: App, caller: Caller) -> Status:
     """Return the daemon's state on this host, each root's health, and the catalog's counts."""
     caller.require("status")

@@ -1,0 +1,352 @@
+"""The daemon's socket: other local users act on the daemon's catalog through it, as
+themselves.
+
+A Unix stream socket (``service.remote.socket_path``), made in its folder through the
+folder's descriptor (``files.confined``: no link followed on the way or at its name), mode
+0666, or 0660 with the group ``daemon.socket_group``. Who asks is the kernel's word only: the
+peer's credentials (``SO_PEERCRED``: pid, uid, gid) name the user, their passwd entry and
+groups give the roles (``access.roles.grants_for``, from the daemon's own configuration),
+and whatever a request says about who sends it is ignored. Each connection runs one request
+(``service.remote`` describes the protocol) in a thread of its own, at most
+``MAX_CONNECTIONS`` at once, so the watchers and the consumer never wait for a client; a
+request larger than ``remote.MAX_REQUEST`` or slower than ``daemon.socket_timeout`` is cut
+off. A refused action is recorded in the audit trail with the real user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import grp
+import json
+import logging
+import os
+import socket
+import stat
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from provenance.access.identity import Actor, user_groups
+from provenance.access.roles import grants_for
+from provenance.errors import ConfigError, PermissionDeniedError, ProvenanceError
+from provenance.service import remote
+from provenance.service.context import App, Caller, catalog_owner
+
+if TYPE_CHECKING:
+    from provenance.catalog import Catalog
+    from provenance.config import Settings
+    from provenance.files.confined import Folder
+
+log = logging.getLogger(__name__)
+
+#: Connections served at once; one more is told the daemon is busy.
+MAX_CONNECTIONS = 16
+#: The mode of the folder made for the socket (others must pass through it to connect).
+SOCKET_DIR_MODE = 0o755
+#: ``struct ucred``: pid, uid, gid.
+_UCRED = struct.Struct("3i")
+
+
+class _RejectedError(Exception):
+    """A request cut off: too slow, too big, not JSON."""
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The process at the other end of a connection, as the kernel says."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+def peer_of(connection: socket.socket) -> Peer:
+    """Return the credentials the kernel recorded for the peer when it connected."""
+    raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    return Peer(*_UCRED.unpack(raw))
+
+
+class ApiServer:
+    """Listens on the daemon's socket and serves each connection in a thread of its own."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, clock: Any) -> None:
+        self.settings = settings
+        self.app = App.using(settings, catalog)
+        self.clock = clock
+        self.path = remote.socket_path(settings, serving=True)
+        self.timeout = settings.daemon.socket_timeout
+        self._listener: socket.socket | None = None
+        self._folder: Folder | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._config = Path(settings.source) if Path(settings.source).is_file() else None
+        self._owner = catalog_owner(settings.catalog_url, self._config)
+        self.verbs = remote.load_verbs()
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Make the socket and start accepting; ConfinementError or OSError when it cannot."""
+        from provenance.config.locations import PRIVATE_DIR_MODE
+        from provenance.files.confined import open_folder
+
+        group = self._group()
+        # a folder made for the socket lets others through; the state folder stays private
+        private = self.path.parent == self.settings.state_path
+        folder = open_folder(
+            self.path.parent, create=True, mode=PRIVATE_DIR_MODE if private else SOCKET_DIR_MODE
+        )
+        try:
+            listener = self._bind(folder, self.path.name, group)
+        except BaseException:
+            folder.close()
+            raise
+        self._folder, self._listener = folder, listener
+        self._thread = threading.Thread(target=self._accept, name="provenance-api", daemon=True)
+        self._thread.start()
+        log.info(
+            "serving the catalog to local users on %s (%s)",
+            self.path,
+            f"group {self.settings.daemon.socket_group}" if group is not None else "every user",
+        )
+
+    def stop(self) -> None:
+        """Stop accepting, remove the socket; connections in hand finish on their own."""
+        self._stopping.set()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        folder, self._folder = self._folder, None
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                info = folder.lstat(self.path.name)
+                if info is not None and stat.S_ISSOCK(info.st_mode):
+                    os.unlink(self.path.name, dir_fd=folder.fd)
+            folder.close()
+
+    def _group(self) -> int | None:
+        name = self.settings.daemon.socket_group
+        if not name:
+            return None
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            raise ConfigError(f"daemon.socket_group: no group named {name!r}") from None
+
+    @staticmethod
+    def _bind(folder: Folder, name: str, group: int | None) -> socket.socket:
+        """Bind a socket at ``name`` in ``folder`` (through its descriptor: no link followed),
+        replacing a socket left by a daemon that died; anything else there is refused."""
+        from provenance.errors import ConfinementError, Refusal
+
+        there = folder.lstat(name)
+        if there is not None:
+            if not stat.S_ISSOCK(there.st_mode) or there.st_uid != os.geteuid():
+                raise ConfinementError(
+                    folder.path / name,
+                    "something other than this daemon's socket is there (never followed or "
+                    "removed): remove it",
+                    Refusal.NOT_OURS if stat.S_ISSOCK(there.st_mode) else Refusal.NOT_REGULAR,
+                )
+            os.unlink(name, dir_fd=folder.fd)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # the folder's descriptor as a path: bind() makes the name in that very folder
+            # (and never follows a link at the name: it fails if anything is there)
+            listener.bind(f"/proc/self/fd/{folder.fd}/{name}")
+            made = folder.lstat(name)
+            if made is None or not stat.S_ISSOCK(made.st_mode) or made.st_uid != os.geteuid():
+                raise ConfinementError(
+                    folder.path / name, "the socket was replaced", Refusal.CHANGED
+                )
+            if group is not None:
+                os.chown(name, -1, group, dir_fd=folder.fd, follow_symlinks=False)
+            os.chmod(name, _socket_mode(folder, group), dir_fd=folder.fd)
+            listener.listen(MAX_CONNECTIONS)
+            listener.settimeout(0.5)
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    # --- connections ------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            listener = self._listener
+            if listener is None:
+                return
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if self._stopping.is_set() or exc.errno == errno.EBADF:
+                    return
+                log.warning("socket: accept failed: %s", exc)
+                time.sleep(0.1)
+                continue
+            if not self._slots.acquire(blocking=False):
+                self._refuse_busy(connection)
+                continue
+            threading.Thread(
+                target=self._serve, args=(connection,), name="provenance-api-client", daemon=True
+            ).start()
+
+    def _refuse_busy(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            connection.settimeout(1.0)
+            connection.sendall(_line({"error": "the daemon is busy: try again"}))
+        connection.close()
+
+    def _serve(self, connection: socket.socket) -> None:
+        try:
+            connection.settimeout(self.timeout)
+            peer = peer_of(connection)
+            try:
+                request = self._read_request(connection)
+            except _RejectedError as exc:
+                log.warning("socket: uid %d (pid %d): %s", peer.uid, peer.pid, exc)
+                connection.settimeout(1.0)
+                connection.sendall(_line({"error": str(exc)}))
+                return
+            if request is None:
+                return
+            for answer in self.handle(peer, request):
+                connection.sendall(_line(answer))
+        except OSError as exc:
+            log.debug("socket: connection dropped: %s", exc)
+        except Exception:
+            log.exception("socket: a request failed")
+        finally:
+            connection.close()
+            self._slots.release()
+
+    def _read_request(self, connection: socket.socket) -> dict[str, Any] | None:
+        """Read one request line within the time and size allowed; None when the client left
+        without one. _RejectedError when it is too slow, too big or not a JSON object."""
+        deadline = time.monotonic() + self.timeout
+        data = b""
+        while b"\n" not in data:
+            if len(data) > remote.MAX_REQUEST:
+                raise _RejectedError(f"request over {remote.MAX_REQUEST} bytes")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _RejectedError(f"no request within {self.timeout:g}s")
+            connection.settimeout(left)
+            try:
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                raise _RejectedError(f"no request within {self.timeout:g}s") from None
+            if not chunk:
+                return None
+            data += chunk
+        line = data.split(b"\n", 1)[0]
+        if len(line) + 1 > remote.MAX_REQUEST:
+            raise _RejectedError(f"request over {remote.MAX_REQUEST} bytes")
+        connection.settimeout(self.timeout)
+        try:
+            request = json.loads(line)
+        except ValueError:
+            raise _RejectedError("the request is not JSON") from None
+        if not isinstance(request, dict):
+            raise _RejectedError("the request is not a JSON object")
+        return request
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def caller(self, peer: Peer) -> Caller:
+        """The caller the peer's credentials name, with the roles the daemon's configuration
+        gives that user (never anything the request says)."""
+        groups = user_groups(peer.uid, peer.gid)
+        return Caller(Actor.of(peer.uid), grants_for(peer.uid, groups, self._config, self._owner))
+
+    def handle(self, peer: Peer, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Run one request for ``peer``; yield the answer's lines (without ``v`` and ``id``)."""
+        ident = request.get("id")
+        for answer in self._answers(peer, request):
+            yield {"v": remote.VERSION, "id": ident, **answer}
+
+    def _answers(self, peer: Peer, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if request.get("v") != remote.VERSION:
+            yield {"error": f"protocol version {remote.VERSION} only"}
+            return
+        verb = request.get("verb")
+        if not isinstance(verb, str) or verb not in self.verbs:
+            served = ", ".join(sorted(self.verbs))
+            yield {"error": f"the daemon does not serve {verb!r} (it serves {served})"}
+            return
+        caller = self.caller(peer)
+        try:
+            args = remote.arguments(verb, request.get("args", {}))
+            result = self.verbs[verb](self.app, caller, **args)
+            if isinstance(result, Iterator):
+                count = 0
+                for item in result:
+                    yield {"item": remote.to_wire(item)}
+                    count += 1
+                yield {"end": count}
+                return
+            yield {"result": remote.to_wire(result)}
+        except PermissionDeniedError as exc:
+            self._audit_refusal(caller, peer, verb, str(exc))
+            yield {"error": str(exc)}
+        except ProvenanceError as exc:
+            yield {"error": str(exc)}
+        except Exception as exc:
+            log.exception("socket: %s for uid %d failed", verb, peer.uid)
+            yield {"error": f"internal error: {type(exc).__name__}: {exc}"}
+
+    def _audit_refusal(self, caller: Caller, peer: Peer, verb: str, why: str) -> None:
+        log.warning(
+            "socket: refused %s to %s (uid %d, pid %d)", verb, caller.actor.user, peer.uid, peer.pid
+        )
+        try:
+            with self.app.catalog.write() as tx:
+                tx.record(
+                    caller.actor,
+                    "refused",
+                    self.clock(),
+                    reason=why,
+                    after={"verb": verb, "uid": peer.uid, "pid": peer.pid},
+                )
+        except ProvenanceError as exc:
+            log.warning("socket: the refusal of %s could not be recorded: %s", verb, exc)
+
+
+def _socket_mode(folder: Folder, group: int | None) -> int:
+    """0660 for a group; 0666 for everyone, unless its folder is closed to others (the state
+    folder): then 0600, as every file there is."""
+    if group is not None:
+        return 0o660
+    if not os.fstat(folder.fd).st_mode & stat.S_IXOTH:
+        return 0o600
+    return 0o666
+
+
+def _line(answer: dict[str, Any]) -> bytes:
+    if "v" not in answer:
+        answer = {"v": remote.VERSION, "id": None, **answer}
+    return json.dumps(answer, ensure_ascii=False).encode() + b"\n"
+
+
+def start_api(settings: Settings, catalog: Catalog, clock: Any) -> ApiServer | None:
+    """Start serving the catalog on the daemon's socket; None (with a warning: the daemon
+    runs on, reachable only by its own account) when the socket cannot be made."""
+    try:
+        server = ApiServer(settings, catalog, clock)
+        server.start()
+    except (ProvenanceError, OSError) as exc:
+        log.warning("the socket for other users is not served: %s", exc)
+        return None
+    return server

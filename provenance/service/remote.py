@@ -1,0 +1,406 @@
+"""The daemon's socket API, as the service sees it: which actions it serves (``served``), the
+wire form of their arguments and results, and the client the command line uses when the
+catalog is the daemon's.
+
+An action marked ``@served("verb")`` runs where the catalog is: in this process, or, when the
+``App`` speaks to a daemon (``App.remote``), in the daemon, which calls the same function with
+the caller its socket's peer credentials name. The caller's roles are the daemon's business
+then; the result comes back as the same values (dataclasses, catalog rows, records), so the
+command line renders it as it renders a local one.
+
+The protocol: one JSON object per line, UTF-8. A request::
+
+    {"v": 1, "id": 7, "verb": "list", "args": {"ai_only": true}}
+
+(at most ``MAX_REQUEST`` bytes, sent within the daemon's ``daemon.socket_timeout``; any other
+field, such as a user name, is ignored: who asks is the kernel's word). The answer is
+``{"v": 1, "id": 7, "result": ...}``, or for a listing one ``{"v": 1, "id": 7, "item": ...}``
+line per item then ``{"v": 1, "id": 7, "end": N}``; a failure, at any point, is
+``{"v": 1, "id": 7, "error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import json
+import os
+import socket
+import stat
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+from pydantic import BaseModel
+
+from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from provenance.config import Settings
+    from provenance.service.context import App
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The protocol's version: a request or answer of another version is refused.
+VERSION = 1
+#: The most bytes a request line may hold (its newline included).
+MAX_REQUEST = 64 * 1024
+#: The most bytes an answer line may hold (a record of one asset with its history).
+MAX_ANSWER = 64 * 1024 * 1024
+#: The socket's name in the folder systemd makes for the unit (``RuntimeDirectory=``).
+SOCKET_NAME = "api.sock"
+#: systemd's ``RuntimeDirectory=provenance`` for the unit: where a client looks first.
+SYSTEM_RUNTIME_DIR = Path("/run/provenance")
+#: Set by systemd to the unit's ``RuntimeDirectory=``.
+RUNTIME_ENV = "RUNTIME_DIRECTORY"
+
+#: verb -> the service function that serves it (filled by ``served`` as modules load).
+VERBS: dict[str, Callable[..., Any]] = {}
+#: The modules whose functions are served (imported by the daemon before it listens).
+SERVED_MODULES = (
+    "provenance.service.status",
+    "provenance.service.assets",
+    "provenance.service.decisions",
+    "provenance.service.retention",
+)
+
+
+class DaemonError(ProvenanceError):
+    """The daemon could not be reached, or it answered with an error."""
+
+
+def served(verb: str) -> Callable[[F], F]:
+    """Mark a service function ``f(app, caller, ...)`` as served over the daemon's socket as
+    ``verb``: called with an ``App`` that speaks to a daemon, it asks the daemon instead."""
+
+    def mark(function: F) -> F:
+        VERBS[verb] = function
+
+        @functools.wraps(function)
+        def call(app: App, caller: Any, *args: Any, **kwargs: Any) -> Any:
+            remote = app.remote
+            if remote is None:
+                return function(app, caller, *args, **kwargs)
+            bound = _signature(function).bind(app, caller, *args, **kwargs)
+            sent = {name: to_wire(value) for name, value in list(bound.arguments.items())[2:]}
+            returns = typing.get_type_hints(function).get("return", Any)
+            return remote.call(verb, sent, returns)
+
+        return typing.cast(F, call)
+
+    return mark
+
+
+def load_verbs() -> dict[str, Callable[..., Any]]:
+    """Import the service modules that serve verbs (those that exist) and return the table."""
+    import importlib
+
+    for name in SERVED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return VERBS
+
+
+@functools.cache
+def _signature(function: Callable[..., Any]) -> Any:
+    import inspect
+
+    return inspect.signature(function)
+
+
+def arguments(verb: str, given: Any) -> dict[str, Any]:
+    """Check a request's ``args`` against the parameters of the verb's function (after ``app``
+    and ``caller``) and return them decoded; DaemonError names the first one that is wrong."""
+    function = VERBS[verb]
+    if not isinstance(given, Mapping):
+        raise DaemonError("args must be an object")
+    parameters = list(_signature(function).parameters.values())[2:]
+    hints = typing.get_type_hints(function)
+    known = {p.name: p for p in parameters}
+    for name in given:
+        if name not in known:
+            raise DaemonError(f"{verb}: unknown argument {name!r}")
+    decoded = {}
+    for name, value in given.items():
+        try:
+            decoded[name] = from_wire(hints.get(name, Any), value, strict=True)
+        except (TypeError, ValueError) as exc:
+            raise DaemonError(f"{verb}: argument {name!r}: {exc}") from None
+    for parameter in parameters:
+        if parameter.default is parameter.empty and parameter.name not in decoded:
+            raise DaemonError(f"{verb}: argument {parameter.name!r} is missing")
+    return decoded
+
+
+# --- the wire form of values ------------------------------------------------------------------
+
+
+def to_wire(value: Any) -> Any:
+    """Return ``value`` as JSON values: a dataclass or a model as an object, a time as ISO
+    8601 text, a path as text, an enum as its value."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return to_wire(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): to_wire(item) for key, item in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, bytes):
+        return [to_wire(item) for item in value]
+    raise TypeError(f"cannot send a {type(value).__name__}")
+
+
+def from_wire(hint: Any, value: Any, *, strict: bool = False) -> Any:
+    """Return the JSON ``value`` as the type ``hint`` names (the inverse of ``to_wire``).
+
+    ``strict``: a request's argument, checked (TypeError names what was expected); an answer
+    from the daemon is taken as it comes.
+    """
+    origin = typing.get_origin(hint)
+    if hint is Any or hint is object:
+        return value
+    if origin in (Union, types.UnionType):
+        options = [arm for arm in typing.get_args(hint) if arm is not type(None)]
+        if value is None:
+            if strict and len(options) == len(typing.get_args(hint)):
+                raise TypeError("must not be null")
+            return None
+        for arm in options:
+            try:
+                return from_wire(arm, value, strict=True)
+            except (TypeError, ValueError):
+                continue
+        raise TypeError(f"expected {hint}")
+    if origin is not None:
+        args = typing.get_args(hint)
+        if origin in (dict, Mapping) or (isinstance(origin, type) and issubclass(origin, Mapping)):
+            _expect(value, dict, hint)
+            inner = args[1] if len(args) == 2 else Any
+            return {key: from_wire(inner, item, strict=strict) for key, item in value.items()}
+        if origin is tuple:
+            _expect(value, list, hint)
+            inner = args[0] if args else Any
+            return tuple(from_wire(inner, item, strict=strict) for item in value)
+        _expect(value, list, hint)
+        inner = args[0] if args else Any
+        return [from_wire(inner, item, strict=strict) for item in value]
+    if hint is type(None):
+        return None
+    if isinstance(hint, type):
+        if issubclass(hint, bool):
+            return _expect(value, bool, hint)
+        if issubclass(hint, enum.Enum):
+            return hint(value)
+        if issubclass(hint, int):
+            if isinstance(value, bool):
+                raise TypeError("expected an integer")
+            return _expect(value, int, hint)
+        if issubclass(hint, float):
+            if isinstance(value, bool):
+                raise TypeError("expected a number")
+            return float(_expect(value, int | float, hint))
+        if issubclass(hint, str):
+            return _expect(value, str, hint)
+        if issubclass(hint, Path):
+            return Path(_expect(value, str, hint))
+        if issubclass(hint, datetime):
+            return datetime.fromisoformat(_expect(value, str, hint))
+        if issubclass(hint, date):
+            return date.fromisoformat(_expect(value, str, hint))
+        if strict:
+            raise TypeError(f"{hint.__name__} is not taken from a request")
+        if issubclass(hint, BaseModel):
+            return hint.model_validate(value)
+        if dataclasses.is_dataclass(hint):
+            hints = typing.get_type_hints(hint)
+            fields = {f.name for f in dataclasses.fields(hint) if f.init}
+            return hint(
+                **{
+                    name: from_wire(hints.get(name, Any), item)
+                    for name, item in _expect(value, dict, hint).items()
+                    if name in fields
+                }
+            )
+    return value
+
+
+def _expect(value: Any, kind: Any, hint: Any) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {getattr(hint, '__name__', hint)}, got {type(value).__name__}")
+    return value
+
+
+# --- where the socket is ------------------------------------------------------------------------
+
+
+def socket_path(settings: Settings, *, serving: bool = False) -> Path:
+    """The daemon's socket: ``daemon.socket`` when set; else, for the daemon
+    (``serving``), ``$RUNTIME_DIRECTORY/api.sock`` under systemd, its state directory's
+    ``api.sock`` otherwise; for a client, the system unit's ``/run/provenance/api.sock`` when
+    that exists, else the state directory's."""
+    if settings.daemon.socket:
+        return Path(settings.daemon.socket).expanduser()
+    if serving:
+        runtime = os.environ.get(RUNTIME_ENV, "").split(":")[0]
+        return (Path(runtime) if runtime else settings.state_path) / SOCKET_NAME
+    system = SYSTEM_RUNTIME_DIR / SOCKET_NAME
+    return system if _is_socket(system) else settings.state_path / SOCKET_NAME
+
+
+def _is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def daemon_for(settings: Settings, *, forced: bool) -> Remote | None:
+    """The daemon to send the served actions to: with ``forced`` (``--via-daemon``), its
+    socket or DaemonError; else its socket when this user cannot open the catalog (a SQLite
+    file private to the service's account) and one is there, None when they can (their own
+    catalog). DaemonError when neither the catalog nor a socket can be reached."""
+    path = socket_path(settings)
+    found = Remote.reachable(path)
+    if forced:
+        if found is None:
+            raise DaemonError(f"--via-daemon: no daemon socket at {path}")
+        return found
+    catalog = _sqlite_file(settings.catalog_url)
+    if catalog is None or _can_open(catalog):
+        return None
+    if found is None:
+        raise DaemonError(
+            f"cannot open the catalog {catalog} (it belongs to another account) and no daemon "
+            f"serves it at {path} (is the daemon running? set daemon.socket if it listens "
+            "elsewhere)"
+        )
+    return found
+
+
+def _sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url.split("///", 1)[1].split("?", 1)[0]
+    return Path(name).expanduser() if name and name != ":memory:" else None
+
+
+def _can_open(catalog: Path) -> bool:
+    """Whether this user may read and write the catalog file (or make it: a new catalog)."""
+    try:
+        os.stat(catalog)
+    except FileNotFoundError:
+        folder = next((p for p in catalog.parents if os.path.lexists(p)), catalog.anchor)
+        return os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+    return os.access(catalog, os.R_OK | os.W_OK)
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
+class Remote:
+    """A daemon's socket, asked one request per connection."""
+
+    def __init__(self, path: Path, timeout: float = 600.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._next = 0
+
+    @classmethod
+    def reachable(cls, path: Path) -> Remote | None:
+        """A client of the socket at ``path`` when one is there (not a link), else None."""
+        return cls(path) if _is_socket(path) else None
+
+    def call(self, verb: str, args: Mapping[str, Any], returns: Any = Any) -> Any:
+        """Ask the daemon to run ``verb``; return its result as ``returns`` names (an iterator
+        of items for an ``Iterator[...]``). Raises DaemonError with the daemon's message."""
+        self._next += 1
+        request = {"v": VERSION, "id": self._next, "verb": verb, "args": dict(args)}
+        connection = self._connect()
+        try:
+            reader = connection.makefile("rb")
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            first = self._answer(reader, verb)
+        except BaseException:
+            connection.close()
+            raise
+        if "item" not in first and "end" not in first:
+            connection.close()
+            return from_wire(returns, first.get("result"))
+        inner = typing.get_args(returns)[0] if typing.get_args(returns) else Any
+        return self._items(connection, reader, verb, first, inner)
+
+    def _items(
+        self, connection: socket.socket, reader: Any, verb: str, first: dict[str, Any], inner: Any
+    ) -> Iterator[Any]:
+        try:
+            answer = first
+            while "end" not in answer:
+                yield from_wire(inner, answer.get("item"))
+                answer = self._answer(reader, verb)
+        finally:
+            connection.close()
+
+    def _connect(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(self.timeout)
+        try:
+            # through the folder's descriptor: a path longer than a socket address holds works
+            folder = os.open(self.path.parent, os.O_PATH | os.O_DIRECTORY)
+            try:
+                connection.connect(f"/proc/self/fd/{folder}/{self.path.name}")
+            finally:
+                os.close(folder)
+        except OSError as exc:
+            connection.close()
+            raise DaemonError(
+                f"cannot reach the daemon at {self.path}: {exc.strerror or exc}"
+            ) from None
+        return connection
+
+    def _answer(self, reader: Any, verb: str) -> dict[str, Any]:
+        try:
+            line = reader.readline(MAX_ANSWER + 1)
+        except OSError as exc:
+            raise DaemonError(f"the daemon did not answer {verb}: {exc}") from None
+        if not line.endswith(b"\n"):
+            raise DaemonError(f"the daemon's answer to {verb} was cut short")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise DaemonError(f"the daemon's answer to {verb} is not JSON") from None
+        if not isinstance(answer, dict) or answer.get("v") != VERSION:
+            raise DaemonError(f"the daemon speaks another version of the protocol than {VERSION}")
+        if "error" in answer:
+            raise DaemonError(str(answer["error"]))
+        return answer
+
+
+__all__ = [
+    "MAX_REQUEST",
+    "VERBS",
+    "VERSION",
+    "DaemonError",
+    "Remote",
+    "arguments",
+    "from_wire",
+    "load_verbs",
+    "served",
+    "socket_path",
+    "to_wire",
+]

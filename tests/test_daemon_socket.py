@@ -1,0 +1,350 @@
+"""Other local users use the daemon's private catalog through its socket, as themselves.
+
+A real daemon runs as a service account (umask 0077: its catalog is 0600, its state folder
+0700); real users run the command line; who they are comes from the socket's peer
+credentials, whatever their environment or their request says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from provenance.catalog import Catalog, utcnow
+from provenance.config import Settings
+from provenance.daemon.api import ApiServer, peer_of
+from provenance.errors import ConfinementError
+from tests.conftest import postgres_url
+from tests.media import write_a1111_png
+from tests.needs import unavailable
+from tests.osusers import OsAccounts, OsUser, accounts
+from tests.test_service import _enterable
+from tests.watch.conftest import wait_for
+
+__all__ = ["accounts"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Site:
+    """A daemon serving its catalog, the accounts around it and the config they share."""
+
+    accounts: OsAccounts
+    service: OsUser
+    viewer: OsUser
+    custodian: OsUser
+    approver: OsUser
+    outsider: OsUser
+    config: Path
+    state: Path
+    socket: Path
+    root: Path
+    catalog_url: str
+    log: Path
+
+    def run(
+        self, user: OsUser, *argv: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.accounts.run(user, ["--config", str(self.config), *argv], env)
+
+    def events(self, action: str) -> list[dict[str, object]]:
+        catalog = Catalog.open(self.catalog_url)
+        try:
+            with catalog.read() as tx:
+                return [
+                    {"user": e.user, "reason": e.reason, "after": e.after, "path": e.path}
+                    for e in tx.all_events()
+                    if e.action == action
+                ]
+        finally:
+            catalog.close()
+
+
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[str]:
+    url = postgres_url()
+    if url is None:
+        unavailable("PostgreSQL leg not selected: set PROVENANCE_TEST_POSTGRES_URL")
+    assert url is not None
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]:
+    service = accounts.user(system=True)
+    viewers, approvers = accounts.group(), accounts.group()
+    viewer = accounts.user(groups=[viewers])
+    custodian = accounts.user(groups=[viewers])
+    approver = accounts.user(groups=[viewers, approvers])
+    outsider = accounts.user()
+    with contextlib.ExitStack() as stack:
+        base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provenance-sock-")))
+        base.chmod(0o755)
+        state = base / "state"
+        state.mkdir(mode=0o700)
+        os.chown(state, service.uid, service.gid)
+        root = base / "show_a"
+        root.mkdir()
+        write_a1111_png(root / "shot.png")
+        for path in [root, *root.iterdir()]:
+            os.chown(path, service.uid, service.gid)
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if request.param == "postgresql":
+            catalog_url = stack.enter_context(_postgres_schema())
+        else:
+            catalog_url = f"sqlite:///{state / 'catalog.sqlite'}"
+        # what systemd makes of RuntimeDirectory=provenance: the account's 0755 folder
+        sock = base / "run" / "api.sock"
+        sock.parent.mkdir(mode=0o755)
+        os.chown(sock.parent, service.uid, service.gid)
+        config = base / "provenance.toml"
+        config.write_text(
+            f'state_dir = "{state}"\n'
+            f"[catalog]\nurl = {json.dumps(catalog_url if request.param != 'sqlite' else '')}\n"
+            f'[[roots]]\npath = "{root}"\n'
+            f'[daemon]\nsocket = "{sock}"\nsocket_timeout = 2.0\n'
+            f'[roles]\nviewer = {{ groups = ["{viewers}"] }}\n'
+            f'custodian = {{ users = ["{custodian.name}"] }}\n'
+            f'approver = {{ groups = ["{approvers}"] }}\n'
+        )
+        # the service's own config: its account's (or root's), written by nobody else
+        os.chown(config, service.uid, service.gid)
+        config.chmod(0o644)
+        program = [Path(sys.executable), Path(sys.executable).resolve(), Path(sys.prefix)]
+        stack.enter_context(_enterable([*program, REPO]))
+        log = base / "daemon.log"
+        with open(log, "wb") as stream:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "provenance", "--config", str(config), "daemon"],
+                cwd="/",
+                env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(REPO)},
+                user=service.uid,
+                group=service.gid,
+                extra_groups=[],
+                umask=0o077,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stream,
+            )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+        stack.callback(stop)
+        wait_for(
+            lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
+            60,
+            "the start-up scan",
+        )
+        assert process.poll() is None, log.read_text()
+        assert sock.exists(), log.read_text()
+        yield Site(
+            accounts,
+            service,
+            viewer,
+            custodian,
+            approver,
+            outsider,
+            config,
+            state,
+            sock,
+            root,
+            catalog_url,
+            log,
+        )
+        stop()
+        assert "Traceback" not in log.read_text(), log.read_text()
+        assert not sock.exists()
+
+
+def _via(site: Site) -> tuple[str, ...]:
+    """A SQLite catalog the user cannot open sends them to the daemon by itself; a server
+    catalog is asked through the daemon with --via-daemon."""
+    return () if site.catalog_url.startswith("sqlite") else ("--via-daemon",)
+
+
+def test_the_catalog_is_private_and_the_socket_open_to_all(site: Site) -> None:
+    if site.catalog_url.startswith("sqlite"):
+        catalog = site.state / "catalog.sqlite"
+        assert stat.S_IMODE(catalog.stat().st_mode) == 0o600
+        assert catalog.stat().st_uid == site.service.uid
+    assert stat.S_IMODE(site.socket.lstat().st_mode) == 0o666
+    assert stat.S_IMODE(site.socket.parent.stat().st_mode) == 0o755
+    assert site.socket.lstat().st_uid == site.service.uid
+
+
+def test_a_second_user_asks_the_daemon_for_status(site: Site) -> None:
+    done = site.run(site.viewer, *_via(site), "status")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("daemon: running"), done.stdout
+    assert str(site.root) in done.stdout
+    as_json = site.run(site.viewer, *_via(site), "status", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    status = json.loads(as_json.stdout)
+    assert status["running"] and status["counts"]["temporary"] == 1
+
+
+def test_without_the_viewer_role_one_error_line_and_an_audit_event_of_the_real_user(
+    site: Site,
+) -> None:
+    spoof = {"LOGNAME": site.approver.name, "USER": site.approver.name}
+    done = site.run(site.outsider, *_via(site), "status", env=spoof)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+    assert f"user {site.outsider.name!r} may not status" in done.stderr
+    assert "viewer role" in done.stderr and "Traceback" not in done.stderr
+    refused = site.events("refused")
+    assert [e["user"] for e in refused] == [site.outsider.name]
+    assert refused[0]["after"]["uid"] == site.outsider.uid  # type: ignore[index]
+
+
+def test_a_forged_actor_in_the_request_is_ignored(site: Site) -> None:
+    # the outsider writes the request by hand, naming the approver and a viewer's uid
+    code = f"""
+import json, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect({str(site.socket)!r})
+s.sendall(json.dumps({{"v": 1, "id": 1, "verb": "status", "args": {{}},
+    "actor": {site.approver.name!r}, "user": {site.approver.name!r},
+    "uid": {site.viewer.uid}}}).encode() + b"\\n")
+print(s.makefile().readline())
+"""
+    done = site.accounts.python(site.outsider, code)
+    answer = json.loads(done.stdout)
+    assert answer["id"] == 1 and f"user {site.outsider.name!r} may not" in answer["error"]
+    assert [e["user"] for e in site.events("refused")] == [site.outsider.name]
+    # an argument naming the caller is no argument of the action: refused as such
+    code = code.replace('"args": {}', f'"args": {{"caller": {site.approver.name!r}}}')
+    answer = json.loads(site.accounts.python(site.viewer, code).stdout)
+    assert "unknown argument 'caller'" in answer["error"]
+
+
+def test_an_oversize_request_and_a_slow_client_are_cut_off(site: Site) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as big:
+        big.connect(str(site.socket))
+        big.settimeout(10)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            big.sendall(b"{" + b" " * (200 * 1024))
+        answer = json.loads(big.makefile().readline())
+        assert "request over 65536 bytes" in answer["error"]
+    started = time.monotonic()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
+        slow.connect(str(site.socket))
+        slow.settimeout(10)
+        slow.sendall(b'{"v": 1, "id": 1, ')  # and nothing more
+        answer = json.loads(slow.makefile().readline())
+        assert "no request within 2s" in answer["error"]
+        assert slow.recv(1) == b""  # closed
+    assert 1.5 < time.monotonic() - started < 8
+    # the daemon still serves
+    done = site.run(site.viewer, "status")
+    assert done.returncode == 0, done.stderr
+
+
+def test_neither_catalog_nor_socket_is_one_error_line(site: Site) -> None:
+    other = site.config.with_name("elsewhere.toml")
+    other.write_text(site.config.read_text().replace(str(site.socket), str(site.socket) + ".none"))
+    other.chmod(0o644)
+    done = site.accounts.run(site.viewer, ["--config", str(other), *_via(site), "status"])
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("error: ")
+    assert "no daemon" in done.stderr
+
+
+# --- the socket's name: nothing planted there is followed -------------------------------------
+
+
+def _server(tmp_path: Path, sock: Path) -> Iterator[ApiServer]:
+    settings = Settings(state_dir=tmp_path / "state", daemon={"socket": str(sock)})
+    catalog = Catalog.open(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    server = ApiServer(settings, catalog, utcnow)
+    try:
+        yield server
+    finally:
+        server.stop()
+        catalog.close()
+
+
+def test_a_link_planted_at_the_socket_name_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "api.sock").symlink_to(target)
+    for server in _server(tmp_path, run / "api.sock"):
+        with pytest.raises(ConfinementError, match="something other than this daemon's socket"):
+            server.start()
+    assert (run / "api.sock").is_symlink() and target.read_text() == "keep"
+    assert stat.S_ISREG(target.lstat().st_mode)
+
+
+def test_a_link_of_another_user_on_the_way_to_the_socket_is_not_followed(
+    tmp_path: Path, accounts: OsAccounts
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = accounts.user()
+    (tmp_path / "run").symlink_to(elsewhere)
+    os.lchown(tmp_path / "run", other.uid, other.gid)
+    for server in _server(tmp_path, tmp_path / "run" / "api.sock"):
+        with pytest.raises(ConfinementError, match="symbolic link"):
+            server.start()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_socket_left_by_a_dead_daemon_is_replaced_and_removed_at_stop(tmp_path: Path) -> None:
+    sock = tmp_path / "run" / "api.sock"
+    sock.parent.mkdir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(sock))  # closed without its name removed, as by a killed daemon
+    for server in _server(tmp_path, sock):
+        server.start()
+        assert stat.S_ISSOCK(sock.lstat().st_mode)
+        assert stat.S_IMODE(sock.lstat().st_mode) == 0o666
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(str(sock))
+            client.sendall(b'{"v": 1, "id": "a", "verb": "nothing"}\n')
+            answer = json.loads(client.makefile().readline())
+        assert answer["id"] == "a" and "does not serve 'nothing'" in answer["error"]
+        server.stop()
+        assert not sock.exists()
+
+
+def test_peer_credentials_name_the_connecting_process(tmp_path: Path) -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        peer = peer_of(left)
+    assert (peer.pid, peer.uid, peer.gid) == (os.getpid(), os.getuid(), os.getgid())
