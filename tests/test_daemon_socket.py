@@ -26,7 +26,7 @@ import pytest
 
 from provenance.catalog import Catalog, utcnow
 from provenance.config import Settings
-from provenance.daemon.api import ApiServer, peer_of
+from provenance.daemon.api import MAX_CONNECTIONS, ApiServer, peer_of
 from provenance.errors import ConfinementError
 from tests.conftest import postgres_url
 from tests.media import write_a1111_png
@@ -270,7 +270,7 @@ def test_an_oversize_request_and_a_slow_client_are_cut_off(site: Site) -> None:
         assert slow.recv(1) == b""  # closed
     assert 1.5 < time.monotonic() - started < 8
     # the daemon still serves
-    done = site.run(site.viewer, "status")
+    done = site.run(site.viewer, *_via(site), "status")
     assert done.returncode == 0, done.stderr
 
 
@@ -284,11 +284,98 @@ def test_neither_catalog_nor_socket_is_one_error_line(site: Site) -> None:
     assert "no daemon" in done.stderr
 
 
+def test_a_second_user_reads_the_catalog_as_the_service_account_would(site: Site) -> None:
+    shot = str(site.root / "shot.png")
+    for argv in [
+        ("list",),
+        ("list", "--json"),
+        ("list", "--ai", "--under", str(site.root)),
+        ("show", shot),
+        ("show", shot, "--json"),
+        ("uncleared",),
+        ("log", shot),
+    ]:
+        remote = site.run(site.viewer, *_via(site), *argv)
+        local = site.run(site.service, *argv)  # the service's account opens the catalog itself
+        assert remote.returncode == local.returncode == 0, (argv, remote.stderr, local.stderr)
+        assert remote.stdout == local.stdout, argv
+        assert shot in remote.stdout, argv
+    missing = site.run(site.viewer, *_via(site), "show", str(site.root / "nope.png"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
+    assert "not in the catalog" in missing.stderr
+
+
+def test_holds_and_clearances_need_their_roles_and_name_the_real_user(site: Site) -> None:
+    shot = str(site.root / "shot.png")
+    spoof = {"LOGNAME": site.approver.name, "USER": site.approver.name}
+    for user, argv, role in [
+        (site.viewer, ("hold", shot, "--reason", "LEG-1"), "custodian"),
+        (site.viewer, ("clear", shot, "--approval", "APP-1"), "approver"),
+        (site.custodian, ("clear", shot, "--approval", "APP-1"), "approver"),
+    ]:
+        done = site.run(user, *_via(site), *argv, env=spoof)
+        assert done.returncode == 1, done.stdout
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+        assert f"user {user.name!r} may not {argv[0]}" in done.stderr
+        assert f"needs the {role} role" in done.stderr
+    refused = site.events("refused")
+    assert [(e["user"], e["after"]["verb"]) for e in refused] == [  # type: ignore[index]
+        (site.viewer.name, "hold"),
+        (site.viewer.name, "clear"),
+        (site.custodian.name, "clear"),
+    ]
+    assert [e["after"]["uid"] for e in refused] == [  # type: ignore[index]
+        site.viewer.uid,
+        site.viewer.uid,
+        site.custodian.uid,
+    ]
+    held = site.run(site.custodian, *_via(site), "hold", shot, "--reason", "LEG-1", env=spoof)
+    assert held.returncode == 0, held.stderr
+    assert held.stdout == f"held {shot} (1 assets)\n"
+    released = site.run(site.custodian, *_via(site), "release", shot, env=spoof)
+    assert released.returncode == 0, released.stderr
+    cleared = site.run(
+        site.approver, *_via(site), "clear", shot, "--approval", "APP-1", "--escalation", "ESC-1"
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert "cleared" in cleared.stdout
+    tag = ("tag", shot, "--tool", "Midjourney v6", "--dry-run")
+    tagged = site.run(site.approver, *_via(site), *tag)
+    assert tagged.returncode == 0, tagged.stderr
+    assert tagged.stdout == site.run(site.service, *tag).stdout and shot in tagged.stdout
+    users = {str(e["user"]) for a in ("hold placed", "hold released") for e in site.events(a)}
+    assert users == {site.custodian.name}
+    assert [e["user"] for e in site.events("cleared")] == [site.approver.name]
+    # the refusals are events of the chain like any other: it still verifies
+    verified = site.run(site.viewer, *_via(site), "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_a_forged_actor_in_a_hold_is_ignored(site: Site) -> None:
+    code = f"""
+import json, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect({str(site.socket)!r})
+s.sendall(json.dumps({{"v": 1, "id": 2, "verb": "hold",
+    "args": {{"paths": [{str(site.root)!r}], "reason": "forged"}},
+    "actor": {site.custodian.name!r}, "user": {site.custodian.name!r}}}).encode() + b"\\n")
+print(s.makefile().readline())
+"""
+    done = site.accounts.python(site.viewer, code)
+    answer = json.loads(done.stdout)
+    assert f"user {site.viewer.name!r} may not hold" in answer["error"]
+    assert site.events("hold placed") == []
+    assert [e["user"] for e in site.events("refused")] == [site.viewer.name]
+
+
 # --- the socket's name: nothing planted there is followed -------------------------------------
 
 
-def _server(tmp_path: Path, sock: Path) -> Iterator[ApiServer]:
-    settings = Settings(state_dir=tmp_path / "state", daemon={"socket": str(sock)})
+@contextlib.contextmanager
+def _server(tmp_path: Path, sock: Path, timeout: float = 10.0) -> Iterator[ApiServer]:
+    settings = Settings(
+        state_dir=tmp_path / "state", daemon={"socket": str(sock), "socket_timeout": timeout}
+    )
     catalog = Catalog.open(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
     server = ApiServer(settings, catalog, utcnow)
     try:
@@ -304,9 +391,12 @@ def test_a_link_planted_at_the_socket_name_is_not_followed(tmp_path: Path) -> No
     run = tmp_path / "run"
     run.mkdir()
     (run / "api.sock").symlink_to(target)
-    for server in _server(tmp_path, run / "api.sock"):
-        with pytest.raises(ConfinementError, match="something other than this daemon's socket"):
-            server.start()
+    refusal = "something other than this daemon's socket"
+    with (
+        _server(tmp_path, run / "api.sock") as server,
+        pytest.raises(ConfinementError, match=refusal),
+    ):
+        server.start()
     assert (run / "api.sock").is_symlink() and target.read_text() == "keep"
     assert stat.S_ISREG(target.lstat().st_mode)
 
@@ -319,9 +409,9 @@ def test_a_link_of_another_user_on_the_way_to_the_socket_is_not_followed(
     other = accounts.user()
     (tmp_path / "run").symlink_to(elsewhere)
     os.lchown(tmp_path / "run", other.uid, other.gid)
-    for server in _server(tmp_path, tmp_path / "run" / "api.sock"):
-        with pytest.raises(ConfinementError, match="symbolic link"):
-            server.start()
+    sock = tmp_path / "run" / "api.sock"
+    with _server(tmp_path, sock) as server, pytest.raises(ConfinementError, match="symbolic link"):
+        server.start()
     assert list(elsewhere.iterdir()) == []
 
 
@@ -330,7 +420,7 @@ def test_a_socket_left_by_a_dead_daemon_is_replaced_and_removed_at_stop(tmp_path
     sock.parent.mkdir()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
         dead.bind(str(sock))  # closed without its name removed, as by a killed daemon
-    for server in _server(tmp_path, sock):
+    with _server(tmp_path, sock) as server:
         server.start()
         assert stat.S_ISSOCK(sock.lstat().st_mode)
         assert stat.S_IMODE(sock.lstat().st_mode) == 0o666
@@ -348,3 +438,23 @@ def test_peer_credentials_name_the_connecting_process(tmp_path: Path) -> None:
     with left, right:
         peer = peer_of(left)
     assert (peer.pid, peer.uid, peer.gid) == (os.getpid(), os.getuid(), os.getgid())
+
+
+def test_connections_past_the_cap_are_told_the_daemon_is_busy(tmp_path: Path) -> None:
+    sock = tmp_path / "run" / "api.sock"
+    with _server(tmp_path, sock, timeout=3.0) as serving:
+        serving.start()
+        with contextlib.ExitStack() as stack:
+            idle = []
+            for _ in range(MAX_CONNECTIONS):
+                client = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+                client.connect(str(sock))
+                idle.append(client)
+            wait_for(lambda: serving.connections == MAX_CONNECTIONS, 5, "every slot taken")
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as one_more:
+                one_more.connect(str(sock))
+                one_more.settimeout(5)
+                answer = json.loads(one_more.makefile().readline())
+            assert "busy" in answer["error"]
+        # the idle ones are cut off in time, and their slots come back
+        wait_for(lambda: serving.connections == 0, 10, "the idle ones cut off")

@@ -83,11 +83,18 @@ class ApiServer:
         self._listener: socket.socket | None = None
         self._folder: Folder | None = None
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._active = 0
+        self._count = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._config = Path(settings.source) if Path(settings.source).is_file() else None
         self._owner = catalog_owner(settings.catalog_url, self._config)
         self.verbs = remote.load_verbs()
+
+    @property
+    def connections(self) -> int:
+        """The connections being served now."""
+        return self._active
 
     # --- start and stop ---------------------------------------------------------------------
 
@@ -199,6 +206,8 @@ class ApiServer:
             if not self._slots.acquire(blocking=False):
                 self._refuse_busy(connection)
                 continue
+            with self._count:
+                self._active += 1
             threading.Thread(
                 target=self._serve, args=(connection,), name="provenance-api-client", daemon=True
             ).start()
@@ -230,6 +239,8 @@ class ApiServer:
             log.exception("socket: a request failed")
         finally:
             connection.close()
+            with self._count:
+                self._active -= 1
             self._slots.release()
 
     def _read_request(self, connection: socket.socket) -> dict[str, Any] | None:

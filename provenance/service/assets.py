@@ -24,6 +24,7 @@ from provenance.errors import NotInCatalogError, ProvenanceError
 from provenance.report.records import asset_record, event_record
 from provenance.report.render_text import iso
 from provenance.service.context import App, Caller, resolve_path
+from provenance.service.remote import served
 from provenance.tagging.sidecar import sidecar_path
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ def asset_id_of(app: App, target: str) -> int:
     return asset.id
 
 
+@served("list", paths=("under",))
 def list_assets(
     app: App,
     caller: Caller,
@@ -93,6 +95,7 @@ class UnreadableFile:
     retried: bool
 
 
+@served("list-unreadable", paths=("under",))
 def list_unreadable(
     app: App, caller: Caller, *, under: str | None = None, limit: int | None = None
 ) -> Iterator[UnreadableFile]:
@@ -118,6 +121,7 @@ def list_unreadable(
     )
 
 
+@served("show", paths=("target",))
 def show(app: App, caller: Caller, target: str) -> dict[str, Any]:
     """Return the provenance record of one asset (a path or an asset id): its signals, its
     history and, for an AI asset, its clearance (as ``schema/`` defines the record)."""
@@ -149,6 +153,7 @@ def _has_sidecar(asset: Asset, pattern: str) -> bool | None:
         return None
 
 
+@served("log", paths=("target",))
 def log(
     app: App, caller: Caller, target: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -181,6 +186,7 @@ class Uncleared:
     labelled: Any
 
 
+@served("uncleared", paths=("under",))
 def uncleared(app: App, caller: Caller, under: str | None = None) -> Iterator[Uncleared]:
     """The AI assets not cleared (``under``: at or below this folder), by path, streamed."""
     caller.require("uncleared")

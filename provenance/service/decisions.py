@@ -16,8 +16,10 @@ from provenance.ingest.manual import ManualTag, tag_files
 from provenance.retention import hold as holding
 from provenance.retention.hold import HoldOutcome
 from provenance.service.context import App, Caller, resolve_path
+from provenance.service.remote import served
 
 
+@served("hold", paths=("paths",))
 def hold(
     app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
 ) -> list[HoldOutcome]:
@@ -29,6 +31,7 @@ def hold(
     )
 
 
+@served("release", paths=("paths",))
 def release(
     app: App, caller: Caller, paths: Sequence[str], *, dry_run: bool = False
 ) -> list[HoldOutcome]:
@@ -37,6 +40,7 @@ def release(
     return holding.release(app.catalog, _resolved(paths), caller.actor, utcnow(), dry_run=dry_run)
 
 
+@served("clear", paths=("paths",))
 def clear(
     app: App,
     caller: Caller,
@@ -59,6 +63,7 @@ def clear(
     )
 
 
+@served("revoke", paths=("paths",))
 def revoke(
     app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
 ) -> list[Revoked]:
@@ -76,6 +81,7 @@ def revoke(
     )
 
 
+@served("tag", paths=("paths",))
 def tag(
     app: App, caller: Caller, paths: Sequence[str], manual: ManualTag, *, dry_run: bool = False
 ) -> list[Asset]:

@@ -15,6 +15,7 @@ from provenance.catalog.attest import state_mismatches
 from provenance.clearance.fixity import FixityReport, run_fixity
 from provenance.errors import AuditError
 from provenance.service.context import App, Caller
+from provenance.service.remote import served
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Verified:
     has_keys: bool
 
 
+@served("audit verify")
 def verify_audit(app: App, caller: Caller) -> Verified:
     """Check every event's link and MAC, the anchored heads, and that the state tables agree
     with the events; AuditError naming the first problem."""

@@ -66,6 +66,7 @@ SERVED_MODULES = (
     "provenance.service.assets",
     "provenance.service.decisions",
     "provenance.service.retention",
+    "provenance.service.integrity",
 )
 
 
@@ -73,9 +74,13 @@ class DaemonError(ProvenanceError):
     """The daemon could not be reached, or it answered with an error."""
 
 
-def served(verb: str) -> Callable[[F], F]:
+def served(verb: str, *, paths: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Mark a service function ``f(app, caller, ...)`` as served over the daemon's socket as
-    ``verb``: called with an ``App`` that speaks to a daemon, it asks the daemon instead."""
+    ``verb``: called with an ``App`` that speaks to a daemon, it asks the daemon instead.
+
+    ``paths``: the arguments that name files (a path, or a list of them): made absolute here,
+    where the user's working folder is, before they are sent (an asset id is sent as is).
+    """
 
     def mark(function: F) -> F:
         VERBS[verb] = function
@@ -86,13 +91,30 @@ def served(verb: str) -> Callable[[F], F]:
             if remote is None:
                 return function(app, caller, *args, **kwargs)
             bound = _signature(function).bind(app, caller, *args, **kwargs)
-            sent = {name: to_wire(value) for name, value in list(bound.arguments.items())[2:]}
+            sent = {
+                name: to_wire(_absolute(value) if name in paths else value)
+                for name, value in list(bound.arguments.items())[2:]
+            }
             returns = typing.get_type_hints(function).get("return", Any)
             return remote.call(verb, sent, returns)
 
         return typing.cast(F, call)
 
     return mark
+
+
+def _absolute(value: Any) -> Any:
+    """A path argument made absolute as the catalog keys it; a list of them each; None, and
+    an asset id that names no file here, as they are."""
+    from provenance.service.context import resolve_path
+
+    if value is None:
+        return None
+    if isinstance(value, str | Path):
+        text = str(value)
+        uid = len(text) == 36 and text.count("-") == 4
+        return text if uid and not os.path.lexists(text) else resolve_path(text)
+    return [_absolute(item) for item in value]
 
 
 def load_verbs() -> dict[str, Callable[..., Any]]:
@@ -221,20 +243,24 @@ def from_wire(hint: Any, value: Any, *, strict: bool = False) -> Any:
             return datetime.fromisoformat(_expect(value, str, hint))
         if issubclass(hint, date):
             return date.fromisoformat(_expect(value, str, hint))
+        if dataclasses.is_dataclass(hint):
+            hints = typing.get_type_hints(hint)
+            fields = {f.name for f in dataclasses.fields(hint) if f.init}
+            given = _expect(value, dict, hint)
+            unknown = sorted(set(given) - fields)
+            if strict and unknown:
+                raise TypeError(f"{hint.__name__} has no field {unknown[0]!r}")
+            return hint(
+                **{
+                    name: from_wire(hints.get(name, Any), item, strict=strict)
+                    for name, item in given.items()
+                    if name in fields
+                }
+            )
         if strict:
             raise TypeError(f"{hint.__name__} is not taken from a request")
         if issubclass(hint, BaseModel):
             return hint.model_validate(value)
-        if dataclasses.is_dataclass(hint):
-            hints = typing.get_type_hints(hint)
-            fields = {f.name for f in dataclasses.fields(hint) if f.init}
-            return hint(
-                **{
-                    name: from_wire(hints.get(name, Any), item)
-                    for name, item in _expect(value, dict, hint).items()
-                    if name in fields
-                }
-            )
     return value
 
 

@@ -11,6 +11,7 @@ from provenance.retention import sweep as sweeping
 from provenance.retention.sweep import SweepReport
 from provenance.service.assets import asset_id_of
 from provenance.service.context import App, Caller
+from provenance.service.remote import served
 
 
 def sweep(
@@ -41,6 +42,7 @@ def sweep(
     )
 
 
+@served("restore", paths=("target",))
 def restore(app: App, caller: Caller, target: str, *, dry_run: bool = False) -> str:
     """Put a quarantined file (a path or an asset id) back where it was; the one-line summary.
     The asset is flagged again with a fresh grace period."""
