@@ -292,7 +292,7 @@ def test_a_second_user_reads_the_catalog_as_the_service_account_would(site: Site
         ("list", "--ai", "--under", str(site.root)),
         ("show", shot),
         ("show", shot, "--json"),
-        ("uncleared",),
+        ("uncleared", "--files"),
         ("log", shot),
     ]:
         remote = site.run(site.viewer, *_via(site), *argv)
