@@ -21,12 +21,13 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from provenance.catalog.models import Asset, Event
+from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
 
 _ASSETS = cast(Table, Asset.__table__)  # type: ignore[attr-defined]
 _EVENTS = cast(Table, Event.__table__)  # type: ignore[attr-defined]
+_SIGNALS = cast(Table, SignalRow.__table__)  # type: ignore[attr-defined]
 _A = _ASSETS.c
 _E = _EVENTS.c
 _BY_DEADLINE = (_A.deadline, _A.path)
@@ -228,6 +229,34 @@ def attention_lines(
     )
     for row in _stream(tx, _in_root(query, root).order_by(_A.status, _A.path)):
         yield _line(row, optional)
+
+
+#: C2PA trust words (``provenance.detect.trust``) the report calls out.
+DOUBTFUL_TRUST = ("untrusted", "invalid")
+
+
+def untrusted_c2pa_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
+    """Yield uncleared AI assets whose C2PA signature is untrusted or invalid, by path;
+    ``extra`` carries ``c2pa_trust`` and ``c2pa_signer`` (one line per asset)."""
+    trust = _SIGNALS.c.detail["trust"].as_string()
+    signer = _SIGNALS.c.detail["signer"].as_string()
+    query = (
+        select(*_asset_columns(), trust, signer)
+        .join(_SIGNALS, _SIGNALS.c.asset_id == _A.id)
+        .where(
+            _SIGNALS.c.kind == "c2pa",
+            trust.in_(DOUBTFUL_TRUST),
+            _is_ai(),
+            _A.status.in_(UNCLEARED),
+        )
+    )
+    seen: set[int] = set()
+    for row in _stream(tx, _in_root(query, root).order_by(_A.path)):
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        extra = {"c2pa_trust": row[13], "c2pa_signer": row[14]}
+        yield AssetLine(*row[:13], extra=extra)  # type: ignore[misc]
 
 
 def events_between(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from provenance.catalog import Catalog, Tx
+from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
-from provenance.catalog.clearance import risk_counts
 from provenance.catalog.unreadable import list_unreadable, unreadable_by_root
 from provenance.config import RootSettings, Settings
+from provenance.lifecycle.states import UNCLEARED
 from provenance.report.data import (
     DEFAULT_QUARANTINE_FOR,
     UNREADABLE_SHOWN,
@@ -25,12 +25,6 @@ from provenance.retention.policy import rules_from_settings
 def root_infos(settings: Settings) -> list[RootInfo]:
     """Return the configured roots as the report names them."""
     return [RootInfo(str(root.path), root.label, root.owner) for root in settings.roots]
-
-
-def unknown_tool_count(tx: Tx, root: str | None) -> int:
-    """Return how many uncleared AI assets have a tool the registry does not know (or
-    that no assessment has looked up yet)."""
-    return sum(n for (_risk, tool), n in risk_counts(tx, root).items() if tool in ("unknown", "-"))
 
 
 def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
@@ -57,11 +51,13 @@ def build_report(
     registered = bool(settings.clearance.tools)
     waiting = [step for step in waiting_steps(catalog, settings) if root_path in (None, step.root)]
     with catalog.read() as tx:
+        counts = queries.status_counts(tx, root_path)
         inputs = Inputs(
             due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
             overdue=queries.overdue_assets(tx, period.as_of, root_path),
             quarantined=queries.quarantined_assets(tx, root_path),
             unknown_tool=queries.attention_lines(tx, root_path, unknown_tools=registered),
+            untrusted_c2pa=queries.untrusted_c2pa_lines(tx, root_path),
             purged=queries.events_between(
                 tx, ("purged",), period.past_start, period.as_of, root_path
             ),
@@ -71,7 +67,7 @@ def build_report(
             voided=queries.events_between(
                 tx, ("clearance-voided", "revoked"), period.past_start, period.as_of, root_path
             ),
-            status_counts=queries.status_counts(tx, root_path),
+            status_counts=counts,
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),
             waiting=waiting,
@@ -80,7 +76,10 @@ def build_report(
             unreadable_retries=settings.scan.retry_unreadable,
             audit=queries.chain_head(tx),
             tools_registered=registered,
-            unknown_tools=0 if registered else unknown_tool_count(tx, root_path),
+            # with no registry every tool is unknown: that is every uncleared AI asset
+            unknown_tools=0
+            if registered
+            else sum(n for (_root, status), n in counts.items() if status in UNCLEARED),
         )
         return assemble(
             inputs,

@@ -8,7 +8,7 @@ from the report's ``as_of`` day.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -53,7 +53,7 @@ SECTION_TITLES = {
     "purged": "Purged in the past period",
     "cleared": "Cleared in the past period",
     "voided": "Clearances voided or revoked",
-    "attention": "Unapproved or unknown tools, blocked risk",
+    "attention": "Unapproved or unknown tools, blocked risk, untrusted C2PA",
     "waiting": "Interrupted steps waiting to finish",
     "unreadable": "Files that could not be read",
 }
@@ -170,6 +170,8 @@ class Inputs:
     unreadable_counts: Mapping[str, int] = field(default_factory=dict)
     unreadable_retries: int = 3
     audit: ChainHead | None = None
+    #: Uncleared AI assets whose C2PA signature is untrusted or invalid.
+    untrusted_c2pa: Iterable[AssetLine] = ()
     #: Whether a tools registry is configured; without one, uncleared AI assets of an
     #: unknown tool are one alert with their count (``unknown_tools``), not one row each.
     tools_registered: bool = True
@@ -247,9 +249,25 @@ def attention_reason(line: AssetLine) -> str:
     if risk == "blocked":
         rules = line.extra.get("risk_rules") or ""
         parts.append(f"{risk} risk" + (f" ({rules})" if rules else ""))
+    trust = line.extra.get("c2pa_trust")
+    if trust:
+        signer = line.extra.get("c2pa_signer") or "unknown signer"
+        parts.append(f"C2PA signature {trust} ({signer})")
     if not parts and not line.generator:
         parts.append("unknown tool: no generator recorded")
     return "; ".join(parts) or "needs clearance review"
+
+
+def _merged(*sources: Iterable[AssetLine]) -> list[AssetLine]:
+    """Return the lines of every source by path, one per asset, their facts together."""
+    lines: dict[int, AssetLine] = {}
+    for source in sources:
+        for line in source:
+            known = lines.get(line.id)
+            if known is not None:
+                line = replace(known, extra={**known.extra, **line.extra})
+            lines[line.id] = line
+    return sorted(lines.values(), key=lambda line: line.path)
 
 
 def assemble(
@@ -296,7 +314,7 @@ def assemble(
                 reason=attention_reason(line),
                 commands=(tag_command(line.path), *item_commands(line.status, line.path)),
             )
-            for line in inputs.unknown_tool
+            for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa)
         ),
         "waiting": tuple(waiting_item(step, lookup) for step in inputs.waiting),
         "unreadable": tuple(

@@ -13,6 +13,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from provenance.lifecycle.states import CLEARABLE, HOLDABLE
 from provenance.report.items import Item, clear_command, hold_command
@@ -40,31 +41,31 @@ class Group:
     items: tuple[Item, ...]
     command: str = ""
 
-    @property
+    @cached_property
     def count(self) -> int:
         return len(self.items)
 
-    @property
+    @cached_property
     def size(self) -> int:
         return sum(item.size or 0 for item in self.items)
 
-    @property
+    @cached_property
     def statuses(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for item in self.items:
             counts[item.status] = counts.get(item.status, 0) + 1
         return dict(sorted(counts.items()))
 
-    @property
+    @cached_property
     def nearest(self) -> Item:
         """The item whose date comes first (an item without a date last)."""
         return min(self.items, key=_when_key)
 
-    @property
+    @cached_property
     def when(self) -> datetime | None:
         return self.nearest.when
 
-    @property
+    @cached_property
     def days_left(self) -> int | None:
         return self.nearest.days_left
 
@@ -84,9 +85,9 @@ class Alert:
     command: str = ""
 
 
-def _when_key(item: Item) -> tuple[bool, str, str]:
-    # aware and naive datetimes do not compare: order by the ISO text
-    return (item.when is None, item.when.isoformat() if item.when else "", item.path)
+def _when_key(item: Item) -> tuple[bool, float, str]:
+    # by the instant (aware and naive datetimes do not compare), then by path
+    return (item.when is None, item.when.timestamp() if item.when else 0.0, item.path)
 
 
 def place(item: Item) -> tuple[str, str, str]:

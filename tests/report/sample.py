@@ -8,7 +8,7 @@ from typing import Any
 
 from provenance.audit import Actor
 from provenance.audit.keys import key_path
-from provenance.catalog import Asset, Catalog, JournalEntry, Unreadable
+from provenance.catalog import Asset, Catalog, JournalEntry, SignalRow, Unreadable
 from provenance.config import RootSettings, Settings
 
 #: The report's as-of time: Monday 30 November 2026, 07:00 UTC.
@@ -118,6 +118,22 @@ def populate(catalog: Catalog) -> None:
         for asset in assets.values():
             tx.add(asset)
         tx.flush()
+        # a C2PA manifest whose signature is valid but from a signer nobody trusts
+        tx.add(
+            SignalRow(
+                asset_id=assets["far"].id,
+                kind="c2pa",
+                ai_class="ai",
+                generator="Generator X",
+                source="C2PA manifest",
+                detail={
+                    "validation_state": "Valid",
+                    "signer": "Unknown Corp",
+                    "trust": "untrusted",
+                },
+                found_at=AS_OF - DAY,
+            )
+        )
         for weeks_ago, key in enumerate(("soon", "script", "formula", "mystery", "far"), start=1):
             tx.record(
                 ACTOR,
