@@ -14,11 +14,12 @@ import pytest
 from provenance.access.roles import Role
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.notices import load_cursors
+from provenance.clearance.clear import ClearRequest
 from provenance.config import Settings, settings_from_mapping
 from provenance.notify.outbox import SPOOL_DIR, Outbox
 from provenance.notify.send import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from provenance.report.deliver import deliver_weekly
-from provenance.service import retention
+from provenance.service import decisions, integrity, retention
 from provenance.service.context import App
 from tests.notify.receiver import Receiver
 from tests.retention.helpers import MakeAsset
@@ -308,3 +309,36 @@ def test_two_nodes_share_the_cursors_and_send_each_notice_once(
     assert first.run_once().sent == {}
     ids = [b["id"] for b in receiver.bodies()]
     assert len(ids) == len(set(ids)) == 2
+
+
+def test_a_voided_clearance_reaches_a_teams_webhook(
+    tmp_path: Path, root: Path, catalog: Catalog, make_asset: MakeAsset, receiver: Receiver
+) -> None:
+    settings = notify_settings(
+        tmp_path,
+        root,
+        hook(receiver, kind="teams", events=["cleared", "clearance-voided", "fixity-failed"]),
+    )
+    outbox = Outbox(settings, catalog)
+    outbox.run_once()
+    app = App.using(settings, catalog)
+    poster = make_asset("finals/poster.png")
+    request = ClearRequest("LEGAL-1", "", ("C-1",), "ESC-1", False)
+    (cleared,) = decisions.clear(app, caller(Role.APPROVER), [poster.path], request)
+    assert cleared.problem is None
+    Path(poster.path).write_bytes(b"other bytes after the clearance")
+    integrity.fixity(app, caller(Role.OPERATOR))
+    # the asset's fixity failure and voided clearance, then the run's summary
+    assert outbox.run_once().sent == {"coordinators": 4}
+    titles = []
+    for message in receiver.bodies():
+        assert message["type"] == "message"
+        card = message["attachments"][0]["content"]
+        assert card["type"] == "AdaptiveCard"
+        titles.append(card["body"][0]["text"])
+    assert titles == [
+        "AI asset cleared",
+        "fixity check failed",
+        "clearance voided: the content changed",
+        "fixity check failed",
+    ]
