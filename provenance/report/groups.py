@@ -38,10 +38,11 @@ class Group:
     #: The folder below the root ("" for the root itself) and its full path.
     folder: str
     path: str
+    #: The files, soonest date first (an item without a date last); never empty.
     items: tuple[Item, ...]
     command: str = ""
 
-    @cached_property
+    @property
     def count(self) -> int:
         return len(self.items)
 
@@ -56,18 +57,19 @@ class Group:
             counts[item.status] = counts.get(item.status, 0) + 1
         return dict(sorted(counts.items()))
 
-    @cached_property
+    @property
     def nearest(self) -> Item:
-        """The item whose date comes first (an item without a date last)."""
-        return min(self.items, key=_when_key)
+        """The item whose date comes first (an item without a date last): the items are
+        in that order."""
+        return self.items[0]
 
-    @cached_property
+    @property
     def when(self) -> datetime | None:
-        return self.nearest.when
+        return self.items[0].when
 
-    @cached_property
+    @property
     def days_left(self) -> int | None:
-        return self.nearest.days_left
+        return self.items[0].days_left
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
         first = members[0]
         base = first.path[: len(first.path) - len(first.folder)].rstrip("/") or "/"
         path = posixpath.join(base, production) if production else base
-        items = tuple(item for group in members for item in group.items)
+        items = tuple(sorted((item for group in members for item in group.items), key=_when_key))
         command = group_command(first.section, path, items, at_root=not production)
         whole = Group(
             first.section, root, first.owner, production, production, path, items, command

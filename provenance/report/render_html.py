@@ -116,7 +116,7 @@ table.files { margin: 2px 0 8px 2%; width: 98%; }
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(value if isinstance(value, str) else str(value), quote=True)
 
 
 def _code(value: str) -> str:
