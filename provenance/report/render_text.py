@@ -38,6 +38,7 @@ CSV_COLUMNS = (
     "command_2",
     "command_3",
     "group_command",
+    "count",
 )
 #: A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -227,8 +228,8 @@ def _alert_row(alert: Alert) -> list[str]:
         date=iso_date(alert.when),
         days_left="" if alert.days_left is None else str(alert.days_left),
         reason=guard_cell(alert.text),
-        size=str(alert.count),
         group_command=guard_cell(alert.command),
+        count=str(alert.count),
     )
     return list(cells.values())
 
@@ -257,6 +258,7 @@ def _item_row(item: Item, group: Group) -> list[str]:
         guard_cell(item.reference),
         *(guard_cell(cell) for cell in commands),
         guard_cell(group.command),
+        "",
     ]
 
 
