@@ -76,6 +76,8 @@ class WebhookSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL")
+        if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("must not hold spaces or control characters (encode them: %20)")
         return value
 
     @field_validator("events")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -118,9 +119,14 @@ def post_body(hook: WebhookSettings, data: bytes, key: str, *, now: float | None
         wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         exc.close()
         raise NotifyError(f"webhook {where(hook)} answered HTTP {exc.code}", wait) from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NotifyError(f"webhook {where(hook)} not reached: {reason}") from None
+    except (ValueError, http.client.InvalidURL):  # its message quotes the URL (a token?)
+        raise NotifyError(f"webhook {where(hook)}: its url is not a valid URL") from None
+    except http.client.HTTPException as exc:  # an answer that is not HTTP
+        name = type(exc).__name__
+        raise NotifyError(f"webhook {where(hook)} gave no valid answer ({name})") from None
     if not 200 <= status < 300:
         raise NotifyError(f"webhook {where(hook)} answered HTTP {status}")
     return status

@@ -115,6 +115,7 @@ def test_notify_settings_are_checked(tmp_path: Path) -> None:
         {"name": "c", "url": "https://x", "events": ["flaged"]},
         {"name": "d", "url": "https://x", "roots": ["no_such_root"]},
         {"name": "has space", "url": "https://x"},
+        {"name": "e", "url": "https://x/a b"},
     ]
     with pytest.raises(ConfigError) as info:
         settings_from_mapping({"notify": {"webhooks": bad, "interval": "soon"}})
@@ -123,7 +124,8 @@ def test_notify_settings_are_checked(tmp_path: Path) -> None:
         "notify.webhooks.0.url: must be an http:// or https:// URL",
         "notify.webhooks.1.kind",
         "notify.webhooks.2.events: unknown event 'flaged'",
-        "notify.webhooks.4.name",
+        "notify.webhooks.4.name: use letters, digits",
+        "notify.webhooks.5.url: must not hold spaces",
         "notify.interval: not a duration",
     ):
         assert expected in text
