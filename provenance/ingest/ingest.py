@@ -32,6 +32,7 @@ from provenance.catalog.unreadable import (
 from provenance.clearance.binding import follow_copy, void_if_changed
 from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.detect.clean import clean_text
+from provenance.detect.signals import Verdict
 from provenance.errors import RowRefusedError
 from provenance.files.reader import Failure, FileFacts, FileReader, Reads
 from provenance.files.walk import FileEntry
@@ -525,6 +526,8 @@ class Ingest:
         apply_stat(asset, facts, root, now)
         verdict = facts.verdict
         same_reading = (old_class, asset.family) == (verdict.ai_class, verdict.family)
+        if same_reading and old_hash == facts.content_hash:
+            same_reading = not _trust_changed(tx, asset, verdict)
         if old_hash == facts.content_hash and same_reading:
             if not was_present:
                 tx.record(actor, "reappeared", now, asset=asset, reason="file is back at its path")
@@ -628,6 +631,17 @@ def _moved_from(same_content: Sequence[Asset], vanished: set[str] | None) -> Ass
 def _fields(event: str, asset: str, path: str, root: str, **more: Any) -> dict[str, Any]:
     """The structured fields of a change's log line (``--log-format json`` prints them)."""
     return {"event": event, "asset": asset, "path": path, "root": root, **more}
+
+
+def _trust_changed(tx: Tx, asset: Asset, verdict: Verdict) -> bool:
+    """Whether the C2PA claims of unchanged bytes are now judged otherwise (trusted,
+    untrusted, invalid: the trust settings changed), so their signals are recorded again.
+    Asked of files with a claim only (one look-up of their signals)."""
+    new = sorted(s.detail["trust"] for s in verdict.signals if s.detail.get("trust"))
+    if not new or asset.id is None:
+        return False
+    old = [(s.detail or {}).get("trust") for s in tx.signals_of(asset.id)]
+    return new != sorted(word for word in old if word)
 
 
 def _stat_of(path: str) -> tuple[int | None, int | None]:

@@ -96,3 +96,26 @@ def test_an_unsigned_file_of_such_a_tool_is_refused(
     result = run(config, "clear", str(poster), "--approval", "LEGAL-1")
     assert result.exit_code == 1
     assert "it carries no C2PA claim" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_new_trust_settings_rejudge_a_recorded_claim_and_the_attention_list_follows(
+    tmp_path: Path, root: Path, catalog: Catalog, signer: SigningIdentity
+) -> None:
+    from provenance.catalog.reports import untrusted_c2pa_lines
+
+    config, clip = _setup(tmp_path, root, catalog, signer, [])
+    with catalog.read() as tx:
+        assert [line.path for line in untrusted_c2pa_lines(tx)] == [str(clip)]
+    # the same bytes, the signer now allowed: the next scan reads the root again (the
+    # detection fingerprint changed) and records the claim's new trust word
+    text = config.read_text().replace("allowed_signers = []", f'allowed_signers = ["{SIGNER}"]')
+    config.write_text(text)
+    result = run(config, "scan", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["modified"] == 1
+    with catalog.read() as tx:
+        assert list(untrusted_c2pa_lines(tx)) == []
+    assert json.loads(run(config, "show", str(clip), "--json").stdout)["clearance"]["signer"] == (
+        "trusted"
+    )
