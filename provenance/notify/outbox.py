@@ -38,7 +38,7 @@ from typing import Any
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.locks import fleet_lock
 from provenance.catalog.notices import events_between, last_event_id, load_cursors, save_cursor
-from provenance.config import Settings, WebhookSettings
+from provenance.config import NotifySettings, Settings, WebhookSettings
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 from provenance.errors import ConfinementError, NotifyError, ProvenanceError
 from provenance.files.confined import remove
@@ -156,10 +156,11 @@ class Outbox:
         """Send what is due to every webhook not waiting after a failure (under the fleet
         lock: another node running a round means nothing is done here)."""
         done = Round()
-        notify = self.settings.notify
+        settings = self.settings  # one round, one config (a reload takes the next round)
+        notify = settings.notify
         if not notify.enabled or not notify.webhooks:
             return done
-        with fleet_lock(self.catalog, "notify", self.settings.state_path) as held:
+        with fleet_lock(self.catalog, "notify", settings.state_path) as held:
             if not held:
                 return done
             try:
@@ -180,10 +181,11 @@ class Outbox:
                 if self.clock() < backoff.next_try:
                     continue
                 try:
-                    count = self._send_spool(hook) + self._send_events(hook, cursors, head)
+                    count = self._send_spool(settings, hook)
+                    count += self._send_events(settings, hook, cursors, head)
                 except ProvenanceError as exc:
                     asked = exc.retry_after if isinstance(exc, NotifyError) else None
-                    self._failed(hook, backoff, str(exc), asked)
+                    self._failed(notify, backoff, str(exc), asked)
                     done.failed[hook.name] = str(exc)
                     continue
                 if backoff.failures:
@@ -197,11 +199,10 @@ class Outbox:
         return done
 
     def _failed(
-        self, hook: WebhookSettings, backoff: _Backoff, reason: str, asked: float | None
+        self, notify: NotifySettings, backoff: _Backoff, reason: str, asked: float | None
     ) -> None:
         """Note a failed send: the next try waits twice as long as the last (from
         ``notify.interval``), or what the receiver asked (Retry-After), up to ``max_backoff``."""
-        notify = self.settings.notify
         backoff.failures += 1
         backoff.last_error = reason
         wait = notify.interval_seconds * 2 ** (backoff.failures - 1)
@@ -214,10 +215,10 @@ class Outbox:
             wait,
         )
 
-    def _send_spool(self, hook: WebhookSettings) -> int:
-        spool = self.settings.state_path / SPOOL_DIR
+    def _send_spool(self, settings: Settings, hook: WebhookSettings) -> int:
+        spool = settings.state_path / SPOOL_DIR
         sent = 0
-        for name in _spooled(self.settings.state_path, hook):
+        for name in _spooled(settings.state_path, hook):
             data = _read(spool, name)
             try:
                 envelope = json.loads(data or b"")
@@ -231,7 +232,9 @@ class Outbox:
             sent += 1
         return sent
 
-    def _send_events(self, hook: WebhookSettings, cursors: dict[str, int], head: int) -> int:
+    def _send_events(
+        self, settings: Settings, hook: WebhookSettings, cursors: dict[str, int], head: int
+    ) -> int:
         cursor = saved = cursors.get(hook.name, head)
         sent = 0
         last_save = time.monotonic()
@@ -242,7 +245,7 @@ class Outbox:
                 for row in rows:
                     if self._stop.is_set():  # the daemon stops: the cursor says where to resume
                         return sent
-                    notice = event_notice(self.settings, row)
+                    notice = event_notice(settings, row)
                     if wants(hook, notice.root, notice.owner):
                         post_body(hook, body(hook.kind, notice), notice.id)
                         sent += 1
