@@ -24,7 +24,7 @@ from provenance.clearance.explain import clearance_assessment, is_labelled, sign
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.config import Settings
 from provenance.errors import ClearanceError
-from provenance.files.hashing import hash_file
+from provenance.files.reader import Failure, FileReader, read_options
 from provenance.ingest.tags import TagOptions, embed_label, write_tags
 from provenance.lifecycle.states import Status, move
 from provenance.retention.policy import AssetFacts, milestones_for, rules_from_settings, schedule
@@ -94,12 +94,27 @@ def _targets(tx: Tx, paths: Sequence[str]) -> tuple[list[Asset], list[str]]:
     return [unique[path] for path in sorted(unique)], problems
 
 
+def _hash_files(settings: Settings, assets: Sequence[Asset]) -> list[str | Failure]:
+    """Hash each asset's file as it is now, bound to its bytes: opened from its root without
+    following a link (a regular file only) and hashed from that descriptor in a reader
+    worker, within the read budgets (``FileReader.hash_inside``)."""
+    if not assets:
+        return []
+    files = [(asset.root, asset.path, asset.size) for asset in assets]
+    with FileReader(read_options(settings), workers=min(len(files), 2)) as reader:
+        return reader.hash_inside(files)
+
+
 def plan_clearance(
-    catalog: Catalog, policy: ClearancePolicy, paths: Sequence[str], request: ClearRequest
+    settings: Settings,
+    catalog: Catalog,
+    policy: ClearancePolicy,
+    paths: Sequence[str],
+    request: ClearRequest,
 ) -> tuple[list[tuple[Asset, ClearOutcome]], list[str]]:
     """Return each asset with what clearing it would need, and the problems that refuse it.
 
-    Reads the catalog and re-hashes each file; changes nothing.
+    Reads the catalog and re-hashes each file (``_hash_files``); changes nothing.
     """
     with catalog.read() as tx:
         assets, problems = _targets(tx, paths)
@@ -125,17 +140,14 @@ def plan_clearance(
                     "one; --label embeds it into JPEG and PNG"
                 )
             outcomes.append((asset, outcome))
-    for asset, outcome in outcomes:
-        try:
-            changed = hash_file(Path(asset.path)) != asset.content_hash
-        except OSError as exc:
-            outcome.problem = f"{asset.path}: cannot read ({exc.strerror})"
-        else:
-            if changed:
-                outcome.problem = (
-                    f"{asset.path}: changed since it was scanned "
-                    "(run `provenance scan`, then clear)"
-                )
+    found = _hash_files(settings, [asset for asset, _outcome in outcomes])
+    for (asset, outcome), content_hash in zip(outcomes, found, strict=True):
+        if isinstance(content_hash, Failure):
+            outcome.problem = f"{asset.path}: cannot read: {content_hash.reason}"
+        elif content_hash != asset.content_hash:
+            outcome.problem = (
+                f"{asset.path}: changed since it was scanned (run `provenance scan`, then clear)"
+            )
         if outcome.problem is None and outcome.missing and not outcome.already:
             gaps = "; ".join(gap.line() for gap in outcome.missing)
             outcome.problem = f"{asset.path}: missing {gaps}"
@@ -166,7 +178,7 @@ def clear(
             "no approval reference: clearing needs --approval REF, the written approval (NFX-INTRO)"
         )
     policy = policy or clearance_policy(settings)
-    planned, problems = plan_clearance(catalog, policy, paths, request)
+    planned, problems = plan_clearance(settings, catalog, policy, paths, request)
     if dry_run:
         return [outcome for _asset, outcome in planned]
     if problems:

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import BrokenExecutor, Executor, Future
 from typing import Any, TypeVar
 
-from provenance.errors import ScanError
+from provenance.errors import ConfinementError, ScanError
+from provenance.files.confined import open_root
 from provenance.files.pool import WorkerPool
 from provenance.files.readfile import (
     MAP_LIMIT,
@@ -72,6 +73,26 @@ def _read_in_worker(
         return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
     except Exception as exc:
         return Failure(path, f"unexpected {type(exc).__name__}: {exc}"[:500])
+    finally:
+        disarm_budget()
+
+
+def _hash_in_worker(root: str, path: str, size: int, options: ReadOptions) -> str | Failure:
+    """Hash one file in a worker, within its budget: the regular file ``path`` reached from
+    ``root`` one folder at a time (``provenance.files.confined``, no link followed, never a
+    FIFO or device), hashed from that descriptor. A link or a folder swapped for one is a
+    Failure with the reason; nothing it leads to is opened."""
+    arm_budget(options.budget(size))
+    try:
+        with open_root(root) as top, top.open_file(path) as file, file.folder:
+            arm_budget(options.budget(file.identity.size))  # its size now, not as recorded
+            return file.content_hash()
+    except ConfinementError as exc:
+        return Failure(path, exc.reason)
+    except OSError as exc:
+        return Failure(path, f"cannot read ({exc.strerror or exc})")
+    except MemoryError:
+        return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
     finally:
         disarm_budget()
 
@@ -223,6 +244,33 @@ class FileReader:
             )
         self._deaths = 0
         return result
+
+    def hash_inside(self, files: Sequence[tuple[str, str, int]]) -> list[str | Failure]:
+        """Return the content hash of each ``(root, path, size as recorded)``, or why it
+        could not be had, in input order: each file opened from its root without following a
+        link and hashed from that descriptor in a worker, within its budget. A worker that
+        dies (past a file's time, out of memory) is replaced; its file is hashed again alone,
+        and skipped with the reason if it dies again."""
+        futures = [self.submit(_hash_in_worker, *file, self.options) for file in files]
+        results: list[str | Failure] = []
+        for file, future in zip(files, futures, strict=True):
+            try:
+                results.append(future.result())
+            except BrokenExecutor:
+                self.close()
+                results.append(self._hash_alone(*file))
+        return results
+
+    def _hash_alone(self, root: str, path: str, size: int) -> str | Failure:
+        budget = self.options.budget(size)
+        started = time.monotonic()
+        try:
+            return self.submit(_hash_in_worker, root, path, size, self.options).result()
+        except BrokenExecutor:
+            self.close()
+            if time.monotonic() - started >= budget:
+                return Failure(path, f"took longer than its {budget:.3g} s budget; not read")
+            return Failure(path, "its reader process died (out of memory?)")
 
     def _check_readers_run(self, path: str) -> None:
         """Raise ScanError when a new reader dies before it has read a file at all."""

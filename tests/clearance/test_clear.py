@@ -9,12 +9,24 @@ import os
 from pathlib import Path
 
 import pytest
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers.inotify import InotifyObserver
 
 from provenance.catalog import Catalog
 from provenance.catalog.clearance import active_clearance, clearances_of
 from provenance.tagging import read_sidecar
 from tests.clearance.helpers import CLEAN_TOOL, actions_of, asset_at, run, write_config
 from tests.media import write_a1111_png
+
+
+class _Opens(FileSystemEventHandler):
+    """The files of a folder the kernel saw opened (inotify), by anyone."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+
+    def on_opened(self, event: FileSystemEvent) -> None:
+        self.opened.append(str(event.src_path))
 
 
 def _scan(config: Path, root: Path) -> None:
@@ -326,3 +338,39 @@ def test_clearing_again_leaves_a_cleared_file_as_it_is(
     assert again.exit_code == 0, again.output
     assert again.stdout.strip() == f"{poster}: already cleared"
     assert actions_of(catalog, poster).count("cleared") == 1
+
+
+def test_a_link_swapped_in_at_the_path_is_refused_and_what_it_leads_to_is_never_read(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    """clear hashes the file it binds to from the root's descriptor, following no link: a
+    link put at the scanned path, to a copy outside the root with the very same bytes (a
+    hash through the link would match), is one error line, and the copy is never opened."""
+    config = write_config(tmp_path, root, catalog)
+    _scan(config, root)
+    poster = root / "finals" / "poster.png"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    copy = outside / "poster.png"
+    copy.write_bytes(poster.read_bytes())
+    before = copy.stat()
+    poster.unlink()
+    poster.symlink_to(copy)
+    opens = _Opens()
+    observer = InotifyObserver()
+    observer.schedule(opens, str(outside))
+    observer.start()
+    try:
+        result = run(config, "clear", str(poster), "--approval", "LEGAL-1")
+    finally:
+        observer.stop()
+        observer.join()
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {poster}: cannot read: is a symbolic link (never followed)"
+    ], result.stderr
+    assert opens.opened == []
+    after = copy.stat()
+    assert copy.read_bytes() == poster.read_bytes() and after.st_mtime_ns == before.st_mtime_ns
+    assert poster.is_symlink() and asset_at(catalog, poster).status == "temporary"
+    assert "cleared" not in actions_of(catalog, poster)
