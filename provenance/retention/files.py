@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provenance.config import RootSettings, Settings
 from provenance.errors import ConfinementError, Refusal
-from provenance.files.confined import OpenFile, Root, open_root
+from provenance.files.confined import Folder, OpenFile, Root, open_root
 from provenance.files.roots import check_root
 from provenance.tagging.follow import Owner, is_ours
 
@@ -65,12 +65,14 @@ def sidecar_of(path: Path, pattern: str) -> Path:
 
 
 class OpenRoots(contextlib.ExitStack):
-    """The roots a batch acts under, each opened once (and checked online) on first use."""
+    """The roots a batch acts under, each opened once (and checked online) on first use, and
+    the folders its files are found in, each walked to once and shared by its files."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
         self._open: dict[str, Root] = {}
+        self._folders: dict[tuple[str, tuple[str, ...]], Folder] = {}
 
     def get(self, root: str) -> Root:
         """Return the open root ``root``; raises ConfinementError if unknown or offline."""
@@ -86,9 +88,23 @@ class OpenRoots(contextlib.ExitStack):
         self._open[root] = opened
         return opened
 
+    def folder(self, root: str, names: list[str]) -> Folder:
+        """Return the open folder ``names`` below ``root``, walked to (no link followed) the
+        first time a file of the batch is found in it; open until the batch ends.
+
+        Sharing it is safe: what a step acts on is the file opened in it, checked by its
+        identity (and content) just before the act, not whatever the folder's path leads to
+        by then. A folder a step moves files into is walked to again for each move.
+        """
+        key = (root, tuple(names))
+        found = self._folders.get(key)
+        if found is None:
+            found = self.enter_context(self.get(root).folder(names))
+            self._folders[key] = found
+        return found
+
     def hold(self, file: OpenFile) -> OpenFile:
-        """Keep ``file`` and its folder open until the batch ends."""
-        self.callback(file.folder.close)
+        """Keep ``file`` open until the batch ends (its folder is the batch's, ``folder``)."""
         self.callback(file.close)
         return file
 
@@ -100,7 +116,8 @@ def find_file(roots: OpenRoots, root: str, path: str, expected_hash: str | None)
     another filesystem than its root, or content other than ``expected_hash``.
     """
     top = roots.get(root)
-    file = roots.hold(top.open_file(path))
+    names = top.parts(path)
+    file = roots.hold(roots.folder(root, names[:-1]).open_file(names[-1]))
     if file.identity.device != top.device:
         raise ConfinementError(
             path, "on another filesystem than its root; a move would be a copy", Refusal.OUTSIDE
