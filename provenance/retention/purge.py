@@ -1,16 +1,20 @@
 """Acting on sweep decisions that touch bytes: quarantine (rename) and purge (delete).
 
-Each file goes through the same four steps, so a crash at any point is recoverable
+A sweep acts on files in batches (``sweep.FILE_BATCH``); each batch goes through the same
+four steps, so a crash at any point is recoverable
 (``provenance.retention.journal.reconcile_journal``):
 
-1. find the file from its root's descriptor (``retention.files.find_file``): root online,
-   no link on the way, a regular file on its root's filesystem, content hash unchanged
-   since the sweep was planned; it stays open until the act;
-2. in one transaction: re-check the catalog (same state, not cleared, not held, same
-   hash) and journal the step as "planned";
-3. rename or delete the file and its sidecar, relative to the folders' descriptors, the
+1. find each file from its root's descriptor (``retention.files.find_file``, each folder
+   walked to once per batch): root online, no link on the way, a regular file on its
+   root's filesystem, content hash unchanged since the sweep was planned; it stays open
+   until the act;
+2. in one transaction for the batch: re-check the catalog (same state, not cleared, not
+   held, same hash; the batch's assets and holds read by one query each) and journal
+   every step as "planned";
+3. rename or delete each file and its sidecar, relative to the folders' descriptors, the
    file checked with fstat immediately before (``provenance.files.confined``);
-4. in one transaction: update the asset, mark the journal entry "done", write the event.
+4. in one transaction for the batch: move each asset's status (``lifecycle.states.move``),
+   mark its journal entry "done" (or rolled back, with why), write its event.
 """
 
 from __future__ import annotations
