@@ -193,7 +193,7 @@ def render_uncleared(
         name, whole = roots[root_path]
         mine = sorted(folder for (top, folder) in folders if top == root_path)
         lines.append(
-            f"{name} {root_path}: {_count(whole.files, 'file')} in "
+            f"{name} {root_path}".rstrip() + f": {_count(whole.files, 'file')} in "
             f"{_count(len(mine), 'folder')}; risk {_counts(whole.risks)}"
         )
         for folder in mine:
