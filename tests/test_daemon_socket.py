@@ -22,12 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from provenance.access.identity import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.config import Settings
 from provenance.daemon.api import MAX_CONNECTIONS, ApiServer, peer_of
 from provenance.errors import ConfinementError
+from provenance.ingest.scan import scan
 from tests.conftest import postgres_url
 from tests.media import write_a1111_png
 from tests.needs import unavailable
@@ -458,3 +461,51 @@ def test_connections_past_the_cap_are_told_the_daemon_is_busy(tmp_path: Path) ->
             assert "busy" in answer["error"]
         # the idle ones are cut off in time, and their slots come back
         wait_for(lambda: serving.connections == 0, 10, "the idle ones cut off")
+
+
+SCHEMA = REPO / "schema" / "daemon-socket.schema.json"
+
+
+def _exchange(sock: Path, request: dict[str, object]) -> list[dict[str, object]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(sock))
+        client.settimeout(10)
+        client.sendall(json.dumps(request).encode() + b"\n")
+        return [json.loads(line) for line in client.makefile()]
+
+
+def test_every_line_follows_the_schema(tmp_path: Path, catalog: Catalog) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    root = tmp_path / "show"
+    root.mkdir()
+    write_a1111_png(root / "a.png")
+    sock = tmp_path / "run" / "api.sock"
+    settings = Settings(
+        state_dir=tmp_path / "state", roots=[{"path": root}], daemon={"socket": str(sock)}
+    )
+    scan(settings, catalog, Actor.current(), utcnow())
+    server = ApiServer(settings, catalog, utcnow)
+    server.start()
+    try:
+        requests: list[dict[str, object]] = [
+            {"v": 1, "id": 1, "verb": "status", "args": {}},
+            {"v": 1, "id": "two", "verb": "list", "args": {"ai_only": True}},
+            {"v": 1, "id": 3, "verb": "show", "args": {"target": str(root / "b.png")}},
+            {"v": 1, "id": 4, "verb": "list", "args": {"limit": "many"}},
+            {"v": 2, "id": 5, "verb": "status"},
+        ]
+        answers = [_exchange(sock, request) for request in requests]
+    finally:
+        server.stop()
+    for request in requests[:-1]:  # the last is of another version
+        jsonschema.validate(request, schema)
+    for request, lines in zip(requests, answers, strict=True):
+        for line in lines:
+            jsonschema.validate(line, schema)
+            assert line["id"] == request["id"]
+    assert "result" in answers[0][0]
+    assert [line.get("end") for line in answers[1]] == [None, 1]
+    assert answers[1][0]["item"]["path"] == str(root / "a.png")  # type: ignore[index]
+    assert "not in the catalog" in str(answers[2][0]["error"])
+    assert "argument 'limit'" in str(answers[3][0]["error"])
+    assert "version 1 only" in str(answers[4][0]["error"])
