@@ -222,6 +222,10 @@ def from_wire(hint: Any, value: Any, *, strict: bool = False) -> Any:
         return [from_wire(inner, item, strict=strict) for item in value]
     if hint is type(None):
         return None
+    if not strict and (value is None or isinstance(value, bool | int | float)):
+        # an answer's number, flag or null as the daemon sent it (a float's whole number too)
+        whole = isinstance(hint, type) and issubclass(hint, float) and type(value) is int
+        return float(typing.cast(int, value)) if whole else value
     if isinstance(hint, type):
         if issubclass(hint, bool):
             return _expect(value, bool, hint)
