@@ -389,7 +389,8 @@ def test_status_shows_the_running_daemon_and_its_roots(
     assert shown["last_scan"] is not None and shown["last_scan_files"] == 1
     assert status["daemon"]["queue"] == 0
     text = runner.invoke(cli, ["--config", str(cfg), "status"])
-    assert f"daemon: running (pid {daemon.process.pid}" in text.output
+    started = r"since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\), status written \d+s ago\)"
+    assert re.search(rf"daemon: running \(pid {daemon.process.pid}, {started}", text.output)
     assert f"{root}: online, watched (native), hears (canary " in text.output
     last_scan = r"last scan \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\), 1 files"
     assert re.search(r"ago\), " + last_scan, text.output)

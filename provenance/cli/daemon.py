@@ -162,7 +162,11 @@ def _age(value: Any, now: datetime) -> str:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         return "?"
-    return f"{max(0, int((now - when).total_seconds()))}s ago"
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds}s ago"
 
 
 def _when(value: Any, now: datetime) -> str:
@@ -195,8 +199,9 @@ def _render(status: Status) -> str:
     now = utcnow()
     daemon = status.daemon or {}
     if status.running:
+        since = _when(daemon.get("started_at", "?"), now)
         lines = [
-            f"daemon: running (pid {status.pid}, since {daemon.get('started_at', '?')}, "
+            f"daemon: running (pid {status.pid}, since {since}, "
             f"status written {_age(daemon.get('updated_at'), now)}); "
             f"queue {daemon.get('queue', '?')}, errors {daemon.get('errors', 0)}, "
             f"backlog {daemon.get('backlog', 0)}"
