@@ -169,7 +169,7 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
         stack.callback(stop)
         wait_for(
             lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
-            60,
+            180,  # an upper bound: a loaded machine starts the interpreters slowly
             "the start-up scan",
         )
         assert process.poll() is None, log.read_text()

@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 16
 #: The mode of the folder made for the socket (others must pass through it to connect).
 SOCKET_DIR_MODE = 0o755
-#: ``struct ucred``: pid, uid, gid.
-_UCRED = struct.Struct("3i")
+#: ``struct ucred``: pid (signed), uid and gid (unsigned).
+_UCRED = struct.Struct("iII")
 
 
 class _RejectedError(Exception):
