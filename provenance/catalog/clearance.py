@@ -15,8 +15,8 @@ from sqlalchemy import Row, Table, exists, func, or_, select
 from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
+from provenance.catalog.lines import ASSET_LINE_COLUMNS
 from provenance.catalog.models import Asset, Clearance
-from provenance.catalog.reports import ASSET_LINE_COLUMNS
 from provenance.catalog.store import Tx, path_under
 from provenance.lifecycle.states import UNCLEARED
 

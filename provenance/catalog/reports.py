@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from provenance.catalog.clearance import attention_assets
+from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
@@ -37,27 +39,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPTIONAL_COLUMNS = ("quarantined_at", "quarantine_path", "purged_at")
 #: Audit actions that mean "an AI asset was found" (first index, copy, manual tag).
 FOUND_ACTIONS = ("indexed", "copied", "tagged")
-
-
-@dataclass(frozen=True)
-class AssetLine:
-    """One asset as the report shows it (no prompt, no signals)."""
-
-    id: int
-    path: str
-    root: str
-    status: str
-    ai_class: str
-    generator: str | None
-    model: str | None
-    policy: str | None
-    deadline: datetime | None
-    first_seen: datetime
-    present: bool
-    content_hash: str | None
-    size: int
-    #: Facts other work records: optional columns and the last quarantine event's ``after``.
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,24 +62,6 @@ class EventLine:
 
 def _optional_columns() -> list[Any]:
     return [_A[name] for name in OPTIONAL_COLUMNS if name in _A]
-
-
-#: The columns of an AssetLine, in its field order (no prompt).
-ASSET_LINE_COLUMNS = (
-    _A.id,
-    _A.path,
-    _A.root,
-    _A.status,
-    _A.ai_class,
-    _A.generator,
-    _A.model,
-    _A.policy,
-    _A.deadline,
-    _A.first_seen,
-    _A.present,
-    _A.content_hash,
-    _A.size,
-)
 
 
 def _asset_columns() -> list[Any]:
@@ -207,8 +170,6 @@ def attention_lines(
     The facts come from the clearance rules (``provenance.catalog.clearance``); ``extra``
     carries ``risk``, ``risk_rules``, ``tool_status`` and ``tool_name``.
     """
-    from provenance.catalog.clearance import attention_assets
-
     for row in attention_assets(tx, root, unknown_tools=unknown_tools):
         mapping = row._mapping
         extra = {
