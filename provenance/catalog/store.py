@@ -213,6 +213,12 @@ class Tx(KnownQueries):
     def flush(self) -> None:
         self.session.flush()
 
+    def let_go(self) -> None:
+        """Write the changes made so far and forget the rows loaded: a walk through many
+        assets, a page at a time, then holds one page, not all of them."""
+        self.session.flush()
+        self.session.expunge_all()
+
     def mark_missing(self, paths: Sequence[str], when: datetime) -> None:
         """Mark the assets at ``paths`` as not present (their rows and history stay)."""
         for chunk in in_chunks(paths):

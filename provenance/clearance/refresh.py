@@ -54,8 +54,7 @@ def refresh_risk(catalog: Catalog, policy: ClearancePolicy, *, force: bool = Fal
                     for name, value in columns.items():
                         setattr(asset, name, value)
                     changed += 1
-            tx.session.flush()
-            tx.session.expunge_all()
+            tx.let_go()
         set_meta(tx, FINGERPRINT_KEY, stamp)
     if changed:
         log.info("clearance rules or tools changed: %d assets assessed again", changed)
