@@ -239,9 +239,10 @@ class Catalog:
         On SQLite a second writer waits for the first (``BEGIN IMMEDIATE``, then the busy
         timeout); one that waited ``SQLITE_BUSY_TIMEOUT_MS`` in vain gets a CatalogError
         that says so. Raises RowRefusedError when the catalog refuses a value of a row (the
-        same write would fail again), CatalogError for any other database error. The events
-        the transaction recorded are appended, signed, just before the commit; the chain's
-        head is then anchored when a step was destructive or deciding (or an hour passed).
+        same write would fail again), CatalogError for any other database error (SQLAlchemy's
+        or the driver's: no caller sees one of theirs). The events the transaction recorded
+        are appended, signed, just before the commit; the chain's head is then anchored when
+        a step was destructive or deciding (or an hour passed).
         """
         try:
             with self._connection(write=True) as conn, Session(bind=conn) as session:
@@ -253,15 +254,12 @@ class Catalog:
         except (DataError, IntegrityError) as exc:
             raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
         except DBAPIError as exc:
-            if _is_busy(exc):
-                raise CatalogError(
-                    f"catalog write failed: {_first_line(exc)} (another process kept it busy "
-                    f"for {SQLITE_BUSY_TIMEOUT_MS // 1000} s: a long scan or sweep?)"
-                ) from exc
-            raise CatalogError(f"catalog write failed: {_first_line(exc)}") from exc
+            raise _failed("write", exc) from exc
         except (StatementError, UnicodeError) as exc:
             # a value that could not even be sent (bound): the data's fault
             raise RowRefusedError(f"catalog refused a row: {_first_line(exc)}") from exc
+        except (SQLAlchemyError, sqlite3.Error) as exc:  # anything else the database said
+            raise _failed("write", exc) from exc
         if head is not None:
             self._anchor_after(head, actions)
 
@@ -269,18 +267,31 @@ class Catalog:
     def read(self) -> Iterator[Tx]:
         """Yield a Tx for reading; nothing it does is committed.
 
-        Raises CatalogError when the catalog cannot be read (down, unreachable)."""
+        Raises CatalogError when the catalog cannot be read (down, unreachable, busy) or
+        any other database error happens in it."""
         try:
             with self._connection(write=False) as conn, Session(bind=conn) as session:
                 yield Tx(session, self.dialect)
-        except DBAPIError as exc:
-            raise CatalogError(f"catalog read failed: {_first_line(exc)}") from exc
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            raise _failed("read", exc) from exc
 
 
-def _is_busy(exc: DBAPIError) -> bool:
+def _failed(doing: str, exc: SQLAlchemyError | sqlite3.Error) -> CatalogError:
+    """The CatalogError for a database error in a transaction (``doing``: read or write),
+    saying so when SQLite gave up waiting for another process."""
+    why = _first_line(exc)
+    if _is_busy(exc):
+        why += (
+            f" (another process kept it busy for {SQLITE_BUSY_TIMEOUT_MS // 1000} s:"
+            " a long scan or sweep?)"
+        )
+    return CatalogError(f"catalog {doing} failed: {why}")
+
+
+def _is_busy(exc: BaseException) -> bool:
     """Whether SQLite gave up waiting for another connection (SQLITE_BUSY or SQLITE_LOCKED,
     by the error code the driver reports, extended codes included)."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 

@@ -19,12 +19,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings, SmtpSettings, parse_duration
 from provenance.config.values import read_secret
-from provenance.errors import ConfinementError, ProvenanceError, Refusal, ReportError
+from provenance.errors import (
+    CatalogError,
+    ConfinementError,
+    ProvenanceError,
+    Refusal,
+    ReportError,
+)
 from provenance.files.confined import open_folder, remove
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
@@ -172,7 +176,7 @@ def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Deliv
     period = Period(as_of=now, days=settings.report.days)
     try:
         report = build_report(catalog, settings, period, now)
-    except SQLAlchemyError as exc:
+    except CatalogError as exc:
         raise ReportError(f"cannot read the catalog for the report: {exc}") from exc
     files = write_report_files(report, settings.report.formats, settings.report_dir)
     if settings.report.keep:

@@ -329,3 +329,21 @@ def test_write_while_another_writer_holds_the_catalog_fails_with_one_error(
     finally:
         other.close()
         catalog.close()
+
+
+def test_any_database_error_in_a_transaction_is_a_catalog_error(catalog: Catalog) -> None:
+    # SQLAlchemy's own errors too (here: no row where one was required), not only the driver's
+    from sqlalchemy import select
+
+    with pytest.raises(CatalogError, match=r"catalog read failed"), catalog.read() as tx:
+        tx.session.execute(select(Asset)).one()
+
+    def add_then_fail() -> None:
+        with catalog.write() as tx:
+            tx.add(make_asset("/prod/a.png"))
+            tx.session.execute(select(Asset).where(Asset.path == "/prod/b.png")).one()
+
+    with pytest.raises(CatalogError, match=r"catalog write failed"):
+        add_then_fail()
+    with catalog.read() as tx:  # and the write was rolled back
+        assert tx.asset_by_path("/prod/a.png") is None
