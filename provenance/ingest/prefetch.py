@@ -7,10 +7,10 @@ walks such a root and hands its files to the workers as the walk finds them; the
 loads beside the reads, and the scan then takes the results as if it had asked for them
 itself.
 
-Whether the catalog knows the root is asked of a SQLite catalog with the standard library's
-``sqlite3``, read-only. Any doubt (a PostgreSQL catalog, a catalog that cannot be opened or
-has no assets table yet) means no head start, and the scan runs as it would without one:
-the head start changes when files are read, never what is recorded.
+Whether the catalog knows the root is asked of the catalog without loading it
+(``provenance.catalog.peek``). Any doubt (a PostgreSQL catalog, a catalog that cannot be
+opened or has no assets table yet) means no head start, and the scan runs as it would without
+one: the head start changes when files are read, never what is recorded.
 
 With no config file at all, the settings are the defaults and the folders on the command
 line, known before the settings load (pydantic and the settings' models: about 0.1 s of one
@@ -21,13 +21,12 @@ the loaded settings against what it assumed; where they differ, the head start i
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
+from provenance.catalog.peek import catalog_knows_root
 from provenance.config.locations import config_file_named, default_state_dir, sqlite_catalog_url
 from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
 from provenance.files.roots import check_folder
@@ -47,35 +46,6 @@ class Prefetch:
     #: (path, reason) of what the walk skipped, to be counted by the scan's ingest
     skipped: list[tuple[str, str]] = field(default_factory=list)
     results: Iterator[FileFacts | Failure] = field(default_factory=lambda: iter(()))
-
-
-def catalog_knows_root(url: str, root: str) -> bool | None:
-    """Return whether the SQLite catalog at ``url`` has any file under ``root`` (an asset,
-    or a file it could not read); None when that cannot be told cheaply (not SQLite, or the
-    catalog cannot be read as it is)."""
-    if not url.startswith("sqlite:///"):
-        return None
-    location = url.split("///", 1)[1]
-    if location in ("", ":memory:"):
-        return None
-    path = Path(location).expanduser()
-    if not path.exists():
-        return False
-    try:
-        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=1)
-    except sqlite3.Error:
-        return None
-    try:
-        row = connection.execute(
-            "SELECT EXISTS (SELECT 1 FROM assets WHERE root = ?)"
-            " OR EXISTS (SELECT 1 FROM unreadable WHERE root = ?)",
-            (root, root),
-        ).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
-    return bool(row[0])
 
 
 def prefetch(
