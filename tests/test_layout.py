@@ -72,3 +72,100 @@ def test_the_command_line_reaches_the_catalog_only_through_the_service() -> None
         assert not inner, (path, inner)
         names = {name for m, name in pairs if m == "provenance.catalog"}
         assert names <= CLI_FROM_CATALOG, (path, names - CLI_FROM_CATALOG)
+
+
+#: The database libraries: only the catalog imports them.
+DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "psycopg", "psycopg2", "sqlite3")
+
+
+def _modules() -> dict[str, Path]:
+    """Each module of provenance: dotted name -> file."""
+    found = {}
+    for path in sorted((ROOT / "provenance").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under an ``if TYPE_CHECKING:`` (imports for the type checker)."""
+    hidden: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for statement in node.body:
+                hidden |= {id(inner) for inner in ast.walk(statement)}
+    return hidden
+
+
+def _imported(module: str, path: Path) -> set[tuple[str, str]]:
+    """What ``module`` imports when it runs (in functions too, not for the type checker
+    alone): (module, name) pairs, name "" for ``import module``, relative imports resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = _type_checking_only(tree)
+    pairs: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            pairs |= {(alias.name, "") for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module.split(".")
+                up = node.level - (path.name == "__init__.py")
+                package = package[: len(package) - up]
+                base = ".".join([*package, base] if base else package)
+            pairs |= {(base, alias.name) for alias in node.names}
+    return pairs
+
+
+def test_only_the_catalog_speaks_to_the_database() -> None:
+    for module, path in _modules().items():
+        if _under(module, "provenance.catalog"):
+            continue
+        imported = {m for m, _ in _imported(module, path)}
+        database = sorted(m for m in imported if _under(m, *DATABASE_LIBRARIES))
+        assert not database, (module, database)
+        sessions = [
+            node.lineno
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and node.attr == "session"
+        ]
+        assert not sessions, (module, "uses a catalog session at lines", sessions)
+
+
+def test_no_module_imports_itself_back() -> None:
+    # a module's imports (module level or in a function) never lead back to it
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = set()
+        for imported, name in _imported(module, path):
+            if f"{imported}.{name}" in modules:  # ``from package import module``
+                imported = f"{imported}.{name}"
+            while imported and imported not in modules:  # a name in a module, or not ours
+                imported = imported.rpartition(".")[0]
+            if imported and imported != module:
+                targets.add(imported)
+        graph[module] = targets
+    done: set[str] = set()
+    for start in sorted(graph):
+        path = [start]
+        on_path = {start}
+        stack = [iter(sorted(graph[start]))]
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                stack.pop()
+                done.add(on_path_pop := path.pop())
+                on_path.discard(on_path_pop)
+                continue
+            assert following not in on_path, " -> ".join(
+                [*path[path.index(following) :], following]
+            )
+            if following not in done:
+                path.append(following)
+                on_path.add(following)
+                stack.append(iter(sorted(graph[following])))
