@@ -1,4 +1,5 @@
-"""Root health: a root that is not mounted is offline, not empty (DESIGN rule 7)."""
+"""Root health: a root that is not mounted is offline, not empty (DESIGN rule 7); and the
+path the catalog keys a file by (``resolve_path``)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,12 @@ def check_folder(path: Path, marker: str = "") -> RootHealth:
     if marker and not (path / marker).exists():
         return RootHealth(False, f"marker file {marker} is missing under {path} (not mounted?)")
     return RootHealth(True)
+
+
+def resolve_path(path: Path | str) -> str:
+    """Return the absolute, normalised path string the catalog keys assets by (links not resolved
+    in the file name, so a path names the link itself)."""
+    absolute = Path(path).expanduser().absolute()
+    return (
+        str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
+    )

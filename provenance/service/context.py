@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from provenance.access.identity import Actor
 from provenance.errors import ConfigError
+from provenance.files.roots import resolve_path as resolve_path  # callers take it from here
 
 if TYPE_CHECKING:
     from provenance.access.roles import Grants
@@ -196,12 +197,3 @@ def catalog_owner(url: str, config: Path | None) -> int | None:
         except OSError:
             return None
     return os.getuid()
-
-
-def resolve_path(path: Path | str) -> str:
-    """Return the absolute, normalised path string the catalog keys assets by (links not resolved
-    in the file name, so a path names the link itself)."""
-    absolute = Path(path).expanduser().absolute()
-    return (
-        str(absolute.parent.resolve() / absolute.name) if absolute.name else str(absolute.resolve())
-    )

@@ -106,7 +106,7 @@ def served(verb: str, *, paths: tuple[str, ...] = ()) -> Callable[[F], F]:
 def _absolute(value: Any) -> Any:
     """A path argument made absolute as the catalog keys it; a list of them each; None, and
     an asset id that names no file here, as they are."""
-    from provenance.service.context import resolve_path
+    from provenance.files.roots import resolve_path
 
     if value is None:
         return None
