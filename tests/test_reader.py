@@ -21,8 +21,9 @@ from provenance.files.reader import (
     _chunks,
     read_file,
 )
+from provenance.files.walk import FileEntry
 from provenance.files.workers import WORKER_NICENESS
-from tests.media import write_a1111_png, write_plain_png
+from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
 from tests.processes import fork_readers, need_proc, running
 from tests.watch.conftest import wait_for
 
@@ -34,7 +35,7 @@ def test_pool_reads_every_file_once_and_matches_inline(tmp_path: Path) -> None:
     paths += [
         str(write_plain_png(tmp_path / f"plain_{n}.png", color=f"#00{n:02x}00")) for n in range(12)
     ]
-    with FileReader(ReadOptions(), workers=2) as reader:
+    with FileReader(ReadOptions(hash_all=True), workers=2) as reader:
         pooled = {r.path: r for r in reader.read_many(paths)}
     assert set(pooled) == set(paths)
     for path in paths:
@@ -42,6 +43,66 @@ def test_pool_reads_every_file_once_and_matches_inline(tmp_path: Path) -> None:
         assert isinstance(result, FileFacts)
         assert result.content_hash == hash_file(Path(path))
         assert result.verdict.ai_class == ("ai" if "/ai_" in path else "none")
+
+
+def test_only_what_needs_an_identity_is_hashed_in_full(tmp_path: Path) -> None:
+    ai = str(write_a1111_png(tmp_path / "ai.png"))
+    plain = str(write_plain_jpeg(tmp_path / "plain.jpg"))
+    twin = str(write_plain_png(tmp_path / "twin.png", color="#0000ff"))
+    assert os.path.getsize(plain) != os.path.getsize(twin)
+    with FileReader(ReadOptions(), workers=1) as reader:
+        # a file whose size is asked for is hashed whatever it reads as (a possible copy)
+        results = {
+            r.path: r
+            for r in reader.read_many(
+                [FileEntry(p, os.path.getsize(p), 0, 0, 0) for p in (ai, plain, twin)],
+                hash_sizes={os.path.getsize(twin)},
+            )
+        }
+        later = reader.hash_many([(plain, *_stat(plain))])
+    assert all(isinstance(r, FileFacts) for r in results.values())
+    facts = {path: r for path, r in results.items() if isinstance(r, FileFacts)}
+    assert facts[ai].content_hash == hash_file(Path(ai))
+    assert facts[twin].content_hash == hash_file(Path(twin))
+    assert facts[plain].content_hash is None
+    for result in facts.values():
+        # the partial fingerprint is never a content hash, and always there
+        assert result.fingerprint.startswith("partial:")
+        assert result.fingerprint.removeprefix("partial:") != (
+            result.content_hash or ""
+        ).removeprefix("blake3:")
+    assert later == [hash_file(Path(plain))]
+    # a file changed since it was read gets no content hash
+    size, mtime_ns, inode = _stat(plain)
+    with FileReader(ReadOptions(), workers=1) as reader:
+        assert reader.hash_many([(plain, size, mtime_ns - 1, inode)]) == [None]
+
+
+def test_a_partial_fingerprint_covers_the_size_and_both_ends(tmp_path: Path) -> None:
+    from provenance.files.hashing import PARTIAL_BLOCK
+
+    body = os.urandom(5 * PARTIAL_BLOCK)
+    prints = []
+    for name, data in (
+        ("same", body),
+        ("middle", body[: 2 * PARTIAL_BLOCK] + b"x" + body[2 * PARTIAL_BLOCK + 1 :]),
+        ("head", b"x" + body[1:]),
+        ("tail", body[:-1] + b"x"),
+        ("longer", body + b"x"),
+    ):
+        path = tmp_path / f"{name}.bin"
+        path.write_bytes(data)
+        result = read_file(str(path), ReadOptions())
+        assert isinstance(result, FileFacts) and result.content_hash is None
+        prints.append(result.fingerprint)
+    same, middle, head, tail, longer = prints
+    assert middle == same  # only the ends are read: a change inside is not seen
+    assert len({same, head, tail, longer}) == 4
+
+
+def _stat(path: str) -> tuple[int, int, int]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def test_file_deleted_before_reading_is_a_failure(tmp_path: Path) -> None:
@@ -106,7 +167,7 @@ def test_files_over_the_read_limit_are_mapped_in_a_worker_and_read_alike(
         result = read_file(str(path), ReadOptions())
         assert isinstance(result, FileFacts)
         assert result.size == size
-        assert result.content_hash == hash_file(path)
+        assert result.content_hash == hash_file(path)  # AI: hashed in full
         assert result.verdict.ai_class == "ai"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlmodel import Session, col
 
 from provenance.catalog.chunks import in_chunks
@@ -26,6 +26,17 @@ class KnownFile:
     #: and whether it is an AI asset whose tag belongs beside it
     ai_class: str = "none"
     status: str = Status.NOT_AI
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An asset's path, size, modification time and partial fingerprint (with its device and
+    inode, what follows a file that has no content hash through a move)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
 
 
 class KnownQueries:
@@ -67,6 +78,50 @@ class KnownQueries:
         )
         for row in rows:
             yield row[0], KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
+
+    def ai_sizes(self) -> set[int]:
+        """Return the sizes of the catalog's AI assets: a file of one of these sizes may be a
+        copy of one, and gets a content hash whatever it reads as."""
+        query = text("SELECT DISTINCT size FROM assets WHERE ai_class != 'none'")
+        return {row[0] for row in self.session.connection().execute(query)}
+
+    def hashed_paths(self, paths: Sequence[str]) -> set[str]:
+        """Return those of ``paths`` whose record's content hash must be taken again when the
+        file is read again, whatever it reads as now: an AI asset's (a change of its bytes
+        voids its clearance), or one with no partial fingerprint to compare instead (a
+        record from before fingerprints)."""
+        found: set[str] = set()
+        for chunk in in_chunks(paths):
+            query = select(col(Asset.path)).where(
+                col(Asset.path).in_(chunk),
+                col(Asset.content_hash).is_not(None),
+                or_(col(Asset.ai_class) != "none", col(Asset.fingerprint).is_(None)),
+            )
+            found.update(self.session.execute(query).scalars())
+        return found
+
+    def has_events(self, asset_id: int | None) -> bool:
+        """Whether the asset has an audit event of its own (its state is on record)."""
+        query = text("SELECT 1 FROM events WHERE asset_id = :id LIMIT 1")
+        return self.session.connection().execute(query, {"id": asset_id}).first() is not None
+
+    def identities(self, paths: Sequence[str]) -> dict[tuple[int, int], Identity]:
+        """Return (device, inode) -> what else tells the file apart, of the assets at
+        ``paths`` (files gone from there): a new file with the same identity and partial
+        fingerprint is one of them, moved."""
+        found: dict[tuple[int, int], Identity] = {}
+        for chunk in in_chunks(paths):
+            query = select(
+                col(Asset.device),
+                col(Asset.inode),
+                col(Asset.path),
+                col(Asset.size),
+                col(Asset.mtime_ns),
+                col(Asset.fingerprint),
+            ).where(col(Asset.path).in_(chunk))
+            for device, inode, *rest in self.session.execute(query):
+                found[(device, inode)] = Identity(*rest)
+        return found
 
     def known_paths(self, paths: Sequence[str]) -> dict[str, KnownFile]:
         """Return path -> stat facts of the assets at ``paths`` (those the catalog knows)."""

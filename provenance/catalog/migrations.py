@@ -115,6 +115,12 @@ def _v10_notify_cursors(conn: Connection) -> None:
     models.NotifyCursor.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _v11_fingerprint(conn: Connection) -> None:
+    """v11: a partial fingerprint per asset (size, first and last blocks), in a column of its
+    own: files that are not AI are no longer hashed in full, and follow moves by it."""
+    _add_columns(conn, "assets", {"fingerprint": "VARCHAR(80)"})
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -126,6 +132,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v8_keyed_audit,
     _v9_unreadable,
     _v10_notify_cursors,
+    _v11_fingerprint,
 ]
 LATEST = len(STEPS) + 1
 

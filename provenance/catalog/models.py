@@ -70,7 +70,13 @@ class Asset(_Table, table=True):
     mtime_ns: int = Field(sa_type=BigInteger)
     inode: int = Field(sa_type=BigInteger)
     device: int = Field(sa_type=BigInteger)
+    #: BLAKE3 of every byte (``blake3:<hex>``): set for AI assets, files the size of one,
+    #: tagged files, every file with ``[scan] hash = "all"``; None for the other files.
     content_hash: str | None = Field(default=None, index=True, max_length=80)
+    #: The size and first and last blocks hashed (``partial:<hex>``, files/hashing.py):
+    #: with the device and inode it follows a file without a content hash through a move.
+    #: Never compared with a content hash. None for a record from before it existed.
+    fingerprint: str | None = Field(default=None, max_length=80)
     media_type: str = Field(default="application/octet-stream", max_length=100)
     ai_class: str = Field(default="none", max_length=16)
     generator: str | None = Field(default=None, sa_type=Text)

@@ -104,6 +104,10 @@ class ScanSettings(_Section):
     #: Times later scans try again to read a file that could not be read (over its budget,
     #: refused, unreadable); after that it is read again only once its size or mtime changes.
     retry_unreadable: int = Field(default=3, ge=0)
+    #: Which files get a content hash of every byte: "identity" (AI assets, files the size
+    #: of an AI asset, files a user tags; the others by device, inode, size, mtime and a
+    #: partial fingerprint), or "all" (every file: reads every byte of the storage).
+    hash: Literal["identity", "all"] = "identity"
 
 
 class PathRuleSettings(_Section):

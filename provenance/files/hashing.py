@@ -1,4 +1,12 @@
-"""Streamed BLAKE3 content hashes, written as ``blake3:<hex>``."""
+"""Streamed BLAKE3 content hashes, written as ``blake3:<hex>``, and partial fingerprints,
+written as ``partial:<hex>``.
+
+A content hash is of every byte: it binds a clearance to its bytes, follows an AI asset
+through moves and copies, and checks fixity. A partial fingerprint is of the size and the
+first and last ``PARTIAL_BLOCK`` bytes only: cheap on a big frame, it tells a file that is
+not AI (and has no content hash) from another with the same inode when it moves. It is never
+a content hash: its prefix differs, and it is kept in its own column (``Asset.fingerprint``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,9 @@ from typing import BinaryIO
 from blake3 import blake3
 
 PREFIX = "blake3:"
+PARTIAL_PREFIX = "partial:"
+#: Bytes at each end of a file that its partial fingerprint covers (with its size).
+PARTIAL_BLOCK = 64 * 1024
 CHUNK_SIZE = 4 * 1024 * 1024
 #: Bytes of a file mapped at a time by ``hash_mapped``: the pages of one window at most are
 #: mapped into the process, so its resident memory does not grow with the file.
@@ -48,6 +59,23 @@ def hash_mapped(fd: int, size: int, window: int = MAP_WINDOW) -> str:
         with mmap.mmap(fd, length, offset=offset, access=mmap.ACCESS_READ) as part:
             hasher.update(part)
     return PREFIX + hasher.hexdigest()
+
+
+def partial_fingerprint(data: bytes | bytearray | memoryview | mmap.mmap, size: int) -> str:
+    """Return the partial fingerprint of a file of ``size`` bytes whose content (read whole,
+    or mapped) is ``data``: its size and its first and last ``PARTIAL_BLOCK`` bytes."""
+    hasher = blake3(size.to_bytes(8, "little"))
+    if size <= 2 * PARTIAL_BLOCK:
+        hasher.update(data[:size])
+    else:
+        hasher.update(data[:PARTIAL_BLOCK])
+        hasher.update(data[size - PARTIAL_BLOCK : size])
+    return PARTIAL_PREFIX + hasher.hexdigest()
+
+
+def is_content_hash(value: str | None) -> bool:
+    """Whether ``value`` is a content hash of every byte (not a partial fingerprint)."""
+    return value is not None and value.startswith(PREFIX)
 
 
 def hash_file(path: Path) -> str:

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence, Sized
 from concurrent.futures import BrokenExecutor, Executor, Future
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from provenance.files.readfile import (
     Failure,
     FileFacts,
     ReadOptions,
+    hash_content,
     load_detectors,
     read_file,
     read_options,
@@ -61,14 +62,14 @@ AHEAD_CHUNKS = 64
 
 
 def _read_in_worker(
-    path: str, size: int, sidecar: bool, options: ReadOptions
+    path: str, size: int, sidecar: bool, options: ReadOptions, full: bool = False
 ) -> FileFacts | Failure:
     """Read one file in a worker, within its budget (the worker ends past its time)."""
     # A worker must answer for every file: a parser bug on one hostile file is a skipped
     # file with its reason, not a dead scan.
     arm_budget(options.budget(size or _size_of(path)))
     try:
-        return read_file(path, options, sidecar)
+        return read_file(path, options, sidecar, full)
     except MemoryError:
         return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
     except Exception as exc:
@@ -98,23 +99,46 @@ def _hash_in_worker(root: str, path: str, size: int, options: ReadOptions) -> st
 
 
 def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
-    return [_read_in_worker(path, size, sidecar, options) for path, size, sidecar in jobs]
+    return [
+        _read_in_worker(path, size, sidecar, options, full) for path, size, sidecar, full in jobs
+    ]
 
 
-#: (path, size if known else 0, whether to look for sidecars) of the files of one round
-#: trip to a worker
-_Chunk = list[tuple[str, int, bool]]
+def _hash_chunk(files: list[tuple[str, int, int, int]], options: ReadOptions) -> list[str | None]:
+    """The content hashes of files already read (path, size, mtime, inode), each within its
+    budget; None for one that changed or is gone since."""
+    hashes: list[str | None] = []
+    for path, size, mtime_ns, inode in files:
+        arm_budget(options.budget(size))
+        try:
+            hashes.append(hash_content(path, size, mtime_ns, inode))
+        except Exception:  # a file that cannot be hashed keeps no content hash
+            hashes.append(None)
+        finally:
+            disarm_budget()
+    return hashes
+
+
+#: (path, size if known else 0, whether to look for sidecars, whether to hash its content
+#: whatever it reads as) of the files of one round trip to a worker
+_Chunk = list[tuple[str, int, bool, bool]]
 #: a chunk sent, and its results to come
 _Sent = tuple[_Chunk, "Future[list[FileFacts | Failure]]"]
 
 
-def _chunks(files: Iterable[str | FileEntry], per_chunk: int = CHUNK_FILES) -> Iterator[_Chunk]:
-    """Group files into work for one round trip: ``per_chunk`` files or ``CHUNK_BYTES``."""
+def _chunks(
+    files: Iterable[str | FileEntry],
+    per_chunk: int = CHUNK_FILES,
+    hash_sizes: Container[int] = (),
+) -> Iterator[_Chunk]:
+    """Group files into work for one round trip: ``per_chunk`` files or ``CHUNK_BYTES``.
+    A file whose size is in ``hash_sizes`` is hashed whatever it reads as (looked up as the
+    chunk is made: the caller may add sizes meanwhile)."""
     chunk: _Chunk = []
     chunk_bytes = 0
     for file in files:
         path, size, sidecar = _job(file)
-        chunk.append((path, size, sidecar))
+        chunk.append((path, size, sidecar, size > 0 and size in hash_sizes))
         chunk_bytes += size
         if len(chunk) >= per_chunk or chunk_bytes >= CHUNK_BYTES:
             yield chunk
@@ -153,7 +177,10 @@ class FileReader:
         self._deaths = 0  # files in a row whose reader died (see DEATHS_IN_A_ROW)
 
     def read_many(
-        self, files: Sequence[str | FileEntry] | Iterable[str | FileEntry], count: int | None = None
+        self,
+        files: Sequence[str | FileEntry] | Iterable[str | FileEntry],
+        count: int | None = None,
+        hash_sizes: Container[int] = (),
     ) -> Iterator[FileFacts | Failure]:
         """Yield one result per file, in input order.
 
@@ -161,12 +188,32 @@ class FileReader:
         bounded number of chunks in flight so memory stays flat however many files come. A
         ``FileEntry`` from the walk says how big the file is (a chunk holds at most
         ``CHUNK_BYTES``, so big files spread over the workers) and whether a sidecar sits
-        beside it; for a bare path the sidecars are looked for.
+        beside it; for a bare path the sidecars are looked for. A file whose size is in
+        ``hash_sizes`` (that of an AI asset) gets its content hash whatever it reads as.
         """
         total = (
             count if count is not None else (len(files) if isinstance(files, Sequence) else None)
         )
-        return self._read_in_pool(files, self.workers * 16, self._per_chunk(total))
+        return self._read_in_pool(files, self.workers * 16, self._per_chunk(total), hash_sizes)
+
+    def hash_many(self, files: Sequence[tuple[str, int, int, int]]) -> list[str | None]:
+        """Return the content hashes of files (path, size, modification time, inode) read
+        without one, in that order, hashed in the workers; None for a file that changed or
+        went since then, or whose worker died."""
+        if not files:
+            return []
+        jobs = list(files)
+        per_worker = -(-len(jobs) // self.workers)
+        parts = [jobs[i : i + per_worker] for i in range(0, len(jobs), per_worker)]
+        futures = [self.submit(_hash_chunk, part, self.options) for part in parts]
+        hashes: list[str | None] = []
+        for part, future in zip(parts, futures, strict=True):
+            try:
+                hashes.extend(future.result())
+            except BrokenExecutor:
+                self.close()
+                hashes.extend([None] * len(part))
+        return hashes
 
     def start(
         self, files: Iterable[FileEntry], ahead: int = AHEAD_CHUNKS
@@ -188,10 +235,14 @@ class FileReader:
         return max(1, min(CHUNK_FILES, -(-total // (self.workers * 4))))
 
     def _read_in_pool(
-        self, files: Iterable[str | FileEntry], in_flight: int, per_chunk: int = CHUNK_FILES
+        self,
+        files: Iterable[str | FileEntry],
+        in_flight: int,
+        per_chunk: int = CHUNK_FILES,
+        hash_sizes: Container[int] = (),
     ) -> Reads:
         # sends the first chunks now (not on the first next()), so reads start at once
-        chunks = _chunks(files, per_chunk)
+        chunks = _chunks(files, per_chunk, hash_sizes)
         window = deque(self._send(chunk) for chunk in itertools.islice(chunks, in_flight))
         return Reads(self, window, chunks)
 
@@ -220,16 +271,18 @@ class FileReader:
         # again.
         log.warning("a reader process died; reading its files again in new processes")
         self.close()
-        results = [self._read_alone(path, size, sidecar) for path, size, sidecar in chunk]
+        results = [self._read_alone(*job) for job in chunk]
         for index, (pending, _) in enumerate(window):
             window[index] = self._send(pending)
         return results
 
-    def _read_alone(self, path: str, size: int, sidecar: bool) -> FileFacts | Failure:
+    def _read_alone(self, path: str, size: int, sidecar: bool, full: bool) -> FileFacts | Failure:
         budget = self.options.budget(size or _size_of(path))
         started = time.monotonic()
         try:
-            future = self._ensure_pool().submit(_read_in_worker, path, size, sidecar, self.options)
+            future = self._ensure_pool().submit(
+                _read_in_worker, path, size, sidecar, self.options, full
+            )
             result = future.result()
         except BrokenExecutor:
             self.close()

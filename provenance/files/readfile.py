@@ -1,4 +1,10 @@
-"""Read one file: detect marks from its headers and hash its content, opening it once.
+"""Read one file: detect marks from its headers and hash what needs an identity, opening it once.
+
+Every file gets a partial fingerprint (its size, first and last blocks: hashing.py). Its
+content is hashed in full only when it needs an identity: it reads as AI, the caller asks
+for it (the size of an AI asset: a possible copy; a file whose record has a content hash),
+or ``[scan] hash = "all"``. A file that is not AI is otherwise known by its device, inode,
+size, modification time and partial fingerprint.
 
 Only a reader's worker process reads a file (reader.py), within a budget: ``seconds`` of
 wall time (plus time for its size) and ``memory_mb`` of memory (workers.py sets both).
@@ -22,7 +28,7 @@ from provenance.detect.clean import clean_verdict
 from provenance.detect.fingerprint import detection_fingerprint
 from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.errors import ConfigError, ReadError
-from provenance.files.hashing import hash_bytes, hash_mapped
+from provenance.files.hashing import hash_bytes, hash_mapped, partial_fingerprint
 
 if TYPE_CHECKING:
     from provenance.config import Settings
@@ -49,6 +55,9 @@ class ReadOptions:
     seconds: float = 30.0
     #: memory a worker may use besides what it started with (0: no limit)
     memory_mb: int = 512
+    #: hash every file's content in full (``[scan] hash = "all"``), not only AI assets and
+    #: the files the caller names
+    hash_all: bool = False
 
     def budget(self, size: int) -> float:
         """Seconds a worker may spend on a file of ``size`` bytes before it is stopped."""
@@ -67,18 +76,23 @@ class ReadOptions:
 
 @dataclass(frozen=True)
 class FileFacts:
-    """Everything read from one file: stat facts at the time of reading, hash and verdict."""
+    """Everything read from one file: stat facts at the time of reading, hash and verdict.
+
+    ``content_hash`` (``blake3:``) is None for a file that needed no identity (not AI, not
+    asked for); ``fingerprint`` (``partial:``) is always there.
+    """
 
     path: str
     size: int
     mtime_ns: int
     inode: int
     device: int
-    content_hash: str
+    content_hash: str | None
     verdict: Verdict
     #: Our own sidecars beside the file written for other content (its name), ignored as
     #: evidence (``xmp_sidecar.bind_sidecars``) and reported by the scan.
     stale_sidecars: tuple[str, ...] = ()
+    fingerprint: str = ""
 
 
 #: Why a read failed when the file may read fine in a moment (it is gone, or still being
@@ -100,25 +114,33 @@ class Failure:
         return self.reason in (VANISHED, CHANGED)
 
 
-def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFacts | Failure:
+def read_file(
+    path: str, options: ReadOptions, sidecar: bool = True, full: bool = False
+) -> FileFacts | Failure:
     """Return the facts of the file at ``path``, or a Failure saying why it was skipped.
 
     ``sidecar=False`` says the caller knows there is no sidecar beside the file (a scan's
-    walk lists the folder), which saves two failed opens per file. Only for a reader's
+    walk lists the folder), which saves two failed opens per file. ``full`` asks for the
+    content hash whatever the verdict (see the module's docstring). Only for a reader's
     worker process: a file truncated while it is mapped raises SIGBUS, which no Python code
     can catch (it kills the worker, which is replaced and the file skipped).
     """
     try:
         fd, info = open_regular(path)  # regular files only, no symlink, no wait
         try:
+            content_hash: str | None = None
             if info.st_size <= MAP_LIMIT:
                 data: bytes | mmap.mmap = _read_all(fd, info.st_size)
-                content_hash = hash_bytes(data)
                 verdict = _detect(path, data, options, sidecar)
+                fingerprint = partial_fingerprint(data, len(data))
+                if _needs_hash(verdict, options, full):
+                    content_hash = hash_bytes(data)
             else:
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                     verdict = _detect(path, mapped, options, sidecar)
-                content_hash = hash_mapped(fd, info.st_size)
+                    fingerprint = partial_fingerprint(mapped, info.st_size)
+                if _needs_hash(verdict, options, full):
+                    content_hash = hash_mapped(fd, info.st_size)
             after = os.fstat(fd)
         finally:
             os.close(fd)
@@ -133,7 +155,9 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
         return Failure(path, CHANGED)
     stale: tuple[str, ...] = ()
-    if any(signal.detail.get("content_hash") for signal in verdict.signals):
+    if content_hash is not None and any(
+        signal.detail.get("content_hash") for signal in verdict.signals
+    ):
         # our own sidecar counts only for the content it was written for
         from provenance.detect.families.xmp_sidecar import bind_sidecars, stale_sidecars
 
@@ -148,7 +172,43 @@ def read_file(path: str, options: ReadOptions, sidecar: bool = True) -> FileFact
         content_hash=content_hash,
         verdict=verdict,
         stale_sidecars=stale,
+        fingerprint=fingerprint,
     )
+
+
+def _needs_hash(verdict: Verdict, options: ReadOptions, full: bool) -> bool:
+    """Whether a file read with ``verdict`` needs its content hash: asked for, every file
+    is hashed, it reads as AI, or it has a sidecar bound to a content hash (ours)."""
+    return (
+        full
+        or options.hash_all
+        or verdict.is_ai
+        or any(signal.detail.get("content_hash") for signal in verdict.signals)
+    )
+
+
+def hash_content(path: str, size: int, mtime_ns: int, inode: int) -> str | None:
+    """Return the content hash of the file at ``path`` if it is still the file that was read
+    (same size, modification time and inode before and after), else None: a file that
+    turned out to need an identity after its first read (a possible copy of an AI asset).
+    Only for a reader's worker process (it maps the file)."""
+    try:
+        fd, info = open_regular(path)
+        try:
+            if (info.st_size, info.st_mtime_ns, info.st_ino) != (size, mtime_ns, inode):
+                return None
+            if size <= MAP_LIMIT:
+                content_hash = hash_bytes(_read_all(fd, size))
+            else:
+                content_hash = hash_mapped(fd, size)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except (ReadError, NotRegularFileError, OSError):
+        return None
+    if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
+        return None
+    return content_hash
 
 
 def _read_all(fd: int, size: int) -> bytes:
@@ -200,6 +260,7 @@ def read_options(settings: Settings, deep: bool | None = None) -> ReadOptions:
         ),
         seconds=settings.scan.read_seconds,
         memory_mb=settings.scan.read_memory_mb,
+        hash_all=settings.scan.hash == "all",
     )
 
 

@@ -6,15 +6,22 @@ rename (same content, old path gone: the record follows the file), or a copy (sa
 original still there: a new record linked to its source). Plain new assets, the bulk of a
 first scan, are inserted a batch at a time. Files that vanished are marked missing, never
 while their root is offline. Tags are written after each batch commits.
+
+Content hashes go to what needs an identity (readfile.py): AI assets, files the size of an
+AI asset (a possible copy: hashed when read, or after, here, when an AI file of that size
+came in the same ingest), files whose AI record has one, files with a tag to rebuild from.
+A file without one is followed through a move by its device, inode, size, modification time
+and partial fingerprint; it is never taken for a copy.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +29,7 @@ from typing import Any
 from provenance.audit import Actor
 from provenance.catalog import Asset, Catalog, EventSpec, SignalRow, Tx
 from provenance.catalog.ids import AssetIds
+from provenance.catalog.known import Identity
 from provenance.catalog.lifecycle import assets_in_flight
 from provenance.catalog.unreadable import (
     FailedRead,
@@ -71,6 +79,11 @@ ProgressCallback = Callable[[int], None]
 #: is small (a full one, ~0.05 s of the writer's CPU, made the end that much later). While
 #: results wait (the writer is behind), batches stay full: a small one costs more a file.
 TAIL_BATCH = 250
+#: Seconds the sizes of the catalog's AI assets are used before they are asked again (a
+#: daemon's ingest lives long; other processes add AI assets meanwhile).
+AI_SIZES_SECONDS = 60.0
+#: Why a file that needed its content hash after its read has none: it changed meanwhile.
+CHANGED_SINCE_READ = "changed while it was being read (still being written?)"
 
 
 #: The most paths an ingest lists of one kind (stale sidecars): the counts go on.
@@ -181,6 +194,13 @@ class Ingest:
         #: of them read.
         self.watch: set[str] = set()
         self.seen: set[str] = set()
+        #: Sizes of AI assets (the catalog's, and those read since): a file of such a size
+        #: may be a copy of one, and gets a content hash. None: not asked yet.
+        self._ai_sizes: set[int] | None = None
+        self._ai_sizes_at = 0.0
+        #: (device, inode) -> identity of the assets at the ``vanished`` paths of the
+        #: current ingest (None: not asked yet), to follow files without a content hash.
+        self._gone: dict[tuple[int, int], Identity] | None = None
 
     def ingest(
         self,
@@ -203,8 +223,10 @@ class Ingest:
         the reads of ``paths`` already under way (a scan's head start, prefetch.py).
         """
         batch: list[FileFacts] = []
+        ai_sizes = self._load_ai_sizes()
+        self._gone = None
         if results is None:
-            results = reader.read_many(paths, count)
+            results = reader.read_many(paths, count, ai_sizes)
         size = self.context.batch_size
         # TAIL_BATCH, where results say whether the next is in (a pool's Reads)
         last = min(size, TAIL_BATCH)
@@ -224,6 +246,8 @@ class Ingest:
                 log.warning("%s: %s", result.path, problem)
             if result.stale_sidecars and not self._rewritten(result):
                 self.counts.stale_beside(result.path)
+            if result.verdict.is_ai:
+                ai_sizes.add(result.size)
             batch.append(result)
             if len(batch) >= size or (
                 ready is not None
@@ -245,6 +269,50 @@ class Ingest:
         sidecars on): its stale sidecar is then replaced, not left to report."""
         options = self.context.tags
         return facts.verdict.is_ai and options.sidecar and not self.context.dry_run
+
+    def _load_ai_sizes(self) -> set[int]:
+        """The sizes of AI assets, asked of the catalog once a while (see AI_SIZES_SECONDS)."""
+        now = time.monotonic()
+        if self._ai_sizes is None or now - self._ai_sizes_at > AI_SIZES_SECONDS:
+            with self.context.catalog.read() as tx:
+                sizes = tx.ai_sizes()
+            if self._ai_sizes is None:
+                self._ai_sizes = sizes
+            else:  # the same set: a read under way looks sizes up in it
+                self._ai_sizes.update(sizes)
+            self._ai_sizes_at = now
+        return self._ai_sizes
+
+    def _hash_identities(
+        self, batch: Sequence[FileFacts], tags: Mapping[str, TagRecord], reader: FileReader
+    ) -> list[FileFacts]:
+        """Return the batch with a content hash for each file read without one that needs
+        it: the size of an AI asset (one read since it was sent out, maybe in this batch),
+        an AI record with a content hash at its path, or a tag to rebuild from. Hashed in
+        the workers; a file that changed since it was read is left for the next look (its
+        record needs the hash) or keeps none (a possible copy)."""
+        sizes = self._ai_sizes or set()
+        unhashed = [f for f in batch if f.content_hash is None]
+        if not unhashed:
+            return list(batch)
+        with self.context.catalog.read() as tx:
+            hashed = tx.hashed_paths([f.path for f in unhashed])
+        required = hashed | {f.path for f in unhashed if f.path in tags}
+        wanted = [f for f in unhashed if f.path in required or f.size in sizes]
+        if not wanted:
+            return list(batch)
+        hashes = reader.hash_many([(f.path, f.size, f.mtime_ns, f.inode) for f in wanted])
+        found = dict(zip((f.path for f in wanted), hashes, strict=True))
+        done: list[FileFacts] = []
+        for facts in batch:
+            if facts.path in found:
+                content_hash = found[facts.path]
+                if content_hash is None and facts.path in required:
+                    self.counts.skip(facts.path, CHANGED_SINCE_READ)
+                    continue
+                facts = replace(facts, content_hash=content_hash)
+            done.append(facts)
+        return done
 
     def _record_failed(self, root_of: Callable[[str], str]) -> None:
         """Record the files that could not be read or recorded since the last call, each
@@ -325,6 +393,7 @@ class Ingest:
         reader: FileReader,
     ) -> None:
         tags = self._tags_of(batch, rebuild)
+        batch = self._hash_identities(batch, tags, reader)
         if self.context.dry_run:
             self._dry_run(batch, root_of, vanished)
             return
@@ -333,7 +402,9 @@ class Ingest:
         pending = PendingRows(policy=self.context.clearance)
         with self.context.catalog.write() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
-            hashes = sorted({f.content_hash for f in batch if f.path not in existing})
+            hashes = sorted(
+                {f.content_hash for f in batch if f.path not in existing and f.content_hash}
+            )
             same_content = tx.assets_by_hashes(hashes)
             # the asset ids in tags that records already have (or this batch gives out)
             taken = tx.known_uids(sorted({tag.asset_uid for tag in tags.values()}))
@@ -353,7 +424,10 @@ class Ingest:
                         touched.append(self._update(tx, current, facts, root))
                         continue
                     retire_path(tx, current, self.context.actor, self.context.now)
-                known = same_content.get(facts.content_hash, [])
+                if facts.content_hash is None:
+                    known = self._same_file(tx, facts, vanished)
+                else:
+                    known = same_content.get(facts.content_hash, [])
                 tag = tags.get(facts.path)
                 moved = self._record_new(
                     tx, facts, root, vanished, tag, known, taken, pending, touched
@@ -395,13 +469,23 @@ class Ingest:
         with self.context.catalog.read() as tx:
             existing = tx.assets_by_paths([f.path for f in batch])
             same_content = tx.assets_by_hashes(
-                sorted({f.content_hash for f in batch if f.path not in existing})
+                sorted({f.content_hash for f in batch if f.path not in existing and f.content_hash})
             )
+            same_files = {
+                f.path: self._same_file(tx, f, vanished)
+                for f in batch
+                if f.path not in existing and f.content_hash is None
+            }
         moved: list[Moved] = []
         for facts in batch:
             source = None
             if facts.path not in existing:
-                source = _moved_from(same_content.get(facts.content_hash, []), vanished)
+                found = (
+                    same_files[facts.path]
+                    if facts.content_hash is None
+                    else same_content.get(facts.content_hash, [])
+                )
+                source = _moved_from(found, vanished)
             if source is None:
                 self.counts.indexed += 1
                 continue
@@ -450,12 +534,14 @@ class Ingest:
                 extra=_fields("moved", moved_from.uid, facts.path, root, old_path=old_path),
             )
             return moved_from
-        if facts.content_hash in pending.by_hash:
-            # the source needs its id before a copy can link to it
-            touched.extend(pending.write(tx, actor, now))
-        source: Asset | dict[str, Any] | None = pending.by_hash.get(facts.content_hash) or (
-            next((a for a in same_content if a.present), None) if same_content else None
-        )
+        source: Asset | dict[str, Any] | None = None
+        if facts.content_hash is not None:  # a file without one is never taken for a copy
+            if facts.content_hash in pending.by_hash:
+                # the source needs its id before a copy can link to it
+                touched.extend(pending.write(tx, actor, now))
+            source = pending.by_hash.get(facts.content_hash) or (
+                next((a for a in same_content if a.present), None) if same_content else None
+            )
         # a tag's asset id is taken over once (a rebuild), not by a copy made with its sidecar
         adopt = tag is not None and tag.asset_uid not in taken
         uid = tag.asset_uid if tag is not None and adopt else self._uids()
@@ -492,7 +578,8 @@ class Ingest:
             action, reason = "rebuilt", "record restored from its tag"
         row["deadline"], row["policy"] = self.schedule(row)
         pending.rows.append((row, facts.verdict, action, reason))
-        pending.by_hash.setdefault(facts.content_hash, row)
+        if facts.content_hash is not None:
+            pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
         if row["ai_class"] != "none":
             log.info(
@@ -503,6 +590,26 @@ class Ingest:
                 extra=_fields(action, row["uid"], facts.path, root, ai_class=row["ai_class"]),
             )
         return None
+
+    def _same_file(self, tx: Tx, facts: FileFacts, vanished: set[str] | None) -> list[Asset]:
+        """The asset a new path without a content hash was moved from, if any (as a list,
+        like the assets of the same content): one whose path is gone, with the same device
+        and inode, size, modification time and partial fingerprint (a rename or a move on
+        the same filesystem keeps all of them)."""
+        if not vanished or not facts.fingerprint:
+            return []
+        if self._gone is None:
+            self._gone = tx.identities(sorted(vanished))
+        gone = self._gone.get((facts.device, facts.inode))
+        if (
+            gone is None
+            or gone.path not in vanished
+            or (gone.size, gone.mtime_ns, gone.fingerprint)
+            != (facts.size, facts.mtime_ns, facts.fingerprint)
+        ):
+            return []
+        asset = tx.asset_by_path(gone.path)
+        return [asset] if asset is not None else []
 
     def schedule(self, values: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
         """Return the deadline and policy of a new temporary AI asset (first matching rule)."""
@@ -522,13 +629,26 @@ class Ingest:
     def _update(self, tx: Tx, asset: Asset, facts: FileFacts, root: str) -> Asset:
         now, actor = self.context.now, self.context.actor
         was_present = asset.present
-        old_hash, old_class = asset.content_hash, asset.ai_class
+        old_hash, old_class, old_print = asset.content_hash, asset.ai_class, asset.fingerprint
         apply_stat(asset, facts, root, now)
         verdict = facts.verdict
         same_reading = (old_class, asset.family) == (verdict.ai_class, verdict.family)
-        if same_reading and old_hash == facts.content_hash:
+        new_hash = facts.content_hash
+        changed = _content_changed(old_hash, old_print, new_hash, facts.fingerprint)
+        if same_reading and not changed:
             same_reading = not _trust_changed(tx, asset, verdict)
-        if old_hash == facts.content_hash and same_reading:
+        if not changed and same_reading:
+            if new_hash is not None and old_hash is None:  # it needs an identity now
+                asset.content_hash = new_hash
+                if tx.has_events(asset.id):  # its state is on record: say what changed
+                    tx.record(
+                        actor,
+                        "hashed",
+                        now,
+                        asset=asset,
+                        reason="content hashed (it needs an identity now)",
+                        after={"content_hash": new_hash},
+                    )
             if not was_present:
                 tx.record(actor, "reappeared", now, asset=asset, reason="file is back at its path")
                 self.counts.restored += 1
@@ -536,8 +656,9 @@ class Ingest:
                 self.counts.unchanged += 1
             return asset
         apply_verdict(asset, facts.verdict, self.context.clearance)
-        asset.content_hash = facts.content_hash
-        if old_hash != facts.content_hash:
+        if changed or new_hash is not None:
+            asset.content_hash = new_hash
+        if changed:
             void_if_changed(tx, asset, self.schedule, actor, now)
         status = None  # read as AI: now in the lifecycle; read as not AI before any step
         if old_class == "none" and asset.is_ai and asset.status == Status.NOT_AI:
@@ -554,13 +675,11 @@ class Ingest:
                 for v in signal_values(asset.id, facts.verdict, now, self.context.clearance)
             ],
         )
-        reason = (
-            "content changed"
-            if old_hash != facts.content_hash
-            else "read again with other detection settings"
-        )
-        before = {"content_hash": old_hash, "ai_class": old_class}
-        after = {"content_hash": facts.content_hash, "ai_class": asset.ai_class}
+        reason = "content changed" if changed else "read again with other detection settings"
+        before: dict[str, Any] = {"content_hash": old_hash, "ai_class": old_class}
+        after: dict[str, Any] = {"content_hash": asset.content_hash, "ai_class": asset.ai_class}
+        if asset.content_hash is None:  # the partial fingerprint is all there is to compare
+            before["fingerprint"], after["fingerprint"] = old_print, asset.fingerprint
         if status is None:
             tx.record(
                 actor, "modified", now, asset=asset, reason=reason, before=before, after=after
@@ -626,6 +745,17 @@ def _moved_from(same_content: Sequence[Asset], vanished: set[str] | None) -> Ass
         ),
         None,
     )
+
+
+def _content_changed(
+    old_hash: str | None, old_print: str | None, new_hash: str | None, new_print: str
+) -> bool:
+    """Whether a file read again has other bytes than its record says: by content hash
+    where both have one, else by partial fingerprint (never one against the other); a
+    content hash that could not be taken again counts as a change."""
+    if old_hash is not None and new_hash is not None:
+        return old_hash != new_hash
+    return old_print is None or old_print != new_print
 
 
 def _fields(event: str, asset: str, path: str, root: str, **more: Any) -> dict[str, Any]:

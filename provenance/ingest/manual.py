@@ -54,6 +54,26 @@ def _root_of(settings: Settings, path: Path) -> str:
     return str(root.path) if root is not None else str(path.parent)
 
 
+def _hash_unhashed(settings: Settings, catalog: Catalog, paths: list[str]) -> dict[str, str]:
+    """Return path -> content hash of those of ``paths`` whose record has none (a file that
+    was not AI), hashed in a reader's worker as the record says the file is. Raises
+    ProvenanceError for a file changed since it was recorded (scan it, then tag it)."""
+    with catalog.read() as tx:
+        assets = [a for a in tx.assets_by_paths(paths).values() if a.content_hash is None]
+    if not assets:
+        return {}
+    with FileReader(read_options(settings), workers=1) as reader:
+        hashes = reader.hash_many([(a.path, a.size, a.mtime_ns, a.inode) for a in assets])
+    found: dict[str, str] = {}
+    for asset, content_hash in zip(assets, hashes, strict=True):
+        if content_hash is None:
+            raise ProvenanceError(
+                f"{asset.path}: changed since it was last scanned; scan it, then tag it"
+            )
+        found[asset.path] = content_hash
+    return found
+
+
 def tag_files(
     settings: Settings,
     catalog: Catalog,
@@ -93,11 +113,15 @@ def tag_files(
         raise ProvenanceError(f"{problem['path']}: {problem['reason']}")
     if dry_run:
         return []
+    hashes = _hash_unhashed(settings, catalog, paths) if tag.tool is not None else {}
     tagged: list[Asset] = []
     with catalog.write() as tx:
         for path in paths:
             asset = tx.asset_by_path(path)
             assert asset is not None and asset.id is not None
+            if asset.content_hash is None and path in hashes:
+                # a file a user tags needs an identity: its clearance binds to its bytes
+                asset.content_hash = hashes[path]
             if tag.tool is None and not asset.is_ai:
                 raise ProvenanceError(
                     f"{path}: not an AI asset; name the tool that made it with --tool"

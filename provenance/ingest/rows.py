@@ -60,6 +60,7 @@ def new_row(
         "inode": facts.inode,
         "device": facts.device,
         "content_hash": facts.content_hash,
+        "fingerprint": facts.fingerprint or None,
         "media_type": verdict.media_type,
         "ai_class": verdict.ai_class,
         "generator": verdict.generator,
@@ -108,6 +109,8 @@ def apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None
     asset.mtime_ns = facts.mtime_ns
     asset.inode = facts.inode
     asset.device = facts.device
+    if facts.fingerprint:
+        asset.fingerprint = facts.fingerprint
     asset.last_seen = now
     asset.present = True
     asset.missing_since = None

@@ -306,7 +306,8 @@ def _scan_root(
         )
         return RootResult(root_path, False, health.reason)
     fingerprint = reader.options.fingerprint()
-    reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint)
+    hashing = "all" if reader.options.hash_all else "identity"
+    reread = rebuild or _settings_changed(context.catalog, root_path, fingerprint, hashing)
     with context.catalog.read() as tx:
         failed = {
             path: (row.size, row.mtime_ns, row.attempts)
@@ -386,22 +387,31 @@ def _scan_root(
                         "read": len(plan.todo),
                         "detect": fingerprint,
                         **stale,
+                        "hash": hashing,
                     },
                 )
             )
     return RootResult(root_path, True, "", plan.files)
 
 
-def _settings_changed(catalog: Catalog, root: str, fingerprint: str) -> bool:
+def _settings_changed(catalog: Catalog, root: str, fingerprint: str, hashing: str) -> bool:
     """Say whether the root's last scan judged its files with other detection settings
-    (path rules, ``deep``, sidecars, the generator tables or the detectors themselves):
-    then every file is read again, and a verdict that changes is recorded."""
+    (path rules, ``deep``, sidecars, the generator tables or the detectors themselves), or
+    hashed fewer of them than ``[scan] hash`` now asks: then every file is read again, a
+    verdict that changes is recorded, and a file that needs a content hash gets one."""
     with catalog.read() as tx:
         last = tx.last_scan(root)
-    if last is None or (last.counts or {}).get("detect") == fingerprint:
+    if last is None:
         return False
-    log.info("root %s: detection settings changed since its last scan; reading it again", root)
-    return True
+    counts = last.counts or {}
+    if counts.get("detect") != fingerprint:
+        log.info("root %s: detection settings changed since its last scan; reading it again", root)
+        return True
+    # a scan from before [scan] hash hashed every file
+    if hashing == "all" and counts.get("hash", "all") != "all":
+        log.info('root %s: [scan] hash is now "all"; reading it again to hash every file', root)
+        return True
+    return False
 
 
 def _last_stale(catalog: Catalog, root: str) -> list[str]:

@@ -15,7 +15,7 @@ import ctypes
 import gc
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -59,9 +59,12 @@ class _SettlingReader(FileReader):
         self.unsettled: list[str] = []
 
     def read_many(
-        self, files: Sequence[str | FileEntry] | Iterable[str | FileEntry], count: int | None = None
+        self,
+        files: Sequence[str | FileEntry] | Iterable[str | FileEntry],
+        count: int | None = None,
+        hash_sizes: Container[int] = (),
     ) -> Iterator[FileFacts | Failure]:
-        for result in super().read_many(files, count):
+        for result in super().read_many(files, count, hash_sizes):
             if isinstance(result, Failure):
                 if result.reason.startswith("changed while"):
                     self.unsettled.append(result.path)
