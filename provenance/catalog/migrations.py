@@ -119,6 +119,11 @@ def _v11_fingerprint(conn: Connection) -> None:
     """v11: a partial fingerprint per asset (size, first and last blocks), in a column of its
     own: files that are not AI are no longer hashed in full, and follow moves by it."""
     _add_columns(conn, "assets", {"fingerprint": "VARCHAR(80)"})
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
+        )
+    )
 
 
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.

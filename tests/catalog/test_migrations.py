@@ -67,8 +67,9 @@ def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'assets'"
     with sqlite3.connect(path) as old:
         upgraded = {row[0] for row in old.execute(indexes)}
-    assert {"ix_assets_status_deadline", "ix_assets_status_root"} <= upgraded
+    assert {"ix_assets_status_deadline", "ix_assets_status_root", "ix_assets_ai_size"} <= upgraded
     assert asset is not None
+    assert asset.fingerprint is None  # a record from before partial fingerprints
     assert (asset.generator, asset.prompt, asset.present, asset.missing_since) == (
         "ComfyUI",
         "a cat",
