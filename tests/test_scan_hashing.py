@@ -261,3 +261,23 @@ def test_a_cleared_ai_file_whose_middle_changes_still_voids(
     fixity = run(config, "fixity")
     assert fixity.exit_code == 0, fixity.output
     _no_mismatch(catalog)
+
+
+def test_a_file_that_a_new_path_rule_makes_ai_is_hashed_then(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    frame = root / "plates" / "frame_0000.dpx"
+    plain = Settings(state_dir=tmp_path / "state", roots=[RootSettings(path=root)])
+    _scan(plain, catalog)
+    assert _asset(catalog, frame).content_hash is None
+    ruled = Settings(
+        state_dir=tmp_path / "state",
+        roots=[RootSettings(path=root)],
+        detect=DetectSettings(path_rules=[PathRuleSettings(glob="**/plates/**", tool="Runway")]),
+    )
+    result = _scan(ruled, catalog, 1)  # other detection settings: every file read again
+    assert result.counts.modified >= 3
+    asset = _asset(catalog, frame)
+    assert (asset.ai_class, asset.status) == ("ai", "temporary")
+    assert asset.content_hash == hash_file(frame)
+    _no_mismatch(catalog)
