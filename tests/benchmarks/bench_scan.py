@@ -69,6 +69,20 @@ def _ai_render(stream: io.BufferedWriter, n: int, size: int, rng_block: bytes) -
         left -= len(part)
 
 
+def dpx_header(n: int, size: int) -> bytes:
+    """A DPX frame's headers (SMPTE 268M, big endian): image data at 8192, no user data, a
+    creator and a project, as a compositing package writes them."""
+    header = bytearray(8192)
+    header[0:4] = b"SDPX"
+    header[4:8] = (8192).to_bytes(4, "big")
+    header[8:16] = b"V2.0\0\0\0\0"
+    header[16:20] = size.to_bytes(4, "big")
+    header[160:175] = b"Nuke 15.1v3 DPX"
+    project = f"show_a seq frame {n}".encode()
+    header[260 : 260 + len(project)] = project
+    return bytes(header)
+
+
 def generate_frames(root: Path, frames: int, frame_mb: float = 2.0) -> int:
     """Write a frame-sequence tree: ``frames`` frames that are not AI (the same size each, as
     DPX frames are), 100 a shot, and AI renders about 2% of the bytes; return its size."""
@@ -82,7 +96,8 @@ def generate_frames(root: Path, frames: int, frame_mb: float = 2.0) -> int:
         offset = (n * 4099) % (len(rng_block) - frame_size) if frame_size < len(rng_block) else 0
         body = (rng_block[offset:] + rng_block)[: frame_size - 16]
         path = folder / f"frame_{n:07d}.dpx"
-        path.write_bytes(b"SDPX" + n.to_bytes(12, "little") + body)
+        header = dpx_header(n, frame_size)
+        path.write_bytes(header + body[len(header) - 16 :])
         total += frame_size
     renders = root / "renders"
     renders.mkdir(exist_ok=True)
