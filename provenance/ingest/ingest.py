@@ -296,7 +296,8 @@ class Ingest:
         if not unhashed:
             return list(batch)
         with self.context.catalog.read() as tx:
-            hashed = tx.hashed_paths([f.path for f in unhashed])
+            # a name that is not UTF-8 has no record (the catalog refuses its row)
+            hashed = tx.hashed_paths([f.path for f in unhashed if _is_text(f.path)])
         required = hashed | {f.path for f in unhashed if f.path in tags}
         wanted = [f for f in unhashed if f.path in required or f.size in sizes]
         if not wanted:

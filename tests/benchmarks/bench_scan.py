@@ -83,9 +83,10 @@ def dpx_header(n: int, size: int) -> bytes:
     return bytes(header)
 
 
-def generate_frames(root: Path, frames: int, frame_mb: float = 2.0) -> int:
+def generate_frames(root: Path, frames: int, frame_mb: float = 12.0) -> int:
     """Write a frame-sequence tree: ``frames`` frames that are not AI (the same size each, as
-    DPX frames are), 100 a shot, and AI renders about 2% of the bytes; return its size."""
+    DPX frames are: 12 MiB, a 2K 10-bit frame), 100 a shot, and AI renders about 2% of the
+    bytes; return its size."""
     frame_size = int(frame_mb * 1024 * 1024)
     rng_block = os.urandom(4 * 1024 * 1024)
     total = 0
@@ -93,11 +94,11 @@ def generate_frames(root: Path, frames: int, frame_mb: float = 2.0) -> int:
         folder = root / f"seq_{n // 100:03d}"
         if n % 100 == 0:
             folder.mkdir(parents=True, exist_ok=True)
-        offset = (n * 4099) % (len(rng_block) - frame_size) if frame_size < len(rng_block) else 0
-        body = (rng_block[offset:] + rng_block)[: frame_size - 16]
+        offset = (n * 4099) % len(rng_block)  # each frame's bytes its own
+        body = (rng_block[offset:] + rng_block * (frame_size // len(rng_block) + 1))[:frame_size]
         path = folder / f"frame_{n:07d}.dpx"
         header = dpx_header(n, frame_size)
-        path.write_bytes(header + body[len(header) - 16 :])
+        path.write_bytes(header + body[len(header) :])
         total += frame_size
     renders = root / "renders"
     renders.mkdir(exist_ok=True)
@@ -267,7 +268,7 @@ def main() -> None:
         "--frames",
         type=int,
         default=0,
-        help="a frame-sequence tree of this many 2 MiB frames (AI about 2%% of the bytes)",
+        help="a frame-sequence tree of this many 12 MiB frames (AI about 2%% of the bytes)",
     )
     parser.add_argument("--hash", choices=("identity", "all"), default="identity")
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
