@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -306,6 +307,37 @@ def test_a_second_user_reads_the_catalog_as_the_service_account_would(site: Site
     missing = site.run(site.viewer, *_via(site), "show", str(site.root / "nope.png"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
     assert "not in the catalog" in missing.stderr
+
+
+#: The moment a report was made (each run's own): the rest is the same byte for byte.
+_generated = re.compile(r'(?:(?<=Generated )|(?<="generated_at": "))[0-9T:.+-]+Z')
+
+
+def test_a_second_user_gets_the_report_the_service_account_would(site: Site) -> None:
+    for argv in [
+        ("report", "--format", "md", "--as-of", "2026-01-05"),
+        ("report", "--format", "json", "--as-of", "2026-01-05", "--days", "30"),
+    ]:
+        remote = site.run(site.viewer, *_via(site), *argv)
+        local = site.run(site.service, *argv)
+        assert remote.returncode == local.returncode == 0, (argv, remote.stderr, local.stderr)
+        assert _generated.sub("", remote.stdout) == _generated.sub("", local.stdout), argv
+        assert _generated.search(remote.stdout), remote.stdout
+    json.loads(remote.stdout)
+    # --out is written by the viewer's own process, as the viewer
+    out = Path(tempfile.mkdtemp(prefix="provenance-report-"))
+    try:
+        os.chown(out, site.viewer.uid, site.viewer.gid)
+        written = site.run(site.viewer, *_via(site), "report", "--out", str(out / "r.csv"))
+        assert written.returncode == 0, written.stderr
+        assert (out / "r.csv").stat().st_uid == site.viewer.uid
+        refused = site.run(site.outsider, *_via(site), "report")
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"user {site.outsider.name!r} may not report" in refused.stderr
+    finally:
+        for child in out.iterdir():
+            child.unlink()
+        out.rmdir()
 
 
 def test_holds_and_clearances_need_their_roles_and_name_the_real_user(site: Site) -> None:

@@ -67,6 +67,7 @@ SERVED_MODULES = (
     "provenance.service.decisions",
     "provenance.service.retention",
     "provenance.service.integrity",
+    "provenance.service.report",
 )
 
 

@@ -11,8 +11,10 @@ from provenance.report.build import build_report
 from provenance.report.data import Period
 from provenance.report.deliver import Delivery, deliver_weekly, render
 from provenance.service.context import App, Caller
+from provenance.service.remote import served
 
 
+@served("report")
 def report(
     app: App,
     caller: Caller,
@@ -24,7 +26,9 @@ def report(
     bom: bool = False,
 ) -> str:
     """Return the report as of ``as_of`` (default: now), ``days`` before and after (default:
-    ``report.days``), of one root (its name in the config) or all, rendered as ``fmt``."""
+    ``report.days``), of one root (its name in the config) or all, rendered as ``fmt``.
+
+    Served: the text comes back whole; the caller picks the format and writes ``--out``."""
     caller.require("report")
     settings = app.settings
     root = None
