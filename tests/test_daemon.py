@@ -388,7 +388,10 @@ def test_status_shows_the_running_daemon_and_its_roots(
     )
     assert shown["last_scan"] is not None and shown["last_scan_files"] == 1
     assert status["daemon"]["queue"] == 0
+    assert (status["mode"], status["socket"]) == ("own", None)
     text = runner.invoke(cli, ["--config", str(cfg), "status"])
+    catalog = tmp_path / "state" / "catalog.sqlite"
+    assert f"catalog: sqlite:///{catalog} (your own)" in text.output.splitlines(), text.output
     started = r"since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d+s ago\), status written \d+s ago\)"
     assert re.search(rf"daemon: running \(pid {daemon.process.pid}, {started}", text.output)
     assert f"{root}: online, watched (native), hears (canary " in text.output

@@ -215,10 +215,17 @@ def test_a_second_user_asks_the_daemon_for_status(site: Site) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("daemon: running"), done.stdout
     assert str(site.root) in done.stdout
+    shared = f"catalog: via the daemon's socket {site.socket} (shared; your roles from its config)"
+    assert shared in done.stdout.splitlines(), done.stdout
     as_json = site.run(site.viewer, *_via(site), "status", "--json")
     assert as_json.returncode == 0, as_json.stderr
     status = json.loads(as_json.stdout)
     assert status["running"] and status["counts"]["temporary"] == 1
+    assert (status["mode"], status["socket"]) == ("shared", str(site.socket))
+    # the service's account opens the catalog itself, and is told so
+    own = json.loads(site.run(site.service, "status", "--json").stdout)
+    assert (own["mode"], own["socket"]) == ("own", None)
+    assert f"catalog: {own['catalog']} (your own)" in site.run(site.service, "status").stdout
 
 
 def test_without_the_viewer_role_one_error_line_and_an_audit_event_of_the_real_user(

@@ -195,7 +195,24 @@ def _hearing(root: RootStatus, now: datetime) -> str:
     return text
 
 
-def _render(status: Status) -> str:
+def _mode(socket: Path | None) -> dict[str, Any]:
+    """Which catalog this command line used: the daemon's, through its socket (``shared``:
+    the caller's roles come from the daemon's config), or one it opened itself (``own``)."""
+    if socket is not None:
+        return {"mode": "shared", "socket": str(socket)}
+    return {"mode": "own", "socket": None}
+
+
+def _catalog_line(status: Status, mode: dict[str, Any]) -> str:
+    if mode["mode"] == "shared":
+        return (
+            f"catalog: via the daemon's socket {mode['socket']} "
+            "(shared; your roles from its config)"
+        )
+    return f"catalog: {status.catalog} (your own)"
+
+
+def _render(status: Status, mode: dict[str, Any]) -> str:
     now = utcnow()
     daemon = status.daemon or {}
     if status.running:
@@ -220,7 +237,7 @@ def _render(status: Status) -> str:
             lines.append(text)
     else:
         lines = [f"daemon: not running on this host (state dir {status.state_dir})"]
-    lines.append(f"catalog: {status.catalog}")
+    lines.append(_catalog_line(status, mode))
     for root in status.roots:
         health = "online" if root.online else f"OFFLINE ({root.reason})"
         watch = f"watched ({root.mode})" if root.watching else "not watched"
@@ -253,15 +270,18 @@ def _render(status: Status) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_app
 def status_command(app: App, as_json: bool) -> None:
-    """Show whether a daemon runs on this host, its roots and their health, the catalog's counts.
+    """Show whether a daemon runs on this host, its roots and their health, the catalog's counts,
+    and which catalog you use: the daemon's through its socket (shared) or your own.
 
     Exits 3 when no daemon runs (as systemctl status does).
     """
     status = service_status(app, app.caller)
+    remote = app.remote
+    mode = _mode(remote.path if remote is not None else None)
     if as_json:
-        echo_json(status.as_dict())
+        echo_json({**status.as_dict(), **mode})
     else:
-        click.echo(_render(status))
+        click.echo(_render(status, mode))
     if not status.running:
         raise click.exceptions.Exit(NOT_RUNNING)
 
