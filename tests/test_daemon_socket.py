@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -408,6 +409,51 @@ print(s.makefile().readline())
     assert f"user {site.viewer.name!r} may not hold" in answer["error"]
     assert site.events("hold placed") == []
     assert [e["user"] for e in site.events("refused")] == [site.viewer.name]
+
+
+def test_a_socket_served_by_another_users_process_is_refused_before_the_request(
+    tmp_path: Path, accounts: OsAccounts
+) -> None:
+    impostor, owner, user = accounts.user(), accounts.user(), accounts.user()
+    run = Path(tempfile.mkdtemp(prefix="provenance-impostor-"))
+    try:
+        run.chmod(0o755)
+        os.chown(run, impostor.uid, impostor.gid)
+        sock, ready = run / "api.sock", run / "ready"
+        code = f"""
+import os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind({str(sock)!r})
+os.chmod({str(sock)!r}, 0o666)
+s.listen(1)
+open({str(ready)!r}, "w").close()
+s.settimeout(40)
+c, _ = s.accept()
+c.settimeout(10)
+got = b""
+while chunk := c.recv(65536):
+    got += chunk
+print(repr(got))
+"""
+        served: list[subprocess.CompletedProcess[str]] = []
+        server = threading.Thread(target=lambda: served.append(accounts.python(impostor, code)))
+        server.start()
+        wait_for(ready.exists, 30, "the impostor's socket")
+        # its name belongs to another account (as the daemon's would), its server does not
+        os.lchown(sock, owner.uid, owner.gid)
+        config = run / "provenance.toml"
+        config.write_text(f'[daemon]\nsocket = "{sock}"\n')
+        config.chmod(0o644)
+        done = accounts.run(user, ["--config", str(config), "--via-daemon", "status"])
+        server.join(60)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("error: ") and "not the daemon; nothing sent" in done.stderr
+        assert f"served by user {impostor.name!r}" in done.stderr
+        assert served and served[0].stdout == "b''\n", served
+    finally:
+        for child in run.iterdir():
+            child.unlink()
+        run.rmdir()
 
 
 # --- the socket's name: nothing planted there is followed -------------------------------------

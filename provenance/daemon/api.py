@@ -23,7 +23,6 @@ import logging
 import os
 import socket
 import stat
-import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -48,8 +47,6 @@ log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 16
 #: The mode of the folder made for the socket (others must pass through it to connect).
 SOCKET_DIR_MODE = 0o755
-#: ``struct ucred``: pid (signed), uid and gid (unsigned).
-_UCRED = struct.Struct("iII")
 
 
 class _RejectedError(Exception):
@@ -67,8 +64,7 @@ class Peer:
 
 def peer_of(connection: socket.socket) -> Peer:
     """Return the credentials the kernel recorded for the peer when it connected."""
-    raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    return Peer(*_UCRED.unpack(raw))
+    return Peer(*remote.peer_credentials(connection))
 
 
 class ApiServer:

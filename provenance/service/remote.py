@@ -28,6 +28,7 @@ import json
 import os
 import socket
 import stat
+import struct
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -57,6 +58,8 @@ SOCKET_NAME = "api.sock"
 SYSTEM_RUNTIME_DIR = Path("/run/provenance")
 #: Set by systemd to the unit's ``RuntimeDirectory=``.
 RUNTIME_ENV = "RUNTIME_DIRECTORY"
+#: ``struct ucred``: pid (signed), uid and gid (unsigned).
+UCRED = struct.Struct("iII")
 
 #: verb -> the service function that serves it (filled by ``served`` as modules load).
 VERBS: dict[str, Callable[..., Any]] = {}
@@ -344,8 +347,20 @@ def _can_open(catalog: Path) -> bool:
 # --- the client --------------------------------------------------------------------------------
 
 
+def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
+    """The pid, uid and gid the kernel recorded for the other end of a Unix socket (the
+    connecting process for a server, the listening one for a client)."""
+    raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size)
+    pid, uid, gid = UCRED.unpack(raw)
+    return pid, uid, gid
+
+
 class Remote:
-    """A daemon's socket, asked one request per connection."""
+    """A daemon's socket, asked one request per connection.
+
+    Only a server whose process runs as root or as the socket file's owner (the kernel's
+    peer credentials against ``lstat``) is asked: another user's process answering at that
+    name is refused before the request is sent."""
 
     def __init__(self, path: Path, timeout: float = 600.0) -> None:
         self.path = path
@@ -394,7 +409,9 @@ class Remote:
             # through the folder's descriptor: a path longer than a socket address holds works
             folder = os.open(self.path.parent, os.O_PATH | os.O_DIRECTORY)
             try:
+                owner = os.stat(self.path.name, dir_fd=folder, follow_symlinks=False).st_uid
                 connection.connect(f"/proc/self/fd/{folder}/{self.path.name}")
+                _, server, _ = peer_credentials(connection)
             finally:
                 os.close(folder)
         except OSError as exc:
@@ -402,6 +419,12 @@ class Remote:
             raise DaemonError(
                 f"cannot reach the daemon at {self.path}: {exc.strerror or exc}"
             ) from None
+        if server not in (0, owner):
+            connection.close()
+            raise DaemonError(
+                f"the socket {self.path} belongs to {_user(owner)} but is served by "
+                f"{_user(server)}: not the daemon; nothing sent"
+            )
         return connection
 
     def _answer(self, reader: Any, verb: str) -> dict[str, Any]:
@@ -422,6 +445,15 @@ class Remote:
         return answer
 
 
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name!r} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 __all__ = [
     "MAX_REQUEST",
     "VERBS",
@@ -431,6 +463,7 @@ __all__ = [
     "arguments",
     "from_wire",
     "load_verbs",
+    "peer_credentials",
     "served",
     "socket_path",
     "to_wire",
