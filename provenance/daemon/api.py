@@ -131,10 +131,10 @@ class ApiServer:
             self._thread.join(2.0)
         folder, self._folder = self._folder, None
         if folder is not None:
+            from provenance.files.confined import remove_socket
+
             with contextlib.suppress(OSError):
-                info = folder.lstat(self.path.name)
-                if info is not None and stat.S_ISSOCK(info.st_mode):
-                    os.unlink(self.path.name, dir_fd=folder.fd)
+                remove_socket(folder, self.path.name)
             folder.close()
 
     def _group(self) -> int | None:
@@ -151,6 +151,7 @@ class ApiServer:
         """Bind a socket at ``name`` in ``folder`` (through its descriptor: no link followed),
         replacing a socket left by a daemon that died; anything else there is refused."""
         from provenance.errors import ConfinementError, Refusal
+        from provenance.files.confined import remove_socket
 
         there = folder.lstat(name)
         if there is not None:
@@ -161,7 +162,7 @@ class ApiServer:
                     "removed): remove it",
                     Refusal.NOT_OURS if stat.S_ISSOCK(there.st_mode) else Refusal.NOT_REGULAR,
                 )
-            os.unlink(name, dir_fd=folder.fd)
+            remove_socket(folder, name)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             # the folder's descriptor as a path: bind() makes the name in that very folder

@@ -32,7 +32,7 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -538,9 +538,27 @@ def remove(folder: Folder, name: str, *, links: bool = False) -> bool:
     folder is left alone; with ``links`` a link is deleted too (the link, not what it leads
     to: a name of the service's own that a link must not stand in for).
     """
+    return _remove_if(
+        folder,
+        name,
+        lambda info: stat.S_ISREG(info.st_mode) or (links and stat.S_ISLNK(info.st_mode)),
+    )
+
+
+def remove_socket(folder: Folder, name: str) -> bool:
+    """Delete the entry ``name`` of ``folder`` if it is a socket of this user's (one a daemon
+    of ours bound, left by one that died); return whether it was. Anything else is left."""
+    return _remove_if(
+        folder, name, lambda info: stat.S_ISSOCK(info.st_mode) and info.st_uid == os.geteuid()
+    )
+
+
+def _remove_if(folder: Folder, name: str, wanted: Callable[[os.stat_result], bool]) -> bool:
+    """Delete ``name`` of ``folder`` (never what a link there leads to) when what is there,
+    looked at just before, is ``wanted``; return whether it was deleted."""
     _check_name(name)
     info = folder.lstat(name)
-    if info is None or not (stat.S_ISREG(info.st_mode) or (links and stat.S_ISLNK(info.st_mode))):
+    if info is None or not wanted(info):
         return False
     os.unlink(name, dir_fd=folder.fd)
     return True

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
 from provenance.errors import ConfinementError, Refusal, WriteError
-from provenance.files.confined import move, open_folder, open_root, remove, unlink
+from provenance.files.confined import (
+    move,
+    open_folder,
+    open_root,
+    remove,
+    remove_socket,
+    unlink,
+)
 from tests.osusers import OsAccounts, accounts
 from tests.planted import link_of_another_user, mode
 
@@ -261,3 +269,18 @@ def test_open_folder_passes_folders_it_may_search_but_not_read(accounts: OsAccou
     made = passage / "theirs" / "state"
     assert (mode(made), mode(made / "status.json")) == (0o700, 0o600)
     assert made.stat().st_uid == user.uid
+
+
+def test_remove_socket_takes_only_a_socket_of_ours(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("kept")
+    (tmp_path / "elsewhere.sock").write_text("kept")
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "api.sock"))
+    listener.close()
+    with open_folder(tmp_path) as folder:
+        assert not remove_socket(folder, "file")
+        assert not remove_socket(folder, "link")  # a link, never what it leads to
+        assert not remove_socket(folder, "missing")
+        assert remove_socket(folder, "api.sock")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.sock", "file", "link"]
