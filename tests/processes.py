@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -63,3 +64,34 @@ def fork_readers(monkeypatch: pytest.MonkeyPatch) -> None:
     import provenance.files.reader
 
     monkeypatch.setattr(provenance.files.reader, "start_method", lambda: "fork")
+
+
+def start_as_service(
+    argv: list[str], *, env: dict[str, str], uid: int, gid: int, log: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as the account ``uid``:``gid`` as its systemd unit would: from ``/``,
+    no supplementary groups, UMask=0077, stdin and stdout closed, stderr into ``log``."""
+    with open(log, "wb") as stream:
+        return subprocess.Popen(
+            argv,
+            cwd="/",
+            env=env,
+            user=uid,
+            group=gid,
+            extra_groups=[],
+            umask=0o077,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+        )
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started by ``start_as_service`` as systemd would: SIGTERM, then kill."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import stat
 import subprocess
@@ -37,6 +36,7 @@ from tests.conftest import postgres_url
 from tests.media import write_a1111_png
 from tests.needs import unavailable
 from tests.osusers import OsAccounts, OsUser, accounts
+from tests.processes import start_as_service, stop_service
 from tests.test_service import _enterable
 from tests.watch.conftest import wait_for
 
@@ -145,30 +145,14 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
         program = [Path(sys.executable), Path(sys.executable).resolve(), Path(sys.prefix)]
         stack.enter_context(_enterable([*program, REPO]))
         log = base / "daemon.log"
-        with open(log, "wb") as stream:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "provenance", "--config", str(config), "daemon"],
-                cwd="/",
-                env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(REPO)},
-                user=service.uid,
-                group=service.gid,
-                extra_groups=[],
-                umask=0o077,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stream,
-            )
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-        stack.callback(stop)
+        process = start_as_service(
+            [sys.executable, "-m", "provenance", "--config", str(config), "daemon"],
+            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(REPO)},
+            uid=service.uid,
+            gid=service.gid,
+            log=log,
+        )
+        stack.callback(stop_service, process)
         wait_for(
             lambda: "reconciliation scan done" in log.read_text() or process.poll() is not None,
             180,  # an upper bound: a loaded machine starts the interpreters slowly
@@ -190,7 +174,7 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
             catalog_url,
             log,
         )
-        stop()
+        stop_service(process)
         assert "Traceback" not in log.read_text(), log.read_text()
         assert not sock.exists()
 

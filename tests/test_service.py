@@ -26,6 +26,7 @@ from provenance.daemon.systemd import Unit, unit_file
 from tests.media import write_a1111_png
 from tests.needs import unavailable
 from tests.osusers import OsAccounts, OsUser, accounts
+from tests.processes import start_as_service, stop_service
 from tests.watch.conftest import wait_for
 
 __all__ = ["accounts"]
@@ -247,30 +248,14 @@ def test_daemon_runs_as_a_service_account_with_no_home(
             "NOTIFY_SOCKET": str(base / "notify"),
             "PYTHONPATH": str(REPO),
         }
-        with open(log, "wb") as stream:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "provenance", "daemon", str(root)],
-                cwd="/",
-                env=env,
-                user=uid,
-                group=gid,
-                extra_groups=[],
-                umask=0o077,  # UMask=0077, as in the unit
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stream,
-            )
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-        stack.callback(stop)
+        process = start_as_service(
+            [sys.executable, "-m", "provenance", "daemon", str(root)],
+            env=env,
+            uid=uid,
+            gid=gid,
+            log=log,
+        )
+        stack.callback(stop_service, process)
         try:
             try:
                 _wait_message(notify, "READY=1", 60)
@@ -292,7 +277,7 @@ def test_daemon_runs_as_a_service_account_with_no_home(
                 asset = tx.asset_by_path(str(root / "before.png"))
             assert asset is not None and asset.ai_class == "ai"
         finally:
-            stop()
+            stop_service(process)
         text = log.read_text()
         assert process.returncode == 0, text
         assert "Permission denied" not in text and "Traceback" not in text, text
