@@ -14,7 +14,7 @@ from sqlalchemy import Row, Table, bindparam, func, or_, select, text, update
 from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
-from provenance.catalog.migrations import META_TABLE
+from provenance.catalog.migrations import META_TABLE, UPSERT_META
 from provenance.catalog.models import Asset, Event, Hold, JournalEntry
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import MOVABLE, SWEEPABLE, Status
@@ -121,10 +121,8 @@ def get_meta(tx: Tx, key: str) -> str | None:
 
 
 def set_meta(tx: Tx, key: str, value: str) -> None:
-    tx.session.execute(text(f"DELETE FROM {META_TABLE} WHERE key = :k"), {"k": key})
-    tx.session.execute(
-        text(f"INSERT INTO {META_TABLE} (key, value) VALUES (:k, :v)"), {"k": key, "v": value}
-    )
+    """Store one value; two nodes storing the same new key at once both succeed."""
+    tx.session.execute(text(UPSERT_META), {"k": key, "v": value})
 
 
 # --- holds --------------------------------------------------------------------------------

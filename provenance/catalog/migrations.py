@@ -19,6 +19,12 @@ from provenance.errors import CatalogError
 log = logging.getLogger(__name__)
 
 META_TABLE = "provenance_meta"
+# One statement (SQLite 3.24+ and PostgreSQL): a delete then insert races when two nodes
+# store a key neither has yet, and the second fails on the primary key.
+UPSERT_META = (
+    f"INSERT INTO {META_TABLE} (key, value) VALUES (:k, :v) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
@@ -150,11 +156,7 @@ def _read_version(conn: Connection) -> int | None:
 
 
 def _write_version(conn: Connection, version: int) -> None:
-    conn.execute(text(f"DELETE FROM {META_TABLE} WHERE key = 'schema_version'"))
-    conn.execute(
-        text(f"INSERT INTO {META_TABLE} (key, value) VALUES ('schema_version', :v)"),
-        {"v": str(version)},
-    )
+    conn.execute(text(UPSERT_META), {"k": "schema_version", "v": str(version)})
 
 
 def migrate(conn: Connection) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from provenance.audit import Actor, verify_chain
 from provenance.catalog import Asset, Catalog, SignalRow, engine
+from provenance.catalog.lifecycle import get_meta, set_meta
 from provenance.errors import CatalogError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -347,3 +350,29 @@ def test_any_database_error_in_a_transaction_is_a_catalog_error(catalog: Catalog
         add_then_fail()
     with catalog.read() as tx:  # and the write was rolled back
         assert tx.asset_by_path("/prod/a.png") is None
+
+
+def test_two_writers_store_one_new_meta_key(catalog: Catalog) -> None:
+    """Two nodes storing a key neither has yet both succeed (a sweep's fingerprint, say):
+    the second waits for the first and overwrites it, never fails on the primary key."""
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            started.wait(5)
+            with catalog.write() as tx:
+                set_meta(tx, "race", "second")
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    with catalog.write() as tx:
+        set_meta(tx, "race", "first")
+        thread.start()
+        started.set()
+        time.sleep(0.3)  # the second writer is now waiting on this transaction
+    thread.join(10)
+    assert not errors
+    with catalog.read() as tx:
+        assert get_meta(tx, "race") == "second"
