@@ -59,9 +59,9 @@ def test_the_service_knows_no_click() -> None:
         assert not [m for m, _ in pairs if _under(m, "click", "rich", "provenance.cli")], path
 
 
-#: What the command line still takes from the catalog package itself: the clock (``utcnow``)
-#: and, for `config check` and `config show`, how a catalog URL is checked and shown.
-CLI_FROM_CATALOG = {"utcnow", "redact_url", "url_problem"}
+#: What the command line still takes from the catalog package itself: the clock (``utcnow``,
+#: for the ages `status` shows).
+CLI_FROM_CATALOG = {"utcnow"}
 
 
 def test_the_command_line_reaches_the_catalog_only_through_the_service() -> None:

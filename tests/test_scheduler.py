@@ -237,7 +237,7 @@ def test_scheduled_anchor_writes_the_audit_head_hourly(
     anchors = tmp_path / "state" / "audit-anchors"
     before = len(anchors.read_text().splitlines())
     scheduler = Scheduler(tmp_path / "state")
-    register_anchor(scheduler, catalog)
+    register_anchor(scheduler, Settings(state_dir=tmp_path / "state"), catalog)
     assert scheduler.jobs["anchor"].cron == "30 * * * *"
     scheduler.start()
     schedulers.append(scheduler)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,11 +13,10 @@ import click
 from click.core import ParameterSource
 
 from provenance.catalog import utcnow
-from provenance.cli.app import App, UserError, echo_json, pass_app
+from provenance.cli.app import App, echo_json, pass_app
 from provenance.cli.logs import formatter_for
-from provenance.config import load_settings, locations
-from provenance.daemon.service import Daemon, lock_for
-from provenance.daemon.systemd import SERVICE_ACCOUNT, Unit, provenance_command, unit_file
+from provenance.daemon.systemd import SERVICE_ACCOUNT
+from provenance.service import daemon
 from provenance.service.status import RootStatus, Status
 from provenance.service.status import status as service_status
 
@@ -37,52 +34,6 @@ def _log_for_daemon(log_format: str, debug: bool) -> None:
             handler.setFormatter(formatter_for(log_format, sys.stderr))
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-
-
-def _unit(app: App, roots: tuple[Path, ...], user: str, group: str | None) -> str:
-    settings = app.settings.with_roots([p.absolute() for p in roots])
-    command = provenance_command(sys.argv[0], shutil.which("provenance"), sys.executable)
-    # the script, and the interpreter and libraries it runs (a venv links to its Python)
-    reads = [Path(command[0]), *(Path(p).resolve() for p in (sys.prefix, sys.base_prefix))]
-    for folder in dict.fromkeys(reads):
-        closed = _closed_folder(folder)
-        if closed is not None:
-            click.echo(
-                f"warning: {folder} is under {closed}, which other accounts cannot enter: the "
-                f"service account may not be able to run it (install provenance in a venv "
-                "outside home folders, e.g. /opt/provenance)",
-                err=True,
-            )
-    # the service reads /etc/provenance/provenance.toml by itself; any other file is named
-    config = app.config_path or (Path(settings.source) if settings.source != "(defaults)" else None)
-    if config is not None and config.absolute() != locations.SYSTEM_CONFIG:
-        command += ["--config", str(config.absolute())]
-        reads.append(config.absolute())
-    command += ["daemon", *(str(p.absolute()) for p in roots)]
-    writes = [root.path for root in settings.roots]
-    if settings.state_dir is not None:
-        writes.append(settings.state_path.absolute())
-    if settings.report.out_dir is not None:
-        writes.append(settings.report_dir.absolute())
-    if settings.daemon.metrics_dir is not None:
-        writes.append(settings.daemon.metrics_dir.absolute())
-    catalog = Path(settings.catalog.url.removeprefix("sqlite:///"))
-    if settings.catalog.url.startswith("sqlite:///") and catalog.is_absolute():
-        writes.append(catalog.parent)
-    return unit_file(
-        Unit(command, user=user, group=group or user, writes=tuple(writes), reads=tuple(reads))
-    )
-
-
-def _closed_folder(path: Path) -> Path | None:
-    """Return the first folder above ``path`` that other accounts may not pass through."""
-    for folder in reversed(path.absolute().parents):
-        try:
-            if not folder.stat().st_mode & stat.S_IXOTH:
-                return folder
-        except OSError:
-            return None
-    return None
 
 
 @click.command("daemon")
@@ -122,32 +73,21 @@ def daemon_command(
     finished); SIGHUP reloads the config.
     """
     if print_unit:
-        click.echo(_unit(app, roots, user, group), nl=False)
+        unit = daemon.systemd_unit(app, roots, user, group)
+        for folder, closed in unit.closed:
+            click.echo(
+                f"warning: {folder} is under {closed}, which other accounts cannot enter: the "
+                f"service account may not be able to run it (install provenance in a venv "
+                "outside home folders, e.g. /opt/provenance)",
+                err=True,
+            )
+        click.echo(unit.text, nl=False)
         return
     context = click.get_current_context()
     if group is not None or context.get_parameter_source("user") != ParameterSource.DEFAULT:
         raise click.UsageError("--user and --group go with --print-unit")
     _log_for_daemon(log_format, app.debug)
-    caller = app.caller
-    caller.require("scan")
-    for path in roots:
-        if not path.is_dir():
-            raise UserError(f"{path}: no such folder")
-    settings = app.use_roots(roots, "watch")
-    lock = lock_for(settings)
-    lock.acquire()
-    try:
-        daemon = Daemon(
-            settings,
-            app.catalog,
-            caller.actor,
-            utcnow,
-            reload_settings=lambda: load_settings(app.config_path).with_roots(list(roots)),
-        )
-        daemon.run()
-    finally:
-        lock.release()
-    if daemon.unfinished:
+    if daemon.run_daemon(app, app.caller, roots):
         # The consumer did not finish its batch in time: its reads are still queued in the
         # worker pool, and a normal exit would wait for every one of them (concurrent.futures
         # joins its pools at exit, the reads of a whole batch on a slow share). os._exit is

@@ -5,7 +5,8 @@ own, started, reloaded and stopped with the jobs.
 The scheduler (``provenance.daemon.scheduler``, APScheduler with a persistent job store) decides
 *when*; in the daemon a job's body does not run on the scheduler's thread but is queued for
 the consumer, the one thread that writes the catalog, like every file change. A fleet-wide
-job still runs under its fleet lock, taken on the consumer thread around the body.
+job still runs under its fleet lock, taken on the consumer thread around the body. Each body
+is a call of a service action (``provenance.service``), the one the command line makes.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catal
     register_sweep(scheduler, settings, catalog)
     register_report(scheduler, settings, catalog)
     register_fixity(scheduler, settings, catalog)
-    register_anchor(scheduler, catalog)
+    register_anchor(scheduler, settings, catalog)
     scheduler.notify(settings, catalog)
 
 

@@ -1,10 +1,11 @@
-"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check; room for reconcile.
+"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check, the audit anchor.
 
 Jobs are named and run on cron strings. They live in a persistent job store (SQLite in
 the state directory), so a restart keeps their schedule, and runs missed while the daemon
 was down are coalesced into one run at start-up. A fleet-wide job runs under a fleet lock
 (``provenance.catalog.locks``): every node fires it, one node runs its body. A job that
-raises is logged with its traceback; the scheduler goes on.
+raises is logged with its traceback; the scheduler goes on. A job's body is one call of a
+service action (``provenance.service``), made by the service itself, as a command makes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -22,11 +24,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from provenance.audit import Actor
-from provenance.catalog import Catalog, utcnow
+from provenance.catalog import Catalog
 from provenance.catalog.locks import fleet_lock
 from provenance.config import Settings
 from provenance.config.locations import private_dir, private_file
 from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from provenance.report.deliver import Delivery
+    from provenance.service.context import App, Caller
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +148,21 @@ class Scheduler:
         _RUNNING.pop(self.key, None)
 
 
+def _service(settings: Settings, catalog: Catalog) -> tuple[App, Caller]:
+    """The service's own call of an action: the daemon's settings and catalog, acting as
+    itself (every role), as a command would through ``provenance.service``."""
+    from provenance.service.context import App, Caller
+
+    return App.using(settings, catalog), Caller.service(Actor.current())
+
+
 def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
     """Register the sweep on ``[schedule] sweep`` (default: hourly); one at a time per root."""
     from provenance.service import retention
-    from provenance.service.context import App, Caller
 
     def body() -> None:
         try:
-            report = retention.sweep(App.using(settings, catalog), Caller.service(Actor.current()))
+            report = retention.sweep(*_service(settings, catalog))
         except ProvenanceError as exc:
             log.error("scheduled sweep refused: %s", exc)
             return
@@ -164,14 +177,13 @@ def register_sweep(scheduler: Scheduler, settings: Settings, catalog: Catalog) -
 ANCHOR_CRON = "30 * * * *"
 
 
-def register_anchor(scheduler: Scheduler, catalog: Catalog) -> None:
+def register_anchor(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
     """Register the hourly anchor of the audit chain's head (each node, in its state dir)."""
+    from provenance.service import integrity
 
     def body() -> None:
-        with catalog.read() as tx:
-            head = tx.chain_head()
         try:
-            catalog.anchor(head, "hourly")
+            integrity.anchor(*_service(settings, catalog), occasion="hourly")
         except ProvenanceError as exc:
             log.error("audit anchor not written: %s", exc)
 
@@ -183,14 +195,24 @@ def register_report(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
 
     One node of a fleet writes and e-mails it; a failed run is logged and the next one retries.
     """
-    from provenance.report import run_weekly_report
-
     scheduler.register(
         "report",
         settings.report.schedule,
-        lambda: run_weekly_report(settings, catalog, utcnow()),
+        lambda: send_weekly_report(settings, catalog),
         lock=lambda name: fleet_lock(catalog, name, settings.state_path),
     )
+
+
+def send_weekly_report(settings: Settings, catalog: Catalog) -> Delivery | None:
+    """Run the weekly report job (``service.report.send_report``): the delivery, or None when
+    it failed, which is logged, never raised (the next scheduled run is the retry)."""
+    from provenance.service import report
+
+    try:
+        return report.send_report(*_service(settings, catalog))
+    except ProvenanceError as exc:
+        log.error("weekly report failed (next run retries): %s", exc)
+    return None
 
 
 def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
@@ -199,10 +221,9 @@ def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
     It re-hashes every cleared final; a changed one loses its clearance.
     """
     from provenance.service import integrity
-    from provenance.service.context import App, Caller
 
     def body() -> None:
-        report = integrity.fixity(App.using(settings, catalog), Caller.service(Actor.current()))
+        report = integrity.fixity(*_service(settings, catalog))
         log.info("scheduled %s", report.summary())
 
     scheduler.register(

@@ -44,7 +44,8 @@ from provenance.errors import ConfigError, ProvenanceError
 from provenance.files.readfile import read_options
 from provenance.files.roots import RootHealth, check_root
 from provenance.ingest.ingest import IngestCounts
-from provenance.retention.journal import settle_interrupted
+from provenance.service import retention
+from provenance.service.context import App, Caller
 from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan, RunJob
 from provenance.watch.consumer import Consumer
 from provenance.watch.hearing import (
@@ -465,7 +466,8 @@ class Daemon:
 
         def body() -> None:
             try:
-                settle_interrupted(self.catalog, self.settings, self.actor, self.clock(), roots)
+                app = App.using(self.settings, self.catalog)
+                retention.settle(app, Caller.service(self.actor), roots, now=self.clock())
             finally:
                 self.changes.put(Rescan(roots, reason))
 

@@ -10,7 +10,7 @@ from provenance import lazy_exports
 if TYPE_CHECKING:
     from provenance.report.build import build_report
     from provenance.report.data import Period, Report, Section
-    from provenance.report.deliver import Delivery, deliver_weekly, render, run_weekly_report
+    from provenance.report.deliver import Delivery, deliver_weekly, render
     from provenance.report.items import Item, RootInfo
 
 # The config reads the format table (``report.formats``): importing one module of this
@@ -25,7 +25,6 @@ __getattr__ = lazy_exports(
         "Delivery": "provenance.report.deliver",
         "deliver_weekly": "provenance.report.deliver",
         "render": "provenance.report.deliver",
-        "run_weekly_report": "provenance.report.deliver",
         "Item": "provenance.report.items",
         "RootInfo": "provenance.report.items",
     },
@@ -41,5 +40,4 @@ __all__ = [
     "build_report",
     "deliver_weekly",
     "render",
-    "run_weekly_report",
 ]

@@ -1,8 +1,8 @@
 """Deliver the weekly report: dated files in the report folder, an e-mail through SMTP, and
 a short digest per owner for the webhooks that want one (spooled for the daemon to send).
 
-``run_weekly_report`` is the scheduler's job: it logs a failure and returns, so the next
-scheduled run tries again; ``deliver_weekly`` is the same work for a command, and raises.
+``deliver_weekly`` is the work (``service.report.send_report`` calls it, for a command and for
+the daemon's weekly job alike); it raises, and the job logs the failure.
 """
 
 from __future__ import annotations
@@ -203,18 +203,3 @@ def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Deliv
 
         spool_digests(settings, report_digests(report, files))
     return Delivery(tuple(files), tuple(sent))
-
-
-def run_weekly_report(settings: Settings, catalog: Catalog, now: datetime) -> Delivery | None:
-    """Run the weekly report job; a failure is logged and None returned, never raised.
-
-    The scheduler calls this; the next scheduled run is the retry.
-    """
-    try:
-        return deliver_weekly(settings, catalog, now)
-    except ProvenanceError as exc:
-        log.error("weekly report failed (next run retries): %s", exc)
-    except Exception:
-        # A job must not kill the scheduler's thread; this is a bug, so keep the traceback.
-        log.exception("weekly report failed (next run retries)")
-    return None

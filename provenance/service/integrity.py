@@ -91,13 +91,14 @@ def new_key(app: App, caller: Caller) -> NewKey:
     return NewKey(ring.current.key_id, path, count)
 
 
-def anchor(app: App, caller: Caller) -> tuple[int, str]:
-    """Write the chain's head (events, newest hash) to the anchor file and the system log."""
+def anchor(app: App, caller: Caller, *, occasion: str = "by hand") -> tuple[int, str]:
+    """Write the chain's head (events, newest hash) to the anchor file and the system log,
+    marked with the ``occasion`` ("by hand", "hourly"); return the head."""
     caller.require("audit key")
     catalog = app.catalog
     with catalog.read() as tx:
         head = tx.chain_head()
-    catalog.anchor(head, "by hand")
+    catalog.anchor(head, occasion)
     return head
 
 

@@ -1,13 +1,16 @@
-"""Retention by hand or on schedule: ``sweep`` (flag, quarantine, purge what is due) and
-``restore`` (put a quarantined file back)."""
+"""Retention by hand or on schedule: ``sweep`` (flag, quarantine, purge what is due),
+``restore`` (put a quarantined file back) and ``settle`` (finish or undo the moves and deletes
+a crash interrupted)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from provenance.catalog import utcnow
 from provenance.retention import restore as restoring
 from provenance.retention import sweep as sweeping
+from provenance.retention.journal import Recovery, Waiting, settle_interrupted
 from provenance.retention.sweep import SweepReport
 from provenance.service.assets import asset_id_of
 from provenance.service.context import App, Caller
@@ -50,4 +53,16 @@ def restore(app: App, caller: Caller, target: str, *, dry_run: bool = False) -> 
     asset_id = asset_id_of(app, target)
     return restoring.restore(
         app.catalog, app.settings_with_roots(), asset_id, caller.actor, utcnow(), dry_run=dry_run
+    )
+
+
+def settle(
+    app: App, caller: Caller, roots: Collection[str] = (), *, now: datetime | None = None
+) -> tuple[list[Recovery], list[Waiting]]:
+    """Settle the interrupted steps under ``roots`` (every online root when empty) whose sweep
+    lock no other process holds: what was finished or rolled back, and what still waits (a
+    root offline). The daemon does this at start-up and when a root comes back online."""
+    caller.require("sweep")
+    return settle_interrupted(
+        app.catalog, app.settings_with_roots(), caller.actor, now or utcnow(), roots
     )

@@ -18,8 +18,9 @@ import pytest
 
 from provenance.catalog import Catalog
 from provenance.config import Settings
+from provenance.daemon.scheduler import send_weekly_report
 from provenance.errors import ReportError
-from provenance.report.deliver import deliver_weekly, report_file_name, run_weekly_report
+from provenance.report.deliver import deliver_weekly, report_file_name
 from tests.planted import link_of_another_user, mode, plant_link
 from tests.report.sample import AS_OF, populate, sample_settings
 
@@ -205,8 +206,8 @@ def test_job_logs_a_failure_and_never_raises(
         from_address="p@studio.example",
         recipients=["legal@studio.example"],
     )
-    with caplog.at_level(logging.ERROR, logger="provenance.report.deliver"):
-        assert run_weekly_report(settings, sqlite_catalog, AS_OF) is None
+    with caplog.at_level(logging.ERROR, logger="provenance.daemon.scheduler"):
+        assert send_weekly_report(settings, sqlite_catalog) is None
     assert "weekly report failed (next run retries)" in caplog.text
     assert f"127.0.0.1:{closed_port}" in caplog.text
 
@@ -221,7 +222,7 @@ def test_job_survives_an_unwritable_report_folder(
         update={"report": base.report.model_copy(update={"out_dir": blocker / "reports"})}
     )
     with caplog.at_level(logging.ERROR):
-        assert run_weekly_report(settings, sqlite_catalog, AS_OF) is None
+        assert send_weekly_report(settings, sqlite_catalog) is None
     assert "cannot write report" in caplog.text
 
 
@@ -236,8 +237,8 @@ def test_job_succeeds_again_at_the_next_run(
             )
         }
     )
-    assert run_weekly_report(broken, sqlite_catalog, AS_OF) is None
-    assert run_weekly_report(good, sqlite_catalog, AS_OF) is not None
+    assert send_weekly_report(broken, sqlite_catalog) is None
+    assert send_weekly_report(good, sqlite_catalog) is not None
     assert len(inbox.messages) == 1
 
 
