@@ -8,6 +8,7 @@ import click
 
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.lifecycle.states import ACTIONS
+from provenance.retention.restore import CHANGED_NOTE, Restored
 from provenance.retention.sweep import SweepReport
 from provenance.service import retention
 
@@ -118,4 +119,12 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
     Refuses to overwrite a file that now exists at that path. The asset is flagged again
     with a fresh grace period: clear or hold it, or a later sweep quarantines it again.
     """
-    click.echo(retention.restore(app, app.caller, target, dry_run=dry_run))
+    click.echo(render_restore(retention.restore(app, app.caller, target, dry_run=dry_run)))
+
+
+def render_restore(restored: Restored) -> str:
+    """One line: what was (or would be) restored, and a change made in quarantine."""
+    changed = CHANGED_NOTE if restored.changed else ""
+    if restored.dry_run:
+        return f"dry run: would restore {restored.path} (from {restored.source}){changed}"
+    return f"restored {restored.path}{changed}"

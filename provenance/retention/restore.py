@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +26,20 @@ from provenance.retention.files import (
 )
 
 log = logging.getLogger(__name__)
+
+#: What the audit event and the log say of a file whose bytes changed in quarantine.
+CHANGED_NOTE = "; its bytes changed in quarantine (the next scan records the change)"
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A file put back (or, on a dry run, that would be): its path, the quarantined copy it
+    came from, and whether its bytes changed in quarantine (the next scan records that)."""
+
+    path: str
+    source: str
+    changed: bool
+    dry_run: bool = False
 
 
 def finish_restore(
@@ -67,8 +82,8 @@ def restore(
     *,
     dry_run: bool = False,
     before_act: BeforeAct | None = None,
-) -> str:
-    """Move a quarantined asset's file (and sidecar) back; return the one-line summary.
+) -> Restored:
+    """Move a quarantined asset's file (and sidecar) back; return what was restored.
 
     A file whose bytes changed in quarantine is restored too (the next scan records the
     change). Raises PurgeError when the asset is not in quarantine, its root is offline,
@@ -110,13 +125,12 @@ def restore(
                 "(move it away, then restore again)"
             )
         changed = file.content_hash() != content_hash
-        note = "; its bytes changed in quarantine (the next scan records the change)"
         sidecar = find_sidecar(roots, file, settings.tagging.sidecar_pattern, content_hash)
         sidecar_back = sidecar_of(Path(path), settings.tagging.sidecar_pattern)
         if sidecar is not None and folder is not None and folder.lstat(sidecar_back.name):
             sidecar = None  # never over a sidecar now beside the file
         if dry_run:
-            return f"dry run: would restore {path} (from {quarantined}){note if changed else ''}"
+            return Restored(path, quarantined, changed, dry_run=True)
         with catalog.write() as tx:
             current = tx.asset_by_id(asset_id)
             if (
@@ -165,8 +179,8 @@ def restore(
     with catalog.write() as tx:
         done = journal_entry(tx, entry_id)  # type: ignore[arg-type]
         assert done is not None
-        finish_restore(tx, done, actor, now, note if changed else "")
-    return f"restored {path}{note if changed else ''}"
+        finish_restore(tx, done, actor, now, CHANGED_NOTE if changed else "")
+    return Restored(path, quarantined, changed)
 
 
 def _move_sidecar(sidecar: OpenFile, folder: Folder, name: str, path: str) -> None:

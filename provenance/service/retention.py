@@ -11,6 +11,7 @@ from provenance.catalog import utcnow
 from provenance.retention import restore as restoring
 from provenance.retention import sweep as sweeping
 from provenance.retention.journal import Recovery, Waiting, settle_interrupted
+from provenance.retention.restore import Restored
 from provenance.retention.sweep import SweepReport
 from provenance.service.assets import asset_id_of
 from provenance.service.context import App, Caller
@@ -46,8 +47,8 @@ def sweep(
 
 
 @served("restore", paths=("target",))
-def restore(app: App, caller: Caller, target: str, *, dry_run: bool = False) -> str:
-    """Put a quarantined file (a path or an asset id) back where it was; the one-line summary.
+def restore(app: App, caller: Caller, target: str, *, dry_run: bool = False) -> Restored:
+    """Put a quarantined file (a path or an asset id) back where it was; what was restored.
     The asset is flagged again with a fresh grace period."""
     caller.require("restore")
     asset_id = asset_id_of(app, target)

@@ -28,9 +28,8 @@ def test_restore_puts_file_and_sidecar_back_and_flags_again(
     catalog: Catalog, make_asset: MakeAsset, root: Path, settings_purge: Settings
 ) -> None:
     asset = quarantined(catalog, make_asset, settings_purge)
-    assert (
-        restore(catalog, settings_purge, asset.id, ACTOR, T0 + 41 * DAY) == f"restored {asset.path}"
-    )  # type: ignore[arg-type]
+    restored = restore(catalog, settings_purge, asset.id, ACTOR, T0 + 41 * DAY)  # type: ignore[arg-type]
+    assert (restored.path, restored.changed, restored.dry_run) == (asset.path, False, False)
     back = reload(catalog, asset.id)
     assert (back.status, back.flagged_at, back.quarantine_path, back.present) == (
         "flagged",

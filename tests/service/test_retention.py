@@ -9,9 +9,11 @@ import pytest
 
 from provenance.access.roles import Role
 from provenance.errors import PermissionDeniedError
+from provenance.retention.restore import Restored
 from provenance.service import retention
 from provenance.service.context import App, Caller
-from tests.retention.helpers import ACTOR, MakeAsset, status_of
+from provenance.service.remote import from_wire, to_wire
+from tests.retention.helpers import ACTOR, T0, MakeAsset, status_of
 from tests.service.conftest import caller
 
 OPERATOR = caller(Role.OPERATOR)
@@ -51,3 +53,12 @@ def test_the_service_itself_holds_every_role(app: App, make_asset: MakeAsset) ->
     make_asset("old/poster.png")
     report = retention.sweep(app, Caller.service(ACTOR), dry_run=True)
     assert len(report.plan.steps) == 1
+
+
+def test_a_restore_comes_back_as_values_the_socket_carries(app: App, make_asset: MakeAsset) -> None:
+    due = make_asset("old/poster.png", status="flagged", flagged_at=T0)  # its grace long gone
+    retention.sweep(app, OPERATOR)
+    assert status_of(app.catalog, due.id) == "quarantined"
+    restored = retention.restore(app, OPERATOR, due.path, dry_run=True)
+    assert (restored.path, restored.changed, restored.dry_run) == (due.path, False, True)
+    assert from_wire(Restored, to_wire(restored)) == restored
