@@ -17,7 +17,7 @@ from sqlmodel import col
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.lines import ASSET_LINE_COLUMNS
 from provenance.catalog.models import Asset, Clearance
-from provenance.catalog.store import Tx, path_under
+from provenance.catalog.store import Tx, bytewise, path_under
 from provenance.lifecycle.states import UNCLEARED
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
@@ -116,17 +116,14 @@ def _no_active_clearance() -> Any:
     return ~exists().where(_C.asset_id == _A.id, _C.voided_at.is_(None))
 
 
-def _under(query: Any, under: str | None) -> Any:
-    if under is None:
-        return query
-    return query.where(path_under(_A.path, under))
-
-
 def uncleared_assets(tx: Tx, under: str | None = None) -> Iterator[Asset]:
     """Yield AI assets still waiting for a clearance (not cleared, not purged), by path,
-    streamed: a big catalog holds hundreds of thousands of them."""
+    streamed: a big catalog holds hundreds of thousands of them. Under a folder, its range
+    of the path index is read in order: the first page comes without sorting the rest."""
     query = select(Asset).where(*_uncleared())
-    query = _under(query, under).order_by(col(Asset.path))
+    if under is not None:
+        query = query.where(path_under(_A.path, under, tx.dialect))
+    query = query.order_by(bytewise(_A.path, tx.dialect))
     yield from tx.session.execute(query.execution_options(yield_per=500)).scalars()
 
 

@@ -132,6 +132,16 @@ def _v11_fingerprint(conn: Connection) -> None:
     )
 
 
+def _v12_path_bytes(conn: Connection) -> None:
+    """v12: on PostgreSQL, an index of asset paths in byte order (``COLLATE "C"``): `list
+    --under` and `uncleared --under` read one folder's range of it, in order, whatever the
+    database's collation (SQLite's own path index is in byte order already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text('CREATE INDEX IF NOT EXISTS ix_assets_path_bytes ON assets (path COLLATE "C")')
+        )
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -144,7 +154,10 @@ STEPS: list[Callable[[Connection], None]] = [
     _v9_unreadable,
     _v10_notify_cursors,
     _v11_fingerprint,
+    _v12_path_bytes,
 ]
+#: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
+DIALECT_STEPS: list[Callable[[Connection], None]] = [_v12_path_bytes]
 LATEST = len(STEPS) + 1
 
 
@@ -172,6 +185,8 @@ def migrate(conn: Connection) -> int:
             )
         conn.execute(text(f"CREATE TABLE {META_TABLE} (key VARCHAR(64) PRIMARY KEY, value TEXT)"))
         SQLModel.metadata.create_all(conn)
+        for step in DIALECT_STEPS:
+            step(conn)
         _write_version(conn, LATEST)
         log.info("created catalog schema version %d", LATEST)
         return LATEST

@@ -36,11 +36,29 @@ class EventSpec:
     after: dict[str, Any] = field(default_factory=dict)
 
 
-def path_under(path: Any, folder: str) -> Any:
-    """The condition that the ``path`` column is ``folder`` or below it: a compare of the
-    path's prefix (substr, not LIKE, whose wildcards a folder's name may hold)."""
-    prefix = folder.rstrip("/") + "/"
-    return or_(path == folder, func.substr(path, 1, len(prefix)) == prefix)
+def bytewise(path: Any, dialect: str) -> Any:
+    """The ``path`` column compared and ordered byte by byte: SQLite's own order; on
+    PostgreSQL ``COLLATE "C"``, whatever the database's collation (its index:
+    ``ix_assets_path_bytes``)."""
+    return path.collate("C") if dialect == "postgresql" else path
+
+
+def path_under(path: Any, folder: str, dialect: str = "sqlite") -> Any:
+    """The condition that the ``path`` column is ``folder`` or below it.
+
+    A range of the path index in byte order (``folder`` up to ``folder`` + "0", the byte
+    after "/"), so one folder of a big catalog is read alone, and within it a compare of
+    the path's prefix (substr, not LIKE, whose wildcards a folder's name may hold) that
+    leaves out the siblings the range takes in ("folder.old").
+    """
+    base = folder.rstrip("/")
+    prefix = base + "/"
+    ordered = bytewise(path, dialect)
+    return and_(
+        ordered >= base,
+        ordered < base + "0",
+        or_(path == folder, func.substr(path, 1, len(prefix)) == prefix),
+    )
 
 
 class Tx(KnownQueries):
@@ -140,8 +158,9 @@ class Tx(KnownQueries):
 
     def assets_under(self, folder: str) -> list[Asset]:
         """Return the assets at ``folder`` or below it (``folder`` without trailing slash)."""
-        query = select(Asset).where(path_under(col(Asset.path), folder))
-        return list(self.session.execute(query.order_by(col(Asset.path))).scalars())
+        query = select(Asset).where(path_under(col(Asset.path), folder, self.dialect))
+        query = query.order_by(bytewise(col(Asset.path), self.dialect))
+        return list(self.session.execute(query).scalars())
 
     def move_paths(
         self,
@@ -188,10 +207,10 @@ class Tx(KnownQueries):
         if root is not None:
             query = query.where(col(Asset.root) == root)
         if under is not None:
-            query = query.where(path_under(col(Asset.path), under))
+            query = query.where(path_under(col(Asset.path), under, self.dialect))
         if not include_missing:
             query = query.where(col(Asset.present).is_(True))
-        query = query.order_by(col(Asset.path))
+        query = query.order_by(bytewise(col(Asset.path), self.dialect))
         if limit is not None:
             query = query.limit(limit)
         yield from self.session.execute(query.execution_options(yield_per=1000)).scalars()

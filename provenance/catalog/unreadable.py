@@ -84,11 +84,13 @@ def forget_unreadable(tx: Tx, paths: Sequence[str]) -> None:
         tx.session.execute(delete(Unreadable).where(col(Unreadable.path).in_(chunk)))
 
 
-def _filtered(query: Select[Any], root: str | None, under: str | None) -> Select[Any]:
+def _filtered(
+    query: Select[Any], root: str | None, under: str | None, dialect: str = "sqlite"
+) -> Select[Any]:
     if root is not None:
         query = query.where(col(Unreadable.root) == root)
     if under is not None:
-        query = query.where(path_under(col(Unreadable.path), under))
+        query = query.where(path_under(col(Unreadable.path), under, dialect))
     return query
 
 
@@ -97,7 +99,7 @@ def list_unreadable(
 ) -> Iterator[Unreadable]:
     """Yield the unreadable files (under ``root``, or at or below the folder ``under``) by
     path, at most ``limit``."""
-    query = _filtered(select(Unreadable), root, under).order_by(col(Unreadable.path))
+    query = _filtered(select(Unreadable), root, under, tx.dialect).order_by(col(Unreadable.path))
     if limit is not None:
         query = query.limit(limit)
     yield from tx.session.execute(query).scalars()

@@ -120,3 +120,32 @@ def test_v9_adds_the_table_of_unreadable_files(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         columns = {column["name"] for column in inspect(conn).get_columns("unreadable")}
     assert {"path", "root", "reason", "attempts", "size", "mtime_ns", "last_failed"} <= columns
+
+
+def test_v12_indexes_asset_paths_in_byte_order_on_postgresql(catalog: Catalog) -> None:
+    # a version 11 catalog: no byte-order index of paths (SQLite's path index is one)
+    postgres = catalog.engine.dialect.name == "postgresql"
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_path_bytes"))
+        conn.execute(text("UPDATE provenance_meta SET value = '11'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        version = conn.execute(text("SELECT value FROM provenance_meta")).scalar_one()
+        found = (
+            conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'")
+            ).scalar_one()
+            if postgres
+            else None
+        )
+    assert int(version) == LATEST
+    if postgres:
+        assert found is not None and 'COLLATE "C"' in found
+
+
+def test_a_new_postgresql_catalog_has_the_byte_order_path_index(postgres_catalog: Catalog) -> None:
+    with postgres_catalog.engine.begin() as conn:
+        found = conn.execute(
+            text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'")
+        ).scalar_one()
+    assert found == 1

@@ -115,6 +115,37 @@ def test_list_filters_and_prefix_match_is_by_folder_not_string(catalog: Catalog)
     assert counts == {"temporary": 1, "flagged": 1, "not-ai": 1}
 
 
+def test_under_a_folder_reads_its_range_and_leaves_out_siblings_it_takes_in(
+    catalog: Catalog,
+) -> None:
+    # the range of the path index ("/prod/show" up to "/prod/show0") also holds these
+    # siblings: names whose next byte sorts before "0" ("." "-" " " "!") and the folder's
+    # own name as a file
+    paths = [
+        "/prod/show",
+        "/prod/show/a/b.png",
+        "/prod/show/z.png",
+        "/prod/show.old/x.png",
+        "/prod/show-2/x.png",
+        "/prod/show 3/x.png",
+        "/prod/show!/x.png",
+        "/prod/show0/x.png",
+        "/prod/shox/x.png",
+        "/prod/sho/x.png",
+    ]
+    with catalog.write() as tx:
+        for path in paths:
+            tx.add(make_asset(path, ai_class="ai", status="temporary"))
+    with catalog.read() as tx:
+        listed = [a.path for a in tx.list_assets(under="/prod/show")]
+        with_slash = [a.path for a in tx.list_assets(under="/prod/show/")]
+        first = [a.path for a in tx.list_assets(under="/prod/show", limit=2)]
+        folder = [a.path for a in tx.assets_under("/prod/show")]
+    assert listed == folder == ["/prod/show", "/prod/show/a/b.png", "/prod/show/z.png"]
+    assert with_slash == ["/prod/show/a/b.png", "/prod/show/z.png"]
+    assert first == ["/prod/show", "/prod/show/a/b.png"]
+
+
 def test_audit_chain_links_every_event(catalog: Catalog) -> None:
     with catalog.write() as tx:
         asset = make_asset("/prod/c.png")
