@@ -27,6 +27,14 @@ UPSERT_META = (
 )
 
 
+#: The sizes of AI assets (a file of such a size may be a copy: it is hashed), read by each
+#: scan; partial, so a new asset that is not AI costs it nothing. Plain SQL (both dialects
+#: take it), not in the model: a dialect's keyword there loads that dialect at start-up.
+AI_SIZE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
+)
+
+
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
     """Add to ``table`` each of ``columns`` (name: SQL type) that it does not have yet."""
     present = {c["name"] for c in inspect(conn).get_columns(table)}
@@ -125,11 +133,12 @@ def _v11_fingerprint(conn: Connection) -> None:
     """v11: a partial fingerprint per asset (size, first and last blocks), in a column of its
     own: files that are not AI are no longer hashed in full, and follow moves by it."""
     _add_columns(conn, "assets", {"fingerprint": "VARCHAR(80)"})
-    conn.execute(
-        text(
-            "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
-        )
-    )
+    _ai_size_index(conn)
+
+
+def _ai_size_index(conn: Connection) -> None:
+    """The partial index of AI asset sizes (``AI_SIZE_INDEX``; v11, and every new catalog)."""
+    conn.execute(text(AI_SIZE_INDEX))
 
 
 def _v12_path_bytes(conn: Connection) -> None:
@@ -157,7 +166,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v12_path_bytes,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
-DIALECT_STEPS: list[Callable[[Connection], None]] = [_v12_path_bytes]
+DIALECT_STEPS: list[Callable[[Connection], None]] = [_ai_size_index, _v12_path_bytes]
 LATEST = len(STEPS) + 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator, text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -60,14 +60,9 @@ class Asset(_Table, table=True):
     __table_args__ = (
         Index("ix_assets_status_deadline", "status", "deadline"),
         Index("ix_assets_status_root", "status", "root", "ai_class"),
-        # the sizes of AI assets (a file of such a size may be a copy: it is hashed), read
-        # by each scan; partial, so a new asset that is not AI costs it nothing
-        Index(
-            "ix_assets_ai_size",
-            "size",
-            sqlite_where=text("ai_class != 'none'"),
-            postgresql_where=text("ai_class != 'none'"),
-        ),
+        # and ix_assets_ai_size, partial: created by the migrations (``AI_SIZE_INDEX``), as
+        # a dialect's own keyword here loads that dialect (PostgreSQL's, for every SQLite
+        # catalog: about 0.03 s of each command's start)
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -50,6 +50,10 @@ def test_new_catalog_is_created_at_the_latest_version(tmp_path: Path) -> None:
         version = tx.session.execute(text("SELECT value FROM provenance_meta")).scalar_one()
     catalog.close()
     assert int(version) == LATEST
+    # the partial index the migrations create (not the model), as an upgrade has it
+    with sqlite3.connect(tmp_path / "new.sqlite") as new:
+        sql = new.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_assets_ai_size'")
+        assert "WHERE ai_class != 'none'" in sql.fetchone()[0]
 
 
 def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
