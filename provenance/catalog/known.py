@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import bindparam, select, text
 from sqlmodel import Session, col
 
 from provenance.catalog.chunks import in_chunks
@@ -79,6 +79,43 @@ class KnownQueries:
         for row in rows:
             yield row[0], KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
 
+    def _known_values(
+        self, column: str, values: Sequence[str], where: str = ""
+    ) -> Iterator[list[str]]:
+        """Yield, a chunk at a time, those of ``values`` that some asset's ``column`` holds
+        (and that meet the SQL condition ``where``, if any).
+
+        An ingest batch asks for 500 paths and hashes that are mostly new: an indexed probe
+        straight to the driver answers that in a fraction of a millisecond, where an ORM query
+        costs milliseconds to build, so only the values found are loaded as assets. (Pending
+        changes are flushed first, as an ORM query would.)
+        """
+        self.session.flush()
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(
+            self.session.connection().dialect.paramstyle
+        )
+        condition = f" AND ({where})" if where else ""
+        for part in in_chunks(values):
+            chunk = list(part)
+            if mark is None or not chunk:
+                if chunk and where:  # a driver of another style: asked through SQLAlchemy
+                    query = text(
+                        f"SELECT DISTINCT {column} FROM assets WHERE {column} IN :values{condition}"
+                    ).bindparams(bindparam("values", expanding=True))
+                    rows = self.session.connection().execute(query, {"values": chunk})
+                    chunk = [row[0] for row in rows]
+                if chunk:
+                    yield chunk
+                continue
+            marks = ", ".join([mark] * len(chunk))
+            rows = self.session.connection().exec_driver_sql(
+                f"SELECT DISTINCT {column} FROM assets WHERE {column} IN ({marks}){condition}",
+                tuple(chunk),
+            )
+            hits = [row[0] for row in rows]
+            if hits:
+                yield hits
+
     def ai_sizes(self) -> set[int]:
         """Return the sizes of the catalog's AI assets: a file of one of these sizes may be a
         copy of one, and gets a content hash whatever it reads as."""
@@ -90,14 +127,12 @@ class KnownQueries:
         file is read again, whatever it reads as now: an AI asset's (a change of its bytes
         voids its clearance), or one with no partial fingerprint to compare instead (a
         record from before fingerprints)."""
+        # an indexed probe by path, straight to the driver: a first scan asks this of every
+        # file it reads (0.04 s a batch of 2,000 as an ORM query)
         found: set[str] = set()
-        for chunk in in_chunks(paths):
-            query = select(col(Asset.path)).where(
-                col(Asset.path).in_(chunk),
-                col(Asset.content_hash).is_not(None),
-                or_(col(Asset.ai_class) != "none", col(Asset.fingerprint).is_(None)),
-            )
-            found.update(self.session.execute(query).scalars())
+        where = "content_hash IS NOT NULL AND (ai_class != 'none' OR fingerprint IS NULL)"
+        for hits in self._known_values("path", paths, where):
+            found.update(hits)
         return found
 
     def has_events(self, asset_id: int | None) -> bool:

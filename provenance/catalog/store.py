@@ -123,31 +123,6 @@ class Tx(KnownQueries):
                 found.setdefault(asset.content_hash or "", []).append(asset)
         return found
 
-    def _known_values(self, column: str, values: Sequence[str]) -> Iterator[list[str]]:
-        """Yield, a chunk at a time, those of ``values`` that some asset's ``column`` holds.
-
-        An ingest batch asks for 500 paths and hashes that are mostly new: an indexed probe
-        straight to the driver answers that in a fraction of a millisecond, where an ORM query
-        costs milliseconds to build, so only the values found are loaded as assets. (Pending
-        changes are flushed first, as an ORM query would.)
-        """
-        self.session.flush()
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(
-            self.session.connection().dialect.paramstyle
-        )
-        for part in in_chunks(values):
-            chunk = list(part)
-            if mark is None or not chunk:
-                yield chunk
-                continue
-            marks = ", ".join([mark] * len(chunk))
-            rows = self.session.connection().exec_driver_sql(
-                f"SELECT DISTINCT {column} FROM assets WHERE {column} IN ({marks})", tuple(chunk)
-            )
-            hits = [row[0] for row in rows]
-            if hits:
-                yield hits
-
     def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
         insert_rows(self.session, Asset.__table__, rows, ids=True)  # type: ignore[attr-defined]
