@@ -24,10 +24,10 @@ def _set_up_lines() -> list[str]:
 
 def _direct_requirements() -> list[Requirement]:
     """What the README's test command installs directly: the dependencies and the extras
-    it names (test, and postgres through it), not the project itself."""
+    it names (test, and postgres and web through it), not the project itself."""
     extras = PROJECT["optional-dependencies"]
     found = [Requirement(text) for text in PROJECT["dependencies"]]
-    for extra in ("postgres", "test"):
+    for extra in ("postgres", "web", "test"):
         found += [Requirement(text) for text in extras[extra]]
     return [requirement for requirement in found if canonicalize_name(requirement.name) != SELF]
 

@@ -31,6 +31,7 @@ from provenance.config.locations import (
 from provenance.config.notify import NotifySettings, WebhookSettings
 from provenance.config.roles import RoleSettings
 from provenance.config.values import OptionalPath
+from provenance.config.web import WebSettings
 from provenance.errors import ConfigError
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "ScheduleSettings",
     "Settings",
     "SmtpSettings",
+    "WebSettings",
     "WebhookSettings",
     "check_config",
     "config_path",
@@ -212,6 +214,7 @@ class Settings(_Section):
     clearance: ClearanceSettings = ClearanceSettings()
     roles: RoleSettings = RoleSettings()
     notify: NotifySettings = NotifySettings()
+    web: WebSettings = WebSettings()
     #: Production milestones: {production: {milestone: date}}, e.g. show_a.picture_lock.
     milestones: dict[str, dict[str, date]] = Field(default_factory=dict)
 

@@ -1,5 +1,5 @@
 """The daemon's Prometheus metrics, as a node-exporter textfile (``metrics.prom``) beside its
-status file: no network port of its own.
+status file, and at ``/metrics`` of the web service when it runs (``provenance.web``).
 
 The values are gathered by the daemon into a :class:`Snapshot`; :func:`write_metrics` turns
 one into the text exposition format with prometheus_client (a registry of its own, never the
@@ -66,6 +66,16 @@ def write_metrics(folder: Path, snapshot: Snapshot, *, shared: bool = False) -> 
     folder, which must exist; the daemon makes only its own state folder).
 
     Raises ProvenanceError (ConfinementError, WriteError) when it cannot be written."""
+    data = exposition(snapshot)
+    mode = SHARED_FILE_MODE if shared else PRIVATE_FILE_MODE
+    with open_folder(folder) if shared else open_private_dir(folder) as opened:
+        opened.write_bytes(METRICS_NAME, data, mode=mode, durable=False)
+    return folder / METRICS_NAME
+
+
+def exposition(snapshot: Snapshot) -> bytes:
+    """Return ``snapshot`` in Prometheus' text exposition format (the file's content, and
+    what the web service's ``/metrics`` answers)."""
     from prometheus_client import (
         CollectorRegistry,
         Counter,
@@ -122,8 +132,4 @@ def write_metrics(folder: Path, snapshot: Snapshot, *, shared: bool = False) -> 
     assets = gauge("ai_assets", "AI assets in the catalog by root and status.", ("root", "status"))
     for (root_path, status), count in sorted(snapshot.ai_assets.items()):
         assets.labels(root_path, status).set(count)
-    data = generate_latest(registry)
-    mode = SHARED_FILE_MODE if shared else PRIVATE_FILE_MODE
-    with open_folder(folder) if shared else open_private_dir(folder) as opened:
-        opened.write_bytes(METRICS_NAME, data, mode=mode, durable=False)
-    return folder / METRICS_NAME
+    return generate_latest(registry)

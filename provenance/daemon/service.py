@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
@@ -59,6 +59,9 @@ from provenance.watch.hearing import (
 from provenance.watch.mounts import Mount, WatchMode, mount_of, read_mounts, watch_mode
 from provenance.watch.observers import RootWatcher, watch_limit_reached
 from provenance.watch.record import Recorder
+
+if TYPE_CHECKING:
+    from provenance.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +168,9 @@ class Daemon:
     #: Serve the catalog to other local users on the socket (``daemon.api``).
     serve_socket: bool = True
     _api: ApiServer | None = None
+    #: The web review queue (``provenance.web``), when ``[web] enabled``: its libraries are
+    #: imported only then.
+    _web: WebServer | None = None
 
     # --- requests (any thread, or a signal handler) -----------------------------------------
 
@@ -189,6 +195,10 @@ class Daemon:
 
     def _start(self) -> None:
         self.started_at = self.clock()
+        if self.settings.web.enabled:  # first: an address in use stops the start at once
+            from provenance.web import start_web
+
+            self._web = start_web(self.settings, self.catalog, self.clock, self.metrics)
         self._detection = read_options(self.settings).fingerprint()
         recorder = Recorder(self.settings, self.catalog, self.actor, self.clock)
         self._consumer = Consumer(self.changes, recorder, self.settings, self._waits_for_close)
@@ -280,6 +290,8 @@ class Daemon:
         deadline = time.monotonic() + STOP_BUDGET
         self.notifier.stopping()
         log.info("stopping: finishing the batch in hand")
+        if self._web is not None:
+            self._web.stop()
         if self._api is not None:
             self._api.stop()
         if self.jobs is not None:

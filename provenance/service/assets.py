@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from provenance.catalog import Asset, Catalog, Tx
+from provenance.catalog import Asset, Catalog, Tx, utcnow
 from provenance.catalog.clearance import active_clearance, uncleared_assets
 from provenance.catalog.lifecycle import recent_events
+from provenance.catalog.queue import Span, queue_page, queue_spans
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
 from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.errors import NotInCatalogError, ProvenanceError
+from provenance.report.build import root_infos
+from provenance.report.groups import Group, group_items, productions
+from provenance.report.items import Item, Roots, asset_item
 from provenance.report.records import asset_record, event_record
 from provenance.report.render_text import iso
 from provenance.service.context import App, Caller, resolve_path
@@ -221,3 +225,89 @@ def _streamed(catalog: Catalog, rows: Callable[[Tx], Iterable[T]]) -> Iterator[T
     is exhausted or dropped."""
     with catalog.read() as tx:
         yield from rows(tx)
+
+
+@dataclass(frozen=True)
+class QueueFile:
+    """A file of the review queue: the report's item, its asset uid and risk."""
+
+    item: Item
+    uid: str
+    risk: str | None
+    tool_status: str | None
+
+
+@dataclass(frozen=True)
+class QueueFolder:
+    """A folder of the queue's page: its group (the page's files in it), how many uncleared
+    AI assets the whole folder holds (``span``) and the page's files with their uids."""
+
+    group: Group
+    span: Span
+    files: tuple[QueueFile, ...]
+
+
+@dataclass(frozen=True)
+class QueueProduction:
+    """A production of the queue's page (the first folder below a root) and its folders."""
+
+    group: Group
+    span: Span
+    folders: tuple[QueueFolder, ...]
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the review queue, grouped as the report groups (root -> production ->
+    folder); ``next_after``: the path the next page starts after (None: the last page)."""
+
+    productions: tuple[QueueProduction, ...]
+    files: int
+    next_after: str | None
+
+
+def review_queue(
+    app: App,
+    caller: Caller,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    under: str | None = None,
+) -> QueuePage:
+    """Return a page of the uncleared AI assets after the path ``after`` (``under``: at or
+    below this folder), grouped by root, production and folder, each group with the count
+    and nearest deadline of all its uncleared assets, not only the page's."""
+    caller.require("uncleared")
+    folder = resolve_path(under) if under is not None else None
+    now = utcnow()
+    roots = Roots(root_infos(app.settings))
+    with app.catalog.read() as tx:
+        lines = queue_page(tx, after=after, limit=limit + 1, under=folder)
+        more = len(lines) > limit
+        lines = lines[:limit]
+        by_path = {q.line.path: q for q in lines}
+        items = [asset_item("queue", q.line, roots, now) for q in lines]
+        wholes = productions(group_items("queue", items))
+        wanted = [(whole.path, not whole.production) for whole, _ in wholes]
+        wanted += [(g.path, True) for _, folders in wholes for g in folders]
+        spans = queue_spans(tx, wanted)
+    result = []
+    for whole, folders in wholes:
+        shown = tuple(
+            QueueFolder(
+                group,
+                spans[(group.path, True)],
+                tuple(
+                    QueueFile(
+                        item,
+                        by_path[item.path].uid,
+                        by_path[item.path].risk,
+                        by_path[item.path].tool_status,
+                    )
+                    for item in group.items
+                ),
+            )
+            for group in folders
+        )
+        result.append(QueueProduction(whole, spans[(whole.path, not whole.production)], shown))
+    return QueuePage(tuple(result), len(lines), lines[-1].line.path if more else None)

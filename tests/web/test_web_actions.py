@@ -1,0 +1,134 @@
+"""Decisions through the web: the service's own functions as the signed-in user, with the
+command line's refusals (a forged form from a viewer is refused and recorded)."""
+
+from __future__ import annotations
+
+from tests.web.conftest import PROXY
+from tests.web.site import Client, Site, set_password, unique_password
+
+
+def _as(site: Site, user: str) -> tuple[Client, str]:
+    client = site.client(PROXY)
+    client.headers["X-Remote-User"] = user
+    return client, client.get("/").csrf()
+
+
+def test_an_approver_clears_a_folder_with_its_references(header_site: Site) -> None:
+    client, token = _as(header_site, header_site.approver.name)
+    folder = header_site.root / "reel_1" / "shot_010"
+    answer = client.post(
+        "/act",
+        [
+            ("csrf", token),
+            ("action", "clear"),
+            ("path", str(folder)),
+            ("approval", "LEGAL-7"),
+            ("consent", "CONS-1, CONS-2"),
+            ("escalation", "ESC-3"),
+            ("note", "final grade"),
+        ],
+    )
+    assert answer.status == 200, answer.body
+    assert answer.body.count("cleared ") == 4
+    assert header_site.status_of(folder / "frame_0000.png") == "cleared"
+    cleared = header_site.events("cleared")
+    assert {event["user"] for event in cleared} == {header_site.approver.name}
+    # the folder left the queue
+    assert "reel_1/shot_010" not in client.get("/").body
+
+
+def test_a_clearance_without_its_approval_is_refused_as_the_command_line_refuses(
+    header_site: Site,
+) -> None:
+    client, token = _as(header_site, header_site.approver.name)
+    path = header_site.root / "reel_1" / "shot_020" / "frame_0001.png"
+    answer = client.post("/act", {"csrf": token, "action": "clear", "path": str(path)})
+    assert answer.status == 400
+    assert "approval" in answer.body
+    assert header_site.status_of(path) != "cleared"
+
+
+def test_a_forged_clear_from_a_viewer_is_refused_and_recorded(pam_site: Site) -> None:
+    # signed in through PAM: the viewer's page holds their token (the sign-out form), so
+    # the forged form carries a valid one, and only the role refuses it
+    password = unique_password()
+    set_password(pam_site.viewer, password)
+    client = pam_site.client()
+    client.sign_in(pam_site.viewer, password)
+    token = client.get("/").csrf()
+    header_site = pam_site
+    folder = header_site.root / "reel_2"
+    answer = client.post(
+        "/act", {"csrf": token, "action": "clear", "path": str(folder), "approval": "X"}
+    )
+    assert answer.status == 403
+    assert f"user {header_site.viewer.name!r} may not clear: that needs the approver role" in (
+        answer.body.replace("&#39;", "'")
+    )
+    assert header_site.status_of(folder / "shot_100" / "frame_0000.png") != "cleared"
+    (refused,) = header_site.events("refused")
+    assert refused["user"] == header_site.viewer.name
+    assert refused["after"]["verb"] == "clear" and refused["after"]["via"] == "web"  # type: ignore[index]
+
+
+def test_a_custodian_holds_and_releases_a_production(header_site: Site) -> None:
+    client, token = _as(header_site, header_site.custodian.name)
+    production = header_site.root / "reel_1"
+    held = client.post(
+        "/act", {"csrf": token, "action": "hold", "path": str(production), "reason": "M-12"}
+    )
+    assert held.status == 200, held.body
+    assert f"held {production} (8 assets)" in held.body
+    assert header_site.status_of(production / "shot_020" / "frame_0003.png") == "held"
+    queue = client.get("/")
+    assert "Release the hold on the production" in queue.body
+    released = client.post("/act", {"csrf": token, "action": "release", "path": str(production)})
+    assert released.status == 200 and f"released {production}" in released.body
+    # a custodian clears nothing
+    refused = client.post(
+        "/act", {"csrf": token, "action": "clear", "path": str(production), "approval": "A"}
+    )
+    assert refused.status == 403
+
+
+def test_declaring_facts_and_revoking(header_site: Site) -> None:
+    client, token = _as(header_site, header_site.approver.name)
+    path = header_site.root / "reel_2" / "shot_100" / "frame_0002.png"
+    tagged = client.post(
+        "/act",
+        [
+            ("csrf", token),
+            ("action", "tag"),
+            ("path", str(path)),
+            ("use", "previs"),
+            ("copyrighted_ref", "on"),
+        ],
+    )
+    assert tagged.status == 200, tagged.body
+    assert f"tagged {path}" in tagged.body
+    with header_site.catalog.read() as tx:
+        asset = tx.asset_by_path(str(path))
+        assert asset is not None and asset.facts is not None
+        assert asset.facts.get("intended_use") == "previs" and asset.facts.get("copyrighted_ref")
+    cleared = client.post(
+        "/act",
+        {
+            "csrf": token,
+            "action": "clear",
+            "path": str(path),
+            "approval": "A-1",
+            "escalation": "E-1",  # the tool is in no registry (NFX-CONF3), the ref (NFX-CO2)
+        },
+    )
+    assert header_site.status_of(path) == "cleared", cleared.body
+    revoked = client.post(
+        "/act", {"csrf": token, "action": "revoke", "path": str(path), "reason": "withdrawn"}
+    )
+    assert revoked.status == 200 and f"revoked {path} (A-1)" in revoked.body
+    assert header_site.status_of(path) == "temporary"
+
+
+def test_a_form_naming_no_decision_or_a_relative_path_is_refused(header_site: Site) -> None:
+    client, token = _as(header_site, header_site.approver.name)
+    assert client.post("/act", {"csrf": token, "action": "purge", "path": "/x"}).status == 400
+    assert client.post("/act", {"csrf": token, "action": "hold", "path": "x"}).status == 400
