@@ -56,14 +56,7 @@ def _queued() -> tuple[Any, ...]:
 
 
 def _within(tx: Tx, folder: str) -> Any:
-    """``path_under``, with a range on the path that an index walks (SQLite compares text
-    byte by byte, so the folder's files sort between "folder/" and "folder0"; a server's
-    collation may not, so there the prefix alone decides)."""
-    condition = path_under(_A.path, folder)
-    if tx.dialect != "sqlite":
-        return condition
-    prefix = folder.rstrip("/") + "/"
-    return (_A.path >= prefix) & (_A.path < prefix[:-1] + "0") & condition
+    return path_under(_A.path, folder, tx.dialect)
 
 
 def queue_page(
