@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, exists, func, or_, select
+from sqlalchemy import Row, Table, exists, func, select, union
 from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
@@ -151,10 +151,16 @@ def attention_assets(
     those whose ``risk`` is blocked, with no clearance in force; ordered by path.
     """
     tools = UNAPPROVED_TOOL if unknown_tools else ("unapproved",)
+    # each of the two through its own index (tool status; risk), few rows: the OR of them
+    # beside the status made SQLite walk every uncleared asset instead
+    named = union(
+        select(_A.id).where(_A.tool_status.in_(tools)),
+        select(_A.id).where(_A.risk.in_(ATTENTION_RISKS)),
+    )
     query = select(*ATTENTION_COLUMNS).where(
+        _A.id.in_(named.scalar_subquery()),
         _A.ai_class != "none",
         _A.status.in_(UNCLEARED),
-        or_(_A.tool_status.in_(tools), _A.risk.in_(ATTENTION_RISKS)),
         _no_active_clearance(),
     )
     if root is not None:

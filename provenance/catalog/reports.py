@@ -13,7 +13,8 @@ event, so the report fills in as the lifecycle work lands.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -21,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from provenance.catalog.chunks import in_chunks
 from provenance.catalog.clearance import attention_assets
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.models import Asset, Event, SignalRow
@@ -92,46 +94,161 @@ def _stream(tx: Tx, query: Any) -> Iterator[Any]:
     yield from tx.session.execute(query.execution_options(yield_per=2000))
 
 
+@dataclass(frozen=True)
+class FolderCount:
+    """How many of a section's assets one folder holds in one status, and their bytes
+    (``folder``: the files' own folder, without a trailing slash)."""
+
+    root: str
+    folder: str
+    status: str
+    count: int
+    size: int
+
+
+def _due(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (_is_ai(), _A.status.in_(OPEN), _A.deadline >= start, _A.deadline < end)
+
+
+def _flagged() -> tuple[ColumnElement[bool], ...]:
+    return (_is_ai(), _A.status.in_(OVERDUE))
+
+
+def _late(before: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (_is_ai(), _A.status.in_(OPEN), _A.deadline < before)
+
+
+def _limited(query: Any, limit: int | None) -> Any:
+    return query if limit is None else query.limit(limit)
+
+
 def due_assets(
-    tx: Tx, start: datetime, end: datetime, root: str | None = None
+    tx: Tx, start: datetime, end: datetime, root: str | None = None, limit: int | None = None
 ) -> Iterator[AssetLine]:
-    """Yield open AI assets whose deadline falls in ``[start, end)``, soonest first."""
+    """Yield open AI assets whose deadline falls in ``[start, end)``, soonest first (the
+    first ``limit``)."""
     optional = _optional_columns()
-    query = select(*_asset_columns(), *optional).where(
-        _is_ai(),
-        _A.status.in_(OPEN),
-        _A.deadline >= start,
-        _A.deadline < end,
-    )
+    query = select(*_asset_columns(), *optional).where(*_due(start, end))
     query = _in_root(query, root).order_by(_A.deadline, _A.path)
-    for row in _stream(tx, query):
+    for row in _stream(tx, _limited(query, limit)):
         yield _line(row, optional)
 
 
-def overdue_assets(tx: Tx, before: datetime, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield flagged AI assets, and open ones whose deadline passed before ``before``.
+def overdue_assets(
+    tx: Tx, before: datetime, root: str | None = None, limit: int | None = None
+) -> Iterator[AssetLine]:
+    """Yield flagged AI assets, and open ones whose deadline passed before ``before``, by
+    deadline (the first ``limit``).
 
     Two indexed queries (status; deadline) merged in deadline order: one query with ``OR``
     makes SQLite read the whole table.
     """
     optional = _optional_columns()
-    flagged = select(*_asset_columns(), *optional).where(_is_ai(), _A.status.in_(OVERDUE))
-    late = select(*_asset_columns(), *optional).where(
-        _is_ai(), _A.status.in_(OPEN), _A.deadline < before
-    )
     streams = [
-        (_line(row, optional) for row in _stream(tx, _in_root(q, root).order_by(*_BY_DEADLINE)))
-        for q in (flagged, late)
+        (
+            _line(row, optional)
+            for row in _stream(
+                tx,
+                _limited(
+                    _in_root(select(*_asset_columns(), *optional).where(*where), root).order_by(
+                        *_BY_DEADLINE
+                    ),
+                    limit,
+                ),
+            )
+        )
+        for where in (_flagged(), _late(before))
     ]
-    yield from heapq.merge(*streams, key=_deadline_order)
+    merged = heapq.merge(*streams, key=_deadline_order)
+    yield from merged if limit is None else itertools.islice(merged, limit)
+
+
+def _folder_counts(
+    tx: Tx, where: Sequence[ColumnElement[bool]], root: str | None, folders: Collection[str]
+) -> list[FolderCount]:
+    # a path without its last name: SQLite and PostgreSQL both trim the trailing
+    # characters that are not "/" (``rtrim`` of the path's own non-slash characters)
+    folder = func.rtrim(_A.path, func.replace(_A.path, "/", ""))
+    wanted = sorted({name if name.endswith("/") else name + "/" for name in folders})
+    found = []
+    for chunk in in_chunks(wanted):
+        query = select(
+            _A.root, folder, _A.status, func.count(), func.coalesce(func.sum(_A.size), 0)
+        ).where(*where, folder.in_(list(chunk)))
+        query = _in_root(query, root).group_by(_A.root, folder, _A.status)
+        found += [
+            FolderCount(row[0], str(row[1]).rstrip("/") or "/", row[2], int(row[3]), int(row[4]))
+            for row in tx.session.execute(query)
+        ]
+    return found
+
+
+def _root_counts(
+    tx: Tx, where: Sequence[ColumnElement[bool]], root: str | None
+) -> dict[str | None, int]:
+    query = _in_root(select(_A.root, func.count()).where(*where), root).group_by(_A.root)
+    return {row[0]: int(row[1]) for row in tx.session.execute(query)}
+
+
+def _added(*counts: Mapping[str | None, int]) -> dict[str | None, int]:
+    total: dict[str | None, int] = {}
+    for part in counts:
+        for key, n in part.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def due_folders(
+    tx: Tx, start: datetime, end: datetime, root: str | None, folders: Collection[str]
+) -> list[FolderCount]:
+    """Count what ``due_assets`` yields in ``folders`` by root, folder and status."""
+    return _folder_counts(tx, _due(start, end), root, folders)
+
+
+def due_by_root(
+    tx: Tx, start: datetime, end: datetime, root: str | None = None
+) -> dict[str | None, int]:
+    """Count what ``due_assets`` yields by root, in the database."""
+    return _root_counts(tx, _due(start, end), root)
+
+
+def overdue_folders(
+    tx: Tx, before: datetime, root: str | None, folders: Collection[str]
+) -> list[FolderCount]:
+    """Count what ``overdue_assets`` yields in ``folders`` by root, folder and status."""
+    return _folder_counts(tx, _flagged(), root, folders) + _folder_counts(
+        tx, _late(before), root, folders
+    )
+
+
+def overdue_by_root(tx: Tx, before: datetime, root: str | None = None) -> dict[str | None, int]:
+    """Count what ``overdue_assets`` yields by root, in the database."""
+    return _added(_root_counts(tx, _flagged(), root), _root_counts(tx, _late(before), root))
+
+
+def _quarantined() -> tuple[ColumnElement[bool], ...]:
+    return (_A.status == Status.QUARANTINED,)
+
+
+def quarantined_folders(tx: Tx, root: str | None, folders: Collection[str]) -> list[FolderCount]:
+    """Count what ``quarantined_assets`` yields in ``folders`` by root, folder and status."""
+    return _folder_counts(tx, _quarantined(), root, folders)
+
+
+def quarantined_by_root(tx: Tx, root: str | None = None) -> dict[str | None, int]:
+    """Count what ``quarantined_assets`` yields by root, in the database."""
+    return _root_counts(tx, _quarantined(), root)
 
 
 def _deadline_order(line: AssetLine) -> tuple[bool, datetime, str]:
     return (line.deadline is None, line.deadline or _EPOCH, line.path)
 
 
-def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield quarantined assets with the facts of their last ``quarantined`` event in ``extra``."""
+def quarantined_assets(
+    tx: Tx, root: str | None = None, limit: int | None = None
+) -> Iterator[AssetLine]:
+    """Yield quarantined assets with the facts of their last ``quarantined`` event in
+    ``extra``, by deadline (the first ``limit``)."""
     optional = _optional_columns()
     last_event = (
         select(_E.after)
@@ -147,13 +264,11 @@ def quarantined_assets(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
         .limit(1)
         .scalar_subquery()
     )
-    query = select(*_asset_columns(), *optional, last_event, last_at).where(
-        _A.status == Status.QUARANTINED
-    )
+    query = select(*_asset_columns(), *optional, last_event, last_at).where(*_quarantined())
     # deadline first: ordering by path alone makes SQLite walk the path index (every asset)
     query = _in_root(query, root).order_by(*_BY_DEADLINE)
     width = 13 + len(optional)
-    for row in _stream(tx, query):
+    for row in _stream(tx, _limited(query, limit)):
         after, at = row[width], row[width + 1]
         facts = dict(after) if isinstance(after, Mapping) else {}
         if at is not None:
@@ -221,9 +336,15 @@ def untrusted_c2pa_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]
 
 
 def events_between(
-    tx: Tx, actions: Sequence[str], start: datetime, end: datetime, root: str | None = None
+    tx: Tx,
+    actions: Sequence[str],
+    start: datetime,
+    end: datetime,
+    root: str | None = None,
+    limit: int | None = None,
 ) -> Iterator[EventLine]:
-    """Yield events of ``actions`` at ``[start, end)`` in order, with their asset's root."""
+    """Yield events of ``actions`` at ``[start, end)`` in order (the first ``limit``), with
+    their asset's root."""
     query = (
         select(
             _E.id,
@@ -248,8 +369,22 @@ def events_between(
         )
     )
     query = _in_root(query, root).order_by(_E.at, _E.id)
-    for row in _stream(tx, query):
+    for row in _stream(tx, _limited(query, limit)):
         yield EventLine(*row[:8], row[8] or {}, row[9] or {}, *row[10:])  # type: ignore[call-arg]
+
+
+def events_by_root(
+    tx: Tx, actions: Sequence[str], start: datetime, end: datetime, root: str | None = None
+) -> dict[str | None, int]:
+    """Count what ``events_between`` yields by its asset's root, in the database."""
+    query = (
+        select(_A.root, func.count())
+        .select_from(_EVENTS)
+        .outerjoin(_ASSETS, _A.id == _E.asset_id)
+        .where(_E.action.in_(actions), _E.at >= start, _E.at < end)
+    )
+    query = _in_root(query, root).group_by(_A.root)
+    return {row[0]: int(row[1]) for row in tx.session.execute(query)}
 
 
 def status_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import posixpath
 from datetime import datetime, timedelta
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
+from provenance.catalog.lines import AssetLine
 from provenance.catalog.unreadable import list_unreadable, unreadable_by_root
 from provenance.config import RootSettings, Settings
 from provenance.lifecycle.states import UNCLEARED
 from provenance.report.data import (
     DEFAULT_QUARANTINE_FOR,
+    SECTION_SHOWN,
     UNREADABLE_SHOWN,
     Inputs,
     Period,
@@ -20,6 +23,17 @@ from provenance.report.data import (
 from provenance.report.items import RootInfo
 from provenance.retention.journal import waiting_steps
 from provenance.retention.policy import rules_from_settings
+
+#: The audit actions of the report's sections of events.
+EVENTS = {
+    "purged": ("purged",),
+    "cleared": ("cleared",),
+    "voided": ("clearance-voided", "revoked"),
+}
+
+
+def _folders(lines: list[AssetLine]) -> set[str]:
+    return {posixpath.dirname(line.path) or "/" for line in lines}
 
 
 def root_infos(settings: Settings) -> list[RootInfo]:
@@ -52,21 +66,38 @@ def build_report(
     waiting = [step for step in waiting_steps(catalog, settings) if root_path in (None, step.root)]
     with catalog.read() as tx:
         counts = queries.status_counts(tx, root_path)
+        past = (period.past_start, period.as_of, root_path)
+        shown = SECTION_SHOWN
+        due = list(queries.due_assets(tx, period.as_of, period.coming_end, root_path, shown))
+        overdue = list(queries.overdue_assets(tx, period.as_of, root_path, shown))
+        quarantined = list(queries.quarantined_assets(tx, root_path, shown))
         inputs = Inputs(
-            due=queries.due_assets(tx, period.as_of, period.coming_end, root_path),
-            overdue=queries.overdue_assets(tx, period.as_of, root_path),
-            quarantined=queries.quarantined_assets(tx, root_path),
+            due=due,
+            overdue=overdue,
+            quarantined=quarantined,
             unknown_tool=queries.attention_lines(tx, root_path, unknown_tools=registered),
             untrusted_c2pa=queries.untrusted_c2pa_lines(tx, root_path),
-            purged=queries.events_between(
-                tx, ("purged",), period.past_start, period.as_of, root_path
-            ),
-            cleared=queries.events_between(
-                tx, ("cleared",), period.past_start, period.as_of, root_path
-            ),
-            voided=queries.events_between(
-                tx, ("clearance-voided", "revoked"), period.past_start, period.as_of, root_path
-            ),
+            purged=queries.events_between(tx, EVENTS["purged"], *past, shown),
+            cleared=queries.events_between(tx, EVENTS["cleared"], *past, shown),
+            voided=queries.events_between(tx, EVENTS["voided"], *past, shown),
+            # what those sections stand for, counted in the database: by root, and in the
+            # folders of the files they name by folder
+            root_counts={
+                "expiring": queries.due_by_root(tx, period.as_of, period.coming_end, root_path),
+                "overdue": queries.overdue_by_root(tx, period.as_of, root_path),
+                "quarantined": queries.quarantined_by_root(tx, root_path),
+                **{
+                    key: queries.events_by_root(tx, actions, *past)
+                    for key, actions in EVENTS.items()
+                },
+            },
+            folders={
+                "expiring": queries.due_folders(
+                    tx, period.as_of, period.coming_end, root_path, _folders(due)
+                ),
+                "overdue": queries.overdue_folders(tx, period.as_of, root_path, _folders(overdue)),
+                "quarantined": queries.quarantined_folders(tx, root_path, _folders(quarantined)),
+            },
             status_counts=counts,
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),

@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from provenance.catalog.models import Unreadable
-from provenance.catalog.reports import AssetLine, ChainHead, EventLine
+from provenance.catalog.reports import AssetLine, ChainHead, EventLine, FolderCount
 from provenance.lifecycle.states import AI_STATUSES, OVERDUE
-from provenance.report.groups import Alert, Group, alerts, group_items
+from provenance.report.groups import Alert, Group, Totals, alerts, group_items
 from provenance.report.items import (
     Item,
     RootInfo,
@@ -59,6 +59,9 @@ SECTION_TITLES = {
 }
 #: Files that could not be read, named in the report (its count is of them all).
 UNREADABLE_SHOWN = 10
+#: Files a section of assets or events names at most, the soonest (its count, and each
+#: folder's, is of them all): the report reads and prints the same at any scale.
+SECTION_SHOWN = 1000
 TREND_WEEKS = 8
 DEFAULT_QUARANTINE_FOR = timedelta(days=14)
 
@@ -176,6 +179,11 @@ class Inputs:
     #: unknown tool are one alert with their count (``unknown_tools``), not one row each.
     tools_registered: bool = True
     unknown_tools: int = 0
+    #: Section key -> everything the section stands for counted by root, when its items
+    #: are only its first (``SECTION_SHOWN``); and every file of the section in the
+    #: folders of those items, counted by folder and status.
+    root_counts: Mapping[str, Mapping[str | None, int]] = field(default_factory=dict)
+    folders: Mapping[str, Sequence[FolderCount]] = field(default_factory=dict)
 
 
 def _trend(period: Period, weekly: Mapping[tuple[int, str], int]) -> tuple[WeekCounts, ...]:
@@ -200,12 +208,33 @@ def _per_day(period: Period, counts: Mapping[date, int]) -> tuple[tuple[date, in
     )
 
 
+def _folder_totals(rows: Sequence[FolderCount]) -> dict[tuple[str, str], Totals]:
+    """Return (root folder, folder path) -> every file of a section there."""
+    merged: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
+    for row in rows:
+        count, size, statuses = merged.get((row.root, row.folder), (0, 0, {}))
+        statuses[row.status] = statuses.get(row.status, 0) + row.count
+        merged[(row.root, row.folder)] = (count + row.count, size + row.size, statuses)
+    return {key: Totals(*value) for key, value in merged.items()}
+
+
+def _section_roots(inputs: Inputs) -> dict[str, dict[str, int]]:
+    """Return section key -> root folder -> how many the section stands for there."""
+    counted: dict[str, dict[str, int]] = {}
+    for key, counts in inputs.root_counts.items():
+        by_root = counted.setdefault(key, {})
+        for root_path, n in counts.items():
+            by_root[root_path or ""] = by_root.get(root_path or "", 0) + n
+    return counted
+
+
 def _root_summaries(
     roots: Sequence[RootInfo],
     status_counts: Mapping[tuple[str, str], int],
     sections: Sequence[Section],
     lookup: Roots,
     unreadable: Mapping[str, int] | None = None,
+    counted: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[RootSummary, ...]:
     labels: dict[str, RootInfo] = {}
     for info in roots:
@@ -227,7 +256,11 @@ def _root_summaries(
             for status in AI_STATUSES
         }
         by_section = {
-            section.key: sum(1 for item in section.items if item.root == label)
+            section.key: sum(
+                n for path, n in (counted or {})[section.key].items() if lookup(path).label == label
+            )
+            if section.key in (counted or {})
+            else sum(1 for item in section.items if item.root == label)
             for section in sections
         }
         if unreadable is not None:  # of every file, not only those the section names
@@ -328,14 +361,29 @@ def assemble(
             f"the first {len(items['unreadable'])} of {unreadable}; "
             "`provenance list --unreadable` lists them all"
         )
+    counted = _section_roots(inputs)
+    stands_for: dict[str, int | None] = {key: None for key in SECTION_KEYS}
+    stands_for["unreadable"] = unreadable
+    for key, by_root in counted.items():
+        # a row added since the count: the named items are the truth
+        stands_for[key] = max(sum(by_root.values()), len(items[key]))
+        if stands_for[key] != len(items[key]) and key not in section_notes:
+            section_notes[key] = (
+                f"the first {len(items[key])} of {stands_for[key]} by date; "
+                "each folder's line counts all of its files"
+            )
     sections = tuple(
         Section(
             key,
             SECTION_TITLES[key],
             items[key],
             section_notes.get(key, ""),
-            total=unreadable if key == "unreadable" else None,
-            groups=group_items(key, items[key]),
+            total=stands_for[key],
+            groups=group_items(
+                key,
+                items[key],
+                _folder_totals(inputs.folders[key]) if key in inputs.folders else None,
+            ),
         )
         for key in SECTION_KEYS
     )
@@ -355,7 +403,7 @@ def assemble(
         scope=scope,
         sections=sections,
         roots=_root_summaries(
-            roots, inputs.status_counts, sections, lookup, inputs.unreadable_counts
+            roots, inputs.status_counts, sections, lookup, inputs.unreadable_counts, counted
         ),
         totals=totals,
         per_day=_per_day(period, inputs.per_day),

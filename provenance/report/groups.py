@@ -27,6 +27,16 @@ ALERTS_SHOWN = 12
 
 
 @dataclass(frozen=True)
+class Totals:
+    """Every file of a section in one folder, counted by the catalog: a section that names
+    only its first files still counts all of them in their folder's line."""
+
+    count: int
+    size: int
+    statuses: Mapping[str, int]
+
+
+@dataclass(frozen=True)
 class Group:
     """The items of one section in one folder (the file's own folder, below its root)."""
 
@@ -38,20 +48,31 @@ class Group:
     #: The folder below the root ("" for the root itself) and its full path.
     folder: str
     path: str
-    #: The files, soonest date first (an item without a date last); never empty.
+    #: The files, soonest date first (an item without a date last); never empty. With
+    #: ``totals``, the first of them: the section names only its soonest files.
     items: tuple[Item, ...]
     command: str = ""
+    totals: Totals | None = None
 
     @property
     def count(self) -> int:
-        return len(self.items)
+        return len(self.items) if self.totals is None else self.totals.count
+
+    @property
+    def more(self) -> int:
+        """How many files of the folder the group counts but does not name."""
+        return self.count - len(self.items)
 
     @cached_property
     def size(self) -> int:
+        if self.totals is not None:
+            return self.totals.size
         return sum(item.size or 0 for item in self.items)
 
     @cached_property
     def statuses(self) -> dict[str, int]:
+        if self.totals is not None:
+            return dict(sorted(self.totals.statuses.items()))
         counts: dict[str, int] = {}
         for item in self.items:
             counts[item.status] = counts.get(item.status, 0) + 1
@@ -131,21 +152,30 @@ def file_command(item: Item) -> str:
     return next((c for c in item.commands if not c.startswith("provenance tag ")), "")
 
 
-def group_command(section: str, path: str, items: Sequence[Item], *, at_root: bool = False) -> str:
+def group_command(
+    section: str,
+    path: str,
+    items: Sequence[Item],
+    *,
+    at_root: bool = False,
+    totals: Totals | None = None,
+) -> str:
     """Return the one command that would act on the group, or "" when none would.
 
     A group of one file acts on the file; a folder below its root on the folder (the
     command takes everything under it); several files at a root's own folder get none
-    (a command on the root would take the whole root)."""
+    (a command on the root would take the whole root). ``totals``: every file of the
+    folder, when ``items`` are only the first."""
     if section not in ACTIONABLE:
         return ""
-    if len(items) == 1:
+    count = len(items) if totals is None else totals.count
+    if count == 1 and items:
         return next(
             iter(items[0].commands[1:] if section == "attention" else items[0].commands), ""
         )
     if at_root:
         return ""
-    statuses = {item.status for item in items}
+    statuses = {item.status for item in items} if totals is None else set(totals.statuses)
     if section == "quarantined":
         return hold_command(path) if statuses & set(HOLDABLE) else ""
     if statuses & set(CLEARABLE):
@@ -155,19 +185,32 @@ def group_command(section: str, path: str, items: Sequence[Item], *, at_root: bo
     return ""
 
 
-def group_items(section: str, items: Iterable[Item]) -> tuple[Group, ...]:
-    """Return ``items`` by root, then folder (production first), each group's files by date."""
+def group_items(
+    section: str,
+    items: Iterable[Item],
+    totals: Mapping[tuple[str, str], Totals] | None = None,
+) -> tuple[Group, ...]:
+    """Return ``items`` by root, then folder (production first), each group's files by date.
+
+    ``totals`` (by root folder and folder path): every file of the section in a folder,
+    when ``items`` are only the section's first.
+    """
     buckets: dict[tuple[str, str], list[Item]] = {}
+    root_paths: dict[tuple[str, str], str] = {}
     places: dict[tuple[str, str], tuple[str, str, str]] = {}
     for item in items:
         production, relative, folder_path = place(item)
         key = (item.root, folder_path)
         buckets.setdefault(key, []).append(item)
         places[key] = (production, relative, folder_path)
+        root_paths[key] = item.root_path
     groups = []
     for key in sorted(buckets, key=lambda k: (k[0], places[k][1])):
         production, relative, folder_path = places[key]
         members = tuple(sorted(buckets[key], key=_when_key))
+        counted = None if totals is None else totals.get((root_paths[key], folder_path))
+        if counted is not None and counted.count < len(members):
+            counted = None  # a file added since the count: the named files are the truth
         groups.append(
             Group(
                 section=section,
@@ -177,10 +220,26 @@ def group_items(section: str, items: Iterable[Item]) -> tuple[Group, ...]:
                 folder=relative,
                 path=folder_path,
                 items=members,
-                command=group_command(section, folder_path, members, at_root=not relative),
+                command=group_command(
+                    section, folder_path, members, at_root=not relative, totals=counted
+                ),
+                totals=counted,
             )
         )
     return tuple(groups)
+
+
+def summed(groups: Sequence[Group]) -> Totals | None:
+    """Return the totals of ``groups`` together, or None when none of them has totals."""
+    if all(group.totals is None for group in groups):
+        return None
+    statuses: dict[str, int] = {}
+    for group in groups:
+        for status, n in group.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    return Totals(
+        sum(group.count for group in groups), sum(group.size for group in groups), statuses
+    )
 
 
 def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
@@ -195,9 +254,10 @@ def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
         base = first.path[: len(first.path) - len(first.folder)].rstrip("/") or "/"
         path = posixpath.join(base, production) if production else base
         items = tuple(sorted((item for group in members for item in group.items), key=_when_key))
-        command = group_command(first.section, path, items, at_root=not production)
+        totals = summed(members)
+        command = group_command(first.section, path, items, at_root=not production, totals=totals)
         whole = Group(
-            first.section, root, first.owner, production, production, path, items, command
+            first.section, root, first.owner, production, production, path, items, command, totals
         )
         result.append((whole, members))
     return result
@@ -206,12 +266,14 @@ def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
 # --- what needs a decision now ------------------------------------------------------------
 
 
-def _alert(kind: str, text: str, group: Group, items: Sequence[Item], command: str) -> Alert:
+def _alert(
+    kind: str, text: str, group: Group, items: Sequence[Item], command: str, count: int
+) -> Alert:
     first = min(items, key=_when_key)
     return Alert(
         kind=kind,
         text=text,
-        count=len(items),
+        count=count,
         root=group.root,
         owner=group.owner,
         path=group.path,
@@ -264,21 +326,25 @@ def alerts(
             if not items:
                 continue
             where = {place(item)[2] for item in items}
+            count = len(items)
+            if pick is every:  # every file of the production, named or only counted
+                where = {group.path for group in folders}
+                count = whole.count
             spread = f" in {len(where)} folders" if len(where) > 1 else ""
             if what:
-                text = f"{_files(len(items))}{spread} {what}"
+                text = f"{_files(count)}{spread} {what}"
             else:  # the tool or the risk, as the items say it
                 reasons = list(dict.fromkeys(item.reason for item in items if item.reason))
                 said = "; ".join(reasons[:3]) + ("; …" if len(reasons) > 3 else "")
-                text = f"{_files(len(items))}{spread}: {said}"
+                text = f"{_files(count)}{spread}: {said}"
             # the narrowest command: the file, the one folder, else the production
-            if len(items) == 1:
+            if count == 1:
                 command = file_command(items[0])
             elif len(where) == 1:
                 command = next(g.command for g in folders if g.path in where)
             else:
                 command = whole.command
-            found.append((severity, _alert(kind, text, whole, items, command)))
+            found.append((severity, _alert(kind, text, whole, items, command, count)))
     found.sort(
         key=lambda pair: (
             pair[1].days_left is None,
@@ -314,10 +380,12 @@ __all__ = [
     "SOON_DAYS",
     "Alert",
     "Group",
+    "Totals",
     "alerts",
     "days_text",
     "group_command",
     "group_items",
     "place",
     "productions",
+    "summed",
 ]

@@ -165,6 +165,11 @@ def _files_table(section: Section, group: Group) -> str:
             f'<td class="rule">{_e(item.rule)}</td><td class="details">{_e(detail)}</td>'
             "</tr>"
         )
+    if group.more:
+        rows.append(
+            f'<tr><td class="none" colspan="6">… and {group.more} more '
+            f"{'file' if group.more == 1 else 'files'} in this folder</td></tr>"
+        )
     return (
         '<table class="files"><thead><tr><th>file</th>'
         f"<th>{_e(date_heading)}</th><th>status</th><th>tool</th><th>rule</th>"

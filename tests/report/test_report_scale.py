@@ -15,7 +15,7 @@ from pathlib import Path
 from provenance.catalog import Asset, Catalog
 from provenance.config import RootSettings, Settings
 from provenance.report.build import build_report
-from provenance.report.data import Period, Report
+from provenance.report.data import SECTION_SHOWN, Period, Report
 from provenance.report.render_html import render_html
 from tests.report.sample import AS_OF, GENERATED_AT
 from tests.report.test_render_html import _run_chromium
@@ -83,15 +83,25 @@ def test_a_2000_file_show_prints_in_a_handful_of_pages(
 ) -> None:
     assert populate_show(sqlite_catalog) == 2000
     report = show_report(sqlite_catalog, tmp_path)
-    assert sum(len(section.items) for section in report.sections) >= 1800
-    # one line per shot folder, one command each; a missing tools registry is one alert
+    assert sum(section.count for section in report.sections) >= 1800
+    # a section names its first files by date, and counts every file in each folder's line
     expiring = report.section("expiring")
+    assert (
+        len(expiring.items)
+        == SECTION_SHOWN
+        < expiring.count
+        == sum(group.count for group in expiring.groups)
+    )
+    assert "the first 1000 of" in expiring.note
+    # one line per shot folder, one command each; a missing tools registry is one alert
     assert len(expiring.groups) == EPISODES * SHOTS
     assert all(group.command.startswith("provenance clear ") for group in expiring.groups)
     assert [a.kind for a in report.alerts].count("no-tools-registry") == 1
     assert len(report.alerts) <= 12
     page = tmp_path / "report.html"
     page.write_text(render_html(report), encoding="utf-8")
+    # a folder whose files are counted but not all named says so
+    assert re.search(r"… and \d+ more files? in this folder", page.read_text(encoding="utf-8"))
     pdf = tmp_path / "report.pdf"
     printed = _run_chromium(
         f"--print-to-pdf={pdf}",
