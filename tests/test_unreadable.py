@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -20,16 +19,13 @@ from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
 from tests.media import write_a1111_png, write_plain_png
 from tests.report.sample import items_of
+from tests.schemas import validate
 from tests.test_daemon import DaemonProcess, daemons, start_ready
 from tests.watch.conftest import wait_for
 
 __all__ = ["daemons"]
 
 pytestmark = pytest.mark.timeout(120)
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[1] / "schema" / "report.schema.json").read_text()
-)
 
 
 def _config(tmp_path: Path, root: Path, catalog: Catalog, memory_mb: int = 8) -> Path:
@@ -151,7 +147,7 @@ def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(
     _cli(runner, config, "scan", "--json")
 
     record = json.loads(_cli(runner, config, "report", "--format", "json"))
-    jsonschema.validate(record, SCHEMA)
+    validate(record, "report.schema.json")
     section = next(s for s in record["sections"] if s["key"] == "unreadable")
     assert section["total"] == len(bombs)
     assert [item["path"] for item in items_of(section)] == sorted(map(str, bombs))[

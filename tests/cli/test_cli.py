@@ -9,17 +9,16 @@ import tempfile
 from pathlib import Path
 
 import click
-import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from provenance.cli import cli
 from provenance.cli.scan import SCAN_GC_THRESHOLD
 from tests.media import write_a1111_png, write_plain_png
+from tests.schemas import validate
 
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schema" / "provenance-record.schema.json").read_text()
-)
+#: The schema of a provenance record (``list --json``, ``show --json``).
+SCHEMA = "provenance-record.schema.json"
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_scan_then_list_ai_json_validates(runner: CliRunner, production: Path) -
     records = json.loads(listed.stdout)
     assert [Path(r["path"]).name for r in records] == ["castle.png"]
     for record in records:
-        jsonschema.validate(record, SCHEMA)
+        validate(record, SCHEMA)
     assert records[0]["generator"] and records[0]["status"] == "temporary"
 
 
@@ -121,7 +120,7 @@ def test_show_prints_record_signals_and_history(runner: CliRunner, production: P
     assert "status:" in shown.stdout and "temporary" in shown.stdout
     assert "sd-text" in shown.stdout and "indexed" in shown.stdout
     record = json.loads(runner.invoke(cli, ["show", "--json", str(castle)]).stdout)
-    jsonschema.validate(record, SCHEMA)
+    validate(record, SCHEMA)
     assert record["signals"][0]["kind"] == "sd-text"
     by_uid = json.loads(runner.invoke(cli, ["show", "--json", record["uid"]]).stdout)
     assert by_uid["path"] == str(castle)

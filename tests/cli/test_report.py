@@ -7,17 +7,13 @@ import io
 import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from tests.report.sample import items_of, populate
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text()
-)
+from tests.schemas import validate
 
 
 @pytest.fixture
@@ -65,7 +61,7 @@ def test_report_json_validates_and_honours_days(runner: CliRunner, config: Path)
     )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    jsonschema.validate(record, SCHEMA)
+    validate(record, "report.schema.json")
     assert record["period"] == {
         "as_of": "2026-11-30T00:00:00Z",
         "days": 30,

@@ -8,12 +8,12 @@ import logging
 import struct
 from pathlib import Path
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from provenance.cli import cli
 from tests.cli.test_cli import SCHEMA
+from tests.schemas import validate
 from tests.vfx_media import (
     MXF_IDENTIFICATION,
     dpx,
@@ -89,7 +89,7 @@ def test_a_scan_of_a_vfx_tree_finds_the_generated_files_and_names_the_broken_one
     listed = runner.invoke(cli, ["list", "--ai", "--json"])
     records = json.loads(listed.stdout)
     for record in records:
-        jsonschema.validate(record, SCHEMA)
+        validate(record, SCHEMA)
     found = {Path(record["path"]).name: record["generator"] for record in records}
     assert found == {
         "comfy.0001.exr": "ComfyUI",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,27 +19,21 @@ from provenance.report.render_text import (
 )
 from tests.report.conftest import assert_golden
 from tests.report.sample import SECRET_PROMPT
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "schema" / "report.schema.json").read_text(
-        encoding="utf-8"
-    )
-)
+from tests.schemas import validate
 
 
 def test_json_matches_golden_and_validates_against_the_schema(sample_report: Report) -> None:
     text = render_json(sample_report)
     assert_golden("report.json", text)
     record = json.loads(text)
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    jsonschema.validate(record, SCHEMA, format_checker=jsonschema.FormatChecker())
+    validate(record, "report.schema.json", formats=True)
 
 
 def test_schema_refuses_a_report_with_an_unknown_section(sqlite_report: Report) -> None:
     record = json.loads(render_json(sqlite_report))
     record["sections"][0]["key"] = "gossip"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(record, SCHEMA)
+        validate(record, "report.schema.json")
 
 
 def test_csv_matches_golden(sample_report: Report) -> None:
