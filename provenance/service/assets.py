@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from provenance.catalog import Asset, Catalog, Tx, utcnow
 from provenance.catalog.clearance import active_clearance, uncleared_assets
-from provenance.catalog.lifecycle import recent_events
+from provenance.catalog.lifecycle import active_holds, holds_covering, recent_events
 from provenance.catalog.queue import Span, queue_page, queue_spans
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
 from provenance.clearance.explain import clearance_record, label_record
@@ -264,6 +264,8 @@ class QueuePage:
     productions: tuple[QueueProduction, ...]
     files: int
     next_after: str | None
+    #: The paths legal holds were placed on (a release names one of them).
+    holds: frozenset[str] = frozenset()
 
 
 def review_queue(
@@ -291,6 +293,7 @@ def review_queue(
         wanted = [(whole.path, not whole.production) for whole, _ in wholes]
         wanted += [(g.path, True) for _, folders in wholes for g in folders]
         spans = queue_spans(tx, wanted)
+        holds = frozenset(hold.path for hold in active_holds(tx))
     result = []
     for whole, folders in wholes:
         shown = tuple(
@@ -310,4 +313,13 @@ def review_queue(
             for group in folders
         )
         result.append(QueueProduction(whole, spans[(whole.path, not whole.production)], shown))
-    return QueuePage(tuple(result), len(lines), lines[-1].line.path if more else None)
+    return QueuePage(tuple(result), len(lines), lines[-1].line.path if more else None, holds)
+
+
+def holds_over(app: App, caller: Caller, target: str) -> list[str]:
+    """Return the paths of the legal holds on an asset (a path or an asset id) or a folder
+    above it, nearest first."""
+    caller.require("show")
+    with app.catalog.read() as tx:
+        path = find_asset(tx, target).path
+        return sorted((h.path for h in holds_covering(tx, path)), key=len, reverse=True)

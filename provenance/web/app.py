@@ -311,6 +311,7 @@ class Web:
             return self._refusal(request, session, f"{uid}: no such asset", 404)
         try:
             record: dict[str, Any] = await run_in_threadpool(assets.show, self.app, caller, uid)
+            holds = await run_in_threadpool(assets.holds_over, self.app, caller, uid)
         except PermissionDeniedError as exc:
             return self._refusal(request, session, str(exc), 403)
         except NotInCatalogError:
@@ -329,6 +330,7 @@ class Web:
             csrf=session.csrf,
             uses=INTENDED_USES,
             flags=FLAG_FACTS,
+            holds=holds,
         )
 
     async def act(self, request: Request) -> Response:

@@ -27,6 +27,17 @@ def _day(value: datetime | None) -> str:
     return value.astimezone(UTC).date().isoformat() if value is not None else ""
 
 
+def _stamp(value: str | None) -> str:
+    """An ISO 8601 time as a person reads it: "2027-01-04 03:10 UTC"."""
+    if not value:
+        return ""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _days_left(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -45,6 +56,7 @@ def environment() -> Environment:
     env.filters["basename"] = lambda path: posixpath.basename(path) or path
     env.filters["day"] = _day
     env.filters["days_left"] = _days_left
+    env.filters["stamp"] = _stamp
     env.globals["clearable"] = [str(status) for status in CLEARABLE]
     env.globals["holdable"] = [str(status) for status in HOLDABLE]
     return env
