@@ -197,6 +197,19 @@ class DaemonSettings(_Section):
         return parse_duration(self.idle_workers_after).total_seconds()
 
 
+class ThumbnailSettings(_Section):
+    """Small pictures of AI assets (``files.thumbnails``) for the HTML report and the review
+    queue: made on demand in the reader workers, kept by content hash in the state folder."""
+
+    #: Make pictures at all (false: the report and the queue show none).
+    enabled: bool = True
+    #: The most pictures one HTML report embeds (a few kilobytes each); 0: none.
+    report_max: int = Field(default=150, ge=0, le=2000)
+    #: The ffmpeg program that makes video poster frames: a name on PATH or an absolute
+    #: path; "" makes none (a video then gets no picture, as when ffmpeg is not installed).
+    ffmpeg: str = "ffmpeg"
+
+
 class Settings(_Section):
     """Every setting, with its default. Load with :func:`load_settings`."""
 
@@ -211,6 +224,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     report: ReportSettings = ReportSettings()
+    thumbnails: ThumbnailSettings = ThumbnailSettings()
     clearance: ClearanceSettings = ClearanceSettings()
     roles: RoleSettings = RoleSettings()
     notify: NotifySettings = NotifySettings()

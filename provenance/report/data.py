@@ -140,6 +140,9 @@ class Report:
     #: What needs a decision now, ranked; and how many more there are than those listed.
     alerts: tuple[Alert, ...] = ()
     alerts_more: int = 0
+    #: Pictures of files, by content hash (WebP; ``report.pictures``): shown by the HTML
+    #: report only; empty unless they were asked for.
+    thumbnails: Mapping[str, bytes] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)

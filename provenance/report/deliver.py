@@ -30,9 +30,11 @@ from provenance.errors import (
     ReportError,
 )
 from provenance.files.confined import open_folder, remove
+from provenance.files.thumbnails import Thumbnailer
 from provenance.report.build import build_report
 from provenance.report.data import Period, Report
 from provenance.report.formats import FORMATS, report_format
+from provenance.report.pictures import add_pictures
 from provenance.report.render_html import render_html
 from provenance.report.render_text import render_markdown
 
@@ -171,13 +173,19 @@ def _root_named(settings: Settings, label: str) -> RootSettings | None:
     return next((root for root in settings.roots if root.label == label), None)
 
 
-def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Delivery:
-    """Write this week's report files and e-mail them as configured; raise on failure."""
+def deliver_weekly(
+    settings: Settings, catalog: Catalog, now: datetime, thumbnailer: Thumbnailer | None = None
+) -> Delivery:
+    """Write this week's report files and e-mail them as configured; raise on failure. The
+    HTML report shows pictures made by ``thumbnailer`` (one of its own when None)."""
     period = Period(as_of=now, days=settings.report.days)
     try:
         report = build_report(catalog, settings, period, now)
     except CatalogError as exc:
         raise ReportError(f"cannot read the catalog for the report: {exc}") from exc
+    wants_pictures = "html" in settings.report.formats or settings.report.smtp.host
+    if wants_pictures:
+        report = add_pictures(report, settings, thumbnailer)
     files = write_report_files(report, settings.report.formats, settings.report_dir)
     if settings.report.keep:
         prune_reports(settings.report_dir, parse_duration(settings.report.keep), now)
@@ -193,7 +201,9 @@ def deliver_weekly(settings: Settings, catalog: Catalog, now: datetime) -> Deliv
             continue
         if not smtp.host or not recipients:
             continue
-        root_report = build_report(catalog, settings, period, now, root=root)
+        root_report = add_pictures(
+            build_report(catalog, settings, period, now, root=root), settings, thumbnailer
+        )
         send_message(smtp, report_message(root_report, smtp, recipients))
         sent += recipients
     if sent:

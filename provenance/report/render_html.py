@@ -6,13 +6,16 @@ a file called ``<script>.png`` shows as text.
 
 from __future__ import annotations
 
+import base64
 import posixpath
+from collections.abc import Mapping
 from html import escape
 
 from provenance.lifecycle.states import AI_STATUSES
 from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
 from provenance.report.data import Report, Section
 from provenance.report.groups import DATE_LABELS, Group, days_text, productions
+from provenance.report.pictures import pictured
 from provenance.report.render_text import audit_line, iso, iso_date
 
 _CSS = """
@@ -99,6 +102,9 @@ table.files { margin: 2px 0 8px 2%; width: 98%; }
 .alerts .where { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px;
   overflow-wrap: anywhere; }
 .days { color: var(--muted); }
+.pics { display: flex; gap: 3px; margin-top: 2px; }
+.pics img { height: 40px; width: auto; max-width: 72px; object-fit: contain;
+  border: 1px solid var(--line); border-radius: 2px; background: var(--band); }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { font-size: 10pt; }
@@ -111,6 +117,7 @@ table.files { margin: 2px 0 8px 2%; width: 98%; }
   details > summary, .alerts li { break-inside: avoid; }
   td.path, td.cmd, th.cmd, td.details { min-width: 0; }
   a { color: inherit; text-decoration: none; }
+  .pics img { height: 28px; max-width: 48px; }
 }
 """
 
@@ -177,10 +184,23 @@ def _files_table(section: Section, group: Group) -> str:
     )
 
 
-def _group_line(section: str, group: Group, name: str) -> str:
+def _pictures(group: Group, thumbnails: Mapping[str, bytes]) -> str:
+    """Return the pictures of a folder group's first files (``report.pictures``), if any."""
+    images = []
+    for item in pictured(group):
+        data = thumbnails.get(item.content_hash)
+        if data is None:
+            continue
+        name = _e(posixpath.basename(item.path))
+        encoded = base64.b64encode(data).decode("ascii")
+        images.append(f'<img src="data:image/webp;base64,{encoded}" alt="{name}" title="{name}">')
+    return f'<span class="pics">{"".join(images)}</span>' if images else ""
+
+
+def _group_line(section: str, group: Group, name: str, pictures: str = "") -> str:
     command = f"<code>{_e(group.command)}</code>" if group.command else ""
     return (
-        f'<span class="folder">{name}</span>'
+        f'<span class="folder">{name}{pictures}</span>'
         f'<span class="n">{group.count}</span><span class="n">{_size(group.size)}</span>'
         f'<span class="st">{_statuses(group.statuses)}</span>'
         f'<span class="when">{_when(group.when, group.days_left, section)}</span>'
@@ -189,7 +209,7 @@ def _group_line(section: str, group: Group, name: str) -> str:
     )
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, thumbnails: Mapping[str, bytes]) -> str:
     date_heading = DATE_LABELS.get(section.key, "date")
     parts = [
         f'<section id="section-{_e(section.key)}">',
@@ -216,13 +236,19 @@ def _section(section: Section) -> str:
                 whole,
                 f"{_e(whole.root)} / {_e(whole.production or '(root folder)')} "
                 f'<small class="count">{folders}</small>',
+                _pictures(whole, thumbnails),
             )
             + "</summary>"
         )
         for group in groups:
             parts.append(
                 '<details class="group"><summary>'
-                + _group_line(section.key, group, _e(group.folder or "(root folder)"))
+                + _group_line(
+                    section.key,
+                    group,
+                    _e(group.folder or "(root folder)"),
+                    _pictures(group, thumbnails),
+                )
                 + f"</summary>{_files_table(section, group)}</details>"
             )
         parts.append("</details>")
@@ -326,7 +352,7 @@ def render_html(report: Report) -> str:
         _roots_table(report),
         "</section>",
     ]
-    body += [_section(section) for section in report.sections]
+    body += [_section(section, report.thumbnails) for section in report.sections]
     body += [
         '<section id="section-trend"><h2>Trend: the last 8 weeks</h2>',
         _trend_table(report),

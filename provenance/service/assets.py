@@ -1,5 +1,5 @@
-"""What the catalog knows: ``list_assets``, ``list_unreadable``, ``show``, ``log`` and
-``uncleared``.
+"""What the catalog knows: ``list_assets``, ``list_unreadable``, ``show``, ``log``,
+``uncleared``, and an asset's picture (``thumbnail``).
 
 A listing is streamed: the function checks the caller's role at once and returns an iterator
 that reads the catalog as it is consumed (a catalog of a million assets is never one list).
@@ -22,6 +22,7 @@ from provenance.catalog.unreadable import list_unreadable as unreadable_rows
 from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.errors import NotInCatalogError, ProvenanceError
+from provenance.files.thumbnails import MEDIA_TYPE, Wanted
 from provenance.report.build import root_infos
 from provenance.report.groups import Group, group_items, productions
 from provenance.report.items import Item, Roots, asset_item
@@ -144,6 +145,33 @@ def show(app: App, caller: Caller, target: str) -> dict[str, Any]:
             label = label_record(signals, events, asset.content_hash, sidecar)
             record["clearance"] = clearance_record(asset, signals, current, policy, label)
     return record
+
+
+#: The media type of what ``thumbnail`` returns.
+THUMBNAIL_TYPE = MEDIA_TYPE
+
+
+def thumbnail(app: App, caller: Caller, asset_id: int) -> bytes | None:
+    """Return a small picture (WebP, ``THUMBNAIL_TYPE``) of an AI asset's content, or None:
+    not AI, gone from its path, no content hash, a format with no picture, refused by the
+    budgets, or ``[thumbnails] enabled = false``. Viewers may see it, as they may ``show``.
+
+    Kept by content hash in the state folder; made on first ask in a reader worker within the
+    file's time and memory budget, never in this process (``files.thumbnails``). Not served
+    over the socket: the web service calls it in the daemon. NotInCatalogError for an id the
+    catalog does not know."""
+    caller.require("show")
+    if not app.settings.thumbnails.enabled:
+        return None
+    with app.catalog.read() as tx:
+        asset = tx.asset_by_id(asset_id)
+        if asset is None:
+            raise NotInCatalogError(f"asset {asset_id}: not in the catalog")
+        ai, present = asset.is_ai, asset.present
+        root, path, content_hash = asset.root, asset.path, asset.content_hash
+    if not ai or not present or not content_hash or not root:
+        return None
+    return app.thumbnailer.picture(Wanted(root, path, content_hash))
 
 
 def _has_sidecar(asset: Asset, pattern: str) -> bool | None:

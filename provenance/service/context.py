@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from provenance.access.roles import Grants
     from provenance.catalog import Catalog
     from provenance.config import Settings
+    from provenance.files.thumbnails import Thumbnailer
     from provenance.service.remote import Remote
 
 
@@ -61,6 +62,7 @@ class App:
     _catalog: Catalog | None = field(default=None, repr=False)
     _grants: Grants | None = field(default=None, repr=False)
     _remote: Remote | None = field(default=None, repr=False)
+    _thumbnailer: Thumbnailer | None = field(default=None, repr=False)
 
     @classmethod
     def using(cls, settings: Settings, catalog: Catalog | None = None) -> App:
@@ -123,6 +125,16 @@ class App:
             self._catalog = Catalog.open(self.settings.catalog_url, self.settings.state_path)
         return self._catalog
 
+    @property
+    def thumbnailer(self) -> Thumbnailer:
+        """The pictures of assets (``files.thumbnails``): kept in the state folder, made in
+        reader workers of their own, started on first use and ended when idle."""
+        if self._thumbnailer is None:
+            from provenance.report.pictures import thumbnailer_for
+
+            self._thumbnailer = thumbnailer_for(self.settings)
+        return self._thumbnailer
+
     def use_roots(self, paths: Sequence[Path], doing: str) -> Settings:
         """Make the folders given (if any) the roots, and return the settings; ConfigError
         when there are no roots at all (``doing``: "scan", "watch")."""
@@ -174,6 +186,9 @@ class App:
         return Caller(self.actor, self.grants)
 
     def close(self) -> None:
+        if self._thumbnailer is not None:
+            self._thumbnailer.close()
+            self._thumbnailer = None
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None

@@ -10,6 +10,7 @@ from provenance.errors import ConfigError
 from provenance.report.build import build_report
 from provenance.report.data import Period
 from provenance.report.deliver import Delivery, deliver_weekly, render
+from provenance.report.pictures import add_pictures
 from provenance.service.context import App, Caller
 from provenance.service.remote import served
 
@@ -28,7 +29,8 @@ def report(
     """Return the report as of ``as_of`` (default: now), ``days`` before and after (default:
     ``report.days``), of one root (its name in the config) or all, rendered as ``fmt``.
 
-    Served: the text comes back whole; the caller picks the format and writes ``--out``."""
+    Served: the text comes back whole; the caller picks the format and writes ``--out``. The
+    HTML report shows pictures of files (``[thumbnails]``), made in reader workers."""
     caller.require("report")
     settings = app.settings
     root = None
@@ -40,6 +42,8 @@ def report(
     now = utcnow()
     period = Period(as_of=as_of or now, days=days or settings.report.days)
     built = build_report(app.catalog, settings, period, now, root=root)
+    if fmt == "html":
+        built = add_pictures(built, settings, app.thumbnailer)
     return render(built, fmt, bom=bom)
 
 
@@ -54,4 +58,4 @@ def send_report(
         settings = settings.model_copy(
             update={"report": settings.report.model_copy(update={"days": days})}
         )
-    return deliver_weekly(settings, app.catalog, as_of or utcnow())
+    return deliver_weekly(settings, app.catalog, as_of or utcnow(), app.thumbnailer)

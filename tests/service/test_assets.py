@@ -3,12 +3,15 @@ uncleared."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from provenance.access.roles import Role
 from provenance.errors import NotInCatalogError, PermissionDeniedError
+from provenance.files.thumbnails import MAX_BYTES
 from provenance.service import assets
 from provenance.service.context import App
 from tests.retention.helpers import MakeAsset
@@ -70,3 +73,25 @@ def test_log_and_uncleared(app: App, make_asset: MakeAsset) -> None:
     (row,) = assets.uncleared(app, VIEWER)
     assert (row.path, row.status, row.generator) == (poster.path, "temporary", "ComfyUI")
     assert row.risk and row.rules
+
+
+def test_thumbnail_is_a_small_picture_for_a_viewer(app: App, make_asset: MakeAsset) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (1920, 1080), "orange").save(out, "JPEG")
+    plate = make_asset("shots/plate.jpg", content=out.getvalue())
+    plain = make_asset("shots/notes.jpg", content=out.getvalue() + b"x", ai_class="none")
+    try:
+        data = assets.thumbnail(app, VIEWER, plate.id)
+        assert data is not None and len(data) <= MAX_BYTES
+        with Image.open(io.BytesIO(data)) as picture:
+            assert (picture.format, picture.size) == ("WEBP", (128, 72))
+        assert assets.THUMBNAIL_TYPE == "image/webp"
+        assert assets.thumbnail(app, VIEWER, plain.id) is None  # not AI: none
+        with pytest.raises(PermissionDeniedError, match="may not show"):
+            assets.thumbnail(app, caller(), plate.id)
+        with pytest.raises(NotInCatalogError):
+            assets.thumbnail(app, VIEWER, 999_999)
+        Path(plate.path).unlink()  # kept by content hash: still there, no file read
+        assert assets.thumbnail(app, VIEWER, plate.id) == data
+    finally:
+        app.thumbnailer.close()
