@@ -7,6 +7,7 @@ latest version, so a step only ever runs on a catalog written by an older releas
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -32,6 +33,13 @@ UPSERT_META = (
 #: take it), not in the model: a dialect's keyword there loads that dialect at start-up.
 AI_SIZE_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
+)
+
+
+#: The advisory lock (PostgreSQL) of creating or upgrading the schema (``locks.lock_key``'s
+#: form: the first 8 bytes of SHA-256 of "provenance-job:schema", signed).
+SCHEMA_LOCK = int.from_bytes(
+    hashlib.sha256(b"provenance-job:schema").digest()[:8], "big", signed=True
 )
 
 
@@ -186,6 +194,10 @@ def migrate(conn: Connection) -> int:
 
     Raises CatalogError for a catalog written by a newer provenance.
     """
+    if conn.dialect.name == "postgresql":
+        # nodes that start at once on a new (or old) catalog create (or upgrade) it one
+        # after the other: the others then find it done. Held until the transaction ends.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
     version = _read_version(conn)
     if version is None:
         if inspect(conn).has_table("assets"):

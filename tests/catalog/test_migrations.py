@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from sqlalchemy import inspect, text
 from provenance.catalog import Catalog
 from provenance.catalog.migrations import LATEST, migrate
 from provenance.errors import CatalogError
+from tests.conftest import postgres_url
+from tests.needs import unavailable
 
 # The first released schema (version 1), as an old catalog on disk has it.
 V1_SCHEMA = """
@@ -153,3 +157,45 @@ def test_a_new_postgresql_catalog_has_the_byte_order_path_index(postgres_catalog
             text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'")
         ).scalar_one()
     assert found == 1
+
+
+def test_nodes_starting_at_once_on_a_new_postgresql_catalog_create_it_once() -> None:
+    # four nodes of a fleet open the same empty catalog at the same moment: one creates the
+    # schema, the others wait for it and find it made (no duplicate-type error)
+    url = postgres_url()
+    if url is None:
+        unavailable("PostgreSQL leg not selected")
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    opened: list[Catalog] = []
+    failed: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def node() -> None:
+        start.wait()
+        try:
+            opened.append(Catalog.open(f"{url}{separator}options=-csearch_path%3D{schema}"))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=node) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert failed == [] and len(opened) == 4
+        with opened[0].engine.begin() as conn:
+            version = conn.execute(text("SELECT value FROM provenance_meta")).scalar_one()
+        assert int(version) == LATEST
+    finally:
+        for catalog in opened:
+            catalog.close()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
