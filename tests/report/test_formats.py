@@ -1,5 +1,5 @@
-"""Report formats are one table: every format in it renders, names and finds its files, and
-the command's choices and the config check offer exactly its names."""
+"""Report formats are one table: every format in it renders as its golden file, names and finds
+its files, and the command's choices and the config check offer exactly its names."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from provenance.errors import ConfigError, ReportError
 from provenance.report.data import Report
 from provenance.report.deliver import prune_reports, render, report_file_name
 from provenance.report.formats import FORMATS, format_of_file, report_format
+from tests.report.conftest import assert_golden
 from tests.report.sample import AS_OF
 
 
@@ -41,8 +42,15 @@ def test_every_format_renders_and_names_its_dated_file(
     )
 
 
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_matches_its_golden_file(sample_report: Report, name: str) -> None:
+    # a new format's golden file is written once with PROVENANCE_UPDATE_GOLDEN=1, and reviewed
+    entry = FORMATS[name]
+    assert_golden(f"report{entry.extension}", entry.render(sample_report))
+
+
 def test_an_unknown_format_is_a_report_error() -> None:
-    with pytest.raises(ReportError, match="use one of html, json, csv, md"):
+    with pytest.raises(ReportError, match=f"use one of {', '.join(FORMATS)}"):
         report_format("pdf")
 
 
@@ -61,4 +69,4 @@ def test_the_config_accepts_the_table_names_only(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert "report.formats.1:" in str(info.value)
-    assert "html, json, csv, md" in str(info.value)
+    assert ", ".join(FORMATS) in str(info.value)
