@@ -139,6 +139,48 @@ def test_a_copy_read_in_the_same_scan_as_its_ai_original_is_linked(
     )
 
 
+def test_a_copy_read_a_scan_before_its_ai_original_is_hashed_and_linked_then(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    settings = _settings(tmp_path, root)
+    copy = _frame(root / "plates" / "early_copy.bin", 5, 3 * PARTIAL_BLOCK + 99)
+    twin = _frame(root / "plates" / "twin.bin", 6, 3 * PARTIAL_BLOCK + 99)  # same size only
+    _scan(settings, catalog)
+    assert _asset(catalog, copy).content_hash is None  # no AI asset of its size yet
+    original = root / "gen" / "render.bin"
+    shutil.copy2(copy, original)  # the same bytes, AI by its path: recorded after its copy
+    result = _scan(settings, catalog, 1)
+    assert (result.counts.indexed, result.counts.copied, result.counts.unchanged) == (1, 1, 7)
+    found, source = _asset(catalog, copy), _asset(catalog, original)
+    assert found.content_hash == source.content_hash == hash_file(copy)
+    assert found.source_asset_id == source.id
+    assert (found.ai_class, found.generator, found.status) == ("ai", "Studio SD", "temporary")
+    assert actions_of(catalog, copy) == ["indexed", "copied"]
+    assert (copy.parent / "early_copy.bin.xmp").exists()  # tagged as AI
+    other = _asset(catalog, twin)  # hashed (a possible copy), no copy
+    assert other.content_hash == hash_file(twin) and other.ai_class == "none"
+    assert other.source_asset_id is None
+    _no_mismatch(catalog)
+    # nothing left to do: the next scan finds everything unchanged
+    again = _scan(settings, catalog, 2)
+    assert (again.counts.copied, again.counts.modified, again.counts.unchanged) == (0, 0, 8)
+
+
+def test_a_copy_read_a_batch_before_its_ai_original_is_linked_in_the_same_scan(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    # "a/" sorts before "gen/": the copy is read, and recorded in a batch of its own, first
+    copy = root / "a" / "copy.bin"
+    copy.parent.mkdir()
+    shutil.copy2(root / "gen" / "matte.bin", copy)
+    result = _scan(_settings(tmp_path, root, batch_size=1), catalog)
+    assert result.counts.copied == 1
+    found = _asset(catalog, copy)
+    assert found.source_asset_id == _asset(catalog, root / "gen" / "matte.bin").id
+    assert (found.ai_class, found.content_hash) == ("ai", hash_file(copy))
+    _no_mismatch(catalog)
+
+
 def test_a_file_of_the_same_size_with_other_bytes_is_no_copy(
     tmp_path: Path, root: Path, catalog: Catalog
 ) -> None:

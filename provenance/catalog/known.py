@@ -39,6 +39,17 @@ class Identity:
     fingerprint: str | None
 
 
+@dataclass(frozen=True)
+class Unhashed:
+    """A recorded file without a content hash, as recorded (hashed only if still so)."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
 class KnownQueries:
     """The known-file queries of ``Tx`` (store.py), which has the session and dialect."""
 
@@ -133,6 +144,32 @@ class KnownQueries:
         where = "content_hash IS NOT NULL AND (ai_class != 'none' OR fingerprint IS NULL)"
         for hits in self._known_values("path", paths, where):
             found.update(hits)
+        return found
+
+    def unhashed_of_sizes(self, sizes: Sequence[int]) -> list[Unhashed]:
+        """Return the present files that are not AI and have no content hash, of one of
+        ``sizes`` (those of AI assets just recorded: each may be a copy of one, read before
+        its original), oldest first (ix_assets_unhashed_size)."""
+        found: list[Unhashed] = []
+        for chunk in in_chunks(sorted(set(sizes))):
+            query = (
+                select(
+                    col(Asset.id),
+                    col(Asset.path),
+                    col(Asset.size),
+                    col(Asset.mtime_ns),
+                    col(Asset.inode),
+                )
+                .where(
+                    col(Asset.size).in_(chunk),
+                    col(Asset.content_hash).is_(None),
+                    col(Asset.ai_class) == "none",
+                    col(Asset.status) == Status.NOT_AI,
+                    col(Asset.present),
+                )
+                .order_by(col(Asset.id))
+            )
+            found.extend(Unhashed(*row) for row in self.session.execute(query))
         return found
 
     def has_events(self, asset_id: int | None) -> bool:

@@ -159,6 +159,18 @@ def _v12_path_bytes(conn: Connection) -> None:
         )
 
 
+def _v13_unhashed_size(conn: Connection) -> None:
+    """v13: the sizes of assets without a content hash, partial (an AI asset, which has one,
+    costs it nothing): when an AI asset comes in, the files of its size read before it
+    (possible copies) are found without reading the whole table."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_assets_unhashed_size ON assets (size)"
+            " WHERE content_hash IS NULL"
+        )
+    )
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -172,9 +184,14 @@ STEPS: list[Callable[[Connection], None]] = [
     _v10_notify_cursors,
     _v11_fingerprint,
     _v12_path_bytes,
+    _v13_unhashed_size,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
-DIALECT_STEPS: list[Callable[[Connection], None]] = [_ai_size_index, _v12_path_bytes]
+DIALECT_STEPS: list[Callable[[Connection], None]] = [
+    _ai_size_index,
+    _v12_path_bytes,
+    _v13_unhashed_size,
+]
 LATEST = len(STEPS) + 1
 
 

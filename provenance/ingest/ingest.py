@@ -45,12 +45,14 @@ from provenance.errors import RowRefusedError
 from provenance.files.reader import Failure, FileFacts, FileReader, Reads
 from provenance.files.walk import FileEntry
 from provenance.ingest.rows import (
+    INHERITED,
     PendingRows,
     apply_stat,
     apply_verdict,
     inherit,
     new_row,
     retire_path,
+    set_clearance_columns,
     signal_values,
 )
 from provenance.ingest.tags import (
@@ -201,6 +203,9 @@ class Ingest:
         #: (device, inode) -> identity of the assets at the ``vanished`` paths of the
         #: current ingest (None: not asked yet), to follow files without a content hash.
         self._gone: dict[tuple[int, int], Identity] | None = None
+        #: size -> content hashes of the AI files recorded since the last look for the
+        #: files of their size recorded before them without a hash (possible copies).
+        self._new_ai: dict[int, set[str]] = {}
 
     def ingest(
         self,
@@ -262,6 +267,7 @@ class Ingest:
         if batch:
             self._write_batch(batch, root_of, vanished, rebuild, reader)
         self._record_failed(root_of)
+        self._find_copies_read_before(reader)
         self._count_tags()
 
     def _rewritten(self, facts: FileFacts) -> bool:
@@ -443,9 +449,15 @@ class Ingest:
                 forget_unreadable(tx, read_now)
                 self._unreadable.difference_update(read_now)
         self.counts.ai += sum(a.is_ai for a in touched)
+        for facts in batch:
+            if facts.verdict.is_ai and facts.content_hash is not None:
+                self._new_ai.setdefault(facts.size, set()).add(facts.content_hash)
+        self._tag(touched, follow_jobs(self._moved, self.context.tags), reader)
+
+    def _tag(self, touched: list[Taggable], follows: list[FollowJob], reader: FileReader) -> None:
+        """Tag the AI assets among ``touched`` (sidecars of moved files follow them first):
+        in the workers when they run, else here."""
         options = self.context.tags
-        # the sidecars of moved files follow them before any tag is written at the new name
-        follows = follow_jobs(self._moved, options)
         if reader.running and options.sidecar and not options.embed_formats:
             # the workers move and write the sidecars, off this (the catalog writer's) path
             _, jobs = sidecar_jobs(touched, self.context.catalog)
@@ -461,6 +473,76 @@ class Ingest:
         self.counts.tagged += write_tags(
             touched, options, self.context.catalog, self.context.actor, self.context.now
         )
+
+    def _find_copies_read_before(self, reader: FileReader) -> None:
+        """Hash the recorded files that are not AI and have no content hash, of the size of an
+        AI file recorded since the last look (each may be its copy, read before it: an
+        earlier batch, or an earlier scan), in the workers within their budget; one with
+        the same content becomes a copy of it (AI, linked, with its event and tag). A file
+        changed since it was recorded is left as it is (its next read hashes it)."""
+        wanted, self._new_ai = self._new_ai, {}
+        if not wanted or self.context.dry_run:
+            return
+        with self.context.catalog.read() as tx:
+            candidates = tx.unhashed_of_sizes(sorted(wanted))
+        if not candidates:
+            return
+        hashes = reader.hash_many([(c.path, c.size, c.mtime_ns, c.inode) for c in candidates])
+        found = {c.id: (c, h) for c, h in zip(candidates, hashes, strict=True) if h is not None}
+        if not found:
+            return
+        touched: list[Taggable] = []
+        with self.context.catalog.write() as tx:
+            sources = tx.assets_by_hashes(sorted({h for _, h in found.values()}))
+            for asset in tx.assets_by_ids(sorted(found)).values():
+                recorded, content_hash = found[asset.id or 0]
+                if asset.content_hash is not None or (
+                    asset.size,
+                    asset.mtime_ns,
+                    asset.inode,
+                ) != (recorded.size, recorded.mtime_ns, recorded.inode):
+                    continue  # hashed or changed meanwhile
+                asset.content_hash = content_hash
+                source = next(
+                    (a for a in sources.get(content_hash, []) if a.is_ai and a.id != asset.id),
+                    None,
+                )
+                if source is None:
+                    continue  # the same size, other bytes: no copy (its hash is kept)
+                touched.append(self._become_copy(tx, asset, source))
+        self.counts.ai += len(touched)
+        if touched:
+            self._tag(touched, [], reader)
+
+    def _become_copy(self, tx: Tx, asset: Asset, source: Asset) -> Asset:
+        """Record that ``asset`` (read as not AI, no content hash till now) holds the same
+        bytes as the AI asset ``source``: a copy of AI content is AI."""
+        now, actor = self.context.now, self.context.actor
+        asset.source_asset_id = source.id
+        for name in INHERITED:
+            setattr(asset, name, getattr(source, name))
+        set_clearance_columns(asset, self.context.clearance)
+        status = initial(asset.ai_class)
+        asset.deadline, asset.policy = self.schedule({**asset.model_dump(), "status": status})
+        move(
+            tx,
+            asset,
+            status,
+            actor,
+            now,
+            action="copied",
+            reason=f"copy of {source.path} (found when that was recorded)",
+            before={"content_hash": None, "ai_class": "none"},
+            after={"content_hash": asset.content_hash, "ai_class": asset.ai_class},
+        )
+        self.counts.copied += 1
+        log.info(
+            "copied %s: copy of %s",
+            asset.path,
+            source.path,
+            extra=_fields("copied", asset.uid, asset.path, asset.root, ai_class=asset.ai_class),
+        )
+        return asset
 
     def _dry_run(
         self, batch: Sequence[FileFacts], root_of: Callable[[str], str], vanished: set[str] | None

@@ -116,7 +116,8 @@ def apply_stat(asset: Asset, facts: FileFacts, root: str, now: datetime) -> None
     asset.missing_since = None
 
 
-_INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
+#: What a copy of AI content takes from its source.
+INHERITED = ("ai_class", "generator", "family", "model", "prompt", "prompt_sha256", "confidence")
 
 
 def retire_path(tx: Tx, asset: Asset, actor: Actor, now: datetime) -> None:
@@ -137,7 +138,7 @@ def retire_path(tx: Tx, asset: Asset, actor: Actor, now: datetime) -> None:
 
 def inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
-    for name in _INHERITED:
+    for name in INHERITED:
         copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
     copy["status"] = initial(copy["ai_class"])
 

@@ -58,6 +58,8 @@ def test_new_catalog_is_created_at_the_latest_version(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "new.sqlite") as new:
         sql = new.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_assets_ai_size'")
         assert "WHERE ai_class != 'none'" in sql.fetchone()[0]
+        sql = new.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_assets_unhashed_size'")
+        assert "WHERE content_hash IS NULL" in sql.fetchone()[0]
 
 
 def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
@@ -75,7 +77,12 @@ def test_old_catalog_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'assets'"
     with sqlite3.connect(path) as old:
         upgraded = {row[0] for row in old.execute(indexes)}
-    assert {"ix_assets_status_deadline", "ix_assets_status_root", "ix_assets_ai_size"} <= upgraded
+    assert {
+        "ix_assets_status_deadline",
+        "ix_assets_status_root",
+        "ix_assets_ai_size",
+        "ix_assets_unhashed_size",
+    } <= upgraded
     assert asset is not None
     assert asset.fingerprint is None  # a record from before partial fingerprints
     assert (asset.generator, asset.prompt, asset.present, asset.missing_since) == (
