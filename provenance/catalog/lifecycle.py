@@ -6,7 +6,7 @@ rows of the columns a decision needs; it never loads every asset as an ORM objec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,7 +17,7 @@ from provenance.catalog.chunks import in_chunks
 from provenance.catalog.migrations import META_TABLE, UPSERT_META
 from provenance.catalog.models import Asset, Event, Hold, JournalEntry
 from provenance.catalog.store import Tx
-from provenance.lifecycle.states import MOVABLE, SWEEPABLE, Status
+from provenance.lifecycle.states import SWEEPABLE, Status
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 
@@ -44,21 +44,24 @@ FACT_COLUMNS = (
 
 
 def due_assets(
-    tx: Tx, roots: Sequence[str], due_by: datetime, quarantined_by: datetime
+    tx: Tx,
+    roots: Sequence[str],
+    due_by: Mapping[str, datetime],
+    quarantined_by: datetime,
 ) -> Iterator[Row[Any]]:
-    """Yield fact rows of assets under ``roots`` that may be due by ``due_by``.
+    """Yield fact rows of assets under ``roots`` that may be due.
 
-    That is movable assets whose deadline is at or before ``due_by`` or not yet set, and
-    quarantined ones that went into quarantine at or before ``quarantined_by``. Each part
-    is one range over the (status, deadline) index.
+    That is assets of each movable status in ``due_by`` whose deadline is at or before its
+    bound there, or not yet set, and quarantined ones that went into quarantine at or before
+    ``quarantined_by``. Each part is one range over the (status, deadline) index.
     """
     if not roots:
         return
     in_roots = _A.root.in_(list(roots))
-    for status in MOVABLE:
+    for status, bound in due_by.items():
         query = select(*FACT_COLUMNS).where(
             _A.status == status,
-            or_(_A.deadline <= due_by, _A.deadline.is_(None)),
+            or_(_A.deadline <= bound, _A.deadline.is_(None)),
             in_roots,
         )
         yield from tx.session.execute(query.execution_options(yield_per=2000))

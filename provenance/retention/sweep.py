@@ -131,8 +131,12 @@ class SweepReport:
 
 
 def _facts(row: Any, root: str) -> AssetFacts:
+    base = root.rstrip("/") + "/"
     return AssetFacts(
-        path=Path(row.path).relative_to(root).as_posix(),
+        # the path below its root (the catalog's paths are absolute and normal)
+        path=row.path[len(base) :]
+        if row.path.startswith(base)
+        else Path(row.path).relative_to(root).as_posix(),
         ai_class=row.ai_class,
         status=row.status,
         first_seen=row.first_seen,
@@ -194,7 +198,14 @@ def plan_sweep(
             )
     plan.fingerprint = fingerprint(rules, {r: milestones_for(settings, online[r]) for r in online})
     until = as_of or now
-    due_by = until + max(rule.warn_before for rule in rules)
+    # what each movable status may be due for by ``until`` (the rules unchanged, every
+    # deadline stored is the one they give): a temporary asset warned, an expiring one
+    # flagged, a flagged one quarantined after its grace; nothing else is read
+    due_by: dict[str, datetime] = {
+        Status.TEMPORARY: until + max(rule.warn_before for rule in rules),
+        Status.EXPIRING: until,
+        Status.FLAGGED: until - min(rule.grace for rule in rules),
+    }
     quarantined_by = until - min(rule.quarantine_for for rule in rules)
     with catalog.read() as tx:
         stale = get_meta(tx, FINGERPRINT_KEY) != plan.fingerprint
