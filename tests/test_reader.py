@@ -21,6 +21,7 @@ from provenance.files.reader import (
     _chunks,
     read_file,
 )
+from provenance.files.readfile import FailureKind
 from provenance.files.walk import FileEntry
 from provenance.files.workers import WORKER_NICENESS
 from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
@@ -108,7 +109,21 @@ def _stat(path: str) -> tuple[int, int, int]:
 def test_file_deleted_before_reading_is_a_failure(tmp_path: Path) -> None:
     result = read_file(str(tmp_path / "gone.png"), ReadOptions())
     assert isinstance(result, Failure)
-    assert "vanished" in result.reason or "cannot" in result.reason
+    assert (result.kind, result.transient) == (FailureKind.VANISHED, True)
+    assert "vanished" in result.reason
+
+
+def test_a_failure_says_its_kind_whatever_its_reason_reads(tmp_path: Path) -> None:
+    # callers act on the kind (the daemon waits for a file being written, a vanished one's
+    # delete event follows), never on the reason's words
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    refused = read_file(str(fifo), ReadOptions())
+    assert isinstance(refused, Failure)
+    assert (refused.kind, refused.transient) == (FailureKind.REFUSED, False)
+    with FileReader(ReadOptions(), workers=1) as reader:  # the kind crosses from the worker
+        (through_worker,) = reader.read_many([str(fifo)])
+    assert through_worker == refused
 
 
 def test_a_mapped_file_hashes_as_a_streamed_one_across_its_windows(tmp_path: Path) -> None:

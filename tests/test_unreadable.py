@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from provenance.catalog import Catalog, Unreadable
 from provenance.catalog.unreadable import list_unreadable
 from provenance.cli import cli
-from provenance.files.readfile import CHANGED, VANISHED, Failure
+from provenance.files.readfile import CHANGED, VANISHED, Failure, FailureKind
 from provenance.report.data import UNREADABLE_SHOWN
 from tests.hostile import zlib_bomb
 from tests.media import write_a1111_png, write_plain_png
@@ -133,8 +133,10 @@ def test_list_unreadable_takes_no_asset_filters(
 
 
 def test_a_file_gone_or_being_written_is_not_unreadable() -> None:
-    assert Failure("/x", VANISHED).transient and Failure("/x", CHANGED).transient
-    assert not Failure("/x", "needs more than its memory budget (8 MiB)").transient
+    assert Failure("/x", VANISHED, FailureKind.VANISHED).transient
+    assert Failure("/x", CHANGED, FailureKind.CHANGED).transient
+    budget = "needs more than its memory budget (8 MiB)"
+    assert not Failure("/x", budget, FailureKind.OVER_BUDGET).transient
 
 
 def test_the_report_names_unreadable_files_and_anchors_the_audit_trail(

@@ -26,6 +26,7 @@ from provenance.files.pool import WorkerPool
 from provenance.files.readfile import (
     MAP_LIMIT,
     Failure,
+    FailureKind,
     FileFacts,
     ReadOptions,
     hash_content,
@@ -71,9 +72,13 @@ def _read_in_worker(
     try:
         return read_file(path, options, sidecar, full)
     except MemoryError:
-        return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
+        return Failure(
+            path,
+            f"needs more than its memory budget ({options.memory_mb} MiB)",
+            FailureKind.OVER_BUDGET,
+        )
     except Exception as exc:
-        return Failure(path, f"unexpected {type(exc).__name__}: {exc}"[:500])
+        return Failure(path, f"unexpected {type(exc).__name__}: {exc}"[:500], FailureKind.CRASHED)
     finally:
         disarm_budget()
 
@@ -89,13 +94,23 @@ def _hash_in_worker(root: str, path: str, size: int, options: ReadOptions) -> st
             arm_budget(options.budget(file.identity.size))  # its size now, not as recorded
             return file.content_hash()
     except ConfinementError as exc:
-        return Failure(path, exc.reason)
+        return Failure(path, exc.reason, FailureKind.REFUSED)
     except OSError as exc:
         return Failure(path, f"cannot read ({exc.strerror or exc})")
     except MemoryError:
-        return Failure(path, f"needs more than its memory budget ({options.memory_mb} MiB)")
+        return Failure(
+            path,
+            f"needs more than its memory budget ({options.memory_mb} MiB)",
+            FailureKind.OVER_BUDGET,
+        )
     finally:
         disarm_budget()
+
+
+def _over_time(path: str, budget: float) -> Failure:
+    return Failure(
+        path, f"took longer than its {budget:.3g} s budget; not read", FailureKind.OVER_BUDGET
+    )
 
 
 def _read_chunk(jobs: _Chunk, options: ReadOptions) -> list[FileFacts | Failure]:
@@ -287,13 +302,15 @@ class FileReader:
         except BrokenExecutor:
             self.close()
             if time.monotonic() - started >= budget:
-                return Failure(path, f"took longer than its {budget:.3g} s budget; not read")
+                return _over_time(path, budget)
             self._deaths += 1
             if self._deaths >= DEATHS_IN_A_ROW:
                 self._deaths = 0
                 self._check_readers_run(path)
             return Failure(
-                path, "its reader process died (truncated while it was read, or out of memory?)"
+                path,
+                "its reader process died (truncated while it was read, or out of memory?)",
+                FailureKind.CRASHED,
             )
         self._deaths = 0
         return result
@@ -322,8 +339,8 @@ class FileReader:
         except BrokenExecutor:
             self.close()
             if time.monotonic() - started >= budget:
-                return Failure(path, f"took longer than its {budget:.3g} s budget; not read")
-            return Failure(path, "its reader process died (out of memory?)")
+                return _over_time(path, budget)
+            return Failure(path, "its reader process died (out of memory?)", FailureKind.CRASHED)
 
     def _check_readers_run(self, path: str) -> None:
         """Raise ScanError when a new reader dies before it has read a file at all."""

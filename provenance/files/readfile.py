@@ -19,6 +19,7 @@ import mmap
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,17 +102,40 @@ VANISHED = "vanished before it could be read"
 CHANGED = "changed while it was being read (still being written?)"
 
 
+class FailureKind(StrEnum):
+    """What kind of failure a read met: what a caller acts on (the reason is for people)."""
+
+    #: gone before it could be read (a delete, or a rename: its event follows)
+    VANISHED = "vanished"
+    #: its size or mtime changed while it was read: still being written
+    CHANGED = "changed"
+    #: not a regular file, a link, or not reached inside its root: never opened
+    REFUSED = "refused"
+    #: the system would not give its bytes (permission, an I/O error), or not recorded
+    UNREADABLE = "unreadable"
+    #: past its time or memory budget
+    OVER_BUDGET = "over-budget"
+    #: its reader process died, or a reader failed unexpectedly on it
+    CRASHED = "crashed"
+
+
+#: The kinds of failure after which a file may read fine in a moment.
+TRANSIENT = (FailureKind.VANISHED, FailureKind.CHANGED)
+
+
 @dataclass(frozen=True)
 class Failure:
-    """A file that could not be read, and why (logged and counted by the caller)."""
+    """A file that could not be read, why (for people: logged, counted, recorded) and the
+    kind of failure (for code)."""
 
     path: str
     reason: str
+    kind: FailureKind = FailureKind.UNREADABLE
 
     @property
     def transient(self) -> bool:
         """Whether the file may read fine in a moment (it vanished or was being written)."""
-        return self.reason in (VANISHED, CHANGED)
+        return self.kind in TRANSIENT
 
 
 def read_file(
@@ -147,13 +171,13 @@ def read_file(
     except ReadError as exc:
         return Failure(path, exc.reason)
     except NotRegularFileError as exc:
-        return Failure(path, exc.reason)
+        return Failure(path, exc.reason, FailureKind.REFUSED)
     except FileNotFoundError:
-        return Failure(path, VANISHED)
+        return Failure(path, VANISHED, FailureKind.VANISHED)
     except OSError as exc:
         return Failure(path, f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns):
-        return Failure(path, CHANGED)
+        return Failure(path, CHANGED, FailureKind.CHANGED)
     stale: tuple[str, ...] = ()
     if content_hash is not None and any(
         signal.detail.get("content_hash") for signal in verdict.signals

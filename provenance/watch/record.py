@@ -24,6 +24,7 @@ from provenance.catalog import Catalog, KnownFile
 from provenance.catalog.unreadable import forget_unreadable, list_unreadable, unreadable_by_paths
 from provenance.config import RootSettings, Settings
 from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.readfile import FailureKind
 from provenance.files.roots import check_root
 from provenance.files.walk import FileEntry
 from provenance.ingest.ingest import Ingest, IngestCounts
@@ -66,10 +67,10 @@ class _SettlingReader(FileReader):
     ) -> Iterator[FileFacts | Failure]:
         for result in super().read_many(files, count, hash_sizes):
             if isinstance(result, Failure):
-                if result.reason.startswith("changed while"):
+                if result.kind is FailureKind.CHANGED:
                     self.unsettled.append(result.path)
                     continue
-                if result.reason.startswith("vanished"):
+                if result.kind is FailureKind.VANISHED:
                     continue  # its delete event follows
             yield result
 
