@@ -53,18 +53,20 @@ def due_assets(
 
     That is assets of each movable status in ``due_by`` whose deadline is at or before its
     bound there, or not yet set, and quarantined ones that went into quarantine at or before
-    ``quarantined_by``. Each part is one range over the (status, deadline) index.
+    ``quarantined_by``. Each part is a range over the (status, deadline) index.
     """
     if not roots:
         return
-    in_roots = _A.root.in_(list(roots))
+    wanted = set(roots)
     for status, bound in due_by.items():
-        query = select(*FACT_COLUMNS).where(
-            _A.status == status,
-            or_(_A.deadline <= bound, _A.deadline.is_(None)),
-            in_roots,
-        )
-        yield from tx.session.execute(query.execution_options(yield_per=2000))
+        # a range of (status, deadline) and the partial index of those without one
+        # (ix_assets_undated), the roots picked here: with an OR of the two, or the roots
+        # in the query, PostgreSQL read the whole table or two whole indexes
+        for deadline in (_A.deadline <= bound, _A.deadline.is_(None)):
+            query = select(*FACT_COLUMNS).where(_A.status == status, deadline)
+            rows = tx.session.execute(query.execution_options(yield_per=2000))
+            yield from (row for row in rows if row.root in wanted)
+    in_roots = _A.root.in_(list(roots))
     query = select(*FACT_COLUMNS).where(
         _A.status == Status.QUARANTINED,
         or_(_A.quarantined_at <= quarantined_by, _A.quarantined_at.is_(None)),

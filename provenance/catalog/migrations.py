@@ -171,6 +171,18 @@ def _v13_unhashed_size(conn: Connection) -> None:
     )
 
 
+def _v14_undated_index(conn: Connection) -> None:
+    """v14: the movable assets without a deadline, partial (nearly every asset has one, or
+    is not in the lifecycle): a sweep reads them beside the due ones, and PostgreSQL, which
+    takes a missing deadline for most of a status's rows, read the whole table for them."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_assets_undated ON assets (status) WHERE deadline IS NULL"
+            " AND status IN ('temporary', 'expiring', 'flagged')"
+        )
+    )
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -185,12 +197,14 @@ STEPS: list[Callable[[Connection], None]] = [
     _v11_fingerprint,
     _v12_path_bytes,
     _v13_unhashed_size,
+    _v14_undated_index,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _ai_size_index,
     _v12_path_bytes,
     _v13_unhashed_size,
+    _v14_undated_index,
 ]
 LATEST = len(STEPS) + 1
 

@@ -148,7 +148,10 @@ def test_v12_indexes_asset_paths_in_byte_order_on_postgresql(catalog: Catalog) -
         version = conn.execute(text("SELECT value FROM provenance_meta")).scalar_one()
         found = (
             conn.execute(
-                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'")
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'"
+                    " AND schemaname = current_schema()"
+                )
             ).scalar_one()
             if postgres
             else None
@@ -161,7 +164,10 @@ def test_v12_indexes_asset_paths_in_byte_order_on_postgresql(catalog: Catalog) -
 def test_a_new_postgresql_catalog_has_the_byte_order_path_index(postgres_catalog: Catalog) -> None:
     with postgres_catalog.engine.begin() as conn:
         found = conn.execute(
-            text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'")
+            text(
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_assets_path_bytes'"
+                " AND schemaname = current_schema()"
+            )
         ).scalar_one()
     assert found == 1
 
@@ -206,3 +212,14 @@ def test_nodes_starting_at_once_on_a_new_postgresql_catalog_create_it_once() -> 
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def test_v14_indexes_the_movable_assets_without_a_deadline(catalog: Catalog) -> None:
+    # a version 13 catalog: no partial index of the undated movable assets
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_undated"))
+        conn.execute(text("UPDATE provenance_meta SET value = '13'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("assets")}
+    assert "ix_assets_undated" in names
