@@ -98,12 +98,25 @@ class ReportError(ProvenanceError):
 
 
 class NotifyError(ProvenanceError):
-    """A webhook could not be sent a notification (it is tried again later)."""
+    """A webhook could not be sent a notification (tried again later, unless the receiver
+    refused it for good: ``permanent``)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         #: Seconds the receiver asked to wait (its Retry-After header), if it did.
         self.retry_after = retry_after
+        #: The HTTP status the receiver answered, None when it gave no answer.
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the receiver refused this notice for good: a 4xx other than 408 (timeout)
+        and 429 (too many requests). Sending it again would be refused again."""
+        return (
+            self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+        )
 
 
 class AuditError(ProvenanceError):

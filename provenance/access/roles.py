@@ -78,6 +78,7 @@ REQUIRED: dict[str, Role] = {
     "sweep --force": Role.OPERATOR,
     "restore": Role.OPERATOR,
     "audit key": Role.OPERATOR,
+    "notify test": Role.OPERATOR,
 }
 
 #: The roles each role includes besides itself.

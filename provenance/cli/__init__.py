@@ -41,6 +41,7 @@ COMMANDS = {
     "revoke": "provenance.cli.clear:revoke_command",
     "uncleared": "provenance.cli.clear:uncleared_command",
     "fixity": "provenance.cli.clear:fixity_command",
+    "notify": "provenance.cli.notify:notify_group",
 }
 
 

@@ -168,7 +168,13 @@ def _render(status: Status, mode: dict[str, Any]) -> str:
         if daemon.get("last_error"):
             lines.append(f"catalog error: {daemon['last_error']} (changes kept, retried)")
         for name, hook in (daemon.get("notify") or {}).items():
-            text = f"webhook {name}: {hook.get('sent', 0)} notices sent since the start"
+            text = (
+                f"webhook {name}: {hook.get('sent', 0)} notices sent since the start, "
+                f"{hook.get('failed', 0)} sends failed (tried again), "
+                f"{hook.get('given_up', 0)} given up"
+            )
+            if hook.get("given_up"):
+                text += f" (refused for good; the last: {hook.get('last_given_up')})"
             if hook.get("failures"):
                 text += (
                     f"; FAILING ({hook['failures']} tries): {hook.get('last_error')}; "

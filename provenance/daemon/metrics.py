@@ -40,6 +40,15 @@ class RootMetrics:
 
 
 @dataclass(frozen=True)
+class NotifyCounts:
+    """One webhook's notices since the daemon started."""
+
+    sent: int = 0
+    failed: int = 0
+    given_up: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The daemon's numbers at one moment (counters count since the daemon started)."""
 
@@ -58,6 +67,9 @@ class Snapshot:
     backlog: int = 0
     #: AI assets by (root, status), from the catalog.
     ai_assets: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    #: Per webhook ([notify]): notices sent, sends that failed (tried again) and notices
+    #: given up (refused for good), since the daemon started.
+    notify: Mapping[str, NotifyCounts] = field(default_factory=dict)
 
 
 def write_metrics(folder: Path, snapshot: Snapshot, *, shared: bool = False) -> Path:
@@ -129,6 +141,15 @@ def exposition(snapshot: Snapshot) -> bytes:
             age.labels(root.path).set(root.last_scan_age)
         if root.last_canary_age is not None:
             heard.labels(root.path).set(root.last_canary_age)
+    notices = {
+        "sent": "Notices a webhook took (2xx), since the daemon started.",
+        "failed": "Sends to a webhook that failed and are tried again, since the start.",
+        "given_up": "Notices a webhook refused for good (4xx), not sent again, since the start.",
+    }
+    for kind, text in notices.items():
+        counter = Counter(f"provenance_notify_{kind}", text, ("webhook",), registry=registry)
+        for name, counts in sorted(snapshot.notify.items()):
+            counter.labels(name).inc(getattr(counts, kind))
     assets = gauge("ai_assets", "AI assets in the catalog by root and status.", ("root", "status"))
     for (root_path, status), count in sorted(snapshot.ai_assets.items()):
         assets.labels(root_path, status).set(count)

@@ -37,7 +37,7 @@ from provenance.catalog.reports import status_counts
 from provenance.config import RootSettings, Settings
 from provenance.daemon.api import ApiServer, start_api
 from provenance.daemon.jobs import QueuedScheduler, register_jobs, start_jobs
-from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.daemon.metrics import NotifyCounts, RootMetrics, Snapshot, write_metrics
 from provenance.daemon.runstate import LOCK_NAME, PidLock, write_status
 from provenance.daemon.systemd import Notifier
 from provenance.errors import ConfigError, ProvenanceError
@@ -671,7 +671,18 @@ class Daemon:
             roots=tuple(roots),
             backlog=consumer.kept()[0] if consumer is not None else 0,
             ai_assets=ai_assets,
+            notify=self._notify_counts(),
         )
+
+    def _notify_counts(self) -> dict[str, NotifyCounts]:
+        """Each webhook's notices sent, failed and given up ([notify]), for the metrics."""
+        outbox = self.jobs.outbox if self.jobs else None
+        if outbox is None:
+            return {}
+        return {
+            name: NotifyCounts(sent, failed, given_up)
+            for name, (sent, failed, given_up) in outbox.counts().items()
+        }
 
     def _write_metrics(self) -> None:
         shared = self.settings.daemon.metrics_dir

@@ -8,7 +8,11 @@ while a round sends, and when it ends or a send fails). A round reads the
 events after each cursor, oldest first, and sends them one by one; a failure (no answer
 within the webhook's timeout, a refused connection, a non-2xx status) stops that webhook's
 round and it is tried again after a wait that doubles from ``notify.interval`` up to
-``notify.max_backoff``, with the same events: nothing is skipped. A daemon killed between a
+``notify.max_backoff``, with the same events: nothing is skipped. A notice the receiver
+refuses for good (an HTTP 4xx other than 408 and 429: it would be refused again) is given
+up: logged once, recorded in the audit trail (``notice-given-up``, with the webhook, the
+notice and the status), counted in ``provenance status`` and the metrics, and the round goes
+on with the next one. A daemon killed between a
 2xx and the cursor's write sends those events again; the notice's id (``event-<id>``) is the
 receiver's idempotency key. A webhook seen for the first time starts at the newest event
 (enabling notifications does not replay the catalog's history).
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provenance.access.identity import Actor
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.locks import fleet_lock
 from provenance.catalog.notices import events_between, last_event_id, load_cursors, save_cursor
@@ -115,13 +120,21 @@ def wants(hook: WebhookSettings, root: str | None, owner: str) -> bool:
     return not hook.owners or owner in hook.owners
 
 
+#: The audit action of a notice a receiver refused for good (not sent again).
+GIVEN_UP = "notice-given-up"
+
+
 @dataclass
 class _Backoff:
     failures: int = 0
     next_try: float = 0.0
     last_error: str = ""
-    #: Notices sent since the daemon started.
+    #: Since the daemon started: notices sent, sends that failed (tried again), notices
+    #: given up (refused for good), and the last of these.
     sent: int = 0
+    failed: int = 0
+    given_up: int = 0
+    last_given_up: str = ""
 
 
 @dataclass
@@ -130,6 +143,8 @@ class Round:
 
     sent: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    #: Notices given up per webhook (refused for good).
+    given_up: dict[str, int] = field(default_factory=dict)
 
 
 class Outbox:
@@ -180,6 +195,7 @@ class Outbox:
                 backoff = self._backoff.setdefault(hook.name, _Backoff())
                 if self.clock() < backoff.next_try:
                     continue
+                given_up = backoff.given_up
                 try:
                     count = self._send_spool(settings, hook)
                     count += self._send_events(settings, hook, cursors, head)
@@ -188,6 +204,9 @@ class Outbox:
                     self._failed(notify, backoff, str(exc), asked)
                     done.failed[hook.name] = str(exc)
                     continue
+                finally:
+                    if backoff.given_up > given_up:
+                        done.given_up[hook.name] = backoff.given_up - given_up
                 if backoff.failures:
                     log.info("notify: webhook %s answers again", where(hook))
                 backoff.failures, backoff.next_try = 0, 0.0
@@ -204,6 +223,7 @@ class Outbox:
         """Note a failed send: the next try waits twice as long as the last (from
         ``notify.interval``), or what the receiver asked (Retry-After), up to ``max_backoff``."""
         backoff.failures += 1
+        backoff.failed += 1
         backoff.last_error = reason
         wait = notify.interval_seconds * 2 ** (backoff.failures - 1)
         wait = min(max(wait, asked or 0.0), notify.max_backoff_seconds)
@@ -226,10 +246,16 @@ class Outbox:
             except (ValueError, TypeError, KeyError):
                 log.error("notify: spooled digest %s is unreadable; left in %s", name, spool)
                 continue
-            post_body(hook, payload, key)
+            try:
+                post_body(hook, payload, key)
+            except NotifyError as exc:
+                if not exc.permanent:
+                    raise
+                self._give_up(hook, key, exc)
+            else:
+                sent += 1
             with suppress(OSError, ConfinementError), open_private_dir(spool) as folder:
                 remove(folder, name)
-            sent += 1
         return sent
 
     def _send_events(
@@ -247,8 +273,14 @@ class Outbox:
                         return sent
                     notice = event_notice(settings, row)
                     if wants(hook, notice.root, notice.owner):
-                        post_body(hook, body(hook.kind, notice), notice.id)
-                        sent += 1
+                        try:
+                            post_body(hook, body(hook.kind, notice), notice.id)
+                        except NotifyError as exc:
+                            if not exc.permanent:
+                                raise
+                            self._give_up(hook, notice.id, exc)
+                        else:
+                            sent += 1
                     cursor = notice.event_id
                     if time.monotonic() - last_save >= CURSOR_EVERY:
                         self._save(hook.name, cursor)
@@ -262,6 +294,25 @@ class Outbox:
                 self._save(hook.name, cursor)
                 cursors[hook.name] = cursor
         return sent
+
+    def _give_up(self, hook: WebhookSettings, key: str, exc: NotifyError) -> None:
+        """Note a notice ``hook`` refused for good: logged once, counted, and recorded in the
+        audit trail; it is not sent again (the round goes on with the next)."""
+        backoff = self._backoff.setdefault(hook.name, _Backoff())
+        backoff.given_up += 1
+        backoff.last_given_up = f"{key}: {exc}"
+        log.error("notify: %s for notice %s: refused for good, given up (not sent again)", exc, key)
+        try:
+            with self.catalog.write() as tx:
+                tx.record(
+                    Actor.current(),
+                    GIVEN_UP,
+                    utcnow(),
+                    reason=str(exc),
+                    after={"webhook": hook.name, "notice": key, "status": exc.status},
+                )
+        except ProvenanceError as error:
+            log.warning("notify: the give-up of %s could not be recorded: %s", key, error)
 
     def _save(self, name: str, cursor: int) -> None:
         with self.catalog.write() as tx:
@@ -278,19 +329,32 @@ class Outbox:
         self._thread.start()
 
     def status(self) -> dict[str, dict[str, object]]:
-        """Return each webhook's state for ``provenance status``: notices sent since the
-        start, failures in a row, the last error and the seconds until the next try."""
+        """Return each webhook's state for ``provenance status`` and the metrics: since the
+        start, notices sent, sends failed and notices given up (the last one); failures in a
+        row, the last error and the seconds until the next try."""
         now = self.clock()
         result: dict[str, dict[str, object]] = {}
         for hook in self.settings.notify.webhooks:
             backoff = self._backoff.get(hook.name, _Backoff())
             result[hook.name] = {
                 "sent": backoff.sent,
+                "failed": backoff.failed,
+                "given_up": backoff.given_up,
+                "last_given_up": backoff.last_given_up,
                 "failures": backoff.failures,
                 "last_error": backoff.last_error,
                 "retry_in": round(max(0.0, backoff.next_try - now), 1),
             }
         return result
+
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """Return each webhook's notices sent, sends failed and notices given up since the
+        start (the daemon's metrics)."""
+        return {
+            hook.name: (backoff.sent, backoff.failed, backoff.given_up)
+            for hook in self.settings.notify.webhooks
+            for backoff in [self._backoff.get(hook.name, _Backoff())]
+        }
 
     @property
     def running(self) -> bool:

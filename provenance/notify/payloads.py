@@ -86,11 +86,33 @@ class DigestNotice:
         return totals
 
 
-Notice = EventNotice | DigestNotice
+@dataclass(frozen=True)
+class CheckNotice:
+    """A notice that says nothing happened (``provenance notify test``): the receiver is
+    reached, and can check the signature."""
+
+    webhook: str
+    at: datetime
+    host: str
+
+    @property
+    def id(self) -> str:
+        return f"test-{self.webhook}-{int(self.at.timestamp())}"
+
+
+Notice = EventNotice | DigestNotice | CheckNotice
 
 
 def generic(notice: Notice) -> dict[str, Any]:
     """Return the project's own JSON of ``notice`` (``schema/notification.schema.json``)."""
+    if isinstance(notice, CheckNotice):
+        return {
+            "type": "provenance.test",
+            "id": notice.id,
+            "at": notice.at.isoformat(),
+            "webhook": notice.webhook,
+            "host": notice.host,
+        }
     if isinstance(notice, DigestNotice):
         return {
             "type": "provenance.digest",
@@ -136,6 +158,12 @@ def _teams_escape(text: str) -> str:
 
 def _lines(notice: Notice) -> tuple[str, list[tuple[str, str]]]:
     """Return a notice's title and its (label, value) lines, unescaped."""
+    if isinstance(notice, CheckNotice):
+        when = f"{notice.at:%Y-%m-%d %H:%M} UTC"
+        return "provenance test notice", [
+            ("webhook", notice.webhook),
+            ("sent by", f"{notice.host} at {when}: nothing happened, this is a test"),
+        ]
     if isinstance(notice, DigestNotice):
         title = f"Weekly AI asset report — {notice.scope} — {notice.as_of:%Y-%m-%d}"
         totals = notice.totals

@@ -118,7 +118,9 @@ def post_body(hook: WebhookSettings, data: bytes, key: str, *, now: float | None
     except urllib.error.HTTPError as exc:
         wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
         exc.close()
-        raise NotifyError(f"webhook {where(hook)} answered HTTP {exc.code}", wait) from None
+        raise NotifyError(
+            f"webhook {where(hook)} answered HTTP {exc.code}", wait, exc.code
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NotifyError(f"webhook {where(hook)} not reached: {reason}") from None
@@ -128,5 +130,5 @@ def post_body(hook: WebhookSettings, data: bytes, key: str, *, now: float | None
         name = type(exc).__name__
         raise NotifyError(f"webhook {where(hook)} gave no valid answer ({name})") from None
     if not 200 <= status < 300:
-        raise NotifyError(f"webhook {where(hook)} answered HTTP {status}")
+        raise NotifyError(f"webhook {where(hook)} answered HTTP {status}", None, status)
     return status

@@ -13,10 +13,11 @@ import pytest
 
 from provenance.access.roles import Role
 from provenance.catalog import Catalog, utcnow
+from provenance.catalog.lifecycle import recent_events
 from provenance.catalog.notices import load_cursors
 from provenance.clearance.clear import ClearRequest
 from provenance.config import Settings, settings_from_mapping
-from provenance.notify.outbox import SPOOL_DIR, Outbox
+from provenance.notify.outbox import GIVEN_UP, SPOOL_DIR, Outbox
 from provenance.notify.send import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from provenance.report.deliver import deliver_weekly
 from provenance.service import decisions, integrity, retention
@@ -286,6 +287,9 @@ def test_a_receiver_s_retry_after_is_waited_and_status_tells(
     assert outbox.run_once().sent == {"coordinators": 1}
     assert outbox.status()["coordinators"] == {
         "sent": 1,
+        "failed": 1,
+        "given_up": 0,
+        "last_given_up": "",
         "failures": 0,
         "last_error": "",
         "retry_in": 0.0,
@@ -342,3 +346,61 @@ def test_a_voided_clearance_reaches_a_teams_webhook(
         "clearance voided: the content changed",
         "fixity check failed",
     ]
+
+
+def test_a_notice_refused_for_good_is_given_up_once_audited_and_counted(
+    tmp_path: Path,
+    root: Path,
+    catalog: Catalog,
+    make_asset: MakeAsset,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = notify_settings(tmp_path, root, hook(receiver, events=["flagged"]))
+    clock = Clock()
+    outbox = Outbox(settings, catalog, clock=clock)
+    outbox.run_once()
+    assets = [make_asset(f"old/plate_{i}.exr") for i in range(3)]
+    sweep(settings, catalog)
+
+    receiver.answers = [503]  # fails, then recovers: tried again, nothing skipped
+    assert "answered HTTP 503" in outbox.run_once().failed["coordinators"]
+    receiver.answers = [429, 410]  # too many requests: tried again; gone: refused for good
+    clock.now += 1
+    assert "answered HTTP 429" in outbox.run_once().failed["coordinators"]
+    clock.now += 2
+    done = outbox.run_once()
+    assert done.failed == {} and done.given_up == {"coordinators": 1}
+    assert done.sent == {"coordinators": 2}
+    flagged = sorted(b["path"] for b in receiver.bodies() if b["event"] == "flagged")
+    assert flagged == sorted(a.path for a in assets)[1:]  # the first one was refused
+    assert outbox.run_once().sent == {}  # never sent again
+    clock.now += 100
+    assert outbox.run_once() == type(done)()
+    told = outbox.status()["coordinators"]
+    assert (told["sent"], told["failed"], told["given_up"]) == (2, 2, 1)
+    assert "answered HTTP 410" in str(told["last_given_up"])
+    assert outbox.counts() == {"coordinators": (2, 2, 1)}
+    assert caplog.text.count("refused for good, given up") == 1
+    with catalog.read() as tx:
+        events = [e for e in recent_events(tx, 20) if e.action == GIVEN_UP]
+    assert len(events) == 1
+    assert events[0].after["webhook"] == "coordinators" and events[0].after["status"] == 410
+    assert events[0].after["notice"].startswith("event-")
+    assert SECRET not in caplog.text and "T0KEN" not in caplog.text
+
+
+def test_a_spooled_digest_refused_for_good_is_dropped(
+    tmp_path: Path, root: Path, catalog: Catalog, receiver: Receiver
+) -> None:
+    settings = notify_settings(tmp_path, root, hook(receiver, events=[], digest=True))
+    outbox = Outbox(settings, catalog)
+    outbox.run_once()
+    deliver_weekly(settings, catalog, utcnow())
+    assert list((tmp_path / "state" / SPOOL_DIR).iterdir())
+    receiver.answers = [400]
+    done = outbox.run_once()
+    assert done.given_up == {"coordinators": 1} and done.failed == {}
+    assert not list((tmp_path / "state" / SPOOL_DIR).iterdir())
+    assert receiver.bodies() == []

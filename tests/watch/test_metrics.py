@@ -10,7 +10,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from provenance.config import RootSettings
-from provenance.daemon.metrics import RootMetrics, Snapshot, write_metrics
+from provenance.daemon.metrics import NotifyCounts, RootMetrics, Snapshot, write_metrics
 from tests.media import write_a1111_png, write_plain_png
 from tests.watch.conftest import Running, wait_for
 
@@ -37,6 +37,7 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
         ),
         ai_assets={("/mnt/show a", "temporary"): 7, ("/mnt/show a", "flagged"): 1},
         backlog=5,
+        notify={"desk": NotifyCounts(sent=9, failed=4, given_up=1), "quiet": NotifyCounts()},
     )
     path = write_metrics(tmp_path / "state", snapshot)
     assert path == tmp_path / "state" / "metrics.prom"
@@ -56,6 +57,9 @@ def test_write_metrics_writes_every_number(tmp_path: Path) -> None:
     heard = "provenance_root_last_canary_age_seconds"
     assert samples[(heard, (("root", "/mnt/show a"),))] == 12.0
     assert (heard, (("root", "/mnt/show_b"),)) not in samples
+    for kind, desk, quiet in (("sent", 9, 0), ("failed", 4, 0), ("given_up", 1, 0)):
+        assert samples[(f"provenance_notify_{kind}_total", (("webhook", "desk"),))] == desk
+        assert samples[(f"provenance_notify_{kind}_total", (("webhook", "quiet"),))] == quiet
     temporary = ("provenance_ai_assets", (("root", "/mnt/show a"), ("status", "temporary")))
     assert samples[temporary] == 7
     assert [p.name for p in path.parent.iterdir()] == ["metrics.prom"]  # no temp file left
