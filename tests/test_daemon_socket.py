@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -55,6 +56,7 @@ class Site:
     custodian: OsUser
     approver: OsUser
     outsider: OsUser
+    operator: OsUser
     config: Path
     state: Path
     socket: Path
@@ -109,6 +111,7 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
     custodian = accounts.user(groups=[viewers])
     approver = accounts.user(groups=[viewers, approvers])
     outsider = accounts.user()
+    operator = accounts.user()
     with contextlib.ExitStack() as stack:
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="provenance-sock-")))
         base.chmod(0o755)
@@ -138,6 +141,7 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
             f'[roles]\nviewer = {{ groups = ["{viewers}"] }}\n'
             f'custodian = {{ users = ["{custodian.name}"] }}\n'
             f'approver = {{ groups = ["{approvers}"] }}\n'
+            f'operator = {{ users = ["{operator.name}"] }}\n'
         )
         # the service's own config: its account's (or root's), written by nobody else
         os.chown(config, service.uid, service.gid)
@@ -167,6 +171,7 @@ def site(request: pytest.FixtureRequest, accounts: OsAccounts) -> Iterator[Site]
             custodian,
             approver,
             outsider,
+            operator,
             config,
             state,
             sock,
@@ -378,6 +383,44 @@ def test_holds_and_clearances_need_their_roles_and_name_the_real_user(site: Site
     assert verified.returncode == 0, verified.stderr
 
 
+def test_an_operator_sweeps_scans_and_checks_fixity_through_the_daemon(site: Site) -> None:
+    shot = str(site.root / "shot.png")
+    for argv in [
+        ("sweep", "--dry-run"),
+        ("sweep", "--force"),
+        ("scan", str(site.root)),
+        ("fixity",),
+    ]:
+        done = site.run(site.viewer, *_via(site), *argv)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith(f"error: user {site.viewer.name!r} may not {argv[0]}: ")
+        assert "needs the operator role" in done.stderr
+    refused = [(e["user"], e["after"]["verb"]) for e in site.events("refused")]  # type: ignore[index]
+    assert refused == [(site.viewer.name, v) for v in ("sweep", "sweep", "scan", "fixity")]
+    # what the service's account would see, line for line, as the operator's own command
+    forecast = ("sweep", "--dry-run", "--as-of", "2099-12-31")
+    remote = site.run(site.operator, *_via(site), *forecast)
+    local = site.run(site.service, *forecast)
+    assert remote.returncode == local.returncode == 0, (remote.stderr, local.stderr)
+    assert remote.stdout == local.stdout and "dry run: would flag on " in remote.stdout
+    assert shot in remote.stdout and remote.stdout.endswith("\n"), remote.stdout
+    swept = site.run(site.operator, *_via(site), "sweep")
+    assert (swept.returncode, swept.stdout) == (0, "sweep: nothing due\n"), swept.stderr
+    as_json = json.loads(site.run(site.operator, *_via(site), "sweep", "--json").stdout)
+    assert as_json["dry_run"] is False and as_json["busy_roots"] == {}
+    scanned = site.run(site.operator, *_via(site), "scan", str(site.root))
+    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.stdout.startswith(f"{site.root}: 1 files\n0 new, 0 modified"), scanned.stdout
+    outside = site.run(site.operator, *_via(site), "scan", str(site.accounts.shared))
+    assert outside.returncode == 1 and outside.stderr.count("\n") == 1, outside.stderr
+    assert f"error: {site.accounts.shared}: outside every root the daemon scans" in outside.stderr
+    fixity = site.run(site.operator, *_via(site), "fixity")
+    assert fixity.returncode == 0, fixity.stderr
+    assert fixity.stdout.startswith("fixity: 0 cleared files checked"), fixity.stdout
+    # the sweep, the scan and the fixity run were the service's work, for the operator
+    assert "scan for " + site.operator.name in site.log.read_text()
+
+
 def test_a_forged_actor_in_a_hold_is_ignored(site: Site) -> None:
     code = f"""
 import json, socket
@@ -578,3 +621,123 @@ def test_every_line_follows_the_schema(tmp_path: Path, catalog: Catalog) -> None
     assert "not in the catalog" in str(answers[2][0]["error"])
     assert "argument 'limit'" in str(answers[3][0]["error"])
     assert "version 1 only" in str(answers[4][0]["error"])
+
+
+# --- long actions: sweep, scan, fixity run as jobs ---------------------------------------------
+
+
+@dataclass
+class _HeldJobs:
+    """A consumer kept busy: the jobs queued wait until the test lets them run."""
+
+    queued: list[tuple[str, Any]]
+    held: bool = True
+
+    def __call__(self, name: str, body: Any) -> None:
+        if self.held:
+            self.queued.append((name, body))
+        else:
+            threading.Thread(target=body).start()
+
+    def run_all(self) -> None:
+        """Run the jobs queued, and from now on each as it comes."""
+        while self.queued:
+            _name, body = self.queued.pop(0)
+            body()
+        self.held = False
+
+
+def _send(sock: Path, request: dict[str, object]) -> tuple[socket.socket, Any]:
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(sock))
+    client.settimeout(20)
+    client.sendall(json.dumps(request).encode() + b"\n")
+    return client, client.makefile()
+
+
+def test_a_long_action_waits_for_its_job_with_progress_while_others_are_served(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.service import remote
+
+    monkeypatch.setattr(remote, "HEARTBEAT", 0.3)
+    schema = json.loads(SCHEMA.read_text())
+    root = tmp_path / "show"
+    root.mkdir()
+    write_a1111_png(root / "a.png")
+    sock = tmp_path / "run" / "api.sock"
+    settings = Settings(
+        state_dir=tmp_path / "state", roots=[{"path": root}], daemon={"socket": str(sock)}
+    )
+    scan(settings, catalog, Actor.current(), utcnow())
+    jobs = _HeldJobs([])
+    server = ApiServer(settings, catalog, utcnow, jobs)
+    server.start()
+    requests: list[dict[str, Any]] = [
+        {
+            "v": 1,
+            "id": 1,
+            "verb": "sweep",
+            "args": {"dry_run": True, "as_of": "2099-12-31T23:59:59+00:00"},
+        },
+        {"v": 1, "id": 2, "verb": "scan", "args": {"folders": [str(root)], "dry_run": True}},
+        {"v": 1, "id": 3, "verb": "fixity", "args": {}},
+    ]
+    try:
+        pending = [_send(sock, request) for request in requests]
+        wait_for(lambda: len(jobs.queued) == 3, 10, "three jobs queued")
+        # the consumer is busy: each client hears progress (queued), and another is served
+        firsts = [json.loads(reader.readline()) for _client, reader in pending]
+        assert [line["progress"]["stage"] for line in firsts] == ["queued"] * 3
+        (status,) = _exchange(sock, {"v": 1, "id": 9, "verb": "status", "args": {}})
+        assert "result" in status
+        jobs.run_all()
+        answers = [
+            [first, *map(json.loads, reader)]
+            for first, (_c, reader) in zip(firsts, pending, strict=True)
+        ]
+        for client, _reader in pending:
+            client.close()
+        refused = _exchange(sock, {"v": 1, "id": 4, "verb": "scan", "args": {"folders": ["/"]}})
+        forged = _exchange(sock, {"v": 1, "id": 5, "verb": "sweep", "args": {"on_progress": 1}})
+    finally:
+        server.stop()
+    for request, lines in zip(requests, answers, strict=True):
+        jsonschema.validate(request, schema)
+        jsonschema.validate(request["args"], schema["$defs"][f"{request['verb']}-args"])
+        for line in lines:
+            jsonschema.validate(line, schema)
+            assert line["id"] == request["id"]
+        assert all("progress" in line for line in lines[:-1]), lines
+        jsonschema.validate(lines[-1]["result"], schema["$defs"][f"{request['verb']}-result"])
+    sweep_result = answers[0][-1]["result"]
+    assert sweep_result["dry_run"] and sweep_result["steps"][0]["path"] == str(root / "a.png")
+    assert [r["root"] for r in answers[1][-1]["result"]["roots"]] == [str(root)]
+    assert answers[2][-1]["result"]["checked"] == 0
+    assert "outside every root the daemon scans" in str(refused[0]["error"])
+    assert "unknown argument 'on_progress'" in str(forged[0]["error"])
+
+
+def test_a_sweep_through_the_socket_leaves_a_root_another_sweep_holds(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from provenance.catalog.locks import root_locks
+
+    root = tmp_path / "show"
+    root.mkdir()
+    write_a1111_png(root / "a.png")
+    sock = tmp_path / "run" / "api.sock"
+    settings = Settings(
+        state_dir=tmp_path / "state", roots=[{"path": root}], daemon={"socket": str(sock)}
+    )
+    scan(settings, catalog, Actor.current(), utcnow())
+    server = ApiServer(settings, catalog, utcnow)
+    server.start()
+    try:
+        with root_locks(catalog, [str(root)], settings.state_path) as held:
+            assert held == [str(root)]
+            lines = _exchange(sock, {"v": 1, "id": 1, "verb": "sweep", "args": {}})
+    finally:
+        server.stop()
+    result = lines[-1]["result"]
+    assert isinstance(result, dict) and list(result["busy"]) == [str(root)], lines

@@ -159,16 +159,22 @@ def scan_command(
     A file whose size, modification time and inode are unchanged is not read again.
     A root that is missing or whose marker file is gone is reported offline and left alone.
     """
+    for path in paths:
+        if not path.is_dir():
+            raise UserError(f"{path}: no such folder")
+    show_bar = sys.stderr.isatty() and not as_json
+    # with a config file (or --via-daemon) the catalog may be the daemon's: then the daemon
+    # scans, as its account; with none, the user's own catalog and the head start
+    if (app.via_daemon or not app.reads_no_config_file) and app.remote is not None:
+        result = _scan_through_daemon(app, paths, deep, rebuild, dry_run, show_bar)
+        _print_result(result, dry_run, as_json)
+        return
     with _loading() as collect:
         import time
 
         from provenance.service import scan as scanning
 
         began = time.monotonic()
-        for path in paths:
-            if not path.is_dir():
-                raise UserError(f"{path}: no such folder")
-        show_bar = sys.stderr.isatty() and not as_json
 
         # before the progress bar's thread, so that the workers can be forked; a line of its
         # own says how far the walk has come
@@ -202,10 +208,51 @@ def scan_command(
                     ),
                 )
         result.seconds = time.monotonic() - began  # the head start included
-        if as_json:
-            echo_json({"dry_run": dry_run, **result.as_dict()})
-        else:
-            prefix = "dry run: " if dry_run else ""
-            click.echo(prefix + render_summary(result))
-        if not any(r.online for r in result.roots):
-            raise UserError("every root is offline; nothing was scanned")
+        _print_result(result, dry_run, as_json)
+
+
+def _print_result(result: ScanResult, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        echo_json({"dry_run": dry_run, **result.as_dict()})
+    else:
+        prefix = "dry run: " if dry_run else ""
+        click.echo(prefix + render_summary(result))
+    if not any(r.online for r in result.roots):
+        raise UserError("every root is offline; nothing was scanned")
+
+
+def _scan_through_daemon(
+    app: App,
+    paths: tuple[Path, ...],
+    deep: bool | None,
+    rebuild: bool,
+    dry_run: bool,
+    show_bar: bool,
+) -> ScanResult:
+    """Ask the daemon to scan the roots holding ``paths`` as its account; a progress bar on
+    a terminal, from the progress it sends."""
+    from provenance.service.remote import Progress
+    from provenance.service.rescan import rescan
+
+    bar: Any = _progress_bar() if show_bar else nullcontext()
+    with bar as progress:
+        task = progress.add_task("the daemon: queued", total=None) if show_bar else None
+
+        def heard(news: Progress) -> None:
+            if task is not None:
+                progress.update(
+                    task,
+                    description=f"the daemon: {news.stage}",
+                    total=news.total,
+                    completed=news.done,
+                )
+
+        return rescan(
+            app,
+            app.caller,
+            [str(path) for path in paths],
+            deep=deep,
+            rebuild=rebuild,
+            dry_run=dry_run,
+            on_progress=heard,
+        )

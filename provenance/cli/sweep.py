@@ -9,7 +9,7 @@ import click
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.lifecycle.states import ACTIONS
 from provenance.retention.restore import CHANGED_NOTE, Restored
-from provenance.retention.sweep import SweepReport
+from provenance.retention.sweep import SweepSummary
 from provenance.service import retention
 
 VERBS = {
@@ -28,41 +28,31 @@ def _as_of(value: datetime | None) -> datetime | None:
     return datetime.combine(value.date(), time(23, 59, 59), tzinfo=UTC)
 
 
-def render_sweep(report: SweepReport) -> list[str]:
+def render_sweep(report: SweepSummary) -> list[str]:
     """One line per file (with its rule and reason), then a summary line."""
-    plan = report.plan
     prefix = "dry run: would " if report.dry_run else ""
-    outcome = {id(r.step): r for r in report.results}
-    lines = [f"root offline, left alone: {root} ({why})" for root, why in plan.offline.items()]
-    lines += [f"root busy, left alone: {root} ({why})" for root, why in plan.busy.items()]
+    lines = [f"root offline, left alone: {root} ({why})" for root, why in report.offline.items()]
+    lines += [f"root busy, left alone: {root} ({why})" for root, why in report.busy.items()]
     lines += [
         f"recovered interrupted {r.operation} of {r.path}: {r.outcome} ({r.detail})"
         for r in report.recoveries
     ]
     lines += [f"interrupted {w.operation} of {w.path} waits: {w.reason}" for w in report.waiting]
-    for step in plan.steps:
+    for step in report.steps:
         verb = VERBS.get(step.action, step.action)
-        result = outcome.get(id(step))
-        when = f" on {step.due:%Y-%m-%d}" if plan.as_of is not None and step.due else ""
+        when = f" on {step.due:%Y-%m-%d}" if report.as_of is not None and step.due else ""
         rule = f"rule {step.rule}: " if step.rule else ""
-        if result is not None and not result.done:
-            lines.append(f"skipped {verb} {step.path} ({result.reason})")
+        if step.skipped is not None:
+            lines.append(f"skipped {verb} {step.path} ({step.skipped})")
         else:
             head = f"{prefix}{verb}" if report.dry_run else ACTIONS.get(step.action, step.action)
             lines.append(f"{head}{when} {step.path} ({rule}{step.reason})")
-    if plan.refused:
-        lines.append(f"{'dry run: ' if report.dry_run else ''}refused: {plan.refused}")
-    counts = report.counts() if not report.dry_run else _planned(report)
+    if report.refused:
+        lines.append(f"{'dry run: ' if report.dry_run else ''}refused: {report.refused}")
+    counts = report.counts() if not report.dry_run else report.planned()
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing due"
     lines.append(f"{'dry run: ' if report.dry_run else ''}sweep: {summary}")
     return lines
-
-
-def _planned(report: SweepReport) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for step in report.plan.steps:
-        counts[step.action] = counts.get(step.action, 0) + 1
-    return counts
 
 
 @click.command("sweep")

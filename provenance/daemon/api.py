@@ -11,6 +11,12 @@ and whatever a request says about who sends it is ignored. Each connection runs 
 ``MAX_CONNECTIONS`` at once, so the watchers and the consumer never wait for a client; a
 request larger than ``remote.MAX_REQUEST`` or slower than ``daemon.socket_timeout`` is cut
 off. A refused action is recorded in the audit trail with the real user.
+
+A long action (sweep, scan, fixity: ``remote.LONG``) is checked against the caller's role at
+once, then runs as a job: on the daemon's consumer, the thread that writes the catalog (after
+the work queued before it, one job at a time, as the scheduled sweep does), or on a thread of
+its own where no consumer is given. Its connection's thread only waits and sends progress,
+so other clients are served meanwhile; a client that leaves does not stop the job.
 """
 
 from __future__ import annotations
@@ -25,13 +31,13 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance.access.identity import Actor, user_groups
-from provenance.access.roles import grants_for
+from provenance.access.roles import REQUIRED, grants_for
 from provenance.errors import ConfigError, PermissionDeniedError, ProvenanceError
 from provenance.service import remote
 from provenance.service.context import App, Caller, catalog_owner
@@ -47,6 +53,12 @@ log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 16
 #: The mode of the folder made for the socket (others must pass through it to connect).
 SOCKET_DIR_MODE = 0o755
+#: Seconds between two progress lines that say something new, at least.
+PROGRESS_EVERY = 1.0
+
+#: Runs a long action's body (a name for the log, the body): the daemon puts it on its
+#: consumer's queue.
+JobRunner = Callable[[str, Callable[[], None]], None]
 
 
 class _RejectedError(Exception):
@@ -62,6 +74,20 @@ class Peer:
     gid: int
 
 
+@dataclass
+class _Job:
+    """A long action in the daemon: its progress, then its result or error."""
+
+    progress: remote.Progress = field(default_factory=lambda: remote.Progress("queued"))
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: Exception | None = None
+
+    def tell(self, progress: remote.Progress) -> None:
+        self.progress = progress
+
+
 def peer_of(connection: socket.socket) -> Peer:
     """Return the credentials the kernel recorded for the peer when it connected."""
     return Peer(*remote.peer_credentials(connection))
@@ -70,7 +96,9 @@ def peer_of(connection: socket.socket) -> Peer:
 class ApiServer:
     """Listens on the daemon's socket and serves each connection in a thread of its own."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, clock: Any) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, clock: Any, run_job: JobRunner | None = None
+    ) -> None:
         self.settings = settings
         self.app = App.using(settings, catalog)
         self.clock = clock
@@ -86,6 +114,7 @@ class ApiServer:
         self._config = Path(settings.source) if Path(settings.source).is_file() else None
         self._owner = catalog_owner(settings.catalog_url, self._config)
         self.verbs = remote.load_verbs()
+        self._run_job = run_job or _on_a_thread
 
     @property
     def connections(self) -> int:
@@ -297,6 +326,9 @@ class ApiServer:
         caller = self.caller(peer)
         try:
             args = remote.arguments(verb, request.get("args", {}))
+            if verb in remote.LONG:
+                yield from self._long(caller, verb, args)
+                return
             result = self.verbs[verb](self.app, caller, **args)
             if isinstance(result, Iterator):
                 count = 0
@@ -315,6 +347,40 @@ class ApiServer:
             log.exception("socket: %s for uid %d failed", verb, peer.uid)
             yield {"error": f"internal error: {type(exc).__name__}: {exc}"}
 
+    def _long(self, caller: Caller, verb: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Run a long action as a job; yield its progress lines while it runs, then its
+        result (raises its error)."""
+        if verb in REQUIRED:
+            caller.require(verb)  # refused at once, not after the work queued before it
+        job = _Job()
+        function = self.verbs[verb]
+
+        def body() -> None:
+            job.started.set()
+            try:
+                job.result = function(self.app, caller, **args, **{remote.PROGRESS: job.tell})
+            except Exception as exc:
+                job.error = exc
+                if not isinstance(exc, ProvenanceError):
+                    log.error("socket: %s for %s failed", verb, caller.actor.user, exc_info=exc)
+            finally:
+                job.done.set()
+
+        self._run_job(f"{verb} for {caller.actor.user}", body)
+        log.info("socket: %s for %s queued", verb, caller.actor.user)
+        sent, sent_at = None, time.monotonic()
+        while not job.done.wait(0.2):
+            if self._stopping.is_set() and not job.started.is_set():
+                raise remote.DaemonError(f"the daemon stopped before the {verb} ran")
+            now = time.monotonic()
+            changed = job.progress != sent and now - sent_at >= PROGRESS_EVERY
+            if changed or now - sent_at >= remote.HEARTBEAT:
+                sent, sent_at = job.progress, now
+                yield {"progress": remote.to_wire(sent)}
+        if job.error is not None:
+            raise job.error
+        yield {"result": remote.to_wire(job.result)}
+
     def _audit_refusal(self, caller: Caller, peer: Peer, verb: str, why: str) -> None:
         log.warning(
             "socket: refused %s to %s (uid %d, pid %d)", verb, caller.actor.user, peer.uid, peer.pid
@@ -330,6 +396,11 @@ class ApiServer:
                 )
         except ProvenanceError as exc:
             log.warning("socket: the refusal of %s could not be recorded: %s", verb, exc)
+
+
+def _on_a_thread(name: str, body: Callable[[], None]) -> None:
+    """Run a long action's body on a thread of its own (no consumer to queue it for)."""
+    threading.Thread(target=body, name=f"provenance-job ({name})", daemon=True).start()
 
 
 def _socket_mode(folder: Folder, group: int | None) -> int:
@@ -348,11 +419,14 @@ def _line(answer: dict[str, Any]) -> bytes:
     return json.dumps(answer, ensure_ascii=False).encode() + b"\n"
 
 
-def start_api(settings: Settings, catalog: Catalog, clock: Any) -> ApiServer | None:
-    """Start serving the catalog on the daemon's socket; None (with a warning: the daemon
-    runs on, reachable only by its own account) when the socket cannot be made."""
+def start_api(
+    settings: Settings, catalog: Catalog, clock: Any, run_job: JobRunner | None = None
+) -> ApiServer | None:
+    """Start serving the catalog on the daemon's socket (``run_job``: where long actions
+    run); None (with a warning: the daemon runs on, reachable only by its own account) when
+    the socket cannot be made."""
     try:
-        server = ApiServer(settings, catalog, clock)
+        server = ApiServer(settings, catalog, clock, run_job)
         server.start()
     except (ProvenanceError, OSError) as exc:
         log.warning("the socket for other users is not served: %s", exc)

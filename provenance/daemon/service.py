@@ -210,7 +210,9 @@ class Daemon:
             self._watch(state)
         self.jobs = start_jobs(self.settings, self.catalog, self.changes.put)
         self._api = (
-            start_api(self.settings, self.catalog, self.clock) if self.serve_socket else None
+            start_api(self.settings, self.catalog, self.clock, self._queue_job)
+            if self.serve_socket
+            else None
         )
         # interrupted moves and deletes are settled before the first scan looks at the tree
         self._settle_then_scan(
@@ -224,6 +226,10 @@ class Daemon:
             ", ".join(f"{s.path} ({s.mode})" for s in self.roots.values()) or "none",
         )
         self.notifier.ready(self._summary())
+
+    def _queue_job(self, name: str, body: Callable[[], None]) -> None:
+        """Run a long action asked through the socket on the consumer, as a scheduled job."""
+        self.changes.put(RunJob(name, body))
 
     def _loop(self) -> None:
         consumer = self._consumer

@@ -97,36 +97,121 @@ class SweepReport:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
-    def as_dict(self) -> dict[str, Any]:
-        done = {id(r.step): r for r in self.results}
+    def summary(self) -> SweepSummary:
+        """The report as plain values (paths, outcomes, reasons): what a caller renders or
+        sends, each step with its own outcome instead of a link to the plan's step."""
+        results = {id(r.step): r for r in self.results}
         steps = []
         for step in self.plan.steps:
-            result = done.get(id(step))
+            result = results.get(id(step))
             steps.append(
-                {
-                    "path": step.path,
-                    "action": step.action,
-                    "from": step.status,
-                    "to": step.new_status,
-                    "rule": step.rule,
-                    "reason": step.reason,
-                    "due": step.due.isoformat() if step.due else None,
-                    "done": bool(result and result.done),
-                    "skipped": result.reason if result and not result.done else None,
-                }
+                SweptStep(
+                    path=step.path,
+                    action=step.action,
+                    status=step.status,
+                    new_status=step.new_status,
+                    rule=step.rule,
+                    reason=step.reason,
+                    due=step.due,
+                    done=bool(result and result.done),
+                    skipped=result.reason if result is not None and not result.done else None,
+                )
             )
+        return SweepSummary(
+            dry_run=self.dry_run,
+            now=self.plan.now,
+            as_of=self.plan.as_of,
+            refused=self.plan.refused,
+            offline=dict(self.plan.offline),
+            busy=dict(self.plan.busy),
+            rescheduled=len(self.plan.reschedule),
+            steps=steps,
+            recoveries=list(self.recoveries),
+            waiting=list(self.waiting),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.summary().as_dict()
+
+
+@dataclass(frozen=True)
+class SweptStep:
+    """One step of a sweep as plain values: the file, what was planned and why, and what
+    came of it (``done``; ``skipped``: the reason it was not done, None when it was done or
+    not tried, as in a dry run)."""
+
+    path: str
+    action: str
+    status: str
+    new_status: str
+    rule: str | None
+    reason: str
+    due: datetime | None
+    done: bool
+    skipped: str | None
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did (or would do) as plain values: the same whether the sweep ran in
+    this process or in the daemon (``service.remote`` sends it as it is)."""
+
+    dry_run: bool
+    now: datetime
+    as_of: datetime | None
+    refused: str | None
+    #: Roots left alone: offline (with why), or busy (another sweep holds their lock).
+    offline: dict[str, str]
+    busy: dict[str, str]
+    #: Assets whose deadline or policy the sweep stored anew.
+    rescheduled: int
+    steps: list[SweptStep]
+    recoveries: list[Recovery]
+    waiting: list[Waiting]
+
+    def counts(self) -> dict[str, int]:
+        """Steps done by action, and those tried but skipped (``skipped``)."""
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            key = step.action if step.done else "skipped" if step.skipped is not None else None
+            if key is not None:
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def planned(self) -> dict[str, int]:
+        """Steps planned by action (a dry run's counts)."""
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.action] = counts.get(step.action, 0) + 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as ``provenance sweep --json`` prints it."""
         return {
             "dry_run": self.dry_run,
-            "now": self.plan.now.isoformat(),
-            "as_of": self.plan.as_of.isoformat() if self.plan.as_of else None,
-            "refused": self.plan.refused,
-            "offline_roots": self.plan.offline,
-            "busy_roots": self.plan.busy,
-            "rescheduled": len(self.plan.reschedule),
+            "now": self.now.isoformat(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "refused": self.refused,
+            "offline_roots": self.offline,
+            "busy_roots": self.busy,
+            "rescheduled": self.rescheduled,
             "counts": self.counts(),
             "recovered": [r.__dict__ for r in self.recoveries],
             "waiting": [w.__dict__ for w in self.waiting],
-            "steps": steps,
+            "steps": [
+                {
+                    "path": s.path,
+                    "action": s.action,
+                    "from": s.status,
+                    "to": s.new_status,
+                    "rule": s.rule,
+                    "reason": s.reason,
+                    "due": s.due.isoformat() if s.due else None,
+                    "done": s.done,
+                    "skipped": s.skipped,
+                }
+                for s in self.steps
+            ],
         }
 
 

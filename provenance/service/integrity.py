@@ -4,6 +4,7 @@ MACs, the anchored heads, the state tables), the audit key (``rotate_key``, ``ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from provenance.catalog.attest import state_mismatches
 from provenance.clearance.fixity import FixityReport, run_fixity
 from provenance.errors import AuditError
 from provenance.service.context import App, Caller
-from provenance.service.remote import served
+from provenance.service.remote import Progress, served
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,12 @@ def anchor(app: App, caller: Caller, *, occasion: str = "by hand") -> tuple[int,
     return head
 
 
-def fixity(app: App, caller: Caller) -> FixityReport:
+@served("fixity", long=True)
+def fixity(
+    app: App, caller: Caller, *, on_progress: Callable[[Progress], None] | None = None
+) -> FixityReport:
     """Re-hash every cleared file; one whose bytes changed loses its clearance."""
     caller.require("fixity")
+    if on_progress is not None:
+        on_progress(Progress("checking cleared files"))
     return run_fixity(app.settings_with_roots(), app.catalog, caller.actor, utcnow())

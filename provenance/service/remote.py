@@ -17,6 +17,12 @@ field, such as a user name, is ignored: who asks is the kernel's word). The answ
 ``{"v": 1, "id": 7, "result": ...}``, or for a listing one ``{"v": 1, "id": 7, "item": ...}``
 line per item then ``{"v": 1, "id": 7, "end": N}``; a failure, at any point, is
 ``{"v": 1, "id": 7, "error": "..."}``.
+
+A long action (``@served(..., long=True)``: sweep, scan, fixity) runs in the daemon as a job
+on the thread that writes the catalog, one at a time, while other clients are served as
+ever; until it ends, its connection gets a ``{"v": 1, "id": 7, "progress": {...}}`` line
+(``Progress``) whenever it moves on and at least every ``HEARTBEAT`` seconds, then the
+result or the error. A client that leaves does not stop the job: it runs to its end.
 """
 
 from __future__ import annotations
@@ -35,8 +41,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Union
-
-from pydantic import BaseModel
 
 from provenance.errors import ProvenanceError
 
@@ -61,8 +65,15 @@ RUNTIME_ENV = "RUNTIME_DIRECTORY"
 #: ``struct ucred``: pid (signed), uid and gid (unsigned).
 UCRED = struct.Struct("iII")
 
+#: Seconds between two progress lines of a long action at most (the client waits longer).
+HEARTBEAT = 5.0
+#: The keyword a long action hears its progress through (given by the daemon, never sent).
+PROGRESS = "on_progress"
+
 #: verb -> the service function that serves it (filled by ``served`` as modules load).
 VERBS: dict[str, Callable[..., Any]] = {}
+#: The verbs that run as jobs (``served(..., long=True)``).
+LONG: set[str] = set()
 #: The modules whose functions are served (imported by the daemon before it listens).
 SERVED_MODULES = (
     "provenance.service.status",
@@ -71,6 +82,7 @@ SERVED_MODULES = (
     "provenance.service.retention",
     "provenance.service.integrity",
     "provenance.service.report",
+    "provenance.service.rescan",
 )
 
 
@@ -78,16 +90,30 @@ class DaemonError(ProvenanceError):
     """The daemon could not be reached, or it answered with an error."""
 
 
-def served(verb: str, *, paths: tuple[str, ...] = ()) -> Callable[[F], F]:
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """How far a long action has come: what it does now (``stage``: "sweeping", "walking
+    /mnt/show_a", "reading"), and how many of how many (None: not known)."""
+
+    stage: str
+    done: int = 0
+    total: int | None = None
+
+
+def served(verb: str, *, paths: tuple[str, ...] = (), long: bool = False) -> Callable[[F], F]:
     """Mark a service function ``f(app, caller, ...)`` as served over the daemon's socket as
     ``verb``: called with an ``App`` that speaks to a daemon, it asks the daemon instead.
 
     ``paths``: the arguments that name files (a path, or a list of them): made absolute here,
     where the user's working folder is, before they are sent (an asset id is sent as is).
+    ``long``: the action runs as a job in the daemon and tells its progress to its keyword
+    ``on_progress`` (a ``Progress`` callback), here and there alike.
     """
 
     def mark(function: F) -> F:
         VERBS[verb] = function
+        if long:
+            LONG.add(verb)
 
         @functools.wraps(function)
         def call(app: App, caller: Any, *args: Any, **kwargs: Any) -> Any:
@@ -98,9 +124,10 @@ def served(verb: str, *, paths: tuple[str, ...] = ()) -> Callable[[F], F]:
             sent = {
                 name: to_wire(_absolute(value) if name in paths else value)
                 for name, value in list(bound.arguments.items())[2:]
+                if name != PROGRESS
             }
             returns = typing.get_type_hints(function).get("return", Any)
-            return remote.call(verb, sent, returns)
+            return remote.call(verb, sent, returns, bound.arguments.get(PROGRESS))
 
         return typing.cast(F, call)
 
@@ -147,7 +174,9 @@ def arguments(verb: str, given: Any) -> dict[str, Any]:
     function = VERBS[verb]
     if not isinstance(given, Mapping):
         raise DaemonError("args must be an object")
-    parameters = list(_signature(function).parameters.values())[2:]
+    parameters = [
+        p for p in list(_signature(function).parameters.values())[2:] if p.name != PROGRESS
+    ]
     hints = typing.get_type_hints(function)
     known = {p.name: p for p in parameters}
     for name in given:
@@ -179,6 +208,8 @@ def to_wire(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -248,7 +279,10 @@ def from_wire(hint: Any, value: Any, *, strict: bool = False) -> Any:
         if issubclass(hint, Path):
             return Path(_expect(value, str, hint))
         if issubclass(hint, datetime):
-            return datetime.fromisoformat(_expect(value, str, hint))
+            moment = datetime.fromisoformat(_expect(value, str, hint))
+            if strict and moment.tzinfo is None:
+                raise ValueError("a time needs its UTC offset (2026-12-31T23:59:59+00:00)")
+            return moment
         if issubclass(hint, date):
             return date.fromisoformat(_expect(value, str, hint))
         if dataclasses.is_dataclass(hint):
@@ -267,6 +301,8 @@ def from_wire(hint: Any, value: Any, *, strict: bool = False) -> Any:
             )
         if strict:
             raise TypeError(f"{hint.__name__} is not taken from a request")
+        from pydantic import BaseModel
+
         if issubclass(hint, BaseModel):
             return hint.model_validate(value)
     return value
@@ -372,9 +408,16 @@ class Remote:
         """A client of the socket at ``path`` when one is there (not a link), else None."""
         return cls(path) if _is_socket(path) else None
 
-    def call(self, verb: str, args: Mapping[str, Any], returns: Any = Any) -> Any:
+    def call(
+        self,
+        verb: str,
+        args: Mapping[str, Any],
+        returns: Any = Any,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Any:
         """Ask the daemon to run ``verb``; return its result as ``returns`` names (an iterator
-        of items for an ``Iterator[...]``). Raises DaemonError with the daemon's message."""
+        of items for an ``Iterator[...]``). ``on_progress`` hears a long action's progress
+        lines. Raises DaemonError with the daemon's message."""
         self._next += 1
         request = {"v": VERSION, "id": self._next, "verb": verb, "args": dict(args)}
         connection = self._connect()
@@ -382,6 +425,10 @@ class Remote:
             reader = connection.makefile("rb")
             connection.sendall(json.dumps(request).encode() + b"\n")
             first = self._answer(reader, verb)
+            while "progress" in first:
+                if on_progress is not None:
+                    on_progress(from_wire(Progress, first["progress"]))
+                first = self._answer(reader, verb)
         except BaseException:
             connection.close()
             raise
@@ -455,10 +502,14 @@ def _user(uid: int) -> str:
 
 
 __all__ = [
+    "HEARTBEAT",
+    "LONG",
     "MAX_REQUEST",
+    "PROGRESS",
     "VERBS",
     "VERSION",
     "DaemonError",
+    "Progress",
     "Remote",
     "arguments",
     "from_wire",

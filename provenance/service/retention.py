@@ -4,7 +4,7 @@ a crash interrupted)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from provenance.catalog import utcnow
@@ -12,12 +12,13 @@ from provenance.retention import restore as restoring
 from provenance.retention import sweep as sweeping
 from provenance.retention.journal import Recovery, Waiting, settle_interrupted
 from provenance.retention.restore import Restored
-from provenance.retention.sweep import SweepReport
+from provenance.retention.sweep import SweepSummary
 from provenance.service.assets import asset_id_of
 from provenance.service.context import App, Caller
-from provenance.service.remote import served
+from provenance.service.remote import Progress, served
 
 
+@served("sweep", long=True)
 def sweep(
     app: App,
     caller: Caller,
@@ -26,15 +27,19 @@ def sweep(
     as_of: datetime | None = None,
     force: bool = False,
     purge_changed: bool = False,
-) -> SweepReport:
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SweepSummary:
     """Flag, quarantine and purge AI assets whose policy deadline has passed (``as_of``: plan
     what will have happened by then, a dry run); each file re-checked just before it is
     touched. ``force``: past ``retention.max_actions_per_run`` and the guard against emptying
-    a root; ``purge_changed``: purge quarantined files whose bytes changed there too."""
+    a root; ``purge_changed``: purge quarantined files whose bytes changed there too.
+    ``on_progress`` hears that the sweep started (a sweep tells no finer progress)."""
     caller.require("sweep")
     if force:
         caller.require("sweep --force")
-    return sweeping.sweep(
+    if on_progress is not None:
+        on_progress(Progress("sweeping"))
+    report = sweeping.sweep(
         app.catalog,
         app.settings_with_roots(),
         caller.actor,
@@ -44,6 +49,7 @@ def sweep(
         force=force,
         purge_changed=purge_changed,
     )
+    return report.summary()
 
 
 @served("restore", paths=("target",))

@@ -22,8 +22,8 @@ OPERATOR = caller(Role.OPERATOR)
 def test_a_dry_run_sweep_plans_and_changes_nothing(app: App, make_asset: MakeAsset) -> None:
     due = make_asset("old/poster.png")  # first seen long ago: past its policy's deadline
     report = retention.sweep(app, OPERATOR, dry_run=True)
-    assert report.dry_run and report.results == []
-    assert [step.path for step in report.plan.steps] == [due.path]
+    assert report.dry_run and not any(s.done or s.skipped is not None for s in report.steps)
+    assert [step.path for step in report.steps] == [due.path]
     assert status_of(app.catalog, due.id) == "temporary"
     assert Path(due.path).is_file()
 
@@ -31,11 +31,11 @@ def test_a_dry_run_sweep_plans_and_changes_nothing(app: App, make_asset: MakeAss
 def test_a_sweep_acts_then_finds_nothing_due(app: App, make_asset: MakeAsset) -> None:
     due = make_asset("old/poster.png")
     report = retention.sweep(app, OPERATOR)
-    (step,) = report.plan.steps
-    assert [r.done for r in report.results] == [True]
+    (step,) = report.steps
+    assert step.done and report.counts() == {step.action: 1}
     assert status_of(app.catalog, due.id) in {"expiring", "flagged", "quarantined", "purged"}
     again = retention.sweep(app, OPERATOR, dry_run=True)
-    assert all(s.path != due.path or s.action != step.action for s in again.plan.steps)
+    assert all(s.path != due.path or s.action != step.action for s in again.steps)
 
 
 def test_sweep_and_restore_need_the_operator_role(app: App, make_asset: MakeAsset) -> None:
@@ -52,7 +52,7 @@ def test_the_service_itself_holds_every_role(app: App, make_asset: MakeAsset) ->
     # the daemon's scheduled sweep calls the same function as the service, with no grants
     make_asset("old/poster.png")
     report = retention.sweep(app, Caller.service(ACTOR), dry_run=True)
-    assert len(report.plan.steps) == 1
+    assert len(report.steps) == 1
 
 
 def test_a_restore_comes_back_as_values_the_socket_carries(app: App, make_asset: MakeAsset) -> None:
