@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from provenance.catalog import Catalog
@@ -56,7 +57,11 @@ def build_report(
     generated_at: datetime,
     root: RootSettings | None = None,
 ) -> Report:
-    """Return the report for ``period``, for every root or only ``root``."""
+    """Return the report for ``period``, for every root or only ``root``. Its times are
+    whole seconds (``generated_at`` and ``period.as_of`` lose their fraction): the report
+    prints them, and a microsecond says nothing to its reader."""
+    generated_at = generated_at.replace(microsecond=0)
+    period = replace(period, as_of=period.as_of.replace(microsecond=0))
     infos = root_infos(settings)
     root_path = str(root.path) if root is not None else None
     if root is not None:

@@ -4,20 +4,23 @@ its files, and the command's choices and the config check offer exactly its name
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import click
 import pytest
 
+from provenance.catalog import Catalog
 from provenance.cli.report import report_command
-from provenance.config import load_settings
+from provenance.config import Settings, load_settings
 from provenance.errors import ConfigError, ReportError
-from provenance.report.data import Report
+from provenance.report.build import build_report
+from provenance.report.data import Period, Report
 from provenance.report.deliver import prune_reports, render, report_file_name
 from provenance.report.formats import FORMATS, format_of_file, report_format
 from tests.report.conftest import assert_golden
-from tests.report.sample import AS_OF
+from tests.report.sample import AS_OF, GENERATED_AT, populate
 
 
 def test_every_format_renders_and_names_its_dated_file(
@@ -70,3 +73,28 @@ def test_the_config_accepts_the_table_names_only(tmp_path: Path) -> None:
         load_settings(path)
     assert "report.formats.1:" in str(info.value)
     assert ", ".join(FORMATS) in str(info.value)
+
+
+def test_every_format_prints_its_times_in_whole_seconds(
+    sqlite_catalog: Catalog, report_settings: Settings
+) -> None:
+    populate(sqlite_catalog)
+    precise = GENERATED_AT.replace(microsecond=123456)
+    report = build_report(
+        sqlite_catalog,
+        report_settings,
+        Period(AS_OF.replace(microsecond=654321), 7),
+        precise,
+    )
+    assert report.generated_at == GENERATED_AT and report.period.as_of == AS_OF
+    stamp = GENERATED_AT.isoformat().replace("+00:00", "Z")
+    for fmt in FORMATS:
+        text = render(report, fmt)
+        assert "123456" not in text and "654321" not in text, fmt
+        assert not re.search(r"\d\d:\d\d:\d\d\.\d", text), fmt
+        if fmt != "csv":
+            assert stamp in text, fmt
+    assert json.loads(render(report, "json"))["generated_at"] == stamp
+    # as the command makes it: now, with its microseconds
+    assert f"Generated {stamp}." in render(report, "html")
+    assert f"Generated {stamp}." in render(report, "md")
