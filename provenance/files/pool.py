@@ -17,6 +17,13 @@ A worker that dies (past a file's time budget the kernel ends it; the OOM killer
 from a mapped file cut short) fails the task it ran with ``BrokenProcessPool``, as
 ``ProcessPoolExecutor`` does, and the next task that needs a worker starts a new one: the
 reader reads that task's files again, one at a time (reader.py).
+
+A worker in uninterruptible sleep (a read from a hung network share) cannot be ended by its
+own alarm, nor by any signal until the kernel lets go of it. So the caller keeps a deadline
+too: a worker announces each file's time budget as it arms it (``expect_within``), and a
+worker that has not answered by then plus ``grace`` is given up on: its task fails with
+``BrokenProcessPool``, it is sent SIGKILL (it ends whenever the kernel lets it) and left
+behind, and a new worker takes the tasks that wait.
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ _HEADER = struct.Struct("!Q")
 #: What a worker runs (after the folder holding the package is put on its path): it takes
 #: its pipes' ends, then its set-up, then tasks.
 _WORKER = "from provenance.files.pool import serve; serve(int(sys.argv[1]), int(sys.argv[2]))"
+#: Seconds past a budget a worker announced before the caller gives up on it (its own alarm
+#: ends it at the budget; one that has not answered by then is stuck in the kernel).
+GRACE_SECONDS = 10.0
+#: In a worker: where it answers the caller (None in any other process).
+_ANSWERS: int | None = None
 
 
 # --- in the worker --------------------------------------------------------------------------
@@ -62,6 +74,8 @@ def serve(inbox: int, outbox: int) -> None:
     initializer, initargs = setup
     if initializer is not None:
         initializer(*initargs)
+    global _ANSWERS
+    _ANSWERS = outbox
     while (task := _read_message(inbox)) is not None:
         try:
             function, args = pickle.loads(task)
@@ -69,6 +83,14 @@ def serve(inbox: int, outbox: int) -> None:
         except BaseException as exc:  # the caller's future gets it, as in a process pool
             reply = (False, exc)
         _send(outbox, reply)
+
+
+def expect_within(seconds: float) -> None:
+    """Tell the caller this worker answers within ``seconds`` (plus the pool's grace) from
+    now, or is stuck: a worker's part of the caller's deadline (no-op in any other process,
+    a forked worker's too)."""
+    if _ANSWERS is not None:
+        _send(_ANSWERS, (None, seconds))
 
 
 def _send(fd: int, message: object) -> None:
@@ -122,6 +144,22 @@ class _Worker:
     outbox: int
     closed: bool = field(default=False)
 
+    def abandon(self) -> bool:
+        """Kill it (SIGKILL ends it whenever the kernel lets go of it) and close its pipe
+        without waiting; whether it has ended (else its caller reaps it later)."""
+        import subprocess
+
+        self.process.kill()
+        if not self.closed:
+            self.closed = True
+            os.close(self.inbox)
+            os.close(self.outbox)
+        try:
+            self.process.wait(ABANDON_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def close(self) -> int | None:
         """Close its pipe (it ends when it sees that) and wait for it; its exit status."""
         if not self.closed:
@@ -139,6 +177,8 @@ class _Worker:
 
 #: Seconds a worker told to end (its pipe closed) has to do so before it is killed.
 RETIRE_SECONDS = 10.0
+#: Seconds a worker given up on is waited for once killed, before it is left behind.
+ABANDON_WAIT_SECONDS = 1.0
 
 
 class WorkerPool(Executor):
@@ -154,11 +194,14 @@ class WorkerPool(Executor):
         initializer: Callable[..., None] | None = None,
         initargs: tuple[Any, ...] = (),
         idle_after: float | None = None,
+        grace: float = GRACE_SECONDS,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self.idle_after = idle_after
+        #: Seconds past an announced budget before a worker is given up on.
+        self.grace = grace
         self._setup = (initializer, initargs)
         self._tasks: deque[_Task] = deque()
         self._changed = threading.Condition()
@@ -167,6 +210,8 @@ class WorkerPool(Executor):
         #: workers starting or waiting for a task (the others run one)
         self._free = 0
         self._closing = False
+        #: workers given up on that had not ended yet (reaped as the pool goes on)
+        self._left_behind: list[subprocess.Popen[bytes]] = []
 
     # --- what callers see ---------------------------------------------------------------
 
@@ -175,6 +220,7 @@ class WorkerPool(Executor):
             raise TypeError("WorkerPool.submit takes positional arguments only")
         future: Future[Any] = Future()
         with self._changed:
+            self._reap()
             if self._closing:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             self._tasks.append(_Task(future, fn, args))
@@ -197,6 +243,12 @@ class WorkerPool(Executor):
         if wait:
             for thread in threads:
                 thread.join()
+        with self._changed:
+            self._reap()
+
+    def _reap(self) -> None:
+        # with the lock held: collect the workers given up on that have ended since
+        self._left_behind = [p for p in self._left_behind if p.poll() is None]
 
     def pids(self) -> list[int]:
         """The process ids of the workers now running (none when every one has retired)."""
@@ -221,13 +273,22 @@ class WorkerPool(Executor):
             return
         with self._changed:
             self._workers[me] = worker
+        stuck = False
         try:
-            self._serve(worker)
+            stuck = self._serve(worker)
         finally:
+            ended = worker.abandon() if stuck else True
             with self._changed:
                 self._workers.pop(me, None)
                 self._threads.discard(me)
-            worker.close()
+                if not ended:
+                    self._left_behind.append(worker.process)
+                # a worker for the tasks that wait: the one given up on may never come back
+                waiting = len(self._tasks) > self._free and not self._closing
+                if stuck and waiting and len(self._threads) < self.max_workers:
+                    self._start_worker()
+            if not stuck:
+                worker.close()
 
     def _spawn(self) -> _Worker:
         """Start a worker, give it this ``sys.path`` and its set-up."""
@@ -278,8 +339,9 @@ class WorkerPool(Executor):
             if task.future.set_running_or_notify_cancel():
                 task.future.set_exception(_broken(f"cannot start a worker process: {exc}"))
 
-    def _serve(self, worker: _Worker) -> None:
-        """Run tasks in ``worker`` until it is idle too long, the pool shuts down, or it dies."""
+    def _serve(self, worker: _Worker) -> bool:
+        """Run tasks in ``worker`` until it is idle too long, the pool shuts down, or it dies;
+        True when it stopped answering (past the budget it announced, plus the grace)."""
         while (task := self._next_task()) is not None:
             if not task.future.set_running_or_notify_cancel():
                 self._done()
@@ -292,21 +354,50 @@ class WorkerPool(Executor):
                 continue
             try:
                 _send_bytes(worker.inbox, message)
-                reply = _receive(worker.outbox)
+                reply = self._reply(worker)
             except OSError:
                 reply = None
+            except _StuckError as stuck:
+                task.future.set_exception(
+                    _broken(
+                        f"a worker process did not answer within its {stuck.budget:.3g} s "
+                        f"budget and {self.grace:.3g} s more (stuck in the kernel?); left behind"
+                    )
+                )
+                return True
             if reply is None:
                 status = worker.close()
                 task.future.set_exception(
                     _broken(f"a worker process ended ({_ended(status)}) during a task")
                 )
-                return
+                return False
             done, value = reply
             if done:
                 task.future.set_result(value)
             else:
                 task.future.set_exception(value)
             self._done()
+        return False
+
+    def _reply(self, worker: _Worker) -> tuple[bool, Any] | None:
+        """The worker's reply to its task (None: it died), heeding the budgets it announces
+        meanwhile; _StuckError when it is past one and the grace."""
+        import select
+
+        poller = select.poll()
+        poller.register(worker.outbox, select.POLLIN)
+        budget: float | None = None
+        deadline: float | None = None
+        while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not poller.poll(left * 1000):
+                    raise _StuckError(budget or 0.0)
+            reply = _receive(worker.outbox)
+            if reply is None or reply[0] is not None:
+                return reply
+            budget = reply[1]
+            deadline = time.monotonic() + budget + self.grace
 
     def _next_task(self) -> _Task | None:
         """The next task (this worker counts as free meanwhile); None: the worker retires."""
@@ -324,6 +415,14 @@ class WorkerPool(Executor):
     def _done(self) -> None:
         with self._changed:
             self._free += 1
+
+
+class _StuckError(Exception):
+    """A worker past the budget it announced and the grace: it does not answer."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(budget)
+        self.budget = budget
 
 
 def _send_bytes(fd: int, data: bytes) -> None:

@@ -9,6 +9,8 @@ import signal
 import sys
 import threading
 
+from provenance.files.pool import expect_within
+
 #: How much lower the workers' CPU priority is than the catalog writer's (``nice``).
 WORKER_NICENESS = 10
 
@@ -87,9 +89,13 @@ def arm_budget(seconds: float) -> None:
 
     The kernel delivers SIGALRM, whose default action ends the process whatever it is
     doing, even inside a C parser that holds the GIL; the reader replaces the worker and
-    skips the file (reader.py).
+    skips the file (reader.py). A worker started as a new interpreter tells its pool the
+    budget too, which gives up on it past that and a grace (pool.py): in uninterruptible
+    sleep (a hung network share) no signal reaches it.
     """
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    # the caller keeps the deadline too: a worker stuck in the kernel does not get its alarm
+    expect_within(seconds)
 
 
 def disarm_budget() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +43,15 @@ def _wait_for_file(gate: str) -> int:
 def _past_its_budget() -> None:
     arm_budget(0.2)
     time.sleep(30)
+
+
+def _stuck(note: str) -> None:
+    # as a worker in uninterruptible sleep (a read from a hung network share): it armed its
+    # budget, then neither answers nor is ended by the alarm (a stopped process, like one in
+    # D state, acts on no signal but SIGKILL)
+    arm_budget(0.2)
+    Path(note).write_text(str(os.getpid()))
+    os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def _allocate(megabytes: int) -> int:
@@ -96,6 +106,24 @@ def test_a_worker_keeps_the_time_and_memory_budgets(pools: list[WorkerPool]) -> 
     assert pool.submit(_allocate, 16).result(timeout=30) == 16 * 1024 * 1024
     with pytest.raises(MemoryError):
         pool.submit(_allocate, 1024).result(timeout=30)
+
+
+def test_a_worker_that_stops_answering_fails_only_its_task_and_is_replaced(
+    tmp_path: Path, pools: list[WorkerPool]
+) -> None:
+    need_proc()
+    pool = WorkerPool(1, worker_setup, (256,), grace=0.5)
+    pools.append(pool)
+    note = tmp_path / "stuck-pid"
+    stuck = pool.submit(_stuck, str(note))
+    waiting = pool.submit(os.getpid)  # queued behind it, on the only worker
+    with pytest.raises(BrokenProcessPool, match=r"did not answer within its 0.2 s budget"):
+        stuck.result(timeout=60)
+    pid = int(note.read_text())
+    replacement = waiting.result(timeout=60)  # a new worker took what waited
+    assert replacement not in (pid, os.getpid())
+    assert pool.pids() == [replacement]
+    wait_for(lambda: not running(pid))  # killed once given up on, and reaped
 
 
 def test_shutdown_cancels_what_waits_and_ends_every_worker(
