@@ -35,6 +35,18 @@ AI_SIZE_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
 )
 
+#: The AI assets waiting for a decision (lifecycle.states.UNCLEARED, written out: a schema
+#: step never changes), as the review queue's queries name them (``catalog.queue``).
+QUEUE_WHERE = (
+    "ai_class != 'none' AND status IN ('temporary', 'expiring', 'flagged', 'quarantined', 'held')"
+)
+#: Their paths (and deadlines): the review queue's pages walk it in order from the last path
+#: shown (keyset), whatever share of the catalog is AI, and count a folder's range of it with
+#: its nearest deadline, from the index alone. Partial: an asset that is not AI, or
+#: decided, costs it nothing.
+QUEUE_INDEX_NAME = "ix_assets_queue"
+QUEUE_INDEX = "CREATE INDEX IF NOT EXISTS {name} ON assets ({path}, deadline) WHERE {where}"
+
 
 #: The advisory lock (PostgreSQL) of creating or upgrading the schema (``locks.lock_key``'s
 #: form: the first 8 bytes of SHA-256 of "provenance-job:schema", signed).
@@ -183,6 +195,15 @@ def _v14_undated_index(conn: Connection) -> None:
     )
 
 
+def _v15_queue_index(conn: Connection) -> None:
+    """v15: the paths of uncleared AI assets (``QUEUE_INDEX``): the web review queue reads a
+    page of them from where the last page ended, and a folder's count, from it alone; in byte
+    order on PostgreSQL too (``COLLATE "C"``), as SQLite's is, so that a folder's paths lie
+    together in it."""
+    path = 'path COLLATE "C"' if conn.dialect.name == "postgresql" else "path"
+    conn.execute(text(QUEUE_INDEX.format(name=QUEUE_INDEX_NAME, path=path, where=QUEUE_WHERE)))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -198,6 +219,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v12_path_bytes,
     _v13_unhashed_size,
     _v14_undated_index,
+    _v15_queue_index,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -205,6 +227,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v12_path_bytes,
     _v13_unhashed_size,
     _v14_undated_index,
+    _v15_queue_index,
 ]
 LATEST = len(STEPS) + 1
 

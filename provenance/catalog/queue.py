@@ -2,8 +2,9 @@
 page after a path, never an OFFSET), and how many a folder holds with its nearest deadline.
 
 Each query names the conditions of the partial index ``ix_assets_queue`` (the paths of
-uncleared AI assets) as the index does, so that SQLite walks that index alone: a page of a
-catalog of a million assets reads its hundred rows, whatever comes before them.
+uncleared AI assets) in the index's own words (``migrations.QUEUE_WHERE``: SQLite uses a
+partial index only for a query that states its condition), so that a page reads its hundred
+rows from that index, however many files that are not AI or decided lie between them.
 """
 
 from __future__ import annotations
@@ -13,21 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, select, text
+from sqlalchemy import Table, exists, func, literal, literal_column, select, text, union_all
 
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
+from provenance.catalog.migrations import QUEUE_INDEX_NAME, QUEUE_WHERE
 from provenance.catalog.models import Asset, Clearance
-from provenance.catalog.store import Tx, path_under
-from provenance.lifecycle.states import UNCLEARED
+from provenance.catalog.store import Tx, bytewise, path_under
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
-
-#: The condition of ``ix_assets_queue``, word for word (SQLite uses a partial index only
-#: for a query whose conditions contain the index's own).
-QUEUE_WHERE = "ai_class != 'none' AND status IN ({})".format(
-    ", ".join(f"'{status}'" for status in UNCLEARED)
-)
 
 
 @dataclass(frozen=True)
@@ -48,28 +43,55 @@ class Span:
     nearest: datetime | None
 
 
-def _queued() -> tuple[Any, ...]:
-    return (
-        text(QUEUE_WHERE),
-        ~exists().where(_C.asset_id == _A.id, _C.voided_at.is_(None)),
-    )
+class _Source:
+    """The assets table as the queue's queries read it: on SQLite through ``ix_assets_queue``
+    by name (``INDEXED BY``: a catalog never analysed leaves SQLite's planner to guess, and
+    it guesses the status index, then sorts every uncleared asset for one page); on a server
+    as it is (its planner has the statistics autovacuum keeps)."""
 
+    def __init__(self, tx: Tx) -> None:
+        self.sqlite = tx.dialect == "sqlite"
+        self.dialect = tx.dialect
+        self.table: Any = text(f"assets INDEXED BY {QUEUE_INDEX_NAME}") if self.sqlite else None
+        self._columns: dict[str, Any] = {}
+        self._queued: tuple[Any, ...] | None = None
 
-def _within(tx: Tx, folder: str) -> Any:
-    return path_under(_A.path, folder, tx.dialect)
+    def __getitem__(self, name: str) -> Any:
+        if not self.sqlite:
+            return _A[name]
+        if name not in self._columns:  # by its name, typed: the FROM is the hinted table alone
+            self._columns[name] = literal_column(f"assets.{name}", _A[name].type)
+        return self._columns[name]
+
+    def select(self, *columns: Any) -> Any:
+        query = select(*columns)
+        return query.select_from(self.table) if self.sqlite else query
+
+    def queued(self, folder: str | None = None) -> tuple[Any, ...]:
+        """The conditions of an uncleared AI asset (at or under ``folder``)."""
+        if self._queued is None:  # built once: a page's spans share them
+            self._queued = (
+                text(QUEUE_WHERE),
+                ~exists().where(_C.asset_id == self["id"], _C.voided_at.is_(None)),
+            )
+        if folder is None:
+            return self._queued
+        return (*self._queued, path_under(self["path"], folder, self.dialect))
 
 
 def queue_page(
     tx: Tx, *, after: str | None = None, limit: int = 100, under: str | None = None
 ) -> list[QueueLine]:
-    """Return up to ``limit`` uncleared AI assets by path, those after the path ``after``
-    (the last of the page before), at or under the folder ``under``."""
-    query = select(*ASSET_LINE_COLUMNS, _A.uid, _A.risk, _A.tool_status).where(*_queued())
+    """Return up to ``limit`` uncleared AI assets by path in byte order (a folder's files lie
+    together, as in ``path_under``'s range), those after the path ``after`` (the last of the
+    page before), at or under the folder ``under``."""
+    assets = _Source(tx)
+    names = [column.name for column in ASSET_LINE_COLUMNS] + ["uid", "risk", "tool_status"]
+    query = assets.select(*(assets[name] for name in names)).where(*assets.queued(under))
+    ordered = bytewise(assets["path"], tx.dialect)
     if after is not None:
-        query = query.where(_A.path > after)
-    if under is not None:
-        query = query.where(_within(tx, under))
-    rows = tx.session.execute(query.order_by(_A.path).limit(limit))
+        query = query.where(ordered > after)
+    rows = tx.session.execute(query.order_by(ordered).limit(limit))
     width = len(ASSET_LINE_COLUMNS)
     return [
         QueueLine(AssetLine(*row[:width]), row[width], row[width + 1], row[width + 2])
@@ -79,16 +101,28 @@ def queue_page(
 
 def queue_spans(tx: Tx, folders: Sequence[tuple[str, bool]]) -> dict[tuple[str, bool], Span]:
     """Return each folder's span: ``(folder, True)`` counts the files right in the folder,
-    ``(folder, False)`` everything at or under it."""
-    spans = {}
-    for folder, direct in dict.fromkeys(folders):
-        query = select(func.count(), func.min(_A.deadline)).where(*_queued(), _within(tx, folder))
+    ``(folder, False)`` everything at or under it. One statement for them all (each a range
+    of the queue index), not one per folder."""
+    wanted = list(dict.fromkeys(folders))
+    if not wanted:
+        return {}
+    assets = _Source(tx)
+    find = func.instr if assets.sqlite else func.strpos
+    parts: list[Any] = []
+    for index, (folder, direct) in enumerate(wanted):
+        part = assets.select(
+            literal(index).label("n"),
+            func.count().label("files"),
+            func.min(assets["deadline"]).label("nearest"),
+        ).where(*assets.queued(folder))
         if direct:
             depth = len(folder.rstrip("/")) + 2
-            find = func.instr if tx.dialect == "sqlite" else func.strpos
-            query = query.where(find(func.substr(_A.path, depth), "/") == 0)
-        count, nearest = tx.session.execute(query).one()
-        if isinstance(nearest, str):  # a min() the column's type did not convert
+            part = part.where(find(func.substr(assets["path"], depth), "/") == 0)
+        parts.append(part)
+    query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    spans = {}
+    for index, count, nearest in tx.session.execute(query):
+        if isinstance(nearest, str):  # a min() the column's type did not convert (a union's)
             nearest = datetime.fromisoformat(nearest).replace(tzinfo=UTC)
-        spans[(folder, direct)] = Span(int(count or 0), nearest)
+        spans[wanted[index]] = Span(int(count or 0), nearest)
     return spans

@@ -313,14 +313,15 @@ def review_queue(
     roots = Roots(root_infos(app.settings))
     with app.catalog.read() as tx:
         lines = queue_page(tx, after=after, limit=limit + 1, under=folder)
-        more = len(lines) > limit
+        following = lines[limit].line.path if len(lines) > limit else None
         lines = lines[:limit]
         by_path = {q.line.path: q for q in lines}
         items = [asset_item("queue", q.line, roots, now) for q in lines]
         wholes = productions(group_items("queue", items))
         wanted = [(whole.path, not whole.production) for whole, _ in wholes]
         wanted += [(g.path, True) for _, folders in wholes for g in folders]
-        spans = queue_spans(tx, wanted)
+        spans = _spans_on_page(items, wanted, after, following, folder)
+        spans.update(queue_spans(tx, [key for key in wanted if key not in spans]))
         holds = frozenset(hold.path for hold in active_holds(tx))
     result = []
     for whole, folders in wholes:
@@ -341,7 +342,36 @@ def review_queue(
             for group in folders
         )
         result.append(QueueProduction(whole, spans[(whole.path, not whole.production)], shown))
-    return QueuePage(tuple(result), len(lines), lines[-1].line.path if more else None, holds)
+    next_after = lines[-1].line.path if following is not None else None
+    return QueuePage(tuple(result), len(lines), next_after, holds)
+
+
+def _spans_on_page(
+    items: Sequence[Item],
+    wanted: Sequence[tuple[str, bool]],
+    after: str | None,
+    following: str | None,
+    under: str | None,
+) -> dict[tuple[str, bool], Span]:
+    """Return the spans the page itself tells: a folder's paths lie together in the queue's
+    byte order, so a folder none of whose paths came before the page (``after``) or comes
+    after it (``following``: the first path of the next page), and inside ``under``, has
+    all its files on the page. The other folders (at the page's edges) are asked for."""
+    known = {}
+    for folder, direct in wanted:
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        if under is not None and not (folder == under or folder.startswith(under + "/")):
+            continue
+        if (after is not None and after >= low) or (following is not None and following < high):
+            continue
+        mine = [
+            item
+            for item in items
+            if item.path.startswith(low) and not (direct and "/" in item.path[len(low) :])
+        ]
+        dates = [item.when for item in mine if item.when is not None]
+        known[(folder, direct)] = Span(len(mine), min(dates) if dates else None)
+    return known
 
 
 def holds_over(app: App, caller: Caller, target: str) -> list[str]:

@@ -223,3 +223,14 @@ def test_v14_indexes_the_movable_assets_without_a_deadline(catalog: Catalog) -> 
         assert migrate(conn) == LATEST
         names = {index["name"] for index in inspect(conn).get_indexes("assets")}
     assert "ix_assets_undated" in names
+
+
+def test_v15_indexes_the_paths_of_uncleared_ai_assets(catalog: Catalog) -> None:
+    # a version 14 catalog: no queue index
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_queue"))
+        conn.execute(text("UPDATE provenance_meta SET value = '14'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("assets")}
+    assert "ix_assets_queue" in names

@@ -1,0 +1,75 @@
+"""The review queue's queries: uncleared AI assets a page at a time by path (keyset), and a
+folder's count and nearest deadline, read from their partial index (both backends)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import event
+
+from provenance.catalog import Catalog
+from provenance.catalog.migrations import QUEUE_WHERE
+from provenance.catalog.queue import queue_page, queue_spans
+from provenance.lifecycle.states import UNCLEARED
+from tests.clearance.helpers import run, write_config
+from tests.media import write_a1111_png
+
+
+def test_the_queue_index_names_the_uncleared_statuses() -> None:
+    named = re.findall(r"'([a-z-]+)'", QUEUE_WHERE.split("status IN", 1)[1])
+    assert tuple(named) == tuple(str(status) for status in UNCLEARED)
+
+
+def test_pages_follow_the_last_path_and_leave_out_decided_and_plain_files(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    root = tmp_path / "show_q"
+    for folder in ("a", "b", "b/c"):
+        for name in ("1.png", "2.png"):
+            write_a1111_png(root / folder / name)
+    (root / "a" / "plain.txt").write_text("not AI")
+    config = write_config(tmp_path, root, catalog)
+    assert run(config, "scan", str(root)).exit_code == 0
+    decided = str(root / "a" / "2.png")
+    cleared = run(config, "clear", decided, "--approval", "A", "--escalation", "E")
+    assert cleared.exit_code == 0, cleared.output
+    with catalog.read() as tx:
+        first = queue_page(tx, limit=3)
+        second = queue_page(tx, after=first[-1].line.path, limit=3)
+        under = queue_page(tx, under=str(root / "b"), limit=10)
+        spans = queue_spans(tx, [(str(root / "b"), True), (str(root / "b"), False)])
+    names = [str(Path(q.line.path).relative_to(root)) for q in first + second]
+    assert names == ["a/1.png", "b/1.png", "b/2.png", "b/c/1.png", "b/c/2.png"]
+    assert all(len(q.uid) == 36 and q.risk for q in first)
+    assert [Path(q.line.path).relative_to(root).as_posix() for q in under] == names[1:]
+    assert spans[(str(root / "b"), True)].count == 2
+    assert spans[(str(root / "b"), False)].count == 4
+    assert spans[(str(root / "b"), False)].nearest is not None
+
+
+def test_sqlite_reads_a_page_and_a_span_from_the_queue_index(tmp_path: Path) -> None:
+    # a catalog never analysed: SQLite's planner would guess the status index and sort
+    path = tmp_path / "catalog.sqlite"
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, object]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: object, *_: object):
+        if "assets" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            queue_page(tx, after="/x", limit=10, under="/x")
+            queue_spans(tx, [("/x", True)])
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    assert len(sent) == 2
+    with sqlite3.connect(path) as conn:
+        for statement, parameters in sent:
+            plan = conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+            assert "USING INDEX ix_assets_queue" in str(plan[0]), plan
+            assert "TEMP B-TREE" not in str(plan), plan
