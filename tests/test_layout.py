@@ -35,6 +35,25 @@ def test_the_readme_map_names_every_package() -> None:
     assert named <= packages | {"errors"}, sorted(named - packages)
 
 
+#: Packages whose row in the map says how their modules are cut instead of naming each
+#: (``cli``: one module per command group).
+MAP_NAMES_NO_MODULES = {"cli"}
+
+
+def test_the_readme_map_names_every_module_of_each_package() -> None:
+    # a newcomer lands on the right file from the map in one hop: each module of a package
+    # (not a private one, nor those of a package inside it) is named in that package's row
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.*)\|$", section, re.M))
+    packages, _ = _top_level()
+    for package in sorted(packages - {"data"} - MAP_NAMES_NO_MODULES):
+        folder = ROOT / "provenance" / package
+        modules = [i.name for i in pkgutil.iter_modules([str(folder)]) if i.name[0] != "_"]
+        unnamed = [name for name in modules if f"`{name}`" not in rows.get(package, "")]
+        assert not unnamed, (package, unnamed)
+
+
 def _imports(package: str) -> dict[str, set[tuple[str, str]]]:
     """Every import of each module of ``provenance.<package>`` (at any depth, in functions
     too): (module, name) pairs, name "" for ``import module``."""
