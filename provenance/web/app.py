@@ -148,6 +148,11 @@ class Web:
         self._config = config if config.is_file() else None
         self._owner = catalog_owner(settings.catalog_url, self._config)
 
+    def close(self) -> None:
+        """End what the service started for itself (the thumbnails' reader workers); the
+        catalog is the daemon's."""
+        self.app.thumbnailer.close()
+
     # --- the application ------------------------------------------------------------------
 
     def asgi(self) -> Starlette:
@@ -155,6 +160,7 @@ class Web:
         routes = [
             Route("/", self.queue, methods=["GET"]),
             Route("/asset/{uid}", self.asset, methods=["GET"]),
+            Route("/picture/{uid}", self.picture, methods=["GET"]),
             Route("/act", self.act, methods=["POST"]),
             Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
@@ -312,6 +318,9 @@ class Web:
         try:
             record: dict[str, Any] = await run_in_threadpool(assets.show, self.app, caller, uid)
             holds = await run_in_threadpool(assets.holds_over, self.app, caller, uid)
+            # made now (in a reader worker, within the file's budgets) and kept: the page's
+            # <img> asks /picture for it again
+            picture = await run_in_threadpool(self._picture, caller, uid)
         except PermissionDeniedError as exc:
             return self._refusal(request, session, str(exc), 403)
         except NotInCatalogError:
@@ -331,6 +340,7 @@ class Web:
             uses=INTENDED_USES,
             flags=FLAG_FACTS,
             holds=holds,
+            picture=picture is not None,
         )
 
     async def act(self, request: Request) -> Response:
@@ -365,6 +375,27 @@ class Web:
             who=self._who(caller),
             csrf=session.csrf,
         )
+
+    def _picture(self, caller: Caller, uid: str) -> bytes | None:
+        return assets.thumbnail(self.app, caller, assets.asset_id_of(self.app, uid))
+
+    async def picture(self, request: Request) -> Response:
+        try:
+            session, caller = self._signed_in(request)
+        except _AnswerError as answer:
+            return answer.response
+        uid = request.path_params["uid"]
+        data = None
+        if len(uid) == 36 and uid.count("-") == 4:
+            try:
+                data = await run_in_threadpool(self._picture, caller, uid)
+            except PermissionDeniedError as exc:
+                return self._refusal(request, session, str(exc), 403)
+            except ProvenanceError:
+                data = None
+        if data is None:
+            return Response("no picture", 404, media_type="text/plain")
+        return Response(data, media_type=assets.THUMBNAIL_TYPE)
 
     # --- signing in and out ---------------------------------------------------------------
 
@@ -461,14 +492,4 @@ def _local(request: Request, target: str | None = None) -> str:
     return value
 
 
-def build_app(
-    settings: Settings,
-    catalog: Catalog,
-    clock: Callable[[], datetime] = utcnow,
-    snapshot: Callable[[], Snapshot] | None = None,
-) -> Starlette:
-    """Return the review queue's ASGI application on these settings and catalog."""
-    return Web(settings, catalog, clock, snapshot).asgi()
-
-
-__all__ = ["Web", "build_app"]
+__all__ = ["Web"]

@@ -72,6 +72,7 @@ class WebServer:
         self._socket: socket.socket | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._web: Any = None
 
     @property
     def port(self) -> int:
@@ -91,7 +92,7 @@ class WebServer:
         check_installed(web.auth)
         import uvicorn
 
-        from provenance.web.app import build_app
+        from provenance.web.app import Web
 
         family = socket.AF_INET6 if ":" in web.bind else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
@@ -105,9 +106,9 @@ class WebServer:
                 f"web: cannot listen on {web.bind}:{web.port}: {exc.strerror or exc}"
             ) from exc
         self._socket = listener
-        app = build_app(self.settings, self.catalog, self.clock, self.snapshot)
+        self._web = Web(self.settings, self.catalog, self.clock, self.snapshot)
         config = uvicorn.Config(
-            app,
+            self._web.asgi(),
             log_config=None,
             access_log=False,
             proxy_headers=False,
@@ -150,6 +151,9 @@ class WebServer:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+        if self._web is not None:
+            self._web.close()
+            self._web = None
 
 
 def start_web(

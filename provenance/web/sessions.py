@@ -14,8 +14,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-#: Sessions kept at once; past it the oldest goes (each login makes one).
+#: Sessions kept at once; past it the soonest to end go (each login makes one).
 MAX_SESSIONS = 10_000
+#: Seconds a visitor's session (the login form's token, nobody signed in) lasts at most:
+#: visitors' sessions go first when there are too many.
+VISITOR_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,9 @@ class Sessions:
     def new(self, user: str | None) -> Session:
         """Start a session for ``user`` (None: a visitor about to sign in) with a new id and
         token: an id is never reused, so a login never keeps a session it did not make."""
+        lasts = self.lifetime if user is not None else min(self.lifetime, VISITOR_SECONDS)
         session = Session(
-            secrets.token_urlsafe(32),
-            user,
-            secrets.token_urlsafe(32),
-            time.monotonic() + self.lifetime,
+            secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), time.monotonic() + lasts
         )
         with self._lock:
             if len(self._sessions) >= MAX_SESSIONS:

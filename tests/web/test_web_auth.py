@@ -4,7 +4,11 @@ sessions in a signed HttpOnly SameSite=Strict cookie; a token on every form; /me
 from __future__ import annotations
 
 import re
+import time
 
+import pytest
+
+from provenance.web.sessions import Sessions, token_matches
 from tests.web.conftest import PROXY
 from tests.web.site import Site, set_password, unique_password
 
@@ -129,3 +133,14 @@ def test_every_answer_forbids_scripts_and_frames(header_site: Site) -> None:
     policy = answer.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_session_ends_at_its_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = Sessions(lifetime=60)
+    session = sessions.new("ana")
+    assert sessions.get(session.id) == session
+    later = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert sessions.get(session.id) is None
+    assert not token_matches(None, session.csrf)
+    assert not token_matches(session, "")

@@ -52,7 +52,7 @@ def test_a_hostile_file_name_is_shown_as_text(header_site: Site) -> None:
     uid = queue.uids()[0]
     detail = client.get(f"/asset/{uid}")
     assert detail.status == 200
-    assert "<script>" not in detail.body and "<img" not in detail.body
+    assert "<script>" not in detail.body and "<img src=x" not in detail.body
     path = str(header_site.root / "reel_2" / "shot_100" / EVIL_NAME)
     assert f'<h1 class="path">{path}</h1>' in html.unescape(detail.body)
 
@@ -72,3 +72,14 @@ def test_an_asset_that_does_not_exist_is_not_found(header_site: Site) -> None:
     client = _as(header_site, header_site.viewer.name)
     assert client.get("/asset/00000000-0000-0000-0000-000000000000").status == 404
     assert client.get("/asset/../../etc/passwd").status == 404
+
+
+def test_the_detail_shows_a_picture_of_the_content(header_site: Site) -> None:
+    client = _as(header_site, header_site.viewer.name)
+    uid = client.get("/").uids()[-1]
+    body = client.get(f"/asset/{uid}").body
+    assert f'<img class="picture" src="/picture/{uid}"' in body
+    picture = client.get(f"/picture/{uid}")
+    assert picture.status == 200 and picture.headers["content-type"] == "image/webp"
+    assert client.get("/picture/00000000-0000-0000-0000-000000000000").status == 404
+    assert header_site.client(PROXY).get(f"/picture/{uid}").status == 401  # nobody signed in
