@@ -223,3 +223,15 @@ def test_pictures_are_kept_privately_by_content_hash(tmp_path: Path) -> None:
     assert ThumbnailCache(state).get("blake3:" + "f" * 64) is None
     with pytest.raises(ValueError, match="not a content hash"):
         ThumbnailCache(state).get("blake3:../../etc")
+
+
+def test_a_poster_frame_past_its_time_budget_is_refused_and_remembered(tmp_path: Path) -> None:
+    slow = tmp_path / "slow-ffmpeg"  # a decoder that never answers
+    slow.write_text("#!/bin/sh\nexec sleep 60\n", encoding="ascii")
+    slow.chmod(0o755)
+    video = _corpus(VIDEO_SUFFIXES)[0]
+    with Thumbnailer(tmp_path / "state", ReadOptions(seconds=2.5), ffmpeg=str(slow)) as maker:
+        wanted = _wanted(video)
+        assert maker.picture(wanted) is None
+        kept = maker.cache.get(wanted.content_hash)
+        assert isinstance(kept, NoPictureError) and "took longer than" in kept.reason
