@@ -110,6 +110,7 @@ class WebServer:
         config = uvicorn.Config(
             self._web.asgi(),
             log_config=None,
+            log_level="warning",  # the server's own start and stop lines: ours say it
             access_log=False,
             proxy_headers=False,
             server_header=False,
