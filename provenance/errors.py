@@ -108,14 +108,16 @@ class NotifyError(ProvenanceError):
         #: Seconds the receiver asked to wait (its Retry-After header), if it did.
         self.retry_after = retry_after
         #: The HTTP status the receiver answered, None when it gave no answer.
-        self.status = status
+        self.http_status = status
 
     @property
     def permanent(self) -> bool:
         """Whether the receiver refused this notice for good: a 4xx other than 408 (timeout)
         and 429 (too many requests). Sending it again would be refused again."""
         return (
-            self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+            self.http_status is not None
+            and 400 <= self.http_status < 500
+            and self.http_status not in (408, 429)
         )
 
 

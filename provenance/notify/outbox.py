@@ -309,7 +309,7 @@ class Outbox:
                     GIVEN_UP,
                     utcnow(),
                     reason=str(exc),
-                    after={"webhook": hook.name, "notice": key, "status": exc.status},
+                    after={"webhook": hook.name, "notice": key, "status": exc.http_status},
                 )
         except ProvenanceError as error:
             log.warning("notify: the give-up of %s could not be recorded: %s", key, error)
