@@ -229,11 +229,20 @@ class Web:
         roles = [r.value for r in Role if grants is None or r in grants.roles]
         return Who(caller.actor.user, roles, self.web.auth == "pam")
 
+    def _hosts(self, request: Request) -> set[str]:
+        """The names this site answers to for the request: its Host, and the host a trusted
+        proxy says the browser asked for (X-Forwarded-Host: a proxy may rewrite Host)."""
+        hosts = {request.headers.get("host", "")}
+        forwarded = request.headers.get("x-forwarded-host")
+        if forwarded and is_among(self._client(request), self.web.trusted_proxies):
+            hosts.add(forwarded.split(",")[0].strip())
+        return hosts
+
     async def _form(self, request: Request, session: Session | None) -> dict[str, list[str]]:
         """Return the form of a POST whose token is its session's; raise _AnswerError (403)
         for a form from another site, without its token or with another session's."""
         origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        if origin is not None and urlsplit(origin).netloc not in self._hosts(request):
             raise _AnswerError(self._refusal(request, session, "a form from another site", 403))
         try:
             data = await request.form(max_files=0, max_fields=MAX_BODY // 16)

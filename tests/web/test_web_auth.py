@@ -144,3 +144,38 @@ def test_a_session_ends_at_its_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sessions.get(session.id) is None
     assert not token_matches(None, session.csrf)
     assert not token_matches(session, "")
+
+
+def test_a_form_through_the_proxy_may_name_the_host_the_browser_asked_for(
+    header_site: Site,
+) -> None:
+    client = header_site.client(PROXY)
+    client.headers["X-Remote-User"] = header_site.custodian.name
+    token = client.get("/").csrf()
+    folder = str(header_site.root / "reel_1" / "shot_010")
+    fields = {"csrf": token, "action": "hold", "path": folder, "reason": "M-1"}
+    held = client.post(
+        "/act", fields, Origin="https://review.example", **{"X-Forwarded-Host": "review.example"}
+    )
+    assert held.status == 200, held.body
+    # another site's page is another site's, whatever host the proxy names
+    refused = client.post(
+        "/act", fields, Origin="https://evil.example", **{"X-Forwarded-Host": "review.example"}
+    )
+    assert refused.status == 403
+
+
+def test_a_forwarded_host_from_an_address_that_is_not_a_proxy_counts_for_nothing(
+    pam_site: Site,
+) -> None:
+    password = unique_password()
+    set_password(pam_site.custodian, password)
+    client = pam_site.client()
+    client.sign_in(pam_site.custodian, password)
+    token = client.get("/").csrf()
+    folder = str(pam_site.root / "reel_1" / "shot_010")
+    fields = {"csrf": token, "action": "hold", "path": folder, "reason": "M-1"}
+    refused = client.post(
+        "/act", fields, Origin="https://review.example", **{"X-Forwarded-Host": "review.example"}
+    )
+    assert refused.status == 403
