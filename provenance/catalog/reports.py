@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy import JSON, Table, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from provenance.catalog.chunks import in_chunks
 from provenance.catalog.clearance import attention_assets
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.models import Asset, Event, SignalRow
@@ -163,81 +163,71 @@ def overdue_assets(
     yield from merged if limit is None else itertools.islice(merged, limit)
 
 
-def _folder_counts(
+def _counts(
     tx: Tx, where: Sequence[ColumnElement[bool]], root: str | None, folders: Collection[str]
-) -> list[FolderCount]:
+) -> tuple[dict[str | None, int], list[FolderCount]]:
+    """Return, in one pass over the section's rows, how many there are by root and, in
+    ``folders`` (each file's own folder), by folder and status with their bytes."""
     # a path without its last name: SQLite and PostgreSQL both trim the trailing
     # characters that are not "/" (``rtrim`` of the path's own non-slash characters)
     folder = func.rtrim(_A.path, func.replace(_A.path, "/", ""))
     wanted = sorted({name if name.endswith("/") else name + "/" for name in folders})
+    # the folders as one JSON parameter (a list of them may be longer than SQLite takes)
+    if tx.dialect == "postgresql":
+        listed = select(func.json_array_elements_text(bindparam("folders", wanted, JSON)))
+    else:
+        listed = select(literal_column("value")).select_from(func.json_each(json.dumps(wanted)))
+    named = case((folder.in_(listed.scalar_subquery()), folder), else_=None)
+    query = select(
+        _A.root, named, _A.status, func.count(), func.coalesce(func.sum(_A.size), 0)
+    ).where(*where)
+    query = _in_root(query, root).group_by(_A.root, named, _A.status)
+    by_root: dict[str | None, int] = {}
     found = []
-    for chunk in in_chunks(wanted):
-        query = select(
-            _A.root, folder, _A.status, func.count(), func.coalesce(func.sum(_A.size), 0)
-        ).where(*where, folder.in_(list(chunk)))
-        query = _in_root(query, root).group_by(_A.root, folder, _A.status)
-        found += [
-            FolderCount(row[0], str(row[1]).rstrip("/") or "/", row[2], int(row[3]), int(row[4]))
-            for row in tx.session.execute(query)
-        ]
-    return found
+    for row in tx.session.execute(query):
+        by_root[row[0]] = by_root.get(row[0], 0) + int(row[3])
+        if row[1] is not None:
+            name = str(row[1]).rstrip("/") or "/"
+            found.append(FolderCount(row[0], name, row[2], int(row[3]), int(row[4])))
+    return by_root, found
 
 
-def _root_counts(
-    tx: Tx, where: Sequence[ColumnElement[bool]], root: str | None
-) -> dict[str | None, int]:
-    query = _in_root(select(_A.root, func.count()).where(*where), root).group_by(_A.root)
-    return {row[0]: int(row[1]) for row in tx.session.execute(query)}
-
-
-def _added(*counts: Mapping[str | None, int]) -> dict[str | None, int]:
+def _added(
+    *parts: tuple[dict[str | None, int], list[FolderCount]],
+) -> tuple[dict[str | None, int], list[FolderCount]]:
     total: dict[str | None, int] = {}
-    for part in counts:
-        for key, n in part.items():
+    found: list[FolderCount] = []
+    for counts, folders in parts:
+        for key, n in counts.items():
             total[key] = total.get(key, 0) + n
-    return total
+        found += folders
+    return total, found
 
 
-def due_folders(
+def due_counts(
     tx: Tx, start: datetime, end: datetime, root: str | None, folders: Collection[str]
-) -> list[FolderCount]:
-    """Count what ``due_assets`` yields in ``folders`` by root, folder and status."""
-    return _folder_counts(tx, _due(start, end), root, folders)
+) -> tuple[dict[str | None, int], list[FolderCount]]:
+    """Count what ``due_assets`` yields by root, and in ``folders`` by folder and status."""
+    return _counts(tx, _due(start, end), root, folders)
 
 
-def due_by_root(
-    tx: Tx, start: datetime, end: datetime, root: str | None = None
-) -> dict[str | None, int]:
-    """Count what ``due_assets`` yields by root, in the database."""
-    return _root_counts(tx, _due(start, end), root)
-
-
-def overdue_folders(
+def overdue_counts(
     tx: Tx, before: datetime, root: str | None, folders: Collection[str]
-) -> list[FolderCount]:
-    """Count what ``overdue_assets`` yields in ``folders`` by root, folder and status."""
-    return _folder_counts(tx, _flagged(), root, folders) + _folder_counts(
-        tx, _late(before), root, folders
-    )
-
-
-def overdue_by_root(tx: Tx, before: datetime, root: str | None = None) -> dict[str | None, int]:
-    """Count what ``overdue_assets`` yields by root, in the database."""
-    return _added(_root_counts(tx, _flagged(), root), _root_counts(tx, _late(before), root))
+) -> tuple[dict[str | None, int], list[FolderCount]]:
+    """Count what ``overdue_assets`` yields by root, and in ``folders`` by folder and status."""
+    return _added(_counts(tx, _flagged(), root, folders), _counts(tx, _late(before), root, folders))
 
 
 def _quarantined() -> tuple[ColumnElement[bool], ...]:
     return (_A.status == Status.QUARANTINED,)
 
 
-def quarantined_folders(tx: Tx, root: str | None, folders: Collection[str]) -> list[FolderCount]:
-    """Count what ``quarantined_assets`` yields in ``folders`` by root, folder and status."""
-    return _folder_counts(tx, _quarantined(), root, folders)
-
-
-def quarantined_by_root(tx: Tx, root: str | None = None) -> dict[str | None, int]:
-    """Count what ``quarantined_assets`` yields by root, in the database."""
-    return _root_counts(tx, _quarantined(), root)
+def quarantined_counts(
+    tx: Tx, root: str | None, folders: Collection[str]
+) -> tuple[dict[str | None, int], list[FolderCount]]:
+    """Count what ``quarantined_assets`` yields by root, and in ``folders`` by folder and
+    status."""
+    return _counts(tx, _quarantined(), root, folders)
 
 
 def _deadline_order(line: AssetLine) -> tuple[bool, datetime, str]:

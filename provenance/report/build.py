@@ -73,13 +73,18 @@ def build_report(
         counts = queries.status_counts(tx, root_path)
         past = (period.past_start, period.as_of, root_path)
         shown = SECTION_SHOWN
-        due = list(queries.due_assets(tx, period.as_of, period.coming_end, root_path, shown))
-        overdue = list(queries.overdue_assets(tx, period.as_of, root_path, shown))
-        quarantined = list(queries.quarantined_assets(tx, root_path, shown))
+        due_lines = list(queries.due_assets(tx, period.as_of, period.coming_end, root_path, shown))
+        overdue_lines = list(queries.overdue_assets(tx, period.as_of, root_path, shown))
+        quarantined_lines = list(queries.quarantined_assets(tx, root_path, shown))
+        due = queries.due_counts(
+            tx, period.as_of, period.coming_end, root_path, _folders(due_lines)
+        )
+        overdue = queries.overdue_counts(tx, period.as_of, root_path, _folders(overdue_lines))
+        quarantined = queries.quarantined_counts(tx, root_path, _folders(quarantined_lines))
         inputs = Inputs(
-            due=due,
-            overdue=overdue,
-            quarantined=quarantined,
+            due=due_lines,
+            overdue=overdue_lines,
+            quarantined=quarantined_lines,
             unknown_tool=queries.attention_lines(tx, root_path, unknown_tools=registered),
             untrusted_c2pa=queries.untrusted_c2pa_lines(tx, root_path),
             purged=queries.events_between(tx, EVENTS["purged"], *past, shown),
@@ -88,21 +93,15 @@ def build_report(
             # what those sections stand for, counted in the database: by root, and in the
             # folders of the files they name by folder
             root_counts={
-                "expiring": queries.due_by_root(tx, period.as_of, period.coming_end, root_path),
-                "overdue": queries.overdue_by_root(tx, period.as_of, root_path),
-                "quarantined": queries.quarantined_by_root(tx, root_path),
+                "expiring": due[0],
+                "overdue": overdue[0],
+                "quarantined": quarantined[0],
                 **{
                     key: queries.events_by_root(tx, actions, *past)
                     for key, actions in EVENTS.items()
                 },
             },
-            folders={
-                "expiring": queries.due_folders(
-                    tx, period.as_of, period.coming_end, root_path, _folders(due)
-                ),
-                "overdue": queries.overdue_folders(tx, period.as_of, root_path, _folders(overdue)),
-                "quarantined": queries.quarantined_folders(tx, root_path, _folders(quarantined)),
-            },
+            folders={"expiring": due[1], "overdue": overdue[1], "quarantined": quarantined[1]},
             status_counts=counts,
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),

@@ -38,10 +38,9 @@ def test_a_section_names_its_first_and_the_database_counts_them_all(filled: Cata
     with filled.read() as tx:
         first = [row.path for row in queries.due_assets(tx, AS_OF, end, limit=2)]
         late = [row.path for row in queries.overdue_assets(tx, AS_OF, limit=1)]
-        by_root = queries.due_by_root(tx, AS_OF, end)
-        overdue = queries.overdue_by_root(tx, AS_OF)
-        folders = queries.due_folders(tx, AS_OF, end, None, {"/prod/show_a/concepts", "/"})
-        none = queries.due_folders(tx, AS_OF, end, None, set())
+        by_root, folders = queries.due_counts(tx, AS_OF, end, None, {"/prod/show_a/concepts", "/"})
+        overdue, _ = queries.overdue_counts(tx, AS_OF, None, set())
+        same, none = queries.due_counts(tx, AS_OF, end, None, set())
     assert first == ["/prod/show_a/concepts/castle 01.png", SCRIPT_NAME]
     assert late == ["/prod/show_a/old.png"]
     assert by_root == {"/prod/show_a": 2, "/prod/show_b": 1}
@@ -51,7 +50,7 @@ def test_a_section_names_its_first_and_the_database_counts_them_all(filled: Cata
     assert [(f.root, f.folder, f.status, f.count) for f in folders] == [
         ("/prod/show_a", "/prod/show_a/concepts", "temporary", 1)
     ]
-    assert folders[0].size > 0 and none == []
+    assert folders[0].size > 0 and none == [] and same == by_root
 
 
 def test_due_assets_never_carry_the_prompt(filled: Catalog) -> None:
