@@ -1,7 +1,8 @@
 """The daemon's Prometheus metrics, as a node-exporter textfile (``metrics.prom``) beside its
 status file, and at ``/metrics`` of the web service when it runs (``provenance.web``).
 
-The values are gathered by the daemon into a :class:`Snapshot`; :func:`write_metrics` turns
+The values are gathered by the daemon into a :class:`Snapshot` (the catalog's counts through
+``service.metrics``, as ``provenance status`` reads them); :func:`write_metrics` turns
 one into the text exposition format with prometheus_client (a registry of its own, never the
 library's global one, ``generate_latest``) and replaces the file atomically through the
 state folder's descriptor (``files.confined``: a temporary file in the same folder, renamed

@@ -26,14 +26,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, redact_url
-from provenance.catalog.reports import status_counts
 from provenance.config import RootSettings, Settings
 from provenance.daemon.api import ApiServer, start_api
 from provenance.daemon.jobs import QueuedScheduler, register_jobs, start_jobs
@@ -46,6 +45,7 @@ from provenance.files.roots import RootHealth, check_root
 from provenance.ingest.ingest import IngestCounts
 from provenance.service import retention
 from provenance.service.context import App, Caller
+from provenance.service.metrics import catalog_counts
 from provenance.watch.changes import ChangeQueue, QueueingHandler, Reload, Rescan, RunJob
 from provenance.watch.consumer import Consumer
 from provenance.watch.hearing import (
@@ -646,15 +646,12 @@ class Daemon:
             counts.add(consumer.recorder.counts)
             counts.add(consumer.recorder.scanned)
         now = self.clock()
-        with self.catalog.read() as tx:
-            ai_assets = status_counts(tx)
-            last_scans = {path: tx.last_scan(path) for path in self.roots}
+        app = App.using(self.settings, self.catalog)
+        counted = catalog_counts(app, Caller.service(self.actor), self.roots)
         roots = []
         for path, state in self.roots.items():
-            last = last_scans[path]
+            last = counted.last_scans.get(path)
             finished = last.finished_at if last is not None else None
-            if finished is not None and finished.tzinfo is None:
-                finished = finished.replace(tzinfo=UTC)
             age = (now - finished).total_seconds() if finished is not None else None
             heard_at = state.canary_heard_at
             roots.append(
@@ -676,7 +673,7 @@ class Daemon:
             events_lost=self.events_lost,
             roots=tuple(roots),
             backlog=consumer.kept()[0] if consumer is not None else 0,
-            ai_assets=ai_assets,
+            ai_assets=counted.ai_assets,
             notify=self._notify_counts(),
         )
 

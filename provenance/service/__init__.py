@@ -12,6 +12,7 @@ no SQL here: the catalog speaks SQL, the CLI speaks click.
 - ``report``: the expiry report once, or sent as the weekly job does
 - ``retention``: sweep, restore, settle (the steps a crash interrupted)
 - ``status``: the daemon, the roots and the catalog at a glance
+- ``metrics``: the catalog's counts that status and the daemon's metrics read
 - ``daemon``: run the daemon, its systemd unit
 - ``config``: check a config file, show the settings in effect
 

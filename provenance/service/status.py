@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from provenance.catalog import redact_url
-from provenance.catalog.unreadable import count_unreadable
 from provenance.daemon.runstate import daemon_pid, read_status
 from provenance.files.roots import check_root
 from provenance.retention.journal import Waiting, waiting_steps
 from provenance.service.context import App, Caller
+from provenance.service.metrics import catalog_counts
 from provenance.service.remote import served
 
 
@@ -77,33 +77,32 @@ def status(app: App, caller: Caller) -> Status:
     written = read_status(state_dir) if pid else None
     configured = {str(r.path): r for r in settings.roots}
     watched = {r["path"]: r for r in (written or {}).get("roots", [])}
+    paths = list(dict.fromkeys([*watched, *configured]))
+    counted = catalog_counts(app, caller, paths)
     roots = []
-    with app.catalog.read() as tx:
-        for path in dict.fromkeys([*watched, *configured]):
-            root = configured.get(path)
-            health = check_root(root) if root is not None else None
-            last = tx.last_scan(path)
-            shown = watched.get(path, {})
-            roots.append(
-                RootStatus(
-                    path=path,
-                    mode=shown.get("mode"),
-                    watching=shown.get("watching", False),
-                    hears=shown.get("hears", False),
-                    proof=shown.get("proof"),
-                    proved_at=shown.get("proved_at"),
-                    deaf_restarts=shown.get("deaf_restarts", 0),
-                    last_deaf=shown.get("last_deaf", ""),
-                    last_deaf_at=shown.get("last_deaf_at"),
-                    online=health.online if health else watched[path].get("online"),
-                    reason=health.reason if health else watched[path].get("reason", ""),
-                    last_scan=last.finished_at if last is not None else None,
-                    last_scan_files=(last.counts or {}).get("files") if last is not None else None,
-                    stale_sidecars=(last.counts or {}).get("stale_sidecars", 0) if last else 0,
-                )
+    for path in paths:
+        root = configured.get(path)
+        health = check_root(root) if root is not None else None
+        last = counted.last_scans.get(path)
+        shown = watched.get(path, {})
+        roots.append(
+            RootStatus(
+                path=path,
+                mode=shown.get("mode"),
+                watching=shown.get("watching", False),
+                hears=shown.get("hears", False),
+                proof=shown.get("proof"),
+                proved_at=shown.get("proved_at"),
+                deaf_restarts=shown.get("deaf_restarts", 0),
+                last_deaf=shown.get("last_deaf", ""),
+                last_deaf_at=shown.get("last_deaf_at"),
+                online=health.online if health else watched[path].get("online"),
+                reason=health.reason if health else watched[path].get("reason", ""),
+                last_scan=last.finished_at if last is not None else None,
+                last_scan_files=last.files if last is not None else None,
+                stale_sidecars=last.stale_sidecars if last is not None else 0,
             )
-        counts = tx.count_by_status()
-        unreadable, not_retried = count_unreadable(tx, retries=settings.scan.retry_unreadable)
+        )
     return Status(
         running=pid is not None,
         pid=pid if pid and pid > 0 else None,
@@ -111,7 +110,7 @@ def status(app: App, caller: Caller) -> Status:
         catalog=redact_url(settings.catalog_url),
         daemon=written,
         roots=roots,
-        counts=counts,
-        unreadable=UnreadableCount(unreadable, not_retried),
+        counts=counted.by_status,
+        unreadable=UnreadableCount(counted.unreadable, counted.not_retried),
         interrupted=waiting_steps(app.catalog, settings),
     )

@@ -1,0 +1,60 @@
+"""``metrics``: the catalog's counts that ``provenance status``, the daemon's metrics file and
+the web service's ``/metrics`` show, read in one place (one read transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from provenance.catalog.reports import status_counts
+from provenance.catalog.unreadable import count_unreadable
+from provenance.service.context import App, Caller
+
+
+@dataclass(frozen=True)
+class LastScan:
+    """A root's last scan: when it finished (None while it runs) and what it counted."""
+
+    finished_at: datetime | None
+    #: Files it walked, when it counted them.
+    files: int | None
+    #: Files it found beside a sidecar of ours written for other content.
+    stale_sidecars: int
+
+
+@dataclass(frozen=True)
+class CatalogCounts:
+    """The catalog's numbers at one moment."""
+
+    #: Every asset by status (AI or not).
+    by_status: dict[str, int]
+    #: AI assets by (root, status).
+    ai_assets: dict[tuple[str, str], int]
+    #: The roots asked for that were ever scanned, by path.
+    last_scans: dict[str, LastScan]
+    #: Files that could not be read, and those of them not read again until they change.
+    unreadable: int
+    not_retried: int
+
+
+def catalog_counts(app: App, caller: Caller, roots: Iterable[str]) -> CatalogCounts:
+    """Return the catalog's counts: assets by status, AI assets by root and status, the last
+    scan of each of ``roots`` and the files that could not be read."""
+    caller.require("status")
+    with app.catalog.read() as tx:
+        last_scans = {}
+        for path in roots:
+            last = tx.last_scan(path)
+            if last is not None:
+                counts = last.counts or {}
+                last_scans[path] = LastScan(
+                    last.finished_at, counts.get("files"), counts.get("stale_sidecars", 0)
+                )
+        by_status = tx.count_by_status()
+        ai_assets = status_counts(tx)
+        unreadable, not_retried = count_unreadable(tx, retries=app.settings.scan.retry_unreadable)
+    return CatalogCounts(by_status, ai_assets, last_scans, unreadable, not_retried)
+
+
+__all__ = ["CatalogCounts", "LastScan", "catalog_counts"]
