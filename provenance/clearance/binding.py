@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from provenance.audit import Actor
 from provenance.catalog import Asset, Clearance, EventSpec, Tx
@@ -94,26 +94,54 @@ def copy_clearance(
     )
 
 
+class CopyRow(Protocol):
+    """A new copy's row, as ingest builds it (``provenance.ingest.rows.NewRow``)."""
+
+    ai_class: str
+    generator: str | None
+    family: str | None
+    facts: dict[str, Any] | None
+    content_hash: str | None
+    status: str
+    deadline: datetime | None
+    policy: str | None
+    risk: str | None
+    risk_rules: str | None
+    tool_status: str | None
+    tool_name: str | None
+
+
+class CopySource(Protocol):
+    """What a copy is made from: an asset, or a new row of the same batch."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def facts(self) -> dict[str, Any] | None: ...
+
+
 def follow_copy(
-    tx: Tx, row: dict[str, Any], source: Asset | dict[str, Any], policy: ClearancePolicy
+    tx: Tx, row: CopyRow, source: CopySource, policy: ClearancePolicy
 ) -> Clearance | None:
     """Give a new copy's ``row`` its source's declared facts and risk columns; when the
     source's content is cleared, make the row cleared and return the source's clearance."""
-    values = source if isinstance(source, dict) else source.model_dump()
-    row["facts"] = values.get("facts")
-    row.update(policy.columns(row["ai_class"], row["generator"], row["family"], row["facts"]))
-    if values.get("id") is None:
+    row.facts = source.facts
+    for name, value in policy.columns(row.ai_class, row.generator, row.family, row.facts).items():
+        setattr(row, name, value)
+    if source.id is None or row.content_hash is None:  # a copy always has its content hash
         return None
     clearance = None
-    if values["status"] in PROTECTED:
-        clearance = active_clearance(tx, values["id"])
-    if clearance is None or clearance.content_hash != row["content_hash"]:
+    if source.status in PROTECTED:
+        clearance = active_clearance(tx, source.id)
+    if clearance is None or clearance.content_hash != row.content_hash:
         # the source's file may have changed since (even earlier in this scan) while the
         # copy still holds exactly the bytes that were cleared: those bytes stay cleared
-        clearance = cleared_before_change(tx, values["id"], row["content_hash"])
+        clearance = cleared_before_change(tx, source.id, row.content_hash)
     if clearance is None:
         return None
-    row["status"], row["deadline"], row["policy"] = Status.CLEARED, None, None
+    row.status, row.deadline, row.policy = Status.CLEARED, None, None
     return clearance
 
 

@@ -46,6 +46,7 @@ from provenance.files.reader import Failure, FileFacts, FileReader, Reads
 from provenance.files.walk import FileEntry
 from provenance.ingest.rows import (
     INHERITED,
+    NewRow,
     PendingRows,
     apply_stat,
     apply_verdict,
@@ -617,7 +618,7 @@ class Ingest:
                 extra=_fields("moved", moved_from.uid, facts.path, root, old_path=old_path),
             )
             return moved_from
-        source: Asset | dict[str, Any] | None = None
+        source: Asset | NewRow | None = None
         if facts.content_hash is not None:  # a file without one is never taken for a copy
             if facts.content_hash in pending.by_hash:
                 # the source needs its id before a copy can link to it
@@ -631,46 +632,42 @@ class Ingest:
         if adopt:
             taken.add(uid)
         row = new_row(facts, root, uid, now, self.context.clearance)
-        action, reason = (
-            "indexed",
-            f"{row['ai_class']} ({row['generator'] or 'no generator named'})",
-        )
+        action, reason = "indexed", f"{row.ai_class} ({row.generator or 'no generator named'})"
         if source is not None:
-            source_path = source["path"] if isinstance(source, dict) else source.path
-            row["source_asset_id"] = source["id"] if isinstance(source, dict) else source.id
-            source_class = source["ai_class"] if isinstance(source, dict) else source.ai_class
-            if source_class != "none" and row["ai_class"] == "none":
+            row.source_asset_id = source.id
+            if source.ai_class != "none" and row.ai_class == "none":
                 inherit(row, source)
             cleared = follow_copy(tx, row, source, self.context.clearance)
             if cleared is not None:
-                pending.cleared_from[row["uid"]] = cleared
-            action, reason = "copied", f"copy of {source_path}"
+                pending.cleared_from[row.uid] = cleared
+            action, reason = "copied", f"copy of {source.path}"
             self.counts.copied += 1
         elif tag is not None and adopt:
-            row["first_seen"] = min(tag.first_seen, now)
+            row.first_seen = min(tag.first_seen, now)
             if tag.content_hash == facts.content_hash:  # beside other bytes it is no evidence
-                row["status"], row["deadline"] = rebuilt(tag.status, row["ai_class"]), tag.deadline
-                if tag.status and row["status"] != tag.status:
+                row.status, row.deadline = rebuilt(tag.status, row.ai_class), tag.deadline
+                if tag.status and row.status != tag.status:
                     log.warning(
                         "%s: its tag says %s; rebuilt as %s (a tag is no record of a clearance, "
                         "a hold, a quarantine or a purge)",
                         facts.path,
                         tag.status,
-                        row["status"],
+                        row.status,
                     )
             action, reason = "rebuilt", "record restored from its tag"
-        row["deadline"], row["policy"] = self.schedule(row)
+        if row.status == Status.TEMPORARY:  # only a temporary asset has a deadline to set
+            row.deadline, row.policy = self.schedule(row.values())
         pending.rows.append((row, facts.verdict, action, reason))
         if facts.content_hash is not None:
             pending.by_hash.setdefault(facts.content_hash, row)
         self.counts.indexed += 1
-        if row["ai_class"] != "none":
+        if row.ai_class != "none":
             log.info(
                 "%s %s: %s",
                 action,
                 facts.path,
                 reason,
-                extra=_fields(action, row["uid"], facts.path, root, ai_class=row["ai_class"]),
+                extra=_fields(action, row.uid, facts.path, root, ai_class=row.ai_class),
             )
         return None
 

@@ -1,6 +1,8 @@
 """Catalog rows built from what was read: new asset rows, signals, and the pending batch.
 
-Plain values, not ORM objects, for new assets: a first scan inserts thousands at a time.
+A new asset is a ``NewRow`` (plain values, not an ORM object: a first scan inserts thousands
+at a time); it is also what a copy found in the same batch links to and what its tag is
+written from. An asset the catalog holds already is an ``Asset``; both are read the same way.
 """
 
 from __future__ import annotations
@@ -45,42 +47,84 @@ def signal_values(
     ]
 
 
+@dataclass(slots=True)
+class NewRow:
+    """A new asset's column values (``id`` set once it is inserted)."""
+
+    uid: str
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+    content_hash: str | None
+    fingerprint: str | None
+    media_type: str
+    ai_class: str
+    generator: str | None
+    family: str | None
+    model: str | None
+    prompt: str | None
+    prompt_sha256: str | None
+    confidence: float
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    risk: str | None = None
+    risk_rules: str | None = None
+    tool_status: str | None = None
+    tool_name: str | None = None
+    deadline: datetime | None = None
+    policy: str | None = None
+    created_at: datetime | None = None
+    source_asset_id: int | None = None
+    present: bool = True
+    missing_since: datetime | None = None
+    facts: dict[str, Any] | None = None
+    id: int | None = None
+
+    @property
+    def is_ai(self) -> bool:
+        return self.ai_class != "none"
+
+    def values(self) -> dict[str, Any]:
+        """The columns to insert (all but ``id``), by name."""
+        return {name: getattr(self, name) for name in _COLUMNS}
+
+
+_COLUMNS = tuple(f.name for f in fields(NewRow) if f.name != "id")
+
+
 def new_row(
     facts: FileFacts, root: str, uid: str, now: datetime, policy: ClearancePolicy
-) -> dict[str, Any]:
-    """Return the column values of a new asset (plain values: ORM objects cost ~10x more)."""
+) -> NewRow:
+    """Return a new asset's row, from what was read of its file."""
     verdict = facts.verdict
     prompt, prompt_hash = (None, None) if verdict.prompt is None else policy.prompt(verdict.prompt)
-    return {
-        "uid": uid,
-        "path": facts.path,
-        "root": root,
-        "size": facts.size,
-        "mtime_ns": facts.mtime_ns,
-        "inode": facts.inode,
-        "device": facts.device,
-        "content_hash": facts.content_hash,
-        "fingerprint": facts.fingerprint or None,
-        "media_type": verdict.media_type,
-        "ai_class": verdict.ai_class,
-        "generator": verdict.generator,
-        "family": verdict.family,
-        "model": verdict.model,
-        "prompt": prompt,
-        "prompt_sha256": prompt_hash,
-        "confidence": verdict.confidence,
-        "status": initial(verdict.ai_class),
-        "deadline": None,
-        "policy": None,
-        "first_seen": now,
-        "last_seen": now,
-        "created_at": None,
-        "source_asset_id": None,
-        "present": True,
-        "missing_since": None,
-        "facts": None,
+    return NewRow(
+        uid=uid,
+        path=facts.path,
+        root=root,
+        size=facts.size,
+        mtime_ns=facts.mtime_ns,
+        inode=facts.inode,
+        device=facts.device,
+        content_hash=facts.content_hash,
+        fingerprint=facts.fingerprint or None,
+        media_type=verdict.media_type,
+        ai_class=verdict.ai_class,
+        generator=verdict.generator,
+        family=verdict.family,
+        model=verdict.model,
+        prompt=prompt,
+        prompt_sha256=prompt_hash,
+        confidence=verdict.confidence,
+        status=initial(verdict.ai_class),
+        first_seen=now,
+        last_seen=now,
         **policy.columns(verdict.ai_class, verdict.generator, verdict.family, None),
-    }
+    )
 
 
 def apply_verdict(asset: Asset, verdict: Verdict, policy: ClearancePolicy) -> None:
@@ -136,73 +180,47 @@ def retire_path(tx: Tx, asset: Asset, actor: Actor, now: datetime) -> None:
     tx.flush()
 
 
-def inherit(copy: dict[str, Any], source: Asset | dict[str, Any]) -> None:
+def inherit(copy: NewRow, source: Asset | NewRow) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
     for name in INHERITED:
-        copy[name] = source[name] if isinstance(source, dict) else getattr(source, name)
-    copy["status"] = initial(copy["ai_class"])
-
-
-@dataclass(frozen=True, slots=True)
-class NewAsset:
-    """A just-inserted AI asset, as much of it as its tag needs (an ORM object costs ~0.3 ms)."""
-
-    id: int
-    uid: str
-    path: str
-    root: str
-    ai_class: str
-    status: str
-    content_hash: str | None
-    first_seen: datetime
-    deadline: datetime | None
-    generator: str | None
-    model: str | None
-
-    @classmethod
-    def of(cls, row: dict[str, Any]) -> NewAsset:
-        return cls(*(row[name] for name in _NEW_ASSET_FIELDS))
-
-    @property
-    def is_ai(self) -> bool:
-        return self.ai_class != "none"
-
-
-_NEW_ASSET_FIELDS = tuple(f.name for f in fields(NewAsset))
+        setattr(copy, name, getattr(source, name))
+    copy.status = initial(copy.ai_class)
 
 
 @dataclass
 class PendingRows:
     """New assets of one transaction, inserted together with their signals and events."""
 
-    rows: list[tuple[dict[str, Any], Verdict, str, str]] = field(default_factory=list)
-    by_hash: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: list[tuple[NewRow, Verdict, str, str]] = field(default_factory=list)
+    by_hash: dict[str, NewRow] = field(default_factory=dict)
     #: New rows (by uid) that copy cleared content: the source's clearance in force.
     cleared_from: dict[str, Clearance] = field(default_factory=dict)
     policy: ClearancePolicy = field(default_factory=default_policy)
 
-    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[NewAsset]:
+    def write(self, tx: Tx, actor: Actor, now: datetime) -> list[NewRow]:
         """Insert what is pending; return the AI assets among it (their tags are due)."""
         if not self.rows:
             return []
-        tx.insert_assets([row for row, _, _, _ in self.rows])
+        values = [row.values() for row, _, _, _ in self.rows]
+        tx.insert_assets(values)
         signals: list[dict[str, Any]] = []
         events: list[EventSpec] = []
-        ai: list[NewAsset] = []
-        plain: list[dict[str, Any]] = []
-        for row, verdict, action, reason in self.rows:
+        ai: list[NewRow] = []
+        plain: list[NewRow] = []
+        for (row, verdict, action, reason), inserted in zip(self.rows, values, strict=True):
+            row.id = row_id = inserted["id"]
             if verdict.signals:
-                signals.extend(signal_values(row["id"], verdict, now, self.policy))
-            if action == "indexed" and row["ai_class"] == "none":
+                signals.extend(signal_values(row_id, verdict, now, self.policy))
+            if action == "indexed" and row.ai_class == "none":
                 plain.append(row)
                 continue
-            after = {"status": row["status"], "ai_class": row["ai_class"]}
-            events.append(EventSpec(action, row["id"], row["path"], reason, {}, after))
-            source = self.cleared_from.pop(row["uid"], None)
+            after = {"status": row.status, "ai_class": row.ai_class}
+            events.append(EventSpec(action, row_id, row.path, reason, {}, after))
+            source = self.cleared_from.pop(row.uid, None)
             if source is not None:
-                events.append(copy_clearance(tx, row["id"], row["path"], source, actor, now))
-            if row["ai_class"] != "none":
-                ai.append(NewAsset.of(row))
+                events.append(copy_clearance(tx, row_id, row.path, source, actor, now))
+            if row.ai_class != "none":
+                ai.append(row)
         if plain:
             events.append(plain_files_event(plain))
         tx.insert_signals(signals)
@@ -211,22 +229,22 @@ class PendingRows:
         return ai
 
 
-def plain_files_event(rows: list[dict[str, Any]]) -> EventSpec:
+def plain_files_event(rows: list[NewRow]) -> EventSpec:
     """Return the one ``indexed`` event for a batch's new files that are not AI.
 
     They have no lifecycle, so one chained event names them all by id (as ranges) and binds
     their id, uid, path and content hash with a digest. ``Tx.events_of`` finds it for each.
     """
-    paths = [row["path"] for row in rows]
+    paths = [row.path for row in rows]
     # the common prefix of the first and last name in order is every name's
     shared = os.path.commonprefix([min(paths), max(paths)])  # noqa: RUF071 (cut at a "/")
     folder = shared[: shared.rfind("/")] or "/"
-    digest = rows_digest((r["id"], r["uid"], r["path"], r["content_hash"]) for r in rows)
+    digest = rows_digest((r.id, r.uid, r.path, r.content_hash) for r in rows)
     after = {
         "status": Status.NOT_AI,
         "ai_class": "none",
         "count": len(rows),
-        "assets": id_ranges(row["id"] for row in rows),
+        "assets": id_ranges(row.id for row in rows if row.id is not None),
         "digest": digest,
     }
     noun = "file" if len(rows) == 1 else "files"

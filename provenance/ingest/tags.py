@@ -34,7 +34,7 @@ class TagOptions:
 
 
 class Taggable(Protocol):
-    """What a tag is written from: an Asset, or a just-inserted row (``ingest_rows.NewAsset``)."""
+    """What a tag is written from: an Asset, or a just-inserted row (``rows.NewRow``)."""
 
     @property
     def id(self) -> int | None: ...
