@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import time
@@ -346,22 +345,6 @@ def test_workers_yield_the_cpu_to_the_catalog_writer() -> None:
     with FileReader(ReadOptions(), workers=2) as reader:
         theirs = reader.submit(os.nice, 0).result()
     assert theirs == min(19, here + WORKER_NICENESS)
-
-
-def _collector_in_worker() -> tuple[bool, bool]:
-    return gc.isenabled(), gc.get_freeze_count() > 0
-
-
-def test_workers_forked_with_the_collector_off_collect() -> None:
-    # a scan forks its readers while it loads, with the collector off: each reader turns it
-    # on, and leaves what it inherited out of it
-    gc.disable()
-    try:
-        with FileReader(ReadOptions(), workers=2) as reader:
-            enabled, frozen = reader.submit(_collector_in_worker).result()
-    finally:
-        gc.enable()
-    assert enabled and frozen
 
 
 def _killed(*args: object, **kwargs: object) -> None:

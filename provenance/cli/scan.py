@@ -6,10 +6,9 @@ loaded (``service.scan.prepare``), so this module imports the service's scan onl
 
 from __future__ import annotations
 
-import gc
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,53 +80,6 @@ def render_summary(result: ScanResult) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def _loading() -> Iterator[bool]:
-    """No garbage collection while the scan loads its modules (settings, readers, the
-    catalog), walks its first root and forks its readers (``_scanning`` starts it again).
-    What loads then lives as long as the command; the collections found nothing to free
-    and cost about 0.06 s of the catalog writer's CPU in a 20,000-file scan, 0.01 s of it
-    before the readers could start. The readers collect from their start
-    (``workers.worker_setup``). Yields whether the collector was on (a caller may have
-    turned it off)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield was_enabled
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-#: Objects made and not yet freed between two collections while a scan runs (Python's
-#: default is 700). A scan's objects are short-lived and free themselves; what it keeps (a
-#: batch of results, rows) would be walked by each of hundreds of collections: 0.066 s of
-#: the catalog writer's CPU in a 20,000-file scan at 700, 0.003 s at this. The few
-#: reference cycles (a transaction's session) are still collected, a thousand files apart.
-SCAN_GC_THRESHOLD = 20_000
-
-
-@contextmanager
-def _scanning(collect: bool) -> Iterator[None]:
-    """Leave what is loaded by now (modules, settings, the catalog's tables) out of garbage
-    collection while the scan runs, and collect the rest again, less often (inside
-    ``_loading``): the loaded objects live as long as the command, and the collector would
-    walk them again and again while the scan makes hundreds of thousands of short-lived
-    objects. Unfrozen after, so a process that goes on (a test run) can still collect
-    them."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(SCAN_GC_THRESHOLD, *thresholds[1:])
-    if collect:
-        gc.enable()
-    try:
-        yield
-    finally:
-        gc.disable()
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
 @click.option(
@@ -169,46 +121,45 @@ def scan_command(
         result = _scan_through_daemon(app, paths, deep, rebuild, dry_run, show_bar)
         _print_result(result, dry_run, as_json)
         return
-    with _loading() as collect:
-        import time
+    import time
 
-        from provenance.service import scan as scanning
+    from provenance.service import scan as scanning
 
-        began = time.monotonic()
+    began = time.monotonic()
 
-        # before the progress bar's thread, so that the workers can be forked; a line of its
-        # own says how far the walk has come
-        def walking(root: Path) -> Callable[[int], None] | None:
-            return (lambda n: _walking_line(str(root), n)) if show_bar else None
+    # before the progress bar's thread, so that the workers can be forked; a line of its
+    # own says how far the walk has come
+    def walking(root: Path) -> Callable[[int], None] | None:
+        return (lambda n: _walking_line(str(root), n)) if show_bar else None
 
-        with scanning.prepare(app, paths, deep=deep, rebuild=rebuild, on_count=walking) as ready:
-            if show_bar:
-                click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
-            caller = app.caller
-            bar: Any = _progress_bar() if show_bar else nullcontext()
-            with bar as progress, _scanning(collect):
-                task = progress.add_task("scanning", total=None) if show_bar else None
-                result = scanning.scan(
-                    app,
-                    caller,
-                    ready,
-                    deep=deep,
-                    rebuild=rebuild,
-                    dry_run=dry_run,
-                    on_total=(
-                        (lambda n: progress.update(task, total=n, description="scanning"))
-                        if show_bar
-                        else None
-                    ),
-                    progress=(lambda n: progress.advance(task, n)) if show_bar else None,
-                    on_walk=(
-                        (lambda root, n: progress.update(task, description=f"walking: {n:,} files"))
-                        if show_bar
-                        else None
-                    ),
-                )
-        result.seconds = time.monotonic() - began  # the head start included
-        _print_result(result, dry_run, as_json)
+    with scanning.prepare(app, paths, deep=deep, rebuild=rebuild, on_count=walking) as ready:
+        if show_bar:
+            click.echo("\r\x1b[2K", err=True, nl=False)  # the walking line, gone
+        caller = app.caller
+        bar: Any = _progress_bar() if show_bar else nullcontext()
+        with bar as progress:
+            task = progress.add_task("scanning", total=None) if show_bar else None
+            result = scanning.scan(
+                app,
+                caller,
+                ready,
+                deep=deep,
+                rebuild=rebuild,
+                dry_run=dry_run,
+                on_total=(
+                    (lambda n: progress.update(task, total=n, description="scanning"))
+                    if show_bar
+                    else None
+                ),
+                progress=(lambda n: progress.advance(task, n)) if show_bar else None,
+                on_walk=(
+                    (lambda root, n: progress.update(task, description=f"walking: {n:,} files"))
+                    if show_bar
+                    else None
+                ),
+            )
+    result.seconds = time.monotonic() - began  # the head start included
+    _print_result(result, dry_run, as_json)
 
 
 def _print_result(result: ScanResult, dry_run: bool, as_json: bool) -> None:

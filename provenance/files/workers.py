@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import signal
 import sys
@@ -33,11 +32,6 @@ def worker_setup(memory_mb: int = 0) -> None:
     the OOM killer) cannot shut its workers down, and a worker waiting for work would wait
     forever: on Linux it asks for SIGTERM when its parent dies.
     """
-    # a scan forks its readers while it loads, with the collector off (cli/scan.py): on
-    # again here, and what the worker inherited is left out of it (it lives as long as the
-    # worker, and a collection that walked it would copy its pages from the parent's)
-    gc.freeze()
-    gc.enable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)

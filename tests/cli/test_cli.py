@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import logging
 import tempfile
 from pathlib import Path
 
@@ -13,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from provenance.cli import cli
-from provenance.cli.scan import SCAN_GC_THRESHOLD
 from tests.media import write_a1111_png, write_plain_png
 from tests.schemas import validate
 
@@ -65,51 +62,6 @@ def test_scan_dry_run_says_what_becomes_of_the_sidecars(
     assert "would move sidecar" in result.output
     assert castle.with_name("castle.png.xmp").is_file()
     assert not castle.with_name("castle_final.png.xmp").exists()
-
-
-def _collector_while_recording(runner: CliRunner, *args: str) -> list[tuple[int, bool, int]]:
-    """(frozen objects, collector on, first threshold) each time the scan logs a record."""
-    seen: list[tuple[int, bool, int]] = []
-
-    class Watch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append((gc.get_freeze_count(), gc.isenabled(), gc.get_threshold()[0]))
-
-    watch, logger = Watch(logging.INFO), logging.getLogger("provenance.ingest.ingest")
-    level = logger.level
-    logger.addHandler(watch)
-    logger.setLevel(logging.INFO)
-    try:
-        result = runner.invoke(cli, ["scan", *args])
-    finally:
-        logger.removeHandler(watch)
-        logger.setLevel(level)
-    assert result.exit_code == 0, result.output
-    return seen
-
-
-def test_scan_leaves_what_was_loaded_out_of_collection_until_it_ends(
-    runner: CliRunner, production: Path
-) -> None:
-    # frozen and collected less often while the scan records (seen from its log, "indexed
-    # .../castle.png"); after it, collectable again, as often as before
-    before = gc.get_threshold()
-    seen = _collector_while_recording(runner, str(production))
-    assert seen and all(
-        count > 0 and enabled and threshold == SCAN_GC_THRESHOLD
-        for count, enabled, threshold in seen
-    )
-    assert gc.get_freeze_count() == 0 and gc.isenabled() and gc.get_threshold() == before
-
-
-def test_scan_leaves_a_collector_turned_off_off(runner: CliRunner, production: Path) -> None:
-    gc.disable()
-    try:
-        seen = _collector_while_recording(runner, str(production))
-        assert seen and not any(enabled for _, enabled, _ in seen)
-        assert not gc.isenabled() and gc.get_freeze_count() == 0
-    finally:
-        gc.enable()
 
 
 def test_show_prints_record_signals_and_history(runner: CliRunner, production: Path) -> None:
