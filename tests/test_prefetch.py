@@ -16,9 +16,9 @@ from provenance.catalog import Catalog, utcnow
 from provenance.catalog.ids import AssetIds
 from provenance.cli import cli
 from provenance.config import RootSettings, Settings
-from provenance.files.reader import FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.reader import FileFacts, FileReader, ReadOptions
 from provenance.files.walk import EntrySpill
-from provenance.ingest.prefetch import Assumed, catalog_knows_root, prefetch
+from provenance.ingest.prefetch import catalog_knows_root, prefetch
 from provenance.ingest.scan import scan
 from tests.media import write_a1111_png, write_plain_png
 
@@ -195,54 +195,15 @@ def test_the_walk_goes_to_the_workers_as_it_is_found(tmp_path: Path, monkeypatch
     walked.entries.close()
 
 
-def test_what_a_scan_without_config_assumes_is_what_the_defaults_say(tmp_path: Path) -> None:
-    # with no config file a scan starts reading before the settings load; what it assumes
-    # of them must be what they are (else it is dropped: Assumed.holds)
-    root = _root(tmp_path / "production", plain=1)
-    for deep in (None, False, True):
-        assumed = Assumed.without_config([root], deep)
-        assert assumed is not None
-        settings = Settings().with_roots([root])
-        assert assumed.options == read_options(settings, deep)
-        assert assumed.root == settings.roots[0].path
-        assert assumed.catalog_url == settings.catalog_url
-        assert assumed.holds(settings, deep, workers=2)
-
-
-def test_settings_other_than_assumed_drop_the_early_head_start(tmp_path: Path) -> None:
-    root = _root(tmp_path / "production", plain=1)
-    assumed = Assumed.without_config([root], None)
-    assert assumed is not None
-    defaults = Settings().with_roots([root])
-    differing = [
-        Settings.model_validate({"scan": {"ignore": ["*.png"]}}).with_roots([root]),
-        Settings.model_validate({"scan": {"workers": 3}}).with_roots([root]),
-        Settings.model_validate({"scan": {"deep": True}}).with_roots([root]),
-        Settings.model_validate({"detect": {"sidecars": False}}).with_roots([root]),
-        Settings(state_dir=tmp_path / "elsewhere").with_roots([root]),
-        Settings(roots=[RootSettings(path=root, marker=".mounted")]).with_roots([root]),
-        defaults.with_roots([tmp_path]),
-    ]
-    assert assumed.holds(defaults, None, workers=2)
-    assert not any(assumed.holds(settings, None, workers=2) for settings in differing)
-    assert not assumed.holds(defaults, True, workers=2)  # --deep, assumed without it
-
-
-def test_a_config_file_means_nothing_is_assumed(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    root = _root(tmp_path / "production", plain=1)
-    assert Assumed.without_config([], None) is None  # the roots are the config's
-    monkeypatch.setenv("PROVENANCE_CONFIG", str(tmp_path / "provenance.toml"))
-    assert Assumed.without_config([root], None) is None
-
-
-def test_a_scan_without_config_reads_before_it_loads_the_settings(tmp_path: Path) -> None:
-    # the readers are forked (and the first chunks sent) before pydantic and the settings'
-    # models load: seen from the command itself, run as a user runs it
+def test_a_scan_of_a_new_root_reads_before_it_loads_the_catalog(tmp_path: Path) -> None:
+    # the readers are forked (and the first chunks sent) before SQLAlchemy and the catalog's
+    # models load: seen from the command itself, run as a user runs it, with a config file
+    # or without one
     root = _root(tmp_path / "production")
     probe = (
         "import os, sys\n"
         "seen = []\n"
-        "loaded = lambda: 'provenance.config.settings' in sys.modules\n"
+        "loaded = lambda: 'provenance.catalog.models' in sys.modules\n"
         "os.register_at_fork(before=lambda: seen.append(loaded()))\n"
         "from provenance.cli import main\n"
         "try:\n"
@@ -258,7 +219,6 @@ def test_a_scan_without_config_reads_before_it_loads_the_settings(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     assert "21 new" in done.stdout and "loaded at first fork: False" in done.stdout
-    # with a config file, the settings load first
     config = tmp_path / "provenance.toml"
     config.write_text('[scan]\nignore = ["*.part"]\n')
     env["PROVENANCE_CONFIG"] = str(config)
@@ -267,4 +227,12 @@ def test_a_scan_without_config_reads_before_it_loads_the_settings(tmp_path: Path
         [sys.executable, "-c", probe, str(root)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert "21 new" in done.stdout and "loaded at first fork: True" in done.stdout
+    assert "21 new" in done.stdout and "loaded at first fork: False" in done.stdout
+    # a root the catalog knows: no head start, the catalog loads first (and then its one
+    # changed file is read)
+    write_plain_png(root / "plates" / "plate_00.png", color="#ff0000")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(root)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 modified" in done.stdout and "loaded at first fork: True" in done.stdout

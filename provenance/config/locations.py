@@ -1,6 +1,6 @@
 """Where the settings and the state live when no config file says: the environment, then the
-system's and the user's directories. Light on purpose (no pydantic): a scan of folders given on
-the command line, with no config file, starts reading before the settings load (cli/scan.py)."""
+system's and the user's directories. Light on purpose (no pydantic): a command asks where its
+config file is before the settings load."""
 
 from __future__ import annotations
 

@@ -11,24 +11,17 @@ Whether the catalog knows the root is asked of the catalog without loading it
 (``provenance.catalog.peek``). Any doubt (a PostgreSQL catalog, a catalog that cannot be
 opened or has no assets table yet) means no head start, and the scan runs as it would without
 one: the head start changes when files are read, never what is recorded.
-
-With no config file at all, the settings are the defaults and the folders on the command
-line, known before the settings load (pydantic and the settings' models: about 0.1 s of one
-core, while the other would wait). Such a scan starts reading first (``Assumed``) and checks
-the loaded settings against what it assumed; where they differ, the head start is dropped.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.catalog.peek import catalog_knows_root
-from provenance.config.locations import config_file_named, default_state_dir, sqlite_catalog_url
-from provenance.files.reader import Failure, FileFacts, FileReader, ReadOptions, read_options
+from provenance.files.reader import Failure, FileFacts, FileReader
 from provenance.files.roots import check_folder
 from provenance.files.walk import EntrySpill, FileEntry, walk_files
 
@@ -61,78 +54,23 @@ def prefetch(
     if not settings.roots:
         return None
     root = settings.roots[0]
-    return prefetch_root(
-        root.path,
-        reader,
-        marker=root.marker,
-        ignore=settings.scan.ignore,
-        catalog_url=settings.catalog_url,
-        rebuild=rebuild,
-        on_count=on_count,
-    )
-
-
-def prefetch_root(
-    root: Path,
-    reader: FileReader,
-    *,
-    marker: str = "",
-    ignore: Sequence[str] = (),
-    catalog_url: str,
-    rebuild: bool = False,
-    on_count: Callable[[int], None] | None = None,
-) -> Prefetch | None:
-    """``prefetch`` of the root folder ``root`` (its marker file, the names to ignore and
-    the catalog given as plain values, so that it can run before the settings load)."""
-    root_path = str(root)
-    if not check_folder(root, marker).online:
+    root_path = str(root.path)
+    if not check_folder(root.path, root.marker).online:
         return None
-    if not rebuild and catalog_knows_root(catalog_url, root_path) is not False:
+    if not rebuild and catalog_knows_root(settings.catalog_url, root_path) is not False:
         return None
     skipped: list[tuple[str, str]] = []
     walk = _Walked(
-        walk_files(root, ignore, lambda path, why: skipped.append((path, why)), on_count)
+        walk_files(
+            root.path,
+            settings.scan.ignore,
+            lambda path, why: skipped.append((path, why)),
+            on_count,
+        )
     )
     results = reader.start(walk)  # the first chunks go to the workers as the walk finds them
     walk.finish()
     return Prefetch(root_path, walk.entries, skipped, results)
-
-
-@dataclass(frozen=True)
-class Assumed:
-    """What a scan assumes of its settings when it starts reading before they load: no
-    config file, so the defaults, with the folders on the command line as the roots."""
-
-    root: Path
-    options: ReadOptions
-    catalog_url: str
-
-    @classmethod
-    def without_config(cls, paths: Sequence[Path], deep: bool | None) -> Assumed | None:
-        """What the settings will be, if no config file is named (else None)."""
-        if not paths or config_file_named():
-            return None
-        return cls(
-            root=paths[0].resolve(),  # as Settings.with_roots makes the roots
-            options=ReadOptions(deep=bool(deep)),
-            catalog_url=sqlite_catalog_url(default_state_dir()),
-        )
-
-    def holds(self, settings: Settings, deep: bool | None, workers: int) -> bool:
-        """Whether ``settings`` are what was assumed (a reader of ``workers`` processes
-        reads the first root as they say, and the head start finds the same catalog)."""
-        if not settings.roots:
-            return False
-        root = settings.roots[0]
-        scan = settings.scan
-        return (
-            root.path == self.root
-            and not root.marker
-            and not scan.ignore
-            and scan.workers in (0, workers)
-            and read_options(settings, deep) == self.options
-            and settings.catalog_url == self.catalog_url
-        )
 
 
 class _Walked:

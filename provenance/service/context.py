@@ -85,8 +85,8 @@ class App:
     @property
     def reads_no_config_file(self) -> bool:
         """Whether the settings, not loaded yet, will be the defaults: no ``--config``, no
-        ``$PROVENANCE_CONFIG``, no file on the search path (a scan then starts reading before
-        they load)."""
+        ``$PROVENANCE_CONFIG``, no file on the search path (a scan then uses the user's own
+        catalog, never a daemon's)."""
         from provenance.config.locations import config_file_named, default_config_file
 
         return (

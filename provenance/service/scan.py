@@ -1,9 +1,9 @@
 """``scan``: walk roots, detect, hash, catalog, tag (``provenance.ingest.scan``), with its head
-start: ``prepare`` starts reading the first root before the settings and the catalog load when
-no config file is named (``provenance.ingest.prefetch``).
+start: ``prepare`` starts reading the first root, when the catalog knows no file there, before
+the catalog loads (``provenance.ingest.prefetch``).
 
 This module imports the readers, the catalog and the scan only once they are needed, so that
-the head start begins before they load.
+the head start begins before the catalog loads.
 """
 
 from __future__ import annotations
@@ -45,37 +45,21 @@ def prepare(
     """Make the folders given (if any) the roots, start the readers, and walk the first root
     (``on_count(root)``: what hears how many files its walk found); the readers end on leaving.
 
-    With no config file the first folder is read before the settings load; if they turn out
-    other than assumed, it is read again as they say. Reading files asks no role (the reader
-    is the caller, with the caller's own rights): ``scan`` checks it before the catalog changes.
+    Reading files asks no role (the reader is the caller, with the caller's own rights):
+    ``scan`` checks it before the catalog changes.
     """
     from provenance.files.reader import FileReader, read_options
-    from provenance.ingest.prefetch import Assumed, prefetch, prefetch_root
+    from provenance.ingest.prefetch import prefetch
 
     with ExitStack() as stack:
-        assumed = Assumed.without_config(paths, deep) if app.reads_no_config_file else None
-        head = None
-        if assumed is not None:
-            reader = stack.enter_context(FileReader(assumed.options))
-            head = prefetch_root(
-                assumed.root,
-                reader,
-                catalog_url=assumed.catalog_url,
-                rebuild=rebuild,
-                on_count=on_count(assumed.root),
-            )
         settings = app.use_roots(paths, "scan")
-        if assumed is None or not assumed.holds(settings, deep, reader.workers):
-            if assumed is not None:  # not what was assumed: read as the settings say
-                reader.close()
-                if head is not None:
-                    head.entries.close()
-            reader = stack.enter_context(
-                FileReader(read_options(settings, deep), settings.scan.workers)
-            )
-            head = prefetch(
-                settings, reader, rebuild=rebuild, on_count=on_count(settings.roots[0].path)
-            )
+        reader = stack.enter_context(
+            FileReader(read_options(settings, deep), settings.scan.workers)
+        )
+        head = None
+        if settings.roots:
+            counted = on_count(settings.roots[0].path)
+            head = prefetch(settings, reader, rebuild=rebuild, on_count=counted)
         yield Prepared(settings, reader, head)
 
 
