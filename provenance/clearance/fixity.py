@@ -4,7 +4,8 @@ Run weekly by the daemon (``[schedule] fixity``, one node of a fleet) or once wi
 `provenance fixity`. Files are hashed outside any transaction; each change is written in a
 short one: ``fixity-failed`` (the hash the clearance names and the hash found) and
 ``clearance-voided`` (back to temporary with a deadline from its policy). One summary event
-per run: ``fixity-ok`` when every file matched, else ``fixity-failed`` with the counts.
+per run: ``fixity-ok`` when every file matched, else ``fixity-failed``, with the counts as
+fields (``FixityReport.counts``): the command renders its own sentence from them.
 Nothing under an offline root is judged, and a missing file is reported, not voided. A file
 is read from its root's descriptor following no link: a link in its place, or a folder on
 its way swapped for one, is reported as not checked, never read through.
@@ -30,6 +31,11 @@ from provenance.files.roots import check_root
 
 log = logging.getLogger(__name__)
 
+#: Why a run's summary event was recorded; its numbers are the event's ``after`` (the keys
+#: of ``FixityReport.counts``; older events carried them in a sentence here as well).
+OK_REASON = "every cleared file checked is unchanged"
+FAILED_REASON = "cleared files changed after clearance (their clearances voided)"
+
 
 @dataclass
 class FixityReport:
@@ -43,11 +49,16 @@ class FixityReport:
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
 
-    def summary(self) -> str:
-        return (
-            f"fixity: {self.checked} cleared files checked, {self.ok} unchanged, "
-            f"{len(self.failed)} changed (clearance voided), {len(self.unreadable)} not checked"
-        )
+    def counts(self) -> dict[str, int]:
+        """The run's numbers, as its summary event records them (``after``): files
+        ``checked``, ``ok`` (unchanged), ``failed`` (changed, clearance voided) and
+        ``not_checked``."""
+        return {
+            "checked": self.checked,
+            "ok": self.ok,
+            "failed": len(self.failed),
+            "not_checked": len(self.unreadable),
+        }
 
 
 def _offline_roots(settings: Settings) -> set[str]:
@@ -123,13 +134,14 @@ def run_fixity(settings: Settings, catalog: Catalog, actor: Actor, now: datetime
             actor,
             "fixity-failed" if report.failed else "fixity-ok",
             now,
-            reason=report.summary(),
-            after={
-                "checked": report.checked,
-                "ok": report.ok,
-                "failed": len(report.failed),
-                "not_checked": len(report.unreadable),
-            },
+            reason=FAILED_REASON if report.failed else OK_REASON,
+            after=report.counts(),
         )
-    log.info("%s", report.summary())
+    log.info(
+        "fixity: %d cleared files checked, %d unchanged, %d changed, %d not checked",
+        report.checked,
+        report.ok,
+        len(report.failed),
+        len(report.unreadable),
+    )
     return report

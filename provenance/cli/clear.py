@@ -226,6 +226,10 @@ def fixity_command(app: App, as_json: bool) -> None:
             click.echo(f"changed: {failure['path']} (clearance voided)")
         for skipped in report.unreadable:
             click.echo(f"not checked: {skipped['path']} ({skipped['reason']})")
-        click.echo(report.summary())
+        counts = report.counts()
+        click.echo(
+            f"fixity: {counts['checked']} cleared files checked, {counts['ok']} unchanged, "
+            f"{counts['failed']} changed (clearance voided), {counts['not_checked']} not checked"
+        )
     if report.failed:
         raise click.exceptions.Exit(1)

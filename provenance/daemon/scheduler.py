@@ -224,7 +224,7 @@ def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
 
     def body() -> None:
         report = integrity.fixity(*_service(settings, catalog))
-        log.info("scheduled %s", report.summary())
+        log.info("scheduled fixity: %s", report.counts())
 
     scheduler.register(
         "fixity",

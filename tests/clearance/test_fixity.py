@@ -36,6 +36,27 @@ def test_fixity_of_unchanged_finals_records_one_ok_summary(
     assert last.action == "fixity-ok" and last.after["checked"] == 1
 
 
+def test_fixity_summary_event_records_its_counts_as_fields_and_the_command_says_them(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    config, poster = _cleared(tmp_path, root, catalog)
+    poster.write_bytes(b"other bytes after the clearance")
+    result = run(config, "fixity")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == (
+        "fixity: 1 cleared files checked, 0 unchanged, 1 changed (clearance voided), 0 not checked"
+    )
+    with catalog.read() as tx:
+        last = list(tx.all_events())[-1]
+    assert last.action == "fixity-failed" and last.asset_id is None
+    # the same keys as older events, so both read alike; the numbers are not in the reason
+    assert last.after == {"checked": 1, "ok": 0, "failed": 1, "not_checked": 0}
+    assert not any(character.isdigit() for character in last.reason or "")
+    history = run(config, "log", "--limit", "1")
+    assert "checked 1, ok 0, failed 1, not_checked 0; cleared files changed" in history.stdout
+    assert run(config, "audit", "verify").exit_code == 0
+
+
 def test_fixity_catches_a_changed_final_even_with_its_mtime_kept(
     tmp_path: Path, root: Path, catalog: Catalog
 ) -> None:
