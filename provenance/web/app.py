@@ -276,7 +276,7 @@ class Web:
             status,
             heading=heading,
             kind=kind,
-            lines=[why],
+            lines=why.splitlines() or [why],
             csrf=session.csrf if session else "",
         )
 

@@ -45,6 +45,13 @@ def test_a_clearance_without_its_approval_is_refused_as_the_command_line_refuses
     answer = client.post("/act", {"csrf": token, "action": "clear", "path": str(path)})
     assert answer.status == 400
     assert "approval" in answer.body
+    # a folder's refusal names each file on a line of its own, as the command line does
+    folder = client.post(
+        "/act",
+        {"csrf": token, "action": "clear", "path": str(path.parent), "approval": "A"},
+    )
+    assert folder.status == 400
+    assert folder.body.count('<p class="line">') == 4
     assert header_site.status_of(path) != "cleared"
 
 
