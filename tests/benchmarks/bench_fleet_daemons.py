@@ -42,6 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_daemon import PEER, percentile
 
+# each close event written at once: a peer under load is killed, not asked to stop
+FLUSHED_PEER = PEER.replace('open(sys.argv[2], "w")', 'open(sys.argv[2], "w", buffering=1)')
+assert FLUSHED_PEER != PEER
+
 REPO = Path(__file__).resolve().parents[2]
 #: Asset ids read again by each poll (more than the files of the batches in flight).
 MARGIN = 5000
@@ -279,7 +283,7 @@ def bench(url: str, work: Path, nodes: int, rate: int, seconds: float) -> None:
         root.mkdir()
         peers.append(
             subprocess.Popen(
-                [sys.executable, "-c", PEER, str(root), str(work / f"peer_{n}.log")],
+                [sys.executable, "-c", FLUSHED_PEER, str(root), str(work / f"peer_{n}.log")],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -297,8 +301,8 @@ def bench(url: str, work: Path, nodes: int, rate: int, seconds: float) -> None:
         writer.wait(60)
     time.sleep(2.0)
     for peer in peers:
-        peer.send_signal(signal.SIGINT)
-        peer.wait(300)
+        peer.kill()
+        peer.wait(60)
     events: dict[str, float] = {}
     for n in range(nodes):
         for line in (work / f"peer_{n}.log").read_text().splitlines():
