@@ -79,6 +79,7 @@ REQUIRED: dict[str, Role] = {
     "restore": Role.OPERATOR,
     "audit key": Role.OPERATOR,
     "notify test": Role.OPERATOR,
+    "prune thumbnails": Role.OPERATOR,
 }
 
 #: The roles each role includes besides itself.

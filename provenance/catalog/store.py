@@ -114,6 +114,14 @@ class Tx(KnownQueries):
             found.update(self.session.execute(query).scalars())
         return found
 
+    def held_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """Return those of ``hashes`` that some asset still holds: a file on the disk, at its
+        path or in quarantine (not missing, not purged). One indexed probe a chunk."""
+        found: set[str] = set()
+        for chunk in self._known_values("content_hash", hashes, "present"):
+            found.update(chunk)
+        return found
+
     def assets_by_hashes(self, hashes: Sequence[str]) -> dict[str, list[Asset]]:
         """Return content hash -> assets with that content, oldest first."""
         found: dict[str, list[Asset]] = {}

@@ -42,6 +42,7 @@ COMMANDS = {
     "uncleared": "provenance.cli.clear:uncleared_command",
     "fixity": "provenance.cli.clear:fixity_command",
     "notify": "provenance.cli.notify:notify_group",
+    "thumbnails": "provenance.cli.thumbnails:thumbnails_group",
 }
 
 

@@ -118,7 +118,8 @@ def _check_cron(value: str) -> str:
 class ScheduleSettings(_Section):
     #: When the daemon sweeps (cron: minute hour day month weekday).
     sweep: str = "0 * * * *"
-    #: When the daemon reconciles the catalog with the disks.
+    #: When the daemon reconciles the catalog with the disks (and prunes the pictures kept of
+    #: content no asset holds: ``service.thumbnails``).
     reconcile: str = "0 2 * * *"
     #: When the daemon re-hashes cleared finals (fixity check; default Sunday 03:00).
     fixity: str = "0 3 * * sun"

@@ -1,6 +1,7 @@
-"""The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check; and the
-notifications' outbox (``provenance.notify.outbox``), whose rounds run on a thread of their
-own, started, reloaded and stopped with the jobs.
+"""The daemon's scheduled jobs: reconcile, sweep, weekly report, fixity check, the pictures
+kept pruned (``thumbnails``, each night with reconcile); and the notifications' outbox
+(``provenance.notify.outbox``), whose rounds run on a thread of their own, started, reloaded
+and stopped with the jobs.
 
 The scheduler (``provenance.daemon.scheduler``, APScheduler with a persistent job store) decides
 *when*; in the daemon a job's body does not run on the scheduler's thread but is queued for
@@ -23,6 +24,7 @@ from provenance.daemon.scheduler import (
     register_fixity,
     register_report,
     register_sweep,
+    register_thumbnails,
 )
 from provenance.notify.outbox import Outbox
 from provenance.watch.changes import Item, Rescan, RunJob
@@ -59,7 +61,8 @@ class QueuedScheduler(Scheduler):
 def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catalog) -> None:
     """Register (again, after a reload) every job the daemon runs, with these settings.
 
-    Reconcile is per node (each daemon scans its own roots), the others are fleet-wide.
+    Reconcile, the anchor and the pruning of pictures are per node (each daemon scans its own
+    roots and keeps its own state), the others are fleet-wide.
     """
     scheduler.register(
         RECONCILE,
@@ -70,6 +73,7 @@ def register_jobs(scheduler: QueuedScheduler, settings: Settings, catalog: Catal
     register_report(scheduler, settings, catalog)
     register_fixity(scheduler, settings, catalog)
     register_anchor(scheduler, settings, catalog)
+    register_thumbnails(scheduler, settings, catalog)
     scheduler.notify(settings, catalog)
 
 

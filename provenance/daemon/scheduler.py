@@ -1,4 +1,5 @@
-"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check, the audit anchor.
+"""Scheduled jobs (APScheduler 3): sweep, weekly report, fixity check, the audit anchor, the
+pruning of the pictures kept.
 
 Jobs are named and run on cron strings. They live in a persistent job store (SQLite in
 the state directory), so a restart keeps their schedule, and runs missed while the daemon
@@ -232,3 +233,29 @@ def register_fixity(scheduler: Scheduler, settings: Settings, catalog: Catalog) 
         body,
         lock=lambda name: fleet_lock(catalog, name, settings.state_path),
     )
+
+
+#: The job that prunes the pictures kept (``service.thumbnails``): each node its own, as each
+#: keeps its own in its state folder.
+THUMBNAILS_JOB = "thumbnails"
+
+
+def register_thumbnails(scheduler: Scheduler, settings: Settings, catalog: Catalog) -> None:
+    """Register the nightly pruning of the pictures of content no asset holds any more, on
+    ``[schedule] reconcile`` (default: 02:00); each node prunes its own state folder."""
+    from provenance.service.thumbnails import prune_thumbnails
+
+    def body() -> None:
+        pruned = prune_thumbnails(*_service(settings, catalog))
+        for problem in pruned.left:
+            log.warning("scheduled thumbnails: left alone: %s", problem)
+        if pruned.removed:
+            log.info(
+                "scheduled thumbnails: %d pictures and refusals of content no asset holds "
+                "removed (%d bytes), %d kept",
+                len(pruned.removed),
+                sum(item.size for item in pruned.removed),
+                pruned.kept,
+            )
+
+    scheduler.register(THUMBNAILS_JOB, settings.schedule.reconcile, body)

@@ -92,6 +92,14 @@ class Folder:
         """Return the entry ``name`` as it is (a link is not followed), None if absent."""
         return _lstat(self.fd, name)
 
+    def names(self) -> list[str]:
+        """Return the names of the entries here (listed through the descriptor)."""
+        return os.listdir(self.fd)
+
+    def subfolder(self, name: str) -> Folder:
+        """Open the folder ``name`` here, no link followed (ConfinementError says why not)."""
+        return _walk(os.dup(self.fd), self.path, [name], create=False, mode=None)
+
     def open_file(self, name: str) -> OpenFile:
         """Open the regular file ``name`` here for reading; never a link, FIFO or device.
 

@@ -7,7 +7,8 @@ kept (``thumbnails/`` in the state directory, 0700, each file 0600) under the co
 it shows, so it is made once per content whatever the file's name, and a file that changes
 gets a new one; a file the budgets refuse (over its time or memory, a decompression bomb,
 a format that cannot be decoded) is remembered as refused for that content and not tried
-again.
+again. Pictures and refusals of content no asset holds any more are pruned
+(``ThumbnailCache.prune``, asked by ``service.thumbnails``), through ``files.confined``.
 
 In the worker (``make_thumbnail``): the file is opened from its root one folder at a time
 (``files.confined``: no link followed, regular files only), its media type named by its
@@ -37,14 +38,15 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence, Set
 from concurrent.futures import BrokenExecutor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from provenance.errors import ConfinementError, ProvenanceError, Refusal
-from provenance.files.confined import open_folder, open_root
+from provenance.files.confined import Folder, open_folder, open_root, unlink
+from provenance.files.hashing import PREFIX
 from provenance.files.workers import arm_budget, disarm_budget
 
 if TYPE_CHECKING:
@@ -92,6 +94,10 @@ VIDEO_DEMUXERS: dict[str, str] = {
 }
 
 _HASH = re.compile(r"blake3:[0-9a-f]{64}")
+_HEX = re.compile(r"[0-9a-f]{64}")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+#: The files the cache keeps, by suffix: a picture, or a refusal remembered (its reason inside).
+KINDS = {"webp": "picture", "none": "refusal"}
 
 
 class NoPictureError(Exception):
@@ -294,6 +300,28 @@ def poster_frame(program: str, fd: int, demuxer: str, seconds: float) -> bytes:
 # --- in the caller --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Discarded:
+    """A file of the cache pruned (or, in a dry run, to be): the content it was of, whether
+    it was a ``picture`` or a remembered ``refusal``, and its size in bytes."""
+
+    content_hash: str
+    kind: str
+    size: int
+
+
+@dataclass
+class Pruned:
+    """What a pruning of the cache did (``dry_run``: would do)."""
+
+    dry_run: bool
+    removed: list[Discarded] = field(default_factory=list)
+    #: Files kept: their content is still held.
+    kept: int = 0
+    #: What was left alone, and why (changed as it was looked at, a link, unreadable).
+    left: list[str] = field(default_factory=list)
+
+
 class ThumbnailCache:
     """The pictures made, by content hash, in ``thumbnails/`` of the state directory: a
     picture as ``HEX.webp``, a lasting refusal as ``HEX.none`` (its reason inside); two
@@ -345,6 +373,69 @@ class ThumbnailCache:
                     folder.write_bytes(name + ".none", reason, mode=0o600, durable=False)
         except (ProvenanceError, OSError) as exc:  # a picture not kept is made again next time
             log.warning("thumbnails: cannot keep a picture in %s: %s", folder_path, exc)
+
+    def prune(self, held: Callable[[Sequence[str]], Set[str]], *, dry_run: bool = False) -> Pruned:
+        """Delete the pictures and remembered refusals of content that ``held`` (asked with
+        the content hashes of one folder of the cache at a time) no longer names; with
+        ``dry_run``, only say which.
+
+        Each file is opened from the state folder's descriptor, following no link (a link,
+        or anything but a regular file, is left alone), and checked just before it goes
+        (``files.confined.unlink``: the same file, unchanged, still at its name). A name
+        that is not one of ours (``HEX.webp``, ``HEX.none``) is left alone."""
+        pruned = Pruned(dry_run)
+        try:
+            cache = open_folder(self.folder)
+        except ConfinementError as exc:
+            if exc.kind is not Refusal.NOT_FOUND:
+                pruned.left.append(f"{self.folder}: {exc.reason}")
+            return pruned
+        with cache:
+            for shard in sorted(cache.names()):
+                if not _SHARD.fullmatch(shard):
+                    continue
+                try:
+                    with cache.subfolder(shard) as folder:
+                        self._prune_shard(folder, shard, held, pruned)
+                except (ConfinementError, OSError) as exc:
+                    why = exc.reason if isinstance(exc, ConfinementError) else exc.strerror
+                    pruned.left.append(f"{self.folder / shard}: {why}")
+        return pruned
+
+    def _prune_shard(
+        self,
+        folder: Folder,
+        shard: str,
+        held: Callable[[Sequence[str]], Set[str]],
+        pruned: Pruned,
+    ) -> None:
+        kept: dict[str, list[str]] = {}
+        for name in sorted(folder.names()):
+            hexdigest, dot, suffix = name.partition(".")
+            if dot and suffix in KINDS and _HEX.fullmatch(hexdigest) and name[:2] == shard:
+                kept.setdefault(PREFIX + hexdigest, []).append(name)
+        if not kept:
+            return
+        still = held(list(kept))
+        for content_hash, names in kept.items():
+            if content_hash in still:
+                pruned.kept += len(names)
+                continue
+            for name in names:
+                kind = KINDS[name.partition(".")[2]]
+                try:
+                    with folder.open_file(name) as opened:
+                        size = opened.identity.size
+                        if not pruned.dry_run:
+                            unlink(opened)
+                except ConfinementError as exc:
+                    if exc.kind is not Refusal.NOT_FOUND:  # gone meanwhile: nothing to do
+                        pruned.left.append(f"{folder.path / name}: {exc.reason}")
+                    continue
+                except OSError as exc:
+                    pruned.left.append(f"{folder.path / name}: {exc.strerror or exc}")
+                    continue
+                pruned.removed.append(Discarded(content_hash, kind, size))
 
 
 class Thumbnailer:

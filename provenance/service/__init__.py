@@ -15,6 +15,7 @@ no SQL here: the catalog speaks SQL, the CLI speaks click.
 - ``metrics``: the catalog's counts that status and the daemon's metrics read
 - ``daemon``: run the daemon, its systemd unit
 - ``config``: check a config file, show the settings in effect
+- ``thumbnails``: the pictures kept of content no asset holds, pruned
 
 The modules load on use (none is imported here), so a command loads only its own.
 """

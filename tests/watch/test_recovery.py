@@ -78,6 +78,7 @@ def test_scheduled_reconciliation_scans_again(root: Path, start_daemon: Start) -
         "report",
         "fixity",
         "anchor",
+        "thumbnails",
     }
     write_plain_png(root / "unseen.png")
     jobs.run_soon("reconcile")  # as at 02:00 ([schedule] reconcile)
