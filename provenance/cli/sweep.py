@@ -8,7 +8,7 @@ import click
 
 from provenance.cli.app import App, echo_json, pass_app
 from provenance.lifecycle.states import ACTIONS
-from provenance.retention.restore import CHANGED_NOTE, Restored
+from provenance.retention.restore import Restored
 from provenance.retention.sweep import SweepSummary
 from provenance.service import retention
 
@@ -114,7 +114,11 @@ def restore_command(app: App, target: str, dry_run: bool) -> None:
 
 def render_restore(restored: Restored) -> str:
     """One line: what was (or would be) restored, and a change made in quarantine."""
-    changed = CHANGED_NOTE if restored.changed else ""
+    changed = (
+        "; its bytes changed in quarantine (the next scan records the change)"
+        if restored.changed
+        else ""
+    )
     if restored.dry_run:
         return f"dry run: would restore {restored.path} (from {restored.source}){changed}"
     return f"restored {restored.path}{changed}"

@@ -27,8 +27,9 @@ from provenance.retention.files import (
 
 log = logging.getLogger(__name__)
 
-#: What the audit event and the log say of a file whose bytes changed in quarantine.
-CHANGED_NOTE = "; its bytes changed in quarantine (the next scan records the change)"
+#: What the audit event says of a file whose bytes changed in quarantine (its ``after`` also
+#: holds ``changed_in_quarantine``; the command says it in its own words).
+_CHANGED_NOTE = "; its bytes changed in quarantine (the next scan records the change)"
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,17 @@ class Restored:
 
 
 def finish_restore(
-    tx: Tx, entry: JournalEntry, actor: Actor, now: datetime, note: str = ""
+    tx: Tx,
+    entry: JournalEntry,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    *,
+    changed: bool = False,
 ) -> None:
-    """Record a file as back at its path: flagged again with a fresh grace, or still held."""
+    """Record a file as back at its path: flagged again with a fresh grace, or still held;
+    ``changed``: its bytes changed in quarantine (the event says so, and the next scan records
+    the change)."""
     asset = tx.asset_by_id(entry.asset_id)
     assert asset is not None
     to = Status.HELD if asset.status == Status.HELD else Status.FLAGGED  # a hold wins
@@ -60,9 +69,9 @@ def finish_restore(
         actor,
         now,
         action="restored",
-        reason="restored from quarantine" + note,
+        reason="restored from quarantine" + (_CHANGED_NOTE if changed else "") + note,
         before={"quarantine_path": entry.source},
-        after={"path": asset.path},
+        after={"path": asset.path, **({"changed_in_quarantine": True} if changed else {})},
         journaled=True,
     )
     log.info(
@@ -179,7 +188,7 @@ def restore(
     with catalog.write() as tx:
         done = journal_entry(tx, entry_id)  # type: ignore[arg-type]
         assert done is not None
-        finish_restore(tx, done, actor, now, CHANGED_NOTE if changed else "")
+        finish_restore(tx, done, actor, now, changed=changed)
     return Restored(path, quarantined, changed)
 
 

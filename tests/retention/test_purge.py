@@ -168,6 +168,10 @@ def test_a_file_changed_in_quarantine_can_be_restored(
     assert restored.changed
     assert (root / "shots" / "a.png").read_bytes() == b"someone edited the quarantined copy"
     assert status_of(catalog, flagged.id) == "flagged"  # type: ignore[attr-defined]
+    with catalog.read() as tx:
+        last = tx.events_of(flagged.id)[-1]  # type: ignore[attr-defined]
+    assert last.action == "restored" and last.after["changed_in_quarantine"] is True
+    assert "its bytes changed in quarantine" in (last.reason or "")
 
 
 def test_purge_receipt_says_when_other_hard_links_keep_the_bytes(
