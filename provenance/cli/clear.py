@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import posixpath
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from provenance.clearance.clear import ClearRequest
 from provenance.cli.app import App, echo_json, echo_json_array, pass_app
-from provenance.config import RootSettings
 from provenance.service import assets, decisions, integrity
 
 
@@ -118,93 +114,62 @@ def revoke_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool
 def uncleared_command(app: App, under: Path | None, per_file: bool, as_json: bool) -> None:
     """List AI assets not cleared, by root and folder: how many, their risks and statuses,
     the evidence a clearance needs, and a total (--files: one line per file)."""
-    rows = assets.uncleared(app, app.caller, str(under) if under else None)
+    folder = str(under) if under else None
+    if not as_json and not per_file:
+        lines = render_uncleared(assets.uncleared_folders(app, app.caller, folder))
+        if not lines:
+            click.echo("no uncleared AI assets", err=True)
+        for line in lines:
+            click.echo(line)
+        return
+    rows = assets.uncleared(app, app.caller, folder)
     if as_json:
         echo_json_array(asdict(row) for row in rows)
         return
-    if per_file:
-        listed = 0
-        for row in rows:
-            needs = "; ".join(gap["text"] for gap in row.missing) or "-"
-            click.echo(
-                f"{row.risk:<8} {row.status:<11} {row.path}  [{','.join(row.rules)}] needs: {needs}"
-            )
-            listed += 1
-        if listed:
-            click.echo(f"total: {_count(listed, 'uncleared AI asset')}", err=True)
-        else:
-            click.echo("no uncleared AI assets", err=True)
-        return
-    lines = render_uncleared(rows, app.settings.root_for)
-    if not lines:
+    listed = 0
+    for row in rows:
+        needs = "; ".join(gap["text"] for gap in row.missing) or "-"
+        click.echo(
+            f"{row.risk:<8} {row.status:<11} {row.path}  [{','.join(row.rules)}] needs: {needs}"
+        )
+        listed += 1
+    if listed:
+        click.echo(f"total: {_count(listed, 'uncleared AI asset')}", err=True)
+    else:
         click.echo("no uncleared AI assets", err=True)
-    for line in lines:
-        click.echo(line)
-
-
-@dataclass
-class _Tally:
-    """What one folder's (or root's) uncleared assets come to."""
-
-    files: int = 0
-    risks: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[str] = field(default_factory=Counter)
-    needs: Counter[str] = field(default_factory=Counter)
-
-    def add(self, row: assets.Uncleared) -> None:
-        self.files += 1
-        self.risks[row.risk] += 1
-        self.statuses[row.status] += 1
-        self.needs.update({gap["kind"] for gap in row.missing})
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
-def _counts(counter: Counter[str]) -> str:
-    return ", ".join(f"{n} {key}" for key, n in counter.most_common()) or "-"
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {key}" for key, n in counts.items()) or "-"
 
 
-def render_uncleared(
-    rows: Iterable[assets.Uncleared], root_for: Callable[[Path], RootSettings | None]
-) -> list[str]:
+def render_uncleared(roots: list[assets.UnclearedRoot]) -> list[str]:
     """Return the folder view of ``uncleared``: a line per root, one per folder under it
-    (files, risks, statuses, evidence needed) and the total; [] when there are none.
-
-    Only counts are kept per folder, so a catalog of many thousands of uncleared assets
-    takes one line per folder, never one per file in memory."""
-    folders: dict[tuple[str, str], _Tally] = {}
-    roots: dict[str, tuple[str, _Tally]] = {}
-    for row in rows:
-        folder = posixpath.dirname(row.path) or "/"
-        root = root_for(Path(row.path))
-        root_path = str(root.path) if root is not None else ""
-        if root_path not in roots:
-            label = root.label if root is not None else "(outside the configured roots)"
-            owner = f" ({root.owner})" if root is not None and root.owner else ""
-            roots[root_path] = (f"{label}{owner}", _Tally())
-        roots[root_path][1].add(row)
-        folders.setdefault((root_path, folder), _Tally()).add(row)
-    if not folders:
+    (files, risks, statuses, evidence needed) and the total; [] when there are none."""
+    if not roots:
         return []
     lines = []
-    for root_path in sorted(roots):
-        name, whole = roots[root_path]
-        mine = sorted(folder for (top, folder) in folders if top == root_path)
+    for root in roots:
+        name = root.name or "(outside the configured roots)"
+        owner = f" ({root.owner})" if root.owner else ""
         lines.append(
-            f"{name} {root_path}".rstrip() + f": {_count(whole.files, 'file')} in "
-            f"{_count(len(mine), 'folder')}; risk {_counts(whole.risks)}"
+            f"{name}{owner} {root.path}".rstrip() + f": {_count(root.tally.files, 'file')} in "
+            f"{_count(len(root.folders), 'folder')}; risk {_counts(root.tally.risks)}"
         )
-        for folder in mine:
-            tally = folders[(root_path, folder)]
+        for folder in root.folders:
+            tally = folder.tally
             lines.append(
-                f"  {tally.files:>6}  {folder}  risk {_counts(tally.risks)}; "
+                f"  {tally.files:>6}  {folder.path}  risk {_counts(tally.risks)}; "
                 f"status {_counts(tally.statuses)}; needs {_counts(tally.needs)}"
             )
-    total = sum(whole.files for _name, whole in roots.values())
+    total = sum(root.tally.files for root in roots)
+    folders = sum(len(root.folders) for root in roots)
     lines.append(
-        f"total: {_count(total, 'uncleared AI asset')} in {_count(len(folders), 'folder')}"
+        f"total: {_count(total, 'uncleared AI asset')} in {_count(folders, 'folder')}"
         f" under {_count(len(roots), 'root')} (--files lists them one by one)"
     )
     return lines

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from provenance.catalog.queue import Span, queue_page, queue_spans
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
 from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
+from provenance.config import RootSettings
 from provenance.errors import NotInCatalogError, ProvenanceError
 from provenance.files.thumbnails import MEDIA_TYPE, Wanted
 from provenance.report.build import root_infos
@@ -225,6 +227,86 @@ def uncleared(app: App, caller: Caller, under: str | None = None) -> Iterator[Un
     policy = clearance_policy(app.settings)
     folder = resolve_path(under) if under is not None else None
     return _streamed(app.catalog, lambda tx: _uncleared(tx, folder, policy))
+
+
+@dataclass
+class UnclearedTally:
+    """What the uncleared assets of one folder (or root) come to: how many, and how many of
+    each risk, status and piece of evidence needed (most first where counts differ)."""
+
+    files: int = 0
+    risks: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    needs: dict[str, int] = field(default_factory=dict)
+
+    def add(self, row: Uncleared) -> None:
+        self.files += 1
+        _count_one(self.risks, row.risk)
+        _count_one(self.statuses, row.status)
+        for kind in dict.fromkeys(gap["kind"] for gap in row.missing):
+            _count_one(self.needs, kind)
+
+    def most_first(self) -> None:
+        for counts in (self.risks, self.statuses, self.needs):
+            ordered = sorted(counts.items(), key=lambda item: -item[1])
+            counts.clear()
+            counts.update(ordered)
+
+
+def _count_one(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+@dataclass(frozen=True)
+class UnclearedFolder:
+    path: str
+    tally: UnclearedTally
+
+
+@dataclass(frozen=True)
+class UnclearedRoot:
+    """A root's uncleared assets, in all and by folder; ``path`` "" (and ``name`` "") for
+    those outside the configured roots."""
+
+    path: str
+    name: str
+    owner: str
+    tally: UnclearedTally
+    folders: list[UnclearedFolder]
+
+
+def uncleared_folders(app: App, caller: Caller, under: str | None = None) -> list[UnclearedRoot]:
+    """The AI assets not cleared (``under``: at or below this folder), counted by root and
+    folder (``group_uncleared``): never one row per file in memory."""
+    return group_uncleared(uncleared(app, caller, under), app.settings.root_for)
+
+
+def group_uncleared(
+    rows: Iterable[Uncleared], root_for: Callable[[Path], RootSettings | None]
+) -> list[UnclearedRoot]:
+    """Return ``rows`` counted by root (``root_for``: the configured root of a path) and by
+    folder, roots and folders by path; [] when there are none."""
+    folders: dict[tuple[str, str], UnclearedTally] = {}
+    roots: dict[str, tuple[RootSettings | None, UnclearedTally]] = {}
+    for row in rows:
+        folder = posixpath.dirname(row.path) or "/"
+        root = root_for(Path(row.path))
+        root_path = str(root.path) if root is not None else ""
+        roots.setdefault(root_path, (root, UnclearedTally()))[1].add(row)
+        folders.setdefault((root_path, folder), UnclearedTally()).add(row)
+    grouped = []
+    for root_path in sorted(roots):
+        root, whole = roots[root_path]
+        mine = []
+        for folder in sorted(f for (top, f) in folders if top == root_path):
+            tally = folders[(root_path, folder)]
+            tally.most_first()
+            mine.append(UnclearedFolder(folder, tally))
+        whole.most_first()
+        name = root.label if root is not None else ""
+        owner = root.owner if root is not None else ""
+        grouped.append(UnclearedRoot(root_path, name, owner, whole, mine))
+    return grouped
 
 
 def _uncleared(tx: Tx, under: str | None, policy: ClearancePolicy) -> Iterator[Uncleared]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from provenance.cli.clear import render_uncleared
 from provenance.config import RootSettings, Settings
-from provenance.service.assets import Uncleared
+from provenance.service.assets import Uncleared, group_uncleared
 
 
 def _row(path: str, risk: str = "high", status: str = "temporary") -> Uncleared:
@@ -23,7 +23,7 @@ def test_uncleared_groups_by_root_and_folder_with_a_total() -> None:
         _row("/prod/show_x/ep101/sh0020/a.exr", "blocked", "flagged"),
         _row("/elsewhere/b.png"),
     ]
-    lines = render_uncleared(rows, settings.root_for)
+    lines = render_uncleared(group_uncleared(rows, settings.root_for))
     assert lines[0] == "(outside the configured roots): 1 file in 1 folder; risk 1 high"
     assert (
         lines[2] == "Show X (Dana) /prod/show_x: 640 files in 2 folders; risk 639 high, 1 blocked"
@@ -39,4 +39,4 @@ def test_uncleared_groups_by_root_and_folder_with_a_total() -> None:
         "total: 641 uncleared AI assets in 3 folders under 2 roots (--files lists them one by one)"
     )
     assert len(lines) == 6
-    assert render_uncleared([], settings.root_for) == []
+    assert render_uncleared(group_uncleared([], settings.root_for)) == []
