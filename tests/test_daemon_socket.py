@@ -395,8 +395,9 @@ def test_an_operator_sweeps_scans_and_checks_fixity_through_the_daemon(site: Sit
         assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith(f"error: user {site.viewer.name!r} may not {argv[0]}: ")
         assert "needs the operator role" in done.stderr
+    # the second refusal of sweep within the minute is counted, not recorded on its own
     refused = [(e["user"], e["after"]["verb"]) for e in site.events("refused")]  # type: ignore[index]
-    assert refused == [(site.viewer.name, v) for v in ("sweep", "sweep", "scan", "fixity")]
+    assert refused == [(site.viewer.name, v) for v in ("sweep", "scan", "fixity")]
     # what the service's account would see, line for line, as the operator's own command
     forecast = ("sweep", "--dry-run", "--as-of", "2099-12-31")
     remote = site.run(site.operator, *_via(site), *forecast)
@@ -741,3 +742,77 @@ def test_a_sweep_through_the_socket_leaves_a_root_another_sweep_holds(
         server.stop()
     result = lines[-1]["result"]
     assert isinstance(result, dict) and list(result["busy"]) == [str(root)], lines
+
+
+# --- refusals: recorded, but not one by one for a user who loops ------------------------------
+
+
+def test_refusals_of_one_user_and_verb_are_counted_past_the_first_an_interval(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    from provenance.audit.refusals import COUNTED, REFUSED
+    from provenance.service.context import App, Caller
+    from provenance.service.integrity import verify_audit
+
+    root = tmp_path / "show"
+    root.mkdir()
+    write_a1111_png(root / "a.png")
+    sock = tmp_path / "run" / "api.sock"
+    settings = Settings(
+        state_dir=tmp_path / "state", roots=[{"path": root}], daemon={"socket": str(sock)}
+    )
+    scan(settings, catalog, Actor.current(), utcnow())
+    # this user owns the catalog: every role but approver, so clear and revoke are refused
+    clear = {"paths": [str(root / "a.png")], "request": {"approval_ref": "A-1"}}
+    revoke = {"paths": [str(root / "a.png")], "reason": "r"}
+
+    def events(action: str) -> list[Any]:
+        with catalog.read() as tx:
+            return [e for e in tx.all_events() if e.action == action]
+
+    server = ApiServer(settings, catalog, utcnow, refusal_interval=1.5)
+    server.start()
+    try:
+        for _ in range(30):
+            (answer,) = _exchange(sock, {"v": 1, "id": 1, "verb": "clear", "args": clear})
+            assert "may not clear: that needs the approver role" in str(answer["error"])
+        assert [e.after["verb"] for e in events(REFUSED)] == ["clear"]
+        assert events(COUNTED) == []
+        (answer,) = _exchange(sock, {"v": 1, "id": 2, "verb": "revoke", "args": revoke})
+        assert "may not revoke" in str(answer["error"])
+        # the interval ends: its 29 refusals are one event, with the first and the last
+        (counted,) = wait_for(lambda: events(COUNTED), 10, "the count of the refusals")
+        assert (counted.after["verb"], counted.after["count"]) == ("clear", 29)
+        assert counted.after["uid"] == os.getuid() and counted.user == Actor.current().user
+        assert counted.after["from"] <= counted.after["to"]
+        # the next refusal opens a new interval: an event of its own; the rest are counted
+        # when the daemon stops
+        for _ in range(4):
+            _exchange(sock, {"v": 1, "id": 3, "verb": "clear", "args": clear})
+    finally:
+        server.stop()
+    assert [e.after["verb"] for e in events(REFUSED)] == ["clear", "revoke", "clear"]
+    assert [(e.after["verb"], e.after["count"]) for e in events(COUNTED)] == [
+        ("clear", 29),
+        ("clear", 3),
+    ]
+    # the counts are events of the chain like any other: it still verifies
+    verify_audit(App.using(settings, catalog), Caller.service(Actor.current()))
+
+
+def test_a_user_looping_a_refused_command_leaves_one_event(site: Site) -> None:
+    code = f"""
+import json, socket
+for n in range(25):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect({str(site.socket)!r})
+    s.sendall(json.dumps({{"v": 1, "id": n, "verb": "status", "args": {{}}}}).encode() + b"\\n")
+    print(json.loads(s.makefile().readline())["error"])
+    s.close()
+"""
+    done = site.accounts.python(site.outsider, code)
+    lines = done.stdout.splitlines()
+    assert len(lines) == 25 and all(
+        f"user {site.outsider.name!r} may not status" in x for x in lines
+    )
+    assert [e["user"] for e in site.events("refused")] == [site.outsider.name]

@@ -10,7 +10,9 @@ and whatever a request says about who sends it is ignored. Each connection runs 
 (``service.remote`` describes the protocol) in a thread of its own, at most
 ``MAX_CONNECTIONS`` at once, so the watchers and the consumer never wait for a client; a
 request larger than ``remote.MAX_REQUEST`` or slower than ``daemon.socket_timeout`` is cut
-off. A refused action is recorded in the audit trail with the real user.
+off. A refused action is recorded in the audit trail with the real user: the first of each
+user and verb an interval as an event of its own, the rest counted in one event
+(``audit.refusals``), so that a user looping a refused command cannot fill the trail.
 
 A long action (sweep, scan, fixity: ``remote.LONG``) is checked against the caller's role at
 once, then runs as a job: on the daemon's consumer, the thread that writes the catalog (after
@@ -33,11 +35,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance.access.identity import Actor, user_groups
 from provenance.access.roles import REQUIRED, grants_for
+from provenance.audit.refusals import INTERVAL as REFUSAL_INTERVAL
+from provenance.audit.refusals import RefusalLog
 from provenance.errors import ConfigError, PermissionDeniedError, ProvenanceError
 from provenance.service import remote
 from provenance.service.context import App, Caller, catalog_owner
@@ -97,7 +102,12 @@ class ApiServer:
     """Listens on the daemon's socket and serves each connection in a thread of its own."""
 
     def __init__(
-        self, settings: Settings, catalog: Catalog, clock: Any, run_job: JobRunner | None = None
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        clock: Any,
+        run_job: JobRunner | None = None,
+        refusal_interval: float = REFUSAL_INTERVAL,
     ) -> None:
         self.settings = settings
         self.app = App.using(settings, catalog)
@@ -115,6 +125,8 @@ class ApiServer:
         self._owner = catalog_owner(settings.catalog_url, self._config)
         self.verbs = remote.load_verbs()
         self._run_job = run_job or _on_a_thread
+        #: Refusals in the audit trail, counted past the first of a user and verb an interval.
+        self.refusals = RefusalLog(self._record, refusal_interval)
 
     @property
     def connections(self) -> int:
@@ -158,6 +170,7 @@ class ApiServer:
             listener.close()
         if self._thread is not None:
             self._thread.join(2.0)
+        self.refusals.close()  # the counts of refusals not yet written
         folder, self._folder = self._folder, None
         if folder is not None:
             from provenance.files.confined import remove_socket
@@ -382,20 +395,22 @@ class ApiServer:
         yield {"result": remote.to_wire(job.result)}
 
     def _audit_refusal(self, caller: Caller, peer: Peer, verb: str, why: str) -> None:
+        """Record the refusal in the audit trail: the first of this user and verb an
+        interval on its own, the rest as one count (``audit.refusals``)."""
         log.warning(
             "socket: refused %s to %s (uid %d, pid %d)", verb, caller.actor.user, peer.uid, peer.pid
         )
+        after = {"verb": verb, "uid": peer.uid, "pid": peer.pid}
+        self.refusals.refused(caller.actor, peer.uid, verb, self.clock(), why, after)
+
+    def _record(
+        self, actor: Actor, action: str, when: datetime, reason: str, after: dict[str, Any]
+    ) -> None:
         try:
             with self.app.catalog.write() as tx:
-                tx.record(
-                    caller.actor,
-                    "refused",
-                    self.clock(),
-                    reason=why,
-                    after={"verb": verb, "uid": peer.uid, "pid": peer.pid},
-                )
+                tx.record(actor, action, when, reason=reason, after=after)
         except ProvenanceError as exc:
-            log.warning("socket: the refusal of %s could not be recorded: %s", verb, exc)
+            log.warning("socket: %s of %s not recorded: %s", action, after.get("verb"), exc)
 
 
 def _on_a_thread(name: str, body: Callable[[], None]) -> None:
