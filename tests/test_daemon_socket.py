@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -439,16 +440,13 @@ print(s.makefile().readline())
     assert [e["user"] for e in site.events("refused")] == [site.viewer.name]
 
 
-def test_a_socket_served_by_another_users_process_is_refused_before_the_request(
-    tmp_path: Path, accounts: OsAccounts
-) -> None:
-    impostor, owner, user = accounts.user(), accounts.user(), accounts.user()
-    run = Path(tempfile.mkdtemp(prefix="provenance-impostor-"))
-    try:
-        run.chmod(0o755)
-        os.chown(run, impostor.uid, impostor.gid)
-        sock, ready = run / "api.sock", run / "ready"
-        code = f"""
+@contextlib.contextmanager
+def _planted(accounts: OsAccounts, user: OsUser, folder: Path) -> Iterator[tuple[Path, Any]]:
+    """A listening socket ``user`` plants at ``folder/api.sock``; yields its path and a
+    function that returns what its first connection sent: b'' when a client connected and
+    sent nothing, b'poke' when no client connected (the test's own poke came first)."""
+    sock, ready = folder / "api.sock", folder / "ready"
+    code = f"""
 import os, socket
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind({str(sock)!r})
@@ -463,25 +461,107 @@ while chunk := c.recv(65536):
     got += chunk
 print(repr(got))
 """
-        served: list[subprocess.CompletedProcess[str]] = []
-        server = threading.Thread(target=lambda: served.append(accounts.python(impostor, code)))
-        server.start()
-        wait_for(ready.exists, 30, "the impostor's socket")
-        # its name belongs to another account (as the daemon's would), its server does not
-        os.lchown(sock, owner.uid, owner.gid)
-        config = run / "provenance.toml"
-        config.write_text(f'[daemon]\nsocket = "{sock}"\n')
-        config.chmod(0o644)
-        done = accounts.run(user, ["--config", str(config), "--via-daemon", "status"])
-        server.join(60)
-        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
-        assert done.stderr.startswith("error: ") and "not the daemon; nothing sent" in done.stderr
-        assert f"served by user {impostor.name!r}" in done.stderr
-        assert served and served[0].stdout == "b''\n", served
+    served: list[subprocess.CompletedProcess[str]] = []
+    server = threading.Thread(target=lambda: served.append(accounts.python(user, code)))
+    server.start()
+    try:
+        wait_for(ready.exists, 30, "the planted socket")
+
+        def received(at: Path = sock) -> str:
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as poke:
+                poke.connect(str(at))
+                poke.sendall(b"poke")
+            server.join(60)
+            return served[0].stdout if served else "(no answer)"
+
+        yield sock, received
     finally:
-        for child in run.iterdir():
-            child.unlink()
-        run.rmdir()
+        server.join(60)
+
+
+def _client_config(folder: Path, sock: Path, user: str = "") -> Path:
+    config = folder / "provenance.toml"
+    config.write_text(f'[daemon]\nsocket = "{sock}"\nuser = "{user}"\n')
+    config.chmod(0o644)  # root's, as /etc/provenance/provenance.toml is
+    return config
+
+
+def test_a_socket_planted_by_a_user_who_owns_its_folder_is_refused_before_the_request(
+    accounts: OsAccounts,
+) -> None:
+    # the user who can write the run folder plants a socket there and serves it: the socket
+    # file and the listening process are both theirs (what the socket-owner check accepted)
+    planter, service, user = accounts.user(), accounts.user(system=True), accounts.user()
+    base = Path(tempfile.mkdtemp(prefix="provenance-planted-"))
+    try:
+        base.chmod(0o755)
+        run = base / "run"
+        run.mkdir(mode=0o755)
+        os.chown(run, planter.uid, planter.gid)
+        with _planted(accounts, planter, run) as (sock, received):
+            config = _client_config(base, sock, service.name)
+            done = accounts.run(user, ["--config", str(config), "--via-daemon", "status"])
+            assert received() == "b'poke'\n"  # never even connected to
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr == (
+            f"error: the daemon's socket {sock} is in {run}, which belongs to user "
+            f"{planter.name!r} (uid {planter.uid}), not root or the service's account: not "
+            "the daemon's; nothing sent\n"
+        )
+    finally:
+        shutil.rmtree(base)
+
+
+def test_a_socket_planted_in_a_folder_others_may_write_is_refused_before_the_request(
+    accounts: OsAccounts,
+) -> None:
+    planter, service, user = accounts.user(), accounts.user(system=True), accounts.user()
+    base = Path(tempfile.mkdtemp(prefix="provenance-planted-"))
+    try:
+        base.chmod(0o755)
+        run = base / "run"
+        run.mkdir()
+        os.chown(run, service.uid, service.gid)
+        run.chmod(0o1777)  # the service's folder, but anyone may add a name (sticky or not)
+        with _planted(accounts, planter, run) as (sock, received):
+            config = _client_config(base, sock, service.name)
+            done = accounts.run(user, ["--config", str(config), "--via-daemon", "status"])
+            assert received() == "b'poke'\n"
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith(f"error: the daemon's socket {sock} is in {run}, which ")
+        assert "others may write to (mode 1777)" in done.stderr and "nothing sent" in done.stderr
+    finally:
+        shutil.rmtree(base)
+
+
+def test_a_socket_served_by_a_process_not_the_services_is_refused_before_the_request(
+    accounts: OsAccounts,
+) -> None:
+    # every folder is root's and the socket too (root moved it there): only the peer
+    # credentials tell that another user's process listens
+    planter, service, user = accounts.user(), accounts.user(system=True), accounts.user()
+    base = Path(tempfile.mkdtemp(prefix="provenance-planted-"))
+    try:
+        base.chmod(0o755)
+        theirs, run = base / "theirs", base / "run"
+        theirs.mkdir(mode=0o755)
+        run.mkdir(mode=0o755)
+        os.chown(theirs, planter.uid, planter.gid)
+        with _planted(accounts, planter, theirs) as (planted, received):
+            sock = run / "api.sock"
+            os.rename(planted, sock)
+            os.lchown(sock, 0, 0)
+            config = _client_config(base, sock, service.name)
+            done = accounts.run(user, ["--config", str(config), "--via-daemon", "status"])
+            assert received(sock) == "b''\n"
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr == (
+            f"error: the socket {sock} is served by user {planter.name!r} (uid "
+            f"{planter.uid}), not by uid 0 or user {service.name!r} (uid {service.uid}): "
+            "not the daemon; nothing sent\n"
+        ).replace("uid 0 or", "user 'root' (uid 0) or")
+    finally:
+        shutil.rmtree(base)
 
 
 # --- the socket's name: nothing planted there is followed -------------------------------------

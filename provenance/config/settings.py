@@ -181,6 +181,11 @@ class DaemonSettings(_Section):
     socket_group: str = ""
     #: Seconds a client has to send its request (and to take each part of the answer).
     socket_timeout: float = Field(default=10.0, gt=0, le=3600)
+    #: The service's account: besides root and the owner of the state directory, the only
+    #: user whose daemon the command line talks to over the socket. Believed only from a
+    #: config file owned by root (or by the user running the command) that nobody else may
+    #: write.
+    user: str = ""
 
     @field_validator("idle_workers_after")
     @classmethod

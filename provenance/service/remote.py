@@ -27,6 +27,7 @@ result or the error. A client that leaves does not stop the job: it runs to its 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -344,7 +345,7 @@ def daemon_for(settings: Settings, *, forced: bool) -> Remote | None:
     file private to the service's account) and one is there, None when they can (their own
     catalog). DaemonError when neither the catalog nor a socket can be reached."""
     path = socket_path(settings)
-    found = Remote.reachable(path)
+    found = Remote.reachable(path, service_accounts(settings))
     if forced:
         if found is None:
             raise DaemonError(f"--via-daemon: no daemon socket at {path}")
@@ -380,6 +381,76 @@ def _can_open(catalog: Path) -> bool:
     return os.access(catalog, os.R_OK | os.W_OK)
 
 
+def service_accounts(settings: Settings) -> frozenset[int]:
+    """The uids a daemon may run as, for a client: root; ``daemon.user`` when the config file
+    naming it is root's or this user's own and writable by no one else; and the owner of the
+    state directory (the service's, or this user's for their own daemon). Never merely
+    whoever owns the socket file."""
+    import pwd
+
+    from provenance.access.roles import is_trusted_file
+
+    accounts = {0}
+    if settings.daemon.user and is_trusted_file(Path(settings.source), {0, os.getuid()}):
+        with contextlib.suppress(KeyError):
+            accounts.add(pwd.getpwnam(settings.daemon.user).pw_uid)
+    with contextlib.suppress(OSError):
+        info = os.lstat(settings.state_path)
+        if stat.S_ISDIR(info.st_mode):
+            accounts.add(info.st_uid)
+    return frozenset(accounts)
+
+
+def check_socket_folders(path: Path, accounts: frozenset[int]) -> None:
+    """Check that nobody but ``accounts`` (root, the service's account) could have put the
+    socket at ``path``: every folder from ``/`` down to it belongs to one of them, none is
+    writable by group or others but a sticky one on the way (``/tmp``: nobody else may
+    rename what is in it), a symbolic link on the way is followed only when one of them owns
+    it, and the socket is theirs too. DaemonError names the first that is not; OSError when
+    one cannot be looked at."""
+    done: list[str] = []
+    todo = list(Path(os.path.abspath(path.parent)).parts[1:])
+    links = 0
+    while True:
+        here = "/" + "/".join(done)
+        info = os.lstat(here)
+        if stat.S_ISLNK(info.st_mode):
+            if info.st_uid not in accounts or links >= 40:
+                raise DaemonError(
+                    f"the daemon's socket {path} is reached through {here}, a symbolic link "
+                    f"of {_user(info.st_uid)}: not the daemon's; nothing sent"
+                )
+            links += 1
+            target = os.path.normpath(Path("/" + "/".join(done[:-1])) / os.readlink(here))
+            done, todo = [], list(Path(target).parts[1:]) + todo
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            raise DaemonError(f"the daemon's socket {path}: {here} is not a folder")
+        last = not todo
+        if info.st_uid not in accounts:
+            raise DaemonError(
+                f"the daemon's socket {path} is in {here}, which belongs to "
+                f"{_user(info.st_uid)}, not root or the service's account: not the daemon's; "
+                "nothing sent"
+            )
+        writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if writable and (last or not info.st_mode & stat.S_ISVTX):
+            raise DaemonError(
+                f"the daemon's socket {path} is in {here}, which others may write to "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}): not the daemon's for sure; "
+                "nothing sent"
+            )
+        if last:
+            break
+        done.append(todo.pop(0))
+    owner = os.lstat(path).st_uid
+    if owner not in accounts:
+        raise DaemonError(
+            f"the socket {path} belongs to {_user(owner)}, not root or the service's account: "
+            "not the daemon; nothing sent"
+        )
+
+
 # --- the client --------------------------------------------------------------------------------
 
 
@@ -394,19 +465,23 @@ def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
 class Remote:
     """A daemon's socket, asked one request per connection.
 
-    Only a server whose process runs as root or as the socket file's owner (the kernel's
-    peer credentials against ``lstat``) is asked: another user's process answering at that
-    name is refused before the request is sent."""
+    Only a daemon of ``accounts`` (root, the service's account: ``service_accounts``) is
+    asked: the socket's folders must be such that nobody else could have put it there
+    (``check_socket_folders``), and the process listening must run as one of them (the
+    kernel's peer credentials). Anything else is refused before the request is sent."""
 
-    def __init__(self, path: Path, timeout: float = 600.0) -> None:
+    def __init__(
+        self, path: Path, accounts: frozenset[int] = frozenset({0}), timeout: float = 600.0
+    ) -> None:
         self.path = path
+        self.accounts = accounts
         self.timeout = timeout
         self._next = 0
 
     @classmethod
-    def reachable(cls, path: Path) -> Remote | None:
+    def reachable(cls, path: Path, accounts: frozenset[int] = frozenset({0})) -> Remote | None:
         """A client of the socket at ``path`` when one is there (not a link), else None."""
-        return cls(path) if _is_socket(path) else None
+        return cls(path, accounts) if _is_socket(path) else None
 
     def call(
         self,
@@ -453,10 +528,10 @@ class Remote:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.settimeout(self.timeout)
         try:
+            check_socket_folders(self.path, self.accounts)
             # through the folder's descriptor: a path longer than a socket address holds works
             folder = os.open(self.path.parent, os.O_PATH | os.O_DIRECTORY)
             try:
-                owner = os.stat(self.path.name, dir_fd=folder, follow_symlinks=False).st_uid
                 connection.connect(f"/proc/self/fd/{folder}/{self.path.name}")
                 _, server, _ = peer_credentials(connection)
             finally:
@@ -466,11 +541,15 @@ class Remote:
             raise DaemonError(
                 f"cannot reach the daemon at {self.path}: {exc.strerror or exc}"
             ) from None
-        if server not in (0, owner):
+        except DaemonError:
             connection.close()
+            raise
+        if server not in self.accounts:
+            connection.close()
+            expected = " or ".join(_user(uid) for uid in sorted(self.accounts))
             raise DaemonError(
-                f"the socket {self.path} belongs to {_user(owner)} but is served by "
-                f"{_user(server)}: not the daemon; nothing sent"
+                f"the socket {self.path} is served by {_user(server)}, not by {expected}: "
+                "not the daemon; nothing sent"
             )
         return connection
 
@@ -512,10 +591,12 @@ __all__ = [
     "Progress",
     "Remote",
     "arguments",
+    "check_socket_folders",
     "from_wire",
     "load_verbs",
     "peer_credentials",
     "served",
+    "service_accounts",
     "socket_path",
     "to_wire",
 ]
