@@ -423,6 +423,69 @@ def test_an_operator_sweeps_scans_and_checks_fixity_through_the_daemon(site: Sit
     assert "scan for " + site.operator.name in site.log.read_text()
 
 
+def test_a_hold_names_the_path_the_caller_sees_and_the_daemon_checks_it_again(
+    site: Site,
+) -> None:
+    shot = site.root / "shot.png"
+    # relative to the custodian's working folder, with a way up and back: as the catalog keys it
+    relative = os.path.relpath(shot.parent, site.accounts.shared) + "/./../show_a/shot.png"
+    held = site.run(site.custodian, *_via(site), "hold", relative, "--reason", "LEG-2")
+    assert (held.returncode, held.stdout) == (0, f"held {shot} (1 assets)\n"), held.stderr
+    for argv, error in [
+        (("hold", str(site.root / "shott.png")), f"no such path: {site.root / 'shott.png'}"),
+        (
+            ("hold", str(site.accounts.shared)),
+            f"{site.accounts.shared}: outside every root ({site.root}): nothing there is swept",
+        ),
+    ]:
+        done = site.run(site.custodian, *_via(site), *argv, "--reason", "LEG-3")
+        assert (done.returncode, done.stdout) == (1, ""), done.stderr
+        assert done.stderr == f"error: {error}\n"
+    assert [e["path"] for e in site.events("hold placed")] == [str(shot)]
+
+
+def test_a_path_the_caller_does_not_see_is_held_only_if_the_catalog_knows_it(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    root = tmp_path / "show"
+    root.mkdir()
+    write_a1111_png(root / "a.png")
+    sock = tmp_path / "run" / "api.sock"
+    settings = Settings(
+        state_dir=tmp_path / "state", roots=[{"path": root}], daemon={"socket": str(sock)}
+    )
+    scan(settings, catalog, Actor.current(), utcnow())
+    (root / "new.png").write_bytes(b"not scanned yet")
+    server = ApiServer(settings, catalog, utcnow)
+    server.start()
+    try:
+        # the daemon sees new.png, but the caller said they do not: not held on the
+        # daemon's word; a.png the catalog knows is held whatever the caller sees
+        seen_here_only = {"paths": [str(root / "new.png")], "reason": "r", "dry_run": True}
+        (refused,) = _exchange(
+            sock,
+            {
+                "v": 1,
+                "id": 1,
+                "verb": "hold",
+                "args": {**seen_here_only, "unseen": [str(root / "new.png")]},
+            },
+        )
+        known = {"paths": [str(root / "a.png")], "reason": "r", "dry_run": True}
+        (held,) = _exchange(
+            sock,
+            {"v": 1, "id": 2, "verb": "hold", "args": {**known, "unseen": [str(root / "a.png")]}},
+        )
+    finally:
+        server.stop()
+    assert refused["error"] == (
+        f"no such path: {root / 'new.png'} (the daemon's account sees it, you do not)"
+    )
+    assert held["result"] == [
+        {"path": str(root / "a.png"), "assets": 1, "dry_run": True, "already": False}
+    ]
+
+
 def test_a_forged_actor_in_a_hold_is_ignored(site: Site) -> None:
     code = f"""
 import json, socket

@@ -22,7 +22,11 @@ def hold_command(app: App, paths: tuple[Path, ...], reason: str, dry_run: bool) 
 
     Files that arrive under a held folder later are held too.
     """
-    for done in decisions.hold(app, app.caller, [str(p) for p in paths], reason, dry_run=dry_run):
+    names = [str(path) for path in paths]
+    held = decisions.hold(
+        app, app.caller, names, reason, dry_run=dry_run, unseen=decisions.unseen(names)
+    )
+    for done in held:
         if done.dry_run:
             click.echo(f"dry run: would hold {done.path} ({done.assets} assets)")
         elif done.already:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import stat
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,18 +57,32 @@ def hold(
     now: datetime,
     *,
     dry_run: bool = False,
+    unseen: Collection[str] = (),
 ) -> list[HoldOutcome]:
     """Place a hold on each path; return what each covers.
 
     Raises PurgeError, before anything is held, for a path that is neither on disk nor
-    known to the catalog (a typo would otherwise hold nothing and say so quietly).
+    known to the catalog (a typo would otherwise hold nothing and say so quietly), and for
+    one that is a symbolic link (a hold names what it holds, not a way to it). ``unseen``:
+    paths the caller does not see (their command line looked, in their own view of the
+    files): only the catalog can vouch for those, never what happens to be at that name here.
     """
     if not reason.strip():
         raise PurgeError("a hold needs a reason (--reason TEXT)")
     with catalog.read() as tx:
         for path in paths:
-            if not os.path.lexists(path) and next(assets_at_or_under(tx, path), None) is None:
-                raise PurgeError(f"{path}: no such file or folder, and no asset at or under it")
+            known = next(assets_at_or_under(tx, path), None) is not None
+            try:
+                here = os.lstat(path)
+            except OSError:
+                here = None
+            if here is not None and stat.S_ISLNK(here.st_mode) and not known:
+                raise PurgeError(f"{path} is a symbolic link: hold the file or folder it leads to")
+            if known:
+                continue
+            if path in unseen or here is None:
+                where = " (the daemon's account sees it, you do not)" if here else ""
+                raise PurgeError(f"no such path: {path}{where}")
     outcomes = []
     for path in paths:
         if dry_run:

@@ -7,11 +7,14 @@ the catalog keys them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from provenance.catalog import Asset, utcnow
 from provenance.clearance import clear as clearing
 from provenance.clearance.clear import ClearOutcome, ClearRequest, Revoked
+from provenance.errors import PurgeError
 from provenance.ingest.manual import ManualTag, tag_files
 from provenance.retention import hold as holding
 from provenance.retention.hold import HoldOutcome
@@ -19,16 +22,55 @@ from provenance.service.context import App, Caller, resolve_path
 from provenance.service.remote import served
 
 
-@served("hold", paths=("paths",))
+@served("hold", paths=("paths", "unseen"))
 def hold(
-    app: App, caller: Caller, paths: Sequence[str], reason: str, *, dry_run: bool = False
+    app: App,
+    caller: Caller,
+    paths: Sequence[str],
+    reason: str,
+    *,
+    dry_run: bool = False,
+    unseen: Sequence[str] = (),
 ) -> list[HoldOutcome]:
     """Place a legal hold on files or folders: what they hold is never moved, and files that
-    arrive under a held folder later are held too. One outcome per path."""
+    arrive under a held folder later are held too. One outcome per path.
+
+    ``unseen``: the paths the caller does not see (``unseen``, asked where the caller is):
+    held only if the catalog knows them. With configured roots, a path outside every root
+    is refused (PurgeError): nothing there is ever swept, and it is most likely a typo.
+    """
     caller.require("hold")
+    resolved = _resolved(paths)
+    roots = [root.path for root in app.settings.roots]
+    for path in resolved:
+        if roots and not any(Path(path).is_relative_to(root) for root in roots):
+            known = ", ".join(str(root) for root in roots)
+            raise PurgeError(f"{path}: outside every root ({known}): nothing there is swept")
     return holding.hold(
-        app.catalog, _resolved(paths), reason, caller.actor, utcnow(), dry_run=dry_run
+        app.catalog,
+        resolved,
+        reason,
+        caller.actor,
+        utcnow(),
+        dry_run=dry_run,
+        unseen=set(_resolved(unseen)),
     )
+
+
+def unseen(paths: Sequence[str]) -> list[str]:
+    """Return the paths (absolute and normal, as the catalog keys them, links on the way
+    resolved as this process sees them) that this process does not see: not there, or on a
+    way that is not a folder. A path behind a folder it may not enter is seen (it may exist).
+    Asked by the command line, where the user is, before a hold goes to the daemon."""
+    missing = []
+    for path in _resolved(paths):
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            missing.append(path)
+        except OSError:
+            continue
+    return missing
 
 
 @served("release", paths=("paths",))

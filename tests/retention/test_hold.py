@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from provenance.catalog import Catalog
@@ -114,7 +115,46 @@ def test_hold_on_a_path_that_does_not_exist_is_an_error(
         cli, ["--config", str(config), "hold", str(root / "legal"), str(typo), "--reason", "m"]
     )
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == f"error: {typo}: no such file or folder, and no asset at or under it\n"
+    assert result.stderr == f"error: no such path: {typo}\n"
+    assert status_of(catalog, asset.id) == "temporary"
+
+
+def test_hold_names_a_path_from_the_working_folder_as_the_catalog_keys_it(
+    catalog: Catalog,
+    make_asset: MakeAsset,
+    root: Path,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asset = make_asset("legal/case/a.png")
+    config = write_config(tmp_path, root, catalog)
+    monkeypatch.chdir(root / "legal" / "case")
+    result = runner.invoke(cli, ["--config", str(config), "hold", "../../legal/.", "--reason", "m"])
+    assert (result.exit_code, result.stdout) == (0, f"held {root / 'legal'} (1 assets)\n")
+    assert status_of(catalog, asset.id) == "held"
+    typo = runner.invoke(cli, ["--config", str(config), "hold", "../cas", "--reason", "m"])
+    assert (typo.exit_code, typo.stderr) == (1, f"error: no such path: {root / 'legal' / 'cas'}\n")
+
+
+def test_hold_refuses_a_link_and_a_path_outside_every_root(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    asset = make_asset("legal/a.png")
+    config = write_config(tmp_path, root, catalog)
+    (root / "latest").symlink_to(root / "legal")
+    linked = runner.invoke(
+        cli, ["--config", str(config), "hold", str(root / "latest"), "--reason", "m"]
+    )
+    assert linked.exit_code == 1 and linked.stderr == (
+        f"error: {root / 'latest'} is a symbolic link: hold the file or folder it leads to\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    outside = runner.invoke(cli, ["--config", str(config), "hold", str(elsewhere), "--reason", "m"])
+    assert outside.exit_code == 1 and outside.stderr == (
+        f"error: {elsewhere}: outside every root ({root}): nothing there is swept\n"
+    )
     assert status_of(catalog, asset.id) == "temporary"
 
 
