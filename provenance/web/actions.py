@@ -9,11 +9,15 @@ is recorded in the audit trail with the real user.
 from __future__ import annotations
 
 import logging
+import pwd
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from provenance.access.identity import Actor
+from provenance.audit.refusals import RefusalLog, Write
 from provenance.clearance.assess import FLAG_FACTS, Facts
 from provenance.clearance.clear import ClearRequest
 from provenance.clearance.rules import INTENDED_USES
@@ -153,19 +157,31 @@ _DECISIONS: dict[str, Callable[[App, Caller, Sequence[str], dict[str, list[str]]
 }
 
 
+def refusal_writer(app: App) -> Write:
+    """Return what writes the web's refusal events (and their counts) to the audit trail,
+    for ``audit.refusals.RefusalLog``, which decides which are written and when."""
+
+    def write(
+        actor: Actor, action: str, when: datetime, reason: str, after: dict[str, Any]
+    ) -> None:
+        try:
+            with app.catalog.write() as tx:
+                tx.record(actor, action, when, reason=reason, after=after)
+        except ProvenanceError as exc:
+            log.warning("web: %s of %s not recorded: %s", action, after.get("verb"), exc)
+
+    return write
+
+
 def record_refusal(
-    app: App, caller: Caller, action: str, why: str, address: str, now: datetime
+    refusals: RefusalLog, caller: Caller, action: str, why: str, address: str, now: datetime
 ) -> None:
-    """Record in the audit trail that ``caller`` was refused ``action`` over the web."""
+    """Record in the audit trail that ``caller`` was refused ``action`` over the web: the
+    first of this user and action an interval on its own, the rest counted (as the socket's)."""
     log.warning("web: refused %s to %s (from %s)", action, caller.actor.user, address)
     try:
-        with app.catalog.write() as tx:
-            tx.record(
-                caller.actor,
-                "refused",
-                now,
-                reason=why,
-                after={"verb": action, "via": "web", "address": address},
-            )
-    except ProvenanceError as exc:
-        log.warning("web: the refusal of %s could not be recorded: %s", action, exc)
+        uid = pwd.getpwnam(caller.actor.user).pw_uid
+    except KeyError:  # a name from the proxy with no account here: counted under -1
+        uid = -1
+    after = {"verb": action, "via": "web", "address": address}
+    refusals.refused(caller.actor, uid, action, now, why, after)

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provenance.access.roles import Role
+from provenance.audit.refusals import RefusalLog
 from provenance.catalog import Catalog, utcnow
 from provenance.clearance.assess import FLAG_FACTS
 from provenance.clearance.explain import label_text
@@ -40,7 +41,7 @@ from provenance.daemon.metrics import Snapshot, exposition
 from provenance.errors import NotInCatalogError, PermissionDeniedError, ProvenanceError
 from provenance.service import assets
 from provenance.service.context import App, Caller, catalog_owner
-from provenance.web.actions import ACTIONS, perform, record_refusal
+from provenance.web.actions import ACTIONS, perform, record_refusal, refusal_writer
 from provenance.web.identity import (
     SignInError,
     caller_of,
@@ -144,6 +145,9 @@ class Web:
         self.clock = clock
         self.snapshot = snapshot
         self.sessions = Sessions(self.web.session_seconds)
+        #: Refusals in the audit trail, counted past the first of a user and action an
+        #: interval, as the socket's are.
+        self.refusals = RefusalLog(refusal_writer(self.app))
         config = Path(settings.source)
         self._config = config if config.is_file() else None
         self._owner = catalog_owner(settings.catalog_url, self._config)
@@ -151,6 +155,7 @@ class Web:
     def close(self) -> None:
         """End what the service started for itself (the thumbnails' reader workers); the
         catalog is the daemon's."""
+        self.refusals.close()  # the counts of refusals not yet written
         self.app.thumbnailer.close()
 
     # --- the application ------------------------------------------------------------------
@@ -364,7 +369,7 @@ class Web:
         except PermissionDeniedError as exc:
             await run_in_threadpool(
                 record_refusal,
-                self.app,
+                self.refusals,
                 caller,
                 action,
                 str(exc),

@@ -139,3 +139,25 @@ def test_a_form_naming_no_decision_or_a_relative_path_is_refused(header_site: Si
     client, token = _as(header_site, header_site.approver.name)
     assert client.post("/act", {"csrf": token, "action": "purge", "path": "/x"}).status == 400
     assert client.post("/act", {"csrf": token, "action": "hold", "path": "x"}).status == 400
+
+
+def test_refusals_in_a_loop_are_one_event_and_a_count(pam_site: Site) -> None:
+    """A user looping a refused form cannot fill the audit trail: the first refusal is an
+    event of its own, the ones after it in the interval one count (as over the socket)."""
+    password = unique_password()
+    set_password(pam_site.viewer, password)
+    client = pam_site.client()
+    client.sign_in(pam_site.viewer, password)
+    token = client.get("/").csrf()  # the sign-out form's: a viewer is offered no decision
+    folder = pam_site.root / "reel_2"
+    for _ in range(5):
+        answer = client.post(
+            "/act", {"csrf": token, "action": "clear", "path": str(folder), "approval": "X"}
+        )
+        assert answer.status == 403
+    (refused,) = pam_site.events("refused")
+    assert refused["user"] == pam_site.viewer.name
+    pam_site.server.stop()  # the interval's count is written when the service stops
+    (counted,) = pam_site.events("refusals counted")
+    assert counted["user"] == pam_site.viewer.name
+    assert counted["after"]["count"] == 4  # type: ignore[index]
