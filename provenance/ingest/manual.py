@@ -74,6 +74,27 @@ def _hash_unhashed(settings: Settings, catalog: Catalog, paths: list[str]) -> di
     return found
 
 
+def _files_named(catalog: Catalog, paths: list[str], *, facts_only: bool) -> list[str]:
+    """Return the files ``paths`` name: a file itself; a folder, when only facts are
+    declared, the AI files at or under it the catalog knows and are there (a group's facts,
+    declared at once). Raises ProvenanceError for anything else."""
+    files: list[str] = []
+    for path in paths:
+        if Path(path).is_file():
+            files.append(path)
+        elif facts_only and Path(path).is_dir():
+            with catalog.read() as tx:
+                under = [a.path for a in tx.assets_under(path) if a.is_ai and a.present]
+            if not under:
+                raise ProvenanceError(f"{path}: no AI assets under this folder")
+            files.extend(under)
+        elif Path(path).is_dir():
+            raise ProvenanceError(f"{path}: a folder: a tool is declared for files, one by one")
+        else:
+            raise ProvenanceError(f"{path}: not a file")
+    return list(dict.fromkeys(files))
+
+
 def tag_files(
     settings: Settings,
     catalog: Catalog,
@@ -87,15 +108,15 @@ def tag_files(
 ) -> list[Asset]:
     """Mark each file as AI output of ``tag.tool``; catalog files it does not know yet.
 
-    Returns the assets as tagged. Raises ProvenanceError for a path that is not a file, and
+    Facts alone may be declared for a folder: for each AI file under it the catalog knows.
+    Returns the assets as tagged. Raises ProvenanceError for a path that is not a file (or,
+    declaring facts, a folder), and
     PermissionDeniedError (nothing changed) when facts would lower what a clearance of a
     file needs and ``grants`` lack the approver role.
     """
-    for path in paths:
-        if not Path(path).is_file():
-            raise ProvenanceError(f"{path}: not a file")
     if tag.tool is None and not tag.facts.as_mapping():
         raise ProvenanceError("nothing to declare: give --tool or a fact (--use, --talent, ...)")
+    paths = _files_named(catalog, paths, facts_only=tag.tool is None)
     policy = clearance_policy(settings)
     context = ingest_context(
         settings, catalog, actor, now, dry_run=dry_run, tags=TagOptions(sidecar=False)

@@ -33,9 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provenance.access.roles import Role
 from provenance.audit.refusals import RefusalLog
 from provenance.catalog import Catalog, utcnow
-from provenance.clearance.assess import FLAG_FACTS
 from provenance.clearance.explain import label_text
-from provenance.clearance.rules import INTENDED_USES
 from provenance.config import Settings
 from provenance.daemon.metrics import Snapshot, exposition
 from provenance.errors import NotInCatalogError, PermissionDeniedError, ProvenanceError
@@ -351,8 +349,6 @@ class Web:
             can=Can.of(caller),
             who=self._who(caller),
             csrf=session.csrf,
-            uses=INTENDED_USES,
-            flags=FLAG_FACTS,
             holds=holds,
             picture=picture is not None,
         )

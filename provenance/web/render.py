@@ -13,6 +13,8 @@ from jinja2 import Environment, PackageLoader
 from starlette.responses import HTMLResponse
 
 from provenance.catalog import utcnow
+from provenance.clearance.assess import FLAG_FACTS
+from provenance.clearance.rules import INTENDED_USES
 from provenance.lifecycle.states import CLEARABLE, HOLDABLE
 from provenance.report.groups import days_text
 
@@ -59,6 +61,8 @@ def environment() -> Environment:
     env.filters["stamp"] = _stamp
     env.globals["clearable"] = [str(status) for status in CLEARABLE]
     env.globals["holdable"] = [str(status) for status in HOLDABLE]
+    env.globals["uses"] = list(INTENDED_USES)
+    env.globals["flags"] = list(FLAG_FACTS)
     return env
 
 

@@ -38,6 +38,7 @@ class Site:
     config: Path
     catalog: Catalog
     server: WebServer
+    tagger: OsUser
 
     @property
     def port(self) -> int:
@@ -75,6 +76,7 @@ def make_site(
     viewer = accounts.user(groups=[viewers])
     approver = accounts.user(groups=[viewers, approvers])
     custodian = accounts.user(groups=[viewers])
+    tagger = accounts.user(groups=[viewers])
     root = tmp_path / "show_a"
     for folder in ("reel_1/shot_010", "reel_1/shot_020", "reel_2/shot_100"):
         for index in range(files_per_folder):
@@ -88,6 +90,7 @@ def make_site(
         f"[web]\nenabled = true\nport = 0\npage_size = 10\n{web}\n"
         f'[roles]\nviewer = {{ groups = ["{viewers}"] }}\n'
         f'custodian = {{ users = ["{custodian.name}"] }}\n'
+        f'tagger = {{ users = ["{tagger.name}"] }}\n'
         f'approver = {{ groups = ["{approvers}"] }}\n'
     )
     config.chmod(0o644)
@@ -110,7 +113,7 @@ def make_site(
     server = WebServer(settings, catalog, utcnow, snapshot)
     server.start()
     try:
-        yield Site(accounts, viewer, approver, custodian, root, config, catalog, server)
+        yield Site(accounts, viewer, approver, custodian, root, config, catalog, server, tagger)
     finally:
         server.stop()
         catalog.close()

@@ -3,6 +3,8 @@ command line's refusals (a forged form from a viewer is refused and recorded).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.web.conftest import PROXY
 from tests.web.site import Client, Site, set_password, unique_password
 
@@ -161,3 +163,64 @@ def test_refusals_in_a_loop_are_one_event_and_a_count(pam_site: Site) -> None:
     (counted,) = pam_site.events("refusals counted")
     assert counted["user"] == pam_site.viewer.name
     assert counted["after"]["count"] == 4  # type: ignore[index]
+
+
+def test_facts_are_declared_for_a_whole_folder_with_the_command_lines_roles(
+    header_site: Site,
+) -> None:
+    site = header_site
+    folder = site.root / "reel_1" / "shot_010"
+    frames = [folder / f"frame_{index:04d}.png" for index in range(4)]
+
+    def facts(path: Path) -> dict[str, object]:
+        with site.catalog.read() as tx:
+            asset = tx.asset_by_path(str(path))
+            assert asset is not None
+            return dict(asset.facts or {})
+
+    # a tagger declares a fact that asks more of a clearance, for the folder at once
+    tagger, token = _as(site, site.tagger.name)
+    assert "Declare facts for the folder" in tagger.get("/").body
+    flagged = tagger.post(
+        "/act",
+        [("csrf", token), ("action", "tag"), ("path", str(folder)), ("copyrighted_ref", "on")],
+    )
+    assert flagged.status == 200, flagged.body
+    assert flagged.body.count("tagged ") == 4
+    assert all(facts(frame).get("copyrighted_ref") for frame in frames)
+    # an intended use that lowers what clearing needs is an approver's, as for `tag`:
+    # refused, recorded, and no file of the folder changed
+    lowered = tagger.post(
+        "/act", {"csrf": token, "action": "tag", "path": str(folder), "use": "previs"}
+    )
+    assert lowered.status == 403
+    assert "approver" in lowered.body
+    assert not any(facts(frame).get("intended_use") for frame in frames)
+    (refused,) = site.events("refused")
+    assert refused["user"] == site.tagger.name and refused["after"]["verb"] == "tag"  # type: ignore[index]
+    # a custodian declares nothing, and is offered no form for it
+    custodian, token = _as(site, site.custodian.name)
+    assert "Declare facts" not in custodian.get("/").body
+    assert (
+        custodian.post(
+            "/act", {"csrf": token, "action": "tag", "path": str(folder), "use": "final"}
+        ).status
+        == 403
+    )
+    # the approver may: the whole production at once
+    approver, token = _as(site, site.approver.name)
+    production = site.root / "reel_1"
+    used = approver.post(
+        "/act", {"csrf": token, "action": "tag", "path": str(production), "use": "previs"}
+    )
+    assert used.status == 200, used.body
+    assert used.body.count("tagged ") == 8
+    assert facts(site.root / "reel_1" / "shot_020" / "frame_0003.png")["intended_use"] == "previs"
+    assert facts(frames[0]) == {"copyrighted_ref": True, "intended_use": "previs"}
+    # a folder with no AI asset under it is refused in one line
+    empty = site.root / "reel_1" / "empty"
+    empty.mkdir()
+    nothing = approver.post(
+        "/act", {"csrf": token, "action": "tag", "path": str(empty), "use": "final"}
+    )
+    assert nothing.status == 400 and "no AI assets under this folder" in nothing.body
