@@ -94,6 +94,28 @@ def test_print_unit_runs_a_hardened_service_account(
     assert not any(key == "Environment" for key, _ in settings)
 
 
+@pytest.mark.parametrize(
+    ("web", "shadow"),
+    [
+        ('[web]\nenabled = true\nauth = "pam"\n', True),
+        ('[web]\nenabled = true\nauth = "header"\ntrusted_proxies = ["127.0.0.1"]\n', False),
+        ('[web]\nenabled = false\nauth = "pam"\n', False),
+    ],
+)
+def test_print_unit_lets_the_account_check_passwords_when_the_queue_signs_in_with_pam(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, web: str, shadow: bool
+) -> None:
+    config = tmp_path / "provenance.toml"
+    config.write_text(f'[[roots]]\npath = "/srv/show"\n{web}')
+    unit = _print_unit(runner, monkeypatch, "--config", str(config), "daemon", "--print-unit")
+    groups = [value for key, value in _settings_of(unit) if key == "SupplementaryGroups"]
+    assert groups == (["shadow"] if shadow else [])
+    if shadow:  # and says why, on the lines above it
+        lines = unit.splitlines()
+        above = lines[lines.index("SupplementaryGroups=shadow") - 1]
+        assert above.startswith("#") and "/etc/shadow" in above
+
+
 def test_print_unit_for_another_account_and_roots_under_home(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -99,6 +99,21 @@ class Unit:
     writes: tuple[Path, ...] = ()
     #: Other folders it reads (the program itself, the config file).
     reads: tuple[Path, ...] = ()
+    #: Whether it checks passwords with PAM (the review queue's ``[web] auth = "pam"``).
+    pam: bool = False
+
+    @property
+    def supplementary_groups(self) -> str:
+        """The lines giving the account the groups it needs besides its own: ``shadow`` to
+        check passwords with PAM (pam_unix reads /etc/shadow; its setgid helper,
+        unix_chkpwd, cannot gain the group under NoNewPrivileges=)."""
+        if not self.pam:
+            return ""
+        return (
+            '# The review queue signs users in with PAM ([web] auth = "pam"): pam_unix reads\n'
+            "# /etc/shadow, which only group shadow may (NoNewPrivileges= keeps its helper out)\n"
+            "SupplementaryGroups=shadow\n"
+        )
 
     @property
     def protect_home(self) -> str:
@@ -169,7 +184,7 @@ KillMode=mixed
 # the config in /etc/provenance, every file the daemon creates there readable by it alone.
 User={_word(unit.user, specifiers=True)}
 Group={_word(unit.group, specifiers=True)}
-StateDirectory=provenance
+{unit.supplementary_groups}StateDirectory=provenance
 StateDirectoryMode=0700
 ConfigurationDirectory=provenance
 # The socket other local users reach the catalog through, as themselves (/run/provenance)

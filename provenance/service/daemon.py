@@ -81,8 +81,16 @@ def systemd_unit(app: App, roots: Sequence[Path], user: str, group: str | None) 
     catalog = Path(settings.catalog.url.removeprefix("sqlite:///"))
     if settings.catalog.url.startswith("sqlite:///") and catalog.is_absolute():
         writes.append(catalog.parent)
+    pam = settings.web.enabled and settings.web.auth == "pam"
     text = unit_file(
-        Unit(command, user=user, group=group or user, writes=tuple(writes), reads=tuple(reads))
+        Unit(
+            command,
+            user=user,
+            group=group or user,
+            writes=tuple(writes),
+            reads=tuple(reads),
+            pam=pam,
+        )
     )
     return UnitFile(text, tuple(closed))
 
