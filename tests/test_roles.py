@@ -77,10 +77,12 @@ def test_the_refusal_names_the_role_and_the_mode(
     assert runner.invoke(cli, ["scan", str(tmp_path / "show")]).exit_code == 0
     result = runner.invoke(cli, ["clear", str(poster), "--approval", "A-1"])
     assert result.exit_code == 1
-    assert result.stderr.endswith(
+    assert (
         "may not clear: that needs the approver role (single-user mode: your own catalog; "
-        "roles from no trusted config file)\n"
-    )
+        "roles from no trusted config file: give it in [roles] of "
+    ) in result.stderr
+    assert result.stderr.endswith("(README: Who may do what))\n")
+    assert result.stderr.count("\n") == 1
 
 
 # --- real OS users on a shared catalog --------------------------------------------------

@@ -112,7 +112,11 @@ class Grants:
     def describe(self) -> str:
         where = ", ".join(self.sources) or "no trusted config file"
         if self.mode == "single-user":
-            return f"single-user mode: your own catalog; roles from {where}"
+            hint = ""
+            if not self.sources:  # say where a role is given, not only that none was
+                user_file = locations.config_search_path()[-1]
+                hint = f": give it in [roles] of {user_file} (README: Who may do what)"
+            return f"single-user mode: your own catalog; roles from {where}{hint}"
         return f"shared catalog: roles only from the service's config ({where})"
 
 
