@@ -204,6 +204,31 @@ def _v15_queue_index(conn: Connection) -> None:
     conn.execute(text(QUEUE_INDEX.format(name=QUEUE_INDEX_NAME, path=path, where=QUEUE_WHERE)))
 
 
+#: The events that say an AI asset was found (``catalog.reports.FOUND_ACTIONS``, written
+#: out: a schema step never changes), as the report's weekly trend names them, in literal
+#: SQL so that PostgreSQL matches the partial index to the query.
+FOUND_EVENTS_WHERE = (
+    "action IN ('indexed', 'copied', 'tagged') AND (after ->> 'ai_class') <> 'none'"
+)
+FOUND_EVENTS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_events_found ON events (at, asset_id)"
+    f" WHERE {FOUND_EVENTS_WHERE}"
+)
+
+
+def _v16_event_indexes(conn: Connection) -> None:
+    """v16: the report's counts of events read indexes alone: an action's events in a time
+    range with their assets (``ix_events_action_at``: the weekly cleared and purged trend,
+    the sections' counts by root), and on PostgreSQL the events that found an AI asset
+    (``FOUND_EVENTS_INDEX``, partial: the weekly found trend without reading each event's
+    JSON; SQLite catalogs are small enough to read it)."""
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at, asset_id)")
+    )
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(FOUND_EVENTS_INDEX))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -220,6 +245,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v13_unhashed_size,
     _v14_undated_index,
     _v15_queue_index,
+    _v16_event_indexes,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -228,6 +254,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v13_unhashed_size,
     _v14_undated_index,
     _v15_queue_index,
+    _v16_event_indexes,
 ]
 LATEST = len(STEPS) + 1
 

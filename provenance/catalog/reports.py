@@ -20,11 +20,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, and_, bindparam, case, func, literal_column, or_, select
+from sqlalchemy import (
+    JSON,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.sql import ColumnElement
 
 from provenance.catalog.clearance import attention_assets
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
+from provenance.catalog.migrations import FOUND_EVENTS_WHERE
 from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
@@ -421,28 +434,33 @@ def weekly_activity(
         *[(_E.at < bound, index) for index, bound in enumerate(bounds)],
         else_=len(bounds),
     )
-    kind = case(
-        (_E.action.in_(FOUND_ACTIONS), "found"),
-        else_=_E.action,
-    )
-    recorded_class = _E.after["ai_class"].as_string()
-    wanted = or_(
-        and_(
-            _E.action.in_(FOUND_ACTIONS),
-            recorded_class.is_not(None),
-            recorded_class != "none",
-        ),
-        _E.action.in_((Status.CLEARED, Status.PURGED)),  # a move's event is named for its status
-    )
-    query = select(bucket, kind, func.count(func.distinct(_E.asset_id))).where(
-        _E.at >= week_starts[0],
-        _E.at < end,
-        wanted,
-    )
-    if root is not None:
-        query = query.join(_ASSETS, _A.id == _E.asset_id).where(_A.root == root)
-    query = query.group_by(bucket, kind)
-    return {(int(row[0]), str(row[1])): int(row[2]) for row in tx.session.execute(query)}
+    in_time = (_E.at >= week_starts[0], _E.at < end)
+    # two queries, each read from an index of its own (``migrations._v16_event_indexes``):
+    # the found events by their recorded class, the cleared and purged by action (a move's
+    # event is named for its status)
+    if tx.dialect == "postgresql":
+        # literal SQL, the partial index's own words: PostgreSQL then reads that index alone
+        found: ColumnElement[bool] = text(FOUND_EVENTS_WHERE)  # type: ignore[assignment]
+    else:
+        recorded_class = _E.after["ai_class"].as_string()
+        found = and_(
+            _E.action.in_(FOUND_ACTIONS), recorded_class.is_not(None), recorded_class != "none"
+        )
+    queries = [
+        select(bucket, literal("found"), func.count(func.distinct(_E.asset_id)))
+        .where(*in_time, found)
+        .group_by(bucket),
+        select(bucket, _E.action, func.count(func.distinct(_E.asset_id)))
+        .where(*in_time, _E.action.in_((Status.CLEARED, Status.PURGED)))
+        .group_by(bucket, _E.action),
+    ]
+    counts: dict[tuple[int, str], int] = {}
+    for query in queries:
+        if root is not None:
+            query = query.join(_ASSETS, _A.id == _E.asset_id).where(_A.root == root)
+        for row in tx.session.execute(query):
+            counts[(int(row[0]), str(row[1]))] = int(row[2])
+    return counts
 
 
 @dataclass(frozen=True)

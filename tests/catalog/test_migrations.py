@@ -234,3 +234,17 @@ def test_v15_indexes_the_paths_of_uncleared_ai_assets(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         names = {index["name"] for index in inspect(conn).get_indexes("assets")}
     assert "ix_assets_queue" in names
+
+
+def test_v16_indexes_the_events_the_report_counts(catalog: Catalog) -> None:
+    # a version 15 catalog: no event index by action and time, nor of the found events
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_events_action_at"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_events_found"))
+        conn.execute(text("UPDATE provenance_meta SET value = '15'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("events")}
+    assert "ix_events_action_at" in names
+    # the partial index of found events is PostgreSQL's (its JSON operator)
+    assert ("ix_events_found" in names) == (catalog.engine.dialect.name == "postgresql")
