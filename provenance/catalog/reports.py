@@ -119,16 +119,24 @@ class FolderCount:
     size: int
 
 
+def _is_ai_row() -> ColumnElement[bool]:
+    """``_is_ai`` checked on each row a status or deadline index found, never from an
+    index: PostgreSQL otherwise reads the whole partial index of AI assets
+    (``ix_assets_ai_size``, every AI asset) to intersect with the few rows due (0.04 s on
+    1,000,000 assets, ten times that on 10,000,000, for each section's query)."""
+    return (_A.ai_class + "") != "none"
+
+
 def _due(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (_is_ai(), _A.status.in_(OPEN), _A.deadline >= start, _A.deadline < end)
+    return (_is_ai_row(), _A.status.in_(OPEN), _A.deadline >= start, _A.deadline < end)
 
 
 def _flagged() -> tuple[ColumnElement[bool], ...]:
-    return (_is_ai(), _A.status.in_(OVERDUE))
+    return (_is_ai_row(), _A.status.in_(OVERDUE))
 
 
 def _late(before: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (_is_ai(), _A.status.in_(OPEN), _A.deadline < before)
+    return (_is_ai_row(), _A.status.in_(OPEN), _A.deadline < before)
 
 
 def _limited(query: Any, limit: int | None) -> Any:
@@ -403,12 +411,7 @@ def deadlines_per_day(
 ) -> dict[date, int]:
     """Return ``{day: count}`` of open AI assets due on each UTC day of ``[start, end)``."""
     day = func.date(_A.deadline)
-    query = select(day, func.count()).where(
-        _is_ai(),
-        _A.status.in_(OPEN),
-        _A.deadline >= start,
-        _A.deadline < end,
-    )
+    query = select(day, func.count()).where(*_due(start, end))
     query = _in_root(query, root).group_by(day)
     counts: dict[date, int] = {}
     for value, count in tx.session.execute(query):
