@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, literal, literal_column, select, text, union_all
+from sqlalchemy import Table, case, exists, func, literal, literal_column, select, text, union_all
 
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.migrations import QUEUE_INDEX_NAME, QUEUE_WHERE
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.store import Tx, bytewise, path_under
+from provenance.lifecycle.states import UNCLEARED
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
@@ -41,6 +42,16 @@ class Span:
 
     count: int
     nearest: datetime | None
+
+
+@dataclass(frozen=True)
+class Total:
+    """The whole queue (or a folder's part of it): how many uncleared AI assets, how many of
+    them are past their deadline, and how many are held."""
+
+    count: int
+    overdue: int
+    held: int
 
 
 class _Source:
@@ -126,3 +137,49 @@ def queue_spans(tx: Tx, folders: Sequence[tuple[str, bool]]) -> dict[tuple[str, 
             nearest = datetime.fromisoformat(nearest).replace(tzinfo=UTC)
         spans[wanted[index]] = Span(int(count or 0), nearest)
     return spans
+
+
+def queue_total(tx: Tx, now: datetime, under: str | None = None) -> Total:
+    """Return the total of the queue (at or under the folder ``under``): one statement.
+
+    The whole queue is counted from the status indexes (``ix_assets_status_root`` holds the
+    status and AI class of every asset: a count from it alone; ``ix_assets_status_deadline``
+    the overdue ones), less the uncleared assets a live clearance covers (a hold wins over
+    one), found from the live clearances. A folder's part is a range of the queue index."""
+    uncleared = (_A.status.in_(sorted(UNCLEARED)), _A.ai_class != "none")
+    if under is not None:
+        assets = _Source(tx)
+        overdue: Any = func.coalesce(func.sum(case((assets["deadline"] < now, 1), else_=0)), 0)
+        kept = cast(Table, Asset.__table__).alias("held_assets")  # type: ignore[attr-defined]
+        held = (
+            select(func.count())
+            .select_from(kept)
+            .where(
+                kept.c.status == "held",
+                kept.c.ai_class != "none",
+                ~exists().where(_C.asset_id == kept.c.id, _C.voided_at.is_(None)),
+                path_under(kept.c.path, under, tx.dialect),
+            )
+            .scalar_subquery()
+        )
+        query = assets.select(func.count(), overdue, held).where(*assets.queued(under))
+        count, late, holds = tx.session.execute(query).one()
+        return Total(int(count or 0), int(late or 0), int(holds or 0))
+
+    def counted(*where: Any) -> Any:
+        return select(func.count()).select_from(Asset).where(*where).scalar_subquery()
+
+    def cleared(*where: Any) -> Any:
+        covered = select(func.count()).select_from(Clearance).join(Asset, _A.id == _C.asset_id)
+        return covered.where(_C.voided_at.is_(None), *uncleared, *where).scalar_subquery()
+
+    query = select(
+        counted(*uncleared),
+        counted(*uncleared, _A.deadline < now),
+        counted(_A.status == "held", _A.ai_class != "none"),
+        cleared(),
+        cleared(_A.deadline < now),
+        cleared(_A.status == "held"),
+    )
+    count, late, holds, less, less_late, less_held = tx.session.execute(query).one()
+    return Total(int(count - less), int(late - less_late), int(holds - less_held))

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from provenance.catalog import Asset, Catalog, Tx, utcnow
 from provenance.catalog.clearance import active_clearance, uncleared_assets
 from provenance.catalog.lifecycle import active_holds, holds_covering, recent_events
-from provenance.catalog.queue import Span, queue_page, queue_spans
+from provenance.catalog.queue import Span, Total, queue_page, queue_spans, queue_total
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
 from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
@@ -376,6 +376,8 @@ class QueuePage:
     next_after: str | None
     #: The paths legal holds were placed on (a release names one of them).
     holds: frozenset[str] = frozenset()
+    #: The whole queue's (or the folder's) total: uncleared, overdue, held.
+    total: Total = field(default_factory=lambda: Total(0, 0, 0))
 
 
 def review_queue(
@@ -405,6 +407,7 @@ def review_queue(
         spans = _spans_on_page(items, wanted, after, following, folder)
         spans.update(queue_spans(tx, [key for key in wanted if key not in spans]))
         holds = frozenset(hold.path for hold in active_holds(tx))
+        total = queue_total(tx, now, folder)
     result = []
     for whole, folders in wholes:
         shown = tuple(
@@ -425,7 +428,7 @@ def review_queue(
         )
         result.append(QueueProduction(whole, spans[(whole.path, not whole.production)], shown))
     next_after = lines[-1].line.path if following is not None else None
-    return QueuePage(tuple(result), len(lines), next_after, holds)
+    return QueuePage(tuple(result), len(lines), next_after, holds, total)
 
 
 def _spans_on_page(

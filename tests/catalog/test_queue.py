@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import event
 
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, utcnow
 from provenance.catalog.migrations import QUEUE_WHERE
-from provenance.catalog.queue import queue_page, queue_spans
+from provenance.catalog.queue import Total, queue_page, queue_spans, queue_total
 from provenance.lifecycle.states import UNCLEARED
 from tests.clearance.helpers import run, write_config
 from tests.media import write_a1111_png
@@ -47,6 +48,13 @@ def test_pages_follow_the_last_path_and_leave_out_decided_and_plain_files(
     assert spans[(str(root / "b"), True)].count == 2
     assert spans[(str(root / "b"), False)].count == 4
     assert spans[(str(root / "b"), False)].nearest is not None
+    # the total: the cleared file is out, the held ones in (a hold wins over a clearance)
+    assert run(config, "hold", str(root / "b" / "c"), "--reason", "M-1").exit_code == 0
+    later = utcnow() + timedelta(days=100_000)
+    with catalog.read() as tx:
+        assert queue_total(tx, utcnow()) == Total(5, 0, 2)
+        assert queue_total(tx, later, str(root / "b")) == Total(4, 4, 2)
+        assert queue_total(tx, later, str(root / "a")) == Total(1, 1, 0)
 
 
 def test_sqlite_reads_a_page_and_a_span_from_the_queue_index(tmp_path: Path) -> None:
@@ -64,12 +72,16 @@ def test_sqlite_reads_a_page_and_a_span_from_the_queue_index(tmp_path: Path) -> 
         with catalog.read() as tx:
             queue_page(tx, after="/x", limit=10, under="/x")
             queue_spans(tx, [("/x", True)])
+            queue_total(tx, utcnow(), "/x")
+            queue_total(tx, utcnow())  # the whole queue: from the status indexes
     finally:
         event.remove(catalog.engine, "before_cursor_execute", remember)
         catalog.close()
-    assert len(sent) == 2
+    assert len(sent) == 4
     with sqlite3.connect(path) as conn:
-        for statement, parameters in sent:
+        whole = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[3][0]}", sent[3][1]).fetchall())
+        assert "SCAN assets" not in whole and "COVERING INDEX ix_assets_status_root" in whole
+        for statement, parameters in sent[:3]:
             plan = conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
             assert "USING INDEX ix_assets_queue" in str(plan[0]), plan
             assert "TEMP B-TREE" not in str(plan), plan

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote
+from datetime import timedelta
+from urllib.parse import quote, urlencode
 
+from provenance.catalog import utcnow
 from tests.web.conftest import PROXY
 from tests.web.site import EVIL_NAME, Client, Site
 
@@ -83,3 +85,31 @@ def test_the_detail_shows_a_picture_of_the_content(header_site: Site) -> None:
     assert picture.status == 200 and picture.headers["content-type"] == "image/webp"
     assert client.get("/picture/00000000-0000-0000-0000-000000000000").status == 404
     assert header_site.client(PROXY).get(f"/picture/{uid}").status == 401  # nobody signed in
+
+
+def test_the_queue_says_how_many_wait_in_all_how_many_are_overdue_and_held(
+    header_site: Site,
+) -> None:
+    site = header_site
+    client = _as(site, site.viewer.name)
+
+    def text(target: str) -> str:
+        return re.sub(r"<[^>]+>", "", client.get(target).body)
+
+    # 13 on two pages of ten: the total is the queue's, not the page's
+    assert "13 uncleared AI assets in all: 0 overdue, 0 held." in text("/")
+    late = site.root / "reel_1" / "shot_010" / "frame_0000.png"
+    with site.catalog.write() as tx:
+        asset = tx.asset_by_path(str(late))
+        assert asset is not None
+        asset.deadline = utcnow() - timedelta(days=2)
+    custodian = _as(site, site.custodian.name)
+    token = custodian.get("/").csrf()
+    folder = site.root / "reel_2" / "shot_100"
+    held = custodian.post(
+        "/act", {"csrf": token, "action": "hold", "path": str(folder), "reason": "M-1"}
+    )
+    assert held.status == 200, held.body
+    assert "13 uncleared AI assets in all: 1 overdue, 5 held." in text("/")
+    under = text("/?" + urlencode({"under": str(site.root / "reel_1")}))
+    assert "8 uncleared AI assets under this folder: 1 overdue, 0 held." in under
