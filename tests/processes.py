@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,17 @@ def fork_readers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def start_as_service(
-    argv: list[str], *, env: dict[str, str], uid: int, gid: int, log: Path
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    uid: int,
+    gid: int,
+    log: Path,
+    groups: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` as the account ``uid``:``gid`` as its systemd unit would: from ``/``,
-    no supplementary groups, UMask=0077, stdin and stdout closed, stderr into ``log``."""
+    no supplementary groups but ``groups`` (SupplementaryGroups=), UMask=0077, stdin and
+    stdout closed, stderr into ``log``."""
     with open(log, "wb") as stream:
         return subprocess.Popen(
             argv,
@@ -78,7 +86,7 @@ def start_as_service(
             env=env,
             user=uid,
             group=gid,
-            extra_groups=[],
+            extra_groups=list(groups),
             umask=0o077,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -8,6 +8,8 @@ request is judged by is the TCP peer's; the trusted proxies are ``web.identity``
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import socket
 import threading
 import time
@@ -34,6 +36,8 @@ NEEDED = {
     "multipart": "python-multipart",
     "itsdangerous": "itsdangerous",
 }
+#: Where pam_unix checks passwords (readable by root and group shadow).
+SHADOW = "/etc/shadow"
 #: Seconds the server may take to start, and to stop.
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -138,6 +142,16 @@ class WebServer:
             self.url,
             "PAM" if web.auth == "pam" else f"the {web.trusted_header} header of the proxies",
         )
+        if web.auth == "pam":
+            cannot = shadow_unreadable()
+            if cannot is not None:
+                log.error(
+                    "web: PAM sign-in will refuse every password: this account (%s) may not "
+                    "read %s, where pam_unix checks them; put it in group shadow "
+                    "(SupplementaryGroups=shadow, as `provenance daemon --print-unit` prints)",
+                    cannot,
+                    SHADOW,
+                )
 
     def stop(self) -> None:
         """Stop serving: requests in hand finish (up to a few seconds), the socket closes."""
@@ -167,3 +181,19 @@ def start_web(
     server = WebServer(settings, catalog, clock, snapshot)
     server.start()
     return server
+
+
+def shadow_unreadable() -> str | None:
+    """Return this process's account name when it may not read ``SHADOW`` (which exists),
+    else None: pam_unix could check no password kept there (its setgid helper is no way
+    around under NoNewPrivileges=, and is not asked for here)."""
+    if (
+        os.geteuid() == 0
+        or not os.path.exists(SHADOW)
+        or os.access(SHADOW, os.R_OK, effective_ids=True)
+    ):
+        return None
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
