@@ -376,8 +376,9 @@ class QueuePage:
     next_after: str | None
     #: The paths legal holds were placed on (a release names one of them).
     holds: frozenset[str] = frozenset()
-    #: The whole queue's (or the folder's) total: uncleared, overdue, held.
-    total: Total = field(default_factory=lambda: Total(0, 0, 0))
+    #: The whole queue's (or the folder's) total: uncleared, overdue, held; on the first
+    #: page only (counting the whole queue costs more than reading a page).
+    total: Total | None = None
 
 
 def review_queue(
@@ -407,7 +408,7 @@ def review_queue(
         spans = _spans_on_page(items, wanted, after, following, folder)
         spans.update(queue_spans(tx, [key for key in wanted if key not in spans]))
         holds = frozenset(hold.path for hold in active_holds(tx))
-        total = queue_total(tx, now, folder)
+        total = queue_total(tx, now, folder) if after is None else None
     result = []
     for whole, folders in wholes:
         shown = tuple(

@@ -113,3 +113,5 @@ def test_the_queue_says_how_many_wait_in_all_how_many_are_overdue_and_held(
     assert "13 uncleared AI assets in all: 1 overdue, 5 held." in text("/")
     under = text("/?" + urlencode({"under": str(site.root / "reel_1")}))
     assert "8 uncleared AI assets under this folder: 1 overdue, 0 held." in under
+    # counted on the first page only: the pages after it read a page's rows and no more
+    assert "in all" not in text("/?" + urlencode({"after": str(late)}))
