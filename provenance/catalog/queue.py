@@ -20,7 +20,7 @@ from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.migrations import QUEUE_INDEX_NAME, QUEUE_WHERE
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.store import Tx, bytewise, path_under
-from provenance.lifecycle.states import UNCLEARED
+from provenance.lifecycle.states import UNCLEARED, Status
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
@@ -155,7 +155,7 @@ def queue_total(tx: Tx, now: datetime, under: str | None = None) -> Total:
             select(func.count())
             .select_from(kept)
             .where(
-                kept.c.status == "held",
+                kept.c.status == Status.HELD,
                 kept.c.ai_class != "none",
                 ~exists().where(_C.asset_id == kept.c.id, _C.voided_at.is_(None)),
                 path_under(kept.c.path, under, tx.dialect),
@@ -176,10 +176,10 @@ def queue_total(tx: Tx, now: datetime, under: str | None = None) -> Total:
     query = select(
         counted(*uncleared),
         counted(*uncleared, _A.deadline < now),
-        counted(_A.status == "held", _A.ai_class != "none"),
+        counted(_A.status == Status.HELD, _A.ai_class != "none"),
         cleared(),
         cleared(_A.deadline < now),
-        cleared(_A.status == "held"),
+        cleared(_A.status == Status.HELD),
     )
     count, late, holds, less, less_late, less_held = tx.session.execute(query).one()
     return Total(int(count - less), int(late - less_late), int(holds - less_held))

@@ -17,7 +17,7 @@ from provenance.catalog.clearance import (
     void_clearance,
 )
 from provenance.clearance.policy import ClearancePolicy
-from provenance.lifecycle.states import PROTECTED, Status, move, status_of
+from provenance.lifecycle.states import PROTECTED, Status, born, move, status_of
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ def follow_copy(
         clearance = cleared_before_change(tx, source.id, row.content_hash)
     if clearance is None:
         return None
-    row.status, row.deadline, row.policy = Status.CLEARED, None, None
+    born(row, Status.CLEARED)
+    row.deadline, row.policy = None, None
     return clearance
 
 

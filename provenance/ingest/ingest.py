@@ -67,7 +67,7 @@ from provenance.ingest.tags import (
     sidecar_jobs,
     write_tags,
 )
-from provenance.lifecycle.states import OPEN, RETIRED, Status, initial, move, rebuilt
+from provenance.lifecycle.states import OPEN, RETIRED, Status, born, initial, move, rebuilt
 from provenance.retention.policy import AssetFacts, Rule, schedule
 from provenance.tagging import TagRecord
 from provenance.tagging.follow import FollowJob, Outcome, follow_all, follow_then_tag
@@ -645,7 +645,8 @@ class Ingest:
         elif tag is not None and adopt:
             row.first_seen = min(tag.first_seen, now)
             if tag.content_hash == facts.content_hash:  # beside other bytes it is no evidence
-                row.status, row.deadline = rebuilt(tag.status, row.ai_class), tag.deadline
+                born(row, rebuilt(tag.status, row.ai_class))
+                row.deadline = tag.deadline
                 if tag.status and row.status != tag.status:
                     log.warning(
                         "%s: its tag says %s; rebuilt as %s (a tag is no record of a clearance, "

@@ -19,7 +19,7 @@ from provenance.clearance.policy import ClearancePolicy, default_policy
 from provenance.clearance.redact import redact_parameters
 from provenance.detect import Verdict
 from provenance.files.reader import FileFacts
-from provenance.lifecycle.states import Status, initial
+from provenance.lifecycle.states import Status, born, initial
 
 
 def signal_values(
@@ -184,7 +184,7 @@ def inherit(copy: NewRow, source: Asset | NewRow) -> None:
     """Same bytes as a known AI asset: the copy is AI whatever its name or folder."""
     for name in INHERITED:
         setattr(copy, name, getattr(source, name))
-    copy.status = initial(copy.ai_class)
+    born(copy, initial(copy.ai_class))
 
 
 @dataclass

@@ -141,6 +141,12 @@ def initial(ai_class: str) -> Status:
     return Status.NOT_AI if ai_class == "none" else Status.TEMPORARY
 
 
+def born(row: Any, status: Status) -> None:
+    """Give a new row not yet in the catalog its first status (a copy of cleared bytes, a
+    rebuild from its tag): it is born so, not moved; the event that records it says why."""
+    row.status = status
+
+
 def rebuilt(tag_status: str, ai_class: str) -> Status:
     """Return the status a rebuild gives an asset whose tag (beside the same bytes) says
     ``tag_status``: the tag's word for a sweep's own marks, else a new asset's status."""
