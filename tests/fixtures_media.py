@@ -187,6 +187,38 @@ class SigningIdentity:
     key_pem: bytes
 
 
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _full_box(kind: bytes, version: int, payload: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24) + payload)
+
+
+def avif(width: int = 16, height: int = 16) -> bytes:
+    """An AVIF container (ISO BMFF: ftyp, meta with one av01 item, mdat), written box by box
+    whatever Pillow can write (its AVIF writer came in 11.3). The item holds an AV1 temporal
+    delimiter and sequence header, no frame: C2PA signs and reads boxes, never pixels."""
+    av1 = bytes.fromhex("12000a0b00000024cf7f0dbfff3008")
+    ftyp = _box(b"ftyp", b"avif" + bytes(4) + b"avifmif1miaf")
+    hdlr = _full_box(b"hdlr", 0, bytes(4) + b"pict" + bytes(13))
+    pitm = _full_box(b"pitm", 0, struct.pack(">H", 1))
+    infe = _full_box(b"infe", 2, struct.pack(">HH", 1, 0) + b"av01\0")
+    iinf = _full_box(b"iinf", 0, struct.pack(">H", 1) + infe)
+    ispe = _full_box(b"ispe", 0, struct.pack(">II", width, height))
+    av1c = _box(b"av1C", bytes.fromhex("81000c00"))
+    ipma = _full_box(b"ipma", 0, struct.pack(">IHB", 1, 1, 2) + bytes.fromhex("0182"))
+    iprp = _box(b"iprp", _box(b"ipco", ispe + av1c) + ipma)
+
+    def meta(offset: int) -> bytes:  # iloc: 4-byte offsets and lengths, one extent
+        where = struct.pack(">HHHHII", 1, 1, 0, 1, offset, len(av1))
+        iloc = _full_box(b"iloc", 0, bytes.fromhex("4400") + where)
+        return _full_box(b"meta", 0, hdlr + pitm + iloc + iinf + iprp)
+
+    data_at = len(ftyp) + len(meta(0)) + 8  # the mdat's payload, after its header
+    return ftyp + meta(data_at) + _box(b"mdat", av1)
+
+
 def make_test_signer() -> SigningIdentity:
     """Return an ES256 leaf certificate (digitalSignature, emailProtection, not a CA)
     issued by a freshly generated CA. Readers report it as ``signingCredential.untrusted``."""
