@@ -46,6 +46,9 @@ _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 #: A folder on the way is only passed through: O_PATH needs the right to search it (x), as
 #: the kernel's own walk does, not to read it (r); the folder arrived at is opened to read.
 _PASS_FLAGS = _FOLDER_FLAGS | getattr(os, "O_PATH", 0)
+#: An entry about to be deleted is held as it is (a link as itself, a socket or FIFO without
+#: opening it for I/O) to be judged by fstat; O_NONBLOCK where O_PATH is missing.
+_HOLD_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY | os.O_NONBLOCK)
 #: A file is opened for reading without following a link and without blocking on a FIFO.
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _RENAME_NOREPLACE = 1
@@ -562,14 +565,29 @@ def remove_socket(folder: Folder, name: str) -> bool:
 
 
 def _remove_if(folder: Folder, name: str, wanted: Callable[[os.stat_result], bool]) -> bool:
-    """Delete ``name`` of ``folder`` (never what a link there leads to) when what is there,
-    looked at just before, is ``wanted``; return whether it was deleted."""
+    """Delete ``name`` of ``folder`` (never what a link there leads to) when what is there
+    is ``wanted``; return whether it was deleted.
+
+    The entry is held open (O_PATH, no link followed: a link is held as itself), judged by
+    ``fstat`` of what is held, and its name checked to lead to it still just before the
+    unlink; an entry swapped in meanwhile is left alone.
+    """
     _check_name(name)
-    info = folder.lstat(name)
-    if info is None or not wanted(info):
+    try:
+        fd = os.open(name, _HOLD_FLAGS, dir_fd=folder.fd)
+    except FileNotFoundError:
         return False
-    os.unlink(name, dir_fd=folder.fd)
-    return True
+    try:
+        held = os.fstat(fd)
+        if not wanted(held):
+            return False
+        now = folder.lstat(name)
+        if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            return False
+        os.unlink(name, dir_fd=folder.fd)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) -> None:
@@ -625,5 +643,6 @@ def _copy_owner(fd: int, like: os.stat_result, path: Path) -> None:
 
 
 def _remove_quietly(folder: Folder, name: str) -> None:
+    """Delete a temporary file of ours, if it is still a regular file there."""
     with contextlib.suppress(OSError):
-        os.unlink(name, dir_fd=folder.fd)
+        _remove_if(folder, name, lambda info: stat.S_ISREG(info.st_mode))
