@@ -647,7 +647,7 @@ class Daemon:
             counts.add(consumer.recorder.scanned)
         now = self.clock()
         app = App.using(self.settings, self.catalog)
-        counted = catalog_counts(app, Caller.service(self.actor), self.roots)
+        counted = catalog_counts(app, Caller.service(self.actor), self.roots, totals=False)
         roots = []
         for path, state in self.roots.items():
             last = counted.last_scans.get(path)
