@@ -34,6 +34,9 @@ UNCLOSED_FACTOR = 30
 MAX_WAIT = 0.5
 #: Changes taken off the queue in one go.
 MAX_DRAIN = 20_000
+#: Deletes not yet recorded beyond which a new file is not looked up as one of them renamed
+#: (a mass delete is left to settle as it came; the record still finds moves by content).
+MAX_PAIRING = 1_000
 #: After work, memory is given back to the OS once the consumer has been idle this long
 #: (not in a lull inside a burst: a release closes the catalog's connections).
 IDLE_BEFORE_RELEASE = 5.0
@@ -150,6 +153,9 @@ class Consumer(threading.Thread):
                 self._note(item)
         if self._stopping.is_set():
             return
+        created = {i.path for i in items if isinstance(i, Change) and i.kind == "created"}
+        if created:
+            self._pair_renames(created)
         if rescans:
             self._rescan(rescans)
         for job in jobs:
@@ -298,6 +304,29 @@ class Consumer(threading.Thread):
             )
         elif source_ok:
             self.settler.deleted(root, change.path, now)
+
+    def _pair_renames(self, created: set[str]) -> None:
+        """Make a rename that came as a delete and a new file a move again, at once.
+
+        A polling snapshot lists a folder, then looks at each name: a file renamed in
+        between is gone from the old name and not yet at the new, so the rename comes as a
+        delete now and a new file at the next poll. Left so, the new file waits its quiet
+        period and the delete its own before the record (and our sidecar) follows it; a
+        new file with the inode, size and modification time the catalog holds for a file
+        just deleted under the same root is that file, renamed.
+        """
+        deleted = self.settler.deleted_files()
+        new = {p: r for p, r in self.settler.unsettled_new().items() if p in created}
+        if not deleted or not new or len(deleted) > MAX_PAIRING:
+            return
+        try:
+            pairs = self.recorder.renames(deleted, new)
+        except CatalogError as exc:  # then they settle as they came: nothing is lost
+            log.debug("renames not paired now: %s", exc)
+            return
+        now = self.monotonic()
+        for source, dest in pairs:
+            self.settler.paired(source, dest, now)
 
     def _roots(self) -> set[str]:
         return {str(r.path) for r in self.settings.roots}

@@ -15,7 +15,7 @@ import ctypes
 import gc
 import logging
 import os
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -156,6 +156,24 @@ class Recorder:
         return False
 
     # --- files written or renamed ---------------------------------------------------------
+
+    def renames(self, deleted: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str, str]]:
+        """Return the (source, dest) pairs among files ``deleted`` and files ``new`` (path ->
+        root) that are one file renamed: the catalog's record of the deleted path has the new
+        file's inode, size and modification time, under the same root."""
+        stats = {path: _stat(path) for path in new}
+        by_stat = {(s.size, s.mtime_ns, s.inode): p for p, s in stats.items() if s is not None}
+        if not by_stat:
+            return []
+        with self.catalog.read() as tx:
+            known = tx.known_paths(sorted(deleted))
+        pairs = []
+        for source, record in known.items():
+            dest = by_stat.get((record.size, record.mtime_ns, record.inode))
+            if dest is not None and new[dest] == deleted[source] and record.present:
+                pairs.append((source, dest))
+                del by_stat[(record.size, record.mtime_ns, record.inode)]
+        return pairs
 
     def record_ready(self, ready: Sequence[Ready], vanished: set[str]) -> list[Ready]:
         """Read and record the ready files; return those still being written (to settle again).

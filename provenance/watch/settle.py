@@ -147,6 +147,23 @@ class Settler:
         moved_from = entry.moved_from if entry is not None and entry.moved_from else source
         self.touched(root, dest, now, "placed", moved_from=moved_from)
 
+    def deleted_files(self) -> dict[str, str]:
+        """Return path -> root of the files deleted and not yet recorded."""
+        return {p: d.root for p, d in self._deleted.items() if not d.is_dir}
+
+    def unsettled_new(self) -> dict[str, str]:
+        """Return path -> root of the files that appeared and are not complete yet, and not
+        known as renamed (the new half of a rename that came apart would be one of them)."""
+        return {p: e.root for p, e in self._files.items() if not e.complete and not e.moved_from}
+
+    def paired(self, source: str, dest: str, now: float) -> None:
+        """Note that the delete of ``source`` and the file that appeared at ``dest`` were one
+        rename (a polling snapshot that listed the folder before the rename and looked at the
+        file after it sees a delete, then a new file): ``dest`` is ready now, as a move."""
+        deleted = self._deleted.pop(source)
+        self._files.pop(dest, None)
+        self.touched(deleted.root, dest, now, "placed", moved_from=source)
+
     def folder_moved(self, source: str, dest: str) -> None:
         """Carry pending paths under a renamed folder over to their new place."""
         prefix = source.rstrip("/") + "/"

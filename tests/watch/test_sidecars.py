@@ -13,6 +13,7 @@ import pytest
 from provenance.catalog import Catalog
 from provenance.config import CatalogSettings, RootSettings
 from provenance.tagging import read_sidecar
+from provenance.watch.changes import Change
 from tests.fixtures_media import FOREIGN_SIDECAR
 from tests.media import write_a1111_png
 from tests.watch.conftest import Running, Start, wait_for
@@ -117,3 +118,33 @@ def test_file_moved_to_another_root_leaves_no_sidecar_behind(
     wait_for(lambda: not (root / "shot.png.xmp").exists(), what="the old sidecar removed")
     assert daemon.wait_asset(moved).uid == uid
     assert read_sidecar(moved).asset_uid == uid  # type: ignore[union-attr]
+
+
+def test_rename_seen_half_way_by_a_poll_is_still_a_move_within_2s(
+    root: Path, catalog: Catalog, start_daemon: Start
+) -> None:
+    """A poll that listed the folder before a rename and looked at the file after it sees a
+    delete, and the next poll a new file: the two are paired by the catalog's inode, size and
+    modification time, and the sidecar follows at once (not after two quiet periods)."""
+    shot = write_a1111_png(root / "shot020_v001.png")
+    running = start_daemon(
+        RootSettings(path=root, watch="polling"),
+        catalog_settings=CatalogSettings(url=catalog.url),
+        quiet_period=2.0,
+        poll_interval=60.0,  # the observer's own next poll is far off: only the halves come
+    )
+    uid = _tagged(running, shot)
+    running.idle()
+    final = shot.rename(root / "shot020_final.png")
+    began = time.monotonic()
+    # what the polling observer puts on the queue when its snapshot caught the rename
+    running.daemon.changes.put(Change(str(root), "deleted", str(shot)))
+    running.daemon.changes.put(Change(str(root), "created", str(final)))
+    wait_for(lambda: Path(f"{final}.xmp").is_file(), timeout=2.0, what="the sidecar renamed")
+    assert time.monotonic() - began < 2.0
+    assert not Path(f"{shot}.xmp").exists()
+    assert read_sidecar(final).asset_uid == uid  # type: ignore[union-attr]
+    assert running.wait_asset(final).uid == uid
+    running.idle()
+    counts = running.daemon.status("running")["counts"]
+    assert (counts["moved"], counts["missing"], counts["sidecars_moved"]) == (1, 0, 1)
