@@ -229,6 +229,13 @@ def _v16_event_indexes(conn: Connection) -> None:
         conn.execute(text(FOUND_EVENTS_INDEX))
 
 
+def _v17_no_action_index(conn: Connection) -> None:
+    """v17: events by action alone had their own index beside ``ix_events_action_at``, whose
+    first column is the action: the second one cost every audit event a write and said
+    nothing the first does not."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_events_action"))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -246,6 +253,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v14_undated_index,
     _v15_queue_index,
     _v16_event_indexes,
+    _v17_no_action_index,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [

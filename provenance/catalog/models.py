@@ -152,7 +152,8 @@ class Event(_Table, table=True):
     at: datetime = Field(sa_type=UTCDateTime, index=True)
     user: str = Field(max_length=200)
     host: str = Field(max_length=255)
-    action: str = Field(max_length=64, index=True)
+    #: Read by action through ``ix_events_action_at`` (action, at, asset_id; schema v16).
+    action: str = Field(max_length=64)
     path: str | None = Field(default=None, sa_type=Text)
     reason: str = Field(default="", sa_type=Text)
     before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

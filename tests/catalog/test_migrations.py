@@ -248,3 +248,15 @@ def test_v16_indexes_the_events_the_report_counts(catalog: Catalog) -> None:
     assert "ix_events_action_at" in names
     # the partial index of found events is PostgreSQL's (its JSON operator)
     assert ("ix_events_found" in names) == (catalog.engine.dialect.name == "postgresql")
+
+
+def test_v17_drops_the_index_of_events_by_action_alone(catalog: Catalog) -> None:
+    # a version 16 catalog: events by action had an index of their own
+    with catalog.engine.begin() as conn:
+        conn.execute(text("CREATE INDEX ix_events_action ON events (action)"))
+        conn.execute(text("UPDATE provenance_meta SET value = '16'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("events")}
+    assert "ix_events_action" not in names
+    assert "ix_events_action_at" in names  # whose first column is the action
