@@ -221,7 +221,7 @@ def _v16_event_indexes(conn: Connection) -> None:
     range with their assets (``ix_events_action_at``: the weekly cleared and purged trend,
     the sections' counts by root), and on PostgreSQL the events that found an AI asset
     (``FOUND_EVENTS_INDEX``, partial: the weekly found trend without reading each event's
-    JSON; SQLite catalogs are small enough to read it)."""
+    JSON; SQLite's came with v18)."""
     conn.execute(
         text("CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at, asset_id)")
     )
@@ -234,6 +234,29 @@ def _v17_no_action_index(conn: Connection) -> None:
     first column is the action: the second one cost every audit event a write and said
     nothing the first does not."""
     conn.execute(text("DROP INDEX IF EXISTS ix_events_action"))
+
+
+#: ``FOUND_EVENTS_WHERE`` in SQLite's words: its JSON function (``->>`` needs SQLite 3.38),
+#: and ``+action``, which no index of the action can serve, so that the planner takes this
+#: index for the weekly found trend instead of (action, at, asset_id), with or without
+#: statistics. The query names it in the same words (a partial index serves a query whose
+#: WHERE holds each of its terms).
+FOUND_EVENTS_WHERE_SQLITE = (
+    "+action IN ('indexed', 'copied', 'tagged') AND json_extract(after, '$.ai_class') <> 'none'"
+)
+
+
+def _v18_found_events_sqlite(conn: Connection) -> None:
+    """v18: SQLite's partial index of the events that found an AI asset (PostgreSQL's is
+    v16's): the weekly found trend reads it alone, not every event of its 8 weeks with its
+    JSON (on 1,000,000 assets 0.03 s instead of 0.5 s, most of the report's time)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS ix_events_found ON events (at, asset_id)"
+                f" WHERE {FOUND_EVENTS_WHERE_SQLITE}"
+            )
+        )
 
 
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
@@ -254,6 +277,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v15_queue_index,
     _v16_event_indexes,
     _v17_no_action_index,
+    _v18_found_events_sqlite,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -263,6 +287,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v14_undated_index,
     _v15_queue_index,
     _v16_event_indexes,
+    _v18_found_events_sqlite,
 ]
 LATEST = len(STEPS) + 1
 

@@ -23,7 +23,6 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     Table,
-    and_,
     bindparam,
     case,
     func,
@@ -37,7 +36,7 @@ from sqlalchemy.sql import ColumnElement
 
 from provenance.catalog.clearance import attention_assets
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
-from provenance.catalog.migrations import FOUND_EVENTS_WHERE
+from provenance.catalog.migrations import FOUND_EVENTS_WHERE, FOUND_EVENTS_WHERE_SQLITE
 from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
@@ -438,17 +437,12 @@ def weekly_activity(
         else_=len(bounds),
     )
     in_time = (_E.at >= week_starts[0], _E.at < end)
-    # two queries, each read from an index of its own (``migrations._v16_event_indexes``):
-    # the found events by their recorded class, the cleared and purged by action (a move's
-    # event is named for its status)
-    if tx.dialect == "postgresql":
-        # literal SQL, the partial index's own words: PostgreSQL then reads that index alone
-        found: ColumnElement[bool] = text(FOUND_EVENTS_WHERE)  # type: ignore[assignment]
-    else:
-        recorded_class = _E.after["ai_class"].as_string()
-        found = and_(
-            _E.action.in_(FOUND_ACTIONS), recorded_class.is_not(None), recorded_class != "none"
-        )
+    # two queries, each read from an index of its own (``migrations._v16_event_indexes``,
+    # ``_v18_found_events_sqlite``): the found events by their recorded class (partial), the
+    # cleared and purged by action (a move's event is named for its status). Literal SQL,
+    # the partial index's own words: the database then reads that index alone
+    where = FOUND_EVENTS_WHERE if tx.dialect == "postgresql" else FOUND_EVENTS_WHERE_SQLITE
+    found: ColumnElement[bool] = text(where)  # type: ignore[assignment]
     queries = [
         select(bucket, literal("found"), func.count(func.distinct(_E.asset_id)))
         .where(*in_time, found)

@@ -246,8 +246,7 @@ def test_v16_indexes_the_events_the_report_counts(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         names = {index["name"] for index in inspect(conn).get_indexes("events")}
     assert "ix_events_action_at" in names
-    # the partial index of found events is PostgreSQL's (its JSON operator)
-    assert ("ix_events_found" in names) == (catalog.engine.dialect.name == "postgresql")
+    assert "ix_events_found" in names
 
 
 def test_v17_drops_the_index_of_events_by_action_alone(catalog: Catalog) -> None:
@@ -260,3 +259,16 @@ def test_v17_drops_the_index_of_events_by_action_alone(catalog: Catalog) -> None
         names = {index["name"] for index in inspect(conn).get_indexes("events")}
     assert "ix_events_action" not in names
     assert "ix_events_action_at" in names  # whose first column is the action
+
+
+def test_v18_indexes_the_found_events_on_sqlite(catalog: Catalog) -> None:
+    # a version 17 catalog: the partial index of found events is PostgreSQL's only
+    dialect = catalog.engine.dialect.name
+    with catalog.engine.begin() as conn:
+        if dialect == "sqlite":
+            conn.execute(text("DROP INDEX IF EXISTS ix_events_found"))
+        conn.execute(text("UPDATE provenance_meta SET value = '17'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("events")}
+    assert "ix_events_found" in names

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
@@ -139,3 +142,28 @@ def test_queries_on_an_empty_catalog_return_nothing(catalog: Catalog, tmp_path: 
         assert queries.status_counts(tx) == {}
         assert queries.weekly_activity(tx, Period(AS_OF).week_starts(), AS_OF) == {}
         assert queries.weekly_activity(tx, [], AS_OF) == {}
+
+
+def test_sqlite_counts_the_found_events_from_their_partial_index(tmp_path: Path) -> None:
+    # a catalog never analysed: the planner would take (action, at, asset_id) and read each
+    # event's JSON
+    path = tmp_path / "catalog.sqlite"
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
+        if "count(distinct(events.asset_id))" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            queries.weekly_activity(tx, Period(AS_OF).week_starts(), AS_OF)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    found = [pair for pair in sent if "ai_class" in pair[0]]
+    assert len(found) == 1
+    with sqlite3.connect(path) as conn:
+        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {found[0][0]}", found[0][1]).fetchall())
+    assert "USING INDEX ix_events_found" in plan, plan
