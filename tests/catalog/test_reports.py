@@ -167,3 +167,36 @@ def test_sqlite_counts_the_found_events_from_their_partial_index(tmp_path: Path)
     with sqlite3.connect(path) as conn:
         plan = str(conn.execute(f"EXPLAIN QUERY PLAN {found[0][0]}", found[0][1]).fetchall())
     assert "USING INDEX ix_events_found" in plan, plan
+
+
+def test_sqlite_finds_a_period_s_events_of_an_action_by_their_index(tmp_path: Path) -> None:
+    # an analysed catalog where one action is most events (``indexed``): walking the time
+    # index in order would read every event of the period to keep the few purged
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    at = "2026-11-25 07:00:00.000000"
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO events (asset_id, at, user, host, action, path, reason, before, after, "
+            "prev_hash, hash) VALUES (?, ?, 'u', 'h', ?, '/p', '', '{}', '{}', '', ?)",
+            [(n, at, "purged" if n % 500 == 0 else "indexed", f"{n:064x}") for n in range(5000)],
+        )
+        conn.execute("ANALYZE")
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
+        if statement.startswith("SELECT events.id"):
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            found = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, None, 5))
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    assert len(found) == 5 and len(sent) == 1
+    with sqlite3.connect(path) as conn:
+        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    assert "ix_events_action_at" in plan, plan
