@@ -184,36 +184,37 @@ def walk_files(
     skip = on_skip or (lambda path, reason: None)
     found = 0
     stack = [_listing(str(root), ignored, skip)]
+    lstat, is_regular = os.lstat, stat.S_ISREG  # this loop runs once per file
     try:
         while stack:
-            item = next(stack[-1], None)
-            if item is None:
+            # a plain loop over the deepest folder's listing (resumed where it stopped once
+            # a subfolder it met is done)
+            for path, is_dir, sidecars in stack[-1]:
+                if is_dir:
+                    stack.append(_listing(path, ignored, skip))
+                    break
+                try:
+                    info = lstat(path)
+                except FileNotFoundError:
+                    skip(path, "vanished during the scan")
+                    continue
+                except OSError as exc:
+                    skip(path, f"cannot stat: {exc.strerror or exc}")
+                    continue
+                if is_regular(info.st_mode):
+                    found += 1
+                    if on_count is not None and found % WALK_REPORT_EVERY == 0:
+                        on_count(found)
+                    yield FileEntry(
+                        path,
+                        info.st_size,
+                        info.st_mtime_ns,
+                        info.st_ino,
+                        info.st_dev,
+                        sidecars is not None and sidecars.beside(path),
+                    )
+            else:
                 stack.pop().close()
-                continue
-            path, is_dir, sidecars = item
-            if is_dir:
-                stack.append(_listing(path, ignored, skip))
-                continue
-            try:
-                info = os.lstat(path)
-            except FileNotFoundError:
-                skip(path, "vanished during the scan")
-                continue
-            except OSError as exc:
-                skip(path, f"cannot stat: {exc.strerror or exc}")
-                continue
-            if stat.S_ISREG(info.st_mode):
-                found += 1
-                if on_count is not None and found % WALK_REPORT_EVERY == 0:
-                    on_count(found)
-                yield FileEntry(
-                    path,
-                    info.st_size,
-                    info.st_mtime_ns,
-                    info.st_ino,
-                    info.st_dev,
-                    bool(sidecars) and sidecars.beside(path),
-                )
     finally:
         for listing in stack:  # a walk stopped early: the folders' temporary files go
             listing.close()
@@ -254,7 +255,7 @@ class _Sidecars:
         )
 
 
-_Item = tuple[str, bool, _Sidecars]
+_Item = tuple[str, bool, "_Sidecars | None"]
 _Key = tuple[str, bool]  # (name, and a slash for a folder: where its files sort; is a folder)
 
 
@@ -264,16 +265,33 @@ def _listing(
     skip: Callable[[str, str], None],
 ) -> Generator[_Item, None, None]:
     """The entries of ``folder`` worth a look, in path order: (path, is a folder, the
-    sidecars beside it). Symlinks and invalid names are reported here. Only names are kept,
-    ``LISTING_RUN`` at a time in memory; a bigger folder's sorted runs wait in a temporary
-    file (closed when the listing ends or is closed)."""
+    sidecars beside it, None when the folder has none). Symlinks and invalid names are
+    reported here. Only names are kept, ``LISTING_RUN`` at a time in memory; a bigger
+    folder's sorted runs wait in a temporary file (closed when the listing ends or is
+    closed)."""
     runs = _Runs()
     keys: list[_Key] = []
     hashes = array("q")
     try:
         with os.scandir(folder) as iterator:
             for entry in iterator:
-                key = _key(entry, hashes, ignored, skip)
+                # the common case inline (an ASCII name, no sidecar, not ignored, not a
+                # link): this loop runs once per file of the tree
+                name = entry.name
+                key: _Key | None = None
+                if (
+                    name.isascii()
+                    and not name.endswith(_SIDECAR_SUFFIXES)
+                    and ignored(name) is None
+                ):
+                    try:
+                        if not entry.is_symlink():
+                            is_dir = entry.is_dir(follow_symlinks=False)
+                            key = (name + "/", True) if is_dir else (name, False)
+                    except OSError:
+                        pass
+                if key is None:  # anything else, and what to say of it
+                    key = _key(entry, hashes, ignored, skip)
                 if key is not None:
                     keys.append(key)
                     if len(keys) >= LISTING_RUN:
@@ -289,7 +307,7 @@ def _listing(
         skip(folder, f"cannot list folder: {exc.strerror or exc}")
         return
     keys.sort()
-    sidecars = _Sidecars(hashes)
+    sidecars = _Sidecars(hashes) if hashes else None
     prefix = folder if folder.endswith("/") else folder + "/"
     try:
         for name, is_dir in runs.merged(keys):
