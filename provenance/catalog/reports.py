@@ -136,8 +136,8 @@ def _flagged() -> tuple[ColumnElement[bool], ...]:
     return (_is_ai_row(), _A.status.in_(OVERDUE))
 
 
-def _late(before: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (_is_ai_row(), _A.status.in_(OPEN), _A.deadline < before)
+def _late(before: datetime, statuses: Sequence[str] = OPEN) -> tuple[ColumnElement[bool], ...]:
+    return (_is_ai_row(), _A.status.in_(statuses), _A.deadline < before)
 
 
 def _limited(query: Any, limit: int | None) -> Any:
@@ -162,8 +162,11 @@ def overdue_assets(
     """Yield flagged AI assets, and open ones whose deadline passed before ``before``, by
     deadline (the first ``limit``).
 
-    Two indexed queries (status; deadline) merged in deadline order: one query with ``OR``
-    makes SQLite read the whole table.
+    One indexed query per status (status and deadline), merged in deadline order: one
+    query with ``OR`` makes SQLite read the whole table, and one of both open statuses
+    (``IN``), once analysed, walks the deadline index through every asset whose deadline
+    has passed (flagged, quarantined, purged, cleared: most of them, in time) to find the
+    few open ones.
     """
     optional = _optional_columns()
     streams = [
@@ -179,7 +182,7 @@ def overdue_assets(
                 ),
             )
         )
-        for where in (_flagged(), _late(before))
+        for where in (_flagged(), *(_late(before, (status,)) for status in OPEN))
     ]
     merged = heapq.merge(*streams, key=_deadline_order)
     yield from merged if limit is None else itertools.islice(merged, limit)

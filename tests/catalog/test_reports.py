@@ -200,3 +200,42 @@ def test_sqlite_finds_a_period_s_events_of_an_action_by_their_index(tmp_path: Pa
     with sqlite3.connect(path) as conn:
         plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
     assert "ix_events_action_at" in plan, plan
+
+
+def test_sqlite_finds_the_late_open_assets_by_status_and_deadline(tmp_path: Path) -> None:
+    # an analysed catalog where most assets past their deadline are decided (purged,
+    # cleared): walking the deadline index would read all of them to find the few open ones
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    past, now = "2026-11-01 07:00:00.000000", "2026-11-30 07:00:00.000000"
+    statuses = ("purged", "cleared", "quarantined", "flagged", "held", "temporary")
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO assets (uid, path, root, size, mtime_ns, inode, device, media_type, "
+            "ai_class, confidence, status, deadline, first_seen, last_seen, present) "
+            "VALUES (?, ?, '/r', 1, 0, ?, 1, 'image/png', 'ai', 1, ?, ?, ?, ?, 1)",
+            [
+                (f"{n:036d}", f"/r/{n}.png", n, statuses[n % 6], past, past, now)
+                for n in range(3000)
+            ],
+        )
+        conn.execute("ANALYZE")
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
+        if statement.startswith("SELECT assets.id") and "deadline <" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            late = list(queries.overdue_assets(tx, AS_OF, None, 10))
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    assert len(late) == 10 and sent
+    with sqlite3.connect(path) as conn:
+        for statement, parameters in sent:
+            plan = str(conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
+            assert "ix_assets_status_deadline" in plan, plan
