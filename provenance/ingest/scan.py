@@ -89,12 +89,8 @@ KNOWN_PAGE = 5000
 
 
 def _is_changed(entry: FileEntry, known: KnownFile) -> bool:
-    return (known.size, known.mtime_ns, known.inode, known.present) != (
-        entry.size,
-        entry.mtime_ns,
-        entry.inode,
-        True,
-    )
+    # (size, mtime_ns, inode) of each, compared as one slice: a re-scan asks this per file
+    return not known.present or known[1:4] != entry[1:4]
 
 
 def _known_in_order(catalog: Catalog, root: str) -> Iterator[tuple[str, KnownFile]]:
@@ -133,12 +129,13 @@ class _Known:
 
     def take(self, path: str) -> KnownFile | None:
         """Return the catalog's facts of the file at ``path``, None for a new file."""
-        while self._next is not None and self._next[0] < path:
+        upcoming = self._next
+        while upcoming is not None and upcoming[0] < path:
             self._pass()
-        if self._next is not None and self._next[0] == path:
-            facts = self._next[1]
+            upcoming = self._next
+        if upcoming is not None and upcoming[0] == path:
             self._next = next(self._files, None)
-            return facts
+            return upcoming[1]
         return None
 
     def finish(self) -> None:
@@ -194,9 +191,10 @@ def _plan(
     check_tags = options.sidecar and not ingest.context.dry_run
     failed = unreadable.files if unreadable is not None else {}
     plan = _Plan(merged=True)
+    take = known.take
     for entry in entries:
         plan.files += 1
-        facts = known.take(entry.path)
+        facts = take(entry.path)
         if failed and entry.path in failed:
             plan.unreadable_found.add(entry.path)
         if rebuild or facts is None or _is_changed(entry, facts):
