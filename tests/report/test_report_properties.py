@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -10,7 +11,13 @@ from hypothesis import strategies as st
 from provenance.catalog.reports import AssetLine
 from provenance.report.data import Inputs, Period, assemble
 from provenance.report.render_html import render_html
-from provenance.report.render_text import csv_rows, guard_cell, md_code, render_markdown
+from provenance.report.render_text import (
+    csv_rows,
+    guard_cell,
+    indented_json,
+    md_code,
+    render_markdown,
+)
 from tests.report.sample import AS_OF, GENERATED_AT
 
 names = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
@@ -75,3 +82,28 @@ def test_any_file_name_renders_as_text(name: str, generator: str) -> None:
     assert len(lines) == 2 and lines[0].startswith("- `") and lines[1].startswith("  `")
     rows = [row for row in csv_rows(report) if row[0] != "alert"]  # type: ignore[arg-type]
     assert len(rows) == 2
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(
+            st.text(max_size=8) | st.integers() | st.booleans() | st.none() | st.floats(),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+@settings(max_examples=300, deadline=None)
+def test_the_json_report_is_written_as_json_dumps_would_indent_it(value: object) -> None:
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
