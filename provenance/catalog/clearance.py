@@ -11,14 +11,14 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, exists, func, select, union
+from sqlalchemy import Row, Table, Text, exists, func, select, union
 from sqlmodel import col
 
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.lines import ASSET_LINE_COLUMNS
 from provenance.catalog.models import Asset, Clearance
 from provenance.catalog.store import Tx, bytewise, path_under
-from provenance.lifecycle.states import UNCLEARED
+from provenance.lifecycle.states import RETIRED, UNCLEARED
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
 _C = cast(Table, Clearance.__table__).c  # type: ignore[attr-defined]
@@ -194,3 +194,55 @@ def approval_refs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, str]:
         )
         found.update((asset_id, ref) for asset_id, ref in tx.session.execute(query))
     return found
+
+
+def clearance_inputs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, tuple[Any, Any, Any]]:
+    """Return asset id -> (generator, family, facts): what the clearance rules judge."""
+    found: dict[int, tuple[Any, Any, Any]] = {}
+    for chunk in in_chunks(asset_ids):
+        query = select(_A.id, _A.generator, _A.family, _A.facts).where(_A.id.in_(list(chunk)))
+        found.update((row[0], (row[1], row[2], row[3])) for row in tx.session.execute(query))
+    return found
+
+
+def clear_target_kinds(tx: Tx, root: str | None = None) -> list[tuple[Any, Any, str | None]]:
+    """Return each distinct (generator, family, facts as JSON text) of the AI files a
+    `provenance clear` of a folder judges (``root``: under that root only): the clearance
+    rules give all files of one kind the same answer, but for their signatures.
+
+    One pass over the statuses' index in table order (a held file cleared while held is
+    counted too: it can only add a need); the other conditions are the kinds' columns,
+    checked here: a condition on them made SQLite walk the index by deadline instead, four
+    times slower on 1,000,000 assets."""
+    statuses = [status for status in UNCLEARED if status not in RETIRED]
+    facts = _A.facts.cast(Text)
+    query = select(_A.generator, _A.family, facts, _A.ai_class, _A.present)
+    query = query.where(_A.status.in_(statuses)).distinct()
+    if root is not None:
+        query = query.where(_A.root == root)
+    kinds = (
+        (row[0], row[1], row[2]) for row in tx.session.execute(query) if row[3] != "none" and row[4]
+    )
+    return list(dict.fromkeys(kinds))
+
+
+def clear_targets_of_kind(
+    tx: Tx, kind: tuple[Any, Any, str | None], root: str | None = None
+) -> list[tuple[int, str]]:
+    """Return (id, path) of the files of one kind (``clear_target_kinds``), by path."""
+    generator, family, facts = kind
+    statuses = [status for status in UNCLEARED if status not in RETIRED]
+    query = select(_A.id, _A.path, _A.ai_class, _A.present).where(
+        _A.status.in_(statuses),
+        _A.generator.is_not_distinct_from(generator),
+        _A.family.is_not_distinct_from(family),
+        _A.facts.cast(Text).is_not_distinct_from(facts),
+    )
+    if root is not None:
+        query = query.where(_A.root == root)
+    rows = tx.session.execute(query.execution_options(yield_per=5000))
+    return sorted(((row[0], row[1]) for row in rows if row[2] != "none" and row[3]), key=_path)
+
+
+def _path(target: tuple[int, str]) -> str:
+    return target[1]

@@ -133,6 +133,8 @@ class Missing:
     kind: str
     rule_ids: tuple[str, ...]
     text: str
+    #: How many references of this kind are wanted (consent: one per performer).
+    wanted: int = 1
 
     def line(self) -> str:
         return f"{self.text} ({', '.join(self.rule_ids)})"
@@ -248,9 +250,64 @@ def missing(
                 "consent",
                 rules,
                 f"{wanted} consent reference(s){who} (--consent REF; {len(given)} given)",
+                wanted,
             )
         )
     rules = assessment.needing("escalation")
     if rules and not (evidence.escalation_ref or "").strip():
         gaps.append(Missing("escalation", rules, "an escalation reference (--escalation REF)"))
     return tuple(gaps)
+
+
+#: The evidence a reference fills, by the ``Missing`` kind, and the `provenance clear`
+#: option that gives it. The other kinds (blocked, a trusted signer) no reference fills.
+OPTIONS = {"approval": "--approval", "consent": "--consent", "escalation": "--escalation"}
+
+
+@dataclass(frozen=True)
+class Needed:
+    """What `provenance clear` must be given for a clearance to pass: always an approval
+    reference, and the consent and escalation references the rules that fired ask for.
+    ``clearable`` False: a gap no reference fills (blocked; a trusted signer), so no
+    ``clear`` passes whatever it is given. ``a | b``: what clearing both at once needs."""
+
+    consent: int = 0
+    escalation: bool = False
+    clearable: bool = True
+
+    def __or__(self, other: Needed) -> Needed:
+        return Needed(
+            max(self.consent, other.consent),
+            self.escalation or other.escalation,
+            self.clearable and other.clearable,
+        )
+
+    def __and__(self, other: Needed) -> Needed:
+        """What both need at least."""
+        return Needed(
+            min(self.consent, other.consent),
+            self.escalation and other.escalation,
+            self.clearable or other.clearable,
+        )
+
+    def options(self, placeholder: str = "REF") -> tuple[str, ...]:
+        """Return the options of `provenance clear` that give this evidence, in order."""
+        words = [OPTIONS["approval"], placeholder]
+        for _ in range(self.consent):
+            words += [OPTIONS["consent"], placeholder]
+        if self.escalation:
+            words += [OPTIONS["escalation"], placeholder]
+        return tuple(words)
+
+
+def needed(assessment: Assessment, signer: str = "unsigned") -> Needed:
+    """Return what a clearance of an asset so assessed must be given: what ``missing``
+    finds lacking when nothing is given (the refusal of `provenance clear` says the same)."""
+    gaps = missing(assessment, Evidence(), signer)
+    kinds = {gap.kind: gap for gap in gaps}
+    consent = kinds.get("consent")
+    return Needed(
+        consent=consent.wanted if consent is not None else 0,
+        escalation="escalation" in kinds,
+        clearable=all(kind in OPTIONS for kind in kinds),
+    )

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provenance.catalog import Asset, Clearance, Event, SignalRow
-from provenance.clearance.assess import Assessment, Evidence, Facts, ToolInfo, missing
+from provenance.clearance.assess import (
+    Assessment,
+    Evidence,
+    Facts,
+    Needed,
+    ToolInfo,
+    missing,
+    needed,
+)
 from provenance.clearance.policy import ClearancePolicy
 
 #: Signal kinds that are a machine-readable AI mark inside the file itself (not a sidecar).
@@ -78,6 +86,20 @@ def clearance_assessment(
     """Return the assessment a clearance of ``asset`` is judged on (final unless declared)."""
     assessment, tool = policy.assess(asset.generator, asset.family, asset.facts)
     return assessment, tool, Facts.from_mapping(asset.facts).for_clearance()
+
+
+def clear_needed(
+    policy: ClearancePolicy,
+    generator: str | None,
+    family: str | None,
+    facts: Mapping[str, Any] | None,
+    signals: Sequence[SignalRow] | None = None,
+) -> tuple[Needed, bool]:
+    """Return what `provenance clear` must be given for an asset of this generator, family
+    and facts to pass (as ``plan_clearance`` judges it), and whether the answer depends on
+    its C2PA signer (then ``signals`` are the asset's: without them, unsigned)."""
+    assessment, _tool = policy.assess(generator, family, facts)
+    return needed(assessment, signer_state(signals or ())), assessment.signer_tool is not None
 
 
 def evidence_of(clearance: Clearance | None) -> Evidence:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import reduce
+from typing import Any
 
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, Tx
 from provenance.catalog import reports as queries
+from provenance.catalog.clearance import (
+    clear_target_kinds,
+    clear_targets_of_kind,
+    clearance_inputs,
+)
 from provenance.catalog.lines import AssetLine
 from provenance.catalog.unreadable import list_unreadable, unreadable_by_root
+from provenance.clearance.assess import Needed
+from provenance.clearance.explain import clear_needed
+from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.config import RootSettings, Settings
 from provenance.lifecycle.states import UNCLEARED
 from provenance.report.data import (
@@ -21,7 +33,7 @@ from provenance.report.data import (
     Report,
     assemble,
 )
-from provenance.report.items import RootInfo
+from provenance.report.items import ClearNeeds, RootInfo
 from provenance.retention.journal import waiting_steps
 from provenance.retention.policy import rules_from_settings
 
@@ -48,6 +60,51 @@ def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
         rule.name: rule.quarantine_for if rule.action == "purge" else None
         for rule in rules_from_settings(settings)
     }
+
+
+def clear_needs(
+    tx: Tx, policy: ClearancePolicy, asset_ids: Sequence[int], root: str | None = None
+) -> ClearNeeds:
+    """Return what `provenance clear` must be given for each of ``asset_ids``, and for any
+    folder (every AI file under it that a `clear` of it judges; ``root``: in that root).
+
+    The rules answer alike for the files of one generator, family and facts, so they are
+    asked once a kind, and only the files of a kind that needs more than every kind does
+    are listed by path (and a file's signer read only where a tool's approval asks for it).
+    """
+    by_asset: dict[int, Needed] = {}
+    signed: list[int] = []
+    found = clearance_inputs(tx, asset_ids)
+    for asset_id, (generator, family, facts) in found.items():
+        by_asset[asset_id], by_signer = clear_needed(policy, generator, family, facts)
+        if by_signer:
+            signed.append(asset_id)
+    for asset_id, signals in tx.signals_of_many(signed).items():
+        by_asset[asset_id] = clear_needed(policy, *found[asset_id], signals)[0]
+    kinds: list[tuple[Needed, list[tuple[str, Needed]] | None, tuple[Any, Any, str | None]]] = []
+    for kind in clear_target_kinds(tx, root):
+        facts = json.loads(kind[2]) if kind[2] else None
+        need, by_signer = clear_needed(policy, kind[0], kind[1], facts)
+        if not by_signer:
+            kinds.append((need, None, kind))
+            continue
+        files = clear_targets_of_kind(tx, kind, root)
+        signed_by = tx.signals_of_many([asset_id for asset_id, _path in files])
+        each = [
+            (path, clear_needed(policy, kind[0], kind[1], facts, signed_by[asset_id])[0])
+            for asset_id, path in files
+        ]
+        kinds.append((reduce(Needed.__and__, (n for _p, n in each), need), each, kind))
+    if not kinds:
+        return ClearNeeds(by_asset)
+    least = reduce(Needed.__and__, (need for need, _each, _kind in kinds))
+    targets: list[tuple[str, Needed]] = []
+    for need, listed, kind in kinds:
+        if listed is not None:
+            targets += [(path, n) for path, n in listed if n != least]
+        elif need != least:
+            targets += [(path, need) for _id, path in clear_targets_of_kind(tx, kind, root)]
+    return ClearNeeds(by_asset, least, tuple(sorted(targets, key=lambda target: target[0])))
 
 
 def build_report(
@@ -81,15 +138,22 @@ def build_report(
         )
         overdue = queries.overdue_counts(tx, period.as_of, root_path, _folders(overdue_lines))
         quarantined = queries.quarantined_counts(tx, root_path, _folders(quarantined_lines))
+        attention = list(queries.attention_lines(tx, root_path, unknown_tools=registered))
+        untrusted = list(queries.untrusted_c2pa_lines(tx, root_path))
+        voided = list(queries.events_between(tx, EVENTS["voided"], *past, shown))
+        # the files a section offers to clear: what their `clear` must be given
+        offered = [line.id for line in (*due_lines, *overdue_lines, *attention, *untrusted)]
+        offered += [event.asset_id for event in voided if event.asset_id is not None]
+        needs = clear_needs(tx, clearance_policy(settings), offered, root_path)
         inputs = Inputs(
             due=due_lines,
             overdue=overdue_lines,
             quarantined=quarantined_lines,
-            unknown_tool=queries.attention_lines(tx, root_path, unknown_tools=registered),
-            untrusted_c2pa=queries.untrusted_c2pa_lines(tx, root_path),
+            unknown_tool=attention,
+            untrusted_c2pa=untrusted,
             purged=queries.events_between(tx, EVENTS["purged"], *past, shown),
             cleared=queries.events_between(tx, EVENTS["cleared"], *past, shown),
-            voided=queries.events_between(tx, EVENTS["voided"], *past, shown),
+            voided=voided,
             # what those sections stand for, counted in the database: by root, and in the
             # folders of the files they name by folder
             root_counts={
@@ -115,6 +179,7 @@ def build_report(
             unknown_tools=0
             if registered
             else sum(n for (_root, status), n in counts.items() if status in UNCLEARED),
+            needs=needs,
         )
         return assemble(
             inputs,

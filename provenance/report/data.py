@@ -17,6 +17,7 @@ from provenance.catalog.reports import AssetLine, ChainHead, EventLine, FolderCo
 from provenance.lifecycle.states import AI_STATUSES, OVERDUE
 from provenance.report.groups import Alert, Group, Totals, alerts, group_items
 from provenance.report.items import (
+    ClearNeeds,
     Item,
     RootInfo,
     Roots,
@@ -187,6 +188,9 @@ class Inputs:
     #: folders of those items, counted by folder and status.
     root_counts: Mapping[str, Mapping[str | None, int]] = field(default_factory=dict)
     folders: Mapping[str, Sequence[FolderCount]] = field(default_factory=dict)
+    #: What `provenance clear` must be given, for the assets named and for folders (the
+    #: clearance rules' answer); an approval reference alone when left out.
+    needs: ClearNeeds = field(default_factory=ClearNeeds)
 
 
 def _trend(period: Period, weekly: Mapping[tuple[int, str], int]) -> tuple[WeekCounts, ...]:
@@ -321,14 +325,18 @@ def assemble(
     """
     lookup = Roots(roots)
     as_of = period.as_of
+    needs = inputs.needs
     items: dict[str, tuple[Item, ...]] = {
-        "expiring": tuple(asset_item("expiring", line, lookup, as_of) for line in inputs.due),
+        "expiring": tuple(
+            asset_item("expiring", line, lookup, as_of, needs) for line in inputs.due
+        ),
         "overdue": tuple(
             asset_item(
                 "overdue",
                 line,
                 lookup,
                 as_of,
+                needs,
                 reason=str(line.status)
                 if line.status in OVERDUE
                 else "past its deadline, not yet flagged",
@@ -340,7 +348,7 @@ def assemble(
         ),
         "purged": tuple(purged_item(event, lookup) for event in inputs.purged),
         "cleared": tuple(cleared_item(event, lookup) for event in inputs.cleared),
-        "voided": tuple(voided_item(event, lookup) for event in inputs.voided),
+        "voided": tuple(voided_item(event, lookup, needs) for event in inputs.voided),
         "attention": tuple(
             asset_item(
                 "attention",
@@ -348,7 +356,10 @@ def assemble(
                 lookup,
                 as_of,
                 reason=attention_reason(line),
-                commands=(tag_command(line.path), *item_commands(line.status, line.path)),
+                commands=(
+                    tag_command(line.path),
+                    *item_commands(line.status, line.path, needs.asset(line.id)),
+                ),
             )
             for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa)
         ),
@@ -386,6 +397,7 @@ def assemble(
                 key,
                 items[key],
                 _folder_totals(inputs.folders[key]) if key in inputs.folders else None,
+                needs.folder,
             ),
         )
         for key in SECTION_KEYS

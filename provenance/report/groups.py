@@ -10,11 +10,12 @@ lets it act on the group's files (``provenance.lifecycle.states``: ``CLEARABLE``
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from provenance.clearance.assess import Needed
 from provenance.lifecycle.states import CLEARABLE, HOLDABLE
 from provenance.report.items import Item, clear_command, hold_command
 
@@ -53,6 +54,9 @@ class Group:
     items: tuple[Item, ...]
     command: str = ""
     totals: Totals | None = None
+    #: What clearing every AI file under the group's production needs (``productions``
+    #: offers that `clear`), when the report knows it.
+    production_needs: Needed | None = field(default=None, compare=False)
 
     @property
     def count(self) -> int:
@@ -159,13 +163,16 @@ def group_command(
     *,
     at_root: bool = False,
     totals: Totals | None = None,
+    needed: Needed | None = None,
 ) -> str:
     """Return the one command that would act on the group, or "" when none would.
 
     A group of one file acts on the file; a folder below its root on the folder (the
     command takes everything under it); several files at a root's own folder get none
     (a command on the root would take the whole root). ``totals``: every file of the
-    folder, when ``items`` are only the first."""
+    folder, when ``items`` are only the first. ``needed``: what clearing every AI file
+    under the folder needs (the `clear` names it; none is offered when no reference
+    would do)."""
     if section not in ACTIONABLE:
         return ""
     count = len(items) if totals is None else totals.count
@@ -178,22 +185,31 @@ def group_command(
     statuses = {item.status for item in items} if totals is None else set(totals.statuses)
     if section == "quarantined":
         return hold_command(path) if statuses & set(HOLDABLE) else ""
-    if statuses & set(CLEARABLE):
-        return clear_command(path)
+    needed = needed or Needed()
+    if statuses & set(CLEARABLE) and needed.clearable:
+        return clear_command(path, needed)
     if statuses & set(HOLDABLE):
         return hold_command(path)
     return ""
+
+
+def _production_path(folder_path: str, folder: str, production: str) -> str:
+    """Return the production folder's path from a folder's path below its root."""
+    base = folder_path[: len(folder_path) - len(folder)].rstrip("/") or "/"
+    return posixpath.join(base, production) if production else base
 
 
 def group_items(
     section: str,
     items: Iterable[Item],
     totals: Mapping[tuple[str, str], Totals] | None = None,
+    needs: Callable[[str], Needed] | None = None,
 ) -> tuple[Group, ...]:
     """Return ``items`` by root, then folder (production first), each group's files by date.
 
     ``totals`` (by root folder and folder path): every file of the section in a folder,
-    when ``items`` are only the section's first.
+    when ``items`` are only the section's first. ``needs``: what clearing every AI file
+    under a folder needs, by the folder's path (``ClearNeeds.folder``).
     """
     buckets: dict[tuple[str, str], list[Item]] = {}
     root_paths: dict[tuple[str, str], str] = {}
@@ -211,6 +227,7 @@ def group_items(
         counted = None if totals is None else totals.get((root_paths[key], folder_path))
         if counted is not None and counted.count < len(members):
             counted = None  # a file added since the count: the named files are the truth
+        production_path = _production_path(folder_path, relative, production)
         groups.append(
             Group(
                 section=section,
@@ -221,9 +238,15 @@ def group_items(
                 path=folder_path,
                 items=members,
                 command=group_command(
-                    section, folder_path, members, at_root=not relative, totals=counted
+                    section,
+                    folder_path,
+                    members,
+                    at_root=not relative,
+                    totals=counted,
+                    needed=needs(folder_path) if needs is not None else None,
                 ),
                 totals=counted,
+                production_needs=needs(production_path) if needs is not None else None,
             )
         )
     return tuple(groups)
@@ -251,13 +274,24 @@ def productions(groups: Sequence[Group]) -> list[tuple[Group, list[Group]]]:
     result = []
     for (root, production), members in out.items():
         first = members[0]
-        base = first.path[: len(first.path) - len(first.folder)].rstrip("/") or "/"
-        path = posixpath.join(base, production) if production else base
+        path = _production_path(first.path, first.folder, production)
         items = tuple(sorted((item for group in members for item in group.items), key=_when_key))
         totals = summed(members)
-        command = group_command(first.section, path, items, at_root=not production, totals=totals)
+        needed = first.production_needs
+        command = group_command(
+            first.section, path, items, at_root=not production, totals=totals, needed=needed
+        )
         whole = Group(
-            first.section, root, first.owner, production, production, path, items, command, totals
+            first.section,
+            root,
+            first.owner,
+            production,
+            production,
+            path,
+            items,
+            command,
+            totals,
+            production_needs=needed,
         )
         result.append((whole, members))
     return result

@@ -5,14 +5,16 @@ Pure: catalog lines in, Items out. Commands quote paths for a POSIX shell.
 
 from __future__ import annotations
 
+import bisect
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from provenance.catalog.models import Unreadable
 from provenance.catalog.reports import AssetLine, EventLine
+from provenance.clearance.assess import Needed
 from provenance.lifecycle.states import CLEARABLE, HOLDABLE, Status
 
 if TYPE_CHECKING:  # the journal brings the file operations in: only its type is needed
@@ -55,8 +57,38 @@ class Item:
 # --- commands -------------------------------------------------------------------------
 
 
-def clear_command(path: str) -> str:
-    return f"provenance clear {shlex.quote(path)} --approval REF"
+@dataclass(frozen=True)
+class ClearNeeds:
+    """What `provenance clear` must be given, from the clearance rules (``Needed``): for
+    each asset the report names (by id), and for a folder, whose `clear` takes every AI
+    file under it that waits for a clearance (``targets``: all of them need at least
+    ``least``; those that need more, by path)."""
+
+    by_asset: Mapping[int, Needed] = field(default_factory=dict)
+    least: Needed = field(default_factory=Needed)
+    targets: tuple[tuple[str, Needed], ...] = ()
+
+    def asset(self, asset_id: int | None) -> Needed:
+        """Return what clearing the asset needs (an asset not looked at: ``least``)."""
+        found = self.by_asset.get(asset_id) if asset_id is not None else None
+        return found if found is not None else self.least
+
+    def folder(self, path: str) -> Needed:
+        """Return what clearing every AI file at or under the folder ``path`` needs."""
+        low = path.rstrip("/") + "/"
+        start = bisect.bisect_left(self.targets, (low,))
+        found = self.least
+        for target, need in self.targets[start:]:
+            if not target.startswith(low):
+                break
+            found = found | need
+        return found
+
+
+def clear_command(path: str, needed: Needed | None = None) -> str:
+    """Return the `clear` of ``path`` with every reference the rules ask for (``needed``)."""
+    options = " ".join((needed or Needed()).options())
+    return f"provenance clear {shlex.quote(path)} {options}"
 
 
 def hold_command(path: str) -> str:
@@ -71,13 +103,15 @@ def tag_command(path: str) -> str:
     return f"provenance tag {shlex.quote(path)} --tool TOOL"
 
 
-def item_commands(status: str, path: str) -> tuple[str, ...]:
+def item_commands(status: str, path: str, needed: Needed | None = None) -> tuple[str, ...]:
     """Return the commands that would act on a file in ``status``: clear it (statuses the
-    lifecycle lets go to cleared), hold it (statuses a hold takes, not one already held),
-    restore it (quarantined)."""
+    lifecycle lets go to cleared, with the references ``needed``; not when no reference
+    would do), hold it (statuses a hold takes, not one already held), restore it
+    (quarantined)."""
     commands = []
-    if status in CLEARABLE:
-        commands.append(clear_command(path))
+    needed = needed or Needed()
+    if status in CLEARABLE and needed.clearable:
+        commands.append(clear_command(path, needed))
     if status in HOLDABLE and status != Status.HELD:
         commands.append(hold_command(path))
     if status == Status.QUARANTINED:
@@ -125,8 +159,18 @@ class Roots:
         return self.by_path.get(key) or RootInfo(key, key or "(no root)", "")
 
 
-def asset_item(section: str, line: AssetLine, roots: Roots, as_of: datetime, **fields: Any) -> Item:
+def asset_item(
+    section: str,
+    line: AssetLine,
+    roots: Roots,
+    as_of: datetime,
+    needs: ClearNeeds | None = None,
+    **fields: Any,
+) -> Item:
+    """Return the item of an asset (``needs``: what clearing it needs; approval alone by
+    default)."""
     root = roots(line.root)
+    needed = needs.asset(line.id) if needs is not None else None
     values: dict[str, Any] = {
         "section": section,
         "path": line.path,
@@ -140,7 +184,7 @@ def asset_item(section: str, line: AssetLine, roots: Roots, as_of: datetime, **f
         "days_left": _days_between(as_of, line.deadline),
         "content_hash": _text(line.content_hash),
         "size": line.size,
-        "commands": item_commands(line.status, line.path),
+        "commands": item_commands(line.status, line.path, needed),
     }
     values.update(fields)
     return Item(**values)
@@ -229,17 +273,17 @@ def cleared_item(event: EventLine, roots: Roots) -> Item:
     )
 
 
-def voided_item(event: EventLine, roots: Roots) -> Item:
+def voided_item(event: EventLine, roots: Roots, needs: ClearNeeds | None = None) -> Item:
     path = _text(event.path)
+    status = _text(event.after.get("status")) or Status.TEMPORARY
+    needed = needs.asset(event.asset_id) if needs is not None else None
     return event_item(
         "voided",
         event,
         roots,
-        status=_text(event.after.get("status")) or Status.TEMPORARY,
+        status=status,
         reason=f"{event.action}: {event.reason}" if event.reason else event.action,
-        commands=item_commands(_text(event.after.get("status")) or Status.TEMPORARY, path)
-        if path
-        else (),
+        commands=item_commands(status, path, needed) if path else (),
     )
 
 
