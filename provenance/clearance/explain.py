@@ -16,6 +16,7 @@ from provenance.clearance.assess import (
     needed,
 )
 from provenance.clearance.policy import ClearancePolicy
+from provenance.report.render_text import iso
 
 #: Signal kinds that are a machine-readable AI mark inside the file itself (not a sidecar).
 LABEL_KINDS = ("c2pa", "xmp-iptc")
@@ -187,7 +188,7 @@ def render_clearance(record: dict[str, Any]) -> list[str]:
     clearance = record["clearance"]
     if clearance is not None:
         lines.append(
-            f"{'cleared:':<14}{clearance['at']} by {clearance['by']}, "
+            f"{'cleared:':<14}{iso(clearance['at'])} by {clearance['by']}, "
             f"approval {clearance['approval_ref']}"
         )
     for kind, value in record["evidence"].items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from provenance.clearance.explain import render_clearance
 from provenance.cli.app import App, UserError, echo_json, echo_json_array, echo_lines, pass_app
 from provenance.lifecycle.states import STATUSES
 from provenance.report.records import asset_record
+from provenance.report.render_text import iso
 from provenance.service import assets
 
 
@@ -98,10 +100,16 @@ def _list_unreadable(app: App, under: Path | None, limit: int | None, as_json: b
     )
 
 
+#: A time in an event's before/after (a deadline, say): printed as every time is (``iso``).
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
+
+
 def _value(value: Any) -> str:
     """One value of an event's before/after as text: a mapping as ``key=value`` pairs."""
     if value is None or value == "":
         return "none"
+    if isinstance(value, str) and _TIME.match(value):
+        return iso(value) or value
     if isinstance(value, dict):
         return "(" + ", ".join(f"{k}={_value(v)}" for k, v in value.items()) + ")"
     if isinstance(value, list | tuple):
@@ -133,7 +141,7 @@ def event_line(event: dict[str, Any], *, path: bool = True) -> str:
     reason = event["reason"] or ""
     where = f"  {event['path'] or '-'}" if path else ""
     return (
-        f"{event['at']}  {event['action']:<12} {event['user']}@{event['host']}{where}"
+        f"{iso(event['at'])}  {event['action']:<12} {event['user']}@{event['host']}{where}"
         + (f"  {change}" if change else "")
         + (f"; {reason}" if reason and change else f"  {reason}" if reason else "")
     )
@@ -157,9 +165,14 @@ def render_show(record: dict[str, Any]) -> str:
         "copy_of",
         "prompt",
     )
-    lines = [f"{key + ':':<14}{record[key]}" for key in keys if record.get(key) not in (None, "")]
+    times = ("deadline", "first_seen", "last_seen")
+    lines = [
+        f"{key + ':':<14}{iso(record[key]) if key in times else record[key]}"
+        for key in keys
+        if record.get(key) not in (None, "")
+    ]
     if not record["present"]:
-        lines.append(f"{'missing:':<14}since {record['missing_since']}")
+        lines.append(f"{'missing:':<14}since {iso(record['missing_since'])}")
     if record.get("clearance"):
         lines += render_clearance(record["clearance"])
     lines.append("signals:")

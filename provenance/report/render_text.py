@@ -8,7 +8,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from provenance.lifecycle.states import AI_STATUSES
@@ -45,9 +45,23 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def iso(value: datetime | None) -> str | None:
-    """Return an aware datetime as ISO 8601 UTC with ``Z``, or None."""
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+def iso(value: datetime | str | None) -> str | None:
+    """Return a time as every person-readable output prints it: ISO 8601 UTC to the
+    second, with ``Z`` (``2026-11-30T07:00:05Z``); None for None. ``value`` is an aware
+    datetime (a naive one is UTC) or the ISO 8601 text of one, as a record carries it
+    (other text is returned as it is)."""
+    if value is None:
+        return None
+    when = value
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    assert isinstance(when, datetime)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def iso_date(value: datetime | date | None) -> str:

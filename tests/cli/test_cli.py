@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from provenance.cli import cli
+from provenance.cli.inspect import describe_change
 from tests.media import write_a1111_png, write_plain_png
 from tests.schemas import validate
 
@@ -62,6 +64,32 @@ def test_scan_dry_run_says_what_becomes_of_the_sidecars(
     assert "would move sidecar" in result.output
     assert castle.with_name("castle.png.xmp").is_file()
     assert not castle.with_name("castle_final.png.xmp").exists()
+
+
+#: A time as the report prints it (``report.render_text.iso``): to the second, UTC.
+SECOND = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+#: Any printed time, with or without a fraction of a second.
+ANY_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[.0-9]*(Z|[+-]\d{2}:\d{2})?")
+
+
+def test_show_and_log_print_times_to_the_second_as_the_report_does(
+    runner: CliRunner, production: Path
+) -> None:
+    runner.invoke(cli, ["scan", str(production)])
+    castle = production / "gen" / "castle.png"
+    assert runner.invoke(cli, ["hold", str(castle), "--reason", "matter 7"]).exit_code == 0
+    assert runner.invoke(cli, ["release", str(castle)]).exit_code == 0
+    shown = runner.invoke(cli, ["show", str(castle)]).stdout
+    history = runner.invoke(cli, ["log", str(castle)]).stdout
+    recent = runner.invoke(cli, ["log"]).stdout
+    for text in (shown, history, recent):
+        times = [m.group(0) for m in ANY_TIME.finditer(text)]
+        assert times and all(SECOND.fullmatch(t) for t in times), times
+    assert re.search(r"^first_seen: +\S+Z$", shown, re.M)
+    assert all(SECOND.match(line) for line in history.splitlines())
+    # a time an event records (a sweep's or a voided clearance's deadline) reads the same
+    change = describe_change({}, {"deadline": "2027-01-04T07:09:39.291035+00:00"})
+    assert change == "deadline 2027-01-04T07:09:39Z"
 
 
 def test_show_prints_record_signals_and_history(runner: CliRunner, production: Path) -> None:
