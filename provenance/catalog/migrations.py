@@ -259,6 +259,25 @@ def _v18_found_events_sqlite(conn: Connection) -> None:
         )
 
 
+#: The C2PA signals whose signature is untrusted or invalid (``catalog.reports``'
+#: ``DOUBTFUL_TRUST``, written out: a schema step never changes), in each dialect's words,
+#: literal SQL so that the database matches the partial index to the report's query.
+DOUBTFUL_C2PA_WHERE = {
+    "postgresql": "kind = 'c2pa' AND (detail ->> 'trust') IN ('untrusted', 'invalid')",
+    "sqlite": "kind = 'c2pa' AND json_extract(detail, '$.trust') IN ('untrusted', 'invalid')",
+}
+
+
+def _v19_doubtful_c2pa(conn: Connection) -> None:
+    """v19: the signals of a C2PA signature the report calls out (untrusted, invalid),
+    partial: the report's attention section reads them alone, not every signal of the
+    catalog with its JSON (on 1,000,000 assets with 400,000 signals, 0.2 s of the report)."""
+    where = DOUBTFUL_C2PA_WHERE.get(conn.dialect.name, DOUBTFUL_C2PA_WHERE["sqlite"])
+    conn.execute(
+        text(f"CREATE INDEX IF NOT EXISTS ix_signals_doubtful ON signals (asset_id) WHERE {where}")
+    )
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -278,6 +297,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v16_event_indexes,
     _v17_no_action_index,
     _v18_found_events_sqlite,
+    _v19_doubtful_c2pa,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -288,6 +308,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v15_queue_index,
     _v16_event_indexes,
     _v18_found_events_sqlite,
+    _v19_doubtful_c2pa,
 ]
 LATEST = len(STEPS) + 1
 

@@ -38,7 +38,11 @@ from sqlalchemy.sql import ColumnElement
 
 from provenance.catalog.clearance import attention_assets
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
-from provenance.catalog.migrations import FOUND_EVENTS_WHERE, FOUND_EVENTS_WHERE_SQLITE
+from provenance.catalog.migrations import (
+    DOUBTFUL_C2PA_WHERE,
+    FOUND_EVENTS_WHERE,
+    FOUND_EVENTS_WHERE_SQLITE,
+)
 from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
 from provenance.lifecycle.states import AI_STATUSES, OPEN, OVERDUE, UNCLEARED, Status
@@ -331,15 +335,13 @@ def untrusted_c2pa_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]
     ``extra`` carries ``c2pa_trust`` and ``c2pa_signer`` (one line per asset)."""
     trust = _SIGNALS.c.detail["trust"].as_string()
     signer = _SIGNALS.c.detail["signer"].as_string()
+    # literal SQL, the partial index's own words (``migrations._v19_doubtful_c2pa``): the
+    # database reads those signals alone, not every signal with its JSON
+    doubtful: ColumnElement[bool] = text(DOUBTFUL_C2PA_WHERE[tx.dialect])  # type: ignore[assignment]
     query = (
         select(*_asset_columns(), trust, signer)
         .join(_SIGNALS, _SIGNALS.c.asset_id == _A.id)
-        .where(
-            _SIGNALS.c.kind == "c2pa",
-            trust.in_(DOUBTFUL_TRUST),
-            _is_ai(),
-            _A.status.in_(UNCLEARED),
-        )
+        .where(doubtful, _is_ai(), _A.status.in_(UNCLEARED))
     )
     seen: set[int] = set()
     for row in _stream(tx, _in_root(query, root).order_by(_A.path)):

@@ -272,3 +272,14 @@ def test_v18_indexes_the_found_events_on_sqlite(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         names = {index["name"] for index in inspect(conn).get_indexes("events")}
     assert "ix_events_found" in names
+
+
+def test_v19_indexes_the_doubtful_c2pa_signals(catalog: Catalog) -> None:
+    # a version 18 catalog: no partial index of untrusted or invalid C2PA signals
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_signals_doubtful"))
+        conn.execute(text("UPDATE provenance_meta SET value = '18'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("signals")}
+    assert "ix_signals_doubtful" in names

@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
+from provenance.catalog.migrations import DOUBTFUL_C2PA_WHERE
 from provenance.report.data import Period
 from tests.report.sample import AS_OF, DAY, SCRIPT_NAME, populate
 
@@ -202,23 +203,29 @@ def test_sqlite_finds_a_period_s_events_of_an_action_by_their_index(tmp_path: Pa
     assert "ix_events_action_at" in plan, plan
 
 
+def _insert_assets(conn: sqlite3.Connection, assets: list[tuple[str, str]]) -> None:
+    """Insert AI assets of (status, deadline) with the columns a catalog requires."""
+    now = "2026-11-30 07:00:00.000000"
+    conn.executemany(
+        "INSERT INTO assets (uid, path, root, size, mtime_ns, inode, device, media_type, "
+        "ai_class, confidence, status, deadline, first_seen, last_seen, present) "
+        "VALUES (?, ?, '/r', 1, 0, ?, 1, 'image/png', 'ai', 1, ?, ?, ?, ?, 1)",
+        [
+            (f"{n:036d}", f"/r/{n}.png", n, status, deadline, now, now)
+            for n, (status, deadline) in enumerate(assets)
+        ],
+    )
+
+
 def test_sqlite_finds_the_late_open_assets_by_status_and_deadline(tmp_path: Path) -> None:
     # an analysed catalog where most assets past their deadline are decided (purged,
     # cleared): walking the deadline index would read all of them to find the few open ones
     path = tmp_path / "catalog.sqlite"
     Catalog.open(f"sqlite:///{path}").close()
-    past, now = "2026-11-01 07:00:00.000000", "2026-11-30 07:00:00.000000"
+    past = "2026-11-01 07:00:00.000000"
     statuses = ("purged", "cleared", "quarantined", "flagged", "held", "temporary")
     with sqlite3.connect(path) as conn:
-        conn.executemany(
-            "INSERT INTO assets (uid, path, root, size, mtime_ns, inode, device, media_type, "
-            "ai_class, confidence, status, deadline, first_seen, last_seen, present) "
-            "VALUES (?, ?, '/r', 1, 0, ?, 1, 'image/png', 'ai', 1, ?, ?, ?, ?, 1)",
-            [
-                (f"{n:036d}", f"/r/{n}.png", n, statuses[n % 6], past, past, now)
-                for n in range(3000)
-            ],
-        )
+        _insert_assets(conn, [(statuses[n % 6], past) for n in range(3000)])
         conn.execute("ANALYZE")
     catalog = Catalog.open(f"sqlite:///{path}")
     sent: list[tuple[str, Any]] = []
@@ -239,3 +246,42 @@ def test_sqlite_finds_the_late_open_assets_by_status_and_deadline(tmp_path: Path
         for statement, parameters in sent:
             plan = str(conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
             assert "ix_assets_status_deadline" in plan, plan
+
+
+def test_the_doubtful_c2pa_index_names_every_trust_word_the_report_calls_out() -> None:
+    for where in DOUBTFUL_C2PA_WHERE.values():
+        assert all(f"'{word}'" in where for word in queries.DOUBTFUL_TRUST)
+
+
+def test_sqlite_reads_the_doubtful_c2pa_signals_from_their_partial_index(
+    tmp_path: Path,
+) -> None:
+    # an analysed catalog with many signals: the query must not read each one's JSON
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        _insert_assets(conn, [("temporary", "2026-12-30 07:00:00.000000")] * 2000)
+        conn.executemany(
+            "INSERT INTO signals (asset_id, kind, ai_class, parameters, confidence, source, "
+            "detail, found_at) VALUES (?, ?, 'ai', '{}', 1, '', ?, '2026-11-01 00:00:00')",
+            [(n, "c2pa" if n % 2 else "png-text", '{"trust": "trusted"}') for n in range(2000)],
+        )
+        conn.execute("ANALYZE")
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
+        if "JOIN signals" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            assert list(queries.untrusted_c2pa_lines(tx)) == []
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    assert len(sent) == 1
+    with sqlite3.connect(path) as conn:
+        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    assert "ix_signals_doubtful" in plan and "SCAN signals)" not in plan, plan
