@@ -6,10 +6,11 @@ Run by hand (not part of the test run):
 
 It creates a catalog with the real schema, bulk-inserts generated assets (30% AI; 1% of all
 assets due in the coming week, so 10,000 rows in the main table; a few thousand flagged,
-quarantined, purged, cleared, held and of unknown tool) and one `indexed` event per asset
-spread over a year, plus purge and clearance events. Then, for each format, a fresh process
-builds and renders the report (as `provenance report` would) and prints its time and peak
-RSS. Targets: < 2 s and < 300 MB each. The peer figure, from the same catalog and run, is the
+quarantined, purged, cleared, held and of unknown tool), one `indexed` event per asset
+spread over a year, plus purge and clearance events, and the marks found: a text-chunk
+signal per AI asset and a C2PA one for a third of them (1 in 1,000 of those untrusted).
+Then, for each format, a fresh process builds and renders the report (as `provenance
+report` would) and prints its time and peak RSS. Targets: < 2 s and < 300 MB each. The peer figure, from the same catalog and run, is the
 `sqlite3` command-line shell running the report's two heaviest aggregates (AI assets by root
 and status; events per week) and a plain `SELECT count(*) ... GROUP BY status`.
 """
@@ -183,6 +184,32 @@ def generate(path: Path, assets: int, seed: int = 7) -> None:
         )
     count = connection.execute("SELECT count(*) FROM events").fetchone()[0]
     print(f"inserted {count:,} events in {time.perf_counter() - started:.1f}s", flush=True)
+
+    # the marks found: a text chunk of each AI asset, and a C2PA manifest of a third of
+    # them (1 in 1,000 of those signed by a certificate nobody trusts)
+    chunk = json.dumps({"steps": 30, "sampler": "euler_a", "cfg": 7.0, "workflow": "x" * 400})
+    trusted = json.dumps({"trust": "trusted", "signer": "Adobe Inc."})
+    untrusted = json.dumps({"trust": "untrusted", "signer": "Unknown Corp"})
+    found = _ts(AS_OF)
+
+    def signal_rows() -> object:
+        rows = reader.execute("SELECT id FROM assets WHERE ai_class = 'ai' ORDER BY id")
+        for index, (asset_id,) in enumerate(rows):
+            yield (asset_id, "png-text", "ComfyUI", "a castle at dawn " * 12, chunk, "{}", found)
+            if index % 3 == 0:
+                detail = untrusted if index % 3000 == 0 else trusted
+                yield (asset_id, "c2pa", "Adobe Firefly", None, "{}", detail, found)
+
+    started = time.perf_counter()
+    with connection:
+        connection.executemany(
+            "INSERT INTO signals (asset_id, kind, ai_class, generator, prompt, parameters, "
+            "confidence, source, detail, found_at) VALUES (?, ?, 'ai', ?, ?, ?, 0.99, 'bench', "
+            "?, ?)",
+            signal_rows(),  # type: ignore[arg-type]
+        )
+    count = connection.execute("SELECT count(*) FROM signals").fetchone()[0]
+    print(f"inserted {count:,} signals in {time.perf_counter() - started:.1f}s", flush=True)
     connection.execute("ANALYZE")
     connection.close()
     reader.close()
