@@ -177,10 +177,12 @@ def generate(path: Path, assets: int, seed: int = 7) -> None:
 
     started = time.perf_counter()
     with connection:
+        # each event's place in the chain (``seq``), as the catalog writes it: the report
+        # reads the chain's length from the newest event, not by counting them all
         connection.executemany(
             "INSERT INTO events (asset_id, at, user, host, action, path, reason, before, after, "
-            "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?, '', lower(hex(randomblob(32))))",
-            event_rows(),  # type: ignore[arg-type]
+            "seq, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?, '', lower(hex(randomblob(32))))",
+            ((*row, seq) for seq, row in enumerate(event_rows(), 1)),  # type: ignore[call-overload]
         )
     count = connection.execute("SELECT count(*) FROM events").fetchone()[0]
     print(f"inserted {count:,} events in {time.perf_counter() - started:.1f}s", flush=True)
