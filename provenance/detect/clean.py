@@ -95,6 +95,16 @@ def clean_signal(signal: Signal) -> Signal:
 
 def clean_verdict(verdict: Verdict) -> Verdict:
     """Return ``verdict`` with every text value safe for the catalog (see ``clean_text``)."""
+    if (
+        not verdict.signals
+        and not verdict.problems
+        and verdict.generator is None
+        and verdict.family is None
+        and verdict.model is None
+        and verdict.prompt is None
+        and clean_text(verdict.media_type, MAX_NAME) is verdict.media_type
+    ):
+        return verdict  # nothing found and a clean media type (most files): nothing to clean
     return dataclasses.replace(
         verdict,
         **_clean_naming(verdict),

@@ -47,11 +47,13 @@ def detect_file(
     options = Options(deep=deep, sidecar=sidecar, path_rules=path_rules, trust=c2pa_trust)
     if data is None:
         with open_buffer(Path(path)) as content:
-            return _detect(Path(path), content, options, families)
-    return _detect(Path(path), data, options, families)
+            return _detect(path, content, options, families)
+    return _detect(path, data, options, families)
 
 
-def _detect(path: Path, data: Buffer, options: Options, families: Sequence[Family]) -> Verdict:
+def _detect(
+    path: Path | str, data: Buffer, options: Options, families: Sequence[Family]
+) -> Verdict:
     media_type = sniff_media_type(data)
     problems: list[str] = [] if len(data) else ["file is empty"]
     parts = guard(problems, "container walk", lambda: walk(data, media_type), Parts())

@@ -10,6 +10,7 @@ the signals and problems of the families before it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 import zlib
@@ -50,7 +51,9 @@ class Reading:
     """One file as every family sees it. Families only read it; the pipeline adds each
     family's signals and problems to ``signals`` and ``problems`` before the next runs."""
 
-    path: Path
+    #: the file's path as the caller gave it (a scan's is a str: made a ``Path`` only for a
+    #: family that asks for ``path``, as the sidecar and path-rule families do when on)
+    given: Path | str
     data: Buffer
     media_type: str
     parts: Parts
@@ -62,6 +65,11 @@ class Reading:
     # and a reading is made for every file)
     _xmp: list[tuple[Block, XmpProperties, list[str]]] | None = field(default=None, repr=False)
     _texts: list[TextEntry] | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def path(self) -> Path:
+        """The file's path."""
+        return self.given if isinstance(self.given, Path) else Path(self.given)
 
     @property
     def xmp(self) -> list[tuple[Block, XmpProperties, list[str]]]:
