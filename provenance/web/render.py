@@ -17,6 +17,7 @@ from provenance.clearance.assess import FLAG_FACTS
 from provenance.clearance.rules import INTENDED_USES
 from provenance.lifecycle.states import CLEARABLE, HOLDABLE
 from provenance.report.groups import days_text
+from provenance.report.render_text import iso
 
 #: name -> (media type, bytes) of the files under /static/.
 STATIC: dict[str, tuple[str, bytes]] = {
@@ -27,17 +28,6 @@ STATIC: dict[str, tuple[str, bytes]] = {
 
 def _day(value: datetime | None) -> str:
     return value.astimezone(UTC).date().isoformat() if value is not None else ""
-
-
-def _stamp(value: str | None) -> str:
-    """An ISO 8601 time as a person reads it: "2027-01-04 03:10 UTC"."""
-    if not value:
-        return ""
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _days_left(value: datetime | None) -> str:
@@ -58,7 +48,7 @@ def environment() -> Environment:
     env.filters["basename"] = lambda path: posixpath.basename(path) or path
     env.filters["day"] = _day
     env.filters["days_left"] = _days_left
-    env.filters["stamp"] = _stamp
+    env.filters["stamp"] = lambda value: iso(value) or ""  # as the report prints a time
     env.globals["clearable"] = [str(status) for status in CLEARABLE]
     env.globals["holdable"] = [str(status) for status in HOLDABLE]
     env.globals["uses"] = list(INTENDED_USES)
