@@ -205,10 +205,13 @@ def clearance_inputs(tx: Tx, asset_ids: Sequence[int]) -> dict[int, tuple[Any, A
     return found
 
 
-def clear_target_kinds(tx: Tx, root: str | None = None) -> list[tuple[Any, Any, str | None]]:
+def clear_target_kinds(
+    tx: Tx, root: str | None = None, under: str | None = None
+) -> list[tuple[Any, Any, str | None]]:
     """Return each distinct (generator, family, facts as JSON text) of the AI files a
-    `provenance clear` of a folder judges (``root``: under that root only): the clearance
-    rules give all files of one kind the same answer, but for their signatures.
+    `provenance clear` of a folder judges (``root``: under that root only; ``under``: at
+    or below that folder): the clearance rules give all files of one kind the same answer,
+    but for their signatures.
 
     One pass over the statuses' index in table order (a held file cleared while held is
     counted too: it can only add a need); the other conditions are the kinds' columns,
@@ -220,6 +223,8 @@ def clear_target_kinds(tx: Tx, root: str | None = None) -> list[tuple[Any, Any, 
     query = query.where(_A.status.in_(statuses)).distinct()
     if root is not None:
         query = query.where(_A.root == root)
+    if under is not None:
+        query = query.where(path_under(_A.path, under, tx.dialect))
     kinds = (
         (row[0], row[1], row[2]) for row in tx.session.execute(query) if row[3] != "none" and row[4]
     )
@@ -227,7 +232,7 @@ def clear_target_kinds(tx: Tx, root: str | None = None) -> list[tuple[Any, Any, 
 
 
 def clear_targets_of_kind(
-    tx: Tx, kind: tuple[Any, Any, str | None], root: str | None = None
+    tx: Tx, kind: tuple[Any, Any, str | None], root: str | None = None, under: str | None = None
 ) -> list[tuple[int, str]]:
     """Return (id, path) of the files of one kind (``clear_target_kinds``), by path."""
     generator, family, facts = kind
@@ -240,6 +245,8 @@ def clear_targets_of_kind(
     )
     if root is not None:
         query = query.where(_A.root == root)
+    if under is not None:
+        query = query.where(path_under(_A.path, under, tx.dialect))
     rows = tx.session.execute(query.execution_options(yield_per=5000))
     return sorted(((row[0], row[1]) for row in rows if row[2] != "none" and row[3]), key=_path)
 

@@ -7,7 +7,7 @@ always has something missing, so it never passes; adding evidence never adds a n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -303,7 +303,11 @@ class Needed:
 def needed(assessment: Assessment, signer: str = "unsigned") -> Needed:
     """Return what a clearance of an asset so assessed must be given: what ``missing``
     finds lacking when nothing is given (the refusal of `provenance clear` says the same)."""
-    gaps = missing(assessment, Evidence(), signer)
+    return needed_for(missing(assessment, Evidence(), signer))
+
+
+def needed_for(gaps: Iterable[Missing]) -> Needed:
+    """Return what fills ``gaps``, the ``missing`` of an asset given no evidence."""
     kinds = {gap.kind: gap for gap in gaps}
     consent = kinds.get("consent")
     return Needed(

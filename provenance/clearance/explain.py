@@ -151,7 +151,10 @@ def clearance_record(
         "labelled": bool(label["in_file"]) or is_labelled(signals),
         "label": label,
         "evidence": {k: v for k, v in present.items() if v},
-        "missing": [{"kind": m.kind, "rules": list(m.rule_ids), "text": m.text} for m in gaps],
+        "missing": [
+            {"kind": m.kind, "rules": list(m.rule_ids), "text": m.text, "wanted": m.wanted}
+            for m in gaps
+        ],
         "clearance": None
         if clearance is None
         else {

@@ -63,10 +63,15 @@ def quarantine_times(settings: Settings) -> dict[str, timedelta | None]:
 
 
 def clear_needs(
-    tx: Tx, policy: ClearancePolicy, asset_ids: Sequence[int], root: str | None = None
+    tx: Tx,
+    policy: ClearancePolicy,
+    asset_ids: Sequence[int],
+    root: str | None = None,
+    under: str | None = None,
 ) -> ClearNeeds:
     """Return what `provenance clear` must be given for each of ``asset_ids``, and for any
-    folder (every AI file under it that a `clear` of it judges; ``root``: in that root).
+    folder (every AI file under it that a `clear` of it judges; ``root``: in that root;
+    ``under``: at or below that folder, the only folders asked of it).
 
     The rules answer alike for the files of one generator, family and facts, so they are
     asked once a kind, and only the files of a kind that needs more than every kind does
@@ -82,13 +87,13 @@ def clear_needs(
     for asset_id, signals in tx.signals_of_many(signed).items():
         by_asset[asset_id] = clear_needed(policy, *found[asset_id], signals)[0]
     kinds: list[tuple[Needed, list[tuple[str, Needed]] | None, tuple[Any, Any, str | None]]] = []
-    for kind in clear_target_kinds(tx, root):
+    for kind in clear_target_kinds(tx, root, under):
         facts = json.loads(kind[2]) if kind[2] else None
         need, by_signer = clear_needed(policy, kind[0], kind[1], facts)
         if not by_signer:
             kinds.append((need, None, kind))
             continue
-        files = clear_targets_of_kind(tx, kind, root)
+        files = clear_targets_of_kind(tx, kind, root, under)
         signed_by = tx.signals_of_many([asset_id for asset_id, _path in files])
         each = [
             (path, clear_needed(policy, kind[0], kind[1], facts, signed_by[asset_id])[0])
@@ -103,8 +108,13 @@ def clear_needs(
         if listed is not None:
             targets += [(path, n) for path, n in listed if n != least]
         elif need != least:
-            targets += [(path, need) for _id, path in clear_targets_of_kind(tx, kind, root)]
+            targets += [(path, need) for _id, path in clear_targets_of_kind(tx, kind, root, under)]
     return ClearNeeds(by_asset, least, tuple(sorted(targets, key=lambda target: target[0])))
+
+
+def folder_needed(tx: Tx, policy: ClearancePolicy, folder: str) -> Needed:
+    """Return what `provenance clear FOLDER` must be given: every AI file under it."""
+    return clear_needs(tx, policy, (), under=folder).folder(folder)
 
 
 def build_report(

@@ -20,12 +20,13 @@ from provenance.catalog.clearance import active_clearance, uncleared_assets
 from provenance.catalog.lifecycle import active_holds, holds_covering, recent_events
 from provenance.catalog.queue import Span, Total, queue_page, queue_spans, queue_total
 from provenance.catalog.unreadable import list_unreadable as unreadable_rows
+from provenance.clearance.assess import Needed
 from provenance.clearance.explain import clearance_record, label_record
 from provenance.clearance.policy import ClearancePolicy, clearance_policy
 from provenance.config import RootSettings
 from provenance.errors import NotInCatalogError, ProvenanceError
 from provenance.files.thumbnails import MEDIA_TYPE, Wanted
-from provenance.report.build import root_infos
+from provenance.report.build import folder_needed, root_infos
 from provenance.report.groups import Group, group_items, productions
 from provenance.report.items import Item, Roots, asset_item
 from provenance.report.records import asset_record, event_record
@@ -355,6 +356,8 @@ class QueueFolder:
     group: Group
     span: Span
     files: tuple[QueueFile, ...]
+    #: What a `clear` of the whole folder must be given (None: no folder form, the root's).
+    needed: Needed | None = None
 
 
 @dataclass(frozen=True)
@@ -364,6 +367,8 @@ class QueueProduction:
     group: Group
     span: Span
     folders: tuple[QueueFolder, ...]
+    #: What a `clear` of the whole production must be given (None: no production form).
+    needed: Needed | None = None
 
 
 @dataclass(frozen=True)
@@ -409,6 +414,14 @@ def review_queue(
         spans.update(queue_spans(tx, [key for key in wanted if key not in spans]))
         holds = frozenset(hold.path for hold in active_holds(tx))
         total = queue_total(tx, now, folder) if after is None else None
+        # what the forms that clear a production or a folder must ask for (all under it)
+        policy = clearance_policy(app.settings)
+        needed = {
+            group.path: folder_needed(tx, policy, group.path)
+            for whole, folders in wholes
+            for group in (whole, *folders)
+            if (group.production if group is whole else group.folder)
+        }
     result = []
     for whole, folders in wholes:
         shown = tuple(
@@ -424,10 +437,18 @@ def review_queue(
                     )
                     for item in group.items
                 ),
+                needed.get(group.path) if group.folder else None,
             )
             for group in folders
         )
-        result.append(QueueProduction(whole, spans[(whole.path, not whole.production)], shown))
+        result.append(
+            QueueProduction(
+                whole,
+                spans[(whole.path, not whole.production)],
+                shown,
+                needed.get(whole.path) if whole.production else None,
+            )
+        )
     next_after = lines[-1].line.path if following is not None else None
     return QueuePage(tuple(result), len(lines), next_after, holds, total)
 

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provenance.access.roles import Role
 from provenance.audit.refusals import RefusalLog
 from provenance.catalog import Catalog, utcnow
+from provenance.clearance.assess import Missing, needed_for
 from provenance.clearance.explain import label_text
 from provenance.config import Settings
 from provenance.daemon.metrics import Snapshot, exposition
@@ -340,6 +341,15 @@ class Web:
         except ProvenanceError as exc:
             return self._refusal(request, session, str(exc), 400)
         clearance = record.get("clearance")
+        # what a clear of it must be given: the gaps its record names when none is given
+        needed = (
+            needed_for(
+                Missing(gap["kind"], tuple(gap["rules"]), gap["text"], gap.get("wanted", 1))
+                for gap in clearance["missing"]
+            )
+            if clearance and clearance["clearance"] is None
+            else None
+        )
         return page(
             "asset.html",
             200,
@@ -351,6 +361,7 @@ class Web:
             csrf=session.csrf,
             holds=holds,
             picture=picture is not None,
+            needed=needed,
         )
 
     async def act(self, request: Request) -> Response:

@@ -3,6 +3,7 @@ command line's refusals (a forged form from a viewer is refused and recorded).""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.web.conftest import PROXY
@@ -224,3 +225,74 @@ def test_facts_are_declared_for_a_whole_folder_with_the_command_lines_roles(
         "/act", {"csrf": token, "action": "tag", "path": str(empty), "use": "final"}
     )
     assert nothing.status == 400 and "no AI assets under this folder" in nothing.body
+
+
+def _clear_form(body: str, path: Path) -> str | None:
+    """Return the clear form of the queue or detail page whose paths are ``path``."""
+    for form in body.split('<details class="decision clear">')[1:]:
+        form = form.split("</details>", 1)[0]
+        if f'name="path" value="{path}"' in form:
+            return form
+    return None
+
+
+def test_the_clear_forms_ask_for_every_reference_the_rules_ask_for(header_site: Site) -> None:
+    site = header_site
+    client, token = _as(site, site.approver.name)
+    talent = site.root / "reel_1" / "shot_020" / "frame_0001.png"
+    reused = site.root / "reel_2" / "shot_100" / "frame_0000.png"
+    for path, fact in (
+        (talent, ("talent", "Ada Lane, Bo Kim")),
+        (reused, ("other_project_model", "on")),
+    ):
+        tagged = client.post(
+            "/act", [("csrf", token), ("action", "tag"), ("path", str(path)), fact]
+        )
+        assert tagged.status == 200, tagged.body
+    reel_1 = client.get(f"/?under={site.root / 'reel_1'}").body
+    # no tools registry: every tool is unknown, so every clear needs an escalation (NFX-CONF3)
+    for folder in (site.root / "reel_1", talent.parent):
+        form = _clear_form(reel_1, folder)
+        assert form is not None, folder
+        assert re.search(r'name="consent" required placeholder="2 \(one per performer\)', form)
+        assert re.search(r'name="escalation" required', form)
+    plain = _clear_form(reel_1, site.root / "reel_1" / "shot_010")
+    assert plain is not None and 'name="escalation" required' in plain
+    assert 'name="consent" required' not in plain
+    # a reused talent model is blocked: no form offers to clear it or a folder above it
+    reel_2 = client.get(f"/?under={site.root / 'reel_2'}").body
+    assert _clear_form(reel_2, reused.parent) is None
+    assert _clear_form(reel_2, site.root / "reel_2") is None
+    assert "the rules block a file under it" in reel_2
+    # each file's own page says the same
+    with site.catalog.read() as tx:
+        uids = {path: tx.asset_by_path(str(path)).uid for path in (talent, reused)}  # type: ignore[union-attr]
+    detail = client.get(f"/asset/{uids[talent]}").body
+    form = _clear_form(detail, talent)
+    assert form is not None and 'name="consent" required' in form
+    assert _clear_form(client.get(f"/asset/{uids[reused]}").body, reused) is None
+    # the form filled in as it asks passes; without the consents it is refused
+    refused = client.post(
+        "/act",
+        {
+            "csrf": token,
+            "action": "clear",
+            "path": str(talent.parent),
+            "approval": "A-1",
+            "escalation": "E-1",
+        },
+    )
+    assert refused.status == 400 and "consent" in refused.body
+    cleared = client.post(
+        "/act",
+        {
+            "csrf": token,
+            "action": "clear",
+            "path": str(talent.parent),
+            "approval": "A-1",
+            "consent": "C-1, C-2",
+            "escalation": "E-1",
+        },
+    )
+    assert cleared.status == 200, cleared.body
+    assert site.status_of(talent) == "cleared"
