@@ -12,6 +12,7 @@ from provenance.clearance.assess import (
     assess,
     find_tool,
     missing,
+    needed,
 )
 from provenance.clearance.rules import INTENDED_USES, default_rules
 from provenance.config.clearance import ToolSettings
@@ -139,3 +140,40 @@ def test_facts_merge_and_round_trip() -> None:
         "personal_data": True,
     }
     assert Facts.from_mapping(merged.as_mapping()) == merged
+
+
+signers = st.sampled_from(("trusted", "untrusted", "invalid", "unsigned"))
+#: Tools, some of whose approval holds only for a file a trusted signer signed.
+signing_tools = st.one_of(
+    tool_strategy,
+    st.builds(
+        ToolInfo,
+        name=st.just("F"),
+        status=st.just("approved"),
+        require_trusted_signer=st.just(True),
+    ),
+)
+
+
+@given(facts_strategy, signing_tools, signers)
+def test_the_references_needed_are_what_a_clearance_lacks_given_none(
+    facts: Facts, tool: ToolInfo, signer: str
+) -> None:
+    # what the report's `clear` names (``needed``), filled in, passes exactly when a
+    # reference can pass at all; one consent fewer, or no escalation, does not
+    assessment = assess(facts, tool, RULES)
+    need = needed(assessment, signer)
+    words = need.options()
+    assert words[:2] == ("--approval", "REF")
+    assert words.count("--consent") == need.consent and words.count("--escalation") == int(
+        need.escalation
+    )
+    filled = Evidence("A-1", tuple(f"C-{n}" for n in range(need.consent)), "E-1" * need.escalation)
+    assert (not missing(assessment, filled, signer)) == need.clearable
+    if need.clearable and need.consent:
+        fewer = Evidence("A-1", filled.consent_refs[1:], filled.escalation_ref)
+        assert missing(assessment, fewer, signer)
+    if need.clearable and need.escalation:
+        assert missing(assessment, Evidence("A-1", filled.consent_refs), signer)
+    if assessment.blocked_by or (assessment.signer_tool and signer != "trusted"):
+        assert not need.clearable

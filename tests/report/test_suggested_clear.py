@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from provenance.catalog import Catalog
+from provenance.clearance.assess import Needed
+from provenance.report.items import ClearNeeds
 from tests.clearance.helpers import asset_at, run, write_config
 from tests.media import write_a1111_png
 from tests.schemas import validate
@@ -156,3 +158,20 @@ def test_each_suggested_clear_passes_where_the_approval_alone_is_refused(
     for name in ("finals/poster.png", "finals/talent.png", "finals/alt/private.png"):
         assert asset_at(catalog, root / name).status == "cleared", name
     assert asset_at(catalog, root / "reuse/model.png").status == "temporary"
+
+
+def test_a_folder_needs_what_every_file_under_it_needs() -> None:
+    needs = ClearNeeds(
+        least=Needed(escalation=True),
+        targets=(
+            ("/r/a/x.png", Needed(consent=2, escalation=True)),
+            ("/r/a/y/z.png", Needed(consent=1, escalation=True)),
+            ("/r/ab/w.png", Needed(escalation=True, clearable=False)),
+        ),
+    )
+    assert needs.folder("/r/a") == Needed(consent=2, escalation=True)
+    assert needs.folder("/r/a/y/") == Needed(consent=1, escalation=True)
+    assert needs.folder("/r/ab") == Needed(escalation=True, clearable=False)
+    assert needs.folder("/r") == Needed(consent=2, escalation=True, clearable=False)
+    assert needs.folder("/r/c") == Needed(escalation=True)
+    assert needs.asset(7) == Needed(escalation=True)
