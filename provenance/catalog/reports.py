@@ -29,7 +29,6 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
     text,
     type_coerce,
@@ -42,6 +41,7 @@ from provenance.catalog.migrations import (
     DOUBTFUL_C2PA_WHERE,
     FOUND_EVENTS_WHERE,
     FOUND_EVENTS_WHERE_SQLITE,
+    UNTOOLED_WHERE,
 )
 from provenance.catalog.models import Asset, Event, SignalRow
 from provenance.catalog.store import Tx
@@ -314,14 +314,12 @@ def attention_lines(
         yield AssetLine(*row[:13], extra=extra)  # type: ignore[call-arg]
     if not unknown_tools:
         return
-    # rows written before the clearance rules assessed them: a missing tool is still news
+    # rows written before the clearance rules assessed them: a missing tool is still news.
+    # Literal SQL, the partial index's own words (``migrations._v20_untooled_index``): the
+    # database reads those rows alone, not every uncleared AI asset's
     optional = _optional_columns()
-    query = select(*_asset_columns(), *optional).where(
-        _is_ai(),
-        _A.status.in_(UNCLEARED),
-        or_(_A.generator.is_(None), _A.generator == ""),
-        _A.tool_status.is_(None),
-    )
+    untooled: ColumnElement[bool] = text(UNTOOLED_WHERE)  # type: ignore[assignment]
+    query = select(*_asset_columns(), *optional).where(untooled, _A.status.in_(UNCLEARED))
     for row in _stream(tx, _in_root(query, root).order_by(_A.status, _A.path)):
         yield _line(row, optional)
 

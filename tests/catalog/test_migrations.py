@@ -283,3 +283,14 @@ def test_v19_indexes_the_doubtful_c2pa_signals(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         names = {index["name"] for index in inspect(conn).get_indexes("signals")}
     assert "ix_signals_doubtful" in names
+
+
+def test_v20_indexes_the_ai_assets_never_assessed_that_name_no_tool(catalog: Catalog) -> None:
+    # a version 19 catalog: no partial index of them
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_untooled"))
+        conn.execute(text("UPDATE provenance_meta SET value = '19'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = {index["name"] for index in inspect(conn).get_indexes("assets")}
+    assert "ix_assets_untooled" in names

@@ -285,3 +285,35 @@ def test_sqlite_reads_the_doubtful_c2pa_signals_from_their_partial_index(
     with sqlite3.connect(path) as conn:
         plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
     assert "ix_signals_doubtful" in plan and "SCAN signals)" not in plan, plan
+
+
+def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
+    tmp_path: Path,
+) -> None:
+    # an analysed catalog of assessed AI assets: the files never assessed that name no
+    # tool are read from their index, not from every uncleared AI asset's row
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        _insert_assets(conn, [("temporary", "2026-12-30 07:00:00.000000")] * 2000)
+        conn.execute("UPDATE assets SET tool_status = 'approved', generator = 'ComfyUI'")
+        conn.execute("UPDATE assets SET tool_status = NULL, generator = NULL WHERE id % 500 = 0")
+        conn.execute("ANALYZE")
+    catalog = Catalog.open(f"sqlite:///{path}")
+    sent: list[tuple[str, Any]] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
+        if "tool_status IS NULL" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(catalog.engine, "before_cursor_execute", remember)
+    try:
+        with catalog.read() as tx:
+            lines = list(queries.attention_lines(tx))
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", remember)
+        catalog.close()
+    assert len(lines) == 4 and len(sent) == 1
+    with sqlite3.connect(path) as conn:
+        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    assert "ix_assets_untooled" in plan, plan
