@@ -141,15 +141,8 @@ def _uncleared() -> tuple[Any, ...]:
     )
 
 
-def attention_assets(
-    tx: Tx, root: str | None = None, *, unknown_tools: bool = True
-) -> Iterator[Row[Any]]:
-    """Yield rows (``ATTENTION_COLUMNS``) of uncleared AI assets the report must call out.
-
-    That is those from an unapproved tool, from an unknown one (unless ``unknown_tools`` is
-    False: with no tools registry every tool is unknown, and the report counts them), and
-    those whose ``risk`` is blocked, with no clearance in force; ordered by path.
-    """
+def attention_where(unknown_tools: bool = True) -> tuple[Any, ...]:
+    """The conditions of the assets ``attention_assets`` yields (its count uses them too)."""
     tools = UNAPPROVED_TOOL if unknown_tools else ("unapproved",)
     # each of the two through its own index (tool status; risk), few rows: the OR of them
     # beside the status made SQLite walk every uncleared asset instead
@@ -157,17 +150,38 @@ def attention_assets(
         select(_A.id).where(_A.tool_status.in_(tools)),
         select(_A.id).where(_A.risk.in_(ATTENTION_RISKS)),
     )
-    query = select(*ATTENTION_COLUMNS).where(
+    return (
         _A.id.in_(named.scalar_subquery()),
         _A.ai_class != "none",
         _A.status.in_(UNCLEARED),
         _no_active_clearance(),
     )
+
+
+def few_by_path(dialect: str) -> Any:
+    """The order of a few assets by path, byte by byte, never read from the path index:
+    ``path || ''`` sorts the same on SQLite but keeps its planner off that index (walking
+    all of it in order, every row a random table read, is slower than sorting the few);
+    ``COLLATE "C"`` on PostgreSQL, whose planner weighs the two."""
+    return _A.path.collate("C") if dialect == "postgresql" else _A.path.concat("")
+
+
+def attention_assets(
+    tx: Tx, root: str | None = None, *, unknown_tools: bool = True, limit: int | None = None
+) -> Iterator[Row[Any]]:
+    """Yield rows (``ATTENTION_COLUMNS``) of uncleared AI assets the report must call out.
+
+    That is those from an unapproved tool, from an unknown one (unless ``unknown_tools`` is
+    False: with no tools registry every tool is unknown, and the report counts them), and
+    those whose ``risk`` is blocked, with no clearance in force; by path (the first
+    ``limit``).
+    """
+    query = select(*ATTENTION_COLUMNS).where(*attention_where(unknown_tools))
     if root is not None:
         query = query.where(_A.root == root)
-    # ``path || ''`` sorts the same but keeps the planner off the path index: walking all of
-    # it in order (every row, random table reads) is slower than filtering on status first
-    ordered = query.order_by(_A.path.concat(""))
+    ordered = query.order_by(few_by_path(tx.dialect))
+    if limit is not None:
+        ordered = ordered.limit(limit)
     yield from tx.session.execute(ordered.execution_options(yield_per=2000))
 
 

@@ -32,10 +32,11 @@ from sqlalchemy import (
     select,
     text,
     type_coerce,
+    union,
 )
 from sqlalchemy.sql import ColumnElement
 
-from provenance.catalog.clearance import attention_assets
+from provenance.catalog.clearance import attention_assets, attention_where, few_by_path
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.migrations import (
     DOUBTFUL_C2PA_WHERE,
@@ -295,16 +296,24 @@ def quarantined_assets(
         yield _line(row, optional, facts)
 
 
+def _untooled() -> tuple[ColumnElement[bool], ...]:
+    """Uncleared AI assets written before the clearance rules assessed them that name no
+    tool. Literal SQL, the partial index's own words (``migrations._v20_untooled_index``):
+    the database reads those rows alone, not every uncleared AI asset's."""
+    untooled: ColumnElement[bool] = text(UNTOOLED_WHERE)  # type: ignore[assignment]
+    return (untooled, _A.status.in_(UNCLEARED))
+
+
 def attention_lines(
-    tx: Tx, root: str | None = None, *, unknown_tools: bool = True
+    tx: Tx, root: str | None = None, *, unknown_tools: bool = True, limit: int | None = None
 ) -> Iterator[AssetLine]:
     """Yield uncleared AI assets from unapproved (and, with ``unknown_tools``, unknown)
-    tools, or of blocked risk.
+    tools, or of blocked risk; each of the two sources by path (its first ``limit``).
 
     The facts come from the clearance rules (``provenance.catalog.clearance``); ``extra``
     carries ``risk``, ``risk_rules``, ``tool_status`` and ``tool_name``.
     """
-    for row in attention_assets(tx, root, unknown_tools=unknown_tools):
+    for row in attention_assets(tx, root, unknown_tools=unknown_tools, limit=limit):
         mapping = row._mapping
         extra = {
             key: mapping[key]
@@ -314,13 +323,11 @@ def attention_lines(
         yield AssetLine(*row[:13], extra=extra)  # type: ignore[call-arg]
     if not unknown_tools:
         return
-    # rows written before the clearance rules assessed them: a missing tool is still news.
-    # Literal SQL, the partial index's own words (``migrations._v20_untooled_index``): the
-    # database reads those rows alone, not every uncleared AI asset's
+    # rows written before the clearance rules assessed them: a missing tool is still news
     optional = _optional_columns()
-    untooled: ColumnElement[bool] = text(UNTOOLED_WHERE)  # type: ignore[assignment]
-    query = select(*_asset_columns(), *optional).where(untooled, _A.status.in_(UNCLEARED))
-    for row in _stream(tx, _in_root(query, root).order_by(_A.status, _A.path)):
+    query = select(*_asset_columns(), *optional).where(*_untooled())
+    query = _in_root(query, root).order_by(few_by_path(tx.dialect))
+    for row in _stream(tx, _limited(query, limit)):
         yield _line(row, optional)
 
 
@@ -328,26 +335,53 @@ def attention_lines(
 DOUBTFUL_TRUST = ("untrusted", "invalid")
 
 
-def untrusted_c2pa_lines(tx: Tx, root: str | None = None) -> Iterator[AssetLine]:
-    """Yield uncleared AI assets whose C2PA signature is untrusted or invalid, by path;
-    ``extra`` carries ``c2pa_trust`` and ``c2pa_signer`` (one line per asset)."""
+def _doubtful_c2pa_in(dialect: str) -> tuple[ColumnElement[bool], ...]:
+    """Signals (joined to their asset) of an uncleared AI asset's C2PA signature that is
+    untrusted or invalid. Literal SQL, the partial index's own words
+    (``migrations._v19_doubtful_c2pa``): the database reads those signals alone, not every
+    signal with its JSON."""
+    doubtful: ColumnElement[bool] = text(DOUBTFUL_C2PA_WHERE[dialect])  # type: ignore[assignment]
+    return (doubtful, _is_ai(), _A.status.in_(UNCLEARED))
+
+
+def untrusted_c2pa_lines(
+    tx: Tx, root: str | None = None, limit: int | None = None
+) -> Iterator[AssetLine]:
+    """Yield uncleared AI assets whose C2PA signature is untrusted or invalid, by path (the
+    first ``limit`` signals); ``extra`` carries ``c2pa_trust`` and ``c2pa_signer`` (one line
+    per asset)."""
     trust = _SIGNALS.c.detail["trust"].as_string()
     signer = _SIGNALS.c.detail["signer"].as_string()
-    # literal SQL, the partial index's own words (``migrations._v19_doubtful_c2pa``): the
-    # database reads those signals alone, not every signal with its JSON
-    doubtful: ColumnElement[bool] = text(DOUBTFUL_C2PA_WHERE[tx.dialect])  # type: ignore[assignment]
     query = (
         select(*_asset_columns(), trust, signer)
         .join(_SIGNALS, _SIGNALS.c.asset_id == _A.id)
-        .where(doubtful, _is_ai(), _A.status.in_(UNCLEARED))
+        .where(*_doubtful_c2pa_in(tx.dialect))
     )
     seen: set[int] = set()
-    for row in _stream(tx, _in_root(query, root).order_by(_A.path)):
+    ordered = _in_root(query, root).order_by(few_by_path(tx.dialect))
+    for row in _stream(tx, _limited(ordered, limit)):
         if row[0] in seen:
             continue
         seen.add(row[0])
         extra = {"c2pa_trust": row[13], "c2pa_signer": row[14]}
         yield AssetLine(*row[:13], extra=extra)  # type: ignore[misc]
+
+
+def attention_counts(
+    tx: Tx, root: str | None, folders: Collection[str], *, unknown_tools: bool = True
+) -> tuple[dict[str | None, int], list[FolderCount]]:
+    """Count the assets ``attention_lines`` and ``untrusted_c2pa_lines`` yield together
+    (each once) by root, and in ``folders`` by folder and status."""
+    sources = [select(_A.id).where(*attention_where(unknown_tools))]
+    if unknown_tools:
+        sources.append(select(_A.id).where(*_untooled()))
+    sources.append(
+        select(_A.id)
+        .join(_SIGNALS, _SIGNALS.c.asset_id == _A.id)
+        .where(*_doubtful_c2pa_in(tx.dialect))
+    )
+    named = union(*(source.correlate(None) for source in sources))
+    return _counts(tx, (_A.id.in_(named.scalar_subquery()),), root, folders)
 
 
 def events_between(

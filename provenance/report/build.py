@@ -148,8 +148,13 @@ def build_report(
         )
         overdue = queries.overdue_counts(tx, period.as_of, root_path, _folders(overdue_lines))
         quarantined = queries.quarantined_counts(tx, root_path, _folders(quarantined_lines))
-        attention = list(queries.attention_lines(tx, root_path, unknown_tools=registered))
-        untrusted = list(queries.untrusted_c2pa_lines(tx, root_path))
+        attention = list(
+            queries.attention_lines(tx, root_path, unknown_tools=registered, limit=shown)
+        )
+        untrusted = list(queries.untrusted_c2pa_lines(tx, root_path, shown))
+        called_out = queries.attention_counts(
+            tx, root_path, _folders([*attention, *untrusted]), unknown_tools=registered
+        )
         voided = list(queries.events_between(tx, EVENTS["voided"], *past, shown))
         # the files a section offers to clear: what their `clear` must be given
         offered = [line.id for line in (*due_lines, *overdue_lines, *attention, *untrusted)]
@@ -170,12 +175,18 @@ def build_report(
                 "expiring": due[0],
                 "overdue": overdue[0],
                 "quarantined": quarantined[0],
+                "attention": called_out[0],
                 **{
                     key: queries.events_by_root(tx, actions, *past)
                     for key, actions in EVENTS.items()
                 },
             },
-            folders={"expiring": due[1], "overdue": overdue[1], "quarantined": quarantined[1]},
+            folders={
+                "expiring": due[1],
+                "overdue": overdue[1],
+                "quarantined": quarantined[1],
+                "attention": called_out[1],
+            },
             status_counts=counts,
             per_day=queries.deadlines_per_day(tx, period.as_of, period.coming_end, root_path),
             weekly=queries.weekly_activity(tx, period.week_starts(), period.as_of, root_path),

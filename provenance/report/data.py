@@ -60,9 +60,12 @@ SECTION_TITLES = {
 }
 #: Files that could not be read, named in the report (its count is of them all).
 UNREADABLE_SHOWN = 10
-#: Files a section of assets or events names at most, the soonest (its count, and each
-#: folder's, is of them all): the report reads and prints the same at any scale.
+#: Files a section of assets or events names at most, the soonest (attention: the first by
+#: path; its count, and each folder's, is of them all): the report reads and prints the
+#: same at any scale.
 SECTION_SHOWN = 1000
+#: How a section's first files are chosen, when not by date.
+ORDERED = {"attention": "by path"}
 TREND_WEEKS = 8
 DEFAULT_QUARANTINE_FOR = timedelta(days=14)
 
@@ -361,7 +364,7 @@ def assemble(
                     *item_commands(line.status, line.path, needs.asset(line.id)),
                 ),
             )
-            for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa)
+            for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa)[:SECTION_SHOWN]
         ),
         "waiting": tuple(waiting_item(step, lookup) for step in inputs.waiting),
         "unreadable": tuple(
@@ -383,7 +386,7 @@ def assemble(
         stands_for[key] = max(sum(by_root.values()), len(items[key]))
         if stands_for[key] != len(items[key]) and key not in section_notes:
             section_notes[key] = (
-                f"the first {len(items[key])} of {stands_for[key]} by date; "
+                f"the first {len(items[key])} of {stands_for[key]} {ORDERED.get(key, 'by date')}; "
                 "each folder's line counts all of its files"
             )
     sections = tuple(

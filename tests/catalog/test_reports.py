@@ -317,3 +317,20 @@ def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
     with sqlite3.connect(path) as conn:
         plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
     assert "ix_assets_untooled" in plan, plan
+
+
+def test_the_attention_lines_are_counted_once_each_and_named_by_path(filled: Catalog) -> None:
+    with filled.read() as tx:
+        unknown = [line.path for line in queries.attention_lines(tx)]
+        untrusted = [line.path for line in queries.untrusted_c2pa_lines(tx)]
+        by_root, folders = queries.attention_counts(tx, None, {"/prod/show_a"})
+        registry, _ = queries.attention_counts(tx, None, set(), unknown_tools=False)
+        none = list(queries.attention_lines(tx, limit=0))
+        only_b, _ = queries.attention_counts(tx, "/prod/show_b", set())
+    assert unknown == ["/prod/show_a/mystery.png"] and untrusted == ["/prod/show_a/far.png"]
+    # the unknown tool's file and the untrusted signature's, in their folder
+    assert by_root == {"/prod/show_a": 2}
+    assert [(f.folder, f.status, f.count) for f in folders] == [("/prod/show_a", "temporary", 2)]
+    # with a registry, the unknown tool's legacy row is not news; the signature still is
+    assert registry == {"/prod/show_a": 1}
+    assert none == [] and only_b == {}

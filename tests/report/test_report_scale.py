@@ -168,3 +168,37 @@ def test_the_show_with_pictures_still_prints_in_a_handful_of_pages(
         assert "<img " not in render_html(add_pictures(report, quiet))
     pages = print_pages(pictured, tmp_path)
     assert 1 <= pages <= MOST_PAGES, f"{pages} pages"
+
+
+def test_the_attention_section_names_its_first_files_by_path_and_counts_them_all(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # more files from an unapproved tool than a section names
+    total = SECTION_SHOWN + 3
+    with catalog.write() as tx:
+        for count in range(total):
+            tx.add(
+                Asset(
+                    uid=f"00000000-0000-0000-0002-{count:012d}",
+                    path=f"{SHOW}/ep{101 + count % 4}/sh{count % 7}/gen_{count:05d}.png",
+                    root=SHOW,
+                    size=1000,
+                    mtime_ns=1,
+                    inode=count,
+                    device=1,
+                    content_hash=f"blake3:{count:064x}",
+                    ai_class="ai",
+                    generator="Midjourney",
+                    tool_status="unapproved",
+                    status="temporary",
+                    policy="comp-30d",
+                    deadline=AS_OF + timedelta(days=30),
+                    first_seen=AS_OF - timedelta(days=40),
+                    last_seen=AS_OF,
+                )
+            )
+    attention = show_report(catalog, tmp_path).section("attention")
+    paths = sorted(f"{SHOW}/ep{101 + n % 4}/sh{n % 7}/gen_{n:05d}.png" for n in range(total))
+    assert sorted(item.path for item in attention.items) == paths[:SECTION_SHOWN]
+    assert attention.count == total == sum(group.count for group in attention.groups)
+    assert f"the first {SECTION_SHOWN} of {total} by path" in attention.note
