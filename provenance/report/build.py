@@ -80,8 +80,13 @@ def clear_needs(
     by_asset: dict[int, Needed] = {}
     signed: list[int] = []
     found = clearance_inputs(tx, asset_ids)
+    judged: dict[tuple[Any, Any, str | None], tuple[Needed, bool]] = {}
     for asset_id, (generator, family, facts) in found.items():
-        by_asset[asset_id], by_signer = clear_needed(policy, generator, family, facts)
+        # asked once a kind: the files a report names are mostly of a few
+        kind = (generator, family, None if facts is None else json.dumps(facts, sort_keys=True))
+        if kind not in judged:
+            judged[kind] = clear_needed(policy, generator, family, facts)
+        by_asset[asset_id], by_signer = judged[kind]
         if by_signer:
             signed.append(asset_id)
     for asset_id, signals in tx.signals_of_many(signed).items():
