@@ -27,7 +27,9 @@ from tests.needs import unavailable
 SKIP_REASON = "needs root to create real OS users and groups (useradd, groupadd); CI runs as root"
 
 
-#: Run as root by the child: load everything, become the user, run the code.
+#: Run as root by the child: load everything, become the user, run the code. Loaded first
+#: because the user may not read the interpreter's own files (a Python installed in root's
+#: home): a module first imported after the switch would not be found.
 _DROP = """
 import ast, importlib, os, pkgutil, sys
 import provenance
@@ -37,6 +39,7 @@ for module in pkgutil.walk_packages(provenance.__path__, "provenance."):
 import sqlalchemy.dialects.sqlite, sqlalchemy.dialects.postgresql, sqlite3
 import encodings.ascii, encodings.latin_1, encodings.utf_8, encodings.idna
 import importlib.metadata, importlib.readers, importlib.resources.readers
+import platformdirs  # imported where a path is first asked; older ones import configparser then
 try:
     import psycopg
 except ImportError:
