@@ -97,7 +97,9 @@ class Running:
     def idle(self, timeout: float = 10.0) -> None:
         consumer = self.daemon._consumer
         assert consumer is not None
-        wait_for(lambda: consumer.pending() == 0, timeout, "an empty queue")
+        # nothing queued or settling, and the consumer back waiting for changes: a batch
+        # taken off the settler is recorded (and counted) before the consumer waits again
+        wait_for(lambda: consumer.pending() == 0 and consumer.waiting, timeout, "an idle consumer")
 
 
 def _count_scans(tx: Any, root: str) -> int:
