@@ -592,7 +592,8 @@ def _remove_if(folder: Folder, name: str, wanted: Callable[[os.stat_result], boo
 
 def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) -> None:
     """Rename without ever replacing: ``renameat2(RENAME_NOREPLACE)``, else a hard link then
-    unlink (both fail if the target exists), else (no hard links) check then rename."""
+    unlink (both fail if the target exists). A filesystem with neither is refused (OSError):
+    a check then a rename could replace a file made between the two."""
     if _renameat2 is not None:
         done = _renameat2(
             source_fd, os.fsencode(source), target_fd, os.fsencode(target), _RENAME_NOREPLACE
@@ -606,11 +607,12 @@ def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) 
         os.link(source, target, src_dir_fd=source_fd, dst_dir_fd=target_fd, follow_symlinks=False)
     except FileExistsError:
         raise
-    except OSError:
-        if _lstat(target_fd, target) is not None:
-            raise FileExistsError(errno.EEXIST, "exists", target) from None
-        os.rename(source, target, src_dir_fd=source_fd, dst_dir_fd=target_fd)
-        return
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            "no rename without replacing nor hard link on this filesystem: not moved",
+            target,
+        ) from exc
     os.unlink(source, dir_fd=source_fd)
 
 
