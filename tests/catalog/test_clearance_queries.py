@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from provenance.catalog import Catalog
 from provenance.catalog.clearance import (
@@ -18,6 +17,7 @@ from provenance.catalog.clearance import (
 )
 from provenance.catalog.migrations import KINDS_WHERE
 from provenance.lifecycle.states import RETIRED, UNCLEARED
+from tests.catalog.plans import explain, recorded
 from tests.catalog.test_store import make_asset
 from tests.clearance.helpers import CLEAN_TOOL, run, write_config
 from tests.media import write_a1111_png
@@ -115,23 +115,11 @@ def test_sqlite_finds_the_kinds_from_their_index(tmp_path: Path) -> None:
     # a catalog never analysed: each step of the walk a jump in the kinds' index, no sort
     path = tmp_path / "catalog.sqlite"
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, object]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: object, *_: object):
-        if "assets" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            clear_target_kinds(tx)
-            clear_target_kinds(tx, "/prod")
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with recorded(catalog, lambda statement: "assets" in statement) as sent, catalog.read() as tx:
+        clear_target_kinds(tx)
+        clear_target_kinds(tx, "/prod")
     assert len(sent) == 2
-    with sqlite3.connect(path) as conn:
-        for statement, parameters in sent:
-            plan = str(conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
-            assert "TEMP B-TREE" not in plan and "ix_assets_status" not in plan, plan
-            assert "USING INDEX ix_assets_kinds (root=? AND <expr>>?)" in plan, plan
+    for statement, parameters in sent:
+        plan = str(explain(path, statement, parameters))
+        assert "TEMP B-TREE" not in plan and "ix_assets_status" not in plan, plan
+        assert "USING INDEX ix_assets_kinds (root=? AND <expr>>?)" in plan, plan

@@ -4,16 +4,14 @@ folder's count and nearest deadline, read from their partial index (both backend
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
-
-from sqlalchemy import event
 
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.migrations import QUEUE_WHERE
 from provenance.catalog.queue import Total, queue_page, queue_spans, queue_total
 from provenance.lifecycle.states import UNCLEARED
+from tests.catalog.plans import explain, recorded
 from tests.clearance.helpers import run, write_config
 from tests.media import write_a1111_png
 
@@ -61,27 +59,15 @@ def test_sqlite_reads_a_page_and_a_span_from_the_queue_index(tmp_path: Path) -> 
     # a catalog never analysed: SQLite's planner would guess the status index and sort
     path = tmp_path / "catalog.sqlite"
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, object]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: object, *_: object):
-        if "assets" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            queue_page(tx, after="/x", limit=10, under="/x")
-            queue_spans(tx, [("/x", True)])
-            queue_total(tx, utcnow(), "/x")
-            queue_total(tx, utcnow())  # the whole queue: from the status indexes
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with recorded(catalog, lambda statement: "assets" in statement) as sent, catalog.read() as tx:
+        queue_page(tx, after="/x", limit=10, under="/x")
+        queue_spans(tx, [("/x", True)])
+        queue_total(tx, utcnow(), "/x")
+        queue_total(tx, utcnow())  # the whole queue: from the status indexes
     assert len(sent) == 4
-    with sqlite3.connect(path) as conn:
-        whole = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[3][0]}", sent[3][1]).fetchall())
-        assert "SCAN assets" not in whole and "COVERING INDEX ix_assets_status_root" in whole
-        for statement, parameters in sent[:3]:
-            plan = conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
-            assert "USING INDEX ix_assets_queue" in str(plan[0]), plan
-            assert "TEMP B-TREE" not in str(plan), plan
+    whole = str(explain(path, sent[3][0], sent[3][1]))
+    assert "SCAN assets" not in whole and "COVERING INDEX ix_assets_status_root" in whole
+    for statement, parameters in sent[:3]:
+        plan = explain(path, statement, parameters)
+        assert "USING INDEX ix_assets_queue" in str(plan[0]), plan
+        assert "TEMP B-TREE" not in str(plan), plan

@@ -6,15 +6,14 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from provenance.catalog import Catalog
 from provenance.catalog import reports as queries
 from provenance.catalog.migrations import DOUBTFUL_C2PA_WHERE
 from provenance.report.data import Period
+from tests.catalog.plans import explain, recorded
 from tests.report.sample import AS_OF, DAY, SCRIPT_NAME, populate
 
 
@@ -150,23 +149,16 @@ def test_sqlite_counts_the_found_events_from_their_partial_index(tmp_path: Path)
     # event's JSON
     path = tmp_path / "catalog.sqlite"
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, Any]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
-        if "count(distinct(events.asset_id))" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            queries.weekly_activity(tx, Period(AS_OF).week_starts(), AS_OF)
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with (
+        recorded(
+            catalog, lambda statement: "count(distinct(events.asset_id))" in statement
+        ) as sent,
+        catalog.read() as tx,
+    ):
+        queries.weekly_activity(tx, Period(AS_OF).week_starts(), AS_OF)
     found = [pair for pair in sent if "ai_class" in pair[0]]
     assert len(found) == 1
-    with sqlite3.connect(path) as conn:
-        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {found[0][0]}", found[0][1]).fetchall())
+    plan = str(explain(path, found[0][0], found[0][1]))
     assert "USING INDEX ix_events_found" in plan, plan
 
 
@@ -184,22 +176,13 @@ def test_sqlite_finds_a_period_s_events_of_an_action_by_their_index(tmp_path: Pa
         )
         conn.execute("ANALYZE")
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, Any]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
-        if statement.startswith("SELECT events.id"):
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            found = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, None, 5))
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with (
+        recorded(catalog, lambda statement: statement.startswith("SELECT events.id")) as sent,
+        catalog.read() as tx,
+    ):
+        found = list(queries.events_between(tx, ("purged",), AS_OF - 7 * DAY, AS_OF, None, 5))
     assert len(found) == 5 and len(sent) == 1
-    with sqlite3.connect(path) as conn:
-        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    plan = str(explain(path, sent[0][0], sent[0][1]))
     assert "ix_events_action_at" in plan, plan
 
 
@@ -228,24 +211,20 @@ def test_sqlite_finds_the_late_open_assets_by_status_and_deadline(tmp_path: Path
         _insert_assets(conn, [(statuses[n % 6], past) for n in range(3000)])
         conn.execute("ANALYZE")
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, Any]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
-        if statement.startswith("SELECT assets.id") and "deadline <" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            late = list(queries.overdue_assets(tx, AS_OF, None, 10))
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with (
+        recorded(
+            catalog,
+            lambda statement: (
+                statement.startswith("SELECT assets.id") and "deadline <" in statement
+            ),
+        ) as sent,
+        catalog.read() as tx,
+    ):
+        late = list(queries.overdue_assets(tx, AS_OF, None, 10))
     assert len(late) == 10 and sent
-    with sqlite3.connect(path) as conn:
-        for statement, parameters in sent:
-            plan = str(conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall())
-            assert "ix_assets_status_deadline" in plan, plan
+    for statement, parameters in sent:
+        plan = str(explain(path, statement, parameters))
+        assert "ix_assets_status_deadline" in plan, plan
 
 
 def test_the_doubtful_c2pa_index_names_every_trust_word_the_report_calls_out() -> None:
@@ -268,22 +247,13 @@ def test_sqlite_reads_the_doubtful_c2pa_signals_from_their_partial_index(
         )
         conn.execute("ANALYZE")
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, Any]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
-        if "JOIN signals" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            assert list(queries.untrusted_c2pa_lines(tx)) == []
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with (
+        recorded(catalog, lambda statement: "JOIN signals" in statement) as sent,
+        catalog.read() as tx,
+    ):
+        assert list(queries.untrusted_c2pa_lines(tx)) == []
     assert len(sent) == 1
-    with sqlite3.connect(path) as conn:
-        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    plan = str(explain(path, sent[0][0], sent[0][1]))
     assert "ix_signals_doubtful" in plan and "SCAN signals)" not in plan, plan
 
 
@@ -300,22 +270,13 @@ def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
         conn.execute("UPDATE assets SET tool_status = NULL, generator = NULL WHERE id % 500 = 0")
         conn.execute("ANALYZE")
     catalog = Catalog.open(f"sqlite:///{path}")
-    sent: list[tuple[str, Any]] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object):
-        if "tool_status IS NULL" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(catalog.engine, "before_cursor_execute", remember)
-    try:
-        with catalog.read() as tx:
-            lines = list(queries.attention_lines(tx))
-    finally:
-        event.remove(catalog.engine, "before_cursor_execute", remember)
-        catalog.close()
+    with (
+        recorded(catalog, lambda statement: "tool_status IS NULL" in statement) as sent,
+        catalog.read() as tx,
+    ):
+        lines = list(queries.attention_lines(tx))
     assert len(lines) == 4 and len(sent) == 1
-    with sqlite3.connect(path) as conn:
-        plan = str(conn.execute(f"EXPLAIN QUERY PLAN {sent[0][0]}", sent[0][1]).fetchall())
+    plan = str(explain(path, sent[0][0], sent[0][1]))
     assert "ix_assets_untooled" in plan, plan
 
 
