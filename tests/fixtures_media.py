@@ -200,23 +200,50 @@ def avif(width: int = 16, height: int = 16) -> bytes:
     whatever Pillow can write (its AVIF writer came in 11.3). The item holds an AV1 temporal
     delimiter and sequence header, no frame: C2PA signs and reads boxes, never pixels."""
     av1 = bytes.fromhex("12000a0b00000024cf7f0dbfff3008")
-    ftyp = _box(b"ftyp", b"avif" + bytes(4) + b"avifmif1miaf")
+    av1c = _box(b"av1C", bytes.fromhex("81000c00"))
+    return _heif(b"avif" + bytes(4) + b"avifmif1miaf", b"av01", av1c, av1, width, height)
+
+
+def heic(width: int = 16, height: int = 16) -> bytes:
+    """A HEIC container as :func:`avif` builds one, its one item an HEVC image (hvc1) whose
+    decoder configuration and data are placeholders: nothing here decodes a picture."""
+    hvcc = _box(b"hvcC", bytes([1]) + bytes(22))
+    return _heif(b"heic" + bytes(4) + b"mif1heic", b"hvc1", hvcc, bytes(16), width, height)
+
+
+def _heif(
+    ftyp: bytes, item_type: bytes, config: bytes, item: bytes, width: int, height: int
+) -> bytes:
+    """An ISO BMFF still image: ftyp, a meta box naming one item of ``item_type`` (its
+    ``config`` property and size), and an mdat holding the item's bytes."""
+    ftyp_box = _box(b"ftyp", ftyp)
     hdlr = _full_box(b"hdlr", 0, bytes(4) + b"pict" + bytes(13))
     pitm = _full_box(b"pitm", 0, struct.pack(">H", 1))
-    infe = _full_box(b"infe", 2, struct.pack(">HH", 1, 0) + b"av01\0")
+    infe = _full_box(b"infe", 2, struct.pack(">HH", 1, 0) + item_type + b"\0")
     iinf = _full_box(b"iinf", 0, struct.pack(">H", 1) + infe)
     ispe = _full_box(b"ispe", 0, struct.pack(">II", width, height))
-    av1c = _box(b"av1C", bytes.fromhex("81000c00"))
     ipma = _full_box(b"ipma", 0, struct.pack(">IHB", 1, 1, 2) + bytes.fromhex("0182"))
-    iprp = _box(b"iprp", _box(b"ipco", ispe + av1c) + ipma)
+    iprp = _box(b"iprp", _box(b"ipco", ispe + config) + ipma)
 
     def meta(offset: int) -> bytes:  # iloc: 4-byte offsets and lengths, one extent
-        where = struct.pack(">HHHHII", 1, 1, 0, 1, offset, len(av1))
+        where = struct.pack(">HHHHII", 1, 1, 0, 1, offset, len(item))
         iloc = _full_box(b"iloc", 0, bytes.fromhex("4400") + where)
         return _full_box(b"meta", 0, hdlr + pitm + iloc + iinf + iprp)
 
-    data_at = len(ftyp) + len(meta(0)) + 8  # the mdat's payload, after its header
-    return ftyp + meta(data_at) + _box(b"mdat", av1)
+    data_at = len(ftyp_box) + len(meta(0)) + 8  # the mdat's payload, after its header
+    return ftyp_box + meta(data_at) + _box(b"mdat", item)
+
+
+def jxl() -> bytes:
+    """A JPEG XL file in its ISO BMFF-style container (signature box, ftyp, one jxlc box of
+    codestream): C2PA keeps its manifest in a box of that container, never in the codestream.
+    The codestream is its signature and a placeholder, not a picture."""
+    signature = _box(b"JXL ", b"\r\n\x87\n")
+    return (
+        signature
+        + _box(b"ftyp", b"jxl " + bytes(4) + b"jxl ")
+        + _box(b"jxlc", b"\xff\x0a" + bytes(16))
+    )
 
 
 def make_test_signer() -> SigningIdentity:

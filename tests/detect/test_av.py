@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from provenance.detect import detect_file
+from tests.fixtures_media import SigningIdentity, c2pa_signed
 
 GRAPH = {
     "1": {"class_type": "UNETLoader", "inputs": {"unet_name": "wan2.1_t2v_14B_fp16.safetensors"}},
@@ -215,6 +216,29 @@ def test_flac_vorbis_comment_with_a_graph_is_comfyui() -> None:
     )
     assert verdict.media_type == "audio/flac"
     assert (verdict.ai_class, verdict.family) == ("ai", "comfyui")
+
+
+@pytest.mark.timeout(60)
+def test_signed_flac_keeps_its_vorbis_comments(test_signer: SigningIdentity) -> None:
+    # the C2PA library puts a FLAC's manifest in an ID3v2 tag (GEOB) before the stream:
+    # the file is still FLAC, and the workflow in its comments is still read
+    data = c2pa_signed(flac([f"COMMENT={COMFY_COMMENT}"]), "audio/flac", test_signer)
+    assert data.startswith(b"ID3")
+    verdict = detect_file(Path("track.flac"), data, sidecar=False)
+    assert verdict.media_type == "audio/flac"
+    assert {signal.kind for signal in verdict.signals} == {"c2pa", "sd-text"}
+    assert "comfyui" in {signal.family for signal in verdict.signals}
+    assert verdict.problems == ()
+
+
+def test_flac_after_an_id3_tag_is_walked_past_it() -> None:
+    comment = b"\x03eng\x00" + b"beat made with ComfyUI"
+    tagged = mp3(id3_frame(b"COMM", comment)).split(b"\xff\xfb", 1)[0]
+    data = tagged + flac([f"COMMENT={json.dumps(GRAPH)}"])
+    verdict = detect_file(Path("track.flac"), data, sidecar=False)
+    assert (verdict.media_type, verdict.ai_class, verdict.family) == ("audio/flac", "ai", "comfyui")
+    bogus = b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + flac(["TITLE=x"])  # a tag past the end
+    assert detect_file(Path("x.flac"), bogus, sidecar=False).media_type == "audio/mpeg"
 
 
 def test_flac_without_generator_comments_is_not_ai() -> None:

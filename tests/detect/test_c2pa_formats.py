@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from PIL import Image
 
 from provenance.detect import detect_file
 from provenance.detect.families.c2pa import supported_media_types
-from tests.fixtures_media import IPTC_DST, SigningIdentity, avif, c2pa_signed, jpeg
+from tests.fixtures_media import IPTC_DST, SigningIdentity, avif, c2pa_signed, heic, jpeg, jxl
 
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
@@ -20,6 +21,17 @@ SVG = (
 )
 #: An MP3: an empty ID3v2.4 tag and four silent MPEG-1 layer III frames.
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + (b"\xff\xfb\x90\x64" + bytes(413)) * 4
+#: A FLAC: its last (only) metadata block, STREAMINFO (44.1 kHz, stereo, 16 bits), then a
+#: frame's sync code. The C2PA library signs it with an ID3v2 tag before the stream.
+FLAC = (
+    b"fLaC\x80\x00\x00\x22"
+    + struct.pack(">HH", 4096, 4096)
+    + bytes(6)
+    + (44100 << 44 | 1 << 41 | 15 << 36).to_bytes(8, "big")
+    + bytes(16)
+    + b"\xff\xf8"
+    + bytes(64)
+)
 
 
 def _image(kind: str) -> bytes:
@@ -32,8 +44,11 @@ SOURCES = {
     "image/gif": lambda: _image("GIF"),
     "image/tiff": lambda: _image("TIFF"),
     "image/avif": avif,  # built box by box: Pillow writes AVIF only from 11.3
+    "image/heic": heic,
+    "image/jxl": jxl,
     "image/svg+xml": lambda: SVG,
     "audio/mpeg": lambda: MP3,
+    "audio/flac": lambda: FLAC,
 }
 
 
@@ -54,6 +69,14 @@ def test_unsigned_file_of_a_newly_read_format_is_not_ai(mime: str) -> None:
     verdict = detect_file(Path("plain"), SOURCES[mime](), sidecar=False)
     assert verdict.media_type == mime
     assert (verdict.ai_class, verdict.signals, verdict.problems) == ("none", (), ())
+
+
+@pytest.mark.timeout(60)
+def test_signed_dng_is_read_as_the_tiff_it_is(test_signer: SigningIdentity) -> None:
+    data = c2pa_signed(_image("TIFF"), "image/x-adobe-dng", test_signer)
+    verdict = detect_file(Path("raw.dng"), data, sidecar=False)
+    assert (verdict.media_type, verdict.ai_class) == ("image/tiff", "ai")
+    assert verdict.generator == "Test Generator 1.0"
 
 
 def test_the_library_reads_every_format_we_name() -> None:

@@ -1,4 +1,6 @@
-"""Walk a FLAC file's metadata blocks: its Vorbis comments, and a C2PA APPLICATION block.
+"""Walk a FLAC file's metadata blocks: its Vorbis comments, and a C2PA APPLICATION block;
+an ID3v2 tag before the stream (where the C2PA library puts a FLAC's manifest) is walked
+as an MP3's.
 
 Reads headers only, as every audio and video walk (see ``blocks.TAG_KEYWORDS``).
 """
@@ -10,13 +12,17 @@ import struct
 
 from provenance.detect.buffers import Buffer
 from provenance.detect.formats.blocks import MAX_BLOCK, MAX_ELEMENTS, Parts
+from provenance.detect.formats.id3 import tag_end, walk_id3
 
 log = logging.getLogger(__name__)
 
 
 def walk_flac(data: Buffer, parts: Parts) -> None:
     """Add the Vorbis comments of a FLAC file to ``parts``; note a C2PA block."""
-    position = 4
+    start = tag_end(data)
+    if start:
+        walk_id3(data, parts)
+    position = start + 4
     for _ in range(MAX_ELEMENTS):
         if position + 4 > len(data):
             return

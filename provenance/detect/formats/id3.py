@@ -1,5 +1,8 @@
 """Walk an MP3's ID3v2 tag: its text frames, and a C2PA manifest in a GEOB frame.
 
+The same tag may open a FLAC file (the C2PA library stores a FLAC's manifest that way):
+``tag_end`` says where the file's own bytes begin.
+
 Reads headers only, as every audio and video walk (see ``blocks.TAG_KEYWORDS``).
 """
 
@@ -80,6 +83,15 @@ def _id3_split(encoding: int, raw: bytes) -> tuple[str, str]:
 def _id3_text(encoding: int, raw: bytes) -> str:
     codec = {0: "latin-1", 1: "utf-16", 2: "utf-16-be", 3: "utf-8"}.get(encoding, "latin-1")
     return raw.decode(codec, errors="replace").strip("\x00")
+
+
+def tag_end(data: Buffer) -> int:
+    """Return the offset just past an ID3v2 tag that opens ``data`` (its footer included),
+    or 0 when there is none."""
+    if len(data) < 10 or bytes(data[:3]) != b"ID3":
+        return 0
+    footer = 10 if data[5] & 0x10 else 0
+    return 10 + _syncsafe(bytes(data[6:10])) + footer
 
 
 def _syncsafe(raw: bytes) -> int:

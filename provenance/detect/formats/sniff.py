@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from provenance.detect.buffers import Buffer
+from provenance.detect.formats.id3 import tag_end
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def sniff_media_type(data: Buffer) -> str:
         return "image/jxl"
     if head.startswith(b"fLaC"):
         return "audio/flac"
+    if head.startswith(b"ID3") and _is_flac_after_id3(data):
+        return "audio/flac"  # an ID3v2 tag before a FLAC stream (C2PA's place in FLAC)
     if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
         return "audio/mpeg"  # an ID3v2 tag, or an MPEG audio layer III frame header
     if head.startswith(b"\x1a\x45\xdf\xa3"):
@@ -74,6 +77,12 @@ def sniff_media_type(data: Buffer) -> str:
     if _is_xmp_packet(head, data):
         return "application/rdf+xml"
     return "application/octet-stream"
+
+
+def _is_flac_after_id3(data: Buffer) -> bool:
+    """Say whether the ID3v2 tag that opens the content is followed by a FLAC stream."""
+    end = tag_end(data)
+    return bytes(data[end : end + 4]) == b"fLaC"
 
 
 def _is_xmp_packet(head: bytes, data: Buffer) -> bool:
