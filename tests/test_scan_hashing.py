@@ -323,3 +323,33 @@ def test_a_file_that_a_new_path_rule_makes_ai_is_hashed_then(
     assert (asset.ai_class, asset.status) == ("ai", "temporary")
     assert asset.content_hash == hash_file(frame)
     _no_mismatch(catalog)
+
+
+def test_a_long_ingest_hashes_a_copy_of_an_ai_asset_another_process_recorded_meanwhile(
+    tmp_path: Path, root: Path, catalog: Catalog
+) -> None:
+    """The catalog's AI sizes are asked for each batch's files as it is written, not once
+    for a while: a daemon's or a long scan's ingest links a copy of an AI file that another
+    node recorded after the ingest began (and the probe's cost follows the batch, not the
+    catalog's size)."""
+    from provenance.files.readfile import read_options
+    from provenance.files.reader import FileReader
+    from provenance.ingest.ingest import Ingest
+    from provenance.ingest.scan import ingest_context
+
+    settings = _settings(tmp_path, root)
+    frame = root / "plates" / "frame_0000.dpx"
+    ingest = Ingest(ingest_context(settings, catalog, ACTOR, NOW))
+    with FileReader(read_options(settings), workers=1) as reader:
+        ingest.ingest(reader, [str(frame)], lambda _: str(root), count=1)
+        # meanwhile another process records an AI file (AI by its path only)
+        matte = root / "gen" / "matte.bin"
+        _scan(settings, catalog)
+        copy = root / "plates" / "matte_copy.bin"
+        shutil.copy2(matte, copy)  # outside gen/: reads as plain; the size of an AI asset
+        ingest.ingest(reader, [str(copy)], lambda _: str(root), count=1)
+    original, copied = _asset(catalog, matte), _asset(catalog, copy)
+    assert copied.content_hash == original.content_hash == hash_file(copy)
+    assert copied.source_asset_id == original.id
+    assert (copied.ai_class, copied.status) == ("ai", "temporary")
+    _no_mismatch(catalog)

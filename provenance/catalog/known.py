@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select, text
 from sqlmodel import Session, col
@@ -112,8 +112,8 @@ class KnownQueries:
             yield row[0], KnownFile(row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
 
     def _known_values(
-        self, column: str, values: Sequence[str], where: str = ""
-    ) -> Iterator[list[str]]:
+        self, column: str, values: Sequence[Any], where: str = ""
+    ) -> Iterator[list[Any]]:
         """Yield, a chunk at a time, those of ``values`` that some asset's ``column`` holds
         (and that meet the SQL condition ``where``, if any).
 
@@ -148,11 +148,15 @@ class KnownQueries:
             if hits:
                 yield hits
 
-    def ai_sizes(self) -> set[int]:
-        """Return the sizes of the catalog's AI assets: a file of one of these sizes may be a
-        copy of one, and gets a content hash whatever it reads as."""
-        query = text("SELECT DISTINCT size FROM assets WHERE ai_class != 'none'")
-        return {row[0] for row in self.session.connection().execute(query)}
+    def ai_sizes_of(self, sizes: Sequence[int]) -> set[int]:
+        """Return those of ``sizes`` that some AI asset has: a file of one of them may be a
+        copy of it, and gets a content hash whatever it reads as. An indexed probe of the
+        batch's sizes (ix_assets_ai_size), so its cost follows the batch, not the catalog:
+        reading every AI size took 1-2 s on PostgreSQL at 10,000,000 assets."""
+        found: set[int] = set()
+        for hits in self._known_values("size", sizes, "ai_class != 'none'"):
+            found.update(hits)
+        return found
 
     def hashed_paths(self, paths: Sequence[str]) -> set[str]:
         """Return those of ``paths`` whose record's content hash must be taken again when the

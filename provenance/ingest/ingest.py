@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -82,9 +81,6 @@ ProgressCallback = Callable[[int], None]
 #: is small (a full one, ~0.05 s of the writer's CPU, made the end that much later). While
 #: results wait (the writer is behind), batches stay full: a small one costs more a file.
 TAIL_BATCH = 250
-#: Seconds the sizes of the catalog's AI assets are used before they are asked again (a
-#: daemon's ingest lives long; other processes add AI assets meanwhile).
-AI_SIZES_SECONDS = 60.0
 #: Why a file that needed its content hash after its read has none: it changed meanwhile.
 CHANGED_SINCE_READ = "changed while it was being read (still being written?)"
 
@@ -197,10 +193,10 @@ class Ingest:
         #: of them read.
         self.watch: set[str] = set()
         self.seen: set[str] = set()
-        #: Sizes of AI assets (the catalog's, and those read since): a file of such a size
-        #: may be a copy of one, and gets a content hash. None: not asked yet.
-        self._ai_sizes: set[int] | None = None
-        self._ai_sizes_at = 0.0
+        #: Sizes of the AI files this ingest read: a file of such a size read after one
+        #: may be a copy of it, and is hashed as it is read. (The catalog's AI sizes are
+        #: asked of each batch's files as it is written: ``_hash_identities``.)
+        self._ai_sizes: set[int] = set()
         #: (device, inode) -> identity of the assets at the ``vanished`` paths of the
         #: current ingest (None: not asked yet), to follow files without a content hash.
         self._gone: dict[tuple[int, int], Identity] | None = None
@@ -229,7 +225,7 @@ class Ingest:
         the reads of ``paths`` already under way (a scan's head start, prefetch.py).
         """
         batch: list[FileFacts] = []
-        ai_sizes = self._load_ai_sizes()
+        ai_sizes = self._ai_sizes
         self._gone = None
         if results is None:
             results = reader.read_many(paths, count, ai_sizes)
@@ -277,19 +273,6 @@ class Ingest:
         options = self.context.tags
         return facts.verdict.is_ai and options.sidecar and not self.context.dry_run
 
-    def _load_ai_sizes(self) -> set[int]:
-        """The sizes of AI assets, asked of the catalog once a while (see AI_SIZES_SECONDS)."""
-        now = time.monotonic()
-        if self._ai_sizes is None or now - self._ai_sizes_at > AI_SIZES_SECONDS:
-            with self.context.catalog.read() as tx:
-                sizes = tx.ai_sizes()
-            if self._ai_sizes is None:
-                self._ai_sizes = sizes
-            else:  # the same set: a read under way looks sizes up in it
-                self._ai_sizes.update(sizes)
-            self._ai_sizes_at = now
-        return self._ai_sizes
-
     def _hash_identities(
         self, batch: Sequence[FileFacts], tags: Mapping[str, TagRecord], reader: FileReader
     ) -> list[FileFacts]:
@@ -298,13 +281,14 @@ class Ingest:
         an AI record with a content hash at its path, or a tag to rebuild from. Hashed in
         the workers; a file that changed since it was read is left for the next look (its
         record needs the hash) or keeps none (a possible copy)."""
-        sizes = self._ai_sizes or set()
         unhashed = [f for f in batch if f.content_hash is None]
         if not unhashed:
             return list(batch)
         with self.context.catalog.read() as tx:
             # a name that is not UTF-8 has no record (the catalog refuses its row)
             hashed = tx.hashed_paths([f.path for f in unhashed if _is_text(f.path)])
+            unknown = {f.size for f in unhashed} - self._ai_sizes
+            sizes = self._ai_sizes | tx.ai_sizes_of(sorted(unknown))
         required = hashed | {f.path for f in unhashed if f.path in tags}
         wanted = [f for f in unhashed if f.path in required or f.size in sizes]
         if not wanted:
