@@ -332,8 +332,8 @@ def test_a_long_ingest_hashes_a_copy_of_an_ai_asset_another_process_recorded_mea
     for a while: a daemon's or a long scan's ingest links a copy of an AI file that another
     node recorded after the ingest began (and the probe's cost follows the batch, not the
     catalog's size)."""
-    from provenance.files.readfile import read_options
     from provenance.files.reader import FileReader
+    from provenance.files.readfile import read_options
     from provenance.ingest.ingest import Ingest
     from provenance.ingest.scan import ingest_context
 

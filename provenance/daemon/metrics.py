@@ -151,7 +151,9 @@ def exposition(snapshot: Snapshot) -> bytes:
         counter = Counter(f"provenance_notify_{kind}", text, ("webhook",), registry=registry)
         for name, counts in sorted(snapshot.notify.items()):
             counter.labels(name).inc(getattr(counts, kind))
-    assets = gauge("ai_assets", "AI assets in the catalog by root and status.", ("root", "status"))
+    assets = gauge(
+        "ai_assets", "AI assets under this node's roots by root and status.", ("root", "status")
+    )
     for (root_path, status), count in sorted(snapshot.ai_assets.items()):
         assets.labels(root_path, status).set(count)
     return generate_latest(registry)

@@ -46,9 +46,12 @@ def catalog_counts(
 
     ``totals`` False: leave out every asset by status and the unreadable files (empty and 0),
     which ``status`` shows and the daemon's metrics file does not: counting every asset of a
-    large catalog every 30 s for nothing is what it saves.
+    large catalog every 30 s for nothing is what it saves. The AI assets are then counted
+    under ``roots`` alone (a node's metrics are its own roots': summed over a fleet's nodes,
+    each root is counted once, and no node counts the whole catalog every 30 s).
     """
     caller.require("status")
+    roots = list(roots)
     with app.catalog.read() as tx:
         last_scans = {}
         for path in roots:
@@ -58,7 +61,12 @@ def catalog_counts(
                 last_scans[path] = LastScan(
                     last.finished_at, counts.get("files"), counts.get("stale_sidecars", 0)
                 )
-        ai_assets = status_counts(tx)
+        if totals:
+            ai_assets = status_counts(tx)
+        else:
+            ai_assets = {}
+            for path in roots:
+                ai_assets.update(status_counts(tx, path))
         by_status, unreadable, not_retried = {}, 0, 0
         if totals:
             by_status = tx.count_by_status()

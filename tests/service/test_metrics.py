@@ -41,6 +41,25 @@ def test_catalog_counts_count_each_asset_once_and_each_root_s_last_scan(
     assert shown.unreadable.files == 1
 
 
+def test_a_node_s_metrics_count_the_ai_assets_under_its_own_roots_only(
+    app: App, catalog: Catalog, root: Path, make_asset: MakeAsset
+) -> None:
+    # a fleet's nodes share one catalog: summed over them, each root is counted once, and
+    # no node counts the whole catalog every 30 s
+    make_asset("a.png")
+    make_asset("b.png", status="flagged")
+    elsewhere = make_asset("elsewhere.png")
+    with catalog.write() as tx:  # recorded by another node, under its root
+        moved = tx.asset_by_path(elsewhere.path)
+        assert moved is not None
+        moved.root = "/mnt/other node"
+    counted = catalog_counts(app, caller(Role.VIEWER), [str(root)], totals=False)
+    assert counted.ai_assets == {(str(root), "temporary"): 1, (str(root), "flagged"): 1}
+    assert (counted.by_status, counted.unreadable) == ({}, 0)
+    every = catalog_counts(app, caller(Role.VIEWER), [str(root)])
+    assert every.ai_assets[("/mnt/other node", "temporary")] == 1
+
+
 def test_catalog_counts_need_the_viewer_role(app: App) -> None:
     with pytest.raises(PermissionDeniedError, match="needs the viewer role"):
         catalog_counts(app, caller(), [])
