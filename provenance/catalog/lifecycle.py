@@ -16,7 +16,7 @@ from sqlmodel import col
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.migrations import META_TABLE, UPSERT_META
 from provenance.catalog.models import Asset, Event, Hold, JournalEntry
-from provenance.catalog.store import Tx
+from provenance.catalog.store import Tx, path_under
 from provenance.lifecycle.states import SWEEPABLE, Status
 
 _A = cast(Table, Asset.__table__).c  # type: ignore[attr-defined]
@@ -85,11 +85,10 @@ def lifecycle_assets(tx: Tx, roots: Sequence[str]) -> Iterator[Row[Any]]:
 
 
 def assets_at_or_under(tx: Tx, path: str) -> Iterator[Row[Any]]:
-    """Yield fact rows of the assets at ``path`` or below it (a hold's reach)."""
-    prefix = path.rstrip("/") + "/"
-    query = select(*FACT_COLUMNS).where(
-        or_(_A.path == path, func.substr(_A.path, 1, len(prefix)) == prefix)
-    )
+    """Yield fact rows of the assets at ``path`` or below it (a hold's reach): one range
+    of the path index, not a compare of every asset's path (2.5 s on PostgreSQL at
+    10,000,000 assets for a hold or release of an empty folder)."""
+    query = select(*FACT_COLUMNS).where(path_under(_A.path, path, tx.dialect))
     yield from tx.session.execute(query)
 
 

@@ -71,3 +71,17 @@ def test_sqlite_reads_a_page_and_a_span_from_the_queue_index(tmp_path: Path) -> 
         plan = explain(path, statement, parameters)
         assert "USING INDEX ix_assets_queue" in str(plan[0]), plan
         assert "TEMP B-TREE" not in str(plan), plan
+
+
+def test_a_hold_s_reach_is_one_range_of_the_path_index(tmp_path: Path) -> None:
+    # a hold or a release of one folder reads that folder's part of the path index, not
+    # every asset's path (a scan of the table took 2.5 s on PostgreSQL at 10,000,000 assets)
+    from provenance.catalog.lifecycle import assets_at_or_under
+
+    path = tmp_path / "catalog.sqlite"
+    catalog = Catalog.open(f"sqlite:///{path}")
+    with recorded(catalog, lambda statement: "assets" in statement) as sent, catalog.read() as tx:
+        list(assets_at_or_under(tx, "/x/show"))
+    ((statement, parameters),) = sent
+    plan = str(explain(path, statement, parameters))
+    assert "SCAN assets" not in plan and "(path>? AND path<?)" in plan, plan
