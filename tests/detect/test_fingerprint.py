@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import PathRuleSettings, RootSettings, Settings
@@ -28,6 +30,27 @@ def test_fingerprint_follows_every_setting() -> None:
     }
     assert base not in others
     assert len(others) == 3
+
+
+def test_an_edit_of_the_generator_claim_table_changes_the_fingerprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the packaged table as a maintainer edits it: one entry more at its end
+    from provenance.detect.families import c2pa_claims
+
+    base = detection_fingerprint(deep=False, sidecars=True, path_rules=())
+    edited = c2pa_claims.table_text() + (
+        b'\n[[claim]]\ngenerator = "NewGen"\nfamily = "newgen"\n'
+        b"claim_generator = '^NewGen'\nexample = \"NewGen/1.0\"\n"
+    )
+    monkeypatch.setattr(c2pa_claims, "table_text", lambda: edited)
+    c2pa_claims.table_digest.cache_clear()
+    try:
+        assert detection_fingerprint(deep=False, sidecars=True, path_rules=()) != base
+    finally:
+        monkeypatch.undo()
+        c2pa_claims.table_digest.cache_clear()
+    assert detection_fingerprint(deep=False, sidecars=True, path_rules=()) == base
 
 
 def test_a_new_path_rule_reaches_files_already_in_the_catalog(
