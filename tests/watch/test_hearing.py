@@ -18,7 +18,7 @@ import pytest
 
 from provenance.audit import Actor
 from provenance.catalog import Catalog, utcnow
-from provenance.config import RootSettings, Settings
+from provenance.config import CatalogSettings, RootSettings, Settings
 from provenance.daemon.systemd import Notifier
 from provenance.errors import ConfinementError, Refusal
 from provenance.ingest.scan import scan
@@ -223,10 +223,18 @@ def mount_point(tmp_path: Path) -> Iterator[Callable[[], None]]:
 
 
 def test_a_root_unmounted_and_mounted_again_is_heard_within_15s(
-    tmp_path: Path, mount_point: Callable[[], None], mode: str, start_daemon: Start
+    tmp_path: Path,
+    mount_point: Callable[[], None],
+    mode: str,
+    catalog: Catalog,
+    start_daemon: Start,
 ) -> None:
     root = tmp_path / "production"
-    daemon = start_daemon(RootSettings(path=root, watch=mode), status_interval=2.0)  # as run
+    daemon = start_daemon(
+        RootSettings(path=root, watch=mode),
+        catalog_settings=CatalogSettings(url=catalog.url),  # on both backends
+        status_interval=2.0,  # as run
+    )
     wait_for(lambda: hears(daemon, root), what="the proof")
     daemon.wait_asset(write_plain_png(root / "before.png"))
     mount_point()  # a share that drops and comes back

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.config import RootSettings
+from provenance.catalog import Catalog
+from provenance.config import CatalogSettings, RootSettings
 from tests.media import write_a1111_png, write_plain_png
 from tests.watch.conftest import QUIET, Start, wait_for
 
@@ -28,9 +29,13 @@ def test_new_file_is_cataloged_and_tagged(root: Path, mode: str, start_daemon: S
 
 @pytest.mark.parametrize("how", ["copied", "moved in"])
 def test_a_file_dropped_into_a_root_is_recorded_within_2s(
-    root: Path, tmp_path: Path, start_daemon: Start, how: str
+    root: Path, tmp_path: Path, catalog: Catalog, start_daemon: Start, how: str
 ) -> None:
-    daemon = start_daemon(RootSettings(path=root, watch="native"), quiet_period=2.0)  # default
+    daemon = start_daemon(
+        RootSettings(path=root, watch="native"),
+        catalog_settings=CatalogSettings(url=catalog.url),  # on both backends
+        quiet_period=2.0,  # the default
+    )
     source = write_a1111_png(tmp_path / "elsewhere" / "castle.png")
     dropped = root / "castle.png"
     began = time.monotonic()
