@@ -17,6 +17,7 @@ hash chain and the anchors only. A fleet shares one key file: copy it to every n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from provenance.config.locations import PRIVATE_FILE_MODE, open_private_dir
 from provenance.errors import AuditError, ConfinementError, Refusal
-from provenance.files.confined import open_folder, read_file
+from provenance.files.confined import open_folder, read_file, remove
 
 #: The key file's name in the state directory.
 KEY_FILE = "audit.key"
@@ -141,10 +142,17 @@ def create_keys(path: Path, unauthenticated: int, now: datetime) -> KeyRing:
         return ring
     except (OSError, ConfinementError) as exc:
         raise AuditError(f"{path}: cannot create the audit key file ({exc})") from exc
-    with os.fdopen(fd, "w", encoding="ascii") as stream:
-        stream.write(_HEADER + f"unauthenticated-events {unauthenticated}\n" + _line(key))
-        stream.flush()
-        os.fsync(fd)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as stream:
+            stream.write(_HEADER + f"unauthenticated-events {unauthenticated}\n" + _line(key))
+            stream.flush()
+            os.fsync(fd)
+    except OSError as exc:
+        # a full disk: the file made above is removed, not left empty or cut short (every
+        # later event would be refused for its missing key); the next event makes it anew
+        with contextlib.suppress(OSError, ConfinementError), open_folder(path.parent) as folder:
+            remove(folder, path.name)
+        raise AuditError(f"{path}: cannot write the audit key file ({exc})") from exc
     return KeyRing(path, (key,), unauthenticated)
 
 

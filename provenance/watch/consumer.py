@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from provenance.config import Settings
-from provenance.errors import CatalogError
+from provenance.errors import AuditError, CatalogError
 from provenance.files.walk import ALWAYS_IGNORED, is_ignored, name_is_valid
 from provenance.watch.backlog import SPOOL_NAME, Backlog
 from provenance.watch.changes import Change, ChangeQueue, Item, Reload, Rescan, RunJob, Stop
@@ -28,6 +28,10 @@ from provenance.watch.settle import Event, Gone, Ready, Settler
 
 log = logging.getLogger(__name__)
 
+#: What keeps a batch for later instead of dropping it: the catalog is out (down, its disk
+#: full, locked too long), or its audit trail cannot be written (the audit key file cannot
+#: be made on a full disk, or is missing): the same batch goes in once that is mended.
+UNRECORDABLE = (CatalogError, AuditError)
 #: On inotify a file written but not closed is waited for this many quiet periods.
 UNCLOSED_FACTOR = 30
 #: The longest the consumer sleeps with nothing due (it wakes at once for a new change).
@@ -205,7 +209,7 @@ class Consumer(threading.Thread):
         self.batches += 1
         try:
             self._record(ready, gone)
-        except CatalogError as exc:
+        except UNRECORDABLE as exc:
             # nothing is dropped: kept (and spooled), tried again after a pause
             self.backlog.keep(ready, gone, str(exc), self.monotonic())
             return
@@ -213,7 +217,8 @@ class Consumer(threading.Thread):
             self.backlog.recorded(kept)
 
     def _record(self, ready: list[Ready], gone: list[Gone]) -> None:
-        """Record ready files and deletes; raises CatalogError when the catalog is out."""
+        """Record ready files and deletes; raises CatalogError when the catalog is out,
+        AuditError when its audit trail cannot be written (UNRECORDABLE)."""
         if ready:
             files, folders = self.settler.deleted_paths()
             vanished = {g.path for g in gone if not g.is_dir} | files
@@ -247,13 +252,14 @@ class Consumer(threading.Thread):
         return unsettled
 
     def _passing_catalog_errors(self, action: Callable[[], None], what: str) -> None:
-        """``_guarded``, but a catalog that is out (CatalogError) is the caller's to handle."""
-        caught: list[CatalogError] = []
+        """``_guarded``, but a catalog that cannot take the change now (UNRECORDABLE) is the
+        caller's to handle."""
+        caught: list[CatalogError | AuditError] = []
 
         def run() -> None:
             try:
                 action()
-            except CatalogError as exc:
+            except UNRECORDABLE as exc:
                 caught.append(exc)
 
         self._guarded(run, what)

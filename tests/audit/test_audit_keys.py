@@ -3,6 +3,7 @@ silently; a catalog from before the keyed audit keeps verifying."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from provenance.audit.keys import key_path, read_keys
+from provenance.audit import keys
+from provenance.audit.keys import create_keys, key_path, read_keys
 from provenance.catalog import Catalog
 from provenance.cli import cli
 from provenance.errors import AuditError
@@ -37,6 +39,25 @@ def test_the_key_file_is_made_private_on_the_first_event(
     assert ring is not None and len(ring.keys) == 1 and ring.unauthenticated == 0
     anchors = (tmp_path / "state" / "audit-anchors").read_text().splitlines()
     assert len(anchors) == 1 and " events=1 " in anchors[0]
+
+
+def test_a_key_file_that_cannot_be_written_is_not_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a full disk: the file is made (an inode needs no room) but its key cannot be written;
+    # left empty, it would refuse every later event ("holds no key") after room came back
+    path = key_path(tmp_path)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(keys.os, "fsync", full)
+    with pytest.raises(AuditError, match=r"cannot write the audit key file .*No space left"):
+        create_keys(path, 0, T0)
+    assert not path.exists()
+    monkeypatch.undo()
+    ring = create_keys(path, 0, T0)
+    assert read_keys(path) == ring and len(ring.keys) == 1
 
 
 def test_rotation_keeps_old_events_verifiable(

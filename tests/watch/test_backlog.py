@@ -177,3 +177,75 @@ def test_files_that_arrive_while_postgresql_is_down_are_recorded_when_it_is_back
         with contextlib.suppress(subprocess.TimeoutExpired):
             daemon.wait(10)
         daemon.kill()
+
+
+# --- a state disk that fills up and gets room again ------------------------------------
+
+
+@pytest.fixture
+def small_state_disk(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs of 16 MB mounted on the daemon's state directory (tmp_path/state): its
+    catalog, spool, status file and audit key all on a disk that can be filled."""
+    state = tmp_path / "state"
+    state.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(state)],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        unavailable(f"mounting a tmpfs is not permitted here: {exc} {detail.decode().strip()}")
+    try:
+        yield state
+    finally:
+        done = subprocess.run(["umount", str(state)], capture_output=True, check=False)
+        if done.returncode != 0:  # the daemon's last files still open: detach it
+            subprocess.run(["umount", "-l", str(state)], check=False, capture_output=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill ``disk`` to its last byte; return the file that holds it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("first_event", ["before", "during"])
+def test_files_that_arrive_while_the_state_disk_is_full_are_recorded_when_it_has_room(
+    tmp_path: Path, small_state_disk: Path, first_event: str
+) -> None:
+    # "during": the catalog's first event (which makes the audit key file) comes while the
+    # disk is full, as on a new install whose state disk has filled up
+    root = tmp_path / "production"
+    root.mkdir()
+    url = f"sqlite:///{small_state_disk / 'catalog.sqlite'}"
+    daemon = DaemonProcess(tmp_path, "--config", str(daemon_config(tmp_path, root)), "daemon")
+    try:
+        daemon.wait_ready()
+        if first_event == "before":
+            before = write_plain_png(root / "before.png", color="red")
+            wait_for(lambda: str(before) in _recorded(url), 20, "a first file")
+        filler = _fill(small_state_disk)
+        during = [write_plain_png(root / f"during_{n}.png", color=(n, 9, 9)) for n in range(10)]  # type: ignore[arg-type]
+        wait_for(lambda: "catalog unavailable" in daemon.text(), 20, "the files to be kept")
+        assert daemon.process.poll() is None, daemon.text()
+        filler.unlink()
+        wanted = {str(path) for path in during}
+        wait_for(lambda: wanted <= _recorded(url), 30, "the kept files")
+        assert daemon.process.poll() is None, daemon.text()
+        assert "failed; going on" not in daemon.text(), daemon.text()
+    finally:
+        daemon.signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            daemon.wait(10)
+        daemon.kill()
