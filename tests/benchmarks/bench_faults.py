@@ -9,8 +9,9 @@ Run by hand, as root (not part of the test run):
    own port, run as ``postgres``: no other server is touched) is the daemon's catalog. It is
    stopped for ``--outage`` seconds while ``--files`` PNGs are written into the watched root
    at an even pace; then started again.
-2. State disk full: a SQLite catalog on a tmpfs of 16 MB. The tmpfs is filled to the last
-   byte for ``--outage`` seconds while the files are written; then the filler is deleted.
+2. State disk full: the state directory (its SQLite catalog, the spool, the status file, the
+   audit key, made with the first event) on a tmpfs of 16 MB. The tmpfs is filled to the
+   last byte for ``--outage`` seconds while the files are written; then the filler is deleted.
 
 Printed for each: files recorded during the outage, seconds from the end of the outage to
 the last file recorded, and whether the daemon stayed up. Goal: all within 30 s.
@@ -53,11 +54,17 @@ def _recorded(url: str) -> set[str]:
 
 
 def _drill(
-    name: str, url: str, folder: Path, files: int, outage: float, fault: Callable[[bool], None]
+    name: str,
+    url: str,
+    folder: Path,
+    files: int,
+    outage: float,
+    fault: Callable[[bool], None],
+    state: Path | None = None,
 ) -> None:
     root = folder / "production"
     root.mkdir()
-    state = folder / "state"
+    state = state or folder / "state"
     config = folder / "daemon.toml"
     config.write_text(
         f'[catalog]\nurl = "{url}"\n[[roots]]\npath = "{root}"\nwatch = "polling"\n'
@@ -143,7 +150,9 @@ def _full_disk(files: int, outage: float) -> None:
             os.close(fd)
 
     try:
-        _drill("state disk full", f"sqlite:///{disk}/catalog.sqlite", folder, files, outage, fault)
+        state = disk / "state"
+        url = f"sqlite:///{state}/catalog.sqlite"
+        _drill("state disk full", url, folder, files, outage, fault, state)
     finally:
         subprocess.run(["umount", str(disk)], check=False)
         shutil.rmtree(folder, ignore_errors=True)
