@@ -144,6 +144,8 @@ class Catalog:
         self._keys: KeyRing | None = None
         #: When this process last anchored the chain's head (monotonic seconds).
         self._anchored_at: float | None = None
+        #: Whether this process committed events since its last anchor (``close`` anchors them).
+        self._unanchored = False
 
     @classmethod
     def open(cls, url: str, state_dir: Path | None = None) -> Catalog:
@@ -178,6 +180,9 @@ class Catalog:
         self.engine.dispose()
 
     def close(self) -> None:
+        """Anchor the events this process wrote since its last anchor, then let go of the
+        connections."""
+        self.anchor_unanchored("closing")
         self.engine.dispose()
 
     @contextmanager
@@ -220,16 +225,33 @@ class Catalog:
         count, head_hash = head
         write_anchor(self.state_dir, Anchor(now_text(utcnow()), count, head_hash, why))
         self._anchored_at = time.monotonic()
+        self._unanchored = False
+
+    def anchor_unanchored(self, why: str) -> None:
+        """Anchor the chain's head if this process committed events since its last anchor:
+        when it stops, so that the events written within its last hour (ingest, refusals
+        counted at the stop) are not left for the next process to anchor, by then perhaps
+        deleted. Never raises: a catalog or state folder out of reach is logged."""
+        if not self._unanchored:
+            return
+        try:
+            with self.read() as tx:
+                head = tx.chain_head()
+            self.anchor(head, why)
+        except (AuditError, CatalogError) as exc:
+            log.error("audit head not anchored (%s): %s", why, exc)
 
     def _anchor_after(self, head: tuple[int, str], actions: list[str]) -> None:
         """Anchor after a commit with a destructive or deciding step, else at most hourly."""
         decisive = sorted(set(actions) & set(ANCHORED_ACTIONS))
         due = self._anchored_at is None or time.monotonic() - self._anchored_at >= ANCHOR_EVERY
         if not decisive and not due:
+            self._unanchored = True
             return
         try:
             self.anchor(head, ",".join(decisive) or "hourly")
         except AuditError as exc:  # the events are committed; the next anchor covers them
+            self._unanchored = True
             log.error("%s", exc)
 
     @contextmanager

@@ -308,6 +308,9 @@ class Daemon:
             self._consumer.stop()
             self._consumer.join(max(0.1, deadline - time.monotonic()))
             self.unfinished = self._consumer.is_alive()
+        # the events since the last anchor (ingest, the refusals counted at the stop): a
+        # daemon stopped with its batch unfinished leaves without closing the catalog
+        self.catalog.anchor_unanchored("daemon stopped")
         self._write_status("stopped")
         if self.unfinished:
             log.warning("stopped with a batch unfinished; the next start-up scan records it")

@@ -14,10 +14,12 @@ from sqlalchemy import text
 from provenance.audit import event_hash
 from provenance.catalog import Catalog
 from provenance.cli import cli
-from provenance.config import Settings
+from provenance.config import RootSettings, Settings
 from provenance.retention.hold import hold
 from provenance.retention.sweep import sweep
+from tests.media import write_a1111_png
 from tests.retention.helpers import ACTOR, DAY, T0, MakeAsset, write_config
+from tests.watch.conftest import Start
 
 
 @pytest.fixture
@@ -207,3 +209,52 @@ def test_the_newest_events_cannot_be_deleted_after_a_destructive_step(
     anchors = (tmp_path / "state" / "audit-anchors").read_text().splitlines()
     assert anchors[-1].split()[1:3] == ["events=7", f"head={events(history)[-1]['hash']}"]
     assert anchors[-1].endswith(" why=held,hold-placed")
+
+
+def anchored(tmp_path: Path) -> list[str]:
+    return (tmp_path / "state" / "audit-anchors").read_text().splitlines()
+
+
+def test_events_written_since_the_last_anchor_are_anchored_when_the_catalog_closes(
+    catalog: Catalog, make_asset: MakeAsset, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    make_asset("a.png")  # the process's first write: anchored at once
+    make_asset("b.png")  # ingest within the hour: left for the next anchor
+    assert " events=1 " in anchored(tmp_path)[-1]
+    catalog.close()
+    newest = events(catalog)[-1]
+    assert anchored(tmp_path)[-1].split()[1:] == [
+        "events=2",
+        f"head={newest['hash']}",
+        "why=closing",
+    ]
+    catalog.close()  # nothing new: no second anchor
+    assert len(anchored(tmp_path)) == 2
+    _delete_newest(catalog)
+    result = verify(runner, write_config(tmp_path, root, catalog))
+    assert result.exit_code == 1
+    assert "events deleted: the head anchored at " in result.stderr
+
+
+def test_a_daemon_anchors_at_its_stop_what_it_wrote_since_its_last_anchor(
+    start_daemon: Start, root: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    write_a1111_png(root / "a.png")
+    daemon = start_daemon(RootSettings(path=root, watch="native"))
+    daemon.wait_asset(root / "a.png")  # the start-up scan: its first write, anchored
+    write_a1111_png(root / "b.png", color="blue")
+    daemon.wait_asset(root / "b.png")  # recorded within the hour: not anchored yet
+    daemon.idle()
+    with daemon.catalog.read() as tx:
+        count, head = tx.chain_head()
+    assert f" events={count} " not in anchored(tmp_path)[-1]
+    daemon.stop()
+    assert anchored(tmp_path)[-1].split()[1:] == [
+        f"events={count}",
+        f"head={head}",
+        "why=daemon-stopped",
+    ]
+    _delete_newest(daemon.catalog)
+    result = verify(runner, write_config(tmp_path, root, daemon.catalog))
+    assert result.exit_code == 1
+    assert "events deleted: the head anchored at " in result.stderr
