@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -230,24 +231,30 @@ def test_a_row_the_catalog_refuses_costs_its_own_file_only(
         assert {asset.path for asset in tx.list_assets()} == {str(path) for path in good}
 
 
-def test_an_unreadable_c2pa_manifest_puts_the_file_before_a_person(
+def test_an_unreadable_mark_puts_the_file_before_a_person(
     tmp_path: Path, runner: CliRunner
 ) -> None:
-    # a manifest is there (a caBX chunk) but cannot be read: not "not AI", but suspect
+    # a mark is there but cannot be read: not "not AI", but suspect. A C2PA manifest (a
+    # caBX chunk) that does not parse; generation parameters in a zlib bomb
     from tests.fixtures_media import png_chunk, png_with_chunks
 
     root = tmp_path / "production"
     root.mkdir()
     broken = root / "signed.png"
     broken.write_bytes(png_with_chunks([png_chunk(b"caBX", b"\x00\x00\x00\x10jumbnot c2pa")]))
+    bomb = zlib.compress(b"\x00" * (64 * 1024 * 1024), 9)
+    parameters = png_chunk(b"zTXt", b"parameters\x00\x00" + bomb)
+    (root / "bomb.png").write_bytes(png_with_chunks([parameters]))
     plain = write_plain_png(root / "plate.png")
     _scan(runner, tmp_path, root)
     listed = runner.invoke(cli, ["list", "--json"])
     records = {Path(r["path"]).name: r for r in json.loads(listed.stdout)}
-    assert records["signed.png"]["ai_class"] == "suspect"
-    assert records["signed.png"]["status"] == "temporary"
+    for name in ("signed.png", "bomb.png"):
+        assert records[name]["ai_class"] == "suspect", name
+        assert records[name]["status"] == "temporary", name
+        assert not (root / f"{name}.xmp").exists()  # no AI claim written beside it
     assert records[plain.name]["ai_class"] == "none"
-    uncleared = runner.invoke(cli, ["uncleared", "--json"])
+    uncleared = runner.invoke(cli, ["uncleared", "--files", "--json"])
     assert uncleared.exit_code == 0, uncleared.output
-    assert [Path(r["path"]).name for r in json.loads(uncleared.stdout)] == ["signed.png"]
-    assert not (root / "signed.png.xmp").exists()  # no AI claim written beside it
+    names = sorted(Path(r["path"]).name for r in json.loads(uncleared.stdout))
+    assert names == ["bomb.png", "signed.png"]

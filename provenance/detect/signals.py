@@ -46,6 +46,17 @@ class Signal:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+def unreadable_mark(kind: str, where: str, problem: str) -> Signal:
+    """The signal of a mark that is present but cannot be read (class ``suspect``)."""
+    return Signal(
+        kind=kind,
+        ai_class="suspect",
+        confidence=0.5,
+        source=where,
+        detail={"unreadable": problem[:300]},
+    )
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The combined reading of a file's signals.

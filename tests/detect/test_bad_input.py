@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_sparse_300_mb_text_chunk_is_skipped_unread(tmp_path: Path) -> None:
         handle.write(b"\x00\x00\x00\x00")  # CRC (unchecked)
         handle.write(b"".join(chunks[1:]))
     verdict = detect_file(path, sidecar=False)
-    assert verdict.ai_class == "none"
+    # a generator's chunk is there, unread: not nothing, a person looks (suspect)
+    assert verdict.ai_class == "suspect"
     assert any("over the" in problem and "cap" in problem for problem in verdict.problems)
 
 
@@ -80,6 +82,47 @@ def test_zlib_bomb_ztxt_through_detect_file() -> None:
     ai_class, problems = _detect(ztxt_bomb(64))
     assert ai_class == "none"
     assert any("inflates to more than" in problem for problem in problems)
+
+
+def _bomb_chunk(keyword: str, megabytes: int = 32) -> bytes:
+    """A zTXt chunk under ``keyword`` that inflates to ``megabytes`` MB (over every cap)."""
+    body = zlib.compress(b"a" * (megabytes * 1024 * 1024), 9)
+    return png_chunk(b"zTXt", keyword.encode() + b"\x00\x00" + body)
+
+
+@pytest.mark.parametrize("keyword", ["parameters", "prompt", "workflow", "invokeai_metadata"])
+def test_a_generators_text_chunk_that_cannot_be_read_is_suspect(keyword: str) -> None:
+    # a zlib bomb in a generator's chunk: skipped, but the mark is there; a person looks
+    verdict = detect_file(Path("bomb.png"), png_with_chunks([_bomb_chunk(keyword)]), sidecar=False)
+    assert verdict.ai_class == "suspect"
+    (signal,) = verdict.signals
+    assert (signal.kind, signal.ai_class) == ("sd-text", "suspect")
+    assert signal.source == f"PNG zTXt {keyword!r}"
+    assert "inflates to more than" in signal.detail["unreadable"]
+
+
+def test_corrupt_compressed_parameters_are_suspect() -> None:
+    chunk = png_chunk(b"zTXt", b"parameters\x00\x00" + b"not zlib at all")
+    verdict = detect_file(Path("corrupt.png"), png_with_chunks([chunk]), sidecar=False)
+    assert verdict.ai_class == "suspect"
+    assert "corrupt compressed text" in verdict.signals[0].detail["unreadable"]
+
+
+def test_parameters_after_the_files_text_cap_are_suspect_not_nothing() -> None:
+    # padding chunks spend the file's cap on text first: the parameters after them are
+    # not read, but they are there
+    padding = [_bomb_chunk(f"pad{n}", 15) for n in range(2)]
+    data = png_with_chunks([*padding, text_chunk("parameters", A1111_PARAMETERS)])
+    verdict = detect_file(Path("padded.png"), data, sidecar=False)
+    assert verdict.ai_class == "suspect"
+    assert verdict.signals[0].source == "PNG tEXt 'parameters'"
+
+
+def test_a_read_generator_chunk_wins_over_an_unread_one() -> None:
+    data = png_with_chunks([text_chunk("parameters", A1111_PARAMETERS), _bomb_chunk("workflow")])
+    verdict = detect_file(Path("both.png"), data, sidecar=False)
+    assert verdict.ai_class == "ai" and verdict.generator == "AUTOMATIC1111"
+    assert [signal.ai_class for signal in verdict.signals] == ["ai"]
 
 
 def test_billion_laughs_xmp_in_jpeg() -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from provenance.detect.buffers import Buffer, BufferStream
 from provenance.detect.families.c2pa_claims import ClaimMatch, actions, match_claim
 from provenance.detect.reading import Found, Reading, guard
-from provenance.detect.signals import AiClass, Signal
+from provenance.detect.signals import AiClass, Signal, unreadable_mark
 from provenance.detect.trust import NO_TRUST, C2paTrust, judge_trust
 from provenance.detect.vocab import classify_source_type, find_generator, source_type_term
 
@@ -69,17 +69,6 @@ def read(reading: Reading) -> Found:
     if not found and problems:
         found = [unreadable_mark("c2pa", marker, problems[-1])]
     return found, problems
-
-
-def unreadable_mark(kind: str, where: str, problem: str) -> Signal:
-    """The signal of a mark that is present but cannot be read (class ``suspect``)."""
-    return Signal(
-        kind=kind,
-        ai_class="suspect",
-        confidence=0.5,
-        source=where,
-        detail={"unreadable": problem[:300]},
-    )
 
 
 def read_c2pa(

@@ -17,7 +17,7 @@ from typing import Any
 from provenance.detect.families import sd_json
 from provenance.detect.formats.blocks import TextEntry
 from provenance.detect.reading import Found, Reading
-from provenance.detect.signals import Signal
+from provenance.detect.signals import Signal, unreadable_mark
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,34 @@ MAX_JSON = 8 * 1024 * 1024
 _COMFY_PREFIX = re.compile(r"^\s*(workflow|prompt)\s*:\s*(?=\{)", re.IGNORECASE)
 
 
+#: Keywords only a Stable Diffusion UI writes: such an entry that is there but could not be
+#: read (a chunk that inflates past its cap, corrupt compression) is a mark unread.
+GENERATOR_KEYWORDS = (
+    "parameters",
+    "prompt",
+    "workflow",
+    "invokeai_metadata",
+    "sd-metadata",
+    "Dream",
+)
+
+
 def read(reading: Reading) -> Found:
     """The family's entry point: the file's text entries (text chunks, comments, XMP and
-    EXIF text fields)."""
-    if not reading.texts:
-        return [], []
-    return read_parameters_text(reading.texts)
+    EXIF text fields). A generator's entry that is there but could not be read gives a
+    ``suspect`` signal when nothing else of the family was read: a person looks at it."""
+    signals: list[Signal] = []
+    problems: list[str] = []
+    if reading.texts:
+        signals, problems = read_parameters_text(reading.texts)
+    if not signals:
+        unread = reading.parts.unread
+        signals = [
+            unreadable_mark("sd-text", unread[keyword].source, unread[keyword].problem)
+            for keyword in GENERATOR_KEYWORDS
+            if keyword in unread
+        ][:1]
+    return signals, problems
 
 
 def read_parameters_text(texts: Sequence[TextEntry]) -> tuple[list[Signal], list[str]]:

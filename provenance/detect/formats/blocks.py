@@ -78,6 +78,21 @@ class TextEntry:
 
 
 @dataclass(frozen=True)
+class UnreadText:
+    """A text entry the walk found but could not read (over a cap, corrupt compression):
+    its keyword, where it sat and why. A generator's keyword there is a mark unread."""
+
+    keyword: str
+    source: str
+    problem: str
+
+
+#: Unread text entries kept per file (the first of each keyword): enough for every keyword a
+#: generator writes, bounded whatever the file holds.
+MAX_UNREAD = 100
+
+
+@dataclass(frozen=True)
 class Block:
     """One raw metadata block (an EXIF TIFF structure or an XMP packet) and where it sat."""
 
@@ -108,6 +123,8 @@ class Parts:
     #: attribute, a DPX creator, an MXF Identification's product): read by the EXIF family
     #: as it reads EXIF Software, so a known generator there is a mark and "Nuke" is not.
     tools: list[TextEntry] = field(default_factory=list)
+    #: Text entries present but not read, by keyword (see ``unread_text``).
+    unread: dict[str, UnreadText] = field(default_factory=dict)
     #: Where a C2PA manifest store seems to sit (e.g. ``"PNG caBX"``), None if nowhere.
     c2pa_marker: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -136,6 +153,11 @@ class Parts:
             )
             self.text_left = -1
         return False
+
+    def unread_text(self, keyword: str, source: str, problem: str) -> None:
+        """Note a text entry that is there but was not read (the first of its keyword)."""
+        if keyword not in self.unread and len(self.unread) < MAX_UNREAD:
+            self.unread[keyword] = UnreadText(keyword, source, problem)
 
     def add_exif(self, data: Buffer, start: int, end: int, source: str) -> None:
         """Read the TIFF structure at ``data[start:end]`` (its tags and XMP tag 700)."""

@@ -44,16 +44,17 @@ def walk_png(data: Buffer, parts: Parts) -> None:
             return
         if chunk_type in _TEXT_TYPES or chunk_type == b"eXIf":
             if parts.over_cap:
-                pass  # said once, in Parts.take
+                _unread(data, body_start, length, name, parts, "the file's metadata cap")
             elif length > MAX_BLOCK:
-                parts.problems.append(
-                    f"PNG: {name!r} chunk of {length} bytes is over the {MAX_BLOCK} byte cap;"
-                    " skipped"
-                )
+                problem = f"PNG: {name!r} chunk of {length} bytes is over the {MAX_BLOCK} byte cap"
+                parts.problems.append(f"{problem}; skipped")
+                _unread(data, body_start, length, name, parts, problem)
             # compressed text counts as it inflates (``_inflate``), the rest as it is
             elif chunk_type in (b"zTXt", b"iTXt") or parts.take(length, f"PNG {name!r} chunk"):
                 body = bytes(data[body_start : body_start + length])
                 _read_chunk(chunk_type, body, parts)
+            else:
+                _unread(data, body_start, length, name, parts, "the file's metadata cap")
         elif chunk_type == b"caBX":
             parts.c2pa_marker = "PNG caBX"
         elif chunk_type == b"IEND":
@@ -81,7 +82,21 @@ def _read_chunk(chunk_type: bytes, body: bytes, parts: Parts) -> None:
         else:
             _read_itxt(body, parts)
     except ValueError as exc:
-        parts.problems.append(f"PNG: {chunk_type.decode('latin-1')} chunk skipped: {exc}")
+        name = chunk_type.decode("latin-1")
+        parts.problems.append(f"PNG: {name} chunk skipped: {exc}")
+        _unread(body, 0, len(body), name, parts, str(exc))
+
+
+def _unread(data: Buffer, start: int, length: int, name: str, parts: Parts, why: str) -> None:
+    """Note a text chunk not read, by its keyword (the first bytes of its body), so that a
+    generator's chunk there is a mark present but unreadable, not nothing."""
+    if name == "eXIf":
+        return
+    head = bytes(data[start : start + min(length, 80)])
+    end = head.find(b"\x00")
+    if end >= 1:
+        keyword = head[:end].decode("latin-1")
+        parts.unread_text(keyword, f"PNG {name} {keyword!r}", why)
 
 
 def _read_itxt(body: bytes, parts: Parts) -> None:
