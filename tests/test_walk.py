@@ -35,6 +35,22 @@ def test_links_ignored_names_and_our_sidecars_are_left_out(tmp_path: Path) -> No
     assert skipped == []  # a link to a file is left out quietly (loops are reported)
 
 
+def test_a_fifo_or_a_socket_is_never_yielded_and_is_named(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "a.png").write_bytes(b"x")
+    os.mkfifo(tmp_path / "stream.png")
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(tmp_path / "s.sock"))
+        skipped: list[tuple[str, str]] = []
+        found = [e.path for e in walk_files(tmp_path, on_skip=lambda *s: skipped.append(s))]
+    assert found == [str(tmp_path / "a.png")]
+    assert sorted(skipped) == [
+        (str(tmp_path / "s.sock"), "not a regular file (a socket); not read"),
+        (str(tmp_path / "stream.png"), "not a regular file (a FIFO); not read"),
+    ]
+
+
 def test_a_big_walk_is_kept_on_disk_and_read_back_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
