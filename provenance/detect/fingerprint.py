@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 #: Raised whenever a reader learns to see a mark it did not see before, so that files a
 #: scan already judged are judged again by the new readers.
-DETECTORS_VERSION = 6
+DETECTORS_VERSION = 7
 
 
 def detection_fingerprint(

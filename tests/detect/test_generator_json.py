@@ -12,12 +12,15 @@ from provenance.detect import detect_file
 from provenance.detect.families.generator_json import MAX_JSON, read_generator_json
 from provenance.detect.formats.blocks import TextEntry
 from tests.fixtures_media import (
+    IPTC_DST,
     exif_bytes,
+    itxt_chunk,
     jpeg,
     png_with_chunks,
     text_chunk,
     user_comment,
     webp,
+    xmp_packet,
 )
 
 GRAPH = {
@@ -166,8 +169,10 @@ def test_deeply_nested_json_is_a_problem_not_a_crash() -> None:
     verdict = detect_file(
         Path("out.png"), png_with_chunks([text_chunk("parameters", deep_object)]), sidecar=False
     )
-    assert verdict.ai_class == "none"
+    # a parameters chunk no reader could read is a diffusion UI's mark unread: suspect
+    assert verdict.ai_class == "suspect"
     assert any("nested too deeply" in problem for problem in verdict.problems)
+    assert verdict.signals[0].detail["unreadable"] in verdict.problems
 
 
 def test_json_over_the_cap_is_not_parsed() -> None:
@@ -199,3 +204,53 @@ def test_swarmui_block_wrapped_with_a_graph_in_user_comment_is_swarmui() -> None
     data = jpeg(exif=exif_bytes(comment=user_comment(comment)))
     verdict = detect_file(Path("out.jpg"), data, sidecar=False)
     assert (verdict.generator, verdict.family) == ("SwarmUI", "swarmui")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"prompt": "a red fox", "seed": ', "unreadable JSON (Expecting value"),
+        ("{'prompt': 'a red fox'}", "unreadable JSON (Expecting property name"),
+        ("a red fox, by a river at dusk", "neither A1111 parameters nor JSON"),
+        ("Steps: 20", "neither A1111 parameters nor JSON"),
+        ("[1, 2, 3]", "JSON of no generator's settings"),
+        ("{}", "JSON of no generator's settings"),
+        ("  ", "empty"),
+    ],
+    ids=["cut-json", "python-dict", "prose", "steps-alone", "array", "empty-object", "blank"],
+)
+@pytest.mark.parametrize("chunk", ["tEXt", "iTXt"])
+def test_a_parameters_chunk_no_reader_can_read_is_an_unread_mark(
+    text: str, why: str, chunk: str
+) -> None:
+    # the chunk name is a diffusion UI's own: unread, it is for a person to look at
+    made = text_chunk("parameters", text) if chunk == "tEXt" else itxt_chunk("parameters", text)
+    verdict = detect_file(Path("out.png"), png_with_chunks([made]), sidecar=False)
+    assert verdict.ai_class == "suspect"
+    (signal,) = verdict.signals
+    assert (signal.kind, signal.ai_class) == ("sd-text", "suspect")
+    assert signal.source == f"PNG {chunk} 'parameters'"
+    assert signal.detail["unreadable"].startswith(f"PNG {chunk} 'parameters': ")
+    assert why in signal.detail["unreadable"]
+    # the problem says why, once
+    assert [p for p in verdict.problems if why in p] == [signal.detail["unreadable"]]
+
+
+def test_an_unreadable_parameters_chunk_beside_a_read_mark_stays_ai() -> None:
+    # another family read the file as AI: the junk chunk beside it adds no unread mark
+    junk = text_chunk("parameters", "{not json")
+    graph = text_chunk("prompt", json.dumps(GRAPH))
+    packet = xmp_packet(digital_source_type=IPTC_DST + "trainedAlgorithmicMedia")
+    xmp = itxt_chunk("XML:com.adobe.xmp", packet)
+    for marks in ([graph, junk], [xmp, junk]):
+        verdict = detect_file(Path("out.png"), png_with_chunks(marks), sidecar=False)
+        assert verdict.ai_class == "ai"
+        assert [signal.ai_class for signal in verdict.signals] == ["ai"]
+
+
+def test_only_a_png_parameters_chunk_is_an_unread_mark() -> None:
+    # a JPEG comment, an EXIF UserComment of prose say nothing: no mark, nothing unread
+    data = jpeg(exif=exif_bytes(comment=user_comment("a holiday snap")))
+    assert detect_file(Path("out.jpg"), data, sidecar=False).ai_class == "none"
+    other = png_with_chunks([text_chunk("Comment", "{not json")])
+    assert detect_file(Path("out.png"), other, sidecar=False).ai_class == "none"

@@ -18,7 +18,7 @@ from typing import Any
 from provenance.detect.families import sd_json
 from provenance.detect.formats.blocks import TextEntry
 from provenance.detect.reading import Found, Reading
-from provenance.detect.signals import Signal
+from provenance.detect.signals import Signal, unreadable_mark
 from provenance.detect.vocab import find_generator
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,43 @@ def read(reading: Reading) -> Found:
         return [], []
     known = [signal.source for signal in reading.signals if signal.kind == "sd-text"]
     found, trouble = read_generator_json(reading.texts, known)
-    return found, [problem for problem in dict.fromkeys(trouble) if problem not in reading.problems]
+    problems = [problem for problem in dict.fromkeys(trouble) if problem not in reading.problems]
+    if not found:
+        found, why = unread_parameters(
+            reading.texts, reading.signals, [*reading.problems, *problems]
+        )
+        problems += why
+    return found, problems
+
+
+def unread_parameters(
+    texts: Sequence[TextEntry], signals: Sequence[Signal], problems: Sequence[str]
+) -> Found:
+    """Return the ``suspect`` signal of a PNG ``parameters`` chunk no family could read (bad
+    JSON, JSON of no settings, neither A1111 text nor JSON), unless a family before read
+    the file as AI or read a generator's text in it: that chunk name is a diffusion UI's
+    own, and a chunk of it that says nothing readable is a mark unread, for a person to
+    look at. Its problem is the one met reading it (in ``problems``), else what the text
+    is not (returned, a new problem)."""
+    if any(signal.ai_class in ("ai", "partial") or signal.kind == "sd-text" for signal in signals):
+        return [], []
+    entry = next(
+        (e for e in texts if e.keyword == "parameters" and e.source.startswith("PNG ")), None
+    )
+    if entry is None:
+        return [], []
+    met = next((problem for problem in problems if problem.startswith(f"{entry.source}:")), None)
+    if met is not None:
+        return [unreadable_mark("sd-text", entry.source, met)], []
+    stripped = entry.text.strip().strip("\x00")
+    if not stripped:
+        what = "empty"
+    elif stripped.startswith(("{", "[")):
+        what = "JSON of no generator's settings"
+    else:
+        what = "neither A1111 parameters nor JSON"
+    met = f"{entry.source}: {what}"
+    return [unreadable_mark("sd-text", entry.source, met)], [met]
 
 
 def read_generator_json(

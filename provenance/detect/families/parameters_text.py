@@ -72,7 +72,8 @@ def read_parameters_text(texts: Sequence[TextEntry]) -> tuple[list[Signal], list
         signal = read(by_key, problems)
         if signal is not None:
             signals.append(signal)
-    return signals, problems
+    # the same bad JSON is met by each reader that tries it: said once
+    return signals, list(dict.fromkeys(problems))
 
 
 def load_json(text: str, what: str, problems: list[str]) -> Any:
