@@ -245,11 +245,14 @@ def test_an_unreadable_mark_puts_the_file_before_a_person(
     bomb = zlib.compress(b"\x00" * (64 * 1024 * 1024), 9)
     parameters = png_chunk(b"zTXt", b"parameters\x00\x00" + bomb)
     (root / "bomb.png").write_bytes(png_with_chunks([parameters]))
+    # a diffusion UI's parameters chunk, read, but JSON cut short
+    junk = png_chunk(b"tEXt", b'parameters\x00{"prompt": "a red fox", "seed": ')
+    (root / "cut.png").write_bytes(png_with_chunks([junk]))
     plain = write_plain_png(root / "plate.png")
     _scan(runner, tmp_path, root)
     listed = runner.invoke(cli, ["list", "--json"])
     records = {Path(r["path"]).name: r for r in json.loads(listed.stdout)}
-    for name in ("signed.png", "bomb.png"):
+    for name in ("signed.png", "bomb.png", "cut.png"):
         assert records[name]["ai_class"] == "suspect", name
         assert records[name]["status"] == "temporary", name
         assert not (root / f"{name}.xmp").exists()  # no AI claim written beside it
@@ -257,4 +260,19 @@ def test_an_unreadable_mark_puts_the_file_before_a_person(
     uncleared = runner.invoke(cli, ["uncleared", "--files", "--json"])
     assert uncleared.exit_code == 0, uncleared.output
     names = sorted(Path(r["path"]).name for r in json.loads(uncleared.stdout))
-    assert names == ["bomb.png", "signed.png"]
+    assert names == ["bomb.png", "cut.png", "signed.png"]
+    # the report names each with why, with no tools registry configured
+    config = str(_config(tmp_path, root))
+    report = runner.invoke(cli, ["--config", config, "report", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    (attention,) = [s for s in json.loads(report.stdout)["sections"] if s["key"] == "attention"]
+    reasons = {
+        Path(item["path"]).name: item["reason"]
+        for group in attention["groups"]
+        for item in group["items"]
+    }
+    assert attention["total"] == 3 and sorted(reasons) == ["bomb.png", "cut.png", "signed.png"]
+    assert all(reason.startswith("mark unreadable: ") for reason in reasons.values()), reasons
+    assert "inflates to more than" in reasons["bomb.png"]
+    assert "unreadable JSON" in reasons["cut.png"]
+    assert "C2PA" in reasons["signed.png"]

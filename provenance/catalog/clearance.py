@@ -113,7 +113,8 @@ def cleared_assets(tx: Tx, roots: Sequence[str] = ()) -> list[tuple[Asset, Clear
     return [(row[0], row[1]) for row in tx.session.execute(query)]
 
 
-def _no_active_clearance() -> Any:
+def no_active_clearance() -> Any:
+    """The condition of an asset with no clearance in force (a held one may have one)."""
     return ~exists().where(_C.asset_id == _A.id, _C.voided_at.is_(None))
 
 
@@ -138,7 +139,7 @@ def _uncleared() -> tuple[Any, ...]:
     return (
         col(Asset.ai_class) != "none",
         col(Asset.status).in_(UNCLEARED),
-        _no_active_clearance(),
+        no_active_clearance(),
     )
 
 
@@ -155,7 +156,7 @@ def attention_where(unknown_tools: bool = True) -> tuple[Any, ...]:
         _A.id.in_(named.scalar_subquery()),
         _A.ai_class != "none",
         _A.status.in_(UNCLEARED),
-        _no_active_clearance(),
+        no_active_clearance(),
     )
 
 
@@ -190,7 +191,7 @@ def risk_counts(tx: Tx, root: str | None = None) -> dict[tuple[str, str], int]:
     """Return ``{(risk, tool_status): count}`` of uncleared AI assets ("-" for unset)."""
     query = (
         select(_A.risk, _A.tool_status, func.count())
-        .where(_A.ai_class != "none", _A.status.in_(UNCLEARED), _no_active_clearance())
+        .where(_A.ai_class != "none", _A.status.in_(UNCLEARED), no_active_clearance())
         .group_by(_A.risk, _A.tool_status)
     )
     if root is not None:

@@ -338,6 +338,25 @@ def _v21_kinds_index(conn: Connection) -> None:
     )
 
 
+#: The AI assets whose mark is there but could not be read (class ``suspect``:
+#: ``detect.signals.unreadable_mark``), as the report's attention lines name them
+#: (``catalog.reports.unread_mark_lines``), literal SQL (both dialects take it) so that the
+#: database matches the partial index to the query.
+UNREAD_MARK_WHERE = "ai_class = 'suspect'"
+
+
+def _v22_unread_mark_index(conn: Connection) -> None:
+    """v22: the assets of an unreadable mark (``UNREAD_MARK_WHERE``), by status, partial:
+    the report names the uncleared ones whatever the tools registry, read from it alone, not
+    from every uncleared AI asset's row (which the statuses' indexes hold)."""
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_assets_unread_mark ON assets (status)"
+            f" WHERE {UNREAD_MARK_WHERE}"
+        )
+    )
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -360,6 +379,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v19_doubtful_c2pa,
     _v20_untooled_index,
     _v21_kinds_index,
+    _v22_unread_mark_index,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -373,6 +393,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v19_doubtful_c2pa,
     _v20_untooled_index,
     _v21_kinds_index,
+    _v22_unread_mark_index,
 ]
 LATEST = len(STEPS) + 1
 

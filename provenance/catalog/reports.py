@@ -36,12 +36,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from provenance.catalog.clearance import attention_assets, attention_where, few_by_path
+from provenance.catalog.clearance import (
+    attention_assets,
+    attention_where,
+    few_by_path,
+    no_active_clearance,
+)
 from provenance.catalog.lines import ASSET_LINE_COLUMNS, AssetLine
 from provenance.catalog.migrations import (
     DOUBTFUL_C2PA_WHERE,
     FOUND_EVENTS_WHERE,
     FOUND_EVENTS_WHERE_SQLITE,
+    UNREAD_MARK_WHERE,
     UNTOOLED_WHERE,
 )
 from provenance.catalog.models import Asset, Event, SignalRow
@@ -367,11 +373,49 @@ def untrusted_c2pa_lines(
         yield AssetLine(*row[:13], extra=extra)  # type: ignore[misc]
 
 
+def _unread_mark() -> tuple[ColumnElement[bool], ...]:
+    """Uncleared assets whose mark is there but could not be read (class ``suspect``), with
+    no clearance in force. Literal SQL, the partial index's own words
+    (``migrations._v22_unread_mark_index``): the database reads those rows alone, not every
+    uncleared AI asset's."""
+    unread: ColumnElement[bool] = text(UNREAD_MARK_WHERE)  # type: ignore[assignment]
+    return (unread, _A.status.in_(UNCLEARED), no_active_clearance())
+
+
+def _first_unread(column: Any) -> Any:
+    """``column`` of the asset's first ``suspect`` signal (the mark unread), by its index
+    of signals by asset."""
+    return (
+        select(column)
+        .where(_SIGNALS.c.asset_id == _A.id, _SIGNALS.c.ai_class == "suspect")
+        .order_by(_SIGNALS.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def unread_mark_lines(
+    tx: Tx, root: str | None = None, limit: int | None = None
+) -> Iterator[AssetLine]:
+    """Yield uncleared assets whose mark (a C2PA manifest, a generator's text chunk) is
+    there but could not be read, whatever the tools registry, by path (the first
+    ``limit``); ``extra`` carries ``unread_kind`` and ``unread_problem``, those of its first
+    unread mark's signal (its kind, and why it could not be read)."""
+    kind = _first_unread(_SIGNALS.c.kind)
+    problem = _first_unread(_SIGNALS.c.detail["unreadable"].as_string())
+    query = select(*_asset_columns(), kind, problem).where(*_unread_mark())
+    ordered = _in_root(query, root).order_by(few_by_path(tx.dialect))
+    for row in _stream(tx, _limited(ordered, limit)):
+        extra = {"unread_kind": row[13] or "", "unread_problem": row[14] or ""}
+        yield AssetLine(*row[:13], extra=extra)  # type: ignore[misc]
+
+
 def attention_counts(
     tx: Tx, root: str | None, folders: Collection[str], *, unknown_tools: bool = True
 ) -> tuple[dict[str | None, int], list[FolderCount]]:
-    """Count the assets ``attention_lines`` and ``untrusted_c2pa_lines`` yield together
-    (each once) by root, and in ``folders`` by folder and status."""
+    """Count the assets ``attention_lines``, ``untrusted_c2pa_lines`` and
+    ``unread_mark_lines`` yield together (each once) by root, and in ``folders`` by folder
+    and status."""
     sources = [select(_A.id).where(*attention_where(unknown_tools))]
     if unknown_tools:
         sources.append(select(_A.id).where(*_untooled()))
@@ -380,6 +424,7 @@ def attention_counts(
         .join(_SIGNALS, _SIGNALS.c.asset_id == _A.id)
         .where(*_doubtful_c2pa_in(tx.dialect))
     )
+    sources.append(select(_A.id).where(*_unread_mark()))
     named = union(*(source.correlate(None) for source in sources))
     return _counts(tx, (_A.id.in_(named.scalar_subquery()),), root, folders)
 

@@ -157,12 +157,16 @@ def build_report(
             queries.attention_lines(tx, root_path, unknown_tools=registered, limit=shown)
         )
         untrusted = list(queries.untrusted_c2pa_lines(tx, root_path, shown))
+        # a mark there but unreadable: a person looks, whatever the tools registry
+        unread = list(queries.unread_mark_lines(tx, root_path, shown))
         called_out = queries.attention_counts(
-            tx, root_path, _folders([*attention, *untrusted]), unknown_tools=registered
+            tx, root_path, _folders([*attention, *untrusted, *unread]), unknown_tools=registered
         )
         voided = list(queries.events_between(tx, EVENTS["voided"], *past, shown))
         # the files a section offers to clear: what their `clear` must be given
-        offered = [line.id for line in (*due_lines, *overdue_lines, *attention, *untrusted)]
+        offered = [
+            line.id for line in (*due_lines, *overdue_lines, *attention, *untrusted, *unread)
+        ]
         offered += [event.asset_id for event in voided if event.asset_id is not None]
         needs = clear_needs(tx, clearance_policy(settings), offered, root_path)
         inputs = Inputs(
@@ -171,6 +175,7 @@ def build_report(
             quarantined=quarantined_lines,
             unknown_tool=attention,
             untrusted_c2pa=untrusted,
+            unread_marks=unread,
             purged=queries.events_between(tx, EVENTS["purged"], *past, shown),
             cleared=queries.events_between(tx, EVENTS["cleared"], *past, shown),
             voided=voided,

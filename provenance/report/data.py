@@ -54,7 +54,7 @@ SECTION_TITLES = {
     "purged": "Purged in the past period",
     "cleared": "Cleared in the past period",
     "voided": "Clearances voided or revoked",
-    "attention": "Unapproved or unknown tools, blocked risk, untrusted C2PA",
+    "attention": "Unapproved or unknown tools, blocked risk, untrusted C2PA, unreadable marks",
     "waiting": "Interrupted steps waiting to finish",
     "unreadable": "Files that could not be read",
 }
@@ -182,6 +182,8 @@ class Inputs:
     audit: ChainHead | None = None
     #: Uncleared AI assets whose C2PA signature is untrusted or invalid.
     untrusted_c2pa: Iterable[AssetLine] = ()
+    #: Uncleared assets whose mark is there but could not be read (class ``suspect``).
+    unread_marks: Iterable[AssetLine] = ()
     #: Whether a tools registry is configured; without one, uncleared AI assets of an
     #: unknown tool are one alert with their count (``unknown_tools``), not one row each.
     tools_registered: bool = True
@@ -282,7 +284,8 @@ def _root_summaries(
 
 
 def attention_reason(line: AssetLine) -> str:
-    """Say why an asset needs attention: its tool and its risk, with the rules that fired."""
+    """Say why an asset needs attention: its tool and its risk, with the rules that fired,
+    its C2PA signature's trust, and its mark that could not be read, with why."""
     parts = []
     tool_status = line.extra.get("tool_status")
     if tool_status in ("unknown", "unapproved"):
@@ -296,6 +299,13 @@ def attention_reason(line: AssetLine) -> str:
     if trust:
         signer = line.extra.get("c2pa_signer") or "unknown signer"
         parts.append(f"C2PA signature {trust} ({signer})")
+    if line.ai_class == "suspect":
+        problem = line.extra.get("unread_problem") or ""
+        kind = line.extra.get("unread_kind") or ""
+        if problem:
+            parts.append(f"mark unreadable: {problem}")
+        else:
+            parts.append(f"mark unreadable ({kind})" if kind else "mark unreadable")
     if not parts and not line.generator:
         parts.append("unknown tool: no generator recorded")
     return "; ".join(parts) or "needs clearance review"
@@ -364,7 +374,9 @@ def assemble(
                     *item_commands(line.status, line.path, needs.asset(line.id)),
                 ),
             )
-            for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa)[:SECTION_SHOWN]
+            for line in _merged(inputs.unknown_tool, inputs.untrusted_c2pa, inputs.unread_marks)[
+                :SECTION_SHOWN
+            ]
         ),
         "waiting": tuple(waiting_item(step, lookup) for step in inputs.waiting),
         "unreadable": tuple(

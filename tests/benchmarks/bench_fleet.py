@@ -9,7 +9,8 @@ It creates a database of its own on the server (``fleet_bench``; dropped at the 
 ``COPY`` (the secondary indexes are dropped for the load and built again after it, as a
 restore would). The tree resembles a studio's storage: 4 roots, 25 productions each,
 40 sequences a production, 50 shots a sequence, 50 files a shot; a third of the shots are
-AI renders. AI assets' statuses are spread (most temporary with deadlines over half a year,
+AI renders (1 in 2,000 of their files a mark there but unreadable, class suspect). AI
+assets' statuses are spread (most temporary with deadlines over half a year,
 about 2% due in the coming week, some expiring, flagged, quarantined, held, cleared,
 purged); every AI asset has its ``indexed`` event, cleared and purged ones their event.
 
@@ -141,6 +142,8 @@ def asset_lines(assets: int, work: Path, seed: int = 23) -> Iterator[tuple[str, 
         else:
             ai_class, media, policy = "ai", "image/png", POLICY
             generator, family = ("ComfyUI", "comfyui") if n % 211 else (null, null)
+            if n % 2003 == 0:  # a mark there but unreadable: no tool named
+                ai_class, generator, family = "suspect", null, null
             risk = "blocked" if n % 5003 == 0 else "review"
             tool = "approved" if generator != null else "unknown"
             tool_name = "ComfyUI" if generator != null else null

@@ -6,9 +6,10 @@ Run by hand (not part of the test run):
 
 It creates a catalog with the real schema, bulk-inserts generated assets (30% AI; 1% of all
 assets due in the coming week, so 10,000 rows in the main table; a few thousand flagged,
-quarantined, purged, cleared, held and of unknown tool), one `indexed` event per asset
-spread over a year, plus purge and clearance events, and the marks found: a text-chunk
-signal per AI asset and a C2PA one for a third of them (1 in 1,000 of those untrusted).
+quarantined, purged, cleared, held and of unknown tool; 1 in 2,000 a mark there but
+unreadable, class suspect), one `indexed` event per asset spread over a year, plus purge and
+clearance events, and the marks found: a text-chunk signal per AI asset and a C2PA one for a
+third of them (1 in 1,000 of those untrusted), an unreadable C2PA one per suspect asset.
 Then, for each format, a fresh process builds and renders the report (as `provenance
 report` would) and prints its time and peak RSS. Targets: < 2 s and < 300 MB each. The peer figure, from the same catalog and run, is the
 `sqlite3` command-line shell running the report's two heaviest aggregates (AI assets by root
@@ -87,7 +88,8 @@ def generate(path: Path, assets: int, seed: int = 7) -> None:
                 ai, status = "ai", "temporary" if n % 3 else "expiring"
                 deadline = AS_OF + timedelta(seconds=rng.randrange(7 * 86400))
             elif n % 10 < 3:
-                ai = "ai"
+                # 1 in 2,000 a mark there but unreadable (suspect), named by the attention section
+                ai = "suspect" if n % 2000 == 501 else "ai"
                 status = special[n % 1000] if n % 1000 < len(special) else "temporary"
                 offset = rng.randrange(8 * 86400, 120 * 86400)
                 deadline = (
@@ -202,6 +204,13 @@ def generate(path: Path, assets: int, seed: int = 7) -> None:
                 detail = untrusted if index % 3000 == 0 else trusted
                 yield (asset_id, "c2pa", "Adobe Firefly", None, "{}", detail, found)
 
+    unreadable = json.dumps({"unreadable": "C2PA: skipped malformed data (ValueError: bad box)"})
+
+    def unread_rows() -> object:
+        rows = reader.execute("SELECT id FROM assets WHERE ai_class = 'suspect' ORDER BY id")
+        for (asset_id,) in rows:
+            yield (asset_id, unreadable, found)
+
     started = time.perf_counter()
     with connection:
         connection.executemany(
@@ -209,6 +218,11 @@ def generate(path: Path, assets: int, seed: int = 7) -> None:
             "confidence, source, detail, found_at) VALUES (?, ?, 'ai', ?, ?, ?, 0.99, 'bench', "
             "?, ?)",
             signal_rows(),  # type: ignore[arg-type]
+        )
+        connection.executemany(
+            "INSERT INTO signals (asset_id, kind, ai_class, parameters, confidence, source, "
+            "detail, found_at) VALUES (?, 'c2pa', 'suspect', '{}', 0.5, 'PNG caBX', ?, ?)",
+            unread_rows(),  # type: ignore[arg-type]
         )
     count = connection.execute("SELECT count(*) FROM signals").fetchone()[0]
     print(f"inserted {count:,} signals in {time.perf_counter() - started:.1f}s", flush=True)

@@ -307,6 +307,17 @@ def test_v21_indexes_the_kinds_a_clear_judges(catalog: Catalog) -> None:
     assert "ix_assets_kinds" in names
 
 
+def test_v22_indexes_the_assets_of_an_unread_mark(catalog: Catalog) -> None:
+    # a version 21 catalog: no partial index of the suspect assets
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_unread_mark"))
+        conn.execute(text("UPDATE provenance_meta SET value = '21'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        names = _asset_indexes(conn)
+    assert "ix_assets_unread_mark" in names
+
+
 def _asset_indexes(conn: Connection) -> set[str]:
     """The names of the assets' indexes, those of an expression too (``ix_assets_kinds``),
     which SQLAlchemy does not reflect on SQLite."""

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from provenance.catalog import Catalog
+from provenance.catalog import Catalog, Clearance
 from provenance.catalog import reports as queries
 from provenance.catalog.migrations import DOUBTFUL_C2PA_WHERE
 from provenance.report.data import Period
 from tests.catalog.plans import explain, recorded
-from tests.report.sample import AS_OF, DAY, SCRIPT_NAME, populate
+from tests.report.sample import AS_OF, DAY, SCRIPT_NAME, UNREAD_PROBLEM, populate
 
 
 @pytest.fixture
@@ -80,7 +80,8 @@ def test_quarantined_assets_carry_their_last_quarantine_event(filled: Catalog) -
 def test_attention_lines_list_unknown_tools_and_skip_settled_and_non_ai(filled: Catalog) -> None:
     with filled.read() as tx:
         paths = [row.path for row in queries.attention_lines(tx)]
-    assert paths == ["/prod/show_a/mystery.png"]
+    # the unknown tool's, and the unread mark's (no generator either)
+    assert paths == ["/prod/show_a/mystery.png", "/prod/show_b/unread.png"]
 
 
 def test_events_between_is_half_open_and_joins_the_asset(filled: Catalog) -> None:
@@ -101,7 +102,8 @@ def test_status_counts_are_ai_only_per_root(filled: Catalog) -> None:
         only_b = queries.status_counts(tx, "/prod/show_b")
     assert counts[("/prod/show_a", "temporary")] == 4
     assert ("/prod/show_a", "not-ai") not in counts
-    assert only_b == {("/prod/show_b", "temporary"): 2, ("/prod/show_b", "cleared"): 1}
+    # a mark there but unreadable (suspect) is counted with the AI assets: it is in the lifecycle
+    assert only_b == {("/prod/show_b", "temporary"): 3, ("/prod/show_b", "cleared"): 1}
 
 
 def test_deadlines_per_day_groups_by_utc_day(filled: Catalog) -> None:
@@ -280,6 +282,29 @@ def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
     assert "ix_assets_untooled" in plan, plan
 
 
+def test_sqlite_reads_the_unread_marks_from_their_partial_index(tmp_path: Path) -> None:
+    # an analysed catalog of uncleared AI assets, a few of them suspect: the lines and the
+    # count read those from their index, not every uncleared AI asset's row
+    path = tmp_path / "catalog.sqlite"
+    Catalog.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        _insert_assets(conn, [("temporary", "2026-12-30 07:00:00.000000")] * 2000)
+        conn.execute("UPDATE assets SET tool_status = 'approved', generator = 'ComfyUI'")
+        conn.execute("UPDATE assets SET ai_class = 'suspect' WHERE id % 400 = 0")
+        conn.execute("ANALYZE")
+    catalog = Catalog.open(f"sqlite:///{path}")
+    with (
+        recorded(catalog, lambda statement: "ai_class = 'suspect'" in statement) as sent,
+        catalog.read() as tx,
+    ):
+        lines = list(queries.unread_mark_lines(tx))
+        counted, _ = queries.attention_counts(tx, None, set(), unknown_tools=False)
+    assert len(lines) == 5 and counted == {"/r": 5} and len(sent) == 2
+    for statement, parameters in sent:
+        plan = str(explain(path, statement, parameters))
+        assert "ix_assets_unread_mark" in plan, plan
+
+
 def test_the_attention_lines_are_counted_once_each_and_named_by_path(filled: Catalog) -> None:
     with filled.read() as tx:
         unknown = [line.path for line in queries.attention_lines(tx)]
@@ -288,10 +313,50 @@ def test_the_attention_lines_are_counted_once_each_and_named_by_path(filled: Cat
         registry, _ = queries.attention_counts(tx, None, set(), unknown_tools=False)
         none = list(queries.attention_lines(tx, limit=0))
         only_b, _ = queries.attention_counts(tx, "/prod/show_b", set())
-    assert unknown == ["/prod/show_a/mystery.png"] and untrusted == ["/prod/show_a/far.png"]
-    # the unknown tool's file and the untrusted signature's, in their folder
-    assert by_root == {"/prod/show_a": 2}
+    assert unknown == ["/prod/show_a/mystery.png", "/prod/show_b/unread.png"]
+    assert untrusted == ["/prod/show_a/far.png"]
+    # the unknown tool's file and the untrusted signature's, in their folder; the unread
+    # mark's once, though it names no tool either
+    assert by_root == {"/prod/show_a": 2, "/prod/show_b": 1}
     assert [(f.folder, f.status, f.count) for f in folders] == [("/prod/show_a", "temporary", 2)]
-    # with a registry, the unknown tool's legacy row is not news; the signature still is
-    assert registry == {"/prod/show_a": 1}
-    assert none == [] and only_b == {}
+    # with a registry, the unknown tool's legacy row is not news; the signature and the
+    # unread mark still are
+    assert registry == {"/prod/show_a": 1, "/prod/show_b": 1}
+    assert none == [] and only_b == {"/prod/show_b": 1}
+
+
+def test_the_unread_marks_are_named_with_why_whatever_the_registry(filled: Catalog) -> None:
+    with filled.read() as tx:
+        lines = list(queries.unread_mark_lines(tx))
+        in_a = list(queries.unread_mark_lines(tx, "/prod/show_a"))
+        none = list(queries.unread_mark_lines(tx, limit=0))
+    assert [(line.path, line.ai_class) for line in lines] == [
+        ("/prod/show_b/unread.png", "suspect")
+    ]
+    assert lines[0].extra == {"unread_kind": "sd-text", "unread_problem": UNREAD_PROBLEM}
+    assert in_a == [] and none == []
+
+
+def test_an_unread_mark_cleared_or_settled_is_not_named(filled: Catalog) -> None:
+    # cleared (its status), or held with a clearance in force: no longer waiting
+    with filled.write() as tx:
+        unread = tx.asset_by_path("/prod/show_b/unread.png")
+        held = tx.asset_by_path("/prod/show_a/held.png")
+        assert unread is not None and held is not None and held.id is not None
+        held.ai_class = "suspect"
+        tx.add(
+            Clearance(
+                asset_id=held.id,
+                content_hash=held.content_hash or "",
+                approval_ref="LEGAL-7",
+                user="u",
+                host="h",
+                cleared_at=AS_OF,
+            )
+        )
+        unread.status = "cleared"
+    with filled.read() as tx:
+        assert list(queries.unread_mark_lines(tx)) == []
+        assert queries.attention_counts(tx, None, set(), unknown_tools=False)[0] == {
+            "/prod/show_a": 1
+        }

@@ -69,8 +69,9 @@ def test_report_json_validates_and_honours_days(runner: CliRunner, config: Path)
         "coming_end": "2026-12-30T00:00:00Z",
     }
     expiring = next(s for s in record["sections"] if s["key"] == "expiring")
-    # 30 days reach the unknown-tool and voided assets; the far one is due at 07:00 on day 30
-    assert len(items_of(expiring)) == 5
+    # 30 days reach the unknown-tool, unread-mark and voided assets; the far one is due at
+    # 07:00 on day 30
+    assert len(items_of(expiring)) == 6
 
 
 def test_report_out_file_format_from_suffix(

@@ -19,6 +19,8 @@ SECRET_PROMPT = "SECRET PROMPT: a portrait of a named actor"
 SCRIPT_NAME = "/prod/show_a/concepts/<script>alert(1)</script>.png"
 FORMULA_NAME = '/prod/show_b/=HYPERLINK("x").png'
 DAY = timedelta(days=1)
+#: Why the sample's unreadable mark could not be read.
+UNREAD_PROBLEM = "PNG tEXt 'parameters': unreadable JSON (Expecting value: line 1 column 11)"
 #: The sample's audit key: the same each time, so that the report's audit head (hash, key
 #: id and HMAC of the newest event) is the same in every run.
 AUDIT_KEY = f"key ksample1 2026-10-01T00:00:00+00:00 {'5a' * 32}\n"
@@ -114,6 +116,14 @@ def populate(catalog: Catalog) -> None:
             ),
             "far": _asset(12, "/prod/show_a/far.png", deadline=AS_OF + 30 * DAY),
             "held": _asset(13, "/prod/show_a/held.png", status="held", deadline=AS_OF + DAY),
+            # a generator's mark is there but could not be read: a person looks
+            "unread": _asset(
+                14,
+                "/prod/show_b/unread.png",
+                ai_class="suspect",
+                generator=None,
+                deadline=AS_OF + 18 * DAY,
+            ),
         }
         for asset in assets.values():
             tx.add(asset)
@@ -131,6 +141,17 @@ def populate(catalog: Catalog) -> None:
                     "signer": "Unknown Corp",
                     "trust": "untrusted",
                 },
+                found_at=AS_OF - DAY,
+            )
+        )
+        tx.add(
+            SignalRow(
+                asset_id=assets["unread"].id,
+                kind="sd-text",
+                ai_class="suspect",
+                confidence=0.5,
+                source="PNG tEXt 'parameters'",
+                detail={"unreadable": UNREAD_PROBLEM},
                 found_at=AS_OF - DAY,
             )
         )

@@ -266,3 +266,25 @@ def test_waiting_steps_and_unreadable_files_have_their_sections() -> None:
     assert "failed 5 times; not tried again until it changes" in section.items[4].reason
     assert report.roots[0].by_section["unreadable"] == 25
     assert report.roots[0].by_section["waiting"] == 1
+
+
+def test_an_unread_mark_is_one_attention_line_with_every_reason() -> None:
+    # the same suspect file from the unknown-tool lines and the unread-mark lines: one line
+    unknown = line(
+        "/prod/a/cut.png", ai_class="suspect", generator=None, extra={"tool_status": "unknown"}
+    )
+    unread = line(
+        "/prod/a/cut.png",
+        ai_class="suspect",
+        generator=None,
+        extra={"unread_kind": "c2pa", "unread_problem": "C2PA: bad box"},
+    )
+    bare = line("/prod/a/other.png", id=2, ai_class="suspect", extra={"unread_kind": "c2pa"})
+    report = assemble(
+        inputs(unknown_tool=[unknown], unread_marks=[unread, bare]), Period(AS_OF), GENERATED_AT
+    )
+    reasons = [(item.path, item.reason) for item in report.section("attention").items]
+    assert reasons == [
+        ("/prod/a/cut.png", "unknown tool: no generator recorded; mark unreadable: C2PA: bad box"),
+        ("/prod/a/other.png", "mark unreadable (c2pa)"),
+    ]

@@ -175,3 +175,31 @@ def test_a_folder_needs_what_every_file_under_it_needs() -> None:
     assert needs.folder("/r") == Needed(consent=2, escalation=True, clearable=False)
     assert needs.folder("/r/c") == Needed(escalation=True)
     assert needs.asset(7) == Needed(escalation=True)
+
+
+def test_an_unread_mark_is_named_once_and_its_suggested_clear_passes(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    # a diffusion UI's parameters chunk that cannot be read (suspect), beside a registry:
+    # its tool is unknown too, yet it is one line, counted once, and its `clear` passes
+    from tests.fixtures_media import png_chunk, png_with_chunks
+
+    root = tmp_path / "show_a"
+    write_a1111_png(root / "shots/known.png")
+    cut = root / "shots/cut.png"
+    cut.write_bytes(png_with_chunks([png_chunk(b"tEXt", b"parameters\x00{'seed': 1}")]))
+    config = write_config(tmp_path, root, catalog)
+    assert run(config, "scan", str(root)).exit_code == 0
+    assert asset_at(catalog, cut).ai_class == "suspect"
+    record = json.loads(_report(config, tmp_path, "json"))
+    validate(record, "report.schema.json")
+    (attention,) = [s for s in record["sections"] if s["key"] == "attention"]
+    items = [item for group in attention["groups"] for item in group["items"]]
+    assert attention["total"] == 1 and [item["path"] for item in items] == [str(cut)]
+    reason = items[0]["reason"]
+    assert "unknown tool" in reason and "mark unreadable: " in reason, reason
+    assert "unreadable JSON" in reason
+    (clear,) = _clears(set(items[0]["commands"]))
+    result = run(config, *_filled(clear))
+    assert result.exit_code == 0, (clear, result.output)
+    assert asset_at(catalog, cut).status == "cleared"
