@@ -250,6 +250,23 @@ def _decide_quarantined(
     return Decision("purge", Status.PURGED, deadline, rule.name, reason, due)
 
 
+def due_bounds(rules: Sequence[Rule], until: datetime) -> tuple[dict[str, datetime], datetime]:
+    """Return how late a deadline may be for an asset of each status a sweep moves by
+    deadline to be due for its next step by ``until`` (the rules unchanged, every deadline
+    stored is the one they give), and how early a quarantine must have begun for a purge.
+
+    A temporary asset is warned ``warn_before`` ahead, an expiring one flagged at its
+    deadline, a flagged one quarantined after its grace: a sweep reads only the assets
+    within these bounds (and those with no deadline yet).
+    """
+    due_by: dict[str, datetime] = {
+        Status.TEMPORARY: until + max(rule.warn_before for rule in rules),
+        Status.EXPIRING: until,
+        Status.FLAGGED: until - min(rule.grace for rule in rules),
+    }
+    return due_by, until - min(rule.quarantine_for for rule in rules)
+
+
 def forecast(
     facts: AssetFacts,
     rules: Sequence[Rule],
@@ -290,6 +307,7 @@ __all__ = [
     "Rule",
     "deadline_for",
     "decide",
+    "due_bounds",
     "fingerprint",
     "forecast",
     "is_destructive",

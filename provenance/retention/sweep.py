@@ -42,6 +42,7 @@ from provenance.retention.policy import (
     AssetFacts,
     Decision,
     decide,
+    due_bounds,
     fingerprint,
     forecast,
     is_destructive,
@@ -283,15 +284,7 @@ def plan_sweep(
             )
     plan.fingerprint = fingerprint(rules, {r: milestones_for(settings, online[r]) for r in online})
     until = as_of or now
-    # what each movable status may be due for by ``until`` (the rules unchanged, every
-    # deadline stored is the one they give): a temporary asset warned, an expiring one
-    # flagged, a flagged one quarantined after its grace; nothing else is read
-    due_by: dict[str, datetime] = {
-        Status.TEMPORARY: until + max(rule.warn_before for rule in rules),
-        Status.EXPIRING: until,
-        Status.FLAGGED: until - min(rule.grace for rule in rules),
-    }
-    quarantined_by = until - min(rule.quarantine_for for rule in rules)
+    due_by, quarantined_by = due_bounds(rules, until)
     with catalog.read() as tx:
         stale = get_meta(tx, FINGERPRINT_KEY) != plan.fingerprint
         holds = [h.path for h in active_holds(tx)]

@@ -10,13 +10,22 @@ from hypothesis import strategies as st
 
 from provenance.config import settings_from_mapping
 from provenance.errors import ConfigError
-from provenance.lifecycle.states import ACTIONS, MARKED, STATUSES, SWEPT, Status, allowed
+from provenance.lifecycle.states import (
+    ACTIONS,
+    MARKED,
+    MOVABLE,
+    STATUSES,
+    SWEPT,
+    Status,
+    allowed,
+)
 from provenance.retention.policy import (
     DEFAULT_RULE,
     AssetFacts,
     Rule,
     deadline_for,
     decide,
+    due_bounds,
     forecast,
     match_rule,
     path_matches,
@@ -316,3 +325,17 @@ def test_nothing_is_quarantined_unless_flagged_nor_purged_unless_quarantined(
         assert asset.status == "quarantined"
     if decision.new_status in (*MARKED, Status.QUARANTINED) and decision.action != "none":
         assert asset.present
+
+
+@given(asset_facts, st.lists(rules, min_size=1, max_size=4), milestone_sets, moments)
+@settings(max_examples=300)
+def test_a_sweep_s_bounds_leave_out_no_asset_that_is_due(
+    asset: AssetFacts, policy: list[Rule], milestones: dict[str, date], until: datetime
+) -> None:
+    # a sweep reads the assets of each movable status whose deadline is within its bound
+    # (or not set): every one a decision moves is among them
+    due_by, _ = due_bounds(policy, until)
+    assert set(due_by) == set(MOVABLE)
+    decision = decide(asset, policy, milestones, until)
+    if decision.action != "none" and asset.status in MOVABLE and decision.deadline is not None:
+        assert decision.deadline <= due_by[asset.status]
