@@ -10,20 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from provenance.config.jobs import parse_duration
 from provenance.config.values import OptionalPath
+from provenance.lifecycle.states import MARKED, MEANINGS, Status
 
-#: The audit actions a webhook can be told of (``provenance.lifecycle.states.move`` names a
-#: move's event for the status it goes to).
+#: The audit actions a webhook can be told of: a move to a status whose event is named for
+#: it (``provenance.lifecycle.states.MEANINGS``), and the other actions.
 NOTIFIABLE: tuple[str, ...] = (
-    "expiring",
-    "flagged",
-    "quarantined",
-    "purged",
+    *(str(status) for status in MEANINGS),
     "restored",
-    "cleared",
     "revoked",
     "clearance-voided",
     "fixity-failed",
-    "held",
     "released",
     "hold placed",
     "hold released",
@@ -31,7 +27,9 @@ NOTIFIABLE: tuple[str, ...] = (
 
 
 def _default_events() -> list[str]:
-    return ["expiring", "flagged", "quarantined", "clearance-voided"]
+    """What a person must act on: each mark a sweep gives a file before it acts on it, the
+    quarantine, and a voided clearance."""
+    return [*(str(status) for status in (*MARKED, Status.QUARANTINED)), "clearance-voided"]
 
 
 class _Section(BaseModel):

@@ -116,6 +116,31 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 }
 
 
+#: How the report shows each AI status (its bars and its status labels).
+COLOURS: Mapping[str, str] = {
+    Status.TEMPORARY: "#6b8fb5",
+    Status.EXPIRING: "#d89b2b",
+    Status.FLAGGED: "#c8553d",
+    Status.QUARANTINED: "#8c4f9f",
+    Status.PURGED: "#5b5b5b",
+    Status.CLEARED: "#3f8f5a",
+    Status.HELD: "#2f6f8f",
+}
+
+#: What a move to each status means, in a few words (a notice's title), for the statuses
+#: whose move's audit event is named for them (``move``'s default action): the events of
+#: these moves are the statuses a webhook can be told of (``config.notify.NOTIFIABLE``).
+#: A move to temporary is named for why it happened (revoked, clearance-voided, released).
+MEANINGS: Mapping[str, str] = {
+    Status.EXPIRING: "AI asset expiring soon",
+    Status.FLAGGED: "AI asset past its deadline (flagged)",
+    Status.QUARANTINED: "AI asset quarantined",
+    Status.PURGED: "AI asset purged",
+    Status.CLEARED: "AI asset cleared",
+    Status.HELD: "AI asset held",
+}
+
+
 #: The statuses ``clear`` accepts: those the lifecycle lets go to cleared (a held asset stays
 #: held, its clearance recorded). ``hold`` accepts ``HOLDABLE``.
 CLEARABLE: tuple[Status, ...] = tuple(

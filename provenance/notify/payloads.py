@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-#: What each event means, in a few words (the title of a chat message).
+from provenance.lifecycle.states import MEANINGS
+
+#: What each event means, in a few words (the title of a chat message): a move to a status,
+#: as the lifecycle says it, and the other actions.
 TITLES: Mapping[str, str] = {
-    "expiring": "AI asset expiring soon",
-    "flagged": "AI asset past its deadline (flagged)",
-    "quarantined": "AI asset quarantined",
-    "purged": "AI asset purged",
+    **MEANINGS,
     "restored": "AI asset restored from quarantine",
-    "cleared": "AI asset cleared",
     "revoked": "clearance revoked",
     "clearance-voided": "clearance voided: the content changed",
     "fixity-failed": "fixity check failed",
-    "held": "AI asset held",
     "released": "AI asset released from hold",
     "hold placed": "legal hold placed",
     "hold released": "legal hold released",

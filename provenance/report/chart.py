@@ -5,18 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from provenance.lifecycle.states import Status
-
-#: Bar colours per AI status (also used by the HTML status labels).
-STATUS_COLOURS: dict[str, str] = {
-    Status.TEMPORARY: "#6b8fb5",
-    Status.EXPIRING: "#d89b2b",
-    Status.FLAGGED: "#c8553d",
-    Status.QUARANTINED: "#8c4f9f",
-    Status.PURGED: "#5b5b5b",
-    Status.CLEARED: "#3f8f5a",
-    Status.HELD: "#2f6f8f",
-}
+from provenance.lifecycle.states import COLOURS
 
 
 def _nice_max(value: int) -> int:
@@ -94,7 +83,7 @@ def status_chart(counts: Sequence[tuple[str, int]], title: str, element_id: str)
     for index, (status, value) in enumerate(counts):
         y = 30 + index * row_h
         bar_w = plot_w * value / top_value
-        colour = STATUS_COLOURS.get(status, "#6b8fb5")
+        colour = COLOURS.get(status, "#6b8fb5")
         parts.append(
             f'<text x="{left - 8}" y="{y + 15}" class="axis" text-anchor="end">'
             f"{escape(status)}</text>"

@@ -11,8 +11,8 @@ import posixpath
 from collections.abc import Mapping
 from html import escape
 
-from provenance.lifecycle.states import AI_STATUSES
-from provenance.report.chart import STATUS_COLOURS, bar_chart, status_chart
+from provenance.lifecycle.states import AI_STATUSES, COLOURS
+from provenance.report.chart import bar_chart, status_chart
 from provenance.report.data import Report, Section
 from provenance.report.groups import DATE_LABELS, Group, days_text, productions
 from provenance.report.pictures import pictured
@@ -131,7 +131,7 @@ def _code(value: str) -> str:
 
 
 def _status(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#5d6770")
+    colour = COLOURS.get(status, "#5d6770")
     return f'<span class="status" style="background:{colour}">{_e(status)}</span>'
 
 

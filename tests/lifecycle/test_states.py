@@ -21,7 +21,10 @@ from provenance.cli import cli
 from provenance.errors import ProvenanceError, TransitionError
 from provenance.lifecycle.states import (
     AI_STATUSES,
+    COLOURS,
     HOLDABLE,
+    MARKED,
+    MEANINGS,
     MOVABLE,
     PROTECTED,
     STATUSES,
@@ -272,3 +275,21 @@ def test_a_journaled_file_step_is_recorded_whatever_came_in_between(
             move(tx, asset, S.QUARANTINED, ACTOR, T0)
         assert move(tx, asset, S.QUARANTINED, ACTOR, T0, journaled=True) is S.CLEARED
     assert reload(catalog, made.id).status == "quarantined"
+
+
+def test_each_ai_status_has_its_colour_and_each_named_move_its_meaning() -> None:
+    # what the report and a notice show of a status comes from here: a new status gets its
+    # colour, and its meaning when its move's event is named for it
+    assert set(COLOURS) == set(AI_STATUSES)
+    assert len(set(COLOURS.values())) == len(COLOURS)
+    assert set(MEANINGS) == set(AI_STATUSES) - {S.TEMPORARY}
+
+
+def test_webhooks_hear_of_the_named_moves_and_by_default_of_what_needs_a_person() -> None:
+    from provenance.config.notify import NOTIFIABLE, WebhookSettings
+    from provenance.notify.payloads import TITLES
+
+    assert set(MEANINGS) <= set(NOTIFIABLE) and set(NOTIFIABLE) <= set(TITLES)
+    assert all(TITLES[status] == meaning for status, meaning in MEANINGS.items())
+    default = WebhookSettings(name="a", url="https://hooks.example.com/x").events
+    assert default == [*MARKED, S.QUARANTINED, "clearance-voided"]
