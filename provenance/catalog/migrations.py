@@ -35,11 +35,11 @@ AI_SIZE_INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_assets_ai_size ON assets (size) WHERE ai_class != 'none'"
 )
 
-#: The AI assets waiting for a decision (lifecycle.states.UNCLEARED, written out: a schema
-#: step never changes), as the review queue's queries name them (``catalog.queue``).
-QUEUE_WHERE = (
-    "ai_class != 'none' AND status IN ('temporary', 'expiring', 'flagged', 'quarantined', 'held')"
-)
+#: The AI assets waiting for a decision (``lifecycle.states``' UNCLEARED), as the review
+#: queue's queries name them (``catalog.queue``): by the statuses they are not, written out
+#: (a schema step never changes), so that a new status on the way to a decision is one of
+#: them without a new schema (v23; v15 named the statuses it was).
+QUEUE_WHERE = "ai_class != 'none' AND status NOT IN ('not-ai', 'purged', 'cleared')"
 #: Their paths (and deadlines): the review queue's pages walk it in order from the last path
 #: shown (keyset), whatever share of the catalog is AI, and count a folder's range of it with
 #: its nearest deadline, from the index alone. Partial: an asset that is not AI, or
@@ -183,16 +183,20 @@ def _v13_unhashed_size(conn: Connection) -> None:
     )
 
 
+#: The movable assets without a deadline (``lifecycle.states``' MOVABLE, by the statuses
+#: they are not, written out, as ``QUEUE_WHERE``; v14 named the statuses it was).
+UNDATED_WHERE = (
+    "deadline IS NULL AND status NOT IN ('not-ai', 'quarantined', 'purged', 'cleared', 'held')"
+)
+UNDATED_INDEX = "CREATE INDEX IF NOT EXISTS ix_assets_undated ON assets (status) WHERE {where}"
+
+
 def _v14_undated_index(conn: Connection) -> None:
     """v14: the movable assets without a deadline, partial (nearly every asset has one, or
     is not in the lifecycle): a sweep reads them beside the due ones, and PostgreSQL, which
     takes a missing deadline for most of a status's rows, read the whole table for them."""
-    conn.execute(
-        text(
-            "CREATE INDEX IF NOT EXISTS ix_assets_undated ON assets (status) WHERE deadline IS NULL"
-            " AND status IN ('temporary', 'expiring', 'flagged')"
-        )
-    )
+    where = "deadline IS NULL AND status IN ('temporary', 'expiring', 'flagged')"
+    conn.execute(text(UNDATED_INDEX.format(where=where)))
 
 
 def _v15_queue_index(conn: Connection) -> None:
@@ -200,8 +204,17 @@ def _v15_queue_index(conn: Connection) -> None:
     page of them from where the last page ended, and a folder's count, from it alone; in byte
     order on PostgreSQL too (``COLLATE "C"``), as SQLite's is, so that a folder's paths lie
     together in it."""
-    path = 'path COLLATE "C"' if conn.dialect.name == "postgresql" else "path"
-    conn.execute(text(QUEUE_INDEX.format(name=QUEUE_INDEX_NAME, path=path, where=QUEUE_WHERE)))
+    where = (
+        "ai_class != 'none' AND status IN"
+        " ('temporary', 'expiring', 'flagged', 'quarantined', 'held')"
+    )
+    conn.execute(
+        text(QUEUE_INDEX.format(name=QUEUE_INDEX_NAME, path=_queue_path(conn), where=where))
+    )
+
+
+def _queue_path(conn: Connection) -> str:
+    return 'path COLLATE "C"' if conn.dialect.name == "postgresql" else "path"
 
 
 #: The events that say an AI asset was found (``catalog.reports.FOUND_ACTIONS``, written
@@ -300,10 +313,12 @@ def _v20_untooled_index(conn: Connection) -> None:
 
 #: The AI files a `provenance clear` of a folder judges (``catalog.clearance``'s
 #: ``clear_target_kinds``: present, not cleared, not retired; ``lifecycle.states``' UNCLEARED
-#: less RETIRED, written out: a schema step never changes), literal SQL (both dialects take
-#: it) so that the database matches the partial index to the query.
+#: less RETIRED, by the statuses they are not, written out, as ``QUEUE_WHERE``; v21 named the
+#: statuses they were), literal SQL (both dialects take it) so that the database matches
+#: the partial index to the query.
 KINDS_WHERE = (
-    "ai_class != 'none' AND present AND status IN ('temporary', 'expiring', 'flagged', 'held')"
+    "ai_class != 'none' AND present"
+    " AND status NOT IN ('not-ai', 'quarantined', 'purged', 'cleared')"
 )
 #: An asset's kind as one key a btree orders (generator, family, facts: what the clearance
 #: rules judge), ``{t}`` the table's prefix: each part "v<length>:<text>", or "n" for NULL,
@@ -329,13 +344,15 @@ def _v21_kinds_index(conn: Connection) -> None:
     (``KIND_KEY``), partial: the report finds each distinct kind by a jump in it from the
     last one, not by reading every uncleared AI asset's row (on PostgreSQL with 1,000,000
     assets 0.002 s instead of 0.2 s)."""
-    key = KIND_KEY.get(conn.dialect.name, KIND_KEY["sqlite"]).format(t="")
-    conn.execute(
-        text(
-            f"CREATE INDEX IF NOT EXISTS {KINDS_INDEX_NAME} ON assets (root, ({key}))"
-            f" WHERE {KINDS_WHERE}"
-        )
+    where = (
+        "ai_class != 'none' AND present AND status IN ('temporary', 'expiring', 'flagged', 'held')"
     )
+    conn.execute(text(_kinds_index(conn, where)))
+
+
+def _kinds_index(conn: Connection, where: str) -> str:
+    key = KIND_KEY.get(conn.dialect.name, KIND_KEY["sqlite"]).format(t="")
+    return f"CREATE INDEX IF NOT EXISTS {KINDS_INDEX_NAME} ON assets (root, ({key})) WHERE {where}"
 
 
 #: The AI assets whose mark is there but could not be read (class ``suspect``:
@@ -355,6 +372,19 @@ def _v22_unread_mark_index(conn: Connection) -> None:
             f" WHERE {UNREAD_MARK_WHERE}"
         )
     )
+
+
+def _v23_status_indexes(conn: Connection) -> None:
+    """v23: the partial indexes of a group of statuses (the movable assets without a
+    deadline, the review queue's uncleared AI assets, the kinds a clear judges) name the
+    statuses outside the group, not those in it: a new status on the way to a decision is
+    in them without a new schema. The same rows as before."""
+    for name in ("ix_assets_undated", QUEUE_INDEX_NAME, KINDS_INDEX_NAME):
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    conn.execute(text(UNDATED_INDEX.format(where=UNDATED_WHERE)))
+    queue = QUEUE_INDEX.format(name=QUEUE_INDEX_NAME, path=_queue_path(conn), where=QUEUE_WHERE)
+    conn.execute(text(queue))
+    conn.execute(text(_kinds_index(conn, KINDS_WHERE)))
 
 
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
@@ -380,20 +410,19 @@ STEPS: list[Callable[[Connection], None]] = [
     _v20_untooled_index,
     _v21_kinds_index,
     _v22_unread_mark_index,
+    _v23_status_indexes,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _ai_size_index,
     _v12_path_bytes,
     _v13_unhashed_size,
-    _v14_undated_index,
-    _v15_queue_index,
     _v16_event_indexes,
     _v18_found_events_sqlite,
     _v19_doubtful_c2pa,
     _v20_untooled_index,
-    _v21_kinds_index,
     _v22_unread_mark_index,
+    _v23_status_indexes,  # v14's, v15's and v21's indexes as they are now
 ]
 LATEST = len(STEPS) + 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import uuid
@@ -11,8 +12,9 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from provenance.catalog import Catalog
-from provenance.catalog.migrations import LATEST, migrate
+from provenance.catalog.migrations import LATEST, UNDATED_WHERE, migrate
 from provenance.errors import CatalogError
+from provenance.lifecycle.states import MOVABLE, STATUSES
 from tests.conftest import postgres_url
 from tests.needs import unavailable
 
@@ -316,6 +318,36 @@ def test_v22_indexes_the_assets_of_an_unread_mark(catalog: Catalog) -> None:
         assert migrate(conn) == LATEST
         names = _asset_indexes(conn)
     assert "ix_assets_unread_mark" in names
+
+
+def test_v23_names_the_statuses_outside_each_indexed_group(catalog: Catalog) -> None:
+    # a version 22 catalog: its partial indexes named the statuses in their groups; v23's
+    # name those outside (UNDATED_WHERE: the movable ones), and hold the same rows
+    old = "deadline IS NULL AND status IN ('temporary', 'expiring', 'flagged')"
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_undated"))
+        conn.execute(text(f"CREATE INDEX ix_assets_undated ON assets (status) WHERE {old}"))
+        conn.execute(text("UPDATE provenance_meta SET value = '22'"))
+    assert "'temporary'" in _index_definitions(catalog)["ix_assets_undated"]
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+    made = _index_definitions(catalog)
+    for name in ("ix_assets_undated", "ix_assets_queue", "ix_assets_kinds"):
+        assert "'not-ai'" in made[name] and "'temporary'" not in made[name], name
+    named = re.findall(r"'([a-z-]+)'", UNDATED_WHERE.split("status NOT IN", 1)[1])
+    assert sorted(named) == sorted(str(s) for s in STATUSES if s not in MOVABLE)
+
+
+def _index_definitions(catalog: Catalog) -> dict[str, str]:
+    if catalog.engine.dialect.name == "sqlite":
+        listed = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:
+        listed = (
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE tablename = 'assets' AND schemaname = current_schema()"
+        )
+    with catalog.engine.connect() as conn:
+        return {row[0]: row[1] for row in conn.execute(text(listed))}
 
 
 def _asset_indexes(conn: Connection) -> set[str]:

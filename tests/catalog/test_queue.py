@@ -10,15 +10,16 @@ from pathlib import Path
 from provenance.catalog import Catalog, utcnow
 from provenance.catalog.migrations import QUEUE_WHERE
 from provenance.catalog.queue import Total, queue_page, queue_spans, queue_total
-from provenance.lifecycle.states import UNCLEARED
+from provenance.lifecycle.states import STATUSES, UNCLEARED
 from tests.catalog.plans import explain, recorded
 from tests.clearance.helpers import run, write_config
 from tests.media import write_a1111_png
 
 
-def test_the_queue_index_names_the_uncleared_statuses() -> None:
-    named = re.findall(r"'([a-z-]+)'", QUEUE_WHERE.split("status IN", 1)[1])
-    assert tuple(named) == tuple(str(status) for status in UNCLEARED)
+def test_the_queue_index_names_the_statuses_outside_the_uncleared() -> None:
+    # by the statuses it leaves out: a new uncleared status is in the queue with no new schema
+    named = re.findall(r"'([a-z-]+)'", QUEUE_WHERE.split("status NOT IN", 1)[1])
+    assert sorted(named) == sorted(str(s) for s in STATUSES if s not in UNCLEARED)
 
 
 def test_pages_follow_the_last_path_and_leave_out_decided_and_plain_files(
