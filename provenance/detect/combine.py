@@ -1,4 +1,5 @@
-"""Combine a file's signals into one verdict: class, generator, model, prompt, confidence."""
+"""Combine a file's signals into one verdict: class, generator, model, prompt, confidence;
+and bind a verdict to its content (our sidecars written for other content are no evidence)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,6 @@ from provenance.detect.signals import AiClass, Signal, Verdict
 
 log = logging.getLogger(__name__)
 
-#: Which signal names the generator when several agree on the class, strongest first:
-#: a signed manifest, then a generator's own parameters, then standard and tool fields,
-#: then what sits beside the file, then configuration. A manual tag is a person's word and
-#: overrides the naming (not the class) whenever it is present.
-KIND_ORDER = ("c2pa", "sd-text", "watermark", "xmp-iptc", "exif", "sidecar", "path-rule")
 _RANK: dict[AiClass, int] = {"none": 0, "suspect": 1, "partial": 2, "ai": 3}
 #: Generators built on another one: family -> the families it runs on or forks. When marks
 #: of both agree on the class, the more specific one names the file, whatever its kind
@@ -37,10 +33,11 @@ def combine(signals: Iterable[Signal], media_type: str, problems: Sequence[str] 
 
     Any ``ai`` signal makes the file ``ai``; else any ``partial`` makes it ``partial``; else
     any ``suspect`` (an unreadable mark) makes it ``suspect``; else ``none``. The generator,
-    family, model and prompt come from the strongest signal of the winning class
-    (``KIND_ORDER``), gaps filled from the next ones; a signal whose family another winning
-    signal refines (``REFINES``) comes after all the others. Confidence is that of
-    independent evidence: ``1 - prod(1 - c)`` over the winning signals.
+    family, model and prompt come from the strongest signal of the winning class (in the
+    order of ``families.SIGNAL_KINDS``; a manual tag, a person's word, before any), gaps
+    filled from the next ones; a signal whose family another winning signal refines
+    (``REFINES``) comes after all the others. Confidence is that of independent evidence:
+    ``1 - prod(1 - c)`` over the winning signals.
     """
     signals = tuple(signals)
     if not signals and not problems:
@@ -80,9 +77,56 @@ def _plain(media_type: str) -> Verdict:
     return Verdict(ai_class="none", media_type=media_type)
 
 
+@functools.lru_cache(maxsize=64)
 def _kind_rank(kind: str) -> int:
-    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    """The place of ``kind`` in ``families.SIGNAL_KINDS``, strongest first (an unknown kind
+    last). Asked when a verdict is combined: the families' modules are loaded then (a
+    worker's readers), not by every importer of this module (the daemon's main process)."""
+    from provenance.detect.families import SIGNAL_KINDS
+
+    return SIGNAL_KINDS.index(kind) if kind in SIGNAL_KINDS else len(SIGNAL_KINDS)
 
 
 def _first(values: Iterable[str | None]) -> str | None:
     return next((value for value in values if value), None)
+
+
+# --- a verdict bound to its content -------------------------------------------------------
+
+
+def _stale_signals(verdict: Verdict, content_hash: str) -> list[Signal]:
+    return [
+        signal
+        for signal in verdict.signals
+        if signal.kind == "sidecar"
+        and signal.detail.get("content_hash") not in (None, content_hash)
+    ]
+
+
+def stale_sidecars(verdict: Verdict, content_hash: str) -> tuple[str, ...]:
+    """Return the names of our own sidecars (the XMP-sidecar family's signals) in ``verdict``
+    written for other content than ``content_hash`` (what ``bind_sidecars`` drops), for the
+    scan to report."""
+    return tuple(sorted({s.detail["sidecar"] for s in _stale_signals(verdict, content_hash)}))
+
+
+def bind_sidecars(verdict: Verdict, content_hash: str) -> Verdict:
+    """Return ``verdict`` without the evidence of our own sidecars written for other content.
+
+    A sidecar provenance wrote records the content hash of its file. When the file beside
+    it now holds other bytes (a new file saved under an old AI file's name, or the AI file
+    edited), that sidecar says nothing about it: its signals are dropped and a problem
+    names it. Other tools' sidecars carry no binding and are kept.
+    """
+    stale = _stale_signals(verdict, content_hash)
+    if not stale:
+        return verdict
+    problems = list(verdict.problems)
+    for name, recorded in {s.detail["sidecar"]: s.detail["content_hash"] for s in stale}.items():
+        problems.append(
+            f"sidecar {name}: written for other content ({recorded[:24]}...), not this"
+            " file's; ignored as evidence (left over from a renamed or replaced file?)"
+        )
+    dropped = {id(signal) for signal in stale}
+    kept = [signal for signal in verdict.signals if id(signal) not in dropped]
+    return combine(kept, verdict.media_type, problems)

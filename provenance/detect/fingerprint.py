@@ -9,15 +9,12 @@ import json
 import logging
 from collections.abc import Sequence
 
+from provenance.detect.families import DETECTORS_VERSION
 from provenance.detect.families.c2pa_claims import table_digest
 from provenance.detect.options import PathRule
 from provenance.detect.trust import NO_TRUST, C2paTrust
 
 log = logging.getLogger(__name__)
-
-#: Raised whenever a reader learns to see a mark it did not see before, so that files a
-#: scan already judged are judged again by the new readers.
-DETECTORS_VERSION = 7
 
 
 def detection_fingerprint(

@@ -10,18 +10,6 @@ from typing import Any, Literal
 #: not a verdict of AI, but evidence a person must look at (the asset stays uncleared).
 AiClass = Literal["ai", "partial", "suspect", "none"]
 
-#: The signal kinds, as stored in the catalog and written to JSON.
-SIGNAL_KINDS = (
-    "c2pa",  # C2PA manifest (embedded)
-    "xmp-iptc",  # IPTC DigitalSourceType or a generator's XMP fields
-    "sd-text",  # Stable Diffusion family text (PNG chunks, EXIF UserComment)
-    "exif",  # EXIF Software / Make (or an OpenEXR, DPX, MXF tool field) naming a generator
-    "sidecar",  # a .xmp sidecar beside the file
-    "watermark",  # data hidden in pixels (deep check only)
-    "path-rule",  # a configured path glob
-    "manual",  # `provenance tag`
-)
-
 
 @dataclass(frozen=True)
 class Signal:

@@ -91,7 +91,7 @@ class FileFacts:
     content_hash: str | None
     verdict: Verdict
     #: Our own sidecars beside the file written for other content (its name), ignored as
-    #: evidence (``xmp_sidecar.bind_sidecars``) and reported by the scan.
+    #: evidence (``detect.combine.bind_sidecars``) and reported by the scan.
     stale_sidecars: tuple[str, ...] = ()
     fingerprint: str = ""
 
@@ -183,7 +183,7 @@ def read_file(
         signal.detail.get("content_hash") for signal in verdict.signals
     ):
         # our own sidecar counts only for the content it was written for
-        from provenance.detect.families.xmp_sidecar import bind_sidecars, stale_sidecars
+        from provenance.detect.combine import bind_sidecars, stale_sidecars
 
         stale = stale_sidecars(verdict, content_hash)
         verdict = bind_sidecars(verdict, content_hash)

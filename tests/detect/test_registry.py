@@ -14,10 +14,11 @@ from PIL.PngImagePlugin import PngInfo
 import provenance.detect.families as families_package
 import provenance.detect.pipeline as pipeline
 from provenance.detect import Signal, detect_file
-from provenance.detect.families import FAMILIES
+from provenance.detect.families import FAMILIES, SIGNAL_KINDS
 from provenance.detect.reading import Family, Found, Reading
 from provenance.detect.vocab import find_generator
 from tests.fixtures_media import A1111_PARAMETERS
+from tests.schemas import load
 
 
 def _family_modules() -> list[str]:
@@ -101,3 +102,12 @@ def test_a_family_that_fails_on_a_malformed_part_leaves_a_problem_and_the_others
     assert verdict.problems == (
         "broken: skipped malformed data (ValueError: cannot read image/png)",
     )
+
+
+def test_every_signal_kind_is_in_the_record_schema_and_ranked_once() -> None:
+    # a new family's new kind is a line in SIGNAL_KINDS (its rank when marks agree) and in
+    # the record schema's enum, which other programs validate against
+    record = load("provenance-record.schema.json")
+    kind = record["$defs"]["signal"]["properties"]["kind"]
+    assert sorted(kind["enum"]) == sorted(SIGNAL_KINDS)
+    assert len(set(SIGNAL_KINDS)) == len(SIGNAL_KINDS)

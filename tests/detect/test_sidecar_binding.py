@@ -12,7 +12,7 @@ from provenance.audit import Actor
 from provenance.catalog import Catalog
 from provenance.config import RootSettings, Settings
 from provenance.detect import detect_file
-from provenance.detect.families.xmp_sidecar import bind_sidecars
+from provenance.detect.combine import bind_sidecars
 from provenance.files.hashing import hash_bytes
 from provenance.ingest.scan import scan
 from tests.fixtures_media import IPTC_DST, xmp_packet

@@ -9,12 +9,11 @@ import os
 from pathlib import Path
 
 from provenance.detect.buffers import NotRegularFileError, open_regular
-from provenance.detect.combine import combine
 from provenance.detect.families.xmp_iptc import read_xmp_signals
 from provenance.detect.formats.blocks import MAX_BLOCK, Block
 from provenance.detect.formats.xmp import parse_xmp
 from provenance.detect.reading import Found, Reading
-from provenance.detect.signals import Signal, Verdict
+from provenance.detect.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -86,40 +85,3 @@ def _binding(properties: dict[str, list[str]], name: str) -> dict[str, str]:
         "asset_id": asset_id[0] if asset_id else "",
         "sidecar": name,
     }
-
-
-def _stale_signals(verdict: Verdict, content_hash: str) -> list[Signal]:
-    return [
-        signal
-        for signal in verdict.signals
-        if signal.kind == "sidecar"
-        and signal.detail.get("content_hash") not in (None, content_hash)
-    ]
-
-
-def stale_sidecars(verdict: Verdict, content_hash: str) -> tuple[str, ...]:
-    """Return the names of our own sidecars in ``verdict`` written for other content than
-    ``content_hash`` (what ``bind_sidecars`` drops), for the scan to report."""
-    return tuple(sorted({s.detail["sidecar"] for s in _stale_signals(verdict, content_hash)}))
-
-
-def bind_sidecars(verdict: Verdict, content_hash: str) -> Verdict:
-    """Return ``verdict`` without the evidence of our own sidecars written for other content.
-
-    A sidecar provenance wrote records the content hash of its file. When the file beside
-    it now holds other bytes (a new file saved under an old AI file's name, or the AI file
-    edited), that sidecar says nothing about it: its signals are dropped and a problem
-    names it. Other tools' sidecars carry no binding and are kept.
-    """
-    stale = _stale_signals(verdict, content_hash)
-    if not stale:
-        return verdict
-    problems = list(verdict.problems)
-    for name, recorded in {s.detail["sidecar"]: s.detail["content_hash"] for s in stale}.items():
-        problems.append(
-            f"sidecar {name}: written for other content ({recorded[:24]}...), not this"
-            " file's; ignored as evidence (left over from a renamed or replaced file?)"
-        )
-    dropped = {id(signal) for signal in stale}
-    kept = [signal for signal in verdict.signals if id(signal) not in dropped]
-    return combine(kept, verdict.media_type, problems)
