@@ -121,7 +121,7 @@ def test_v7_drops_the_asset_indexes_no_query_uses(catalog: Catalog) -> None:
         conn.execute(text("UPDATE provenance_meta SET value = '6'"))
     with catalog.engine.begin() as conn:
         assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
+        names = _indexes(conn, "assets")
         version = conn.execute(text("SELECT value FROM provenance_meta")).scalar_one()
     assert not names & unused
     assert {"ix_assets_status", "ix_assets_status_root", "ix_assets_root"} <= names
@@ -216,39 +216,36 @@ def test_nodes_starting_at_once_on_a_new_postgresql_catalog_create_it_once() -> 
         admin.dispose()
 
 
-def test_v14_indexes_the_movable_assets_without_a_deadline(catalog: Catalog) -> None:
-    # a version 13 catalog: no partial index of the undated movable assets
+#: Each step that adds indexes: the version before it, the table, the indexes it makes, and
+#: whether the catalog before it lacked them on SQLite only (PostgreSQL had them already).
+INDEX_STEPS = [
+    pytest.param(13, "assets", ("ix_assets_undated",), False, id="v14-movable-undated"),
+    pytest.param(14, "assets", ("ix_assets_queue",), False, id="v15-uncleared-paths"),
+    pytest.param(
+        15, "events", ("ix_events_action_at", "ix_events_found"), False, id="v16-report-events"
+    ),
+    pytest.param(17, "events", ("ix_events_found",), True, id="v18-found-events-sqlite"),
+    pytest.param(18, "signals", ("ix_signals_doubtful",), False, id="v19-doubtful-c2pa"),
+    pytest.param(19, "assets", ("ix_assets_untooled",), False, id="v20-untooled"),
+    pytest.param(20, "assets", ("ix_assets_kinds",), False, id="v21-clear-kinds"),
+    pytest.param(21, "assets", ("ix_assets_unread_mark",), False, id="v22-unread-marks"),
+]
+
+
+@pytest.mark.parametrize(("before", "table", "indexes", "sqlite_only"), INDEX_STEPS)
+def test_each_step_makes_its_indexes_on_a_catalog_from_before_it(
+    catalog: Catalog, before: int, table: str, indexes: tuple[str, ...], sqlite_only: bool
+) -> None:
+    # a catalog of the version before the step: none of its indexes yet
+    lacking = not sqlite_only or catalog.engine.dialect.name == "sqlite"
     with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_assets_undated"))
-        conn.execute(text("UPDATE provenance_meta SET value = '13'"))
+        for name in indexes if lacking else ():
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        conn.execute(text(f"UPDATE provenance_meta SET value = '{before}'"))
     with catalog.engine.begin() as conn:
         assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
-    assert "ix_assets_undated" in names
-
-
-def test_v15_indexes_the_paths_of_uncleared_ai_assets(catalog: Catalog) -> None:
-    # a version 14 catalog: no queue index
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_assets_queue"))
-        conn.execute(text("UPDATE provenance_meta SET value = '14'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
-    assert "ix_assets_queue" in names
-
-
-def test_v16_indexes_the_events_the_report_counts(catalog: Catalog) -> None:
-    # a version 15 catalog: no event index by action and time, nor of the found events
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_events_action_at"))
-        conn.execute(text("DROP INDEX IF EXISTS ix_events_found"))
-        conn.execute(text("UPDATE provenance_meta SET value = '15'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = {index["name"] for index in inspect(conn).get_indexes("events")}
-    assert "ix_events_action_at" in names
-    assert "ix_events_found" in names
+        names = _indexes(conn, table)
+    assert set(indexes) <= names
 
 
 def test_v17_drops_the_index_of_events_by_action_alone(catalog: Catalog) -> None:
@@ -258,66 +255,9 @@ def test_v17_drops_the_index_of_events_by_action_alone(catalog: Catalog) -> None
         conn.execute(text("UPDATE provenance_meta SET value = '16'"))
     with catalog.engine.begin() as conn:
         assert migrate(conn) == LATEST
-        names = {index["name"] for index in inspect(conn).get_indexes("events")}
+        names = _indexes(conn, "events")
     assert "ix_events_action" not in names
     assert "ix_events_action_at" in names  # whose first column is the action
-
-
-def test_v18_indexes_the_found_events_on_sqlite(catalog: Catalog) -> None:
-    # a version 17 catalog: the partial index of found events is PostgreSQL's only
-    dialect = catalog.engine.dialect.name
-    with catalog.engine.begin() as conn:
-        if dialect == "sqlite":
-            conn.execute(text("DROP INDEX IF EXISTS ix_events_found"))
-        conn.execute(text("UPDATE provenance_meta SET value = '17'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = {index["name"] for index in inspect(conn).get_indexes("events")}
-    assert "ix_events_found" in names
-
-
-def test_v19_indexes_the_doubtful_c2pa_signals(catalog: Catalog) -> None:
-    # a version 18 catalog: no partial index of untrusted or invalid C2PA signals
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_signals_doubtful"))
-        conn.execute(text("UPDATE provenance_meta SET value = '18'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = {index["name"] for index in inspect(conn).get_indexes("signals")}
-    assert "ix_signals_doubtful" in names
-
-
-def test_v20_indexes_the_ai_assets_never_assessed_that_name_no_tool(catalog: Catalog) -> None:
-    # a version 19 catalog: no partial index of them
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_assets_untooled"))
-        conn.execute(text("UPDATE provenance_meta SET value = '19'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
-    assert "ix_assets_untooled" in names
-
-
-def test_v21_indexes_the_kinds_a_clear_judges(catalog: Catalog) -> None:
-    # a version 20 catalog: no partial index of the kinds
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_assets_kinds"))
-        conn.execute(text("UPDATE provenance_meta SET value = '20'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
-    assert "ix_assets_kinds" in names
-
-
-def test_v22_indexes_the_assets_of_an_unread_mark(catalog: Catalog) -> None:
-    # a version 21 catalog: no partial index of the suspect assets
-    with catalog.engine.begin() as conn:
-        conn.execute(text("DROP INDEX IF EXISTS ix_assets_unread_mark"))
-        conn.execute(text("UPDATE provenance_meta SET value = '21'"))
-    with catalog.engine.begin() as conn:
-        assert migrate(conn) == LATEST
-        names = _asset_indexes(conn)
-    assert "ix_assets_unread_mark" in names
 
 
 def test_v23_names_the_statuses_outside_each_indexed_group(catalog: Catalog) -> None:
@@ -350,11 +290,14 @@ def _index_definitions(catalog: Catalog) -> dict[str, str]:
         return {row[0]: row[1] for row in conn.execute(text(listed))}
 
 
-def _asset_indexes(conn: Connection) -> set[str]:
-    """The names of the assets' indexes, those of an expression too (``ix_assets_kinds``),
+def _indexes(conn: Connection, table: str) -> set[str]:
+    """The names of ``table``'s indexes, those of an expression too (``ix_assets_kinds``),
     which SQLAlchemy does not reflect on SQLite."""
     if conn.dialect.name == "sqlite":
-        listed = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'assets'"
+        listed = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
     else:
-        listed = "SELECT indexname FROM pg_indexes WHERE tablename = 'assets'"
-    return {row[0] for row in conn.execute(text(listed))}
+        listed = (
+            "SELECT indexname FROM pg_indexes"
+            " WHERE tablename = :table AND schemaname = current_schema()"
+        )
+    return {row[0] for row in conn.execute(text(listed), {"table": table})}
