@@ -46,6 +46,19 @@ COMMANDS = {
 }
 
 
+class _UsageError(click.UsageError):
+    """A mistake in the command line (an unknown option or command, a bad value): one
+    ``error: ...`` line with where to read more, exit status 2, not click's usage, hint and
+    ``Error:`` lines."""
+
+    def __init__(self, original: click.UsageError) -> None:
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file: Any = None) -> None:
+        where = self.ctx.command_path if self.ctx is not None else "provenance"
+        click.echo(f"error: {self.format_message()} (see: {where} --help)", err=True)
+
+
 class _Group(click.Group):
     """Turns ProvenanceError into one ``error: ...`` line; tracebacks only with --debug.
 
@@ -62,6 +75,18 @@ class _Group(click.Group):
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _UsageError(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -70,6 +95,8 @@ class _Group(click.Group):
             if app is not None and app.debug:
                 log.exception("failed")
             raise UserError(str(exc)) from exc
+        except click.UsageError as exc:  # a subcommand's options or arguments
+            raise _UsageError(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:

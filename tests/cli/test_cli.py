@@ -113,6 +113,29 @@ def test_show_unknown_file_is_one_error_line(runner: CliRunner, tmp_path: Path) 
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["nosuch"], "error: No such command 'nosuch'. (see: provenance --help)"),
+        (["--nope"], "error: No such option '--nope'. (see: provenance --help)"),
+        (["scan", "--nope"], "error: No such option '--nope'. (see: provenance scan --help)"),
+        (["clear"], "error: Missing argument 'PATHS...'. (see: provenance clear --help)"),
+        (
+            ["report", "--format", "markdown"],
+            "error: Invalid value for '--format': 'markdown' is not one of 'html', 'json',"
+            " 'csv', 'md'. (see: provenance report --help)",
+        ),
+        (["notify", "nosuch"], "error: No such command 'nosuch'. (see: provenance notify --help)"),
+    ],
+)
+def test_a_mistake_in_the_command_line_is_one_error_line(
+    runner: CliRunner, args: list[str], said: str
+) -> None:
+    result = runner.invoke(cli, args, prog_name="provenance")
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [said]
+
+
 def test_tag_declares_a_plain_file_ai(runner: CliRunner, production: Path) -> None:
     plate = production / "plates" / "plate.png"
     result = runner.invoke(cli, ["tag", str(plate), "--tool", "Midjourney", "--model", "v6"])
