@@ -259,19 +259,28 @@ def test_sqlite_reads_the_doubtful_c2pa_signals_from_their_partial_index(
     assert "ix_signals_doubtful" in plan and "SCAN signals)" not in plan, plan
 
 
-def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
-    tmp_path: Path,
-) -> None:
-    # an analysed catalog of assessed AI assets: the files never assessed that name no
-    # tool are read from their index, not from every uncleared AI asset's row
+def _analysed(tmp_path: Path, *changes: str) -> tuple[Path, Catalog]:
+    """A SQLite catalog of 2,000 uncleared AI assets of an approved tool, then ``changes``
+    (SQL), analysed as a catalog in use is; its path, and the catalog opened again."""
     path = tmp_path / "catalog.sqlite"
     Catalog.open(f"sqlite:///{path}").close()
     with sqlite3.connect(path) as conn:
         _insert_assets(conn, [("temporary", "2026-12-30 07:00:00.000000")] * 2000)
         conn.execute("UPDATE assets SET tool_status = 'approved', generator = 'ComfyUI'")
-        conn.execute("UPDATE assets SET tool_status = NULL, generator = NULL WHERE id % 500 = 0")
+        for change in changes:
+            conn.execute(change)
         conn.execute("ANALYZE")
-    catalog = Catalog.open(f"sqlite:///{path}")
+    return path, Catalog.open(f"sqlite:///{path}")
+
+
+def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
+    tmp_path: Path,
+) -> None:
+    # an analysed catalog of assessed AI assets: the files never assessed that name no
+    # tool are read from their index, not from every uncleared AI asset's row
+    path, catalog = _analysed(
+        tmp_path, "UPDATE assets SET tool_status = NULL, generator = NULL WHERE id % 500 = 0"
+    )
     with (
         recorded(catalog, lambda statement: "tool_status IS NULL" in statement) as sent,
         catalog.read() as tx,
@@ -285,14 +294,7 @@ def test_sqlite_lists_the_unassessed_files_of_no_tool_from_their_partial_index(
 def test_sqlite_reads_the_unread_marks_from_their_partial_index(tmp_path: Path) -> None:
     # an analysed catalog of uncleared AI assets, a few of them suspect: the lines and the
     # count read those from their index, not every uncleared AI asset's row
-    path = tmp_path / "catalog.sqlite"
-    Catalog.open(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:
-        _insert_assets(conn, [("temporary", "2026-12-30 07:00:00.000000")] * 2000)
-        conn.execute("UPDATE assets SET tool_status = 'approved', generator = 'ComfyUI'")
-        conn.execute("UPDATE assets SET ai_class = 'suspect' WHERE id % 400 = 0")
-        conn.execute("ANALYZE")
-    catalog = Catalog.open(f"sqlite:///{path}")
+    path, catalog = _analysed(tmp_path, "UPDATE assets SET ai_class = 'suspect' WHERE id % 400 = 0")
     with (
         recorded(catalog, lambda statement: "ai_class = 'suspect'" in statement) as sent,
         catalog.read() as tx,
