@@ -55,11 +55,13 @@ def open_regular(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
         raise
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise NotRegularFileError(f"is not a regular file ({_kind(info.st_mode)}); not read")
+        raise NotRegularFileError(f"is not a regular file ({kind_of(info.st_mode)}); not read")
     return fd, info
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """Name the kind of a file that is not a regular one (for a refusal's or a skip's
+    reason), from its ``st_mode``."""
     kinds = (
         (stat.S_ISFIFO, "a FIFO"),
         (stat.S_ISDIR, "a folder"),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from provenance.detect.buffers import kind_of
 from provenance.errors import ScanError
 
 log = logging.getLogger(__name__)
@@ -157,17 +158,6 @@ def name_is_valid(name: str) -> bool:
     return True
 
 
-def _kind(mode: int) -> str:
-    """Name the kind of a file that is not a regular one, for a skip's reason."""
-    kinds = (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    )
-    return next((name for test, name in kinds if test(mode)), "not a file")
-
-
 #: A walk reports how many files it has found every this many files.
 WALK_REPORT_EVERY = 1000
 
@@ -225,7 +215,7 @@ def walk_files(
                         sidecars is not None and sidecars.beside(path),
                     )
                 else:  # a FIFO, a socket, a device: never opened, and named
-                    skip(path, f"not a regular file ({_kind(info.st_mode)}); not read")
+                    skip(path, f"not a regular file ({kind_of(info.st_mode)}); not read")
             else:
                 stack.pop().close()
     finally:
