@@ -114,26 +114,25 @@ def test_show_unknown_file_is_one_error_line(runner: CliRunner, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("args", "said"),
+    ("args", "named", "where"),
     [
-        (["nosuch"], "error: No such command 'nosuch'. (see: provenance --help)"),
-        (["--nope"], "error: No such option '--nope'. (see: provenance --help)"),
-        (["scan", "--nope"], "error: No such option '--nope'. (see: provenance scan --help)"),
-        (["clear"], "error: Missing argument 'PATHS...'. (see: provenance clear --help)"),
-        (
-            ["report", "--format", "markdown"],
-            "error: Invalid value for '--format': 'markdown' is not one of 'html', 'json',"
-            " 'csv', 'md'. (see: provenance report --help)",
-        ),
-        (["notify", "nosuch"], "error: No such command 'nosuch'. (see: provenance notify --help)"),
+        (["nosuch"], "nosuch", "provenance"),
+        (["--nope"], "--nope", "provenance"),
+        (["scan", "--nope"], "--nope", "provenance scan"),
+        (["clear"], "PATHS", "provenance clear"),
+        (["report", "--format", "markdown"], "markdown", "provenance report"),
+        (["notify", "nosuch"], "nosuch", "provenance notify"),
     ],
 )
 def test_a_mistake_in_the_command_line_is_one_error_line(
-    runner: CliRunner, args: list[str], said: str
+    runner: CliRunner, args: list[str], named: str, where: str
 ) -> None:
+    # click's own words for the mistake vary between its versions: only the shape is ours
     result = runner.invoke(cli, args, prog_name="provenance")
     assert result.exit_code == 2
-    assert result.output.splitlines() == [said]
+    (line,) = result.output.splitlines()
+    assert line.startswith("error: ") and named in line, line
+    assert line.endswith(f" (see: {where} --help)"), line
 
 
 def test_tag_declares_a_plain_file_ai(runner: CliRunner, production: Path) -> None:
