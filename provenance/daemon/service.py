@@ -461,8 +461,6 @@ class Daemon:
             )
 
     def _deaf(self, state: _Root, deaf: Deafness) -> None:
-        state.deaf_restarts += 1
-        state.last_deaf, state.last_deaf_at = str(deaf), self.clock()
         now = time.monotonic()
         if deaf.kind == "canary":
             state.canaries_lost.append(now)
@@ -479,7 +477,13 @@ class Daemon:
                 LOST_CANARY_WINDOW / 60,
             )
             state.mode = "polling"
-        self._restart(state, f"watcher not heard: {deaf}")
+        state.last_deaf, state.last_deaf_at = str(deaf), self.clock()
+        try:
+            self._restart(state, f"watcher not heard: {deaf}")
+        finally:
+            # counted once the restart is done: whoever reads the count (status, metrics,
+            # a test) sees the mode and the watcher the restart chose
+            state.deaf_restarts += 1
 
     def _settle_then_scan(self, roots: tuple[str, ...], reason: str) -> None:
         """Queue for the consumer: settle the interrupted steps under ``roots`` (all when
