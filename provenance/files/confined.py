@@ -613,6 +613,16 @@ def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) 
             "no rename without replacing nor hard link on this filesystem: not moved",
             target,
         ) from exc
+    # the old name is unlinked only while it still leads to the file just linked: one
+    # swapped in between the link and the unlink is left, and the link taken back
+    linked = os.stat(target, dir_fd=target_fd, follow_symlinks=False)
+    try:
+        still = os.stat(source, dir_fd=source_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        still = None
+    if still is None or (still.st_dev, still.st_ino) != (linked.st_dev, linked.st_ino):
+        os.unlink(target, dir_fd=target_fd)
+        raise OSError(errno.ESTALE, "replaced during the move: not moved", source)
     os.unlink(source, dir_fd=source_fd)
 
 

@@ -284,3 +284,34 @@ def test_remove_socket_takes_only_a_socket_of_ours(tmp_path: Path) -> None:
         assert not remove_socket(folder, "missing")
         assert remove_socket(folder, "api.sock")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.sock", "file", "link"]
+
+
+def test_a_move_by_hard_link_keeps_a_file_swapped_in_before_the_unlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a filesystem without renameat2: the move links, then unlinks the old name only while
+    # it still leads to the file linked
+    from provenance.files import confined
+
+    monkeypatch.setattr(confined, "_renameat2", None)
+    (tmp_path / "a.png").write_bytes(b"first")
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        confined._rename_noreplace(folder, "a.png", folder, "b.png")
+        assert not (tmp_path / "a.png").exists() and (tmp_path / "b.png").read_bytes() == b"first"
+        # a new file at the old name between the link and the unlink stays, the link goes
+        (tmp_path / "c.png").write_bytes(b"mine")
+        real_link = os.link
+
+        def link_then_swap(*args: object, **kwargs: object) -> None:
+            real_link(*args, **kwargs)  # type: ignore[arg-type]
+            (tmp_path / "c.png").unlink()
+            (tmp_path / "c.png").write_bytes(b"swapped in")
+
+        monkeypatch.setattr(confined.os, "link", link_then_swap)
+        with pytest.raises(OSError, match="replaced during the move"):
+            confined._rename_noreplace(folder, "c.png", folder, "d.png")
+        assert (tmp_path / "c.png").read_bytes() == b"swapped in"
+        assert not (tmp_path / "d.png").exists()
+    finally:
+        os.close(folder)
