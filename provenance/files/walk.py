@@ -18,7 +18,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from provenance.detect.buffers import kind_of
 from provenance.errors import ScanError
 
 log = logging.getLogger(__name__)
@@ -215,6 +214,9 @@ def walk_files(
                         sidecars is not None and sidecars.beside(path),
                     )
                 else:  # a FIFO, a socket, a device: never opened, and named
+                    # (asked here, where it is rare: the walk's importers need no detector)
+                    from provenance.detect.buffers import kind_of
+
                     skip(path, f"not a regular file ({kind_of(info.st_mode)}); not read")
             else:
                 stack.pop().close()
