@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,7 +26,9 @@ from provenance.files.readfile import FailureKind
 from provenance.files.walk import FileEntry
 from provenance.files.workers import WORKER_NICENESS
 from tests.media import write_a1111_png, write_plain_jpeg, write_plain_png
+from tests.needs import unavailable
 from tests.processes import fork_readers, need_proc, running
+from tests.vfx_media import dpx
 from tests.watch.conftest import wait_for
 
 
@@ -98,6 +102,41 @@ def test_a_partial_fingerprint_covers_the_size_and_both_ends(tmp_path: Path) -> 
     same, middle, head, tail, longer = prints
     assert middle == same  # only the ends are read: a change inside is not seen
     assert len({same, head, tail, longer}) == 4
+
+
+def _resident(path: Path) -> int:
+    """Bytes of ``path`` in the page cache (util-linux's fincore)."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.split()[0])
+
+
+def test_a_big_file_that_is_not_ai_is_read_from_the_disk_only_where_touched(
+    tmp_path: Path,
+) -> None:
+    # a frame that is not AI needs its header and its two ends, not the device's read-ahead
+    # around its first page (8 MiB on a disk that reads that far ahead: the frame, whole)
+    path = tmp_path / "shot.0001.dpx"
+    with open(path, "wb") as out:
+        out.write(dpx(creator="Nuke 15.1", pixels=12 << 20))
+        out.flush()
+        os.fsync(out.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # out of memory: from the disk
+    finally:
+        os.close(fd)
+    if shutil.which("fincore") is None:
+        unavailable("fincore is not installed (Debian: util-linux)")
+    if _resident(path) != 0:
+        unavailable(f"{tmp_path} keeps its files in memory (tmpfs?): nothing to measure")
+    result = read_file(str(path), ReadOptions())
+    assert isinstance(result, FileFacts) and result.content_hash is None
+    assert _resident(path) <= 1 << 20
 
 
 def _stat(path: str) -> tuple[int, int, int]:

@@ -61,6 +61,14 @@ def hash_mapped(fd: int, size: int, window: int = MAP_WINDOW) -> str:
     return PREFIX + hasher.hexdigest()
 
 
+def partial_ranges(size: int) -> tuple[tuple[int, int], ...]:
+    """The (offset, length) ranges of a file of ``size`` bytes that its partial fingerprint
+    reads: its first and last ``PARTIAL_BLOCK`` bytes, or all of it when it is small."""
+    if size <= 2 * PARTIAL_BLOCK:
+        return ((0, size),)
+    return ((0, PARTIAL_BLOCK), (size - PARTIAL_BLOCK, PARTIAL_BLOCK))
+
+
 def partial_fingerprint(data: bytes | bytearray | memoryview | mmap.mmap, size: int) -> str:
     """Return the partial fingerprint of a file of ``size`` bytes whose content (read whole,
     or mapped) is ``data``: its size and its first and last ``PARTIAL_BLOCK`` bytes."""

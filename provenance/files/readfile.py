@@ -9,8 +9,9 @@ size, modification time and partial fingerprint.
 Only a reader's worker process reads a file (reader.py), within a budget: ``seconds`` of
 wall time (plus time for its size) and ``memory_mb`` of memory (workers.py sets both).
 Small files are read whole and handed to both the detectors and the hasher. Bigger files
-are mapped: the detectors touch only their headers, and the hasher reads the page cache in
-place, a window at a time. Pixels are never decoded unless the deep check is on.
+are mapped: the detectors touch only their headers, and only the pages touched are read
+from the disk (``read_sparsely``); the hasher reads the page cache in place, a window at a
+time. Pixels are never decoded unless the deep check is on.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ from provenance.detect.clean import clean_verdict
 from provenance.detect.fingerprint import detection_fingerprint
 from provenance.detect.trust import NO_TRUST, C2paTrust
 from provenance.errors import ConfigError, ReadError
-from provenance.files.hashing import hash_bytes, hash_mapped, partial_fingerprint
+from provenance.files.hashing import (
+    hash_bytes,
+    hash_mapped,
+    partial_fingerprint,
+    partial_ranges,
+)
 
 if TYPE_CHECKING:
     from provenance.config import Settings
@@ -161,6 +167,7 @@ def read_file(
                     content_hash = hash_bytes(data)
             else:
                 with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+                    read_sparsely(mapped, info.st_size)
                     verdict = _detect(path, mapped, options, sidecar)
                     fingerprint = partial_fingerprint(mapped, info.st_size)
                 if _needs_hash(verdict, options, full):
@@ -198,6 +205,26 @@ def read_file(
         stale_sidecars=stale,
         fingerprint=fingerprint,
     )
+
+
+def read_sparsely(mapped: mmap.mmap, size: int) -> None:
+    """Have the kernel read from the disk only the pages of ``mapped`` (a file of ``size``
+    bytes) that are touched, and the partial fingerprint's ranges at once, one request each.
+
+    By default the first touch of a mapped file reads the device's read-ahead around it, in
+    one go: with a read-ahead of 8 MiB, a 12 MiB frame that is not AI was read whole from the
+    disk for its header and its two ends (a first scan of a frame tree not in memory read
+    every byte of it, as long as hashing it all). The hasher maps the file again, in
+    windows of its own, and reads those ahead as usual. Where the system has no such advice,
+    the file is read as before.
+    """
+    try:
+        mapped.madvise(mmap.MADV_RANDOM)
+        for offset, length in partial_ranges(size):
+            start = offset - offset % mmap.PAGESIZE  # advice starts at a page
+            mapped.madvise(mmap.MADV_WILLNEED, start, offset + length - start)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _needs_hash(verdict: Verdict, options: ReadOptions, full: bool) -> bool:
