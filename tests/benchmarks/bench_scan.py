@@ -4,7 +4,7 @@ Run by hand (not part of the test run):
 
     python3 tests/benchmarks/bench_scan.py [--files 20000] [--large 12] [--large-mb 200]
         [--ai-large 4] [--frames 0] [--hash identity|all] [--keep DIR] [--repeat 5]
-        [--scale 200000]
+        [--scale 200000] [--cold]
 
 It generates a tree of small PNG/JPEG/WebP images (about 1 in 10 with AI marks) and a few
 large media files (``--ai-large`` of them AI renders: about a third of the bytes by
@@ -22,6 +22,9 @@ and prints each time with the ratios the issue names, plus peak RSS of the scan'
 With ``--scale N`` it also scans a tree of N small files, first and again, and prints the
 peak RSS of each (memory must stay flat whatever the tree size), beside `find|xargs b3sum`
 of that tree (for the first scan) and `find ROOT -newer STAMP` (for the re-scan).
+With ``--cold`` (root only) the page cache is emptied before each timed run instead, and the
+programs (not the tree) run once to be in memory again: the tree comes from the disk, as a
+first scan of storage far larger than memory reads it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
@@ -196,7 +200,10 @@ def timed(
     # tree, a scan's tags and catalog) goes to the disk, so that no run is timed beside
     # the writing back of another's files
     if tree is not None:
-        warm(tree)
+        if COLD is not None:
+            COLD()
+        else:
+            warm(tree)
     os.sync()
     start = time.perf_counter()
     subprocess.run(
@@ -208,6 +215,25 @@ def timed(
         stderr=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
+
+
+#: With ``--cold``: empties the page cache and warms the programs (not the tree) before each
+#: timed run, so that the tree is read from the disk, as a first scan of storage far larger
+#: than memory reads it.
+COLD: Callable[[], None] | None = None
+
+
+def cold(programs: list[list[str]], env: dict[str, str]) -> Callable[[], None]:
+    """Return what empties the page cache (root only) and then runs ``programs`` once each,
+    so that their own code is in memory again (a tool's start-up is not the storage's)."""
+
+    def cool() -> None:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        for program in programs:
+            subprocess.run(program, env=env, check=True, capture_output=True)
+
+    return cool
 
 
 def reclaim_note() -> str | None:
@@ -275,6 +301,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each timing (median)")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="read the tree from the disk in every timed run (page cache emptied; root only)",
+    )
+    parser.add_argument(
         "--scale",
         type=int,
         default=0,
@@ -314,8 +345,26 @@ def main() -> None:
     scan = [*command, "scan", str(root)]
     print(compile_bytecode())
     note = reclaim_note()
-    if note:
+    if note and not args.cold:
         print(note)
+    if args.cold:
+        global COLD
+        empty = work / "empty"
+        empty.mkdir(exist_ok=True)
+        # a catalog of its own: the timed first scan still starts with none
+        warmup_env = {k: v for k, v in env.items() if k != "PROVENANCE_CONFIG"}
+        warmup_env["PROVENANCE_STATE_DIR"] = str(work / "state_warmup")
+        COLD = cold(
+            [
+                [*command, "scan", str(empty)],
+                ["b3sum", "--version"],
+                ["find", "--version"],
+                ["xargs", "--version"],
+                ["exiftool", "-ver"],
+            ],
+            warmup_env,
+        )
+        print("cold: the page cache is emptied before each timed run (the programs warmed)")
 
     def first_scan() -> float:
         # a fresh catalog, and no sidecars left from the run before
