@@ -573,18 +573,23 @@ def _remove_if(folder: Folder, name: str, wanted: Callable[[os.stat_result], boo
     unlink; an entry swapped in meanwhile is left alone.
     """
     _check_name(name)
+    return _unlink_if(folder.fd, name, wanted)
+
+
+def _unlink_if(folder_fd: int, name: str, wanted: Callable[[os.stat_result], bool]) -> bool:
+    """``_remove_if`` in the folder open as ``folder_fd`` (``name`` already checked)."""
     try:
-        fd = os.open(name, _HOLD_FLAGS, dir_fd=folder.fd)
+        fd = os.open(name, _HOLD_FLAGS, dir_fd=folder_fd)
     except FileNotFoundError:
         return False
     try:
         held = os.fstat(fd)
         if not wanted(held):
             return False
-        now = folder.lstat(name)
+        now = _lstat(folder_fd, name)
         if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
             return False
-        os.unlink(name, dir_fd=folder.fd)
+        os.unlink(name, dir_fd=folder_fd)
         return True
     finally:
         os.close(fd)
@@ -615,15 +620,14 @@ def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) 
         ) from exc
     # the old name is unlinked only while it still leads to the file just linked: one
     # swapped in between the link and the unlink is left, and the link taken back
-    linked = os.stat(target, dir_fd=target_fd, follow_symlinks=False)
-    try:
-        still = os.stat(source, dir_fd=source_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        still = None
-    if still is None or (still.st_dev, still.st_ino) != (linked.st_dev, linked.st_ino):
-        os.unlink(target, dir_fd=target_fd)
+    linked = _lstat(target_fd, target)
+
+    def is_linked(info: os.stat_result) -> bool:
+        return linked is not None and Identity.of(linked).same_file(info)
+
+    if not _unlink_if(source_fd, source, is_linked):
+        _unlink_if(target_fd, target, is_linked)
         raise OSError(errno.ESTALE, "replaced during the move: not moved", source)
-    os.unlink(source, dir_fd=source_fd)
 
 
 def _check_name(name: str) -> None:
