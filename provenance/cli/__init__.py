@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -205,7 +206,13 @@ def _silence_stdout() -> None:
 
 def run() -> None:
     """The ``provenance`` console script and ``python -m provenance``."""
-    main()
+    try:
+        main()
+    finally:
+        # the process ends: its last collection would walk every object left (a command
+        # that opened the catalog holds hundreds of thousands), which are freed as their
+        # modules go without it (0.08 s of each such command's exit)
+        gc.freeze()
 
 
 __all__ = ["cli", "main", "run"]
