@@ -120,6 +120,8 @@ def test_a_big_file_that_is_not_ai_is_read_from_the_disk_only_where_touched(
 ) -> None:
     # a frame that is not AI needs its header and its two ends, not the device's read-ahead
     # around its first page (8 MiB on a disk that reads that far ahead: the frame, whole)
+    if shutil.which("fincore") is None:
+        unavailable("fincore is not installed (Debian: util-linux)")
     path = tmp_path / "shot.0001.dpx"
     with open(path, "wb") as out:
         out.write(dpx(creator="Nuke 15.1", pixels=12 << 20))
@@ -130,8 +132,6 @@ def test_a_big_file_that_is_not_ai_is_read_from_the_disk_only_where_touched(
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # out of memory: from the disk
     finally:
         os.close(fd)
-    if shutil.which("fincore") is None:
-        unavailable("fincore is not installed (Debian: util-linux)")
     if _resident(path) != 0:
         unavailable(f"{tmp_path} keeps its files in memory (tmpfs?): nothing to measure")
     result = read_file(str(path), ReadOptions())

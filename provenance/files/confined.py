@@ -621,10 +621,9 @@ def _rename_noreplace(source_fd: int, source: str, target_fd: int, target: str) 
     # the old name is unlinked only while it still leads to the file just linked: one
     # swapped in between the link and the unlink is left, and the link taken back
     linked = _lstat(target_fd, target)
-
-    def is_linked(info: os.stat_result) -> bool:
-        return linked is not None and Identity.of(linked).same_file(info)
-
+    if linked is None:  # the new name vanished at once: neither name is touched again
+        raise OSError(errno.ESTALE, "replaced during the move: not moved", source)
+    is_linked = Identity.of(linked).same_file
     if not _unlink_if(source_fd, source, is_linked):
         _unlink_if(target_fd, target, is_linked)
         raise OSError(errno.ESTALE, "replaced during the move: not moved", source)
