@@ -184,9 +184,13 @@ def _v13_unhashed_size(conn: Connection) -> None:
 
 
 #: The movable assets without a deadline (``lifecycle.states``' MOVABLE, by the statuses
-#: they are not, written out, as ``QUEUE_WHERE``; v14 named the statuses it was).
+#: they are not, written out, as ``QUEUE_WHERE``; v14 named the statuses it was). Not AI
+#: first, on its own (v24): SQLite tests a NOT IN of three or more values through a
+#: temporary table it builds again for each row written, and a file that is not AI (no
+#: deadline) got that far: 2 µs of each such row's insert, a seventh of it, in a first scan.
 UNDATED_WHERE = (
-    "deadline IS NULL AND status NOT IN ('not-ai', 'quarantined', 'purged', 'cleared', 'held')"
+    "status != 'not-ai' AND deadline IS NULL"
+    " AND status NOT IN ('quarantined', 'purged', 'cleared', 'held')"
 )
 UNDATED_INDEX = "CREATE INDEX IF NOT EXISTS ix_assets_undated ON assets (status) WHERE {where}"
 
@@ -387,6 +391,14 @@ def _v23_status_indexes(conn: Connection) -> None:
     conn.execute(text(_kinds_index(conn, KINDS_WHERE)))
 
 
+def _v24_undated_not_ai_first(conn: Connection) -> None:
+    """v24: the index of the movable assets without a deadline tests "not AI" first
+    (``UNDATED_WHERE``): a file that is not AI no longer costs its insert a NOT IN. The
+    same rows as before."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_assets_undated"))
+    conn.execute(text(UNDATED_INDEX.format(where=UNDATED_WHERE)))
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -411,6 +423,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v21_kinds_index,
     _v22_unread_mark_index,
     _v23_status_indexes,
+    _v24_undated_not_ai_first,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -274,8 +275,55 @@ def test_v23_names_the_statuses_outside_each_indexed_group(catalog: Catalog) -> 
     made = _index_definitions(catalog)
     for name in ("ix_assets_undated", "ix_assets_queue", "ix_assets_kinds"):
         assert "'not-ai'" in made[name] and "'temporary'" not in made[name], name
-    named = re.findall(r"'([a-z-]+)'", UNDATED_WHERE.split("status NOT IN", 1)[1])
+    named = re.findall(r"'([a-z-]+)'", UNDATED_WHERE)
     assert sorted(named) == sorted(str(s) for s in STATUSES if s not in MOVABLE)
+
+
+def test_v24_tests_not_ai_first_in_the_index_of_undated_assets(catalog: Catalog) -> None:
+    # a version 23 catalog: the index of the movable assets without a deadline tested every
+    # status in one NOT IN, which SQLite evaluates for each row written (a file not AI too)
+    old = (
+        "deadline IS NULL AND status NOT IN ('not-ai', 'quarantined', 'purged', 'cleared', 'held')"
+    )
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with catalog.write() as tx:
+        tx.insert_assets([_row(n, status, now) for n, status in enumerate(STATUSES)])
+    with catalog.engine.begin() as conn:
+        conn.execute(text("DROP INDEX IF EXISTS ix_assets_undated"))
+        conn.execute(text(f"CREATE INDEX ix_assets_undated ON assets (status) WHERE {old}"))
+        conn.execute(text("UPDATE provenance_meta SET value = '23'"))
+        before = _undated(conn, old)
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+        after = _undated(conn, UNDATED_WHERE)
+    made = _index_definitions(catalog)["ix_assets_undated"]
+    assert made.index("'not-ai'") < made.index("deadline IS NULL") < made.index("'quarantined'")
+    # the same rows: the movable statuses, not the others
+    assert before == after == sorted(str(s) for s in MOVABLE)
+
+
+def _row(n: int, status: str, now: datetime) -> dict[str, object]:
+    return {
+        "uid": f"00000000-0000-7000-8000-{n:012d}",
+        "path": f"/show/file_{n}.png",
+        "root": "/show",
+        "size": 1,
+        "mtime_ns": 1,
+        "inode": n,
+        "device": 1,
+        "media_type": "image/png",
+        "ai_class": "none" if status == "not-ai" else "ai",
+        "confidence": 1.0,
+        "status": status,
+        "first_seen": now,
+        "last_seen": now,
+        "present": True,
+    }
+
+
+def _undated(conn: Connection, where: str) -> list[str]:
+    """The statuses of the rows the index of undated assets holds."""
+    return sorted(conn.execute(text(f"SELECT status FROM assets WHERE {where}")).scalars())
 
 
 def _index_definitions(catalog: Catalog) -> dict[str, str]:
