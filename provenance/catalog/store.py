@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from provenance.audit import GENESIS, Actor, event_hash, in_ranges
 from provenance.audit.keys import AuditKey
-from provenance.catalog.bulk import insert_rows
+from provenance.catalog.bulk import insert_rows, insert_values
 from provenance.catalog.chunks import in_chunks
 from provenance.catalog.known import KnownQueries
 from provenance.catalog.models import Asset, Event, ScanRun, SignalRow
@@ -134,6 +134,13 @@ class Tx(KnownQueries):
     def insert_assets(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert new asset rows (every column but ``id``) in one statement; set each ``id``."""
         insert_rows(self.session, Asset.__table__, rows, ids=True)  # type: ignore[attr-defined]
+
+    def insert_asset_values(
+        self, names: Sequence[str], values: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """Insert new asset rows, each a tuple of the ``names`` columns (every column but
+        ``id``), in one statement; return their ids, in order."""
+        return insert_values(self.session, Asset.__table__, names, values, ids=True)  # type: ignore[attr-defined]
 
     def insert_signals(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert signal rows (every column but ``id``) in one statement."""

@@ -205,14 +205,13 @@ class PendingRows:
         """Insert what is pending; return the AI assets among it (their tags are due)."""
         if not self.rows:
             return []
-        values = [row.values() for row, _, _, _ in self.rows]
-        tx.insert_assets(values)
+        ids = tx.insert_asset_values(_COLUMNS, [_column_values(row) for row, *_ in self.rows])
         signals: list[dict[str, Any]] = []
         events: list[EventSpec] = []
         ai: list[NewRow] = []
         plain: list[NewRow] = []
-        for (row, verdict, action, reason), inserted in zip(self.rows, values, strict=True):
-            row.id = row_id = inserted["id"]
+        for (row, verdict, action, reason), row_id in zip(self.rows, ids, strict=True):
+            row.id = row_id
             if verdict.signals:
                 signals.extend(signal_values(row_id, verdict, now, self.policy))
             if action == "indexed" and row.ai_class == "none":
