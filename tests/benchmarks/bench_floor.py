@@ -1,0 +1,130 @@
+"""Benchmark: the least any scan written in Python can cost, beside the peers and our scan.
+
+Run by hand (not part of the test run):
+
+    python3 tests/benchmarks/bench_floor.py [--files 200000] [--keep DIR] [--repeat 3]
+
+On a tree of small JPEGs (bench_scan's ``generate_many``), in one run, each just after the
+tree is read once more (warm cache), it times:
+  - the peers the issue names: `find ROOT -type f -print0 | xargs -0 b3sum` (a first scan's
+    peer) and `find ROOT -newer STAMP` (a re-scan's);
+  - two bare Python programs, each a fresh interpreter (so start-up counts, as it does for
+    us): a walk of the tree with ``os.scandir`` and one ``os.lstat`` a file, nothing else
+    (the least a re-scan does: it must see every file's size and time), and that walk with
+    every file opened, read, hashed with BLAKE3 and closed in two forked processes (the
+    least a first scan does: no detection, no catalog, no tag);
+  - `provenance scan` of the tree, first (a fresh catalog) and again (nothing changed).
+It prints each time and the ratios: bare Python over the peer (the floor of a scan written
+in Python), ours over the peer (what the issue measures) and ours over the floor (what is
+left to take out of our own code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_scan import generate_many, timed
+
+#: The least a re-scan does: every file's lstat, from a walk in path order.
+BARE_WALK = """
+import os, sys
+def walk(folder):
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            yield from walk(e.path)
+        else:
+            yield e.path, os.lstat(e.path)
+n = sum(1 for _ in walk(sys.argv[1]))
+print(n)
+"""
+
+#: The least a first scan does: the walk, then every file read whole and hashed, in two
+#: forked processes (each its half of the files), the results sent back.
+BARE_READ = BARE_WALK.replace(
+    "n = sum(1 for _ in walk(sys.argv[1]))\nprint(n)\n",
+    """
+import multiprocessing
+from blake3 import blake3
+def read(paths):
+    out = []
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            info = os.fstat(fd)
+            out.append(blake3(os.read(fd, info.st_size + 1)).hexdigest())
+        finally:
+            os.close(fd)
+    return out
+if __name__ == "__main__":
+    files = [(p, st.st_size) for p, st in walk(sys.argv[1])]
+    chunks = [[p for p, _ in files[i : i + 128]] for i in range(0, len(files), 128)]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        n = sum(len(r) for r in pool.imap(read, chunks))
+    print(n)
+""",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200_000)
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing (median)")
+    args = parser.parse_args()
+    if shutil.which("b3sum") is None:
+        sys.exit("error: b3sum is not installed (apt install b3sum)")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench_floor_"))
+    tree = work / f"small_{args.files}"
+    if not tree.exists():
+        print(f"generating {args.files} small files under {tree} ...", flush=True)
+        generate_many(tree, args.files)
+    python = sys.executable
+    ours = [python, "-m", "provenance", "scan", str(tree)]
+    state = work / "state_floor"
+    env = {**os.environ, "PROVENANCE_STATE_DIR": str(state)}
+    stamp = work / "stamp"
+    runs: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        runs.setdefault(name, []).append(seconds)
+
+    for _ in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all
+        add("b3sum", timed(f"find {tree} -type f -print0 | xargs -0 b3sum", tree=tree))
+        stamp.touch()
+        add("find -newer", timed(["find", str(tree), "-newer", str(stamp)], tree=tree))
+        add("bare walk", timed([python, "-c", BARE_WALK, str(tree)], tree=tree))
+        add("bare read", timed([python, "-c", BARE_READ, str(tree)], tree=tree))
+        shutil.rmtree(state, ignore_errors=True)
+        subprocess.run(f"find {tree} -name '*.xmp' -delete", shell=True, check=True)
+        add("first scan", timed(ours, env, tree))
+        add("re-scan", timed(ours, env, tree))
+    median = {name: statistics.median(times) for name, times in runs.items()}
+    print(f"{args.files} small files; cores: {os.cpu_count()}; medians of {args.repeat} runs")
+    for name, seconds in median.items():
+        print(f"  {name:<12} {seconds:7.2f} s")
+    for what, floor, peer in (
+        ("first scan", "bare read", "b3sum"),
+        ("re-scan", "bare walk", "find -newer"),
+    ):
+        print(
+            f"{what}: bare Python / {peer} = {median[floor] / median[peer]:.2f}x;"
+            f" ours / {peer} = {median[what] / median[peer]:.2f}x (target <= 2x);"
+            f" ours / bare Python = {median[what] / median[floor]:.2f}x"
+        )
+    if args.keep is None:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
