@@ -399,6 +399,33 @@ def _v24_undated_not_ai_first(conn: Connection) -> None:
     conn.execute(text(UNDATED_INDEX.format(where=UNDATED_WHERE)))
 
 
+#: Columns of an asset that only some assets set: a content hash (AI assets and the files
+#: their size), a deadline, a risk and a tool's status (AI assets). Each one's index holds
+#: only the rows that set it: a file that is not AI enters none of the four, which cost a
+#: plain file's insert 1.7 µs of its 11 (and its share of four indexes of every file on a
+#: PostgreSQL catalog of millions). Every query of them compares the column with a value
+#: (``=``, ``IN``, a range), which both databases take to mean "not NULL".
+SET_ONLY_COLUMNS = ("content_hash", "deadline", "risk", "tool_status")
+
+
+def _set_only_indexes(conn: Connection) -> None:
+    for column in SET_ONLY_COLUMNS:
+        conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS ix_assets_{column} ON assets ({column})"
+                f" WHERE {column} IS NOT NULL"
+            )
+        )
+
+
+def _v25_set_only_indexes(conn: Connection) -> None:
+    """v25: the indexes of an asset's content hash, deadline, risk and tool status hold only
+    the assets that set it (``SET_ONLY_COLUMNS``), not every file."""
+    for column in SET_ONLY_COLUMNS:
+        conn.execute(text(f"DROP INDEX IF EXISTS ix_assets_{column}"))
+    _set_only_indexes(conn)
+
+
 #: STEPS[n - 2] upgrades version n - 1 to n; version 1 is the first released schema.
 STEPS: list[Callable[[Connection], None]] = [
     _v2_scan_runs,
@@ -424,6 +451,7 @@ STEPS: list[Callable[[Connection], None]] = [
     _v22_unread_mark_index,
     _v23_status_indexes,
     _v24_undated_not_ai_first,
+    _v25_set_only_indexes,
 ]
 #: Steps whose objects the models cannot declare for every dialect: run on a new catalog too.
 DIALECT_STEPS: list[Callable[[Connection], None]] = [
@@ -436,6 +464,7 @@ DIALECT_STEPS: list[Callable[[Connection], None]] = [
     _v20_untooled_index,
     _v22_unread_mark_index,
     _v23_status_indexes,  # v14's, v15's and v21's indexes as they are now
+    _set_only_indexes,
 ]
 LATEST = len(STEPS) + 1
 

@@ -62,7 +62,9 @@ class Asset(_Table, table=True):
         Index("ix_assets_status_root", "status", "root", "ai_class"),
         # and ix_assets_ai_size, partial: created by the migrations (``AI_SIZE_INDEX``), as
         # a dialect's own keyword here loads that dialect (PostgreSQL's, for every SQLite
-        # catalog: about 0.03 s of each command's start)
+        # catalog: about 0.03 s of each command's start); so are the indexes of the columns
+        # only some assets set (``SET_ONLY_COLUMNS``: content hash, deadline, risk, tool
+        # status), each holding only the rows that set it
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,7 +77,7 @@ class Asset(_Table, table=True):
     device: int = Field(sa_type=BigInteger)
     #: BLAKE3 of every byte (``blake3:<hex>``): set for AI assets, files the size of one,
     #: tagged files, every file with ``[scan] hash = "all"``; None for the other files.
-    content_hash: str | None = Field(default=None, index=True, max_length=80)
+    content_hash: str | None = Field(default=None, max_length=80)
     #: The size and first and last blocks hashed (``partial:<hex>``, files/hashing.py):
     #: with the device and inode it follows a file without a content hash through a move.
     #: Never compared with a content hash. None for a record from before it existed.
@@ -90,7 +92,7 @@ class Asset(_Table, table=True):
     #: Its place in the lifecycle: a ``provenance.lifecycle.states.Status`` value, changed
     #: only by ``provenance.lifecycle.states.move``.
     status: str = Field(default=Status.NOT_AI.value, index=True, max_length=16)
-    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     policy: str | None = Field(default=None, max_length=200)
     first_seen: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime)
@@ -109,10 +111,10 @@ class Asset(_Table, table=True):
     facts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     #: The derived risk (low, review, high, blocked) and the ids of the rules that fired
     #: ("NFX-INTRO,NFX-CONF3"), as of the last ingest, tag or clearance.
-    risk: str | None = Field(default=None, max_length=16, index=True)
+    risk: str | None = Field(default=None, max_length=16)
     risk_rules: str | None = Field(default=None, sa_type=Text)
     #: The tools registry's word on the generator: approved, unapproved or unknown.
-    tool_status: str | None = Field(default=None, max_length=16, index=True)
+    tool_status: str | None = Field(default=None, max_length=16)
     tool_name: str | None = Field(default=None, max_length=200)
     #: SHA-256 of the raw prompt (kept whatever [clearance] prompt_storage keeps of the text).
     prompt_sha256: str | None = Field(default=None, max_length=64)

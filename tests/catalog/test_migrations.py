@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from provenance.catalog import Catalog
-from provenance.catalog.migrations import LATEST, UNDATED_WHERE, migrate
+from provenance.catalog.migrations import LATEST, SET_ONLY_COLUMNS, UNDATED_WHERE, migrate
 from provenance.errors import CatalogError
 from provenance.lifecycle.states import MOVABLE, STATUSES
 from tests.conftest import postgres_url
@@ -230,6 +230,9 @@ INDEX_STEPS = [
     pytest.param(19, "assets", ("ix_assets_untooled",), False, id="v20-untooled"),
     pytest.param(20, "assets", ("ix_assets_kinds",), False, id="v21-clear-kinds"),
     pytest.param(21, "assets", ("ix_assets_unread_mark",), False, id="v22-unread-marks"),
+    pytest.param(
+        24, "assets", tuple(f"ix_assets_{c}" for c in SET_ONLY_COLUMNS), False, id="v25-set-only"
+    ),
 ]
 
 
@@ -300,6 +303,30 @@ def test_v24_tests_not_ai_first_in_the_index_of_undated_assets(catalog: Catalog)
     assert made.index("'not-ai'") < made.index("deadline IS NULL") < made.index("'quarantined'")
     # the same rows: the movable statuses, not the others
     assert before == after == sorted(str(s) for s in MOVABLE)
+
+
+def test_v25_indexes_only_the_assets_that_set_a_column_only_some_set(catalog: Catalog) -> None:
+    # a version 24 catalog: the content hash, deadline, risk and tool status of every file
+    # were indexed, NULL or not
+    with catalog.engine.begin() as conn:
+        for column in SET_ONLY_COLUMNS:
+            conn.execute(text(f"DROP INDEX IF EXISTS ix_assets_{column}"))
+            conn.execute(text(f"CREATE INDEX ix_assets_{column} ON assets ({column})"))
+        conn.execute(text("UPDATE provenance_meta SET value = '24'"))
+    with catalog.engine.begin() as conn:
+        assert migrate(conn) == LATEST
+    made = _index_definitions(catalog)
+    for column in SET_ONLY_COLUMNS:
+        where = made[f"ix_assets_{column}"].split("WHERE", 1)[1]
+        assert where.strip(" ()") == f"{column} IS NOT NULL", made[f"ix_assets_{column}"]
+
+
+def test_a_new_catalog_indexes_only_the_assets_that_set_a_column_only_some_set(
+    catalog: Catalog,
+) -> None:
+    made = _index_definitions(catalog)
+    for column in SET_ONLY_COLUMNS:
+        assert "IS NOT NULL" in made[f"ix_assets_{column}"], made[f"ix_assets_{column}"]
 
 
 def _row(n: int, status: str, now: datetime) -> dict[str, object]:
