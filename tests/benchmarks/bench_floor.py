@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_scan import compile_bytecode, generate_many, timed
 
-#: The least a re-scan does: every file's lstat, from a walk in path order.
-BARE_WALK = """
+#: A walk in path order, as a scan's: every file's path and lstat, no link followed.
+_WALK = """
 import os, sys
 def walk(folder):
     with os.scandir(folder) as it:
@@ -46,15 +46,16 @@ def walk(folder):
             yield from walk(e.path)
         else:
             yield e.path, os.lstat(e.path)
-n = sum(1 for _ in walk(sys.argv[1]))
-print(n)
 """
 
-#: The least a first scan does: the walk, then every file read whole and hashed, in two
-#: forked processes (each its half of the files), the results sent back.
-BARE_READ = BARE_WALK.replace(
-    "n = sum(1 for _ in walk(sys.argv[1]))\nprint(n)\n",
-    """
+#: The least a re-scan does: the walk.
+BARE_WALK = _WALK + "print(sum(1 for _ in walk(sys.argv[1])))\n"
+
+#: The least a first scan does: the walk, then every file read whole and hashed in two
+#: forked processes, 128 files a task, the hashes sent back.
+BARE_READ = (
+    _WALK
+    + """
 import multiprocessing
 from blake3 import blake3
 def read(paths):
@@ -62,18 +63,16 @@ def read(paths):
     for path in paths:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
-            info = os.fstat(fd)
-            out.append(blake3(os.read(fd, info.st_size + 1)).hexdigest())
+            out.append(blake3(os.read(fd, os.fstat(fd).st_size + 1)).hexdigest())
         finally:
             os.close(fd)
     return out
 if __name__ == "__main__":
-    files = [(p, st.st_size) for p, st in walk(sys.argv[1])]
-    chunks = [[p for p, _ in files[i : i + 128]] for i in range(0, len(files), 128)]
+    paths = [path for path, _ in walk(sys.argv[1])]
+    chunks = [paths[i : i + 128] for i in range(0, len(paths), 128)]
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        n = sum(len(r) for r in pool.imap(read, chunks))
-    print(n)
-""",
+        print(sum(len(r) for r in pool.imap(read, chunks)))
+"""
 )
 
 
