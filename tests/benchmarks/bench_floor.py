@@ -51,7 +51,7 @@ def walk(folder):
             yield e.path, os.lstat(e.path)
 """
 
-#: The least a re-scan does: the walk.
+#: The least a re-scan in one process does: the walk.
 BARE_WALK = _WALK + "print(sum(1 for _ in walk(sys.argv[1])))\n"
 
 #: The least a re-scan on two cores does: the root's folders in two halves, each walked in a
